@@ -1,0 +1,187 @@
+"""``grasp``: a thin shell over the Python API. Heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grasp",
+        description="Generate synthetic datasets from a graph of LLM calls and Python steps.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--log-format", choices=["auto", "json", "console"], default="auto",
+        help="log rendering (default: console on a terminal, JSON lines otherwise)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a task")
+    run.add_argument("task", type=Path, help="task file (or a folder holding task.yaml)")
+    run.add_argument("--num-records", type=int, help="most records (data-less: how many)")
+    run.add_argument("--start-index", type=int, help="skip this many source records first")
+    run.add_argument("--output-dir", type=Path, help="folder that relative sink paths use")
+    run.add_argument("--models", type=Path, help="models file (default: $GRASP_MODELS, "
+                     "then models.yaml beside the task)")
+    run.add_argument("--mock", action="store_true",
+                     help="start the bundled mock LLM server and route every model to it")
+    run.add_argument("--mock-url", help="route every model to an already running mock server")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    run.add_argument("--force", action="store_true",
+                     help="with --resume: resume even though the task file changed")
+    run.add_argument("--overwrite", action="store_true",
+                     help="delete an earlier run's output and journal, then start over")
+    run.add_argument("--window", type=int, help="most records in flight at once")
+    run.add_argument("--allowed-failures", type=float,
+                     help="failure budget: a count, or a fraction below 1 (exit 0 within it)")
+    run.add_argument("--quiet", action="store_true", help="print no summary")
+
+    validate = commands.add_parser("validate", help="check a task file and compile its graph")
+    validate.add_argument("task", type=Path)
+    validate.add_argument("--models", type=Path, help="models file to check model names against")
+
+    mock = commands.add_parser("mock-server", help="serve the bundled OpenAI-compatible mock")
+    mock.add_argument("--port", type=int, default=8000)
+    mock.add_argument("--host", default="127.0.0.1", help="loopback addresses only")
+    mock.add_argument("--latency", default="0",
+                      help="seconds, 'fixed:S' or 'lognormal:MEDIAN:SIGMA' (default 0)")
+    mock.add_argument("--reply-mode", choices=["echo", "lorem"], default="echo")
+    mock.add_argument("--fault-rate", type=float, default=0.0)
+    mock.add_argument("--faults", default="429,500", help="comma-separated fault kinds")
+    mock.add_argument("--seed", type=int, default=0)
+    mock.add_argument("--max-seconds", type=float, default=3600.0,
+                      help="stop by itself after this long")
+    mock.add_argument("--request-log", type=Path, help="append every request as a JSON line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``grasp`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    from grasp_core.errors import GraspError
+    from grasp_core.logs import configure_logging
+
+    configure_logging(fmt=args.log_format, level="debug" if args.debug else "warning")
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "validate":
+            return _validate(args)
+        return _mock_server(args)
+    except GraspError as exc:
+        if args.debug:
+            raise
+        print(f"grasp: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("grasp: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    from grasp_core.runner import RunOptions, run_task
+
+    allowed: float | int | None = args.allowed_failures
+    if allowed is not None and allowed >= 1:
+        allowed = int(allowed)
+    options = RunOptions(
+        num_records=args.num_records,
+        start_index=args.start_index,
+        output_dir=args.output_dir,
+        models=args.models,
+        mock=args.mock_url or args.mock,
+        resume=args.resume,
+        force=args.force,
+        overwrite=args.overwrite,
+        window=args.window,
+        allowed_failures=allowed,
+        handle_signals=True,
+    )
+    result = run_task(args.task, options)
+    if not args.quiet:
+        _print_summary(result)
+    if result.interrupted:
+        print(
+            f"grasp: stopped early; {result.done} records committed. Continue with:\n"
+            f"  grasp run {args.task} --resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.ok else EXIT_FAILED_RECORDS
+
+
+def _print_summary(result: Any) -> None:
+    rows = [
+        ("written", result.done),
+        ("failed", result.failed),
+        ("filtered", result.filtered),
+        ("finished earlier", result.previously_done),
+        ("seconds", f"{result.seconds:.2f}"),
+    ]
+    print(f"grasp run {result.task}")
+    for label, value in rows:
+        print(f"  {label:<17}{value}")
+    for name, stats in result.metrics.get("models", {}).items():
+        lat = stats["latency_s"]
+        print(
+            f"  model {name}: {stats['calls']} calls, {stats['retries']} retries, "
+            f"{stats['prompt_tokens']}+{stats['completion_tokens']} tokens, "
+            f"p50 {lat['p50']}s p95 {lat['p95']}s"
+        )
+    for path in result.output_paths:
+        print(f"  output           {path}")
+    if result.failed:
+        print(f"  failures         {result.failures_path}")
+        for reason, count in sorted(result.failure_reasons.items(), key=lambda kv: -kv[1])[:5]:
+            print(f"    {count} × {reason}")
+    print(f"  summary          {result.summary_path}")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import anyio
+
+    from grasp_core.backends import BackendPool
+    from grasp_core.graph.compile import compile_graph
+    from grasp_core.metrics import RunMetrics
+    from grasp_core.models_file import ModelCatalog, find_models_file
+    from grasp_core.protocols import BuildEnv
+    from grasp_core.task import Task
+
+    task = Task.load(args.task)
+    path = find_models_file(args.models, task.task_dir)
+    catalog = ModelCatalog.load(path) if path is not None else ModelCatalog(mock_url="-")
+
+    async def check() -> int:
+        env = BuildEnv(task.task_dir, catalog, BackendPool(catalog), RunMetrics(), task.data)
+        graph = compile_graph(task.config.graph_config, env, document=task.document)
+        print(f"{args.task}: ok ({len(graph.nodes)} nodes, {len(graph.edges)} edges)")
+        return EXIT_OK
+
+    return anyio.run(check)
+
+
+def _mock_server(args: argparse.Namespace) -> int:
+    from grasp_core.mock_server import Latency, serve_cli
+
+    serve_cli(
+        host=args.host,
+        port=args.port,
+        latency=Latency.parse(args.latency),
+        reply_mode=args.reply_mode,
+        fault_rate=args.fault_rate,
+        faults=tuple(f for f in args.faults.split(",") if f),
+        seed=args.seed,
+        max_seconds=args.max_seconds,
+        request_log_path=args.request_log,
+    )
+    return EXIT_OK
+
+

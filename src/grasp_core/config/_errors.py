@@ -1,0 +1,111 @@
+"""Turn pydantic validation errors into messages that name file, line and YAML path."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from grasp_core.errors import ConfigError
+from grasp_core.yaml_source import YamlDocument, YamlPath, format_yaml_path
+
+__all__ = ["validate_block"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validate_block(
+    model: type[ModelT],
+    data: Any,
+    *,
+    path: YamlPath,
+    document: YamlDocument | None,
+    context: Mapping[str, Any] | None = None,
+) -> ModelT:
+    """Validate ``data`` (found at ``path`` in ``document``) against ``model``.
+
+    Every problem becomes one line of a single ``ConfigError``; an unknown key gets the
+    nearest valid key as a suggestion.
+    """
+    try:
+        return model.model_validate(data, context=dict(context or {}))
+    except ValidationError as exc:
+        problems = [_describe(err, model, data, path, document) for err in exc.errors()]
+        header = "invalid task configuration" if len(problems) > 1 else ""
+        body = "\n".join(f"  {p}" for p in problems) if header else problems[0]
+        raise ConfigError(f"{header}:\n{body}" if header else body) from None
+
+
+def _describe(
+    err: Any, model: type[BaseModel], data: Any, base: YamlPath, document: YamlDocument | None
+) -> str:
+    loc = _clean_loc(err["loc"])
+    full: YamlPath = (*base, *loc)
+    where = document.where(full) if document is not None else format_yaml_path(full)
+    kind = err["type"]
+    if kind == "extra_forbidden" and loc:
+        bad = str(loc[-1])
+        valid = _field_names(model, data, loc[:-1])
+        hint = _suggest(bad, valid)
+        known = ", ".join(sorted(valid)) if valid else "none"
+        return f"{where}: unknown key {bad!r}{hint}; valid keys here: {known}"
+    if kind == "missing":
+        return f"{where}: required key is missing; add it"
+    message = err["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    value = err.get("input")
+    shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
+    return f"{where}: {message[0].lower()}{message[1:]}{shown}"
+
+
+def _clean_loc(loc: Iterable[Any]) -> YamlPath:
+    """Drop pydantic's union/tag markers so the location is a real YAML path."""
+    cleaned: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int):
+            cleaned.append(part)
+        elif isinstance(part, str) and not (
+            "[" in part or part.startswith("function-") or part in {"str", "list", "dict"}
+        ):
+            cleaned.append(part)
+    return tuple(cleaned)
+
+
+def _field_names(model: type[BaseModel], data: Any, loc: YamlPath) -> set[str]:
+    """Valid keys of the (sub)model found at ``loc`` under ``model``."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(part) if _is_model(current) else None
+        if field is None and _is_model(current):
+            field = next(
+                (f for f in current.model_fields.values() if f.alias == part), None
+            )
+        current = _model_in(field.annotation) if field is not None else None
+    if not _is_model(current):
+        return set()
+    return {f.alias or name for name, f in current.model_fields.items()}
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The first pydantic model inside an annotation such as ``list[Edge] | None``."""
+    if _is_model(annotation):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _suggest(bad: str, valid: Iterable[str]) -> str:
+    match = difflib.get_close_matches(bad, list(valid), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""

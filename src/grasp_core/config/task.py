@@ -1,0 +1,26 @@
+"""The task file: its four blocks."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from grasp_core.config._base import StrictModel
+from grasp_core.config.data import DataConfig
+from grasp_core.config.graph import GraphConfig
+from grasp_core.config.output import OutputConfig
+from grasp_core.config.schema import SchemaConfig
+
+__all__ = ["TaskConfig"]
+
+
+class TaskConfig(StrictModel):
+    """A GraSP task: data, graph, output shape and output schema."""
+
+    data_config: DataConfig = Field(default_factory=DataConfig)
+    """Source, sink and size of the run."""
+    graph_config: GraphConfig
+    """Nodes and edges."""
+    output_config: OutputConfig | None = None
+    """How state becomes an output record."""
+    schema_config: SchemaConfig | None = None
+    """Validation of every output record."""

@@ -1,0 +1,85 @@
+"""Resolve dotted paths (`validators.code.check_validity`) to Python objects.
+
+A path resolves against the task's folder first, then ``sys.path``. Task folders are
+put at the front of ``sys.path`` so a task's own modules import each other normally; a
+module cached from another task's folder under the same name is reloaded from this one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from grasp_core.errors import PluginError
+
+__all__ = ["resolve_dotted"]
+
+
+def resolve_dotted(path: str, base_dir: Path | None, *, what: str = "object") -> Any:
+    """Import the longest module prefix of ``path`` and walk the rest as attributes."""
+    if not path or any(not part.isidentifier() for part in path.split(".")):
+        raise PluginError(f"{path!r} is not a dotted path (expected `package.module.name`)")
+    if base_dir is not None:
+        _prefer_folder(base_dir.resolve())
+    parts = path.split(".")
+    errors: list[str] = []
+    for cut in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:cut])
+        try:
+            module = _import_from(module_name, base_dir)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and not module_name.startswith(exc.name):
+                raise PluginError(
+                    f"cannot import {what} {path!r}: module {module_name!r} needs "
+                    f"{exc.name!r}, which is not installed"
+                ) from exc
+            errors.append(module_name)
+            continue
+        except Exception as exc:
+            raise PluginError(
+                f"cannot import {what} {path!r}: importing {module_name!r} raised "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        target: Any = module
+        for attr in parts[cut:]:
+            if not hasattr(target, attr):
+                raise PluginError(
+                    f"cannot find {what} {path!r}: {module_name!r} has no attribute "
+                    f"{attr!r}"
+                )
+            target = getattr(target, attr)
+        return target
+    where = f"the task folder {str(base_dir)!r} or " if base_dir is not None else ""
+    raise PluginError(
+        f"cannot find {what} {path!r}: no module {parts[0]!r} in {where}sys.path; "
+        "check the spelling, or add the module's folder to PYTHONPATH"
+    )
+
+
+def _prefer_folder(folder: Path) -> None:
+    text = str(folder)
+    if text in sys.path:
+        sys.path.remove(text)
+    sys.path.insert(0, text)
+    importlib.invalidate_caches()
+
+
+def _import_from(module_name: str, base_dir: Path | None) -> ModuleType:
+    cached = sys.modules.get(module_name)
+    if cached is not None and base_dir is not None and _local_candidate(module_name, base_dir):
+        cached_file = getattr(cached, "__file__", None)
+        if cached_file is None or not Path(cached_file).resolve().is_relative_to(
+            base_dir.resolve()
+        ):
+            top = module_name.split(".")[0]
+            for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+                del sys.modules[name]
+    return importlib.import_module(module_name)
+
+
+def _local_candidate(module_name: str, base_dir: Path) -> bool:
+    relative = Path(*module_name.split("."))
+    return (base_dir / relative).is_dir() or (base_dir / relative).with_suffix(".py").is_file()

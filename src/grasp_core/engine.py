@@ -1,0 +1,221 @@
+"""The streaming engine: records in, one task per record, committed results out.
+
+Records are admitted into a bounded window as others finish (no batch barrier). Each
+record walks the graph in its own task; results go through a bounded stream to one writer,
+which writes batches to the sinks in a worker thread and then journals them, so a record is
+"done" only once its output is durably in the sink.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from pydantic_core import to_jsonable_python
+
+from grasp_core.errors import RecordError
+from grasp_core.graph.compiled import CompiledGraph
+from grasp_core.graph.walker import MemoEntry, walk_record
+from grasp_core.journal import Journal
+from grasp_core.logs import get_logger
+from grasp_core.metrics import RunMetrics
+from grasp_core.output import OutputShaper
+from grasp_core.protocols import CommitToken, Sink, SourceItem
+from grasp_core.validation import RecordValidator
+
+__all__ = ["Engine", "EngineCounts", "FAILURES_SINK", "OUTPUT_SINK"]
+
+OUTPUT_SINK = "output"
+FAILURES_SINK = "failures"
+_READ_BATCH = 256
+_log = get_logger(__name__)
+
+
+@dataclass
+class EngineCounts:
+    """What happened to the records this engine saw."""
+
+    done: int = 0
+    failed: int = 0
+    filtered: int = 0
+    skipped: int = 0
+    interrupted: bool = False
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    record_id: str
+    output: dict[str, Any] | None = None
+    failure: dict[str, Any] | None = None
+
+
+class Engine:
+    """Runs records through a compiled graph into sinks, journaling every step."""
+
+    def __init__(
+        self,
+        graph: CompiledGraph,
+        *,
+        sinks: Mapping[str, Sink],
+        failures: Sink,
+        journal: Journal,
+        shaper: OutputShaper,
+        metrics: RunMetrics,
+        validator: RecordValidator | None = None,
+        window: int = 64,
+        batch_size: int = 64,
+        finished: Callable[[str], bool] = lambda _id: False,
+        memo: dict[str, dict[tuple[str, int], MemoEntry]] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.sinks = dict(sinks)
+        self.failures = failures
+        self.journal = journal
+        self.shaper = shaper
+        self.metrics = metrics
+        self.validator = validator
+        self.window = max(1, window)
+        self.batch_size = max(1, batch_size)
+        self.finished = finished
+        self.memo = memo or {}
+        self.counts = EngineCounts()
+        self.in_flight = 0
+        self._stop_requested = False
+        self._records_scope: anyio.CancelScope | None = None
+
+    def request_stop(self) -> None:
+        """Stop admitting records and abandon in-flight ones; committed work stays."""
+        self._stop_requested = True
+        self.counts.interrupted = True
+        if self._records_scope is not None:
+            self._records_scope.cancel()
+
+    async def run(self, items: Iterator[SourceItem]) -> EngineCounts:
+        """Process every item; returns when all are committed (or a stop was requested)."""
+        send, receive = anyio.create_memory_object_stream[_Result](self.window)
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(self._writer, receive)
+            async with send:
+                slots = anyio.Semaphore(self.window)
+                async with anyio.create_task_group() as records:
+                    self._records_scope = records.cancel_scope
+                    if self._stop_requested:
+                        records.cancel_scope.cancel()
+                    async for item in self._pending(items):
+                        await slots.acquire()
+                        if self._stop_requested:
+                            slots.release()
+                            break
+                        self.in_flight += 1
+                        records.start_soon(self._record, item, send, slots)
+        return self.counts
+
+    async def _pending(self, items: Iterator[SourceItem]) -> Any:
+        """Items from the source (read in a worker thread), minus those already finished."""
+        while not self._stop_requested:
+            batch = await anyio.to_thread.run_sync(
+                lambda: list(itertools.islice(items, _READ_BATCH))
+            )
+            if not batch:
+                return
+            for item in batch:
+                if self.finished(item.record_id):
+                    self.counts.skipped += 1
+                else:
+                    yield item
+
+    async def _record(
+        self, item: SourceItem, send: ObjectSendStream[_Result], slots: anyio.Semaphore
+    ) -> None:
+        try:
+            result = await self._process(item)
+            await send.send(result)
+        finally:
+            self.in_flight -= 1
+            slots.release()
+
+    async def _process(self, item: SourceItem) -> _Result:
+        record_id = item.record_id
+        try:
+            if item.error is not None:
+                raise RecordError(item.error)
+            state = await walk_record(
+                self.graph,
+                record_id,
+                dict(item.data),
+                metrics=self.metrics,
+                on_node_done=self.journal.node_done,
+                memo=self.memo.pop(record_id, None),
+            )
+            output = self.shaper.shape(record_id, state)
+            if output is not None and self.validator is not None:
+                violations = self.validator.violations(output)
+                if violations:
+                    return _Result(record_id, failure=_failure(
+                        item, None, "schema",
+                        f"record {record_id!r} breaks schema_config: "
+                        + "; ".join(f"{v['field']}: {v['message']}" for v in violations),
+                        violations=violations,
+                    ))
+            return _Result(record_id, output=output)
+        except RecordError as exc:
+            kind = type(exc).__name__
+            extra = {"attempts": exc.attempts} if hasattr(exc, "attempts") else {}
+            return _Result(record_id, failure=_failure(item, exc.node, kind, str(exc), **extra))
+        except Exception as exc:
+            _log.exception("internal error while processing a record", record_id=record_id)
+            return _Result(record_id, failure=_failure(
+                item, None, "InternalError", f"internal error: {type(exc).__name__}: {exc}"
+            ))
+
+    async def _writer(self, receive: ObjectReceiveStream[_Result]) -> None:
+        async with receive:
+            async for first in receive:
+                batch = [first]
+                while len(batch) < self.batch_size:
+                    try:
+                        batch.append(receive.receive_nowait())
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                with anyio.CancelScope(shield=True):
+                    await self._commit(batch)
+
+    async def _commit(self, batch: list[_Result]) -> None:
+        outputs = [r for r in batch if r.failure is None]
+        failures = [r.failure for r in batch if r.failure is not None]
+        written = [r.output for r in outputs if r.output is not None]
+        if outputs:
+            tokens: dict[str, CommitToken] = {}
+            if written:
+                for name, sink in self.sinks.items():
+                    tokens[name] = await anyio.to_thread.run_sync(sink.write, written)
+            self.journal.records_done([r.record_id for r in outputs], tokens)
+            self.counts.done += len(written)
+            self.counts.filtered += len(outputs) - len(written)
+        if failures:
+            token = await anyio.to_thread.run_sync(self.failures.write, failures)
+            summary = [{"id": f["id"], "node": f["node"], "reason": f["reason"]} for f in failures]
+            self.journal.records_failed(summary, {FAILURES_SINK: token})
+            self.counts.failed += len(failures)
+            for f in failures:
+                key = f"{f['node'] or '-'}: {f['error']}"
+                self.counts.failure_reasons[key] = self.counts.failure_reasons.get(key, 0) + 1
+
+
+def _failure(
+    item: SourceItem, node: str | None, error: str, reason: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": item.record_id,
+        "node": node,
+        "error": error,
+        "reason": reason,
+        **extra,
+        "input": to_jsonable_python(item.data, fallback=repr),
+    }

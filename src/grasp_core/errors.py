@@ -1,0 +1,103 @@
+"""The one exception tree of GraSP.
+
+Every error a user can meet is a :class:`GraspError`. Subclasses also inherit the
+builtin a caller would already catch (``ConfigError`` is a ``ValueError``), so code
+written against plain Python keeps working. Messages are lowercase, show the bad value
+with ``!r``, say where it came from and what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CompileError",
+    "ConfigError",
+    "GraspError",
+    "ModelCallError",
+    "NodeError",
+    "PluginError",
+    "RecordError",
+    "ResumeError",
+    "RetryableModelError",
+    "SinkError",
+    "SourceError",
+]
+
+
+class GraspError(Exception):
+    """Root of every error raised by GraSP."""
+
+
+class ConfigError(GraspError, ValueError):
+    """A task file, models file or option is invalid; raised before any record runs."""
+
+
+class CompileError(ConfigError):
+    """The graph in ``graph_config`` cannot be compiled (unknown node, unreachable node...)."""
+
+
+class PluginError(ConfigError, LookupError):
+    """A node type, source, sink or dotted path cannot be found or imported."""
+
+
+class ResumeError(GraspError, RuntimeError):
+    """A run cannot be resumed (changed task, unreadable journal, existing output)."""
+
+
+class SourceError(GraspError, OSError):
+    """A data source cannot be opened or read."""
+
+
+class SinkError(GraspError, OSError):
+    """A sink cannot be opened, written or finalized."""
+
+
+class RecordError(GraspError, RuntimeError):
+    """One record failed; the run goes on and the record lands in the failures file.
+
+    ``node`` names the node that failed, when there is one.
+    """
+
+    def __init__(self, message: str, *, node: str | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+class NodeError(RecordError):
+    """A node raised or returned something it may not (bad keys, missing template variable)."""
+
+
+class ModelCallError(RecordError):
+    """A model call failed for good (after retries, or on a non-retryable error).
+
+    ``status`` is the HTTP status when there was one; ``attempts`` counts every try.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        node: str | None = None,
+        status: int | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, node=node)
+        self.status = status
+        self.attempts = attempts
+
+
+class RetryableModelError(ModelCallError):
+    """A model call failed in a way worth retrying (429, 5xx, timeout, dropped connection).
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        node: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, node=node, status=status)
+        self.retry_after = retry_after

@@ -1,0 +1,69 @@
+"""The compiled, immutable form of a graph that every record walks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from grasp_core.callables import UserCallable
+from grasp_core.config import GraphProperties
+from grasp_core.protocols import Node
+
+__all__ = ["END", "START", "CompiledGraph", "CompiledNode", "Edge", "EdgeKey"]
+
+START = "START"
+END = "END"
+
+EdgeKey = tuple[int, str]
+"""An edge's position in ``graph_config.edges`` and one of its targets."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A simple edge (one target) or a conditional one (a target per label)."""
+
+    index: int
+    source: str
+    to: str | None = None
+    condition: UserCallable | None = None
+    path_map: Mapping[str, str] | None = None
+
+    def targets(self) -> tuple[str, ...]:
+        """Every node this edge can lead to, in `path_map` order, without repeats."""
+        if self.to is not None:
+            return (self.to,)
+        assert self.path_map is not None
+        return tuple(dict.fromkeys(self.path_map.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledNode:
+    """A built node with its optional hooks."""
+
+    name: str
+    node: Node
+    node_type: str
+    pre_process: UserCallable | None = None
+    post_process: UserCallable | None = None
+
+
+@dataclass(frozen=True)
+class CompiledGraph:
+    """Nodes, edges and the facts the walker needs, computed once per run.
+
+    ``back_edges`` close loops: they re-trigger their target instead of counting towards
+    its join. ``forward_in`` lists, per node, the edges it waits for. ``reach`` maps a
+    node to every node reachable from it over forward edges (itself included), used to
+    reset a loop body when a back edge fires.
+    """
+
+    nodes: Mapping[str, CompiledNode]
+    edges: tuple[Edge, ...]
+    out_edges: Mapping[str, tuple[Edge, ...]]
+    forward_in: Mapping[str, tuple[EdgeKey, ...]]
+    back_edges: frozenset[EdgeKey]
+    reach: Mapping[str, frozenset[str]]
+    properties: GraphProperties
+
+    def is_back_edge(self, key: EdgeKey) -> bool:
+        return key in self.back_edges

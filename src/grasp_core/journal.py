@@ -1,0 +1,138 @@
+"""The run journal: an append-only JSONL log that makes a killed run resumable.
+
+Events (one JSON object a line, key ``e``):
+
+- ``run``: header with the task hash, written when a run (or a resume) starts;
+- ``node_done``: record id, node, iteration, state delta and condition labels;
+- ``record_done``: ids whose output is flushed to every sink, with the sinks' commit tokens;
+- ``record_failed``: ids written to the failures file, with the reason and its token.
+
+A record is done only when its output is in the sink and ``record_done`` is in the journal.
+On resume, each sink is restored to its last committed token, so a crash between the two
+writes neither loses nor duplicates a record. A torn last line (a crash mid-write) is cut off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from grasp_core.errors import ResumeError
+from grasp_core.protocols import CommitToken
+
+__all__ = ["JOURNAL_VERSION", "Journal", "JournalState"]
+
+JOURNAL_VERSION = 1
+
+
+@dataclass
+class JournalState:
+    """What an existing journal says: finished records, partial ones, sink positions."""
+
+    header: dict[str, Any] | None = None
+    done: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    memo: dict[str, dict[tuple[str, int], dict[str, Any]]] = field(default_factory=dict)
+    tokens: dict[str, list[CommitToken]] = field(default_factory=dict)
+
+    def finished(self, record_id: str) -> bool:
+        return record_id in self.done or record_id in self.failed
+
+
+class Journal:
+    """Appends events to ``path``; reads it back for a resume."""
+
+    def __init__(self, path: Path, *, fsync: bool = False) -> None:
+        self.path = path
+        self.fsync = fsync
+        self._file: IO[str] | None = None
+
+    def exists(self) -> bool:
+        return self.path.is_file() and self.path.stat().st_size > 0
+
+    def read(self) -> JournalState:
+        """Parse the journal, cutting off a torn last line."""
+        state = JournalState()
+        if not self.path.is_file():
+            return state
+        with self.path.open("rb") as handle:
+            data = handle.read()
+        good_end = data.rfind(b"\n") + 1
+        if good_end < len(data):
+            with self.path.open("r+b") as handle:
+                handle.truncate(good_end)
+        for number, raw in enumerate(data[:good_end].splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                event = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ResumeError(
+                    f"{self.path}:{number}: the journal line is not JSON ({exc.msg}); the "
+                    "journal was edited or corrupted; start over without --resume"
+                ) from None
+            _apply(state, event)
+        return state
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def append(self, event: dict[str, Any]) -> None:
+        """Write one event and flush it to the OS (a process kill cannot lose it)."""
+        assert self._file is not None, "journal is not open"
+        self._file.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.flush()
+        if self.fsync:
+            os.fsync(self._file.fileno())
+
+    def run_started(self, task_hash: str, **extra: Any) -> None:
+        self.append({"e": "run", "v": JOURNAL_VERSION, "task_hash": task_hash, **extra})
+
+    def node_done(
+        self, record_id: str, node: str, iteration: int, delta: dict[str, Any],
+        routes: dict[str, str],
+    ) -> None:
+        event: dict[str, Any] = {"e": "node_done", "r": record_id, "n": node, "i": iteration,
+                                 "d": delta}
+        if routes:
+            event["routes"] = routes
+        self.append(event)
+
+    def records_done(self, ids: list[str], tokens: dict[str, CommitToken]) -> None:
+        self.append({"e": "record_done", "ids": ids, "tokens": tokens})
+
+    def records_failed(
+        self, failures: list[dict[str, Any]], tokens: dict[str, CommitToken]
+    ) -> None:
+        self.append({"e": "record_failed", "failures": failures, "tokens": tokens})
+
+
+def _apply(state: JournalState, event: dict[str, Any]) -> None:
+    kind = event.get("e")
+    if kind == "run":
+        if state.header is None:
+            state.header = event
+    elif kind == "node_done":
+        record_id = event["r"]
+        if record_id not in state.done:
+            state.memo.setdefault(record_id, {})[(event["n"], event["i"])] = {
+                "d": event["d"],
+                "routes": event.get("routes", {}),
+            }
+    elif kind in {"record_done", "record_failed"}:
+        ids = event["ids"] if kind == "record_done" else [f["id"] for f in event["failures"]]
+        target = state.done if kind == "record_done" else state.failed
+        for record_id in ids:
+            target.add(record_id)
+            state.memo.pop(record_id, None)
+        for name, token in event.get("tokens", {}).items():
+            state.tokens.setdefault(name, []).append(token)

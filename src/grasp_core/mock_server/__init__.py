@@ -1,0 +1,39 @@
+"""A local, deterministic OpenAI-compatible model server for tests and benchmarks.
+
+It binds loopback only and answers:
+
+- ``POST /v1/chat/completions`` and ``POST /chat/completions`` (OpenAI),
+- ``POST /openai/deployments/{deployment}/chat/completions`` (Azure; model = deployment),
+- ``POST /api/chat`` and ``POST /api/generate`` (Ollama; streams NDJSON only when the
+  request says ``"stream": true``),
+- ``GET /v1/models``, ``GET /health``, ``GET /_mock/stats`` and ``POST /_mock/reset``.
+
+The reply echoes the last user message (``reply_mode="lorem"``: 20-60 pseudo-words seeded by
+the request). Markers anywhere in any message change the answer and are removed from it:
+
+=================================  ========================================================
+``[[mock:429]]``                   429 with ``Retry-After`` (also ``500``, ``503``)
+``[[mock:timeout]]``               wait ``hang_seconds`` (or ``hang=S``), then answer 200
+``[[mock:drop]]``                  close the connection without a response
+``[[mock:malformed]]``             200 whose body is not valid JSON
+``[[mock:empty]]``                 200 with ``choices: []``
+``[[mock:429:2]]``                 fault only the first 2 times this exact request is seen
+``[[mock:429:2:retry_after=1]]``   options: ``retry_after``, ``latency``, ``hang`` (seconds)
+``[[mock:latency=0.3]]``           wait 0.3 s instead of the server's latency model
+=================================  ========================================================
+
+Example::
+
+    server = MockServer(latency=Latency.lognormal(median=0.2, sigma=0.5))
+    with server.running() as url:
+        ...  # point a client at url + "/v1"
+    assert server.stats()["by_status"] == {"200": 10}
+
+This package uses asyncio directly, a deliberate exception to "anyio everywhere": see
+``_http``.
+"""
+
+from grasp_core.mock_server._replies import FAULT_KINDS, Latency
+from grasp_core.mock_server.server import NO_LATENCY, MockServer, serve_cli
+
+__all__ = ["FAULT_KINDS", "NO_LATENCY", "Latency", "MockServer", "serve_cli"]

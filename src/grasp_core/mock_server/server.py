@@ -1,0 +1,391 @@
+"""``MockServer``: a local OpenAI-, Azure- and Ollama-compatible endpoint for tests and benchmarks.
+
+Like ``_http``, this module uses asyncio directly rather than anyio: the server is a raw
+:class:`asyncio.Protocol` (for speed) and runs either on its own loop in a background thread
+(:meth:`MockServer.running`, usable from any test: sync, asyncio or trio) or on the caller's
+asyncio loop (:meth:`MockServer.serve`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import random
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, Final
+
+import anyio
+from anyio.abc import TaskStatus
+
+from grasp_core.errors import ConfigError
+from grasp_core.mock_server._dialects import (
+    AZURE_PATH,
+    CHAT_PATHS,
+    DEFAULT_MODEL,
+    Dialect,
+    completion_response,
+    error_response,
+    json_response,
+    malformed_response,
+    read_chat_request,
+)
+from grasp_core.mock_server._http import DROP, Drop, HttpServer, Request, Response, loopback_address
+from grasp_core.mock_server._replies import (
+    FAULT_KINDS,
+    FaultPlan,
+    Latency,
+    ReplyMode,
+    RequestError,
+    complete,
+    message_texts,
+    parse_markers,
+    request_key,
+)
+
+__all__ = ["NO_LATENCY", "MockServer", "serve_cli"]
+
+NO_LATENCY: Final = Latency.fixed(0.0)
+_FAULT_STATUS: Final = {"429": 429, "500": 500, "503": 503}
+
+
+class MockServer:
+    """A deterministic, loopback-only model server with injectable latency and faults.
+
+    Replies echo the last user message (or lorem words), ``[[mock:...]]`` markers in any
+    message inject faults or latency, and every model call is logged. The package
+    docstring lists the markers.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: Latency = NO_LATENCY,
+        reply_mode: ReplyMode = "echo",
+        fault_rate: float = 0.0,
+        faults: Sequence[str] = ("429", "500"),
+        seed: int = 0,
+        hang_seconds: float = 30.0,
+        retry_after: float = 0.05,
+        max_seconds: float = 3600.0,
+        request_log_path: str | Path | None = None,
+    ) -> None:
+        self._host = loopback_address(host)
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"port must be 0..65535 (0 picks a free port), got {port!r}")
+        if reply_mode not in ("echo", "lorem"):
+            raise ConfigError(f"reply_mode must be 'echo' or 'lorem', got {reply_mode!r}")
+        if not 0.0 <= fault_rate <= 1.0:
+            raise ConfigError(f"fault_rate must be between 0 and 1, got {fault_rate!r}")
+        if any(kind not in FAULT_KINDS for kind in faults) or (fault_rate > 0 and not faults):
+            raise ConfigError(f"faults must be a non-empty subset of {FAULT_KINDS}, got {faults!r}")
+        for name, value in [("hang_seconds", hang_seconds), ("retry_after", retry_after)]:
+            if value < 0:
+                raise ConfigError(f"{name} must be >= 0, got {value!r}")
+        if max_seconds <= 0:
+            raise ConfigError(f"max_seconds must be > 0, got {max_seconds!r}")
+        self._requested_port = port
+        self._port: int | None = None
+        self._latency = latency
+        self._reply_mode: ReplyMode = reply_mode
+        self._seed = seed
+        self._hang_seconds = hang_seconds
+        self._retry_after = retry_after
+        self._max_seconds = max_seconds
+        self._log_path = Path(request_log_path) if request_log_path is not None else None
+        self._fault_plan = FaultPlan(rate=fault_rate, kinds=faults, seed=seed)
+        self._rng = random.Random(seed)
+        # Guards everything below: the loop thread writes, any thread reads.
+        self._lock = threading.Lock()
+        self._log: list[dict[str, Any]] = []
+        self._log_file: IO[str] | None = None
+        self._by_status: collections.Counter[str] = collections.Counter()
+        self._in_flight = 0
+        self._max_in_flight = 0
+        self._sequence = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+
+    # --- public API ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (the free port picked when ``port=0``)."""
+        if self._port is None:
+            raise RuntimeError(
+                "the mock server has not started; use `with server.running() as url:` "
+                "or `await server.serve()`"
+            )
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL such as ``http://127.0.0.1:8123``; append ``/v1`` for OpenAI clients."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[str]:
+        """Serve from a background thread with its own asyncio loop; yields the base URL."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def main() -> None:
+            try:
+                asyncio.run(self._serve(lambda _url: ready.set()))
+            except BaseException as exc:  # re-raised in the caller's thread below
+                failure.append(exc)
+            finally:
+                ready.set()
+
+        thread = threading.Thread(target=main, name="grasp-mock-server", daemon=True)
+        thread.start()
+        ready.wait()
+        if failure:
+            thread.join()
+            raise failure[0]
+        try:
+            yield self.url
+        finally:
+            self.stop()
+            thread.join()
+        if failure:
+            raise failure[0]
+
+    async def serve(self, *, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve on the running asyncio loop until ``max_seconds`` pass or :meth:`stop`.
+
+        Under anyio, ``url = await task_group.start(server.serve)`` returns once the port
+        is bound. Trio cannot host an asyncio protocol; use :meth:`running` there.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "MockServer.serve needs a running asyncio loop; under trio use "
+                "`with server.running() as url:` instead"
+            ) from None
+        await self._serve(task_status.started)
+
+    def stop(self) -> None:
+        """Ask the server to stop; safe from any thread, a no-op when it is not running."""
+        loop, event = self._loop, self._stop_event
+        if loop is None or event is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed: the server already stopped
+            loop.call_soon_threadsafe(event.set)
+
+    def requests(self) -> list[dict[str, Any]]:
+        """A copy of the request log, oldest first.
+
+        One dict per model call: ``path``, ``model``, ``key`` (sha256 of model and
+        messages), ``status`` (None when dropped), ``fault`` (kind or None), ``messages``.
+        A request the server could not read has status 400 and None for the rest.
+        """
+        with self._lock:
+            return [dict(entry) for entry in self._log]
+
+    def stats(self) -> dict[str, Any]:
+        """Model-call counters since start or reset.
+
+        ``requests``, ``by_status`` (``{"200": n, "429": n, "dropped": n}``), ``in_flight``
+        and ``max_in_flight`` (most requests being served at once, latency included).
+        """
+        with self._lock:
+            return {
+                "requests": sum(self._by_status.values()),
+                "by_status": dict(self._by_status),
+                "in_flight": self._in_flight,
+                "max_in_flight": self._max_in_flight,
+            }
+
+    def reset(self) -> None:
+        """Clear the log and counters, reseed, and forget seen requests (count markers re-arm)."""
+        with self._lock:
+            self._log.clear()
+            self._by_status.clear()
+            self._max_in_flight = self._in_flight
+            self._fault_plan.reset()
+            self._rng.seed(self._seed)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def _serve(self, on_started: Callable[[str], object]) -> None:
+        if self._loop is not None:
+            raise RuntimeError("this mock server is already running; stop it first")
+        # Set before binding so that a stop() racing with start-up is not lost.
+        self._loop, self._stop_event = asyncio.get_running_loop(), asyncio.Event()
+        stop = self._stop_event
+        http_server = HttpServer(self._handle)
+        try:
+            self._port = await http_server.start(self._host, self._requested_port)
+            self._open_log()
+            on_started(self.url)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._max_seconds)
+        finally:
+            self._loop = self._stop_event = None
+            self._close_log()
+            await http_server.close()
+
+    def _open_log(self) -> None:
+        if self._log_path is not None:
+            with self._lock:
+                self._log_file = self._log_path.open("a", encoding="utf-8")
+
+    def _close_log(self) -> None:
+        with self._lock:
+            if self._log_file is not None:
+                self._log_file.close()
+                self._log_file = None
+
+    # --- requests --------------------------------------------------------------------------
+
+    async def _handle(self, request: Request) -> Response | Drop:
+        path, method = request.path, request.method
+        dialect = CHAT_PATHS.get(path)
+        azure = AZURE_PATH.fullmatch(path)
+        if dialect is not None or azure is not None:
+            if method != "POST":
+                return error_response("openai", 405, f"use POST for {path}", code="bad_method")
+            deployment = azure.group(1) if azure is not None else None
+            return await self._model_call(request, dialect or "openai", deployment)
+        if method == "GET" and path in ("/v1/models", "/models"):
+            model = {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "grasp"}
+            return json_response({"object": "list", "data": [model]})
+        if method == "GET" and path == "/api/tags":
+            return json_response({"models": [{"name": DEFAULT_MODEL, "model": DEFAULT_MODEL}]})
+        if method == "GET" and path == "/health":
+            return json_response({"status": "ok"})
+        if method == "GET" and path == "/_mock/stats":
+            return json_response(self.stats())
+        if method == "POST" and path == "/_mock/reset":
+            self.reset()
+            return json_response({"status": "reset"})
+        return error_response("openai", 404, f"unknown path {method} {path}", code="unknown_url")
+
+    async def _model_call(
+        self, request: Request, dialect: Dialect, deployment: str | None
+    ) -> Response | Drop:
+        try:
+            chat = read_chat_request(request.body, dialect, deployment)
+            texts = message_texts(chat.messages)
+            directive = parse_markers(texts)
+        except RequestError as exc:
+            self._record(request.path, None, None, 400, None, None)
+            return error_response(dialect, 400, str(exc))
+        key = request_key(chat.model, chat.messages)
+        with self._lock:
+            fault = self._fault_plan.decide(key, directive)
+            delay = directive.latency
+            if delay is None:
+                delay = self._latency.sample(self._rng)
+            self._sequence += 1
+            sequence = self._sequence
+        if fault == "timeout":
+            delay += directive.hang if directive.hang is not None else self._hang_seconds
+        status = None if fault == "drop" else _FAULT_STATUS.get(fault or "", 200)
+        # Logged now rather than when answered, so a request its client gave up on still shows.
+        self._record(request.path, chat.model, key, status, fault, chat.messages)
+        if delay > 0:
+            await self._wait(delay)
+        if fault == "drop":
+            return DROP
+        if status is not None and status != 200:
+            headers: tuple[tuple[str, str], ...] = ()
+            if status == 429:
+                retry = directive.retry_after
+                retry = self._retry_after if retry is None else retry
+                headers = (("Retry-After", f"{retry:g}"), ("retry-after-ms", f"{retry * 1000:.0f}"))
+            return error_response(dialect, status, f"mock fault [[mock:{fault}]]", headers=headers)
+        if fault == "malformed":
+            return malformed_response(chat)
+        answer = complete(
+            chat.messages,
+            texts,
+            model=chat.model,
+            key=key,
+            mode=self._reply_mode,
+            max_tokens=chat.max_tokens,
+        )
+        return completion_response(
+            chat, answer, id_=f"chatcmpl-mock{sequence}", empty=fault == "empty"
+        )
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep while counted in flight; cancellation (client gone, stop) still uncounts."""
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _record(
+        self,
+        path: str,
+        model: str | None,
+        key: str | None,
+        status: int | None,
+        fault: str | None,
+        messages: list[Any] | None,
+    ) -> None:
+        entry = {
+            "path": path,
+            "model": model,
+            "key": key,
+            "status": status,
+            "fault": fault,
+            "messages": messages,
+        }
+        with self._lock:
+            self._log.append(entry)
+            self._by_status["dropped" if status is None else str(status)] += 1
+            if self._log_file is not None:
+                self._log_file.write(json.dumps(entry) + "\n")
+                self._log_file.flush()
+
+
+def serve_cli(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency: Latency | str = NO_LATENCY,
+    reply_mode: ReplyMode = "echo",
+    fault_rate: float = 0.0,
+    faults: Sequence[str] = ("429", "500"),
+    seed: int = 0,
+    max_seconds: float = 3600.0,
+    request_log_path: str | Path | None = None,
+    hang_seconds: float = 30.0,
+    retry_after: float = 0.05,
+) -> None:
+    """Serve in the foreground until ``max_seconds`` pass, printing one URL line first.
+
+    ``latency`` may be text such as ``"lognormal:0.5:0.5"`` (see :meth:`Latency.parse`).
+    """
+    server = MockServer(
+        host=host,
+        port=port,
+        latency=Latency.parse(latency) if isinstance(latency, str) else latency,
+        reply_mode=reply_mode,
+        fault_rate=fault_rate,
+        faults=faults,
+        seed=seed,
+        hang_seconds=hang_seconds,
+        retry_after=retry_after,
+        max_seconds=max_seconds,
+        request_log_path=request_log_path,
+    )
+
+    def announce(url: str) -> None:
+        print(f"grasp mock server listening on {url}", flush=True)
+
+    asyncio.run(server._serve(announce))

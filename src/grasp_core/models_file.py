@@ -1,0 +1,170 @@
+"""The models file: model names used in tasks → litellm route, endpoint, key, limits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from grasp_core.config import StrictModel, validate_block
+from grasp_core.errors import ConfigError
+from grasp_core.yaml_source import YamlDocument, load_yaml
+
+__all__ = ["MODELS_ENV_VAR", "ModelCatalog", "ModelSpec", "find_models_file"]
+
+MODELS_ENV_VAR = "GRASP_MODELS"
+MOCK_API_KEY = "sk-grasp-mock"
+
+
+class ModelSpec(StrictModel):
+    """One model entry of the models file."""
+
+    model: str
+    """The litellm route: `openai/gpt-4o`, `hosted_vllm/…`, `azure/…`, `ollama_chat/…`."""
+    api_base: str | None = None
+    """Base URL of the endpoint (`http://host:8000/v1`)."""
+    api_key_env: str | None = None
+    """Name of the environment variable that holds the API key (never the key itself)."""
+    api_version: str | None = None
+    """Azure API version."""
+    max_concurrency: int = Field(default=16, ge=1)
+    """Most requests in flight to this backend, shared by every node and record."""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    """Default request parameters; a node's own `parameters` override them."""
+    timeout: float = Field(default=120.0, gt=0)
+    """Seconds one request may take before it is abandoned and retried."""
+    max_retries: int = Field(default=5, ge=0)
+    """Retries on 429, 5xx, timeouts and dropped connections (exponential backoff, jitter)."""
+    backend: str | None = None
+    """Backend name; entries with the same backend share one concurrency limit."""
+    transport: Literal["auto", "litellm"] = "auto"
+    """`litellm` forces the litellm transport; `auto` lets GraSP pick."""
+
+    @field_validator("model")
+    @classmethod
+    def _route(cls, value: str) -> str:
+        if "/" not in value:
+            raise ValueError(
+                f"model route {value!r} needs a provider prefix, such as "
+                f"'openai/{value}' or 'hosted_vllm/{value}'"
+            )
+        return value
+
+    @property
+    def provider(self) -> str:
+        """The route's provider prefix (`openai`, `azure`, `ollama_chat`...)."""
+        return self.model.split("/", 1)[0]
+
+    def api_key(self) -> str | None:
+        """The key from ``api_key_env``; an unset variable is an error naming it."""
+        if self.api_key_env is None:
+            return None
+        value = os.environ.get(self.api_key_env)
+        if value is None:
+            raise ConfigError(
+                f"environment variable {self.api_key_env!r} (api_key_env of model route "
+                f"{self.model!r}) is not set; export it before running"
+            )
+        return value
+
+
+@dataclass
+class ModelCatalog:
+    """Every model a run may call, by the name tasks use."""
+
+    specs: dict[str, ModelSpec] = field(default_factory=dict)
+    source: str = "<no models file>"
+    mock_url: str | None = None
+
+    def get(self, name: str) -> ModelSpec:
+        """The spec for ``name``; an unknown name lists the known ones and the file."""
+        spec = self.specs.get(name)
+        if spec is None and self.mock_url is not None:
+            spec = self.specs[name] = ModelSpec(
+                model=f"openai/{name}", api_base=self.mock_url + "/v1", max_concurrency=64
+            )
+        if spec is None:
+            known = ", ".join(sorted(self.specs)) or "none"
+            raise ConfigError(
+                f"model {name!r} is not in the models file ({self.source}); known models: "
+                f"{known}. Add an entry for it, or pass --models FILE"
+            )
+        return spec
+
+    def backend_of(self, name: str) -> str:
+        """The backend key whose limiter calls to ``name`` share."""
+        spec = self.get(name)
+        return spec.backend or name
+
+    def with_mock(self, url: str, names: list[str] | None = None) -> ModelCatalog:
+        """A copy that sends every model (and ``names`` not in the file) to a mock server."""
+        specs: dict[str, ModelSpec] = {}
+        for name in sorted(set(self.specs) | set(names or [])):
+            base = self.specs.get(name)
+            route = base.model if base is not None else f"openai/{name}"
+            provider, _, rest = route.partition("/")
+            if provider not in {"ollama", "ollama_chat", "azure"}:
+                route = f"openai/{rest}"
+            api_base = url if provider.startswith("ollama") or provider == "azure" else url + "/v1"
+            update = {"model": route, "api_base": api_base, "api_key_env": None}
+            specs[name] = (
+                base.model_copy(update=update)
+                if base is not None
+                else ModelSpec(model=route, api_base=api_base, max_concurrency=64)
+            )
+        return ModelCatalog(specs=specs, source=f"{self.source} (routed to mock {url})", mock_url=url)
+
+    def api_key(self, name: str) -> str | None:
+        """The API key for ``name`` (a fixed dummy key when talking to the mock)."""
+        if self.mock_url is not None:
+            return MOCK_API_KEY
+        return self.get(name).api_key()
+
+    @classmethod
+    def from_mapping(
+        cls, data: Mapping[str, Any], *, source: str, document: YamlDocument | None = None
+    ) -> ModelCatalog:
+        """Validate a models mapping (name → entry)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: a models file maps model names to entries")
+        specs: dict[str, ModelSpec] = {}
+        for name, entry in data.items():
+            if isinstance(entry, Mapping) and "api_key" in entry:
+                where = document.where((str(name), "api_key")) if document else source
+                raise ConfigError(
+                    f"{where}: API keys never go in the models file; put the key in an "
+                    "environment variable and name it with `api_key_env`"
+                )
+            specs[str(name)] = validate_block(
+                ModelSpec, entry, path=(str(name),), document=document
+            )
+        return cls(specs=specs, source=source)
+
+    @classmethod
+    def load(cls, path: Path) -> ModelCatalog:
+        """Read a models file."""
+        document = load_yaml(path)
+        return cls.from_mapping(document.data or {}, source=str(path), document=document)
+
+
+def find_models_file(explicit: Path | None, task_dir: Path | None) -> Path | None:
+    """``--models FILE``, then ``$GRASP_MODELS``, then ``models.yaml`` beside the task."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"models file {str(explicit)!r} does not exist")
+        return explicit
+    from_env = os.environ.get(MODELS_ENV_VAR)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{MODELS_ENV_VAR}={from_env!r} does not name an existing file")
+        return path
+    if task_dir is not None:
+        beside = task_dir / "models.yaml"
+        if beside.is_file():
+            return beside
+    return None

@@ -1,0 +1,158 @@
+"""Interfaces that node types, sources and sinks implement.
+
+``grasp_core`` never imports a concrete node, source or sink: it finds them through
+entry points (see :mod:`grasp_core.registry`) and talks to them through these protocols.
+Sources and sinks are synchronous on purpose: the engine runs them in worker threads,
+so plugin authors write plain blocking file code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from grasp_core.backends import BackendPool
+    from grasp_core.metrics import RunMetrics
+    from grasp_core.models_file import ModelCatalog
+
+__all__ = [
+    "BuildEnv",
+    "CommitToken",
+    "Node",
+    "NodeContext",
+    "NodeType",
+    "Sink",
+    "SinkType",
+    "Source",
+    "SourceItem",
+    "SourceType",
+]
+
+CommitToken = dict[str, Any]
+"""What a sink returns after a durable write; the journal stores it verbatim."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceItem:
+    """One record read from a source.
+
+    ``record_id`` is stable across runs (an ``id`` field, else the source position).
+    When the source could not parse the record, ``data`` is empty and ``error`` says
+    why (with file and line), so the record is counted as failed rather than lost.
+    """
+
+    record_id: str
+    data: dict[str, Any]
+    error: str | None = None
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A stream of records. ``iter_records`` must not load the whole input in memory."""
+
+    def iter_records(self, start: int = 0, limit: int | None = None) -> Iterator[SourceItem]:
+        """Yield records from position ``start``, at most ``limit`` of them."""
+        ...
+
+
+class SourceType(Protocol):
+    """A registered source class (entry point group ``grasp.sources``)."""
+
+    config_model: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def from_config(cls, config: BaseModel, base_dir: Path) -> Source: ...
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where finished records go. Every method may block; the engine calls it in a thread.
+
+    Exactly-once writing rests on :meth:`restore`: after a crash the engine hands back the
+    tokens the journal committed, and the sink must return to exactly that state (truncate
+    an appended file, delete uncommitted part files).
+    """
+
+    def restore(self, committed: list[CommitToken]) -> None:
+        """Open the sink; with ``committed`` tokens, discard anything written after them."""
+        ...
+
+    def write(self, records: list[dict[str, Any]]) -> CommitToken:
+        """Write records durably (flushed to the OS) and return a token describing the write."""
+        ...
+
+    def finalize(self) -> list[Path]:
+        """Complete the output (merge parts, close arrays) and return the files written."""
+        ...
+
+    def close(self) -> None:
+        """Release file handles without finalizing (used on interruption)."""
+        ...
+
+
+class SinkType(Protocol):
+    """A registered sink class (entry point group ``grasp.sinks``)."""
+
+    config_model: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def from_config(cls, config: BaseModel, base_dir: Path) -> Sink: ...
+
+
+@dataclass(slots=True)
+class BuildEnv:
+    """What a node type may use while it is built from its config (once per run).
+
+    ``shared`` holds per-run objects that several nodes use (model clients, sessions);
+    objects with an async ``aclose`` are closed when the run ends.
+    """
+
+    task_dir: Path
+    models: ModelCatalog
+    backends: BackendPool
+    metrics: RunMetrics
+    task_data: Mapping[str, Any] = field(default_factory=dict)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeContext:
+    """What a node sees of the run while it processes one record."""
+
+    record_id: str
+    node: str
+    iteration: int
+    multiturn: bool = False
+    """Whether llm nodes send the record's earlier ``messages`` with their prompt."""
+    chat_history_window: int | None = None
+    """With ``multiturn``, how many of the latest history messages to send."""
+
+
+@runtime_checkable
+class Node(Protocol):
+    """A built node: reads the record state and returns the keys it updates."""
+
+    name: str
+
+    @property
+    def output_keys(self) -> tuple[str, ...]:
+        """State keys this node may write (used for the parallel-write check)."""
+        ...
+
+    async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
+        """Process one record; return the state update. Raise ``RecordError`` to fail it."""
+        ...
+
+
+class NodeType(Protocol):
+    """A registered node class (entry point group ``grasp.nodes``)."""
+
+    config_model: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def build(cls, name: str, config: Any, env: BuildEnv) -> Node: ...

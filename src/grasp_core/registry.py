@@ -1,0 +1,73 @@
+"""Plugins by name: node types, sources, sinks, found through entry points, loaded lazily.
+
+Built-in types are declared as entry points in GraSP's own ``pyproject.toml``, so the core
+never imports ``grasp_nodes`` or ``grasp_io``; third parties add types the same way, or
+in-process with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+
+from grasp_core.errors import PluginError
+
+__all__ = ["NODE_GROUP", "SINK_GROUP", "SOURCE_GROUP", "Registry", "nodes", "sinks", "sources"]
+
+NODE_GROUP = "grasp.nodes"
+SOURCE_GROUP = "grasp.sources"
+SINK_GROUP = "grasp.sinks"
+
+T = TypeVar("T")
+
+
+class Registry:
+    """Name → plugin class for one entry-point group."""
+
+    def __init__(self, group: str, kind: str) -> None:
+        self.group = group
+        self.kind = kind
+        self._loaded: dict[str, Any] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Class decorator registering a plugin in-process under ``name``."""
+
+        def decorate(cls: T) -> T:
+            self._loaded[name] = cls
+            return cls
+
+        return decorate
+
+    def names(self) -> list[str]:
+        """Every known name: registered in-process or declared as an entry point."""
+        declared = {ep.name for ep in entry_points(group=self.group)}
+        return sorted(declared | set(self._loaded))
+
+    def get(self, name: str) -> Any:
+        """The plugin class for ``name``; an unknown name lists the known ones."""
+        if name in self._loaded:
+            return self._loaded[name]
+        for ep in entry_points(group=self.group, name=name):
+            try:
+                plugin = ep.load()
+            except ImportError as exc:
+                raise PluginError(
+                    f"{self.kind} {name!r} is declared by {ep.value!r} but cannot be imported "
+                    f"({exc}); install the package that provides it"
+                ) from exc
+            self._loaded[name] = plugin
+            return plugin
+        known = self.names()
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PluginError(
+            f"unknown {self.kind} {name!r}{hint}; known: {', '.join(known) or 'none'}. "
+            f"Third-party {self.kind}s register under the entry-point group {self.group!r}"
+        )
+
+
+nodes = Registry(NODE_GROUP, "node type")
+sources = Registry(SOURCE_GROUP, "source type")
+sinks = Registry(SINK_GROUP, "sink type")

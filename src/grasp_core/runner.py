@@ -1,0 +1,358 @@
+"""Run a task end to end: the Python API behind ``grasp run``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import anyio.to_thread
+
+from grasp_core import registry
+from grasp_core.backends import BackendPool
+from grasp_core.config import validate_block
+from grasp_core.engine import FAILURES_SINK, OUTPUT_SINK, Engine, EngineCounts
+from grasp_core.errors import ConfigError, ResumeError
+from grasp_core.graph.compile import compile_graph
+from grasp_core.graph.compiled import CompiledGraph
+from grasp_core.journal import Journal, JournalState
+from grasp_core.logs import get_logger
+from grasp_core.metrics import RunMetrics
+from grasp_core.models_file import ModelCatalog, find_models_file
+from grasp_core.output import OutputShaper
+from grasp_core.protocols import BuildEnv, Sink, SourceItem
+from grasp_core.task import Task
+from grasp_core.validation import RecordValidator
+
+__all__ = ["RunOptions", "RunResult", "run_task", "run_task_async"]
+
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a task; every field mirrors a ``grasp run`` flag."""
+
+    num_records: int | None = None
+    """Most records to process (data-less runs: how many to generate)."""
+    start_index: int | None = None
+    """Skip this many source records first."""
+    output_dir: Path | None = None
+    """Where relative sink paths resolve (default: the task's folder)."""
+    models: Path | ModelCatalog | None = None
+    """Models file or catalog (default: $GRASP_MODELS, then models.yaml beside the task)."""
+    mock: bool | str = False
+    """True: start the bundled mock server and route every model to it; a URL: use that one."""
+    resume: bool = False
+    """Continue the run recorded in the journal."""
+    force: bool = False
+    """Resume even though the task file changed since the journal was started."""
+    overwrite: bool = False
+    """Delete an earlier run's output and journal and start over."""
+    window: int | None = None
+    """Most records in flight (default: twice the backends' total concurrency, at least 16)."""
+    batch_size: int = 64
+    """Most records written to the sink in one commit."""
+    allowed_failures: float | int | None = None
+    """Failure budget (a count, or a fraction below 1); within it the run counts as a success."""
+    handle_signals: bool = False
+    """Turn SIGINT/SIGTERM into a clean stop (the CLI sets it; libraries usually don't)."""
+
+
+@dataclass
+class RunResult:
+    """What a run did: counts, files written, metrics."""
+
+    task: str
+    done: int
+    failed: int
+    filtered: int
+    previously_done: int
+    interrupted: bool
+    seconds: float
+    output_paths: list[Path]
+    failures_path: Path
+    journal_path: Path
+    summary_path: Path
+    metrics: dict[str, Any] = field(default_factory=dict)
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+    allowed_failures: float | int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the run finished and its failures are within the budget."""
+        if self.interrupted:
+            return False
+        budget = self.allowed_failures or 0
+        total = self.done + self.failed + self.filtered
+        limit = budget * total if isinstance(budget, float) and budget < 1 else budget
+        return self.failed <= limit
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """The output records of a JSONL output (read lazily)."""
+        for path in self.output_paths:
+            if path.suffix == ".jsonl":
+                with path.open(encoding="utf-8") as handle:
+                    for line in handle:
+                        yield json.loads(line)
+
+
+def run_task(
+    task: Task | str | Path,
+    options: RunOptions | None = None,
+    *,
+    backend: Literal["asyncio", "trio"] = "asyncio",
+) -> RunResult:
+    """Run a task from synchronous code (starts its own event loop)."""
+
+    async def main() -> RunResult:
+        return await run_task_async(task, options)
+
+    return anyio.run(main, backend=backend)
+
+
+async def run_task_async(task: Task | str | Path, options: RunOptions | None = None) -> RunResult:
+    """Run a task inside the caller's event loop (asyncio or trio)."""
+    options = options or RunOptions()
+    loaded = task if isinstance(task, Task) else Task.load(task)
+    with _mock_server(options.mock) as mock_url:
+        catalog = _catalog(loaded, options, mock_url)
+        return await _Run(loaded, options, catalog).execute()
+
+
+@contextlib.contextmanager
+def _mock_server(mock: bool | str) -> Iterator[str | None]:
+    if isinstance(mock, str):
+        yield mock.rstrip("/")
+    elif mock:
+        from grasp_core.mock_server import MockServer
+
+        with MockServer().running() as url:
+            yield url
+    else:
+        yield None
+
+
+def _catalog(task: Task, options: RunOptions, mock_url: str | None) -> ModelCatalog:
+    if isinstance(options.models, ModelCatalog):
+        catalog = options.models
+    else:
+        path = find_models_file(options.models, task.task_dir)
+        catalog = ModelCatalog.load(path) if path is not None else ModelCatalog()
+    return catalog.with_mock(mock_url) if mock_url is not None else catalog
+
+
+class _Run:
+    def __init__(self, task: Task, options: RunOptions, catalog: ModelCatalog) -> None:
+        self.task = task
+        self.options = options
+        self.catalog = catalog
+        self.metrics = RunMetrics()
+        self.output_dir = (options.output_dir or task.task_dir).resolve()
+        data = task.config.data_config
+        sink_block = data.sink or {"type": "jsonl", "file_path": f"output/{task.name}.jsonl"}
+        if isinstance(sink_block, list):
+            raise ConfigError("data_config.sink: a list of sinks is not supported yet; use one")
+        self.sink_block = sink_block
+        target = Path(str(sink_block.get("file_path", f"output/{task.name}")))
+        base = target if target.is_absolute() else self.output_dir / target
+        stem = base.with_suffix("") if base.suffix else base
+        self.journal_path = stem.with_name(stem.name + ".journal.jsonl")
+        self.failures_path = stem.with_name(stem.name + ".failures.jsonl")
+        self.summary_path = stem.with_name(stem.name + ".summary.json")
+
+    async def execute(self) -> RunResult:
+        started = time.perf_counter()
+        env = BuildEnv(
+            task_dir=self.task.task_dir,
+            models=self.catalog,
+            backends=BackendPool(self.catalog),
+            metrics=self.metrics,
+            task_data=self.task.data,
+        )
+        graph = compile_graph(self.task.config.graph_config, env, document=self.task.document)
+        shaper = OutputShaper(
+            self.task.config.output_config,
+            task_data=self.task.data,
+            task_dir=self.task.task_dir,
+            id_column=self.task.config.data_config.id_column,
+        )
+        schema = self.task.config.schema_config
+        validator = RecordValidator(schema, self.task.task_dir) if schema is not None else None
+        items = self._items()
+        sink = self._sink()
+        failures = self._failures_sink()
+        journal = Journal(self.journal_path)
+        previous = await anyio.to_thread.run_sync(self._prepare, journal, sink, failures)
+        journal.open()
+        journal.run_started(self.task.fingerprint(), resumed=self.options.resume)
+        engine = Engine(
+            graph,
+            sinks={OUTPUT_SINK: sink},
+            failures=failures,
+            journal=journal,
+            shaper=shaper,
+            metrics=self.metrics,
+            validator=validator,
+            window=self.options.window or self._default_window(graph, env),
+            batch_size=self.options.batch_size,
+            finished=previous.finished,
+            memo=previous.memo,
+        )
+        try:
+            counts = await self._run_engine(engine, items)
+            paths = [] if counts.interrupted else await self._finalize(sink, failures)
+        finally:
+            journal.close()
+            await self._close_shared(env)
+        result = self._result(counts, previous, paths, time.perf_counter() - started)
+        await anyio.to_thread.run_sync(self._write_summary, result)
+        return result
+
+    async def _run_engine(self, engine: Engine, items: Iterator[SourceItem]) -> EngineCounts:
+        if not self.options.handle_signals:
+            return await engine.run(items)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_stop_on_signal, engine)
+            counts = await engine.run(items)
+            tg.cancel_scope.cancel()
+        return counts
+
+    def _prepare(self, journal: Journal, sink: Sink, failures: Sink) -> JournalState:
+        if self.options.overwrite and journal.exists():
+            self.journal_path.unlink()
+        if not self.options.resume:
+            if journal.exists():
+                raise ResumeError(
+                    f"{self.journal_path} exists: an earlier run of this task wrote here. "
+                    "Pass --resume to continue it, or --overwrite to start over"
+                )
+            sink.restore([])
+            failures.restore([])
+            return JournalState()
+        state = journal.read()
+        if state.header is not None and state.header.get("task_hash") != self.task.fingerprint():
+            if not self.options.force:
+                raise ResumeError(
+                    f"the task changed since {self.journal_path} was started; resuming could "
+                    "mix outputs of two tasks. Pass --force to resume anyway, or --overwrite"
+                )
+        sink.restore(state.tokens.get(OUTPUT_SINK, []))
+        failures.restore(state.tokens.get(FAILURES_SINK, []))
+        return state
+
+    def _items(self) -> Iterator[SourceItem]:
+        data = self.task.config.data_config
+        start = self.options.start_index if self.options.start_index is not None else data.start_index
+        limit = self.options.num_records if self.options.num_records is not None else data.num_records
+        if data.source is None:
+            if limit is None:
+                raise ConfigError(
+                    "a data-less task needs a record count: set data_config.num_records or "
+                    "pass --num-records N"
+                )
+            return (SourceItem(str(i), {}) for i in range(start, start + limit))
+        if isinstance(data.source, list):
+            raise ConfigError("data_config.source: a list of sources is not supported yet")
+        source_type = registry.sources.get(str(data.source["type"]))
+        config = validate_block(
+            source_type.config_model, data.source, path=("data_config", "source"),
+            document=self.task.document,
+        )
+        source = source_type.from_config(config, self.task.task_dir)
+        return iter(source.iter_records(start=start, limit=limit))
+
+    def _sink(self) -> Sink:
+        sink_type = registry.sinks.get(str(self.sink_block["type"]))
+        config = validate_block(
+            sink_type.config_model, self.sink_block, path=("data_config", "sink"),
+            document=self.task.document,
+        )
+        sink: Sink = sink_type.from_config(config, self.output_dir)
+        return sink
+
+    def _failures_sink(self) -> Sink:
+        jsonl = registry.sinks.get("jsonl")
+        config = jsonl.config_model.model_validate(
+            {"type": "jsonl", "file_path": str(self.failures_path)}
+        )
+        failures: Sink = jsonl.from_config(config, self.output_dir)
+        return failures
+
+    def _default_window(self, graph: CompiledGraph, env: BuildEnv) -> int:
+        models = sorted({m for n in graph.nodes.values() for m in _models_of(n.node)})
+        known = [m for m in models if m in env.models.specs]
+        return max(16, 2 * env.backends.total_concurrency(known)) if known else 64
+
+    async def _finalize(self, sink: Sink, failures: Sink) -> list[Path]:
+        paths: list[Path] = await anyio.to_thread.run_sync(sink.finalize)
+        await anyio.to_thread.run_sync(failures.finalize)
+        return paths
+
+    async def _close_shared(self, env: BuildEnv) -> None:
+        for obj in env.shared.values():
+            close = getattr(obj, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await close()
+
+    def _result(
+        self, counts: EngineCounts, previous: JournalState, paths: list[Path], seconds: float
+    ) -> RunResult:
+        budget = self.options.allowed_failures
+        if budget is None and self.task.config.output_config is not None:
+            budget = self.task.config.output_config.allowed_failures
+        return RunResult(
+            task=self.task.name,
+            done=counts.done,
+            failed=counts.failed,
+            filtered=counts.filtered,
+            previously_done=counts.skipped,
+            interrupted=counts.interrupted,
+            seconds=seconds,
+            output_paths=paths,
+            failures_path=self.failures_path,
+            journal_path=self.journal_path,
+            summary_path=self.summary_path,
+            metrics=self.metrics.summary(),
+            failure_reasons=counts.failure_reasons,
+            allowed_failures=budget,
+        )
+
+    def _write_summary(self, result: RunResult) -> None:
+        summary = {
+            "task": result.task,
+            "done": result.done,
+            "failed": result.failed,
+            "filtered": result.filtered,
+            "previously_finished": result.previously_done,
+            "interrupted": result.interrupted,
+            "seconds": round(result.seconds, 3),
+            "outputs": [str(p) for p in result.output_paths],
+            "failure_reasons": result.failure_reasons,
+            **result.metrics,
+        }
+        tmp = self.summary_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        tmp.replace(self.summary_path)
+
+
+def _models_of(node: Any) -> list[str]:
+    names = getattr(node, "model_names", ())
+    return list(names)
+
+
+async def _stop_on_signal(engine: Engine) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            _log.warning("stopping: finishing what is committed; run again with --resume")
+            engine.request_stop()
+            return
+
+

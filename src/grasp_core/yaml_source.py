@@ -1,0 +1,105 @@
+"""The one place that reads YAML: plain Python data plus where each value came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grasp_core.errors import ConfigError
+
+__all__ = ["YamlDocument", "YamlPath", "format_yaml_path", "load_yaml", "parse_yaml"]
+
+YamlPath = tuple[str | int, ...]
+
+
+def format_yaml_path(path: YamlPath) -> str:
+    """Render ``("graph_config", "nodes", "gen", 0)`` as ``graph_config.nodes.gen[0]``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<top level>"
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """Parsed YAML as plain dicts and lists, with 1-based line numbers by YAML path."""
+
+    data: Any
+    source: str
+    lines: dict[YamlPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: YamlPath) -> int | None:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
+    def where(self, path: YamlPath) -> str:
+        """``file:line: yaml.path`` for error messages."""
+        line = self.line_of(path)
+        location = f"{self.source}:{line}" if line is not None else self.source
+        return f"{location}: {format_yaml_path(path)}"
+
+
+def load_yaml(path: Path) -> YamlDocument:
+    """Read a YAML file; a missing file or a syntax error is a ``ConfigError`` naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such file; check the path passed to grasp") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    return parse_yaml(text, source=str(path))
+
+
+def parse_yaml(text: str, *, source: str = "<string>") -> YamlDocument:
+    """Parse YAML text, keeping the line of every mapping key and sequence item."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        raw = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"{source}{line}: {problem}; fix the YAML syntax there") from exc
+    except YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML ({exc})") from exc
+    lines: dict[YamlPath, int] = {}
+    data = _to_plain(raw, (), lines)
+    return YamlDocument(data=data, source=source, lines=lines)
+
+
+def _to_plain(node: Any, path: YamlPath, lines: dict[YamlPath, int]) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap):
+        if not path:
+            lines[path] = node.lc.line + 1
+        result: dict[Any, Any] = {}
+        for key, value in node.items():
+            child = (*path, str(key))
+            key_line, _ = node.lc.key(key)
+            lines[child] = key_line + 1
+            result[str(key) if not isinstance(key, str | int | float | bool) else key] = (
+                _to_plain(value, child, lines)
+            )
+        return result
+    if isinstance(node, CommentedSeq):
+        items: list[Any] = []
+        for index, value in enumerate(node):
+            child = (*path, index)
+            item_line, _ = node.lc.item(index)
+            lines[child] = item_line + 1
+            items.append(_to_plain(value, child, lines))
+        return items
+    if node is None or isinstance(node, bool | int | float):
+        return node
+    if isinstance(node, str):
+        return str(node)
+    return node

@@ -1,0 +1,116 @@
+"""The parquet sink's pyarrow calls: the one place where pyarrow errors are translated."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from grasp_core.errors import SinkError
+
+__all__ = ["count_rows", "merge_parts", "write_part"]
+
+_ARROW_ERRORS = (pa.ArrowException, OverflowError)
+
+
+def write_part(records: Sequence[dict[str, Any]], path: Path, *, fsync: bool) -> None:
+    """Write ``records`` to the part file ``path`` atomically (a temporary name, then a rename)."""
+    table = _to_table(records, path)
+    temporary = path.with_name(f"{path.name}.tmp")
+    try:
+        with temporary.open("wb") as out:
+            pq.write_table(table, out)
+            out.flush()
+            if fsync:
+                os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except (*_ARROW_ERRORS, OSError) as exc:
+        raise SinkError(f"cannot write the parquet part {path}: {exc}") from exc
+
+
+def count_rows(path: Path) -> int:
+    """Return the number of rows in the parquet file ``path``, read from its footer."""
+    try:
+        return int(pq.read_metadata(path).num_rows)
+    except (*_ARROW_ERRORS, OSError) as exc:
+        raise SinkError(
+            f"the committed parquet part {path} cannot be read ({exc}); it was modified "
+            "or deleted by hand. restore it from a copy to resume, or start afresh"
+        ) from exc
+
+
+def merge_parts(parts: Sequence[Path], target: Path, *, fsync: bool) -> None:
+    """Stream ``parts`` in order into ``target``, under the union of their schemas.
+
+    A column that is all null in one part and typed in another takes the type; integers
+    meeting floats become floats; structs gain each other's fields. Types that cannot
+    meet (numbers and text) raise :class:`SinkError`.
+    """
+    try:
+        schema = pa.unify_schemas(
+            [pq.read_schema(part) for part in parts], promote_options="permissive"
+        )
+    except (*_ARROW_ERRORS, OSError) as exc:
+        raise SinkError(
+            f"cannot merge the parquet parts in {parts[0].parent} into {target}: {exc}; "
+            "a field holds different types in different records (for example numbers "
+            "in some and text in others). give it one type, or use a jsonl sink"
+        ) from exc
+    temporary = target.with_name(f"{target.name}.tmp")
+    try:
+        with temporary.open("wb") as out:
+            with pq.ParquetWriter(out, schema) as writer:
+                for part in parts:
+                    with pq.ParquetFile(part) as parquet:
+                        writer.write_table(_conform(parquet.read(), schema))
+            out.flush()
+            if fsync:
+                os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except (*_ARROW_ERRORS, OSError) as exc:
+        raise SinkError(f"cannot merge the parquet parts into {target}: {exc}") from exc
+
+
+def _to_table(records: Sequence[dict[str, Any]], path: Path) -> Any:
+    try:
+        table = pa.Table.from_pylist(list(records))
+    except _ARROW_ERRORS as exc:
+        column = _column_at_fault(records)
+        where = f"the field {column!r}" if column is not None else "a field"
+        raise SinkError(
+            f"cannot store a batch in the parquet part {path}: {where} does not fit one "
+            f"type ({exc}); give each field one type in every record (for example always "
+            "text), or use a jsonl sink"
+        ) from exc
+    if table.num_rows != len(records):
+        raise SinkError(
+            f"cannot store records with no fields in the parquet part {path}; "
+            "give every record at least one field"
+        )
+    return table
+
+
+def _column_at_fault(records: Sequence[dict[str, Any]]) -> str | None:
+    """Find the first field whose values pyarrow cannot put in one column."""
+    fields = dict.fromkeys(key for record in records for key in record)
+    for field in fields:
+        try:
+            pa.array([record.get(field) for record in records])
+        except _ARROW_ERRORS:
+            return field
+    return None
+
+
+def _conform(table: Any, schema: Any) -> Any:
+    """Give ``table`` every column of ``schema``, in its order and types (nulls where absent)."""
+    columns = [
+        table.column(field.name)
+        if field.name in table.column_names
+        else pa.nulls(table.num_rows, field.type)
+        for field in schema
+    ]
+    return pa.Table.from_arrays(columns, names=schema.names).cast(schema)

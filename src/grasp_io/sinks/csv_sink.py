@@ -1,0 +1,145 @@
+"""The ``csv`` sink: rows appended under a header taken from the first record."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from grasp_core.errors import SinkError
+from grasp_core.protocols import CommitToken
+from grasp_io._fs import coerce_config, resolve_path
+from grasp_io.sinks._appender import AppendFile
+
+__all__ = ["CsvSink", "CsvSinkConfig"]
+
+
+class CsvSinkConfig(BaseModel):
+    """``data_config.sink`` for a CSV file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["csv"]
+    """Selects the CSV sink."""
+
+    file_path: str
+    """The output file. A relative path resolves against the folder of the task file;
+    missing folders are created."""
+
+    alias: str | None = None
+    """A name for this sink, reserved for tasks that write several sinks."""
+
+    fsync: bool = False
+    """Force every write to disk before it is committed: survives a power cut, costs speed."""
+
+
+class CsvSink:
+    """Appends records as CSV rows (UTF-8, ``\\n`` line ends, quoting as Excel does).
+
+    The columns are the keys of the first record written, in order, or the header of
+    the file being resumed. A record with other keys fails the whole write; a missing
+    key or ``None`` is an empty cell; objects and arrays are JSON-encoded into the cell.
+    A run with no records leaves an empty file. Tokens are those of
+    :class:`~grasp_io.sinks.JsonlSink`.
+    """
+
+    config_model: ClassVar[type[BaseModel]] = CsvSinkConfig
+
+    def __init__(self, path: Path, *, fsync: bool = False) -> None:
+        self.path = path
+        self._file = AppendFile(path, fsync=fsync)
+        self._columns: list[str] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: BaseModel, base_dir: Path) -> CsvSink:
+        """Build the sink from its config; nothing is opened until :meth:`restore`."""
+        cfg = coerce_config(config, CsvSinkConfig)
+        return cls(resolve_path(cfg.file_path, base_dir), fsync=cfg.fsync)
+
+    def __repr__(self) -> str:
+        return f"CsvSink({str(self.path)!r})"
+
+    @property
+    def columns(self) -> list[str] | None:
+        """The header, once known."""
+        return None if self._columns is None else list(self._columns)
+
+    def restore(self, committed: list[CommitToken]) -> None:
+        """Open the file: empty when nothing is committed, else cut back and reread the header."""
+        with self._lock:
+            self._file.restore(committed)
+            self._columns = self._read_header() if self._file.offset else None
+
+    def write(self, records: list[dict[str, Any]]) -> CommitToken:
+        """Append ``records`` as rows, all or none of them, and return their token."""
+        with self._lock:
+            columns = self._columns if self._columns is not None else _first_keys(records)
+            text = _encode_rows(records, columns, header=self._columns is None, path=self.path)
+            data = text.encode("utf-8", "backslashreplace")  # a lone surrogate cannot be UTF-8
+            token = self._file.append(data, len(records))
+            if records:
+                self._columns = columns
+            return token
+
+    def finalize(self) -> list[Path]:
+        """Close the file and return it."""
+        self._file.close()
+        return [self.path]
+
+    def close(self) -> None:
+        """Close the file without finalizing."""
+        self._file.close()
+
+    def _read_header(self) -> list[str]:
+        try:
+            with self.path.open(encoding="utf-8", newline="") as text:
+                header = next(csv.reader(text), None)
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise SinkError(f"cannot read the csv header of {self.path}: {exc}") from exc
+        if not header:
+            raise SinkError(
+                f"{self.path} has committed rows but no header line; the output was "
+                "modified by hand. restore it from a copy to resume, or start afresh"
+            )
+        return header
+
+
+def _first_keys(records: list[dict[str, Any]]) -> list[str]:
+    return list(records[0]) if records else []
+
+
+def _encode_rows(
+    records: list[dict[str, Any]], columns: list[str], *, header: bool, path: Path
+) -> str:
+    """Serialize the whole batch first, so that a bad record leaves the file untouched."""
+    if not records:
+        return ""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header:
+        writer.writerow(columns)
+    known = set(columns)
+    for index, record in enumerate(records):
+        unknown = [key for key in record if key not in known]
+        if unknown:
+            raise SinkError(
+                f"record {index} of the batch for {path} has keys {unknown!r} that are not "
+                f"among the csv columns {columns!r}; the columns come from the first record, "
+                "so give every record the same keys (or use a jsonl or parquet sink)"
+            )
+        writer.writerow([_cell(record.get(column)) for column in columns])
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value

@@ -1,0 +1,95 @@
+"""The ``jsonl`` sink: one JSON object per line, appended with offset commits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from grasp_core.errors import SinkError
+from grasp_core.protocols import CommitToken
+from grasp_io._fs import coerce_config, resolve_path
+from grasp_io.sinks._appender import AppendFile
+
+__all__ = ["JsonlSink", "JsonlSinkConfig", "encode_jsonl"]
+
+
+class JsonlSinkConfig(BaseModel):
+    """``data_config.sink`` for a JSON Lines file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["jsonl"]
+    """Selects the JSON Lines sink."""
+
+    file_path: str
+    """The output file. A relative path resolves against the folder of the task file;
+    missing folders are created."""
+
+    alias: str | None = None
+    """A name for this sink, reserved for tasks that write several sinks."""
+
+    fsync: bool = False
+    """Force every write to disk before it is committed: survives a power cut, costs speed."""
+
+
+def encode_jsonl(records: Sequence[dict[str, Any]], path: Path) -> bytes:
+    """Return ``records`` as UTF-8 JSON Lines; ``path`` only names the file in errors."""
+    lines: list[bytes] = []
+    for index, record in enumerate(records):
+        try:
+            text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+            try:
+                lines.append(text.encode("utf-8"))
+            except UnicodeEncodeError:  # a lone surrogate: keep it as a \u escape
+                lines.append(json.dumps(record, separators=(",", ":")).encode("ascii"))
+        except (TypeError, ValueError) as exc:
+            raise SinkError(
+                f"cannot write record {index} of the batch to {path} as json: {exc}; "
+                "records must hold only json values"
+            ) from exc
+        lines.append(b"\n")
+    return b"".join(lines)
+
+
+class JsonlSink:
+    """Appends records to a JSON Lines file (compact, UTF-8, non-ASCII kept as is).
+
+    Tokens are ``{"offset": <bytes committed>, "count": <records in the write>}``;
+    :meth:`restore` truncates the file to the last committed offset.
+    """
+
+    config_model: ClassVar[type[BaseModel]] = JsonlSinkConfig
+
+    def __init__(self, path: Path, *, fsync: bool = False) -> None:
+        self.path = path
+        self._file = AppendFile(path, fsync=fsync)
+
+    @classmethod
+    def from_config(cls, config: BaseModel, base_dir: Path) -> JsonlSink:
+        """Build the sink from its config; nothing is opened until :meth:`restore`."""
+        cfg = coerce_config(config, JsonlSinkConfig)
+        return cls(resolve_path(cfg.file_path, base_dir), fsync=cfg.fsync)
+
+    def __repr__(self) -> str:
+        return f"JsonlSink({str(self.path)!r})"
+
+    def restore(self, committed: list[CommitToken]) -> None:
+        """Open the file: empty when nothing is committed, else cut back to the last token."""
+        self._file.restore(committed)
+
+    def write(self, records: list[dict[str, Any]]) -> CommitToken:
+        """Append ``records`` (all or none of them) and return their token."""
+        return self._file.append(encode_jsonl(records, self.path), len(records))
+
+    def finalize(self) -> list[Path]:
+        """Close the file and return it: JSON Lines needs no closing bracket."""
+        self._file.close()
+        return [self.path]
+
+    def close(self) -> None:
+        """Close the file without finalizing."""
+        self._file.close()

@@ -1,0 +1,138 @@
+"""The litellm transport: the route to every provider litellm supports."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import sniffio
+
+from grasp_core.errors import ModelCallError, RetryableModelError
+from grasp_core.metrics import RunMetrics
+from grasp_core.models_file import ModelSpec
+from grasp_nodes.clients.base import ChatResult
+from grasp_nodes.clients.errors import map_litellm_error
+from grasp_nodes.clients.retry import call_with_retries
+
+__all__ = ["LiteLLMClient", "import_litellm"]
+
+
+@functools.cache
+def import_litellm() -> Any:
+    """Import litellm once, configured for offline, single-retry-policy use."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_LOG", "ERROR")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    litellm.num_retries = 0
+    litellm.drop_params = True
+    return litellm
+
+
+class LiteLLMClient:
+    """Chat completions through litellm, one instance per model entry.
+
+    Under asyncio it awaits ``litellm.acompletion``; under trio (litellm's HTTP stack is
+    asyncio-only) it runs the synchronous ``litellm.completion`` in a worker thread.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        spec: ModelSpec,
+        *,
+        api_key: str | None,
+        limiter: anyio.CapacityLimiter,
+        metrics: RunMetrics,
+    ) -> None:
+        self.name = name
+        self.spec = spec
+        self._api_key = api_key
+        self.limiter = limiter
+        self.metrics = metrics
+
+    async def chat(
+        self, messages: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any]
+    ) -> ChatResult:
+        started = time.perf_counter()
+        params = {**self.spec.parameters, **parameters}
+        try:
+            response, attempts = await call_with_retries(
+                functools.partial(self._attempt, list(messages), params),
+                max_retries=self.spec.max_retries,
+            )
+        except ModelCallError as exc:
+            self.metrics.record_call(
+                self.name, latency=time.perf_counter() - started, prompt_tokens=0,
+                completion_tokens=0, retries=max(exc.attempts - 1, 0),
+                error=str(exc.status or type(exc).__name__),
+            )
+            raise
+        result = _to_result(response, self.name, attempts, time.perf_counter() - started)
+        self.metrics.record_call(
+            self.name, latency=result.latency, prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens, retries=attempts - 1,
+        )
+        return result
+
+    async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
+        litellm = import_litellm()
+        kwargs: dict[str, Any] = {
+            "model": self.spec.model,
+            "messages": messages,
+            "api_base": self.spec.api_base,
+            "api_key": self._api_key,
+            "timeout": self.spec.timeout,
+            "max_retries": 0,
+            **params,
+        }
+        if self.spec.api_version is not None:
+            kwargs["api_version"] = self.spec.api_version
+        async with self.limiter:
+            try:
+                with anyio.fail_after(self.spec.timeout + 5):
+                    if sniffio.current_async_library() == "asyncio":
+                        response = await litellm.acompletion(**kwargs)
+                    else:
+                        response = await anyio.to_thread.run_sync(
+                            functools.partial(litellm.completion, **kwargs), abandon_on_cancel=True
+                        )
+            except TimeoutError as exc:
+                raise RetryableModelError(
+                    f"model {self.name!r}: no answer within {self.spec.timeout + 5:.0f}s",
+                    status=408,
+                ) from exc
+            except ModelCallError:
+                raise
+            except Exception as exc:
+                raise map_litellm_error(exc, model=self.name) from exc
+        if not getattr(response, "choices", None):
+            raise RetryableModelError(f"model {self.name!r}: the response has no choices")
+        return response
+
+
+def _to_result(response: Any, name: str, attempts: int, latency: float) -> ChatResult:
+    choice = response.choices[0]
+    message = choice.message
+    usage = getattr(response, "usage", None)
+    tool_calls = [
+        call.model_dump() if hasattr(call, "model_dump") else dict(call)
+        for call in (getattr(message, "tool_calls", None) or [])
+    ]
+    return ChatResult(
+        text=message.content or "",
+        model=name,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        finish_reason=getattr(choice, "finish_reason", None),
+        tool_calls=tool_calls,
+        attempts=attempts,
+        latency=latency,
+    )

@@ -1,0 +1,107 @@
+"""The ``llm`` node: a prompt of role messages sent to one model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from grasp_core.config import NodeConfig, StrictModel
+from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_nodes.clients import ModelClient, client_for
+from grasp_nodes.templates import Template
+
+__all__ = ["LLMNode", "LLMNodeConfig", "ModelRef"]
+
+Role = Literal["system", "user", "assistant"]
+_ROLES = ("system", "user", "assistant")
+
+
+class ModelRef(StrictModel):
+    """Which model a node calls, and with which parameters."""
+
+    name: str
+    """A model name from the models file."""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    """Request parameters (temperature, max_tokens...) over the models file's defaults."""
+
+
+class LLMNodeConfig(NodeConfig):
+    """An `llm` node."""
+
+    node_type: Literal["llm"] = "llm"
+    prompt: list[dict[str, Any]]
+    """Role messages: `- system: "..."`, `- user: "{var}"` (or `{role: ..., content: ...}`)."""
+    model: ModelRef
+    """The model to call."""
+    output_role: Role = "assistant"
+    """Role of the reply when it is appended to the record's `messages`."""
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not prompt:
+            raise ValueError("a prompt needs at least one message")
+        for message in prompt:
+            role, _ = _role_and_content(message)
+            if role not in _ROLES:
+                raise ValueError(f"unknown prompt role {role!r}; use one of {', '.join(_ROLES)}")
+        return prompt
+
+
+def _role_and_content(message: Mapping[str, Any]) -> tuple[str, Any]:
+    if "role" in message:
+        return str(message["role"]), message.get("content", "")
+    if len(message) != 1:
+        raise ValueError(
+            f"a prompt message is one `role: text` pair, got keys {sorted(message)!r}"
+        )
+    ((role, content),) = message.items()
+    return str(role), content
+
+
+class LLMNode:
+    """Renders its prompt from the record state, calls the model, stores the reply."""
+
+    config_model: ClassVar[type[LLMNodeConfig]] = LLMNodeConfig
+
+    def __init__(self, name: str, config: LLMNodeConfig, client: ModelClient) -> None:
+        self.name = name
+        self.config = config
+        self.client = client
+        self.model_names = (config.model.name,)
+        keys = config.output_key_list()
+        self._key = keys[0] if keys else name
+        self._messages: list[tuple[str, Template]] = []
+        for index, message in enumerate(config.prompt):
+            role, content = _role_and_content(message)
+            where = f"graph_config.nodes.{name}.prompt[{index}]"
+            self._messages.append((role, Template(str(content), where=where)))
+
+    @classmethod
+    def build(cls, name: str, config: LLMNodeConfig, env: BuildEnv) -> LLMNode:
+        return cls(name, config, client_for(env, config.model.name))
+
+    @property
+    def output_keys(self) -> tuple[str, ...]:
+        return (self._key, "messages")
+
+    def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
+        """The messages sent for this record (history first in multiturn graphs)."""
+        messages: list[dict[str, Any]] = []
+        if ctx.multiturn:
+            history = list(state.get("messages") or [])
+            if ctx.chat_history_window is not None:
+                history = history[-ctx.chat_history_window :]
+            messages.extend(history)
+        for role, template in self._messages:
+            text = template.render(state, record_id=ctx.record_id, node=self.name)
+            messages.append({"role": role, "content": text})
+        return messages
+
+    async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
+        messages = self.render(state, ctx)
+        result = await self.client.chat(messages, self.config.model.parameters)
+        reply = {"role": self.config.output_role, "content": result.text}
+        return {self._key: result.text, "messages": [reply]}

@@ -1,0 +1,51 @@
+"""Prompt templates with ``{var}`` substitution, parsed once per node."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from grasp_core.errors import ConfigError, NodeError
+from grasp_core.output import MISSING, lookup
+
+__all__ = ["Template"]
+
+_formatter = string.Formatter()
+
+
+class Template:
+    """A string with ``{name}`` (or ``{a.b}``) fields; ``{{`` and ``}}`` are literal braces."""
+
+    def __init__(self, text: str, *, where: str) -> None:
+        self.text = text
+        self._parts: list[tuple[str, str | None]] = []
+        try:
+            for literal, field, _spec, _conv in _formatter.parse(text):
+                if field is not None and not field.strip():
+                    raise ConfigError(f"{where}: empty `{{}}` in prompt; name a state key")
+                self._parts.append((literal, field))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}: bad prompt template ({exc}); write literal braces as {{{{ and }}}}"
+            ) from None
+        self.variables = tuple(f for _, f in self._parts if f is not None)
+
+    def render(self, state: Mapping[str, Any], *, record_id: str, node: str) -> str:
+        if not self.variables:
+            return self.text
+        out: list[str] = []
+        for literal, field in self._parts:
+            out.append(literal)
+            if field is None:
+                continue
+            value = lookup(state, field)
+            if value is MISSING:
+                raise NodeError(
+                    f"record {record_id!r}, node {node!r}: prompt variable {{{field}}} is not "
+                    f"in the record state (keys: {', '.join(sorted(state)) or 'none'}); add it "
+                    "to the data or to an earlier node's output_keys",
+                    node=node,
+                )
+            out.append(value if isinstance(value, str) else str(value))
+        return "".join(out)
