@@ -101,7 +101,11 @@ class LLMNode:
         return messages
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
+        """Call the model; the reply goes to the output key and, after the prompt's own
+        non-system turns, to ``messages`` (so the record keeps a readable transcript)."""
         messages = self.render(state, ctx)
         result = await self.client.chat(messages, self.config.model.parameters)
+        turns = messages[-len(self._messages) :]
+        sent = [m for m in turns if m["role"] != "system"]
         reply = {"role": self.config.output_role, "content": result.text}
-        return {self._key: result.text, "messages": [reply]}
+        return {self._key: result.text, "messages": [*sent, reply]}

@@ -40,7 +40,9 @@ def numbered(count: int) -> list[dict[str, Any]]:
     return [{"id": f"r{i}", "text": f"text {i}"} for i in range(count)]
 
 
-def source_for(tmp_path: Path, file_format: DiskFormat, records: list[dict[str, Any]]) -> DiskSource:
+def source_for(
+    tmp_path: Path, file_format: DiskFormat, records: list[dict[str, Any]]
+) -> DiskSource:
     path = write_file(tmp_path / f"data.{file_format}", file_format, records)
     return DiskSource(path)
 
@@ -124,7 +126,8 @@ def test_bad_jsonl_lines_become_error_items_with_file_and_line(tmp_path: Path) -
     items = list(DiskSource(path).iter_records())
     assert ids(items) == ["0", "1", "2", "3", "4"]
     assert [item.data for item in items] == [{"a": 1}, {}, {}, {}, {"a": 2}]
-    assert items[1].error is not None and items[1].error.startswith(f"{path}:3: not valid json")
+    assert items[1].error is not None
+    assert items[1].error.startswith(f"{path}:3: not valid json")
     assert "'{\"a\":'" in items[1].error
     assert items[2].error == f"{path}:4: expected a json object, got an array: '[1, 2]'"
     assert items[3].error == f"{path}:5: expected a json object, got a string: '\"text\"'"
@@ -135,7 +138,8 @@ def test_long_bad_lines_are_shortened_in_the_error(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_text("x" * 5000 + "\n", encoding="utf-8")
     (item,) = DiskSource(path).iter_records()
-    assert item.error is not None and len(item.error) < len(str(path)) + 120
+    assert item.error is not None
+    assert len(item.error) < len(str(path)) + 120
 
 
 def test_undecodable_jsonl_bytes_spoil_only_their_line(tmp_path: Path) -> None:
@@ -143,7 +147,8 @@ def test_undecodable_jsonl_bytes_spoil_only_their_line(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_bytes(b'{"a": "\xff\xfe"}\n{"a": "ok"}\n')
     first, second = DiskSource(path).iter_records()
-    assert first.error is not None and first.error.startswith(f"{path}:1: bytes that are not")
+    assert first.error is not None
+    assert first.error.startswith(f"{path}:1: bytes that are not")
     assert second == SourceItem("1", {"a": "ok"})
 
 
@@ -180,7 +185,7 @@ def test_parquet_start_and_limit_cross_row_groups_and_batches(tmp_path: Path) ->
 def test_csv_values_are_strings_and_bom_is_skipped(tmp_path: Path) -> None:
     """CSV cells come as strings; a UTF-8 byte order mark does not leak into the header."""
     path = tmp_path / "d.csv"
-    path.write_bytes("\ufeffid,n,note\r\n1,2,\"two\nlines\"\r\n".encode())
+    path.write_bytes('\ufeffid,n,note\r\n1,2,"two\nlines"\r\n'.encode())
     (item,) = DiskSource(path).iter_records()
     assert item == SourceItem("1", {"id": "1", "n": "2", "note": "two\nlines"})
 
@@ -227,7 +232,7 @@ def test_text_in_the_wrong_encoding_is_a_source_error_with_a_hint(tmp_path: Path
     """A CSV or JSON file that does not decode names the encoding and how to set it."""
     path = tmp_path / "d.json"
     path.write_bytes('[{"name": "café"}]'.encode("latin-1"))
-    with pytest.raises(SourceError, match="is not 'utf-8' text.*set encoding"):
+    with pytest.raises(SourceError, match=r"is not 'utf-8' text.*set encoding"):
         list(DiskSource(path).iter_records())
 
 

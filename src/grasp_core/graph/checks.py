@@ -9,6 +9,7 @@ from grasp_core.graph.compiled import END, START, Edge, EdgeKey
 
 __all__ = [
     "back_edges",
+    "find_cycle",
     "forward_reach",
     "parallel_pairs",
     "reachable",
@@ -28,30 +29,70 @@ def reachable(start: str, adjacency: Mapping[str, Iterable[str]]) -> set[str]:
 
 
 def back_edges(edges: tuple[Edge, ...]) -> frozenset[EdgeKey]:
-    """Edge targets that close a cycle, found by depth-first search from START in edge order."""
-    out: dict[str, list[tuple[EdgeKey, str]]] = {}
+    """Edges that close a loop: they re-trigger their target instead of joining into it.
+
+    An edge on a cycle is a back edge when it leads to a node no deeper (by breadth-first
+    distance from START) than its source; among equally deep nodes only conditional edges
+    count, since loops are written as conditional edges back to an earlier node. The choice
+    does not depend on the order edges are listed in.
+    """
+    adjacency: dict[str, list[str]] = {}
+    for edge in edges:
+        adjacency.setdefault(edge.source, []).extend(edge.targets())
+    depth = _depths(adjacency)
+    found: set[EdgeKey] = set()
     for edge in edges:
         for target in edge.targets():
-            out.setdefault(edge.source, []).append(((edge.index, target), target))
-    found: set[EdgeKey] = set()
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = finished
-    stack: list[tuple[str, int]] = [(START, 0)]
-    state[START] = 1
-    while stack:
-        node, position = stack[-1]
-        children = out.get(node, [])
-        if position >= len(children):
-            state[node] = 2
-            stack.pop()
-            continue
-        stack[-1] = (node, position + 1)
-        key, child = children[position]
-        if state.get(child) == 1:
-            found.add(key)
-        elif child not in state:
-            state[child] = 1
-            stack.append((child, 0))
+            if target == END or edge.source not in reachable(target, adjacency):
+                continue
+            here, there = depth.get(edge.source, 0), depth.get(target, 0)
+            if there < here or (there == here and edge.condition is not None):
+                found.add((edge.index, target))
     return frozenset(found)
+
+
+def find_cycle(edges: tuple[Edge, ...], back: frozenset[EdgeKey]) -> list[str] | None:
+    """A cycle left among forward edges (a loop with no conditional exit), if any."""
+    adjacency: dict[str, list[str]] = {}
+    for edge in edges:
+        for target in edge.targets():
+            if (edge.index, target) not in back:
+                adjacency.setdefault(edge.source, []).append(target)
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        path.append(name)
+        for nxt in adjacency.get(name, ()):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state:
+                cycle = visit(nxt)
+                if cycle is not None:
+                    return cycle
+        state[name] = 2
+        path.pop()
+        return None
+
+    for name in list(adjacency):
+        if name not in state:
+            cycle = visit(name)
+            if cycle is not None:
+                return cycle
+    return None
+
+
+def _depths(adjacency: Mapping[str, Iterable[str]]) -> dict[str, int]:
+    depth = {START: 0}
+    queue = deque([START])
+    while queue:
+        node = queue.popleft()
+        for nxt in adjacency.get(node, ()):
+            if nxt not in depth:
+                depth[nxt] = depth[node] + 1
+                queue.append(nxt)
+    return depth
 
 
 def forward_reach(

@@ -9,7 +9,13 @@ from grasp_core import registry
 from grasp_core.callables import UserCallable, load_callable
 from grasp_core.config import GraphConfig, NodeConfig, validate_block
 from grasp_core.errors import CompileError, ConfigError
-from grasp_core.graph.checks import back_edges, forward_reach, parallel_pairs, reachable
+from grasp_core.graph.checks import (
+    back_edges,
+    find_cycle,
+    forward_reach,
+    parallel_pairs,
+    reachable,
+)
 from grasp_core.graph.compiled import END, START, CompiledGraph, CompiledNode, Edge, EdgeKey
 from grasp_core.protocols import BuildEnv
 from grasp_core.state import APPEND_KEYS
@@ -49,6 +55,14 @@ def compile_graph(
     problems.raise_if_any()
     nodes = {name: _build_node(name, raw, env, document) for name, raw in config.nodes.items()}
     back = back_edges(edges)
+    cycle = find_cycle(edges, back)
+    if cycle is not None:
+        problems.add(
+            (*_ROOT, "edges"),
+            f"the edges {' -> '.join(cycle)} form a loop with no conditional edge, so it "
+            "could never end; make the edge back to an earlier node conditional",
+        )
+        problems.raise_if_any()
     reach = forward_reach(edges, back, nodes)
     _check_parallel_writes(edges, reach, nodes, problems)
     problems.raise_if_any()

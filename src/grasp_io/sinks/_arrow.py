@@ -12,14 +12,49 @@ import pyarrow.parquet as pq
 
 from grasp_core.errors import SinkError
 
-__all__ = ["count_rows", "merge_parts", "write_part"]
+__all__ = ["count_rows", "merge_parts", "split_merged", "write_part"]
 
 _ARROW_ERRORS = (pa.ArrowException, OverflowError)
+_BATCH_ROWS = 1024
 
 
 def write_part(records: Sequence[dict[str, Any]], path: Path, *, fsync: bool) -> None:
     """Write ``records`` to the part file ``path`` atomically (a temporary name, then a rename)."""
-    table = _to_table(records, path)
+    _write_table(_to_table(records, path), path, fsync=fsync)
+
+
+def split_merged(merged: Path, parts: Sequence[tuple[Path, int]], *, fsync: bool) -> None:
+    """Cut a finalized file back into the parts it was merged from, ``(path, rows)`` each.
+
+    This reopens a finished output, for a resume that adds records. Rows stream through
+    in batches; a file whose row count differs from the parts' total raises SinkError.
+    """
+    try:
+        with pq.ParquetFile(merged) as parquet:
+            total = sum(rows for _, rows in parts)
+            if parquet.metadata.num_rows != total:
+                raise SinkError(
+                    f"{merged} holds {parquet.metadata.num_rows} rows, but the journal "
+                    f"committed {total}; the output was modified by hand. restore it from "
+                    "a copy to resume, or start the run afresh"
+                )
+            batches = parquet.iter_batches(batch_size=_BATCH_ROWS)
+            left = pa.RecordBatch.from_pylist([], schema=parquet.schema_arrow)
+            for path, rows in parts:
+                chunks = []
+                while rows:
+                    if left.num_rows == 0:
+                        left = next(batches)
+                    chunks.append(left.slice(0, rows))
+                    rows -= chunks[-1].num_rows
+                    left = left.slice(chunks[-1].num_rows)
+                table = pa.Table.from_batches(chunks, schema=parquet.schema_arrow)
+                _write_table(table, path, fsync=fsync)
+    except (*_ARROW_ERRORS, OSError) as exc:
+        raise SinkError(f"cannot reopen the finished output {merged}: {exc}") from exc
+
+
+def _write_table(table: Any, path: Path, *, fsync: bool) -> None:
     temporary = path.with_name(f"{path.name}.tmp")
     try:
         with temporary.open("wb") as out:

@@ -45,7 +45,9 @@ class ParquetSink:
     """Writes each batch to ``<name>.parts/part-NNNNNN.parquet``, then merges the parts.
 
     Tokens are ``{"part": "part-000001.parquet", "count": <records>}`` (``part`` is
-    ``None`` for an empty write). :meth:`restore` deletes every part no token names.
+    ``None`` for an empty write). :meth:`restore` deletes every part no token names; after
+    a finished run (parts merged and gone) it cuts the output back into its parts, so a
+    resume can add records.
     :meth:`finalize` streams the parts, part by part, into the target under the union of
     their schemas and removes the parts folder; with no records there is no schema, so no
     file is written and it returns ``[]``.
@@ -73,13 +75,19 @@ class ParquetSink:
         return f"ParquetSink({str(self.path)!r})"
 
     def restore(self, committed: list[CommitToken]) -> None:
-        """Keep only committed parts; with none committed, also drop a previous output."""
+        """Keep only committed parts; with none committed, also drop a previous output.
+
+        Committed parts that are gone while the output exists mean the run was finalized:
+        the output is cut back into those parts, so the resume can add records.
+        """
         from grasp_io.sinks import _arrow
 
         with self._lock:
             parts = [_committed_part(token, self.path) for token in committed]
             names = [name for name, _ in parts if name is not None]
             try:
+                missing = [n for n in names if not (self.parts_dir / n).is_file()]
+                reopen = bool(missing) and self.path.is_file()
                 self.parts_dir.mkdir(parents=True, exist_ok=True)
                 for entry in self.parts_dir.iterdir():
                     if entry.name not in names:
@@ -88,6 +96,9 @@ class ParquetSink:
                     self.path.unlink(missing_ok=True)
             except OSError as exc:
                 raise SinkError(f"cannot prepare {self.parts_dir}: {exc.strerror or exc}") from exc
+            if reopen:  # parts are deleted only once merged: cut the output back into them
+                committed_parts = [(self.parts_dir / n, c) for n, c in parts if n is not None]
+                _arrow.split_merged(self.path, committed_parts, fsync=self.fsync)
             for name, count in parts:
                 if name is not None and _arrow.count_rows(self.parts_dir / name) != count:
                     raise SinkError(

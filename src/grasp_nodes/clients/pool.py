@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grasp_core.protocols import BuildEnv
 from grasp_nodes.clients.base import ModelClient
-from grasp_nodes.clients.litellm_client import LiteLLMClient
+from grasp_nodes.clients.litellm_client import LiteLLMClient, import_litellm
 
 __all__ = ["client_for"]
 
@@ -17,6 +17,7 @@ def client_for(env: BuildEnv, model_name: str) -> ModelClient:
     client = clients.get(model_name)
     if client is None:
         spec = env.models.get(model_name)
+        import_litellm()  # once, at build time, so no record waits for it
         client = LiteLLMClient(
             model_name,
             spec,

@@ -20,7 +20,7 @@ __all__ = ["call_with_retries"]
 
 T = TypeVar("T")
 
-_backoff = wait_exponential_jitter(initial=0.25, max=30.0, jitter=0.5)
+_backoff = wait_exponential_jitter(multiplier=0.25, max=30.0, jitter=0.5)
 
 
 def _wait(state: RetryCallState) -> float:

@@ -1,0 +1,46 @@
+"""Shared fixtures: a mock LLM server over loopback, and task folders in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from grasp_core.mock_server import MockServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mock_server() -> Iterator[MockServer]:
+    """One mock server for the whole session; tests that count requests call reset()."""
+    server = MockServer(max_seconds=1800)
+    with server.running():
+        yield server
+
+
+@pytest.fixture
+def mock_url(mock_server: MockServer) -> str:
+    return mock_server.url
+
+
+def write_task(folder: Path, task_yaml: str, files: dict[str, str] | None = None) -> Path:
+    """Write ``task.yaml`` (dedented) and helper files into ``folder``; return the task path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in (files or {}).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content), encoding="utf-8")
+    task = folder / "task.yaml"
+    task.write_text(textwrap.dedent(task_yaml), encoding="utf-8")
+    return task
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
