@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -63,7 +63,7 @@ class Source(Protocol):
 class SourceType(Protocol):
     """A registered source class (entry point group ``grasp.sources``)."""
 
-    config_model: ClassVar[type[BaseModel]]
+    config_model: type[BaseModel]
 
     @classmethod
     def from_config(cls, config: BaseModel, base_dir: Path) -> Source: ...
@@ -98,7 +98,7 @@ class Sink(Protocol):
 class SinkType(Protocol):
     """A registered sink class (entry point group ``grasp.sinks``)."""
 
-    config_model: ClassVar[type[BaseModel]]
+    config_model: type[BaseModel]
 
     @classmethod
     def from_config(cls, config: BaseModel, base_dir: Path) -> Sink: ...
@@ -152,7 +152,7 @@ class Node(Protocol):
 class NodeType(Protocol):
     """A registered node class (entry point group ``grasp.nodes``)."""
 
-    config_model: ClassVar[type[BaseModel]]
+    config_model: type[BaseModel]
 
     @classmethod
     def build(cls, name: str, config: Any, env: BuildEnv) -> Node: ...

@@ -205,10 +205,15 @@ class _Run:
             finished=previous.finished,
             memo=previous.memo,
         )
+        paths: list[Path] = []
         try:
             counts = await self._run_engine(engine, items)
-            paths = [] if counts.interrupted else await self._finalize(sink, failures)
+            if not counts.interrupted:
+                paths = await self._finalize(sink, failures)
         finally:
+            if not paths:
+                sink.close()
+                failures.close()
             journal.close()
             await self._close_shared(env)
         result = self._result(counts, previous, paths, time.perf_counter() - started)
@@ -261,8 +266,11 @@ class _Run:
         if isinstance(data.source, list):
             raise ConfigError("data_config.source: a list of sources is not supported yet")
         source_type = registry.sources.get(str(data.source["type"]))
+        block = dict(data.source)
+        if "id_column" in source_type.config_model.model_fields:
+            block.setdefault("id_column", data.id_column)
         config = validate_block(
-            source_type.config_model, data.source, path=("data_config", "source"),
+            source_type.config_model, block, path=("data_config", "source"),
             document=self.task.document,
         )
         source = source_type.from_config(config, self.task.task_dir)

@@ -72,6 +72,41 @@ def test_restore_with_nothing_committed_discards_a_crashed_run(
     assert read_back(path) == batch(0, 1)
 
 
+def test_resume_of_a_finished_run_reopens_the_output(
+    tmp_path: Path, kind: str, make_sink: MakeSink, read_back: ReadBack
+) -> None:
+    """Restoring after finalize reopens the output, so a resume can add records."""
+    sink = make_sink(kind, tmp_path)
+    sink.restore([])
+    tokens = [sink.write(batch(0, 3)), sink.write(batch(3, 2))]
+    sink.finalize()
+
+    resumed = make_sink(kind, tmp_path)
+    resumed.restore(tokens)
+    resumed.write(batch(5, 2))
+    (path,) = resumed.finalize()
+    assert read_back(path) == batch(0, 7)
+
+
+def test_parquet_crash_while_removing_merged_parts_resumes_exactly_once(
+    tmp_path: Path, make_sink: MakeSink, read_back: ReadBack
+) -> None:
+    """If finalize died after the merge, with parts half removed, the output is reopened."""
+    sink = make_sink("parquet", tmp_path)
+    sink.restore([])
+    tokens = [sink.write(batch(0, 1500)), sink.write(batch(1500, 700)), sink.write(batch(2200, 3))]
+    parts = sorted((tmp_path / "out.parquet.parts").iterdir())
+    sink.finalize()
+    (tmp_path / "out.parquet.parts").mkdir()
+    (tmp_path / "out.parquet.parts" / parts[2].name).write_bytes(b"")
+
+    resumed = make_sink("parquet", tmp_path)
+    resumed.restore(tokens)
+    resumed.write(batch(2203, 1))
+    (path,) = resumed.finalize()
+    assert read_back(path) == batch(0, 2204)
+
+
 @pytest.mark.parametrize("kind", ["jsonl", "json", "csv", "parquet"])
 @settings(
     max_examples=20,

@@ -125,8 +125,9 @@ def test_restore_fails_when_the_output_is_shorter_than_committed(
     sink.close()
     written = next(p for p in tmp_path.iterdir() if p.is_file())
     written.write_bytes(written.read_bytes()[:2])
-    with pytest.raises(SinkError, match="modified by hand"):
+    with pytest.raises(SinkError, match="modified by hand") as caught:
         sink_type(tmp_path / "o.out").restore([token])
+    assert str(caught.value).startswith(f"{written} holds 2 bytes, but the journal committed")
     written.unlink()
     with pytest.raises(SinkError, match="moved or deleted by hand"):
         sink_type(tmp_path / "o.out").restore([token])
@@ -306,3 +307,15 @@ def test_parquet_restore_detects_a_modified_part(tmp_path: Path) -> None:
     (sink.parts_dir / token["part"]).unlink()
     with pytest.raises(SinkError, match="cannot be read"):
         ParquetSink(tmp_path / "o.parquet").restore([token])
+
+
+def test_json_array_edited_by_hand_cannot_be_reopened(tmp_path: Path) -> None:
+    """Resuming a finished array that was reformatted fails instead of guessing."""
+    sink = JsonArraySink(tmp_path / "o.json")
+    sink.restore([])
+    token = sink.write([{"a": 1}])
+    sink.finalize()
+    (tmp_path / "o.json").write_text('[{"a": 1}]', encoding="utf-8")
+    with pytest.raises(SinkError, match="not laid out as this sink writes it"):
+        JsonArraySink(tmp_path / "o.json").restore([token])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.json"]

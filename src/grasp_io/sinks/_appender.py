@@ -44,16 +44,19 @@ class AppendFile:
             self._close()
             offset = _committed_offset(committed, self.path) if committed else 0
             try:
+                if offset:
+                    self._check_size(offset)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 if offset == 0:
                     self._file = self.path.open("wb", buffering=0)
                     if self.fsync:
                         fsync_dir(self.path.parent)
                 else:
-                    self._check_size(offset)
                     self._file = self.path.open("r+b", buffering=0)
                     self._file.truncate(offset)
                     self._file.seek(offset)
+            except SinkError:
+                raise
             except OSError as exc:
                 raise SinkError(f"cannot open {self.path}: {exc.strerror or exc}") from exc
             self._offset = offset
@@ -87,7 +90,7 @@ class AppendFile:
             self._file = None
 
     def _check_size(self, offset: int) -> None:
-        if not self.path.exists():
+        if not self.path.is_file():
             raise SinkError(
                 f"{self.path} is missing, but the journal committed {offset} bytes of it; "
                 "the output was moved or deleted by hand. put it back to resume, "

@@ -50,6 +50,8 @@ def split_merged(merged: Path, parts: Sequence[tuple[Path, int]], *, fsync: bool
                     left = left.slice(chunks[-1].num_rows)
                 table = pa.Table.from_batches(chunks, schema=parquet.schema_arrow)
                 _write_table(table, path, fsync=fsync)
+    except SinkError:
+        raise
     except (*_ARROW_ERRORS, OSError) as exc:
         raise SinkError(f"cannot reopen the finished output {merged}: {exc}") from exc
 
@@ -86,10 +88,12 @@ def merge_parts(parts: Sequence[Path], target: Path, *, fsync: bool) -> None:
     meet (numbers and text) raise :class:`SinkError`.
     """
     try:
-        schema = pa.unify_schemas(
-            [pq.read_schema(part) for part in parts], promote_options="permissive"
-        )
+        schemas = [pq.read_schema(part) for part in parts]
     except (*_ARROW_ERRORS, OSError) as exc:
+        raise SinkError(f"cannot read the parquet parts in {parts[0].parent}: {exc}") from exc
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive")
+    except _ARROW_ERRORS as exc:
         raise SinkError(
             f"cannot merge the parquet parts in {parts[0].parent} into {target}: {exc}; "
             "a field holds different types in different records (for example numbers "

@@ -63,7 +63,13 @@ class JsonArraySink:
         return f"JsonArraySink({str(self.path)!r})"
 
     def restore(self, committed: list[CommitToken]) -> None:
-        """Open the staging file: empty it, or cut it back to the last committed token."""
+        """Open the staging file: empty it, or cut it back to the last committed token.
+
+        Committed records without a staging file mean the run was finalized: the array is
+        turned back into the staging file, so the resume can add records.
+        """
+        if committed and not self.staging_path.exists() and self.path.is_file():
+            self._reopen()
         self._staging.restore(committed)
         self._finalized = False
 
@@ -110,3 +116,30 @@ class JsonArraySink:
             out.flush()
             if self.fsync:
                 os.fsync(out.fileno())
+
+    def _reopen(self) -> None:
+        """Undo :meth:`_assemble`: one record a line between ``[`` and ``]`` back to JSONL."""
+        temporary = self.staging_path.with_name(f"{self.staging_path.name}.tmp")
+        try:
+            with self.path.open("rb") as array, temporary.open("wb") as out:
+                opening = array.readline().rstrip(b"\r\n")
+                closed = opening == b"[]"
+                if opening == b"[":
+                    for line in array:
+                        record = line.rstrip(b"\r\n")
+                        if record == b"]":
+                            closed = True
+                            break
+                        out.write(record.removesuffix(b",") + b"\n")
+            if not closed:
+                temporary.unlink()
+                raise SinkError(
+                    f"cannot reopen {self.path} to resume: it is not laid out as this sink "
+                    "writes it (one record a line between '[' and ']'). restore the file, "
+                    "or start the run afresh"
+                )
+            os.replace(temporary, self.staging_path)
+        except SinkError:
+            raise
+        except OSError as exc:
+            raise SinkError(f"cannot reopen {self.path}: {exc.strerror or exc}") from exc

@@ -86,8 +86,8 @@ class ParquetSink:
             parts = [_committed_part(token, self.path) for token in committed]
             names = [name for name, _ in parts if name is not None]
             try:
-                missing = [n for n in names if not (self.parts_dir / n).is_file()]
-                reopen = bool(missing) and self.path.is_file()
+                gone = any(not (self.parts_dir / name).is_file() for name in names)
+                reopen = gone and self.path.is_file()
                 self.parts_dir.mkdir(parents=True, exist_ok=True)
                 for entry in self.parts_dir.iterdir():
                     if entry.name not in names:

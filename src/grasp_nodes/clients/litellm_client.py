@@ -75,14 +75,19 @@ class LiteLLMClient:
                 error=str(exc.status or type(exc).__name__),
             )
             raise
-        result = _to_result(response, self.name, attempts, time.perf_counter() - started)
+        response, latency = response
+        result = _to_result(response, self.name, attempts, latency)
         self.metrics.record_call(
             self.name, latency=result.latency, prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens, retries=attempts - 1,
         )
         return result
 
-    async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
+    async def _attempt(
+        self, messages: list[dict[str, Any]], params: dict[str, Any]
+    ) -> tuple[Any, float]:
+        """One try, under the backend's limiter; returns the response and its latency
+        (measured inside the limiter, so queueing for capacity is not counted)."""
         litellm = import_litellm()
         kwargs: dict[str, Any] = {
             "model": self.spec.model,
@@ -96,6 +101,7 @@ class LiteLLMClient:
         if self.spec.api_version is not None:
             kwargs["api_version"] = self.spec.api_version
         async with self.limiter:
+            sent = time.perf_counter()
             try:
                 with anyio.fail_after(self.spec.timeout + 5):
                     if sniffio.current_async_library() == "asyncio":
@@ -113,9 +119,10 @@ class LiteLLMClient:
                 raise
             except Exception as exc:
                 raise map_litellm_error(exc, model=self.name) from exc
+            latency = time.perf_counter() - sent
         if not getattr(response, "choices", None):
             raise RetryableModelError(f"model {self.name!r}: the response has no choices")
-        return response
+        return response, latency
 
 
 def _to_result(response: Any, name: str, attempts: int, latency: float) -> ChatResult:

@@ -1,0 +1,25 @@
+"""Start the bundled mock server in its own process (so it never competes for our GIL)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def mock_process(latency: str, *extra: str) -> Iterator[str]:
+    """Run ``grasp mock-server`` on a free port; yield its base URL."""
+    cmd = [sys.executable, "-m", "grasp_core", "mock-server", "--port", "0",
+           "--latency", latency, "--max-seconds", "1800", *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if "http://" not in line:
+            raise RuntimeError(f"mock server did not start: {line!r}")
+        yield line.strip().split()[-1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

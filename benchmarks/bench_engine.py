@@ -1,0 +1,137 @@
+"""Engine throughput on a latency-bound workload, against the mock server in another process.
+
+1,000 records through a 2-node llm chain (generate, then critique), lognormal latency with
+median 0.5 s. Prints the engine's wall time beside the ideal
+(records × calls × mean latency / concurrency) and beside a sequential loop (measured on a
+sample of records and scaled up, stated as such).
+
+    python benchmarks/bench_engine.py [--records 1000] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import anyio
+
+from _mock_process import mock_process  # type: ignore[import-not-found]
+from grasp_core.runner import RunOptions, run_task
+
+TASK = """
+data_config:
+  source: {type: disk, file_path: data.jsonl}
+  sink: {type: jsonl, file_path: out/result.jsonl}
+graph_config:
+  nodes:
+    generate:
+      node_type: llm
+      output_keys: draft
+      prompt:
+        - system: "You write short answers."
+        - user: "Answer question {id}: {question}"
+      model: {name: gen}
+    critique:
+      node_type: llm
+      output_keys: critique
+      prompt:
+        - user: "Critique this answer: {draft}"
+      model: {name: gen}
+  edges:
+    - {from: START, to: generate}
+    - {from: generate, to: critique}
+    - {from: critique, to: END}
+"""
+
+
+def prepare(folder: Path, records: int, concurrency: int) -> Path:
+    rows = "".join(
+        json.dumps({"id": i, "question": f"what is {i} squared?"}) + "\n" for i in range(records)
+    )
+    (folder / "data.jsonl").write_text(rows)
+    (folder / "models.yaml").write_text(
+        f"gen:\n  model: hosted_vllm/gen\n  max_concurrency: {concurrency}\n"
+    )
+    task = folder / "task.yaml"
+    task.write_text(TASK)
+    return task
+
+
+async def sequential_sample(url: str, sample: int) -> float:
+    """A plain loop: each record's two calls one after another, records one at a time."""
+    from grasp_nodes.clients.litellm_client import import_litellm
+
+    litellm = import_litellm()
+    started = time.perf_counter()
+    for i in range(sample):
+        draft = await litellm.acompletion(
+            model="hosted_vllm/gen", api_base=url + "/v1", api_key="x",
+            messages=[{"role": "user", "content": f"Answer question {i}"}],
+        )
+        await litellm.acompletion(
+            model="hosted_vllm/gen", api_base=url + "/v1", api_key="x",
+            messages=[{"role": "user", "content": f"Critique: {draft.choices[0].message.content}"}],
+        )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--median", type=float, default=0.5)
+    parser.add_argument("--sigma", type=float, default=0.5)
+    parser.add_argument("--sequential-sample", type=int, default=10)
+    args = parser.parse_args()
+
+    calls = 2
+    mean_latency = args.median * math.exp(args.sigma**2 / 2)
+    ideal = args.records * calls * mean_latency / args.concurrency
+    with mock_process(f"lognormal:{args.median}:{args.sigma}") as url, \
+            tempfile.TemporaryDirectory() as tmp:
+        task = prepare(Path(tmp), args.records, args.concurrency)
+        started = time.perf_counter()
+        from grasp_nodes.clients.litellm_client import import_litellm
+
+        import_litellm()
+        startup = time.perf_counter() - started
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
+        result = run_task(task, RunOptions(mock=url))
+        engine = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+        assert result.done == args.records, result
+        observed = result.metrics["models"]["gen"]["latency_s"]
+        sample = anyio.run(sequential_sample, url, args.sequential_sample)
+    sequential = sample * args.records / args.sequential_sample
+
+    print(f"\n{args.records} records × {calls} llm calls, lognormal latency "
+          f"median {args.median}s sigma {args.sigma} (mean {mean_latency:.3f}s), "
+          f"concurrency {args.concurrency}")
+    print(f"observed client latency p50 {observed['p50']}s p95 {observed['p95']}s\n")
+    print(f"| {'measure':<50} | {'seconds':>8} | {'× ideal':>8} |")
+    print(f"|{'-' * 52}|{'-' * 10}|{'-' * 10}|")
+    rows = [
+        ("ideal (records × calls × mean latency / concurrency)", ideal),
+        ("grasp engine (wall time of the run)", engine),
+        ("grasp engine + one-time start-up (litellm import)", engine + startup),
+        (f"sequential loop (scaled from {args.sequential_sample} records)", sequential),
+    ]
+    for label, seconds in rows:
+        print(f"| {label:<50} | {seconds:>8.1f} | {seconds / ideal:>8.2f} |")
+    print(f"\nengine speed-up over the sequential loop: {sequential / engine:.1f}×")
+    print(f"CPU used by the engine process: {cpu:.1f}s over {engine:.1f}s "
+          f"({1000 * cpu / (args.records * calls):.2f} ms per call)")
+
+
+if __name__ == "__main__":
+    main()
