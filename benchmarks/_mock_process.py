@@ -11,8 +11,19 @@ from collections.abc import Iterator
 @contextlib.contextmanager
 def mock_process(latency: str, *extra: str) -> Iterator[str]:
     """Run ``grasp mock-server`` on a free port; yield its base URL."""
-    cmd = [sys.executable, "-m", "grasp_core", "mock-server", "--port", "0",
-           "--latency", latency, "--max-seconds", "1800", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "grasp_core",
+        "mock-server",
+        "--port",
+        "0",
+        "--latency",
+        latency,
+        "--max-seconds",
+        "1800",
+        *extra,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

@@ -13,7 +13,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from grasp_core.mock_server import MockServer  # noqa: E402
+from grasp_core.mock_server import MockServer
 
 
 @pytest.fixture(scope="session")

@@ -61,9 +61,19 @@ __all__ = [
 
 _HOME = {
     **dict.fromkeys(
-        ["CompileError", "ConfigError", "GraspError", "ModelCallError", "NodeError",
-         "PluginError", "RecordError", "ResumeError", "RetryableModelError", "SinkError",
-         "SourceError"],
+        [
+            "CompileError",
+            "ConfigError",
+            "GraspError",
+            "ModelCallError",
+            "NodeError",
+            "PluginError",
+            "RecordError",
+            "ResumeError",
+            "RetryableModelError",
+            "SinkError",
+            "SourceError",
+        ],
         "grasp_core.errors",
     ),
     **dict.fromkeys(["ModelCatalog", "ModelSpec"], "grasp_core.models_file"),

@@ -19,7 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument(
-        "--log-format", choices=["auto", "json", "console"], default="auto",
+        "--log-format",
+        choices=["auto", "json", "console"],
+        default="auto",
         help="log rendering (default: console on a terminal, JSON lines otherwise)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -29,19 +31,34 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--num-records", type=int, help="most records (data-less: how many)")
     run.add_argument("--start-index", type=int, help="skip this many source records first")
     run.add_argument("--output-dir", type=Path, help="folder that relative sink paths use")
-    run.add_argument("--models", type=Path, help="models file (default: $GRASP_MODELS, "
-                     "then models.yaml beside the task)")
-    run.add_argument("--mock", action="store_true",
-                     help="start the bundled mock LLM server and route every model to it")
+    run.add_argument(
+        "--models",
+        type=Path,
+        help="models file (default: $GRASP_MODELS, then models.yaml beside the task)",
+    )
+    run.add_argument(
+        "--mock",
+        action="store_true",
+        help="start the bundled mock LLM server and route every model to it",
+    )
     run.add_argument("--mock-url", help="route every model to an already running mock server")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run")
-    run.add_argument("--force", action="store_true",
-                     help="with --resume: resume even though the task file changed")
-    run.add_argument("--overwrite", action="store_true",
-                     help="delete an earlier run's output and journal, then start over")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="with --resume: resume even though the task file changed",
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete an earlier run's output and journal, then start over",
+    )
     run.add_argument("--window", type=int, help="most records in flight at once")
-    run.add_argument("--allowed-failures", type=float,
-                     help="failure budget: a count, or a fraction below 1 (exit 0 within it)")
+    run.add_argument(
+        "--allowed-failures",
+        type=float,
+        help="failure budget: a count, or a fraction below 1 (exit 0 within it)",
+    )
     run.add_argument("--quiet", action="store_true", help="print no summary")
 
     validate = commands.add_parser("validate", help="check a task file and compile its graph")
@@ -51,14 +68,16 @@ def _parser() -> argparse.ArgumentParser:
     mock = commands.add_parser("mock-server", help="serve the bundled OpenAI-compatible mock")
     mock.add_argument("--port", type=int, default=8000)
     mock.add_argument("--host", default="127.0.0.1", help="loopback addresses only")
-    mock.add_argument("--latency", default="0",
-                      help="seconds, 'fixed:S' or 'lognormal:MEDIAN:SIGMA' (default 0)")
+    mock.add_argument(
+        "--latency", default="0", help="seconds, 'fixed:S' or 'lognormal:MEDIAN:SIGMA' (default 0)"
+    )
     mock.add_argument("--reply-mode", choices=["echo", "lorem"], default="echo")
     mock.add_argument("--fault-rate", type=float, default=0.0)
     mock.add_argument("--faults", default="429,500", help="comma-separated fault kinds")
     mock.add_argument("--seed", type=int, default=0)
-    mock.add_argument("--max-seconds", type=float, default=3600.0,
-                      help="stop by itself after this long")
+    mock.add_argument(
+        "--max-seconds", type=float, default=3600.0, help="stop by itself after this long"
+    )
     mock.add_argument("--request-log", type=Path, help="append every request as a JSON line")
     return parser
 
@@ -183,5 +202,3 @@ def _mock_server(args: argparse.Namespace) -> int:
         request_log_path=args.request_log,
     )
     return EXIT_OK
-
-

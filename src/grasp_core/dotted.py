@@ -47,8 +47,7 @@ def resolve_dotted(path: str, base_dir: Path | None, *, what: str = "object") ->
         for attr in parts[cut:]:
             if not hasattr(target, attr):
                 raise PluginError(
-                    f"cannot find {what} {path!r}: {module_name!r} has no attribute "
-                    f"{attr!r}"
+                    f"cannot find {what} {path!r}: {module_name!r} has no attribute {attr!r}"
                 )
             target = getattr(target, attr)
         return target

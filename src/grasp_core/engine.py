@@ -15,12 +15,12 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic_core import to_jsonable_python
 
 from grasp_core.errors import RecordError
 from grasp_core.graph.compiled import CompiledGraph
-from grasp_core.graph.walker import MemoEntry, walk_record
+from grasp_core.graph.walker import walk_record
 from grasp_core.journal import Journal
 from grasp_core.logs import get_logger
 from grasp_core.metrics import RunMetrics
@@ -28,7 +28,7 @@ from grasp_core.output import OutputShaper
 from grasp_core.protocols import CommitToken, Sink, SourceItem
 from grasp_core.validation import RecordValidator
 
-__all__ = ["Engine", "EngineCounts", "FAILURES_SINK", "OUTPUT_SINK"]
+__all__ = ["FAILURES_SINK", "OUTPUT_SINK", "Engine", "EngineCounts"]
 
 OUTPUT_SINK = "output"
 FAILURES_SINK = "failures"
@@ -71,7 +71,7 @@ class Engine:
         window: int = 64,
         batch_size: int = 64,
         finished: Callable[[str], bool] = lambda _id: False,
-        memo: dict[str, dict[tuple[str, int], MemoEntry]] | None = None,
+        memo: dict[str, dict[tuple[str, int], dict[str, Any]]] | None = None,
     ) -> None:
         self.graph = graph
         self.sinks = dict(sinks)
@@ -131,7 +131,7 @@ class Engine:
                     yield item
 
     async def _record(
-        self, item: SourceItem, send: ObjectSendStream[_Result], slots: anyio.Semaphore
+        self, item: SourceItem, send: MemoryObjectSendStream[_Result], slots: anyio.Semaphore
     ) -> None:
         try:
             result = await self._process(item)
@@ -157,12 +157,17 @@ class Engine:
             if output is not None and self.validator is not None:
                 violations = self.validator.violations(output)
                 if violations:
-                    return _Result(record_id, failure=_failure(
-                        item, None, "schema",
-                        f"record {record_id!r} breaks schema_config: "
-                        + "; ".join(f"{v['field']}: {v['message']}" for v in violations),
-                        violations=violations,
-                    ))
+                    return _Result(
+                        record_id,
+                        failure=_failure(
+                            item,
+                            None,
+                            "schema",
+                            f"record {record_id!r} breaks schema_config: "
+                            + "; ".join(f"{v['field']}: {v['message']}" for v in violations),
+                            violations=violations,
+                        ),
+                    )
             return _Result(record_id, output=output)
         except RecordError as exc:
             kind = type(exc).__name__
@@ -170,11 +175,14 @@ class Engine:
             return _Result(record_id, failure=_failure(item, exc.node, kind, str(exc), **extra))
         except Exception as exc:
             _log.exception("internal error while processing a record", record_id=record_id)
-            return _Result(record_id, failure=_failure(
-                item, None, "InternalError", f"internal error: {type(exc).__name__}: {exc}"
-            ))
+            return _Result(
+                record_id,
+                failure=_failure(
+                    item, None, "InternalError", f"internal error: {type(exc).__name__}: {exc}"
+                ),
+            )
 
-    async def _writer(self, receive: ObjectReceiveStream[_Result]) -> None:
+    async def _writer(self, receive: MemoryObjectReceiveStream[_Result]) -> None:
         async with receive:
             async for first in receive:
                 batch = [first]

@@ -98,11 +98,20 @@ class Journal:
         self.append({"e": "run", "v": JOURNAL_VERSION, "task_hash": task_hash, **extra})
 
     def node_done(
-        self, record_id: str, node: str, iteration: int, delta: dict[str, Any],
+        self,
+        record_id: str,
+        node: str,
+        iteration: int,
+        delta: dict[str, Any],
         routes: dict[str, str],
     ) -> None:
-        event: dict[str, Any] = {"e": "node_done", "r": record_id, "n": node, "i": iteration,
-                                 "d": delta}
+        event: dict[str, Any] = {
+            "e": "node_done",
+            "r": record_id,
+            "n": node,
+            "i": iteration,
+            "d": delta,
+        }
         if routes:
             event["routes"] = routes
         self.append(event)

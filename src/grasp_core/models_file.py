@@ -116,7 +116,9 @@ class ModelCatalog:
                 if base is not None
                 else ModelSpec(model=route, api_base=api_base, max_concurrency=64)
             )
-        return ModelCatalog(specs=specs, source=f"{self.source} (routed to mock {url})", mock_url=url)
+        return ModelCatalog(
+            specs=specs, source=f"{self.source} (routed to mock {url})", mock_url=url
+        )
 
     def api_key(self, name: str) -> str | None:
         """The API key for ``name`` (a fixed dummy key when talking to the mock)."""

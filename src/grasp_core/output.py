@@ -97,7 +97,9 @@ class OutputShaper:
         try:
             result = to_jsonable_python(record)
         except PydanticSerializationError as exc:
-            raise RecordError(f"record {record_id!r}: output is not JSON-serialisable ({exc})")
+            raise RecordError(
+                f"record {record_id!r}: output is not JSON-serialisable ({exc})"
+            ) from None
         assert isinstance(result, dict)
         return result
 
@@ -136,6 +138,8 @@ def _transformed(
         try:
             return fn(value, state) if takes_state else fn(value)
         except Exception as exc:
-            raise NodeError(f"{where}.transform {method!r} raised {type(exc).__name__}: {exc}")
+            raise NodeError(
+                f"{where}.transform {method!r} raised {type(exc).__name__}: {exc}"
+            ) from exc
 
     return get

@@ -242,20 +242,26 @@ class _Run:
             failures.restore([])
             return JournalState()
         state = journal.read()
-        if state.header is not None and state.header.get("task_hash") != self.task.fingerprint():
-            if not self.options.force:
-                raise ResumeError(
-                    f"the task changed since {self.journal_path} was started; resuming could "
-                    "mix outputs of two tasks. Pass --force to resume anyway, or --overwrite"
-                )
+        changed = (
+            state.header is not None and state.header.get("task_hash") != self.task.fingerprint()
+        )
+        if changed and not self.options.force:
+            raise ResumeError(
+                f"the task changed since {self.journal_path} was started; resuming could "
+                "mix outputs of two tasks. Pass --force to resume anyway, or --overwrite"
+            )
         sink.restore(state.tokens.get(OUTPUT_SINK, []))
         failures.restore(state.tokens.get(FAILURES_SINK, []))
         return state
 
     def _items(self) -> Iterator[SourceItem]:
         data = self.task.config.data_config
-        start = self.options.start_index if self.options.start_index is not None else data.start_index
-        limit = self.options.num_records if self.options.num_records is not None else data.num_records
+        start = (
+            self.options.start_index if self.options.start_index is not None else data.start_index
+        )
+        limit = (
+            self.options.num_records if self.options.num_records is not None else data.num_records
+        )
         if data.source is None:
             if limit is None:
                 raise ConfigError(
@@ -270,7 +276,9 @@ class _Run:
         if "id_column" in source_type.config_model.model_fields:
             block.setdefault("id_column", data.id_column)
         config = validate_block(
-            source_type.config_model, block, path=("data_config", "source"),
+            source_type.config_model,
+            block,
+            path=("data_config", "source"),
             document=self.task.document,
         )
         source = source_type.from_config(config, self.task.task_dir)
@@ -279,7 +287,9 @@ class _Run:
     def _sink(self) -> Sink:
         sink_type = registry.sinks.get(str(self.sink_block["type"]))
         config = validate_block(
-            sink_type.config_model, self.sink_block, path=("data_config", "sink"),
+            sink_type.config_model,
+            self.sink_block,
+            path=("data_config", "sink"),
             document=self.task.document,
         )
         sink: Sink = sink_type.from_config(config, self.output_dir)
@@ -362,5 +372,3 @@ async def _stop_on_signal(engine: Engine) -> None:
             _log.warning("stopping: finishing what is committed; run again with --resume")
             engine.request_stop()
             return
-
-

@@ -15,7 +15,12 @@ from grasp_core.errors import ConfigError
 __all__ = ["RecordValidator", "parse_type"]
 
 _SCALARS: dict[str, Any] = {
-    "str": str, "int": int, "float": float, "bool": bool, "any": Any, "none": None,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "any": Any,
+    "none": None,
 }
 
 
@@ -84,7 +89,9 @@ class RecordValidator:
         if config.schema_ is not None:
             model = resolve_dotted(config.schema_, task_dir, what="schema model")
             if not (isinstance(model, type) and issubclass(model, BaseModel)):
-                raise ConfigError(f"schema_config.schema {config.schema_!r} is not a pydantic model")
+                raise ConfigError(
+                    f"schema_config.schema {config.schema_!r} is not a pydantic model"
+                )
             self._model = model
         for index, spec in enumerate(config.fields or []):
             try:
@@ -101,10 +108,14 @@ class RecordValidator:
                 self._model.model_validate(record)
             except ValidationError as exc:
                 for err in exc.errors():
-                    found.append({
-                        "field": ".".join(map(str, err["loc"])), "rule": err["type"],
-                        "value": err.get("input"), "message": err["msg"],
-                    })
+                    found.append(
+                        {
+                            "field": ".".join(map(str, err["loc"])),
+                            "rule": err["type"],
+                            "value": err.get("input"),
+                            "message": err["msg"],
+                        }
+                    )
         for spec, adapter in self._fields:
             found.extend(_check_field(spec, adapter, record))
         return found

@@ -86,8 +86,8 @@ def _to_plain(node: Any, path: YamlPath, lines: dict[YamlPath, int]) -> Any:
             child = (*path, str(key))
             key_line, _ = node.lc.key(key)
             lines[child] = key_line + 1
-            result[str(key) if not isinstance(key, str | int | float | bool) else key] = (
-                _to_plain(value, child, lines)
+            result[str(key) if not isinstance(key, str | int | float | bool) else key] = _to_plain(
+                value, child, lines
             )
         return result
     if isinstance(node, CommentedSeq):

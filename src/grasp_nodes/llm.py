@@ -54,9 +54,7 @@ def _role_and_content(message: Mapping[str, Any]) -> tuple[str, Any]:
     if "role" in message:
         return str(message["role"]), message.get("content", "")
     if len(message) != 1:
-        raise ValueError(
-            f"a prompt message is one `role: text` pair, got keys {sorted(message)!r}"
-        )
+        raise ValueError(f"a prompt message is one `role: text` pair, got keys {sorted(message)!r}")
     ((role, content),) = message.items()
     return str(role), content
 

@@ -30,10 +30,11 @@ class Template:
                 f"{where}: bad prompt template ({exc}); write literal braces as {{{{ and }}}}"
             ) from None
         self.variables = tuple(f for _, f in self._parts if f is not None)
+        self._literal = "".join(literal for literal, _ in self._parts)
 
     def render(self, state: Mapping[str, Any], *, record_id: str, node: str) -> str:
         if not self.variables:
-            return self.text
+            return self._literal
         out: list[str] = []
         for literal, field in self._parts:
             out.append(literal)

@@ -257,12 +257,6 @@ async def test_edge_problems_are_reported_together(tmp_path: Path) -> None:
     assert "graph_config.edges[2]: an edge cannot lead to START" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: compile.py compile_graph builds nodes with a dict comprehension over "
-    "_build_node, which raises on the first bad node block, so later bad blocks are not "
-    "reported although the module promises 'reporting every problem at once'",
-)
 async def test_bad_node_blocks_are_reported_together(tmp_path: Path) -> None:
     """Every node whose block is invalid is listed in one error."""
     task = task_file(
@@ -278,6 +272,31 @@ async def test_bad_node_blocks_are_reported_together(tmp_path: Path) -> None:
     message = str(info.value)
     assert "unknown node type 'lamda'" in message
     assert "lambda node 'b' needs output_keys" in message
+
+
+async def test_bad_hook_path_names_file_line_and_node(tmp_path: Path) -> None:
+    """A pre_process hook that cannot be found is reported at its node's file:line."""
+    task = task_file(
+        tmp_path,
+        {"a": "{node_type: lambda, lambda: steps.one, output_keys: x, pre_process: steps.nope}"},
+        ["{from: START, to: a}", "{from: a, to: END}"],
+    )
+    with pytest.raises(ConfigError, match="'steps' has no attribute 'nope'") as info:
+        await compile_file(task)
+    assert f"{task}:{line_of(task, 'pre_process')}: graph_config.nodes.a" in str(info.value)
+
+
+async def test_bad_condition_path_names_file_line_and_edge(tmp_path: Path) -> None:
+    """An edge condition that cannot be found is reported at the edge's file:line."""
+    task = task_file(
+        tmp_path,
+        {"a": lam("x")},
+        ["{from: START, to: a}", "{from: a, condition: steps.nope, path_map: {x: END}}"],
+    )
+    with pytest.raises(CompileError, match="'steps' has no attribute 'nope'") as info:
+        await compile_file(task)
+    message = str(info.value)
+    assert f"{task}:{line_of(task, 'steps.nope')}: graph_config.edges[1].condition" in message
 
 
 async def test_loop_back_to_an_earlier_node_compiles(tmp_path: Path) -> None:

@@ -72,10 +72,18 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     ("good", "typo", "yaml_path", "suggestion"),
     [
         ("      to: END", "      too: END", "graph_config.edges[1].too", "'to'"),
-        ("  edges:", "  recursion_limt: 5\n  edges:", "graph_config.recursion_limt",
-         "'recursion_limit'"),
-        ("      output_keys: x", "      output_key: x", "graph_config.nodes.gen.output_key",
-         "'output_keys'"),
+        (
+            "  edges:",
+            "  recursion_limt: 5\n  edges:",
+            "graph_config.recursion_limt",
+            "'recursion_limit'",
+        ),
+        (
+            "      output_keys: x",
+            "      output_key: x",
+            "graph_config.nodes.gen.output_key",
+            "'output_keys'",
+        ),
     ],
 )
 def test_key_typo_names_file_line_path_and_nearest_key(
@@ -91,12 +99,6 @@ def test_key_typo_names_file_line_path_and_nearest_key(
     assert f"did you mean {suggestion}?" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: compile.py _build_node validates `node_type` alone with extra='ignore', so a "
-    "misspelt `node_typ` is reported as 'graph_config.nodes.gen.node_type: required key is "
-    "missing' at the node's line, with no 'did you mean' and no mention of the bad key",
-)
 def test_node_type_typo_names_the_bad_key_and_suggests_node_type(tmp_path: Path) -> None:
     """A misspelt `node_typ` is reported at its own line with `node_type` suggested."""
     task = write_task(tmp_path, GOOD.replace("node_type:", "node_typ:"), {"steps.py": STEPS})
@@ -167,9 +169,7 @@ def test_models_file_refuses_api_keys(tmp_path: Path) -> None:
 def test_unknown_model_name_lists_known_models(tmp_path: Path) -> None:
     """Asking for a model the file lacks names the file and every model it does have."""
     models = tmp_path / "models.yaml"
-    models.write_text(
-        "beta:\n  model: openai/b\nalpha:\n  model: openai/a\n", encoding="utf-8"
-    )
+    models.write_text("beta:\n  model: openai/b\nalpha:\n  model: openai/a\n", encoding="utf-8")
     catalog = ModelCatalog.load(models)
     with pytest.raises(ConfigError, match="model 'gamma' is not in the models file") as info:
         catalog.get("gamma")
@@ -221,14 +221,14 @@ def test_unset_api_key_env_names_the_variable(
         "m:\n  model: openai/m\n  api_key_env: GRASP_TEST_MISSING_KEY\n", encoding="utf-8"
     )
     catalog = ModelCatalog.load(models)
-    with pytest.raises(ConfigError, match="'GRASP_TEST_MISSING_KEY'.* is not set"):
+    with pytest.raises(ConfigError, match=r"'GRASP_TEST_MISSING_KEY'.* is not set"):
         catalog.api_key("m")
     monkeypatch.setenv("GRASP_TEST_MISSING_KEY", "k-123")
     assert catalog.api_key("m") == "k-123"
 
 
 def test_models_file_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The models file is the explicit path, else $GRASP_MODELS, else models.yaml beside the task."""
+    """The models file is the explicit path, else $GRASP_MODELS, else models.yaml by the task."""
     task_dir = tmp_path / "task"
     task_dir.mkdir()
     beside = task_dir / "models.yaml"
@@ -322,8 +322,11 @@ def test_from_dict_takes_python_callables_for_dotted_paths(tmp_path: Path) -> No
                 "nodes": {"gen": {"node_type": "lambda", "lambda": number, "output_keys": "x"}},
                 "edges": [
                     {"from": "START", "to": "gen"},
-                    {"from": "gen", "condition": route, "path_map": {"done": "END",
-                                                                     "again": "gen"}},
+                    {
+                        "from": "gen",
+                        "condition": route,
+                        "path_map": {"done": "END", "again": "gen"},
+                    },
                 ],
             },
         },

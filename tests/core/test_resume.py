@@ -50,7 +50,7 @@ output_config:
 
 def make_task(folder: Path, n: int) -> Path:
     rows = "".join(json.dumps({"id": f"r{i:04d}", "text": f"text {i}"}) + "\n" for i in range(n))
-    models = f"m:\n  model: openai/m\n  api_base: http://127.0.0.1:1/v1\n  max_concurrency: 4\n"
+    models = "m:\n  model: openai/m\n  api_base: http://127.0.0.1:1/v1\n  max_concurrency: 4\n"
     return write_task(folder, TASK, {"data.jsonl": rows, "models.yaml": models})
 
 
@@ -81,7 +81,7 @@ def test_existing_run_is_not_overwritten_without_a_flag(
     """Starting again over an earlier run's journal is refused unless --overwrite."""
     task = make_task(tmp_path, 2)
     run_task(task, RunOptions(mock=mock_server.url))
-    with pytest.raises(ResumeError, match="--resume.*--overwrite"):
+    with pytest.raises(ResumeError, match=r"--resume.*--overwrite"):
         run_task(task, RunOptions(mock=mock_server.url))
     again = run_task(task, RunOptions(mock=mock_server.url, overwrite=True))
     assert again.done == 2
@@ -107,16 +107,22 @@ def test_partial_records_restart_after_their_last_journaled_node(
     run_task(task, RunOptions(mock=mock_server.url))
     journal = tmp_path / "out/result.journal.jsonl"
     events = [json.loads(line) for line in journal.read_text().splitlines()]
-    kept = [e for e in events if e["e"] in ("run", "node_done") and not (
-        e["e"] == "node_done" and e["n"] == "polish" and e["r"] in ("r0000", "r0001"))]
+    kept = [
+        e
+        for e in events
+        if e["e"] in ("run", "node_done")
+        and not (e["e"] == "node_done" and e["n"] == "polish" and e["r"] in ("r0000", "r0001"))
+    ]
     journal.write_text("".join(json.dumps(e) + "\n" for e in kept) + '{"e":"node_do')
     output = tmp_path / "out/result.jsonl"
     output.write_text(output.read_text() + '{"id": "ghost", "final": "uncommitted"}\n')
     mock_server.reset()
     result = run_task(task, RunOptions(mock=mock_server.url, resume=True))
     assert result.done == 6
-    assert sorted(user_prompts(mock_server)) == ["polish r0000: draft r0000: text 0",
-                                                 "polish r0001: draft r0001: text 1"]
+    assert sorted(user_prompts(mock_server)) == [
+        "polish r0000: draft r0000: text 0",
+        "polish r0001: draft r0001: text 1",
+    ]
     assert sorted(output_ids(output)) == [f"r{i:04d}" for i in range(6)]
 
 
@@ -129,8 +135,7 @@ def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(tmp_path: Path) -
     output = tmp_path / "out/result.jsonl"
     journal = tmp_path / "out/result.journal.jsonl"
     with server.running() as url:
-        cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--mock-url", url,
-               "--quiet"]
+        cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--mock-url", url, "--quiet"]
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
         proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
@@ -141,7 +146,8 @@ def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(tmp_path: Path) -
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         finished_calls = {
-            f"{e['n']} {e['r']}" for e in map(json.loads, journal.read_text().splitlines()[:-1])
+            f"{e['n']} {e['r']}"
+            for e in map(json.loads, journal.read_text().splitlines()[:-1])
             if e["e"] == "node_done"
         }
         assert 0 < len(output_ids(output)) < n
@@ -154,7 +160,8 @@ def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(tmp_path: Path) -
     for call in finished_calls:
         node_name, record = call.split()
         sent = [p for p in prompts if p.startswith(f"{node_name} {record}:")]
-        assert sent and all(prompts[p] == 1 for p in sent), call
+        assert sent, call
+        assert all(prompts[p] == 1 for p in sent), call
 
 
 @pytest.mark.slow

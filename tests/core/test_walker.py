@@ -58,10 +58,15 @@ class Trace:
         self.journal.append((node_name, it, delta, routes))
 
 
-async def walk(graph: CompiledGraph, trace: Trace, state: dict[str, Any] | None = None,
-               memo: dict[tuple[str, int], Any] | None = None) -> dict[str, Any]:
-    return await walk_record(graph, "r1", state or {}, metrics=RunMetrics(),
-                             on_node_done=trace.on_done, memo=memo)
+async def walk(
+    graph: CompiledGraph,
+    trace: Trace,
+    state: dict[str, Any] | None = None,
+    memo: dict[tuple[str, int], Any] | None = None,
+) -> dict[str, Any]:
+    return await walk_record(
+        graph, "r1", state or {}, metrics=RunMetrics(), on_node_done=trace.on_done, memo=memo
+    )
 
 
 async def test_chain_runs_in_order_and_passes_state() -> None:
@@ -91,8 +96,12 @@ async def test_fan_out_branches_run_concurrently() -> None:
 
     graph = await build(
         {"left": node(branch("left", "right"), "l"), "right": node(branch("right", "left"), "r")},
-        [{"from": "START", "to": "left"}, {"from": "START", "to": "right"},
-         {"from": "left", "to": "END"}, {"from": "right", "to": "END"}],
+        [
+            {"from": "START", "to": "left"},
+            {"from": "START", "to": "right"},
+            {"from": "left", "to": "END"},
+            {"from": "right", "to": "END"},
+        ],
     )
     state = await walk(graph, Trace())
     assert state == {"l": "left", "r": "right"}
@@ -107,8 +116,13 @@ async def test_join_waits_for_every_active_predecessor() -> None:
             "b": node(t.step("b"), "b"),
             "join": node(t.step("join", lambda s: s["a"] and s["b"]), "both"),
         },
-        [{"from": "START", "to": "a"}, {"from": "START", "to": "b"},
-         {"from": "a", "to": "join"}, {"from": "b", "to": "join"}, {"from": "join", "to": "END"}],
+        [
+            {"from": "START", "to": "a"},
+            {"from": "START", "to": "b"},
+            {"from": "a", "to": "join"},
+            {"from": "b", "to": "join"},
+            {"from": "join", "to": "END"},
+        ],
     )
     state = await walk(graph, t)
     assert t.ran.count("join") == 1
@@ -129,8 +143,11 @@ async def test_skipped_branch_does_not_block_the_join() -> None:
         },
         [
             {"from": "START", "to": "route"},
-            {"from": "route", "condition": lambda s: "go_right",
-             "path_map": {"go_left": "left", "go_right": "right"}},
+            {
+                "from": "route",
+                "condition": lambda s: "go_right",
+                "path_map": {"go_left": "left", "go_right": "right"},
+            },
             {"from": "left", "to": "left2"},
             {"from": "left2", "to": "join"},
             {"from": "right", "to": "join"},
@@ -152,15 +169,23 @@ async def test_loop_runs_until_condition_routes_to_end() -> None:
         [
             {"from": "START", "to": "gen"},
             {"from": "gen", "to": "check"},
-            {"from": "check", "condition": lambda s: "done" if s["ok"] else "again",
-             "path_map": {"done": "END", "again": "gen"}},
+            {
+                "from": "check",
+                "condition": lambda s: "done" if s["ok"] else "again",
+                "path_map": {"done": "END", "again": "gen"},
+            },
         ],
     )
     state = await walk(graph, t)
     assert state["n"] == 3
     assert t.ran == ["gen", "check"] * 3
     assert [(n, i) for n, i, _, _ in t.journal] == [
-        ("gen", 0), ("check", 0), ("gen", 1), ("check", 1), ("gen", 2), ("check", 2)
+        ("gen", 0),
+        ("check", 0),
+        ("gen", 1),
+        ("check", 1),
+        ("gen", 2),
+        ("check", 2),
     ]
 
 
@@ -178,8 +203,11 @@ async def test_loop_inside_a_join_keeps_the_outside_branch() -> None:
             {"from": "START", "to": "gen"},
             {"from": "side", "to": "join"},
             {"from": "gen", "to": "join"},
-            {"from": "join", "condition": lambda s: "end" if s["n"] >= 2 else "loop",
-             "path_map": {"end": "END", "loop": "gen"}},
+            {
+                "from": "join",
+                "condition": lambda s: "end" if s["n"] >= 2 else "loop",
+                "path_map": {"end": "END", "loop": "gen"},
+            },
         ],
     )
     state = await walk(graph, t)
@@ -192,9 +220,14 @@ async def test_endless_loop_fails_at_the_recursion_limit() -> None:
     """A loop that never exits fails the record with a message naming the limit."""
     graph = await build(
         {"spin": node(lambda s: 1, "x")},
-        [{"from": "START", "to": "spin"},
-         {"from": "spin", "condition": lambda s: "again", "path_map": {"again": "spin",
-                                                                        "stop": "END"}}],
+        [
+            {"from": "START", "to": "spin"},
+            {
+                "from": "spin",
+                "condition": lambda s: "again",
+                "path_map": {"again": "spin", "stop": "END"},
+            },
+        ],
         recursion_limit=5,
     )
     with pytest.raises(RecordError, match=r"recursion_limit=5") as info:
@@ -206,8 +239,10 @@ async def test_condition_label_outside_path_map_fails_the_record() -> None:
     """A condition returning an unknown label is a record error naming the label."""
     graph = await build(
         {"a": node(lambda s: 1, "x")},
-        [{"from": "START", "to": "a"},
-         {"from": "a", "condition": lambda s: "nowhere", "path_map": {"end": "END"}}],
+        [
+            {"from": "START", "to": "a"},
+            {"from": "a", "condition": lambda s: "nowhere", "path_map": {"end": "END"}},
+        ],
     )
     with pytest.raises(RecordError, match=r"returned 'nowhere'"):
         await walk(graph, Trace())
@@ -215,6 +250,7 @@ async def test_condition_label_outside_path_map_fails_the_record() -> None:
 
 async def test_node_exception_fails_the_record_with_node_name() -> None:
     """An exception in user code becomes a RecordError naming the node and the record."""
+
     def boom(_state: Mapping[str, Any]) -> None:
         raise ValueError("bad input")
 
@@ -237,8 +273,11 @@ async def test_journal_replay_skips_finished_nodes() -> None:
         [
             {"from": "START", "to": "gen"},
             {"from": "gen", "to": "check"},
-            {"from": "check", "condition": lambda s: "done" if s["ok"] else "again",
-             "path_map": {"done": "END", "again": "gen"}},
+            {
+                "from": "check",
+                "condition": lambda s: "done" if s["ok"] else "again",
+                "path_map": {"done": "END", "again": "gen"},
+            },
         ],
     )
     memo = {
@@ -258,8 +297,12 @@ async def test_messages_from_parallel_branches_are_appended() -> None:
             "a": node(lambda s: [{"role": "assistant", "content": "a"}], "messages"),
             "b": node(lambda s: [{"role": "assistant", "content": "b"}], "messages"),
         },
-        [{"from": "START", "to": "a"}, {"from": "START", "to": "b"},
-         {"from": "a", "to": "END"}, {"from": "b", "to": "END"}],
+        [
+            {"from": "START", "to": "a"},
+            {"from": "START", "to": "b"},
+            {"from": "a", "to": "END"},
+            {"from": "b", "to": "END"},
+        ],
     )
     state = await walk(graph, Trace(), state={"messages": [{"role": "user", "content": "q"}]})
     contents = [m["content"] for m in state["messages"]]

@@ -41,8 +41,14 @@ m:
 
 
 def run(
-    tmp_path: Path, server: MockServer, prompts: list[str], *, retries: int = 3,
-    timeout: float = 10, props: str = "", backend: str = "asyncio",
+    tmp_path: Path,
+    server: MockServer,
+    prompts: list[str],
+    *,
+    retries: int = 3,
+    timeout: float = 10,
+    props: str = "",
+    backend: str = "asyncio",
 ) -> RunResult:
     rows = "".join(json.dumps({"id": i, "prompt": p}) + "\n" for i, p in enumerate(prompts))
     task = write_task(
@@ -79,7 +85,7 @@ def test_prompt_variables_are_substituted_and_the_reply_stored(
 def test_retryable_errors_are_retried_until_success(
     tmp_path: Path, mock_server: MockServer
 ) -> None:
-    """429 (with Retry-After), 500 and 503 are retried; the record succeeds and retries are counted."""
+    """429 (with Retry-After), 500 and 503 are retried until success; retries are counted."""
     mock_server.reset()
     prompts = ["a [[mock:429:2:retry_after=0.01]]", "b [[mock:500:1]]", "c [[mock:503:1]]"]
     result = run(tmp_path, mock_server, prompts)
@@ -108,7 +114,8 @@ def test_exhausted_retries_fail_the_record_with_attempts(
     assert failure["id"] == "1"
     assert failure["node"] == "ask"
     assert failure["attempts"] == 3
-    assert "HTTP 500" in str(failure["reason"]) and "'m'" in str(failure["reason"])
+    assert "HTTP 500" in str(failure["reason"])
+    assert "'m'" in str(failure["reason"])
     assert failure["input"] == {"id": 1, "prompt": "x [[mock:500]]"}
 
 
@@ -125,24 +132,36 @@ def test_missing_prompt_variable_fails_only_that_record(
     """A record without a prompt variable fails with a message naming it; others are written."""
     rows = json.dumps({"id": 0, "prompt": "fine"}) + "\n" + json.dumps({"id": 1}) + "\n"
     task = write_task(
-        tmp_path, TASK.format(props="", prompt="{prompt}"),
+        tmp_path,
+        TASK.format(props="", prompt="{prompt}"),
         {"data.jsonl": rows, "models.yaml": MODELS.format(retries=0, timeout=5)},
     )
     result = run_task(task, RunOptions(mock=mock_server.url))
     assert (result.done, result.failed) == (1, 1)
     reason = str(failures(result)[0]["reason"])
-    assert "{prompt}" in reason and "'ask'" in reason and "'1'" in reason
+    assert "{prompt}" in reason
+    assert "'ask'" in reason
+    assert "'1'" in reason
 
 
 def test_multiturn_sends_the_history_window(tmp_path: Path, mock_server: MockServer) -> None:
-    """In multiturn graphs the record's earlier messages precede the prompt, trimmed to the window."""
+    """Multiturn graphs send earlier messages before the prompt, trimmed to the window."""
     mock_server.reset()
-    rows = json.dumps({"id": 0, "prompt": "now", "messages": [
-        {"role": "user", "content": f"old {i}"} for i in range(5)]}) + "\n"
+    rows = (
+        json.dumps(
+            {
+                "id": 0,
+                "prompt": "now",
+                "messages": [{"role": "user", "content": f"old {i}"} for i in range(5)],
+            }
+        )
+        + "\n"
+    )
     task = write_task(
         tmp_path,
-        TASK.format(props="chat_conversation: multiturn\n  chat_history_window_size: 2",
-                    prompt="{prompt}"),
+        TASK.format(
+            props="chat_conversation: multiturn\n  chat_history_window_size: 2", prompt="{prompt}"
+        ),
         {"data.jsonl": rows, "models.yaml": MODELS.format(retries=0, timeout=5)},
     )
     run_task(task, RunOptions(mock=mock_server.url))
@@ -155,7 +174,8 @@ def test_llm_tasks_run_under_asyncio_and_trio(
     tmp_path: Path, mock_server: MockServer, backend: str
 ) -> None:
     """The same task gives the same output under both event loops."""
-    result = run(tmp_path, mock_server, ["one", "two [[mock:429:1:retry_after=0.01]]"],
-                 backend=backend)
+    result = run(
+        tmp_path, mock_server, ["one", "two [[mock:429:1:retry_after=0.01]]"], backend=backend
+    )
     assert result.done == 2
     assert {v["reply"] for v in outputs(tmp_path).values()} == {"one", "two"}

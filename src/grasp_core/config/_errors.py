@@ -65,10 +65,9 @@ def _clean_loc(loc: Iterable[Any]) -> YamlPath:
     """Drop pydantic's union/tag markers so the location is a real YAML path."""
     cleaned: list[str | int] = []
     for part in loc:
-        if isinstance(part, int):
-            cleaned.append(part)
-        elif isinstance(part, str) and not (
-            "[" in part or part.startswith("function-") or part in {"str", "list", "dict"}
+        if isinstance(part, int) or (
+            isinstance(part, str)
+            and not ("[" in part or part.startswith("function-") or part in {"str", "list", "dict"})
         ):
             cleaned.append(part)
     return tuple(cleaned)
@@ -82,9 +81,7 @@ def _field_names(model: type[BaseModel], data: Any, loc: YamlPath) -> set[str]:
             continue
         field = current.model_fields.get(part) if _is_model(current) else None
         if field is None and _is_model(current):
-            field = next(
-                (f for f in current.model_fields.values() if f.alias == part), None
-            )
+            field = next((f for f in current.model_fields.values() if f.alias == part), None)
         current = _model_in(field.annotation) if field is not None else None
     if not _is_model(current):
         return set()

@@ -39,9 +39,9 @@ class _Problems:
         if len(self.items) == 1:
             raise CompileError(self.items[0])
         if self.items:
-            raise CompileError("the graph does not compile:\n" + "\n".join(
-                f"  {item}" for item in self.items
-            ))
+            raise CompileError(
+                "the graph does not compile:\n" + "\n".join(f"  {item}" for item in self.items)
+            )
 
 
 def compile_graph(
@@ -53,7 +53,13 @@ def compile_graph(
     problems.raise_if_any()
     _check_structure(config, edges, problems)
     problems.raise_if_any()
-    nodes = {name: _build_node(name, raw, env, document) for name, raw in config.nodes.items()}
+    nodes: dict[str, CompiledNode] = {}
+    for name, raw in config.nodes.items():
+        try:
+            nodes[name] = _build_node(name, raw, env, document)
+        except ConfigError as exc:
+            problems.items.append(str(exc))
+    problems.raise_if_any()
     back = back_edges(edges)
     cycle = find_cycle(edges, back)
     if cycle is not None:
@@ -151,6 +157,8 @@ def _build_node(
     name: str, raw: Mapping[str, Any], env: BuildEnv, document: YamlDocument | None
 ) -> CompiledNode:
     path = (*_ROOT, "nodes", name)
+    if isinstance(raw, Mapping) and "node_type" not in raw:
+        _missing_node_type(raw, path, document)
     base = validate_block(_NodeTypeOnly, raw, path=path, document=document)
     try:
         node_class = registry.nodes.get(base.node_type)
@@ -160,12 +168,29 @@ def _build_node(
     config = validate_block(node_class.config_model, raw, path=path, document=document)
     try:
         node = node_class.build(name, config, env)
+        hooks = _hook(config, "pre_process", env), _hook(config, "post_process", env)
     except ConfigError as exc:
         where = document.where(path) if document else format_yaml_path(path)
-        raise CompileError(f"{where}: {exc}") from None
-    hooks = _hook(config, "pre_process", env), _hook(config, "post_process", env)
+        raise CompileError(f"{where}: node {name!r}: {exc}") from None
     return CompiledNode(
         name=name, node=node, node_type=base.node_type, pre_process=hooks[0], post_process=hooks[1]
+    )
+
+
+def _missing_node_type(
+    raw: Mapping[str, Any], path: YamlPath, document: YamlDocument | None
+) -> None:
+    import difflib
+
+    close = difflib.get_close_matches("node_type", [str(k) for k in raw], n=1, cutoff=0.6)
+    if close:
+        key_path = (*path, close[0])
+        where = document.where(key_path) if document else format_yaml_path(key_path)
+        raise CompileError(f"{where}: unknown key {close[0]!r} (did you mean 'node_type'?)")
+    where = document.where(path) if document else format_yaml_path(path)
+    raise CompileError(
+        f"{where}: required key `node_type` is missing; known node types: "
+        f"{', '.join(registry.nodes.names())}"
     )
 
 

@@ -41,10 +41,10 @@ async def walk_record(
     *,
     metrics: RunMetrics,
     on_node_done: OnNodeDone,
-    memo: dict[tuple[str, int], MemoEntry] | None = None,
+    memo: Mapping[tuple[str, int], MemoEntry] | None = None,
 ) -> dict[str, Any]:
     """Run the graph for one record and return its final state; raise ``RecordError``."""
-    return await _Walk(graph, record_id, state, metrics, on_node_done, memo or {}).run()
+    return await _Walk(graph, record_id, state, metrics, on_node_done, dict(memo or {})).run()
 
 
 class _Walk:

@@ -1,7 +1,17 @@
-"""Model clients: one interface, transports behind it."""
+"""Model clients: one interface, two transports (litellm, and the OpenAI-compatible fast lane)."""
 
-from grasp_nodes.clients.base import ChatResult, ModelClient
+from grasp_nodes.clients.base import ChatResult, ModelClient, RetryingClient
+from grasp_nodes.clients.fast_lane import FAST_LANE_PROVIDERS, FastLaneClient, fast_lane_supports
 from grasp_nodes.clients.litellm_client import LiteLLMClient
-from grasp_nodes.clients.pool import client_for
+from grasp_nodes.clients.pool import ClientPool, client_for
 
-__all__ = ["ChatResult", "LiteLLMClient", "ModelClient", "client_for"]
+__all__ = [
+    "FAST_LANE_PROVIDERS",
+    "ChatResult",
+    "ClientPool",
+    "FastLaneClient",
+    "LiteLLMClient",
+    "ModelClient",
+    "RetryingClient",
+    "client_for",
+]

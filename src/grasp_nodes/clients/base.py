@@ -1,12 +1,26 @@
-"""The model-client interface: every transport returns the same :class:`ChatResult`."""
+"""The model-client interface, and the retrying base every transport shares.
+
+Transports differ only in how one attempt is sent (:meth:`RetryingClient._attempt`); the
+retry policy, the backend limiter and the metrics are the same for all of them, so a run
+behaves identically whichever transport carries its calls.
+"""
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-__all__ = ["ChatResult", "ModelClient"]
+import anyio
+
+from grasp_core.errors import ModelCallError
+from grasp_core.metrics import RunMetrics
+from grasp_core.models_file import ModelSpec
+from grasp_nodes.clients.retry import call_with_retries
+
+__all__ = ["ChatResult", "ModelClient", "RetryingClient"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +45,58 @@ class ModelClient(Protocol):
     ) -> ChatResult:
         """Send one chat completion (retrying transient failures); raise ``ModelCallError``."""
         ...
+
+
+class RetryingClient:
+    """Retries, limiter and metrics around a transport's single attempt."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: ModelSpec,
+        *,
+        api_key: str | None,
+        limiter: anyio.CapacityLimiter,
+        metrics: RunMetrics,
+    ) -> None:
+        self.name = name
+        self.spec = spec
+        self._api_key = api_key
+        self.limiter = limiter
+        self.metrics = metrics
+
+    async def chat(
+        self, messages: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any]
+    ) -> ChatResult:
+        started = time.perf_counter()
+        params = {**self.spec.parameters, **parameters}
+        try:
+            result, attempts = await call_with_retries(
+                functools.partial(self._attempt, [dict(m) for m in messages], params),
+                max_retries=self.spec.max_retries,
+            )
+        except ModelCallError as exc:
+            self.metrics.record_call(
+                self.name,
+                latency=time.perf_counter() - started,
+                prompt_tokens=0,
+                completion_tokens=0,
+                retries=max(exc.attempts - 1, 0),
+                error=str(exc.status or type(exc).__name__),
+            )
+            raise
+        self.metrics.record_call(
+            self.name,
+            latency=result.latency,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            retries=attempts - 1,
+        )
+        return replace(result, attempts=attempts)
+
+    async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
+        """Send one request under the backend's limiter; ``latency`` excludes queueing."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release connections (nothing to do for stateless transports)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -13,11 +12,8 @@ import anyio.to_thread
 import sniffio
 
 from grasp_core.errors import ModelCallError, RetryableModelError
-from grasp_core.metrics import RunMetrics
-from grasp_core.models_file import ModelSpec
-from grasp_nodes.clients.base import ChatResult
+from grasp_nodes.clients.base import ChatResult, RetryingClient
 from grasp_nodes.clients.errors import map_litellm_error
-from grasp_nodes.clients.retry import call_with_retries
 
 __all__ = ["LiteLLMClient", "import_litellm"]
 
@@ -36,58 +32,14 @@ def import_litellm() -> Any:
     return litellm
 
 
-class LiteLLMClient:
+class LiteLLMClient(RetryingClient):
     """Chat completions through litellm, one instance per model entry.
 
     Under asyncio it awaits ``litellm.acompletion``; under trio (litellm's HTTP stack is
     asyncio-only) it runs the synchronous ``litellm.completion`` in a worker thread.
     """
 
-    def __init__(
-        self,
-        name: str,
-        spec: ModelSpec,
-        *,
-        api_key: str | None,
-        limiter: anyio.CapacityLimiter,
-        metrics: RunMetrics,
-    ) -> None:
-        self.name = name
-        self.spec = spec
-        self._api_key = api_key
-        self.limiter = limiter
-        self.metrics = metrics
-
-    async def chat(
-        self, messages: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any]
-    ) -> ChatResult:
-        started = time.perf_counter()
-        params = {**self.spec.parameters, **parameters}
-        try:
-            response, attempts = await call_with_retries(
-                functools.partial(self._attempt, list(messages), params),
-                max_retries=self.spec.max_retries,
-            )
-        except ModelCallError as exc:
-            self.metrics.record_call(
-                self.name, latency=time.perf_counter() - started, prompt_tokens=0,
-                completion_tokens=0, retries=max(exc.attempts - 1, 0),
-                error=str(exc.status or type(exc).__name__),
-            )
-            raise
-        response, latency = response
-        result = _to_result(response, self.name, attempts, latency)
-        self.metrics.record_call(
-            self.name, latency=result.latency, prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens, retries=attempts - 1,
-        )
-        return result
-
-    async def _attempt(
-        self, messages: list[dict[str, Any]], params: dict[str, Any]
-    ) -> tuple[Any, float]:
-        """One try, under the backend's limiter; returns the response and its latency
-        (measured inside the limiter, so queueing for capacity is not counted)."""
+    async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
         litellm = import_litellm()
         kwargs: dict[str, Any] = {
             "model": self.spec.model,
@@ -108,11 +60,12 @@ class LiteLLMClient:
                         response = await litellm.acompletion(**kwargs)
                     else:
                         response = await anyio.to_thread.run_sync(
-                            functools.partial(litellm.completion, **kwargs), abandon_on_cancel=True
+                            functools.partial(litellm.completion, **kwargs),
+                            abandon_on_cancel=True,
                         )
             except TimeoutError as exc:
                 raise RetryableModelError(
-                    f"model {self.name!r}: no answer within {self.spec.timeout + 5:.0f}s",
+                    f"model {self.name!r}: request timed out after {self.spec.timeout + 5:.0f}s",
                     status=408,
                 ) from exc
             except ModelCallError:
@@ -122,10 +75,10 @@ class LiteLLMClient:
             latency = time.perf_counter() - sent
         if not getattr(response, "choices", None):
             raise RetryableModelError(f"model {self.name!r}: the response has no choices")
-        return response, latency
+        return _to_result(response, self.name, latency)
 
 
-def _to_result(response: Any, name: str, attempts: int, latency: float) -> ChatResult:
+def _to_result(response: Any, name: str, latency: float) -> ChatResult:
     choice = response.choices[0]
     message = choice.message
     usage = getattr(response, "usage", None)
@@ -140,6 +93,5 @@ def _to_result(response: Any, name: str, attempts: int, latency: float) -> ChatR
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         finish_reason=getattr(choice, "finish_reason", None),
         tool_calls=tool_calls,
-        attempts=attempts,
         latency=latency,
     )

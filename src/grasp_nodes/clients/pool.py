@@ -3,27 +3,47 @@
 from __future__ import annotations
 
 from grasp_core.protocols import BuildEnv
-from grasp_nodes.clients.base import ModelClient
+from grasp_nodes.clients.base import ModelClient, RetryingClient
+from grasp_nodes.clients.fast_lane import FastLaneClient, fast_lane_supports
 from grasp_nodes.clients.litellm_client import LiteLLMClient, import_litellm
 
-__all__ = ["client_for"]
+__all__ = ["ClientPool", "client_for"]
 
 _SHARED_KEY = "grasp_nodes.clients"
 
 
+class ClientPool:
+    """The run's clients; closed (connections released) when the run ends."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, RetryingClient] = {}
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+
 def client_for(env: BuildEnv, model_name: str) -> ModelClient:
-    """The run's client for ``model_name`` (checked against the models file now)."""
-    clients: dict[str, ModelClient] = env.shared.setdefault(_SHARED_KEY, {})
-    client = clients.get(model_name)
-    if client is None:
-        spec = env.models.get(model_name)
+    """The run's client for ``model_name`` (checked against the models file now).
+
+    OpenAI-compatible routes take the fast lane; every other route, and any entry with
+    ``transport: litellm``, goes through litellm.
+    """
+    pool: ClientPool = env.shared.setdefault(_SHARED_KEY, ClientPool())
+    client = pool.clients.get(model_name)
+    if client is not None:
+        return client
+    spec = env.models.get(model_name)
+    common = {
+        "api_key": env.models.api_key(model_name),
+        "limiter": env.backends.limiter(model_name),
+        "metrics": env.metrics,
+    }
+    litellm_client = LiteLLMClient(model_name, spec, **common)  # type: ignore[arg-type]
+    if fast_lane_supports(spec):
+        client = FastLaneClient(model_name, spec, fallback=litellm_client, **common)
+    else:
         import_litellm()  # once, at build time, so no record waits for it
-        client = LiteLLMClient(
-            model_name,
-            spec,
-            api_key=env.models.api_key(model_name),
-            limiter=env.backends.limiter(model_name),
-            metrics=env.metrics,
-        )
-        clients[model_name] = client
+        client = litellm_client
+    pool.clients[model_name] = client
     return client

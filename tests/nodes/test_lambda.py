@@ -1,0 +1,215 @@
+"""The lambda node: how return values become state updates, and where user code runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grasp_core import CompileError, RunOptions, RunResult, Task, run_task_async
+
+pytestmark = pytest.mark.anyio
+
+STEPS = """\
+import threading
+
+
+def both(state):
+    return {"a": state["n"], "b": state["n"] * 10}
+
+
+def only_a(state):
+    return {"a": 1}
+
+
+def plain(state):
+    return state["n"] + 1
+
+
+def foreign_dict(state):
+    return {"x": 1, "y": 2}
+
+
+def own_key_dict(state):
+    return {"k": "direct"}
+
+
+def stray_key(state):
+    return {"a": 1, "zzz": 2}
+
+
+def not_a_dict(state):
+    return 5
+
+
+def where(state):
+    return {"off_main": threading.current_thread() is not threading.main_thread()}
+
+
+async def on_loop(state):
+    return {"on_main": threading.current_thread() is threading.main_thread()}
+
+
+def boom(state):
+    raise ValueError(f"cannot handle n={state['n']}")
+
+
+class Doubler:
+    def apply(self, state):
+        return state["n"] * 2
+
+
+class Tripler:
+    def __call__(self, state):
+        return state["n"] * 3
+"""
+
+
+@pytest.fixture(autouse=True)
+def _restore_import_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dotted paths put task folders on sys.path; undo that after each test."""
+    monkeypatch.setattr(sys, "path", [*sys.path])
+
+
+def lambda_task(folder: Path, node: dict[str, Any], records: int = 2) -> Task:
+    """A one-node task over ``records`` input rows ``{"id": "r<i>", "n": i}``."""
+    (folder / "steps.py").write_text(textwrap.dedent(STEPS), encoding="utf-8")
+    rows = "".join(json.dumps({"id": f"r{i}", "n": i}) + "\n" for i in range(records))
+    (folder / "data.jsonl").write_text(rows, encoding="utf-8")
+    return Task.from_dict(
+        {
+            "data_config": {"source": {"type": "disk", "file_path": "data.jsonl"}},
+            "graph_config": {
+                "nodes": {"step": {"node_type": "lambda", **node}},
+                "edges": [{"from": "START", "to": "step"}, {"from": "step", "to": "END"}],
+            },
+        },
+        task_dir=folder,
+    )
+
+
+async def run(folder: Path, node: dict[str, Any], records: int = 2) -> RunResult:
+    task = lambda_task(folder, node, records)
+    return await run_task_async(task, RunOptions(output_dir=folder / "out"))
+
+
+def by_id(result: RunResult) -> dict[str, dict[str, Any]]:
+    return {record["id"]: record for record in result.records()}
+
+
+def failures(result: RunResult) -> list[dict[str, Any]]:
+    lines = result.failures_path.read_text(encoding="utf-8").splitlines()
+    return sorted((json.loads(line) for line in lines), key=lambda f: f["id"])
+
+
+async def test_dict_with_output_keys_is_applied_key_by_key(tmp_path: Path) -> None:
+    """A dict whose keys are among output_keys updates exactly those keys."""
+    result = await run(tmp_path, {"lambda": "steps.both", "output_keys": ["a", "b"]})
+    assert by_id(result) == {
+        "r0": {"id": "r0", "n": 0, "a": 0, "b": 0},
+        "r1": {"id": "r1", "n": 1, "a": 1, "b": 10},
+    }
+
+
+async def test_dict_may_update_a_subset_of_output_keys(tmp_path: Path) -> None:
+    """Returning fewer keys than output_keys leaves the others unset."""
+    result = await run(tmp_path, {"lambda": "steps.only_a", "output_keys": ["a", "b"]}, 1)
+    assert by_id(result) == {"r0": {"id": "r0", "n": 0, "a": 1}}
+
+
+async def test_single_output_key_takes_any_value(tmp_path: Path) -> None:
+    """With one output key, a non-dict return value becomes that key's value."""
+    result = await run(tmp_path, {"lambda": "steps.plain", "output_keys": "k"})
+    assert {rid: r["k"] for rid, r in by_id(result).items()} == {"r0": 1, "r1": 2}
+
+
+async def test_single_output_key_takes_a_foreign_dict_whole(tmp_path: Path) -> None:
+    """With one output key, a dict with other keys is that key's value, not an update."""
+    result = await run(tmp_path, {"lambda": "steps.foreign_dict", "output_keys": ["k"]}, 1)
+    assert by_id(result)["r0"]["k"] == {"x": 1, "y": 2}
+
+
+async def test_single_output_key_dict_naming_it_is_an_update(tmp_path: Path) -> None:
+    """With one output key, a dict keyed by it is applied as an update, not nested."""
+    result = await run(tmp_path, {"lambda": "steps.own_key_dict", "output_keys": "k"}, 1)
+    assert by_id(result)["r0"]["k"] == "direct"
+
+
+async def test_key_outside_output_keys_fails_the_record(tmp_path: Path) -> None:
+    """Returning a key not in output_keys is a NodeError naming that key."""
+    result = await run(tmp_path, {"lambda": "steps.stray_key", "output_keys": ["a", "b"]})
+    assert (result.done, result.failed) == (0, 2)
+    (first, _) = failures(result)
+    assert (first["id"], first["node"], first["error"]) == ("r0", "step", "NodeError")
+    assert "returned key(s) 'zzz' outside output_keys ['a', 'b']" in first["reason"]
+    assert "record 'r0'" in first["reason"]
+
+
+async def test_several_output_keys_need_a_dict(tmp_path: Path) -> None:
+    """With several output keys, a non-dict return value is a NodeError."""
+    result = await run(tmp_path, {"lambda": "steps.not_a_dict", "output_keys": ["a", "b"]}, 1)
+    (failure,) = failures(result)
+    assert failure["error"] == "NodeError"
+    reason = failure["reason"]
+    assert "returned a int, but a node with several output_keys must return a dict" in reason
+
+
+async def test_exception_in_user_code_fails_only_that_record(tmp_path: Path) -> None:
+    """An exception raised by the function lands in the failures file with node and type."""
+    result = await run(tmp_path, {"lambda": "steps.boom", "output_keys": "k"})
+    assert result.failed == 2
+    reasons = [f["reason"] for f in failures(result)]
+    assert reasons == [
+        "record 'r0', node 'step': ValueError: cannot handle n=0",
+        "record 'r1', node 'step': ValueError: cannot handle n=1",
+    ]
+
+
+async def test_sync_function_runs_in_a_worker_thread(tmp_path: Path) -> None:
+    """A plain function runs off the event loop's thread by default."""
+    result = await run(tmp_path, {"lambda": "steps.where", "output_keys": "off_main"})
+    assert [r["off_main"] for r in result.records()] == [True, True]
+
+
+async def test_inline_sync_function_runs_on_the_loop(tmp_path: Path) -> None:
+    """With `inline: true` a plain function runs on the event loop's thread."""
+    node = {"lambda": "steps.where", "output_keys": "off_main", "inline": True}
+    result = await run(tmp_path, node)
+    assert [r["off_main"] for r in result.records()] == [False, False]
+
+
+async def test_async_function_runs_on_the_loop(tmp_path: Path) -> None:
+    """An `async def` function is awaited on the event loop, not sent to a thread."""
+    result = await run(tmp_path, {"lambda": "steps.on_loop", "output_keys": "on_main"})
+    assert [r["on_main"] for r in result.records()] == [True, True]
+
+
+@pytest.mark.parametrize(("spec", "factor"), [("steps.Doubler", 2), ("steps.Tripler", 3)])
+async def test_class_with_apply_or_call_is_instantiated_once(
+    tmp_path: Path, spec: str, factor: int
+) -> None:
+    """A class is created with no arguments; its `apply` (else `__call__`) is the function."""
+    result = await run(tmp_path, {"lambda": spec, "output_keys": "k"}, 3)
+    assert {rid: r["k"] for rid, r in by_id(result).items()} == {
+        "r0": 0,
+        "r1": factor,
+        "r2": 2 * factor,
+    }
+
+
+async def test_missing_output_keys_is_a_config_error(tmp_path: Path) -> None:
+    """A lambda node without output_keys is refused before any record runs."""
+    with pytest.raises(CompileError, match="lambda node 'step' needs output_keys") as info:
+        await run(tmp_path, {"lambda": "steps.plain"})
+    assert "graph_config.nodes.step" in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+async def test_unknown_lambda_path_is_a_config_error(tmp_path: Path) -> None:
+    """A dotted path to a missing function names the module and the attribute."""
+    with pytest.raises(CompileError, match="'steps' has no attribute 'nothing'"):
+        await run(tmp_path, {"lambda": "steps.nothing", "output_keys": "k"})
