@@ -176,7 +176,9 @@ def _validate(args: argparse.Namespace) -> int:
 
     task = Task.load(args.task)
     path = find_models_file(args.models, task.task_dir)
-    catalog = ModelCatalog.load(path) if path is not None else ModelCatalog(mock_url="-")
+    catalog = (
+        ModelCatalog.load(path).for_checking() if path is not None else ModelCatalog(mock_url="-")
+    )
 
     async def check() -> int:
         env = BuildEnv(task.task_dir, catalog, BackendPool(catalog), RunMetrics(), task.data)

@@ -1,8 +1,10 @@
 """Resolve dotted paths (`validators.code.check_validity`) to Python objects.
 
 A path resolves against the task's folder first, then ``sys.path``. Task folders are
-put at the front of ``sys.path`` so a task's own modules import each other normally; a
-module cached from another task's folder under the same name is reloaded from this one.
+put at the front of ``sys.path`` (for the life of the process) so a task's own modules
+import each other normally. A module cached from *another task's folder* under the same
+name is reloaded from this one; modules from the standard library or site-packages are
+never evicted, so a task file named like one of them cannot replace it process-wide.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import Any
 from grasp_core.errors import PluginError
 
 __all__ = ["resolve_dotted"]
+
+_FROM_TASK_FOLDER: dict[str, Path] = {}
+"""Top-level module name → the task folder it was imported from."""
 
 
 def resolve_dotted(path: str, base_dir: Path | None, *, what: str = "object") -> Any:
@@ -67,16 +72,19 @@ def _prefer_folder(folder: Path) -> None:
 
 
 def _import_from(module_name: str, base_dir: Path | None) -> ModuleType:
-    cached = sys.modules.get(module_name)
-    if cached is not None and base_dir is not None and _local_candidate(module_name, base_dir):
-        cached_file = getattr(cached, "__file__", None)
-        if cached_file is None or not Path(cached_file).resolve().is_relative_to(
-            base_dir.resolve()
-        ):
-            top = module_name.split(".")[0]
-            for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
-                del sys.modules[name]
-    return importlib.import_module(module_name)
+    top = module_name.split(".")[0]
+    if base_dir is None or not _local_candidate(module_name, base_dir):
+        return importlib.import_module(module_name)
+    folder = base_dir.resolve()
+    previous = _FROM_TASK_FOLDER.get(top)
+    if previous is not None and previous != folder:
+        for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+            del sys.modules[name]
+    module = importlib.import_module(module_name)
+    module_file = getattr(module, "__file__", None)
+    if module_file is not None and Path(module_file).resolve().is_relative_to(folder):
+        _FROM_TASK_FOLDER[top] = folder
+    return module
 
 
 def _local_candidate(module_name: str, base_dir: Path) -> bool:

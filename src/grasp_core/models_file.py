@@ -18,6 +18,13 @@ __all__ = ["MODELS_ENV_VAR", "ModelCatalog", "ModelSpec", "find_models_file"]
 
 MODELS_ENV_VAR = "GRASP_MODELS"
 MOCK_API_KEY = "sk-grasp-mock"
+PROVIDER_KEY_ENV = {
+    "openai": "OPENAI_API_KEY",
+    "azure": "AZURE_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "hosted_vllm": "HOSTED_VLLM_API_KEY",
+}
+"""Where a key is looked up when an entry names no ``api_key_env`` (litellm's convention)."""
 
 
 class ModelSpec(StrictModel):
@@ -60,9 +67,11 @@ class ModelSpec(StrictModel):
         return self.model.split("/", 1)[0]
 
     def api_key(self) -> str | None:
-        """The key from ``api_key_env``; an unset variable is an error naming it."""
+        """The key from ``api_key_env`` (an unset variable is an error naming it), else from
+        the provider's conventional variable (``OPENAI_API_KEY``...), else ``None``."""
         if self.api_key_env is None:
-            return None
+            conventional = PROVIDER_KEY_ENV.get(self.provider)
+            return os.environ.get(conventional) if conventional else None
         value = os.environ.get(self.api_key_env)
         if value is None:
             raise ConfigError(
@@ -79,6 +88,8 @@ class ModelCatalog:
     specs: dict[str, ModelSpec] = field(default_factory=dict)
     source: str = "<no models file>"
     mock_url: str | None = None
+    check_only: bool = False
+    """For `grasp validate`: model names are checked, API key variables are not read."""
 
     def get(self, name: str) -> ModelSpec:
         """The spec for ``name``; an unknown name lists the known ones and the file."""
@@ -124,7 +135,8 @@ class ModelCatalog:
         """The API key for ``name`` (a fixed dummy key when talking to the mock)."""
         if self.mock_url is not None:
             return MOCK_API_KEY
-        return self.get(name).api_key()
+        spec = self.get(name)
+        return None if self.check_only else spec.api_key()
 
     @classmethod
     def from_mapping(
@@ -145,6 +157,10 @@ class ModelCatalog:
                 ModelSpec, entry, path=(str(name),), document=document
             )
         return cls(specs=specs, source=source)
+
+    def for_checking(self) -> ModelCatalog:
+        """A copy that validates model names without reading API keys."""
+        return ModelCatalog(specs=dict(self.specs), source=self.source, check_only=True)
 
     @classmethod
     def load(cls, path: Path) -> ModelCatalog:

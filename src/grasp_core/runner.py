@@ -43,9 +43,9 @@ class RunOptions:
     """Most records to process (data-less runs: how many to generate)."""
     start_index: int | None = None
     """Skip this many source records first."""
-    output_dir: Path | None = None
+    output_dir: Path | str | None = None
     """Where relative sink paths resolve (default: the task's folder)."""
-    models: Path | ModelCatalog | None = None
+    models: Path | str | ModelCatalog | None = None
     """Models file or catalog (default: $GRASP_MODELS, then models.yaml beside the task)."""
     mock: bool | str = False
     """True: start the bundled mock server and route every model to it; a URL: use that one."""
@@ -63,6 +63,12 @@ class RunOptions:
     """Failure budget (a count, or a fraction below 1); within it the run counts as a success."""
     handle_signals: bool = False
     """Turn SIGINT/SIGTERM into a clean stop (the CLI sets it; libraries usually don't)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.output_dir, str):
+            object.__setattr__(self, "output_dir", Path(self.output_dir))
+        if isinstance(self.models, str):
+            object.__setattr__(self, "models", Path(self.models))
 
 
 @dataclass
@@ -143,7 +149,8 @@ def _catalog(task: Task, options: RunOptions, mock_url: str | None) -> ModelCata
     if isinstance(options.models, ModelCatalog):
         catalog = options.models
     else:
-        path = find_models_file(options.models, task.task_dir)
+        explicit = Path(options.models) if options.models is not None else None
+        path = find_models_file(explicit, task.task_dir)
         catalog = ModelCatalog.load(path) if path is not None else ModelCatalog()
     return catalog.with_mock(mock_url) if mock_url is not None else catalog
 
@@ -154,7 +161,7 @@ class _Run:
         self.options = options
         self.catalog = catalog
         self.metrics = RunMetrics()
-        self.output_dir = (options.output_dir or task.task_dir).resolve()
+        self.output_dir = Path(options.output_dir or task.task_dir).resolve()
         data = task.config.data_config
         sink_block = data.sink or {"type": "jsonl", "file_path": f"output/{task.name}.jsonl"}
         if isinstance(sink_block, list):

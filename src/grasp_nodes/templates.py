@@ -14,6 +14,22 @@ __all__ = ["Template"]
 _formatter = string.Formatter()
 
 
+def _check_field(field: str, spec: str | None, conversion: str | None, where: str) -> None:
+    if not field.strip():
+        raise ConfigError(f"{where}: empty `{{}}` in prompt; name a state key")
+    if spec or conversion:
+        raise ConfigError(
+            f"{where}: `{{{field}{'!' + conversion if conversion else ''}"
+            f"{':' + spec if spec else ''}}}` uses a format spec or conversion, which prompts "
+            "do not support; format the value in an earlier lambda node"
+        )
+    if "[" in field or "]" in field:
+        raise ConfigError(
+            f"{where}: `{{{field}}}` indexes with brackets; write nested keys and list "
+            "positions with dots, such as `{a.b}` or `{items.0}`"
+        )
+
+
 class Template:
     """A string with ``{name}`` (or ``{a.b}``) fields; ``{{`` and ``}}`` are literal braces."""
 
@@ -21,9 +37,9 @@ class Template:
         self.text = text
         self._parts: list[tuple[str, str | None]] = []
         try:
-            for literal, field, _spec, _conv in _formatter.parse(text):
-                if field is not None and not field.strip():
-                    raise ConfigError(f"{where}: empty `{{}}` in prompt; name a state key")
+            for literal, field, spec, conversion in _formatter.parse(text):
+                if field is not None:
+                    _check_field(field, spec, conversion, where)
                 self._parts.append((literal, field))
         except ValueError as exc:
             raise ConfigError(

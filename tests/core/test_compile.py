@@ -299,6 +299,17 @@ async def test_bad_condition_path_names_file_line_and_edge(tmp_path: Path) -> No
     assert f"{task}:{line_of(task, 'steps.nope')}: graph_config.edges[1].condition" in message
 
 
+async def test_loop_closed_by_a_simple_edge_is_an_error(tmp_path: Path) -> None:
+    """An unconditional edge back to an earlier node loops forever, so it does not compile."""
+    task = task_file(
+        tmp_path,
+        {"a": lam("x"), "b": lam("y")},
+        ["{from: START, to: a}", "{from: a, to: b}", "{from: b, to: a}", "{from: b, to: END}"],
+    )
+    with pytest.raises(CompileError, match="form a loop with no conditional edge"):
+        await compile_file(task)
+
+
 async def test_loop_back_to_an_earlier_node_compiles(tmp_path: Path) -> None:
     """A conditional edge back to an earlier node forms a loop, not a parallel branch."""
     task = task_file(

@@ -92,6 +92,16 @@ class GraphConfig(GraphProperties):
                 raise ValueError(f"{reserved!r} is implicit and cannot be a node name")
         return nodes
 
+    @model_validator(mode="after")
+    def _one_place_for_options(self) -> GraphConfig:
+        if self.graph_properties is not None:
+            doubled = self.model_fields_set & set(GraphProperties.model_fields)
+            if doubled:
+                raise ValueError(
+                    f"{', '.join(sorted(doubled))} set both here and in graph_properties; keep one"
+                )
+        return self
+
     def properties(self) -> GraphProperties:
         """The effective options (a `graph_properties` block wins over top-level keys)."""
         if self.graph_properties is not None:

@@ -9,8 +9,8 @@ from grasp_core.graph.compiled import END, START, Edge, EdgeKey
 
 __all__ = [
     "back_edges",
-    "find_cycle",
     "forward_reach",
+    "loops_without_exit",
     "parallel_pairs",
     "reachable",
 ]
@@ -51,36 +51,26 @@ def back_edges(edges: tuple[Edge, ...]) -> frozenset[EdgeKey]:
     return frozenset(found)
 
 
-def find_cycle(edges: tuple[Edge, ...], back: frozenset[EdgeKey]) -> list[str] | None:
-    """A cycle left among forward edges (a loop with no conditional exit), if any."""
+def loops_without_exit(edges: tuple[Edge, ...]) -> list[list[str]]:
+    """Loops (strongly connected groups of nodes) that no conditional edge can leave.
+
+    A loop whose edges are all simple edges runs forever; a loop needs a conditional edge.
+    """
     adjacency: dict[str, list[str]] = {}
     for edge in edges:
-        for target in edge.targets():
-            if (edge.index, target) not in back:
-                adjacency.setdefault(edge.source, []).append(target)
-    state: dict[str, int] = {}
-    path: list[str] = []
-
-    def visit(name: str) -> list[str] | None:
-        state[name] = 1
-        path.append(name)
-        for nxt in adjacency.get(name, ()):
-            if state.get(nxt) == 1:
-                return [*path[path.index(nxt) :], nxt]
-            if nxt not in state:
-                cycle = visit(nxt)
-                if cycle is not None:
-                    return cycle
-        state[name] = 2
-        path.pop()
-        return None
-
-    for name in list(adjacency):
-        if name not in state:
-            cycle = visit(name)
-            if cycle is not None:
-                return cycle
-    return None
+        adjacency.setdefault(edge.source, []).extend(edge.targets())
+    reach = {name: reachable(name, adjacency) for name in adjacency}
+    found: list[list[str]] = []
+    seen: set[str] = set()
+    for name in sorted(adjacency):
+        if name in seen:
+            continue
+        group = sorted(n for n in reach[name] if name in reach.get(n, ()))
+        internal = [e for e in edges if e.source in group and any(t in group for t in e.targets())]
+        seen.update(group)
+        if internal and not any(e.condition is not None for e in internal):
+            found.append(group)
+    return found
 
 
 def _depths(adjacency: Mapping[str, Iterable[str]]) -> dict[str, int]:

@@ -11,8 +11,8 @@ from grasp_core.config import GraphConfig, NodeConfig, validate_block
 from grasp_core.errors import CompileError, ConfigError
 from grasp_core.graph.checks import (
     back_edges,
-    find_cycle,
     forward_reach,
+    loops_without_exit,
     parallel_pairs,
     reachable,
 )
@@ -60,15 +60,14 @@ def compile_graph(
         except ConfigError as exc:
             problems.items.append(str(exc))
     problems.raise_if_any()
-    back = back_edges(edges)
-    cycle = find_cycle(edges, back)
-    if cycle is not None:
+    for loop in loops_without_exit(edges):
         problems.add(
             (*_ROOT, "edges"),
-            f"the edges {' -> '.join(cycle)} form a loop with no conditional edge, so it "
+            f"nodes {', '.join(map(repr, loop))} form a loop with no conditional edge, so it "
             "could never end; make the edge back to an earlier node conditional",
         )
-        problems.raise_if_any()
+    problems.raise_if_any()
+    back = back_edges(edges)
     reach = forward_reach(edges, back, nodes)
     _check_parallel_writes(edges, reach, nodes, problems)
     problems.raise_if_any()
@@ -171,7 +170,7 @@ def _build_node(
         hooks = _hook(config, "pre_process", env), _hook(config, "post_process", env)
     except ConfigError as exc:
         where = document.where(path) if document else format_yaml_path(path)
-        raise CompileError(f"{where}: node {name!r}: {exc}") from None
+        raise CompileError(f"{where}: {exc}") from None
     return CompiledNode(
         name=name, node=node, node_type=base.node_type, pre_process=hooks[0], post_process=hooks[1]
     )

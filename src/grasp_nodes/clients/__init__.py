@@ -14,4 +14,5 @@ __all__ = [
     "ModelClient",
     "RetryingClient",
     "client_for",
+    "fast_lane_supports",
 ]

@@ -17,6 +17,8 @@ from grasp_nodes.clients.errors import map_litellm_error
 
 __all__ = ["LiteLLMClient", "import_litellm"]
 
+_KEYLESS = {"openai": "EMPTY", "azure": "EMPTY"}
+
 
 @functools.cache
 def import_litellm() -> Any:
@@ -45,7 +47,8 @@ class LiteLLMClient(RetryingClient):
             "model": self.spec.model,
             "messages": messages,
             "api_base": self.spec.api_base,
-            "api_key": self._api_key,
+            # keyless local servers: litellm's openai/azure routes refuse to send without one
+            "api_key": self._api_key or _KEYLESS.get(self.spec.provider),
             "timeout": self.spec.timeout,
             "max_retries": 0,
             **params,
