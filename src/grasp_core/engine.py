@@ -212,6 +212,7 @@ class Engine:
             self.journal.records_failed(summary, {FAILURES_SINK: token})
             self.counts.failed += len(failures)
             for f in failures:
+                _log.warning("record failed", record_id=f["id"], node=f["node"], reason=f["reason"])
                 key = f"{f['node'] or '-'}: {f['error']}"
                 self.counts.failure_reasons[key] = self.counts.failure_reasons.get(key, 0) + 1
 

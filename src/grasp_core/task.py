@@ -57,5 +57,14 @@ class Task:
 
     def fingerprint(self) -> str:
         """A hash of the task's content; a resume against a different task is refused."""
-        canonical = json.dumps(self.data, sort_keys=True, default=repr, separators=(",", ":"))
+        canonical = json.dumps(
+            self.data, sort_keys=True, default=_stable_name, separators=(",", ":")
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _stable_name(value: Any) -> str:
+    """A name for a non-JSON value that is the same in every process (no memory addresses)."""
+    target = value if callable(value) else type(value)
+    module = getattr(target, "__module__", "?")
+    return f"<{module}.{getattr(target, '__qualname__', type(target).__qualname__)}>"
