@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="failure budget: a count, or a fraction below 1 (exit 0 within it)",
     )
+    run.add_argument(
+        "--seed",
+        type=int,
+        help="seed for random choices (default 0; a resume reuses the journal's)",
+    )
     run.add_argument("--quiet", action="store_true", help="print no summary")
 
     validate = commands.add_parser("validate", help="check a task file and compile its graph")
@@ -122,6 +127,7 @@ def _run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         window=args.window,
         allowed_failures=allowed,
+        seed=args.seed,
         handle_signals=True,
     )
     result = run_task(args.task, options)

@@ -72,6 +72,7 @@ class Engine:
         batch_size: int = 64,
         finished: Callable[[str], bool] = lambda _id: False,
         memo: dict[str, dict[tuple[str, int], dict[str, Any]]] | None = None,
+        seed: int = 0,
     ) -> None:
         self.graph = graph
         self.sinks = dict(sinks)
@@ -84,6 +85,7 @@ class Engine:
         self.batch_size = max(1, batch_size)
         self.finished = finished
         self.memo = memo or {}
+        self.seed = seed
         self.counts = EngineCounts()
         self.in_flight = 0
         self._stop_requested = False
@@ -152,6 +154,7 @@ class Engine:
                 metrics=self.metrics,
                 on_node_done=self.journal.node_done,
                 memo=self.memo.pop(record_id, None),
+                seed=self.seed,
             )
             output = self.shaper.shape(record_id, state)
             if output is not None and self.validator is not None:

@@ -117,6 +117,8 @@ class BuildEnv:
     backends: BackendPool
     metrics: RunMetrics
     task_data: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    """The run's seed; random choices derive from it, the record id and the node."""
     shared: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,6 +133,12 @@ class NodeContext:
     """Whether llm nodes send the record's earlier ``messages`` with their prompt."""
     chat_history_window: int | None = None
     """With ``multiturn``, how many of the latest history messages to send."""
+    seed: int = 0
+    """The run's seed (recorded in the journal, so a resumed run draws the same values)."""
+
+    def rng_seed(self) -> str:
+        """A seed for ``random.Random`` unique to this run, record, node and iteration."""
+        return f"{self.seed}:{self.record_id}:{self.node}:{self.iteration}"
 
 
 @runtime_checkable

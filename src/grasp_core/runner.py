@@ -61,6 +61,8 @@ class RunOptions:
     """Most records written to the sink in one commit."""
     allowed_failures: float | int | None = None
     """Failure budget (a count, or a fraction below 1); within it the run counts as a success."""
+    seed: int | None = None
+    """Seed for random choices (samplers); a resume reuses the journal's seed (default 0)."""
     handle_signals: bool = False
     """Turn SIGINT/SIGTERM into a clean stop (the CLI sets it; libraries usually don't)."""
 
@@ -176,12 +178,15 @@ class _Run:
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
+        journal = Journal(self.journal_path)
+        seed = self._seed(journal)
         env = BuildEnv(
             task_dir=self.task.task_dir,
             models=self.catalog,
             backends=BackendPool(self.catalog),
             metrics=self.metrics,
             task_data=self.task.data,
+            seed=seed,
         )
         graph = compile_graph(self.task.config.graph_config, env, document=self.task.document)
         shaper = OutputShaper(
@@ -195,10 +200,9 @@ class _Run:
         items = self._items()
         sink = self._sink()
         failures = self._failures_sink()
-        journal = Journal(self.journal_path)
         previous = await anyio.to_thread.run_sync(self._prepare, journal, sink, failures)
         journal.open()
-        journal.run_started(self.task.fingerprint(), resumed=self.options.resume)
+        journal.run_started(self.task.fingerprint(), resumed=self.options.resume, seed=seed)
         engine = Engine(
             graph,
             sinks={OUTPUT_SINK: sink},
@@ -211,6 +215,7 @@ class _Run:
             batch_size=self.options.batch_size,
             finished=previous.finished,
             memo=previous.memo,
+            seed=seed,
         )
         paths: list[Path] = []
         try:
@@ -226,6 +231,24 @@ class _Run:
         result = self._result(counts, previous, paths, time.perf_counter() - started)
         await anyio.to_thread.run_sync(self._write_summary, result)
         return result
+
+    def _seed(self, journal: Journal) -> int:
+        """The explicit seed, else (on resume) the journal's, else 0."""
+        if self.options.resume and journal.exists():
+            with self.journal_path.open("rb") as handle:
+                first = handle.readline()
+            try:
+                recorded = json.loads(first).get("seed")
+            except ValueError:
+                recorded = None
+            if recorded is not None:
+                if self.options.seed is not None and self.options.seed != recorded:
+                    raise ResumeError(
+                        f"this run was started with --seed {recorded}; resuming with "
+                        f"--seed {self.options.seed} would draw different values. Drop --seed"
+                    )
+                return int(recorded)
+        return self.options.seed if self.options.seed is not None else 0
 
     async def _run_engine(self, engine: Engine, items: Iterator[SourceItem]) -> EngineCounts:
         if not self.options.handle_signals:

@@ -42,9 +42,12 @@ async def walk_record(
     metrics: RunMetrics,
     on_node_done: OnNodeDone,
     memo: Mapping[tuple[str, int], MemoEntry] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Run the graph for one record and return its final state; raise ``RecordError``."""
-    return await _Walk(graph, record_id, state, metrics, on_node_done, dict(memo or {})).run()
+    walk = _Walk(graph, record_id, state, metrics, on_node_done, dict(memo or {}))
+    walk.seed = seed
+    return await walk.run()
 
 
 class _Walk:
@@ -70,6 +73,7 @@ class _Walk:
         self.again: dict[str, int] = {}
         self.failure: RecordError | None = None
         self._tg: TaskGroup | None = None
+        self.seed = 0
         props = graph.properties
         self.multiturn = props.chat_conversation == "multiturn"
         self.window = props.chat_history_window_size
@@ -166,6 +170,7 @@ class _Walk:
                 iteration=iteration,
                 multiturn=self.multiturn,
                 chat_history_window=self.window,
+                seed=self.seed,
             )
             output = dict(await compiled.node.run(view, ctx))
             if compiled.post_process is not None:

@@ -41,9 +41,17 @@ class ModelClient(Protocol):
     """Sends chat requests for one model entry, under its backend's limiter and retries."""
 
     async def chat(
-        self, messages: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any]
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        parameters: Mapping[str, Any],
+        *,
+        max_retries: int | None = None,
     ) -> ChatResult:
-        """Send one chat completion (retrying transient failures); raise ``ModelCallError``."""
+        """Send one chat completion (retrying transient failures); raise ``ModelCallError``.
+
+        ``parameters`` go into the request body as they are (``tools``, ``tool_choice``,
+        ``response_format``...); ``max_retries`` overrides the model entry's for this call.
+        """
         ...
 
 
@@ -66,14 +74,19 @@ class RetryingClient:
         self.metrics = metrics
 
     async def chat(
-        self, messages: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any]
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        parameters: Mapping[str, Any],
+        *,
+        max_retries: int | None = None,
     ) -> ChatResult:
         started = time.perf_counter()
         params = {**self.spec.parameters, **parameters}
+        retries = self.spec.max_retries if max_retries is None else max_retries
         try:
             result, attempts = await call_with_retries(
                 functools.partial(self._attempt, [dict(m) for m in messages], params),
-                max_retries=self.spec.max_retries,
+                max_retries=retries,
             )
         except ModelCallError as exc:
             self.metrics.record_call(
