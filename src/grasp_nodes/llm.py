@@ -37,6 +37,9 @@ class LLMNodeConfig(NodeConfig):
     """The model to call."""
     output_role: Role = "assistant"
     """Role of the reply when it is appended to the record's `messages`."""
+    history_role_map: dict[Role, Role] = Field(default_factory=dict)
+    """In multiturn graphs, relabel history roles for this node (`{assistant: user, user:
+    assistant}` lets a node play the user in a simulated dialogue)."""
 
     @field_validator("prompt")
     @classmethod
@@ -92,7 +95,13 @@ class LLMNode:
             history = list(state.get("messages") or [])
             if ctx.chat_history_window is not None:
                 history = history[-ctx.chat_history_window :]
-            messages.extend(history)
+            role_map = self.config.history_role_map
+            messages.extend(
+                {**m, "role": role_map.get(m.get("role"), m.get("role"))}
+                if role_map
+                else m
+                for m in history
+            )
         for role, template in self._messages:
             text = template.render(state, record_id=ctx.record_id, node=self.name)
             messages.append({"role": role, "content": text})
@@ -102,7 +111,12 @@ class LLMNode:
         """Call the model; the reply goes to the output key and, after the prompt's own
         non-system turns, to ``messages`` (so the record keeps a readable transcript)."""
         messages = self.render(state, ctx)
-        result = await self.client.chat(messages, self.config.model.parameters)
+        retry = self.config.retry
+        result = await self.client.chat(
+            messages,
+            self.config.model.parameters,
+            max_retries=retry.max_retries if retry is not None else None,
+        )
         turns = messages[-len(self._messages) :]
         sent = [m for m in turns if m["role"] != "system"]
         reply = {"role": self.config.output_role, "content": result.text}

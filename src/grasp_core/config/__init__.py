@@ -3,7 +3,13 @@
 from grasp_core.config._base import StrictModel
 from grasp_core.config._errors import validate_block
 from grasp_core.config.data import DataConfig
-from grasp_core.config.graph import EdgeConfig, GraphConfig, GraphProperties, NodeConfig
+from grasp_core.config.graph import (
+    EdgeConfig,
+    GraphConfig,
+    GraphProperties,
+    NodeConfig,
+    RetryConfig,
+)
 from grasp_core.config.output import OutputConfig, OutputField
 from grasp_core.config.schema import SchemaConfig, SchemaFieldConfig
 from grasp_core.config.task import TaskConfig
@@ -16,6 +22,7 @@ __all__ = [
     "NodeConfig",
     "OutputConfig",
     "OutputField",
+    "RetryConfig",
     "SchemaConfig",
     "SchemaFieldConfig",
     "StrictModel",

@@ -9,9 +9,23 @@ from pydantic import Field, field_validator, model_validator
 
 from grasp_core.config._base import StrictModel
 
-__all__ = ["EdgeConfig", "GraphConfig", "GraphProperties", "NodeConfig", "OutputKeys"]
+__all__ = [
+    "EdgeConfig",
+    "GraphConfig",
+    "GraphProperties",
+    "NodeConfig",
+    "OutputKeys",
+    "RetryConfig",
+]
 
 OutputKeys = str | list[str] | None
+
+
+class RetryConfig(StrictModel):
+    """A node's own retry policy for model calls, over the models file's."""
+
+    max_retries: int = Field(ge=0)
+    """Retries of a failed model call made by this node."""
 
 
 class NodeConfig(StrictModel):
@@ -22,11 +36,17 @@ class NodeConfig(StrictModel):
     output_keys: OutputKeys = None
     """State key(s) this node writes. A single string is one key."""
     pre_process: str | Callable[..., Any] | None = None
-    """Dotted path to `f(state) -> dict` run before the node; its dict updates the input."""
+    """Dotted path to `f(state) -> dict` run before the node; its updates are stored."""
     post_process: str | Callable[..., Any] | None = None
-    """Dotted path to `f(state, output) -> dict` run after the node on its output."""
+    """Dotted path to `f(result, state) -> dict`: gets the node's result, returns what to store."""
     description: str | None = None
     """Free text for humans and graph pictures."""
+    node_state: Literal["active", "idle"] = "active"
+    """`idle` skips the node's work for every record; its edges pass through."""
+    timeout: float | None = Field(default=None, gt=0)
+    """Seconds one run of this node may take; longer fails the record."""
+    retry: RetryConfig | None = None
+    """This node's retry policy for model calls (overrides the models file)."""
 
     def output_key_list(self) -> list[str]:
         """``output_keys`` as a list (empty when unset)."""
@@ -66,7 +86,7 @@ class GraphProperties(StrictModel):
 
     chat_conversation: Literal["singleturn", "multiturn"] = "singleturn"
     """`multiturn` sends earlier `messages` of the record along with each llm prompt."""
-    chat_history_window_size: int | None = Field(default=None, ge=1)
+    chat_history_window_size: int = Field(default=5, ge=1)
     """With `multiturn`, how many of the latest history messages are sent."""
     recursion_limit: int = Field(default=25, ge=1)
     """Most node runs one record may take (bounds loops); exceeding it fails the record."""

@@ -172,7 +172,13 @@ def _build_node(
         where = document.where(path) if document else format_yaml_path(path)
         raise CompileError(f"{where}: {exc}") from None
     return CompiledNode(
-        name=name, node=node, node_type=base.node_type, pre_process=hooks[0], post_process=hooks[1]
+        name=name,
+        node=node,
+        node_type=base.node_type,
+        pre_process=hooks[0],
+        post_process=hooks[1],
+        idle=config.node_state == "idle",
+        timeout=config.timeout,
     )
 
 

@@ -45,6 +45,8 @@ class CompiledNode:
     node_type: str
     pre_process: UserCallable | None = None
     post_process: UserCallable | None = None
+    idle: bool = False
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

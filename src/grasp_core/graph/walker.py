@@ -156,25 +156,37 @@ class _Walk:
 
     async def _call(self, name: str, iteration: int) -> dict[str, Any]:
         compiled = self.graph.nodes[name]
+        if compiled.idle:
+            return {}
         stats = self.metrics.node(name)
         view = dict(self.state)
         delta: dict[str, Any] = {}
         started = time.perf_counter()
         try:
-            if compiled.pre_process is not None:
-                delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
-                view.update(delta)
-            ctx = NodeContext(
-                record_id=self.record_id,
+            with anyio.fail_after(compiled.timeout):
+                if compiled.pre_process is not None:
+                    delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
+                    view.update(delta)
+                ctx = NodeContext(
+                    record_id=self.record_id,
+                    node=name,
+                    iteration=iteration,
+                    multiturn=self.multiturn,
+                    chat_history_window=self.window,
+                    seed=self.seed,
+                )
+                output = dict(await compiled.node.run(view, ctx))
+                if compiled.post_process is not None:
+                    output = _mapping(
+                        await compiled.post_process(output, view), name, "post_process"
+                    )
+        except TimeoutError:
+            stats.failures += 1
+            raise NodeError(
+                f"record {self.record_id!r}, node {name!r}: took longer than its timeout of "
+                f"{compiled.timeout:g}s; raise the node's `timeout` or make it faster",
                 node=name,
-                iteration=iteration,
-                multiturn=self.multiturn,
-                chat_history_window=self.window,
-                seed=self.seed,
-            )
-            output = dict(await compiled.node.run(view, ctx))
-            if compiled.post_process is not None:
-                output = _mapping(await compiled.post_process(view, output), name, "post_process")
+            ) from None
         except BaseException:
             stats.failures += 1
             raise
