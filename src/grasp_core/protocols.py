@@ -8,7 +8,7 @@ so plugin authors write plain blocking file code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -17,8 +17,10 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from grasp_core.backends import BackendPool
+    from grasp_core.graph.compiled import CompiledGraph
     from grasp_core.metrics import RunMetrics
     from grasp_core.models_file import ModelCatalog
+    from grasp_core.yaml_source import YamlDocument
 
 __all__ = [
     "BuildEnv",
@@ -119,6 +121,12 @@ class BuildEnv:
     task_data: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
     """The run's seed; random choices derive from it, the record id and the node."""
+    document: YamlDocument | None = None
+    """The YAML file this graph came from (for error locations)."""
+    graph_root: tuple[str | int, ...] = ("graph_config",)
+    """YAML path of the graph being built inside ``document``."""
+    subgraph_chain: tuple[str, ...] = ()
+    """Graphs being built, outermost first (a graph that includes itself is an error)."""
     shared: dict[str, Any] = field(default_factory=dict)
 
 
@@ -135,6 +143,10 @@ class NodeContext:
     """With ``multiturn``, how many of the latest history messages to send."""
     seed: int = 0
     """The run's seed (recorded in the journal, so a resumed run draws the same values)."""
+    run_graph: Callable[[CompiledGraph, dict[str, Any], str], Awaitable[dict[str, Any]]] | None = (
+        None
+    )
+    """Runs an inner graph for this record; its node runs are journaled as ``prefix.node``."""
 
     def rng_seed(self) -> str:
         """A seed for ``random.Random`` unique to this run, record, node and iteration."""

@@ -187,6 +187,8 @@ class _Run:
             metrics=self.metrics,
             task_data=self.task.data,
             seed=seed,
+            document=self.task.document,
+            subgraph_chain=(str(self.task.path),) if self.task.path is not None else (),
         )
         graph = compile_graph(self.task.config.graph_config, env, document=self.task.document)
         shaper = OutputShaper(

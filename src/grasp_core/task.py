@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -24,6 +25,8 @@ class Task:
     task_dir: Path
     name: str
     document: YamlDocument | None = None
+    path: Path | None = None
+    """The task file, when the task was loaded from one."""
 
     @classmethod
     def load(cls, path: str | Path) -> Task:
@@ -32,7 +35,8 @@ class Task:
         if file.is_dir():
             file = file / "task.yaml"
         document = load_yaml(file)
-        return cls._from_document(document, task_dir=file.resolve().parent, name=file.stem)
+        task = cls._from_document(document, task_dir=file.resolve().parent, name=file.stem)
+        return dataclasses.replace(task, path=file.resolve())
 
     @classmethod
     def from_yaml(cls, text: str, *, task_dir: str | Path = ".", name: str = "task") -> Task:

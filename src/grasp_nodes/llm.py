@@ -97,9 +97,7 @@ class LLMNode:
                 history = history[-ctx.chat_history_window :]
             role_map = self.config.history_role_map
             messages.extend(
-                {**m, "role": role_map.get(m.get("role"), m.get("role"))}
-                if role_map
-                else m
+                {**m, "role": role_map.get(m.get("role"), m.get("role"))} if role_map else m
                 for m in history
             )
         for role, template in self._messages:

@@ -3,6 +3,7 @@ and multiturn chat history as each llm node sees it, message by message."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +24,7 @@ def run(tmp_path: Path, nodes: dict[str, Any], edges: list[dict[str, Any]], **kw
 
 def chain(*names: str) -> list[dict[str, Any]]:
     path = ["START", *names, "END"]
-    return [{"from": a, "to": b} for a, b in zip(path, path[1:], strict=False)]
+    return [{"from": a, "to": b} for a, b in itertools.pairwise(path)]
 
 
 def lam(fn: Any, key: str, **extra: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,11 +28,13 @@ _ROOT: YamlPath = ("graph_config",)
 
 
 class _Problems:
-    def __init__(self, document: YamlDocument | None) -> None:
+    def __init__(self, document: YamlDocument | None, root: YamlPath) -> None:
         self.document = document
+        self.root = root
         self.items: list[str] = []
 
     def add(self, path: YamlPath, message: str) -> None:
+        path = (*self.root, *path[len(_ROOT) :])
         where = self.document.where(path) if self.document else format_yaml_path(path)
         self.items.append(f"{where}: {message}")
 
@@ -47,8 +50,14 @@ class _Problems:
 def compile_graph(
     config: GraphConfig, env: BuildEnv, *, document: YamlDocument | None = None
 ) -> CompiledGraph:
-    """Build every node, wire the edges, and check the structure."""
-    problems = _Problems(document)
+    """Build every node, wire the edges, and check the structure.
+
+    Error locations use ``document`` (default ``env.document``) at ``env.graph_root``.
+    """
+    document = document if document is not None else env.document
+    if env.document is not document:
+        env = dataclasses.replace(env, document=document)
+    problems = _Problems(document, env.graph_root)
     edges = _build_edges(config, env, problems)
     problems.raise_if_any()
     _check_structure(config, edges, problems)
@@ -155,7 +164,7 @@ def _check_structure(config: GraphConfig, edges: tuple[Edge, ...], problems: _Pr
 def _build_node(
     name: str, raw: Mapping[str, Any], env: BuildEnv, document: YamlDocument | None
 ) -> CompiledNode:
-    path = (*_ROOT, "nodes", name)
+    path = (*env.graph_root, "nodes", name)
     if isinstance(raw, Mapping) and "node_type" not in raw:
         _missing_node_type(raw, path, document)
     base = validate_block(_NodeTypeOnly, raw, path=path, document=document)

@@ -174,6 +174,7 @@ class _Walk:
                     multiturn=self.multiturn,
                     chat_history_window=self.window,
                     seed=self.seed,
+                    run_graph=self._run_inner,
                 )
                 output = dict(await compiled.node.run(view, ctx))
                 if compiled.post_process is not None:
@@ -195,6 +196,35 @@ class _Walk:
         stats.runs += 1
         delta.update(output)
         return jsonable_delta(delta, node=name, record_id=self.record_id)
+
+    async def _run_inner(
+        self, graph: CompiledGraph, state: dict[str, Any], prefix: str
+    ) -> dict[str, Any]:
+        """Walk an inner graph (a subgraph) for this record under qualified node names."""
+        cut = len(prefix) + 1
+        inner_memo = {
+            (key[0][cut:], key[1]): self.memo.pop(key)
+            for key in [k for k in self.memo if k[0].startswith(prefix + ".")]
+        }
+
+        def on_done(
+            record_id: str, node: str, it: int, delta: dict[str, Any], routes: dict[str, str]
+        ) -> None:
+            self.on_node_done(record_id, f"{prefix}.{node}", it, delta, routes)
+
+        try:
+            return await walk_record(
+                graph,
+                self.record_id,
+                state,
+                metrics=self.metrics,
+                on_node_done=on_done,
+                memo=inner_memo,
+                seed=self.seed,
+            )
+        except RecordError as exc:
+            exc.node = f"{prefix}.{exc.node}" if exc.node else prefix
+            raise
 
     async def _evaluate_routes(self, name: str) -> dict[str, str]:
         routes: dict[str, str] = {}

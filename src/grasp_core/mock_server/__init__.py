@@ -20,7 +20,17 @@ the request). Markers anywhere in any message change the answer and are removed 
 ``[[mock:429:2]]``                 fault only the first 2 times this exact request is seen
 ``[[mock:429:2:retry_after=1]]``   options: ``retry_after``, ``latency``, ``hang`` (seconds)
 ``[[mock:latency=0.3]]``           wait 0.3 s instead of the server's latency model
+``[[mock:call:NAME {"x": 1}]]``    with ``tools`` in the request, in the last user message:
+                                   answer a tool call ``NAME(x=1)`` (one per marker)
 =================================  ========================================================
+
+Tool calling: a request that offers ``tools``, whose last message is not a ``role: tool``
+message, is answered with ``finish_reason: "tool_calls"``, ``content: null`` and one
+``tool_calls`` entry per call marker in the last user message (ids ``call_<n>``, counting the
+calls made earlier in the conversation; ``arguments`` is the marker's JSON text verbatim,
+invalid or not; the tool need not be among ``tools``). A request whose last message is a
+tool message is answered ``"tool results: "`` + the trailing tool messages' contents
+joined by ``"; "``.
 
 Example::
 

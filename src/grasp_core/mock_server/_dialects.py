@@ -59,6 +59,8 @@ class ChatRequest:
     """As sent; for ``/api/generate``, built from ``system`` and ``prompt``."""
     max_tokens: int | None
     stream: bool
+    tools: list[Any] | None = None
+    """The offered tools (OpenAI and Ollama chat); None when the request has none."""
 
 
 def read_chat_request(body: bytes, dialect: Dialect, deployment: str | None) -> ChatRequest:
@@ -93,8 +95,12 @@ def read_chat_request(body: bytes, dialect: Dialect, deployment: str | None) -> 
         isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0
     ):
         raise RequestError(f"max_tokens must be an integer >= 0, got {max_tokens!r}")
+    tools = payload.get("tools") if dialect != "ollama_generate" else None
+    if tools is not None and not isinstance(tools, list):
+        raise RequestError(f"'tools' must be a list, got {tools!r}")
     # Ollama streams unless told otherwise; the mock streams only when asked, everywhere.
-    return ChatRequest(dialect, model, messages, max_tokens, payload.get("stream") is True)
+    stream = payload.get("stream") is True
+    return ChatRequest(dialect, model, messages, max_tokens, stream, tools or None)
 
 
 def json_response(payload: object, status: int = 200, headers: Headers = ()) -> Response:
@@ -146,14 +152,20 @@ def _usage(answer: Completion) -> dict[str, int]:
 def _openai(request: ChatRequest, answer: Completion, id_: str, empty: bool) -> Response:
     base = {"id": id_, "created": int(time.time()), "model": request.model}
     finish = answer.finish_reason
+    calls = [call.openai() for call in answer.tool_calls]
     if not request.stream:
-        message = {"role": "assistant", "content": answer.content}
+        message: dict[str, Any] = {"role": "assistant", "content": answer.content}
+        if calls:
+            message = {"role": "assistant", "content": None, "tool_calls": calls}
         choices = [] if empty else [{"index": 0, "message": message, "finish_reason": finish}]
         body = {**base, "object": "chat.completion", "choices": choices, "usage": _usage(answer)}
         return json_response(body)
     base["object"] = "chat.completion.chunk"
-    deltas: list[dict[str, str]] = []
-    if not empty:
+    deltas: list[dict[str, Any]] = []
+    if not empty and calls:
+        deltas.append({"role": "assistant", "content": None})
+        deltas.extend({"tool_calls": [{"index": i, **call}]} for i, call in enumerate(calls))
+    elif not empty:
         deltas.append({"role": "assistant", "content": ""})
         deltas.extend({"content": piece} for piece in _deltas(answer.content))
     events = [
@@ -171,20 +183,25 @@ def _openai(request: ChatRequest, answer: Completion, id_: str, empty: bool) -> 
 def _ollama(request: ChatRequest, answer: Completion, empty: bool) -> Response:
     created_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     generate = request.dialect == "ollama_generate"
+    calls = [call.ollama() for call in answer.tool_calls]
 
-    def part(text: str) -> dict[str, Any]:
+    def part(text: str, with_calls: bool = False) -> dict[str, Any]:
         if empty:
             return {}
         if generate:
             return {"response": text}
-        return {"message": {"role": "assistant", "content": text}}
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if with_calls and calls:
+            message["tool_calls"] = calls
+        return {"message": message}
 
     final = {
         "model": request.model,
         "created_at": created_at,
-        **part("" if request.stream else answer.content),
+        **part("" if request.stream else answer.content, with_calls=not request.stream),
         "done": True,
-        "done_reason": answer.finish_reason,
+        # Ollama ends tool-call answers with "stop" too.
+        "done_reason": "stop" if calls else answer.finish_reason,
         "total_duration": 0,
         "load_duration": 0,
         "prompt_eval_count": answer.prompt_tokens,
@@ -199,5 +216,8 @@ def _ollama(request: ChatRequest, answer: Completion, empty: bool) -> Response:
         {"model": request.model, "created_at": created_at, **part(piece), "done": False}
         for piece in pieces
     ]
+    if calls and not empty:
+        line = {"model": request.model, "created_at": created_at, **part("", with_calls=True)}
+        lines.append({**line, "done": False})
     chunks = tuple((json.dumps(line) + "\n").encode() for line in [*lines, final])
     return Response(200, content_type="application/x-ndjson", chunks=chunks)

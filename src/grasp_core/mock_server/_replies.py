@@ -18,6 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from grasp_core.errors import ConfigError
+from grasp_core.mock_server._tool_calls import (
+    ToolCall,
+    calls_answer,
+    strip_tool_calls,
+    trailing_tool_messages,
+)
 
 __all__ = [
     "FAULT_KINDS",
@@ -153,8 +159,8 @@ def request_key(model: str, messages: Sequence[Any]) -> str:
 
 
 def strip_markers(text: str) -> str:
-    """``text`` without any ``[[mock:...]]`` marker."""
-    return _MARKER.sub("", text)
+    """``text`` without any ``[[mock:...]]`` marker (tool-call markers included)."""
+    return _MARKER.sub("", strip_tool_calls(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +186,7 @@ def parse_markers(texts: Sequence[str]) -> Directive:
     count: int | None = None
     options: dict[str, float] = {}
     for text in texts:
-        for match in _MARKER.finditer(text):
+        for match in _MARKER.finditer(strip_tool_calls(text)):
             marker = match.group(0)
             kind, marker_count = _parse_marker(match.group(1), marker, options)
             if kind is None:
@@ -217,7 +223,10 @@ def _parse_marker(
             options[name] = seconds
         elif position == 0:
             if token not in FAULT_KINDS:
-                raise RequestError(f"unknown mock marker {marker!r}; kinds are {FAULT_KINDS}")
+                raise RequestError(
+                    f"unknown mock marker {marker!r}; kinds are {FAULT_KINDS}, "
+                    "or `call:TOOL {json arguments}` for a tool call"
+                )
             kind = token
         elif position == 1 and kind is not None and token.isdigit():
             count = int(token)
@@ -234,9 +243,11 @@ class Completion:
     """The model's answer to one request, before it is dressed in a dialect's JSON."""
 
     content: str
-    finish_reason: Literal["stop", "length"]
+    finish_reason: Literal["stop", "length", "tool_calls"]
     prompt_tokens: int
     completion_tokens: int
+    tool_calls: tuple[ToolCall, ...] = ()
+    """With ``finish_reason="tool_calls"``, the calls (and ``content`` is unused)."""
 
 
 def complete(
@@ -247,15 +258,28 @@ def complete(
     key: str,
     mode: ReplyMode,
     max_tokens: int | None,
+    tools: bool = False,
 ) -> Completion:
     """The deterministic reply to ``messages``.
 
-    ``echo`` answers the text of the last user message (the last message when none is from
-    the user); ``lorem`` answers 20-60 pseudo-words seeded by ``key``. Tokens are
-    whitespace-separated words, counted with markers removed; ``max_tokens`` truncates the
-    reply to that many words and then ``finish_reason`` is ``"length"``.
+    After trailing ``role: tool`` messages the reply is ``"tool results: "`` and their
+    contents joined by ``"; "``. Otherwise, with ``tools`` offered, call markers in the
+    last user message are answered as tool calls. Otherwise ``echo`` answers the text of
+    the last user message (the last message when none is from the user) and ``lorem``
+    answers 20-60 pseudo-words seeded by ``key``. Tokens are whitespace-separated words,
+    counted with markers removed; ``max_tokens`` truncates a text reply to that many words
+    and then ``finish_reason`` is ``"length"``.
     """
-    if mode == "lorem":
+    prompt_tokens = max(1, sum(len(strip_markers(text).split()) for text in texts))
+    results = trailing_tool_messages(messages)
+    calls = calls_answer(messages, texts) if tools and results == len(messages) else []
+    if calls:
+        words = sum(len(f"{call.name} {call.arguments}".split()) for call in calls)
+        return Completion("", "tool_calls", prompt_tokens, words, tuple(calls))
+    if results < len(messages):
+        outputs = (strip_markers(text).strip() for text in texts[results:])
+        content = "tool results: " + "; ".join(outputs)
+    elif mode == "lorem":
         rng = random.Random(int(key[:16], 16))
         content = " ".join(rng.choice(_LOREM) for _ in range(rng.randint(20, 60)))
     else:
@@ -272,7 +296,6 @@ def complete(
         words = words[:max_tokens]
         content = " ".join(words)
         finish_reason = "length"
-    prompt_tokens = max(1, sum(len(strip_markers(text).split()) for text in texts))
     return Completion(content, finish_reason, prompt_tokens, len(words))
 
 

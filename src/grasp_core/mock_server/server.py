@@ -312,6 +312,7 @@ class MockServer:
             key=key,
             mode=self._reply_mode,
             max_tokens=chat.max_tokens,
+            tools=chat.tools is not None,
         )
         return completion_response(
             chat, answer, id_=f"chatcmpl-mock{sequence}", empty=fault == "empty"
