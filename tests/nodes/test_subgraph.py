@@ -168,7 +168,10 @@ def test_inline_subgraph_with_input_map_and_overrides(
 
 def test_subgraph_that_includes_itself_is_a_compile_error(tmp_path: Path) -> None:
     """A graph file that (indirectly) includes itself names the chain of files."""
-    loop_a = "nodes:\n  b: {node_type: subgraph, graph: b.yaml}\nedges:\n  - {from: START, to: b}\n  - {from: b, to: END}\n"
+    loop_a = (
+        "nodes:\n  b: {node_type: subgraph, graph: b.yaml}\n"
+        "edges:\n  - {from: START, to: b}\n  - {from: b, to: END}\n"
+    )
     loop_b = (
         loop_a.replace("b.yaml", "a.yaml")
         .replace("b:", "a:")
@@ -177,7 +180,8 @@ def test_subgraph_that_includes_itself_is_a_compile_error(tmp_path: Path) -> Non
     )
     task = write_task(
         tmp_path,
-        "data_config: {num_records: 1}\ngraph_config:\n  nodes:\n    top: {node_type: subgraph, graph: a.yaml}\n"
+        "data_config: {num_records: 1}\ngraph_config:\n  nodes:\n"
+        "    top: {node_type: subgraph, graph: a.yaml}\n"
         "  edges:\n    - {from: START, to: top}\n    - {from: top, to: END}\n",
         {"a.yaml": loop_a, "b.yaml": loop_b},
     )
