@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from grasp_core.builder import END, START, Graph
     from grasp_core.errors import (
         CompileError,
         ConfigError,
@@ -30,9 +31,12 @@ if TYPE_CHECKING:
     from grasp_core.task import Task
 
 __all__ = [
+    "END",
+    "START",
     "BuildEnv",
     "CompileError",
     "ConfigError",
+    "Graph",
     "GraspError",
     "ModelCallError",
     "ModelCatalog",
@@ -83,6 +87,7 @@ _HOME = {
     **dict.fromkeys(["nodes", "sinks", "sources"], "grasp_core.registry"),
     **dict.fromkeys(["RunOptions", "RunResult", "run_task", "run_task_async"], "grasp_core.runner"),
     "Task": "grasp_core.task",
+    **dict.fromkeys(["END", "START", "Graph"], "grasp_core.builder"),
 }
 
 
