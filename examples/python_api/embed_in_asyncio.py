@@ -13,7 +13,7 @@ from pathlib import Path
 from grasp_core import RunOptions, run_task_async
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "quickstart"))
-from build import build_task  # noqa: E402  (the quickstart's builder, beside it)
+from build import build_task  # the quickstart builder, beside it
 
 
 async def heartbeat(stop: asyncio.Event) -> int:

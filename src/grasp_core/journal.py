@@ -87,9 +87,12 @@ class Journal:
             self._file = None
 
     def append(self, event: dict[str, Any]) -> None:
-        """Write one event and flush it to the OS (a process kill cannot lose it)."""
+        """Write one event and flush it to the OS (a process kill cannot lose it).
+
+        ASCII escapes keep any string (even a lone surrogate from a broken source) encodable.
+        """
         assert self._file is not None, "journal is not open"
-        self._file.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.write(json.dumps(event, separators=(",", ":")) + "\n")
         self._file.flush()
         if self.fsync:
             os.fsync(self._file.fileno())
@@ -104,12 +107,14 @@ class Journal:
         iteration: int,
         delta: dict[str, Any],
         routes: dict[str, str],
+        seq: int = 0,
     ) -> None:
         event: dict[str, Any] = {
             "e": "node_done",
             "r": record_id,
             "n": node,
             "i": iteration,
+            "s": seq,
             "d": delta,
         }
         if routes:
@@ -136,6 +141,7 @@ def _apply(state: JournalState, event: dict[str, Any]) -> None:
             state.memo.setdefault(record_id, {})[(event["n"], event["i"])] = {
                 "d": event["d"],
                 "routes": event.get("routes", {}),
+                "s": event.get("s", -1),
             }
     elif kind in {"record_done", "record_failed"}:
         ids = event["ids"] if kind == "record_done" else [f["id"] for f in event["failures"]]

@@ -2,5 +2,20 @@
 
 from grasp_nodes.lambda_node import LambdaNode, LambdaNodeConfig
 from grasp_nodes.llm import LLMNode, LLMNodeConfig, ModelRef
+from grasp_nodes.multi_llm import MultiLLMNode, MultiLLMNodeConfig
+from grasp_nodes.subgraph import SubgraphNode, SubgraphNodeConfig
+from grasp_nodes.weighted_sampler import WeightedSamplerNode, WeightedSamplerNodeConfig
 
-__all__ = ["LLMNode", "LLMNodeConfig", "LambdaNode", "LambdaNodeConfig", "ModelRef"]
+__all__ = [
+    "LLMNode",
+    "LLMNodeConfig",
+    "LambdaNode",
+    "LambdaNodeConfig",
+    "ModelRef",
+    "MultiLLMNode",
+    "MultiLLMNodeConfig",
+    "SubgraphNode",
+    "SubgraphNodeConfig",
+    "WeightedSamplerNode",
+    "WeightedSamplerNodeConfig",
+]

@@ -53,7 +53,13 @@ class Trace:
         return fn
 
     def on_done(
-        self, _rid: str, node_name: str, it: int, delta: dict[str, Any], routes: dict[str, str]
+        self,
+        _rid: str,
+        node_name: str,
+        it: int,
+        delta: dict[str, Any],
+        routes: dict[str, str],
+        _seq: int = 0,
     ) -> None:
         self.journal.append((node_name, it, delta, routes))
 

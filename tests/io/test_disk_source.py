@@ -120,11 +120,12 @@ def test_blank_jsonl_lines_are_skipped_and_do_not_count(tmp_path: Path) -> None:
 
 
 def test_bad_jsonl_lines_become_error_items_with_file_and_line(tmp_path: Path) -> None:
-    """Invalid JSON and non-object lines yield error items naming file:line, in position."""
+    """Invalid JSON and non-object lines yield error items naming file:line, in position;
+    their ids name the line, so they cannot shadow a real record's id."""
     path = tmp_path / "d.jsonl"
     path.write_text('{"a": 1}\n\n{"a": \n[1, 2]\n"text"\n{"a": 2}\n', encoding="utf-8")
     items = list(DiskSource(path).iter_records())
-    assert ids(items) == ["0", "1", "2", "3", "4"]
+    assert ids(items) == ["0", "<line 3>", "<line 4>", "<line 5>", "4"]
     assert [item.data for item in items] == [{"a": 1}, {}, {}, {}, {"a": 2}]
     assert items[1].error is not None
     assert items[1].error.startswith(f"{path}:3: not valid json")
@@ -158,7 +159,7 @@ def test_duplicate_id_becomes_an_error_item_naming_the_first_line(tmp_path: Path
     items = list(DiskSource(path).iter_records())
     assert items[0] == SourceItem("x", {"id": "x"})
     assert items[2] == SourceItem(
-        "2",
+        "<line 3>",
         {},
         f"{path}:3: duplicate id 'x' (first seen at line 1); "
         "ids must be unique so resume can tell records apart",

@@ -31,24 +31,71 @@ def reachable(start: str, adjacency: Mapping[str, Iterable[str]]) -> set[str]:
 def back_edges(edges: tuple[Edge, ...]) -> frozenset[EdgeKey]:
     """Edges that close a loop: they re-trigger their target instead of joining into it.
 
-    An edge on a cycle is a back edge when it leads to a node no deeper (by breadth-first
-    distance from START) than its source; among equally deep nodes only conditional edges
-    count, since loops are written as conditional edges back to an earlier node. The choice
-    does not depend on the order edges are listed in.
+    Loops are written as conditional edges back to an earlier node, so conditional edges
+    are chosen first: one on a cycle whose target is no deeper (breadth-first distance from
+    START) than its source. Any cycle still left among the other edges is then broken at
+    its edge that goes least deep. The result does not depend on the order of the edges.
     """
     adjacency: dict[str, list[str]] = {}
     for edge in edges:
         adjacency.setdefault(edge.source, []).extend(edge.targets())
     depth = _depths(adjacency)
+    reach = {name: reachable(name, adjacency) for name in adjacency}
     found: set[EdgeKey] = set()
     for edge in edges:
+        if edge.condition is None:
+            continue
         for target in edge.targets():
-            if target == END or edge.source not in reachable(target, adjacency):
-                continue
-            here, there = depth.get(edge.source, 0), depth.get(target, 0)
-            if there < here or (there == here and edge.condition is not None):
+            on_cycle = target != END and edge.source in reach.get(target, ())
+            if on_cycle and depth.get(target, 0) <= depth.get(edge.source, 0):
                 found.add((edge.index, target))
-    return frozenset(found)
+    while True:
+        cycle = _forward_cycle(edges, frozenset(found))
+        if cycle is None:
+            return frozenset(found)
+        found.add(
+            min(cycle, key=lambda k: (depth.get(k[1], 0) - depth.get(_source(edges, k), 0), k))
+        )
+
+
+def _source(edges: tuple[Edge, ...], key: EdgeKey) -> str:
+    return edges[key[0]].source
+
+
+def _forward_cycle(edges: tuple[Edge, ...], back: frozenset[EdgeKey]) -> list[EdgeKey] | None:
+    """The edge keys of one cycle among non-back edges, if there is one."""
+    out: dict[str, list[EdgeKey]] = {}
+    for edge in edges:
+        for target in edge.targets():
+            if (edge.index, target) not in back:
+                out.setdefault(edge.source, []).append((edge.index, target))
+    state: dict[str, int] = {}
+    stack: list[EdgeKey] = []
+
+    def visit(name: str) -> list[EdgeKey] | None:
+        state[name] = 1
+        for key in out.get(name, ()):
+            target = key[1]
+            if state.get(target) == 1:
+                start = next(
+                    (i for i, k in enumerate(stack) if _source(edges, k) == target), len(stack)
+                )
+                return [*stack[start:], key]
+            if target not in state:
+                stack.append(key)
+                cycle = visit(target)
+                stack.pop()
+                if cycle is not None:
+                    return cycle
+        state[name] = 2
+        return None
+
+    for name in [START, *sorted(out)]:
+        if name not in state:
+            cycle = visit(name)
+            if cycle is not None:
+                return cycle
+    return None
 
 
 def loops_without_exit(edges: tuple[Edge, ...]) -> list[list[str]]:

@@ -9,6 +9,7 @@ outside the loop as they were. Finished node runs are reported to ``on_node_done
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -21,15 +22,18 @@ from grasp_core.errors import NodeError, RecordError
 from grasp_core.graph.compiled import END, START, CompiledGraph, EdgeKey
 from grasp_core.metrics import RunMetrics
 from grasp_core.protocols import NodeContext
-from grasp_core.state import apply_delta, jsonable_delta
+from grasp_core.state import APPEND_KEYS, jsonable_delta
 
 __all__ = ["MemoEntry", "OnNodeDone", "walk_record"]
 
 MemoEntry = Mapping[str, Any]
 """A journaled node run: ``{"d": delta, "routes": {edge index: label}}``."""
 
-OnNodeDone = Callable[[str, str, int, dict[str, Any], dict[str, str]], None]
-"""``(record_id, node, iteration, delta, routes)``, called once per finished node run."""
+OnNodeDone = Callable[[str, str, int, dict[str, Any], dict[str, str], int], None]
+"""``(record_id, node, iteration, delta, routes, seq)``, once per finished node run.
+
+``seq`` orders node runs within one walk (one graph level of one record); appended keys
+(``messages``) are kept in that order, so a replay rebuilds them exactly."""
 
 _FIRED, _SKIPPED = 1, 2
 
@@ -71,6 +75,10 @@ class _Walk:
         self.steps = 0
         self.running: set[str] = set()
         self.again: dict[str, int] = {}
+        self.restarts: list[str] = []
+        self.base = {key: list(state.get(key) or []) for key in APPEND_KEYS}
+        self.chunks: dict[str, list[tuple[int, list[Any]]]] = {}
+        self.next_seq = 1 + max((int(e.get("s", -1)) for e in memo.values()), default=-1)
         self.failure: RecordError | None = None
         self._tg: TaskGroup | None = None
         self.seed = 0
@@ -110,6 +118,7 @@ class _Walk:
     async def _route_start(self) -> None:
         routes = await self._evaluate_routes(START)
         self._propagate(START, routes)
+        self._restart_loops()
 
     def _start(self, name: str) -> None:
         if name in self.running:
@@ -129,6 +138,22 @@ class _Walk:
                 self.again[name] = pending - 1
         finally:
             self.running.discard(name)
+        self._restart_loops()
+
+    def _restart_loops(self) -> None:
+        """Start loop heads whose body has drained (no node of the body still running).
+
+        A back edge fired while a parallel branch of the previous iteration was still
+        running waits for it, so the stale run cannot fire edges of the new iteration.
+        """
+        waiting, self.restarts = self.restarts, []
+        for head in waiting:
+            body = self.graph.reach.get(head, frozenset({head}))
+            if self.running & body:
+                self.restarts.append(head)
+                continue
+            self._reset_loop(head)
+            self._start(head)
 
     async def _execute(self, name: str) -> None:
         iteration = self.iterations.get(name, 0)
@@ -144,15 +169,31 @@ class _Walk:
             )
         entry = self.memo.pop((name, iteration), None)
         if entry is not None:
-            apply_delta(self.state, entry["d"])
+            self._apply(entry["d"], int(entry.get("s", -1)))
             routes = dict(entry.get("routes") or {})
             self.metrics.node(name).replayed += 1
         else:
             delta = await self._call(name, iteration)
-            apply_delta(self.state, delta)
+            seq = self.next_seq
+            self.next_seq += 1
+            self._apply(delta, seq)
             routes = await self._evaluate_routes(name)
-            self.on_node_done(self.record_id, name, iteration, delta, routes)
+            self.on_node_done(self.record_id, name, iteration, delta, routes, seq)
         self._propagate(name, routes)
+
+    def _apply(self, delta: Mapping[str, Any], seq: int) -> None:
+        """Apply a node's update; appended keys stay in node-run order (``seq``)."""
+        for key, value in delta.items():
+            if key not in APPEND_KEYS:
+                self.state[key] = value
+                continue
+            chunks = self.chunks.setdefault(key, [])
+            bisect.insort(
+                chunks,
+                (seq, value if isinstance(value, list) else [value]),
+                key=lambda chunk: chunk[0],
+            )
+            self.state[key] = [*self.base[key], *(m for _, chunk in chunks for m in chunk)]
 
     async def _call(self, name: str, iteration: int) -> dict[str, Any]:
         compiled = self.graph.nodes[name]
@@ -208,9 +249,14 @@ class _Walk:
         }
 
         def on_done(
-            record_id: str, node: str, it: int, delta: dict[str, Any], routes: dict[str, str]
+            record_id: str,
+            node: str,
+            it: int,
+            delta: dict[str, Any],
+            routes: dict[str, str],
+            seq: int,
         ) -> None:
-            self.on_node_done(record_id, f"{prefix}.{node}", it, delta, routes)
+            self.on_node_done(record_id, f"{prefix}.{node}", it, delta, routes, seq)
 
         try:
             return await walk_record(
@@ -251,17 +297,19 @@ class _Walk:
                 continue
             assert edge.path_map is not None
             chosen = edge.path_map[routes[str(edge.index)]]
+            looping = self.graph.is_back_edge((edge.index, chosen))
             for target in edge.targets():
                 key = (edge.index, target)
                 if target == chosen:
                     self._fire(key)
-                elif not self.graph.is_back_edge(key):
+                elif not looping and not self.graph.is_back_edge(key):
+                    # when the edge loops back, the other targets stay pending: this node
+                    # runs again and decides again
                     self._resolve(key, _SKIPPED)
 
     def _fire(self, key: EdgeKey) -> None:
         if self.graph.is_back_edge(key):
-            self._reset_loop(key[1])
-            self._start(key[1])
+            self.restarts.append(key[1])
         else:
             self._resolve(key, _FIRED)
 

@@ -166,14 +166,17 @@ class DiskSource:
         return reader(self.path, encoding=_reading_encoding(self.encoding), skip=skip)
 
     def _to_item(self, raw: RawRecord, position: int, seen: dict[str, int]) -> SourceItem:
+        """A record, or an error item whose id (``<line 7>``) names where it is in the file,
+        so it cannot shadow a real record's id on resume."""
+        unit = _UNITS[self.file_format]
+        bad_id = f"<{unit} {raw.number}>"
         if raw.data is None:
-            return SourceItem(str(position), {}, f"{self._locate(raw.number)}: {raw.problem}")
+            return SourceItem(bad_id, {}, f"{self._locate(raw.number)}: {raw.problem}")
         record_id = _record_id(raw.data, self.id_column, position)
         first = seen.setdefault(record_id, raw.number)
         if first != raw.number:
-            unit = _UNITS[self.file_format]
             return SourceItem(
-                str(position),
+                bad_id,
                 {},
                 f"{self._locate(raw.number)}: duplicate id {record_id!r} (first seen at "
                 f"{unit} {first}); ids must be unique so resume can tell records apart",
