@@ -18,7 +18,7 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic_core import to_jsonable_python
 
-from grasp_core.errors import RecordError
+from grasp_core.errors import GraspError, RecordError
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.graph.walker import walk_record
 from grasp_core.journal import Journal
@@ -99,7 +99,20 @@ class Engine:
             self._records_scope.cancel()
 
     async def run(self, items: Iterator[SourceItem]) -> EngineCounts:
-        """Process every item; returns when all are committed (or a stop was requested)."""
+        """Process every item; returns when all are committed (or a stop was requested).
+
+        A sink or source failure stops the run and is raised as itself (not wrapped in an
+        exception group), so callers can catch ``SinkError``.
+        """
+        try:
+            return await self._run(items)
+        except BaseExceptionGroup as group:
+            grasp_errors = [e for e in _leaves(group) if isinstance(e, GraspError)]
+            if grasp_errors:
+                raise grasp_errors[0] from group
+            raise
+
+    async def _run(self, items: Iterator[SourceItem]) -> EngineCounts:
         send, receive = anyio.create_memory_object_stream[_Result](self.window)
         async with anyio.create_task_group() as outer:
             outer.start_soon(self._writer, receive)
@@ -218,6 +231,13 @@ class Engine:
                 _log.warning("record failed", record_id=f["id"], node=f["node"], reason=f["reason"])
                 key = f"{f['node'] or '-'}: {f['error']}"
                 self.counts.failure_reasons[key] = self.counts.failure_reasons.get(key, 0) + 1
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found
 
 
 def _failure(

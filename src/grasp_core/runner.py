@@ -171,6 +171,7 @@ class _Run:
         self.sink_block = sink_block
         target = Path(str(sink_block.get("file_path", f"output/{task.name}")))
         base = target if target.is_absolute() else self.output_dir / target
+        self.sink_path = base
         stem = base.with_suffix("") if base.suffix else base
         self.journal_path = stem.with_name(stem.name + ".journal.jsonl")
         self.failures_path = stem.with_name(stem.name + ".failures.jsonl")
@@ -264,11 +265,23 @@ class _Run:
     def _prepare(self, journal: Journal, sink: Sink, failures: Sink) -> JournalState:
         if self.options.overwrite and journal.exists():
             self.journal_path.unlink()
-        if not self.options.resume:
+        if not self.options.resume or not journal.exists():
             if journal.exists():
                 raise ResumeError(
                     f"{self.journal_path} exists: an earlier run of this task wrote here. "
                     "Pass --resume to continue it, or --overwrite to start over"
+                )
+            target = self.sink_path
+            ours = self.journal_path.is_file()  # even empty: a run of ours died at its start
+            if (
+                not self.options.overwrite
+                and not ours
+                and target.is_file()
+                and target.stat().st_size > 0
+            ):
+                raise ResumeError(
+                    f"{target} exists and no journal says how it was made, so starting "
+                    "would overwrite it. Move it away, or pass --overwrite"
                 )
             sink.restore([])
             failures.restore([])

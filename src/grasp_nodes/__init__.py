@@ -1,5 +1,6 @@
 """Built-in node types and model clients."""
 
+from grasp_nodes.agent import AgentNode, AgentNodeConfig
 from grasp_nodes.lambda_node import LambdaNode, LambdaNodeConfig
 from grasp_nodes.llm import LLMNode, LLMNodeConfig, ModelRef
 from grasp_nodes.multi_llm import MultiLLMNode, MultiLLMNodeConfig
@@ -7,6 +8,8 @@ from grasp_nodes.subgraph import SubgraphNode, SubgraphNodeConfig
 from grasp_nodes.weighted_sampler import WeightedSamplerNode, WeightedSamplerNodeConfig
 
 __all__ = [
+    "AgentNode",
+    "AgentNodeConfig",
     "LLMNode",
     "LLMNodeConfig",
     "LambdaNode",

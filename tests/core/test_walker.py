@@ -44,6 +44,7 @@ class Trace:
     def __init__(self) -> None:
         self.ran: list[str] = []
         self.journal: list[tuple[str, int, dict[str, Any], dict[str, str]]] = []
+        self.seq: dict[tuple[str, int], int] = {}
 
     def step(self, name: str, value: Any = True) -> Callable[[Mapping[str, Any]], Any]:
         def fn(state: Mapping[str, Any]) -> Any:
@@ -59,9 +60,10 @@ class Trace:
         it: int,
         delta: dict[str, Any],
         routes: dict[str, str],
-        _seq: int = 0,
+        seq: int = 0,
     ) -> None:
         self.journal.append((node_name, it, delta, routes))
+        self.seq[(node_name, it)] = seq
 
 
 async def walk(

@@ -88,13 +88,14 @@ def test_each_route_answers_over_http(
         ("openai/x", FastLaneClient),
         ("hosted_vllm/x", FastLaneClient),
         ("azure/x", FastLaneClient),
-        ("mistral/x", FastLaneClient),
+        ("mistral/x", LiteLLMClient),
         ("ollama_chat/x", LiteLLMClient),
     ],
 )
 @pytest.mark.anyio
 async def test_fast_lane_is_chosen_for_openai_compatible_routes(route: str, expected: type) -> None:
-    """OpenAI-compatible routes take the fast lane; `transport: litellm` forces litellm."""
+    """Routes litellm sends unchanged take the fast lane; mistral and ollama stay on litellm,
+    and `transport: litellm` forces litellm."""
     from grasp_core.backends import BackendPool
     from grasp_core.metrics import RunMetrics
     from grasp_core.protocols import BuildEnv

@@ -229,7 +229,7 @@ class _Walk:
                 f"{compiled.timeout:g}s; raise the node's `timeout` or make it faster",
                 node=name,
             ) from None
-        except BaseException:
+        except Exception:
             stats.failures += 1
             raise
         finally:

@@ -271,14 +271,14 @@ def complete(
     and then ``finish_reason`` is ``"length"``.
     """
     prompt_tokens = max(1, sum(len(strip_markers(text).split()) for text in texts))
-    results = trailing_tool_messages(messages)
-    calls = calls_answer(messages, texts) if tools and results == len(messages) else []
+    tool_start = trailing_tool_messages(messages)
+    calls = calls_answer(messages, texts) if tools and tool_start == len(messages) else []
     if calls:
-        words = sum(len(f"{call.name} {call.arguments}".split()) for call in calls)
-        return Completion("", "tool_calls", prompt_tokens, words, tuple(calls))
-    if results < len(messages):
-        outputs = (strip_markers(text).strip() for text in texts[results:])
-        content = "tool results: " + "; ".join(outputs)
+        spoken = sum(len(f"{call.name} {call.arguments}".split()) for call in calls)
+        return Completion("", "tool_calls", prompt_tokens, spoken, tuple(calls))
+    if tool_start < len(messages):
+        results = (strip_markers(text).strip() for text in texts[tool_start:])
+        content = "tool results: " + "; ".join(results)
     elif mode == "lorem":
         rng = random.Random(int(key[:16], 16))
         content = " ".join(rng.choice(_LOREM) for _ in range(rng.randint(20, 60)))

@@ -1,8 +1,8 @@
 """The fast lane: chat completions for OpenAI-compatible routes over one aiohttp session.
 
 litellm spends ~5 ms of CPU per call (cost tables, logging); a raw aiohttp request costs
-~0.3 ms. For routes that speak the OpenAI chat API (``openai/``, ``hosted_vllm/``,
-``azure/``, ``mistral/``) this transport sends the same URL, headers and body that litellm
+~0.3 ms. For routes that speak the OpenAI chat API unchanged (``openai/``, ``hosted_vllm/``,
+``azure/``) this transport sends the same URL, headers and body that litellm
 would, parses the same fields, and maps errors through the same function, so retries and
 results are identical. aiohttp is asyncio-only: under trio calls go through litellm.
 """
@@ -24,8 +24,10 @@ from grasp_nodes.clients.litellm_client import LiteLLMClient
 
 __all__ = ["FAST_LANE_PROVIDERS", "FastLaneClient", "fast_lane_supports"]
 
-FAST_LANE_PROVIDERS = frozenset({"openai", "hosted_vllm", "azure", "mistral"})
-_DEFAULT_BASES = {"openai": "https://api.openai.com/v1", "mistral": "https://api.mistral.ai/v1"}
+FAST_LANE_PROVIDERS = frozenset({"openai", "hosted_vllm", "azure"})
+"""Routes whose request body litellm sends unchanged. Mistral is not among them: litellm
+renames parameters for it (``seed`` → ``random_seed``...), so it stays on litellm."""
+_DEFAULT_BASES = {"openai": "https://api.openai.com/v1"}
 
 
 def fast_lane_supports(spec: ModelSpec) -> bool:

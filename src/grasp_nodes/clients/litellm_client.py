@@ -55,6 +55,10 @@ class LiteLLMClient(RetryingClient):
         }
         if self.spec.api_version is not None:
             kwargs["api_version"] = self.spec.api_version
+        if params.get("tools"):
+            # litellm 1.106 imports its MCP gateway (the optional `mcp` package) whenever
+            # `tools` are sent; plain function tools never need it. litellm pops this flag.
+            kwargs["_skip_mcp_handler"] = True
         async with self.limiter:
             sent = time.perf_counter()
             try:

@@ -1,0 +1,225 @@
+"""The ``agent`` node: a ReAct loop in which a model calls Python tools until it answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+import anyio
+from pydantic import Field, field_validator, model_validator
+
+from grasp_core.config import NodeConfig
+from grasp_core.errors import ConfigError, NodeError
+from grasp_core.logs import get_logger
+from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_nodes.clients import ModelClient, client_for
+from grasp_nodes.llm import _ROLES, ModelRef, Role, _role_and_content
+from grasp_nodes.templates import Template
+from grasp_nodes.tools import Tool, load_tools, run_tool
+
+__all__ = ["AgentNode", "AgentNodeConfig"]
+
+_log = get_logger(__name__)
+
+
+class AgentNodeConfig(NodeConfig):
+    """An `agent` node."""
+
+    node_type: Literal["agent"] = "agent"
+    prompt: list[dict[str, Any]]
+    """Role messages, as for `llm`: `- system: "..."`, `- user: "{var}"`."""
+    model: ModelRef
+    """The model to call; it must support tool calling."""
+    tools: list[str | Callable[..., Any]]
+    """Dotted paths to Python functions (sync or async) the model may call; in Python,
+    callables. Each tool's JSON schema comes from its signature and docstring."""
+    max_steps: int = Field(default=8, ge=1)
+    """Most model calls in one run; a run that has not answered by then fails the record."""
+    inject_system_messages: dict[int, str] = Field(default_factory=dict)
+    """Turn → a system message (a `{var}` template) added before that model call; turn 0 is
+    the first call."""
+    transcript_key: str | None = None
+    """State key for the run's full message list (default: `<output key>_transcript`)."""
+    history_role_map: dict[Role, Role] = Field(default_factory=dict)
+    """In multiturn graphs, relabel history roles for this node (as for `llm`)."""
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not prompt:
+            raise ValueError("a prompt needs at least one message")
+        for message in prompt:
+            role, _ = _role_and_content(message)
+            if role not in _ROLES:
+                raise ValueError(f"unknown prompt role {role!r}; use one of {', '.join(_ROLES)}")
+        return prompt
+
+    @field_validator("tools")
+    @classmethod
+    def _tools(cls, tools: list[str | Callable[..., Any]]) -> list[str | Callable[..., Any]]:
+        if not tools:
+            raise ValueError("an agent needs at least one tool; use an llm node for a plain prompt")
+        return tools
+
+    @model_validator(mode="after")
+    def _check(self) -> AgentNodeConfig:
+        unreachable = sorted(t for t in self.inject_system_messages if not 0 <= t < self.max_steps)
+        if unreachable:
+            raise ValueError(
+                f"inject_system_messages turn(s) {unreachable!r} never happen: turns run from "
+                f"0 to max_steps - 1 = {self.max_steps - 1}; lower the turn or raise max_steps"
+            )
+        if "tools" in self.model.parameters:
+            raise ValueError(
+                "model.parameters.tools is set by the agent from its `tools` list; "
+                "remove it from the parameters"
+            )
+        return self
+
+
+class AgentNode:
+    """Calls the model with tools, runs the tools it asks for, and repeats until it answers.
+
+    Writes the answer to its output key, the run's messages (prompt, assistant turns with
+    ``tool_calls``, ``role: tool`` results, the answer) to the transcript key, and the
+    prompt's non-system turns and the answer to ``messages``.
+    """
+
+    config_model: ClassVar[type[AgentNodeConfig]] = AgentNodeConfig
+
+    def __init__(
+        self, name: str, config: AgentNodeConfig, client: ModelClient, tools: Sequence[Tool]
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.client = client
+        self.model_names = (config.model.name,)
+        self.tools = {tool.name: tool for tool in tools}
+        keys = config.output_key_list()
+        self._key = keys[0] if keys else name
+        self._transcript_key = config.transcript_key or f"{self._key}_transcript"
+        if self._transcript_key in (self._key, "messages"):
+            raise ConfigError(
+                f"agent node {name!r}: transcript_key {self._transcript_key!r} collides with "
+                "the answer or `messages`; choose another key"
+            )
+        where = f"graph_config.nodes.{name}"
+        self._prompt: list[tuple[str, Template]] = []
+        for index, message in enumerate(config.prompt):
+            role, content = _role_and_content(message)
+            self._prompt.append((role, Template(str(content), where=f"{where}.prompt[{index}]")))
+        self._injected = {
+            turn: Template(text, where=f"{where}.inject_system_messages.{turn}")
+            for turn, text in config.inject_system_messages.items()
+        }
+        self._parameters = {
+            **config.model.parameters,
+            "tools": [tool.schema() for tool in tools],
+        }
+
+    @classmethod
+    def build(cls, name: str, config: AgentNodeConfig, env: BuildEnv) -> AgentNode:
+        tools = load_tools(config.tools, env.task_dir)
+        return cls(name, config, client_for(env, config.model.name), tools)
+
+    @property
+    def output_keys(self) -> tuple[str, ...]:
+        return (self._key, self._transcript_key, "messages")
+
+    def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
+        """The first request's messages (history first in multiturn graphs)."""
+        messages: list[dict[str, Any]] = []
+        if ctx.multiturn:
+            history = list(state.get("messages") or [])
+            if ctx.chat_history_window is not None:
+                history = history[-ctx.chat_history_window :]
+            role_map = self.config.history_role_map
+            messages.extend(
+                {**m, "role": role_map.get(m.get("role"), m.get("role"))} if role_map else m
+                for m in history
+            )
+        for role, template in self._prompt:
+            text = template.render(state, record_id=ctx.record_id, node=self.name)
+            messages.append({"role": role, "content": text})
+        return messages
+
+    async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
+        """Loop model call → tool calls until the model answers without calling a tool."""
+        conversation = self.render(state, ctx)
+        own = len(conversation) - len(self._prompt)
+        injected = {
+            turn: template.render(state, record_id=ctx.record_id, node=self.name)
+            for turn, template in self._injected.items()
+        }
+        retries = self.config.retry.max_retries if self.config.retry is not None else None
+        for turn in range(self.config.max_steps):
+            if turn in injected:
+                conversation.append({"role": "system", "content": injected[turn]})
+            result = await self.client.chat(conversation, self._parameters, max_retries=retries)
+            if not result.tool_calls:
+                reply = {"role": "assistant", "content": result.text}
+                conversation.append(reply)
+                prompt = conversation[own : own + len(self._prompt)]
+                sent = [m for m in prompt if m["role"] != "system"]
+                return {
+                    self._key: result.text,
+                    self._transcript_key: conversation[own:],
+                    "messages": [*sent, reply],
+                }
+            calls = [_normalize(call, turn, i) for i, call in enumerate(result.tool_calls)]
+            conversation.append(
+                {"role": "assistant", "content": result.text or None, "tool_calls": calls}
+            )
+            conversation.extend(await self._run_tools(calls, ctx))
+        raise NodeError(
+            f"record {ctx.record_id!r}, node {self.name!r}: no final answer after "
+            f"max_steps={self.config.max_steps} model calls (the model kept calling tools); "
+            "raise max_steps or tell the model in the prompt when to answer",
+            node=self.name,
+        )
+
+    async def _run_tools(
+        self, calls: list[dict[str, Any]], ctx: NodeContext
+    ) -> list[dict[str, Any]]:
+        """One ``role: tool`` message per call, in call order; several calls run concurrently."""
+        contents = [""] * len(calls)
+
+        async def one(index: int, call: dict[str, Any]) -> None:
+            function = call["function"]
+            outcome = await run_tool(self.tools, function["name"], function["arguments"])
+            if outcome.error:
+                _log.info(
+                    "tool call failed",
+                    record_id=ctx.record_id,
+                    node=self.name,
+                    tool=function["name"],
+                    error=outcome.content,
+                )
+            contents[index] = outcome.content
+
+        if len(calls) == 1:
+            await one(0, calls[0])
+        else:
+            async with anyio.create_task_group() as group:
+                for index, call in enumerate(calls):
+                    group.start_soon(one, index, call)
+        return [
+            {"role": "tool", "tool_call_id": call["id"], "content": content}
+            for call, content in zip(calls, contents, strict=True)
+        ]
+
+
+def _normalize(call: Mapping[str, Any], turn: int, index: int) -> dict[str, Any]:
+    """A tool call in OpenAI's shape whatever the transport returned (arguments as text)."""
+    function = call.get("function") or {}
+    arguments = function.get("arguments")
+    if arguments is None:
+        arguments = "{}"
+    elif not isinstance(arguments, str):
+        arguments = json.dumps(arguments)
+    return {
+        "id": str(call.get("id") or f"call_{turn}_{index}"),
+        "type": "function",
+        "function": {"name": str(function.get("name") or ""), "arguments": arguments},
+    }

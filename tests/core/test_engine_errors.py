@@ -1,0 +1,35 @@
+"""Review: errors from the engine's writer reach the caller as GraSP errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grasp_core.errors import SinkError
+from grasp_core.runner import RunOptions, run_task
+from tests.conftest import write_task
+
+TASK = """
+data_config:
+  source: {type: disk, file_path: data.jsonl}
+  sink: {type: csv, file_path: out.csv}
+graph_config:
+  nodes:
+    copy:
+      node_type: lambda
+      lambda: steps.copy
+      output_keys: copied
+  edges:
+    - {from: START, to: copy}
+    - {from: copy, to: END}
+"""
+
+
+def test_sink_error_reaches_the_caller_as_sink_error(tmp_path: Path) -> None:
+    rows = '{"id": 1, "a": 1}\n{"id": 2, "a": 1, "b": 2}\n'
+    task = write_task(
+        tmp_path, TASK, {"data.jsonl": rows, "steps.py": "def copy(state):\n    return 1\n"}
+    )
+    with pytest.raises(SinkError):
+        run_task(task, RunOptions(batch_size=1, window=1))
