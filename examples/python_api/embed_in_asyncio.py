@@ -1,6 +1,6 @@
 """Run a GraSP task inside an existing asyncio program, beside other work.
 
-    python examples/python_api/embed_in_asyncio.py
+python examples/python_api/embed_in_asyncio.py
 """
 
 from __future__ import annotations

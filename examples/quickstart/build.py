@@ -38,7 +38,10 @@ def build_task() -> Task:
             model={"name": "judge", "parameters": {"temperature": 0.0}},
         )
         .add_node(
-            "word_count", "lambda", output_keys="answer_words", inline=True,
+            "word_count",
+            "lambda",
+            output_keys="answer_words",
+            inline=True,
             **{"lambda": "steps.count_words"},
         )
         .add_edge(START, "ask")
