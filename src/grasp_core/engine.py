@@ -168,6 +168,7 @@ class Engine:
                 on_node_done=self.journal.node_done,
                 memo=self.memo.pop(record_id, None),
                 seed=self.seed,
+                flush=self.journal.flush,
             )
             output = self.shaper.shape(record_id, state)
             if output is not None and self.validator is not None:

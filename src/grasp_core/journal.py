@@ -86,6 +86,18 @@ class Journal:
             self._file.close()
             self._file = None
 
+    def write(self, event: dict[str, Any]) -> None:
+        """Buffer one event; it reaches the OS at the next :meth:`flush` or :meth:`append`."""
+        assert self._file is not None, "journal is not open"
+        self._file.write(json.dumps(event, separators=(",", ":")) + "\n")
+
+    def flush(self) -> None:
+        """Hand buffered events to the OS (a process kill cannot lose them after this)."""
+        if self._file is not None:
+            self._file.flush()
+            if self.fsync:
+                os.fsync(self._file.fileno())
+
     def append(self, event: dict[str, Any]) -> None:
         """Write one event and flush it to the OS (a process kill cannot lose it).
 
@@ -109,6 +121,7 @@ class Journal:
         routes: dict[str, str],
         seq: int = 0,
     ) -> None:
+        """Buffer a finished node run; the walker flushes after expensive ones."""
         event: dict[str, Any] = {
             "e": "node_done",
             "r": record_id,
@@ -119,7 +132,7 @@ class Journal:
         }
         if routes:
             event["routes"] = routes
-        self.append(event)
+        self.write(event)
 
     def records_done(self, ids: list[str], tokens: dict[str, CommitToken]) -> None:
         self.append({"e": "record_done", "ids": ids, "tokens": tokens})

@@ -95,6 +95,7 @@ def compile_graph(
         back_edges=back,
         reach=reach,
         properties=config.properties(),
+        sequential=all(len(out) <= 1 for out in out_edges.values()),
     )
 
 

@@ -66,6 +66,9 @@ class CompiledGraph:
     back_edges: frozenset[EdgeKey]
     reach: Mapping[str, frozenset[str]]
     properties: GraphProperties
+    sequential: bool = False
+    """No node (nor START) has two outgoing edges: at most one node runs at a time, so a
+    record walks in its own task without a task group."""
 
     def is_back_edge(self, key: EdgeKey) -> bool:
         return key in self.back_edges

@@ -10,7 +10,10 @@ outside the loop as they were. Finished node runs are reported to ``on_node_done
 from __future__ import annotations
 
 import bisect
+import contextlib
+import functools
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -36,6 +39,10 @@ OnNodeDone = Callable[[str, str, int, dict[str, Any], dict[str, str], int], None
 (``messages``) are kept in that order, so a replay rebuilds them exactly."""
 
 _FIRED, _SKIPPED = 1, 2
+_NO_SCOPE = contextlib.nullcontext()
+_EXPENSIVE_SECONDS = 0.005
+"""Node runs longer than this (model calls) are flushed to the journal at once; cheaper
+ones ride along with the next flush, since redoing them after a crash costs little."""
 
 
 async def walk_record(
@@ -47,10 +54,16 @@ async def walk_record(
     on_node_done: OnNodeDone,
     memo: Mapping[tuple[str, int], MemoEntry] | None = None,
     seed: int = 0,
+    flush: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the graph for one record and return its final state; raise ``RecordError``."""
+    """Run the graph for one record and return its final state; raise ``RecordError``.
+
+    ``flush`` is called after a node run that took long enough to be worth never redoing
+    (a model call), so its journal line reaches the OS at once.
+    """
     walk = _Walk(graph, record_id, state, metrics, on_node_done, dict(memo or {}))
     walk.seed = seed
+    walk.flush = flush
     return await walk.run()
 
 
@@ -76,23 +89,48 @@ class _Walk:
         self.running: set[str] = set()
         self.again: dict[str, int] = {}
         self.restarts: list[str] = []
+        self.ready: deque[str] = deque()
         self.base = {key: list(state.get(key) or []) for key in APPEND_KEYS}
         self.chunks: dict[str, list[tuple[int, list[Any]]]] = {}
         self.next_seq = 1 + max((int(e.get("s", -1)) for e in memo.values()), default=-1)
         self.failure: RecordError | None = None
         self._tg: TaskGroup | None = None
         self.seed = 0
+        self.flush: Callable[[], None] | None = None
         props = graph.properties
         self.multiturn = props.chat_conversation == "multiturn"
         self.window = props.chat_history_window_size
 
     async def run(self) -> dict[str, Any]:
-        async with anyio.create_task_group() as tg:
-            self._tg = tg
-            tg.start_soon(self._guarded, START, self._route_start)
+        if self.graph.sequential:
+            await self._guarded(START, self._route_start)
+            await self._drive(self._take_ready())
+        else:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                await self._guarded(START, self._route_start)
+                await self._drive(self._take_ready())
         if self.failure is not None:
             raise self.failure
         return self.state
+
+    async def _drive(self, name: str | None) -> None:
+        """Run ready nodes in this task; only extra ready nodes (fan-out) get tasks of their own.
+
+        A chain of nodes therefore runs in one task, without a task spawn per node.
+        """
+        while name is not None and self.failure is None:
+            await self._guarded(name, functools.partial(self._run_node, name))
+            name = self._take_ready()
+
+    def _take_ready(self) -> str | None:
+        if not self.ready:
+            return None
+        name = self.ready.popleft()
+        while self.ready:
+            assert self._tg is not None, "a sequential graph readied two nodes at once"
+            self._tg.start_soon(self._drive, self.ready.popleft())
+        return name
 
     async def _guarded(self, name: str, step: Callable[[], Any]) -> None:
         try:
@@ -112,8 +150,8 @@ class _Walk:
     def _fail(self, exc: RecordError) -> None:
         if self.failure is None:
             self.failure = exc
-        assert self._tg is not None
-        self._tg.cancel_scope.cancel()
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
 
     async def _route_start(self) -> None:
         routes = await self._evaluate_routes(START)
@@ -125,8 +163,7 @@ class _Walk:
             self.again[name] = self.again.get(name, 0) + 1
             return
         self.running.add(name)
-        assert self._tg is not None
-        self._tg.start_soon(self._guarded, name, lambda: self._run_node(name))
+        self.ready.append(name)
 
     async def _run_node(self, name: str) -> None:
         try:
@@ -173,12 +210,15 @@ class _Walk:
             routes = dict(entry.get("routes") or {})
             self.metrics.node(name).replayed += 1
         else:
+            started = time.perf_counter()
             delta = await self._call(name, iteration)
             seq = self.next_seq
             self.next_seq += 1
             self._apply(delta, seq)
             routes = await self._evaluate_routes(name)
             self.on_node_done(self.record_id, name, iteration, delta, routes, seq)
+            if self.flush is not None and time.perf_counter() - started > _EXPENSIVE_SECONDS:
+                self.flush()
         self._propagate(name, routes)
 
     def _apply(self, delta: Mapping[str, Any], seq: int) -> None:
@@ -204,7 +244,7 @@ class _Walk:
         delta: dict[str, Any] = {}
         started = time.perf_counter()
         try:
-            with anyio.fail_after(compiled.timeout):
+            with anyio.fail_after(compiled.timeout) if compiled.timeout else _NO_SCOPE:
                 if compiled.pre_process is not None:
                     delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
                     view.update(delta)
@@ -267,6 +307,7 @@ class _Walk:
                 on_node_done=on_done,
                 memo=inner_memo,
                 seed=self.seed,
+                flush=self.flush,
             )
         except RecordError as exc:
             exc.node = f"{prefix}.{exc.node}" if exc.node else prefix
