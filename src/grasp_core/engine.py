@@ -123,7 +123,10 @@ class Engine:
                     if self._stop_requested:
                         records.cancel_scope.cancel()
                     async for item in self._pending(items):
-                        await slots.acquire()
+                        try:
+                            slots.acquire_nowait()
+                        except anyio.WouldBlock:
+                            await slots.acquire()
                         if self._stop_requested:
                             slots.release()
                             break
@@ -150,7 +153,10 @@ class Engine:
     ) -> None:
         try:
             result = await self._process(item)
-            await send.send(result)
+            try:
+                send.send_nowait(result)
+            except anyio.WouldBlock:
+                await send.send(result)
         finally:
             self.in_flight -= 1
             slots.release()

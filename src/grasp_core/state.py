@@ -26,8 +26,13 @@ def apply_delta(state: dict[str, Any], delta: Mapping[str, Any]) -> None:
             state[key] = value
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def jsonable_delta(delta: Mapping[str, Any], *, node: str, record_id: str) -> dict[str, Any]:
     """The delta as JSON-safe data, as the journal stores it (so a replay sees the same)."""
+    if all(type(value) in _SCALARS for value in delta.values()):
+        return dict(delta)
     try:
         result = to_jsonable_python(dict(delta))
     except PydanticSerializationError as exc:

@@ -240,7 +240,10 @@ class _Walk:
         if compiled.idle:
             return {}
         stats = self.metrics.node(name)
-        view = dict(self.state)
+        # parallel branches need a snapshot; one node at a time can read the state itself
+        view: dict[str, Any] = (
+            dict(self.state) if not self.graph.sequential or compiled.pre_process else self.state
+        )
         delta: dict[str, Any] = {}
         started = time.perf_counter()
         try:
@@ -257,7 +260,11 @@ class _Walk:
                     seed=self.seed,
                     run_graph=self._run_inner,
                 )
-                output = dict(await compiled.node.run(view, ctx))
+                output = dict(
+                    await compiled.node.run(
+                        MappingProxyType(view) if view is self.state else view, ctx
+                    )
+                )
                 if compiled.post_process is not None:
                     output = _mapping(
                         await compiled.post_process(output, view), name, "post_process"
