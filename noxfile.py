@@ -34,4 +34,4 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against the local mock server; prints tables."""
     session.install("-e", ".[dev]")
-    session.run("python", "benchmarks/bench_engine.py", *session.posargs)
+    session.run("python", "benchmarks/suite.py", *session.posargs)

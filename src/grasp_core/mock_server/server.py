@@ -74,7 +74,10 @@ class MockServer:
         retry_after: float = 0.05,
         max_seconds: float = 3600.0,
         request_log_path: str | Path | None = None,
+        log_bodies: bool = False,
     ) -> None:
+        """``log_bodies`` adds each request's target, headers and JSON body to its log entry
+        (for transport-equivalence tests; off by default to keep the server fast)."""
         self._host = loopback_address(host)
         if not 0 <= port <= 65535:
             raise ConfigError(f"port must be 0..65535 (0 picks a free port), got {port!r}")
@@ -98,6 +101,7 @@ class MockServer:
         self._retry_after = retry_after
         self._max_seconds = max_seconds
         self._log_path = Path(request_log_path) if request_log_path is not None else None
+        self._log_bodies = log_bodies
         self._fault_plan = FaultPlan(rate=fault_rate, kinds=faults, seed=seed)
         self._rng = random.Random(seed)
         # Guards everything below: the loop thread writes, any thread reads.
@@ -291,7 +295,7 @@ class MockServer:
             delay += directive.hang if directive.hang is not None else self._hang_seconds
         status = None if fault == "drop" else _FAULT_STATUS.get(fault or "", 200)
         # Logged now rather than when answered, so a request its client gave up on still shows.
-        self._record(request.path, chat.model, key, status, fault, chat.messages)
+        self._record(request.path, chat.model, key, status, fault, chat.messages, request=request)
         if delay > 0:
             await self._wait(delay)
         if fault == "drop":
@@ -337,8 +341,10 @@ class MockServer:
         status: int | None,
         fault: str | None,
         messages: list[Any] | None,
+        *,
+        request: Request | None = None,
     ) -> None:
-        entry = {
+        entry: dict[str, Any] = {
             "path": path,
             "model": model,
             "key": key,
@@ -346,6 +352,14 @@ class MockServer:
             "fault": fault,
             "messages": messages,
         }
+        if self._log_bodies and request is not None:
+            entry["target"] = request.path + (
+                "?" + "&".join(f"{k}={v}" for k, v in sorted(request.query.items()))
+                if request.query
+                else ""
+            )
+            entry["headers"] = dict(request.headers)
+            entry["body"] = json.loads(request.body)
         with self._lock:
             self._log.append(entry)
             self._by_status["dropped" if status is None else str(status)] += 1

@@ -53,7 +53,9 @@ class FastLaneClient(RetryingClient):
         import aiohttp
 
         session = self._session or self._open_session()
-        body = json.dumps({"model": self._model_id, "messages": messages, **params})
+        body = json.dumps(
+            {"model": self._model_id, "messages": messages, **params}, separators=(",", ":")
+        )
         async with self.limiter:
             sent = time.perf_counter()
             try:
@@ -88,9 +90,14 @@ class FastLaneClient(RetryingClient):
             self._session = None
 
 
+_KEYLESS = {"openai": "EMPTY", "azure": "EMPTY", "hosted_vllm": "fake-api-key"}
+"""What litellm sends when no key is configured (local servers without auth)."""
+
+
 def _endpoint(spec: ModelSpec, api_key: str | None) -> tuple[str, dict[str, str]]:
     base = (spec.api_base or _DEFAULT_BASES[spec.provider]).rstrip("/")
     headers = {"Content-Type": "application/json"}
+    api_key = api_key or _KEYLESS[spec.provider]
     if spec.provider == "azure":
         deployment = spec.model.split("/", 1)[1]
         version = spec.api_version or "2024-10-21"
