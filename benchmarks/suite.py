@@ -34,9 +34,9 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import anyio
+
 from _mock_process import mock_process  # type: ignore[import-not-found]
 from bench_engine import prepare, sequential_sample  # type: ignore[import-not-found]
-
 from grasp_core.runner import RunOptions, run_task
 
 HERE = Path(__file__).parent
@@ -65,14 +65,18 @@ def p1(quick: bool) -> list[Row]:
                     result = run_task(task, RunOptions(mock=url))
                     wall = time.perf_counter() - started
                 assert result.done == records
-                rows.append({
-                    "id": f"P1 median {median * 1000:g} ms, concurrency {concurrency}",
-                    "value": round(wall / ideal, 2), "unit": "× ideal", "target": "≤ 1.10",
-                    "ok": wall / ideal <= 1.10,
-                    "detail": f"{wall:.2f}s vs ideal {ideal:.2f}s; "
-                              f"{sequential / wall:.0f}× a sequential loop (scaled from "
-                              f"{sample_size} records)",
-                })
+                rows.append(
+                    {
+                        "id": f"P1 median {median * 1000:g} ms, concurrency {concurrency}",
+                        "value": round(wall / ideal, 2),
+                        "unit": "× ideal",
+                        "target": "≤ 1.10",
+                        "ok": wall / ideal <= 1.10,
+                        "detail": f"{wall:.2f}s vs ideal {ideal:.2f}s; "
+                        f"{sequential / wall:.0f}× a sequential loop (scaled from "
+                        f"{sample_size} records)",
+                    }
+                )
     return rows
 
 
@@ -85,10 +89,14 @@ async def _raw_aiohttp(url: str, calls: int, concurrency: int) -> None:
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def one() -> None:
-            async with limiter, session.post(
-                url + "/v1/chat/completions", data=body,
-                headers={"Content-Type": "application/json"},
-            ) as resp:
+            async with (
+                limiter,
+                session.post(
+                    url + "/v1/chat/completions",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                ) as resp,
+            ):
                 json.loads(await resp.read())
 
         async with anyio.create_task_group() as tg:
@@ -104,8 +112,14 @@ async def _client(url: str, calls: int, concurrency: int, transport: str) -> Non
     from grasp_nodes.clients import client_for
 
     catalog = ModelCatalog.from_mapping(
-        {"m": {"model": "hosted_vllm/m", "api_base": url + "/v1",
-               "max_concurrency": concurrency, "transport": transport}},
+        {
+            "m": {
+                "model": "hosted_vllm/m",
+                "api_base": url + "/v1",
+                "max_concurrency": concurrency,
+                "transport": transport,
+            }
+        },
         source="bench",
     )
     env = BuildEnv(Path.cwd(), catalog, BackendPool(catalog), RunMetrics())
@@ -138,21 +152,28 @@ def p2(quick: bool) -> list[Row]:
     raw_ms = measured["raw aiohttp"][0]
     rows = []
     for name, (ms, rate) in measured.items():
-        target = {"fast lane": "≤ 0.5 ms and ≤ 1.6 × raw"}.get(name, "reference" if name ==
-                                                                   "raw aiohttp" else "")
+        target = {"fast lane": "≤ 0.5 ms and ≤ 1.6 × raw"}.get(
+            name, "reference" if name == "raw aiohttp" else ""
+        )
         ok = None if name != "fast lane" else (ms <= 0.5 and ms <= 1.6 * raw_ms)
-        rows.append({
-            "id": f"P2 client cost, {name}", "value": round(ms, 3), "unit": "ms CPU / call",
-            "target": target, "ok": ok,
-            "detail": f"{rate:.0f} calls/s, {ms / raw_ms:.2f}× raw aiohttp"
-                      + (f" ({litellm_calls} calls)" if name == "litellm" else f" ({calls} calls)"),
-        })
+        rows.append(
+            {
+                "id": f"P2 client cost, {name}",
+                "value": round(ms, 3),
+                "unit": "ms CPU / call",
+                "target": target,
+                "ok": ok,
+                "detail": f"{rate:.0f} calls/s, {ms / raw_ms:.2f}× raw aiohttp"
+                + (f" ({litellm_calls} calls)" if name == "litellm" else f" ({calls} calls)"),
+            }
+        )
     return rows
 
 
 def _run_child(code: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=HERE)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=HERE
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -195,11 +216,16 @@ def p3(quick: bool) -> list[Row]:
     records = 20000 if quick else 100000
     out = _run_child(_LAMBDA_RUN.format(nodes=3, records=records, from_file=False))
     rate = out["done"] / out["wall"]
-    return [{
-        "id": "P3 engine overhead (3 lambda nodes, journal on)", "value": round(rate),
-        "unit": "records/s", "target": "≥ 20,000", "ok": rate >= 20000,
-        "detail": f"{out['done']} records in {out['wall']:.1f}s",
-    }]
+    return [
+        {
+            "id": "P3 engine overhead (3 lambda nodes, journal on)",
+            "value": round(rate),
+            "unit": "records/s",
+            "target": "≥ 20,000",
+            "ok": rate >= 20000,
+            "detail": f"{out['done']} records in {out['wall']:.1f}s",
+        }
+    ]
 
 
 def p4(quick: bool) -> list[Row]:
@@ -208,13 +234,17 @@ def p4(quick: bool) -> list[Row]:
     large = _run_child(_LAMBDA_RUN.format(nodes=2, records=big, from_file=True))
     little = _run_child(_LAMBDA_RUN.format(nodes=2, records=small, from_file=True))
     ratio = large["peak_mb"] / little["peak_mb"]
-    return [{
-        "id": f"P4 memory, {big:,} JSONL lines streamed", "value": round(large["peak_mb"]),
-        "unit": "MB peak RSS", "target": "≤ 300 and ≤ 1.2 × 1/10 the lines",
-        "ok": large["peak_mb"] <= 300 and ratio <= 1.2,
-        "detail": f"{ratio:.2f}× the {small:,}-line run ({little['peak_mb']:.0f} MB); "
-                  f"{large['done'] / large['wall']:.0f} records/s",
-    }]
+    return [
+        {
+            "id": f"P4 memory, {big:,} JSONL lines streamed",
+            "value": round(large["peak_mb"]),
+            "unit": "MB peak RSS",
+            "target": "≤ 300 and ≤ 1.2 × 1/10 the lines",
+            "ok": large["peak_mb"] <= 300 and ratio <= 1.2,
+            "detail": f"{ratio:.2f}× the {small:,}-line run ({little['peak_mb']:.0f} MB); "
+            f"{large['done'] / large['wall']:.0f} records/s",
+        }
+    ]
 
 
 def p5(quick: bool) -> list[Row]:
@@ -230,9 +260,16 @@ def p5(quick: bool) -> list[Row]:
             subprocess.run(cmd, capture_output=True, check=True)
             times.append(time.perf_counter() - started)
         median = statistics.median(times)
-        rows.append({"id": f"P5 start-up, {label}", "value": round(median, 3), "unit": "s",
-                     "target": f"≤ {target}", "ok": median <= target,
-                     "detail": f"median of {len(times)} runs"})
+        rows.append(
+            {
+                "id": f"P5 start-up, {label}",
+                "value": round(median, 3),
+                "unit": "s",
+                "target": f"≤ {target}",
+                "ok": median <= target,
+                "detail": f"median of {len(times)} runs",
+            }
+        )
     return rows
 
 
@@ -249,13 +286,15 @@ def main() -> None:
     print(f"|{'-' * (width + 2)}|{'-' * 11}|{'-' * 16}|{'-' * 28}|----|")
     for r in rows:
         ok = {True: "✓", False: "✗", None: ""}[r["ok"]]
-        print(f"| {r['id']:<{width}} | {r['value']:>9} | {r['unit']:<14} | {r['target']:<26} "
-              f"| {ok:<2} |")
+        print(
+            f"| {r['id']:<{width}} | {r['value']:>9} | {r['unit']:<14} | {r['target']:<26} "
+            f"| {ok:<2} |"
+        )
     for r in rows:
         print(f"  {r['id']}: {r['detail']}")
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                   f"{platform.python_version()}",
+        f"{platform.python_version()}",
         "quick": args.quick,
         "results": rows,
     }
