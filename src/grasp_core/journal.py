@@ -26,6 +26,8 @@ from grasp_core.protocols import CommitToken
 __all__ = ["JOURNAL_VERSION", "Journal", "JournalState"]
 
 JOURNAL_VERSION = 1
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+"""One encoder for every line: ``json.dumps`` with options builds a new one per call."""
 
 
 @dataclass
@@ -89,7 +91,7 @@ class Journal:
     def write(self, event: dict[str, Any]) -> None:
         """Buffer one event; it reaches the OS at the next :meth:`flush` or :meth:`append`."""
         assert self._file is not None, "journal is not open"
-        self._file.write(json.dumps(event, separators=(",", ":")) + "\n")
+        self._file.write(_encode(event) + "\n")
 
     def flush(self) -> None:
         """Hand buffered events to the OS (a process kill cannot lose them after this)."""
@@ -104,7 +106,7 @@ class Journal:
         ASCII escapes keep any string (even a lone surrogate from a broken source) encodable.
         """
         assert self._file is not None, "journal is not open"
-        self._file.write(json.dumps(event, separators=(",", ":")) + "\n")
+        self._file.write(_encode(event) + "\n")
         self._file.flush()
         if self.fsync:
             os.fsync(self._file.fileno())

@@ -16,6 +16,7 @@ from grasp_core.errors import ConfigError, NodeError, RecordError
 __all__ = ["MISSING", "OutputShaper", "lookup", "resolve_task_refs"]
 
 MISSING: Any = object()
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def lookup(data: Mapping[str, Any], path: str) -> Any:
@@ -94,6 +95,8 @@ class OutputShaper:
             record = {name: getter(state) for name, getter in self._fields}
         else:
             record = {self.id_column: record_id, **state} if self.id_column not in state else state
+        if all(type(value) in _SCALARS for value in record.values()):
+            return dict(record)
         try:
             result = to_jsonable_python(record)
         except PydanticSerializationError as exc:

@@ -36,16 +36,21 @@ class JsonlSinkConfig(BaseModel):
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
 
 
+_encode_utf8 = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_ascii = json.JSONEncoder(separators=(",", ":")).encode
+"""Encoders built once: ``json.dumps`` with options builds a new one per call."""
+
+
 def encode_jsonl(records: Sequence[dict[str, Any]], path: Path) -> bytes:
     """Return ``records`` as UTF-8 JSON Lines; ``path`` only names the file in errors."""
     lines: list[bytes] = []
     for index, record in enumerate(records):
         try:
-            text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+            text = _encode_utf8(record)
             try:
                 lines.append(text.encode("utf-8"))
             except UnicodeEncodeError:  # a lone surrogate: keep it as a \u escape
-                lines.append(json.dumps(record, separators=(",", ":")).encode("ascii"))
+                lines.append(_encode_ascii(record).encode("ascii"))
         except (TypeError, ValueError) as exc:
             raise SinkError(
                 f"cannot write record {index} of the batch to {path} as json: {exc}; "
