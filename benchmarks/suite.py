@@ -178,7 +178,7 @@ def _run_child(code: str) -> dict[str, Any]:
 
 
 _LAMBDA_RUN = """
-import json, resource, sys, tempfile, time
+import json, sys, tempfile, time
 from pathlib import Path
 from grasp_core import END, START, Graph, RunOptions, run_task
 
@@ -207,7 +207,10 @@ with tempfile.TemporaryDirectory() as tmp:
     started = time.perf_counter()
     result = run_task(task, RunOptions(output_dir=Path(tmp), window=256, batch_size=256))
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child would report its
+    # parent's peak
+    hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0]
+    peak = int(hwm.split()[1]) / 1024
 print(json.dumps({{"done": result.done, "wall": wall, "peak_mb": peak}}))
 """
 

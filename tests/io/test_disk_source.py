@@ -154,14 +154,14 @@ def test_undecodable_jsonl_bytes_spoil_only_their_line(tmp_path: Path) -> None:
 
 
 def test_duplicate_id_becomes_an_error_item_naming_the_first_line(tmp_path: Path) -> None:
-    """A repeated id yields an error item that names both lines; the first record stands."""
+    """A repeated id yields an error item naming its line; the first record stands."""
     path = write_file(tmp_path / "d.jsonl", "jsonl", [{"id": "x"}, {"id": "y"}, {"id": "x"}])
     items = list(DiskSource(path).iter_records())
     assert items[0] == SourceItem("x", {"id": "x"})
     assert items[2] == SourceItem(
         "<line 3>",
         {},
-        f"{path}:3: duplicate id 'x' (first seen at line 1); "
+        f"{path}:3: duplicate id 'x' (an earlier record has the same id); "
         "ids must be unique so resume can tell records apart",
     )
 
@@ -171,7 +171,7 @@ def test_duplicate_id_in_parquet_names_the_rows(tmp_path: Path) -> None:
     path = write_file(tmp_path / "d.parquet", "parquet", [{"id": 1}, {"id": 2}, {"id": 1}])
     items = list(DiskSource(path).iter_records())
     assert items[2].error is not None
-    assert items[2].error.startswith(f"{path} row 2: duplicate id '1' (first seen at row 0)")
+    assert items[2].error.startswith(f"{path} row 2: duplicate id '1' (an earlier record")
 
 
 def test_parquet_start_and_limit_cross_row_groups_and_batches(tmp_path: Path) -> None:

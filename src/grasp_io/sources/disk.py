@@ -13,6 +13,7 @@ from grasp_core.errors import ConfigError, SourceError
 from grasp_core.protocols import SourceItem
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io.sources._csv import iter_csv
+from grasp_io.sources._ids import IdDigests, id_digest
 from grasp_io.sources._json import iter_json
 from grasp_io.sources._jsonl import iter_jsonl
 from grasp_io.sources._raw import RawRecord
@@ -131,7 +132,7 @@ class DiskSource:
         if limit == 0:
             return
         raws = self._read(start)
-        seen: dict[str, int] = {}
+        seen = IdDigests()
         try:
             for position, raw in enumerate(raws, start=start):
                 yield self._to_item(raw, position, seen)
@@ -165,7 +166,7 @@ class DiskSource:
             reader = iter_parquet
         return reader(self.path, encoding=_reading_encoding(self.encoding), skip=skip)
 
-    def _to_item(self, raw: RawRecord, position: int, seen: dict[str, int]) -> SourceItem:
+    def _to_item(self, raw: RawRecord, position: int, seen: IdDigests) -> SourceItem:
         """A record, or an error item whose id (``<line 7>``) names where it is in the file,
         so it cannot shadow a real record's id on resume."""
         unit = _UNITS[self.file_format]
@@ -173,13 +174,12 @@ class DiskSource:
         if raw.data is None:
             return SourceItem(bad_id, {}, f"{self._locate(raw.number)}: {raw.problem}")
         record_id = _record_id(raw.data, self.id_column, position)
-        first = seen.setdefault(record_id, raw.number)
-        if first != raw.number:
+        if not seen.add(id_digest(record_id)):
             return SourceItem(
                 bad_id,
                 {},
-                f"{self._locate(raw.number)}: duplicate id {record_id!r} (first seen at "
-                f"{unit} {first}); ids must be unique so resume can tell records apart",
+                f"{self._locate(raw.number)}: duplicate id {record_id!r} (an earlier record "
+                "has the same id); ids must be unique so resume can tell records apart",
             )
         return SourceItem(record_id, raw.data)
 

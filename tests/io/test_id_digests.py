@@ -1,0 +1,24 @@
+"""The duplicate-id check is exact across buffer merges."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grasp_io.sources._ids import IdDigests, id_digest
+
+
+@given(st.lists(st.text(max_size=6), max_size=300))
+def test_add_reports_exactly_the_repeats(ids: list[str]) -> None:
+    """add() is False exactly for ids seen before, whatever the merges in between."""
+    digests = IdDigests(buffer_size=4)
+    seen: set[str] = set()
+    for record_id in ids:
+        assert digests.add(id_digest(record_id)) == (record_id not in seen)
+        seen.add(record_id)
+
+
+def test_digest_is_stable_and_handles_lone_surrogates() -> None:
+    """The same id always gives the same digest, even an id with a lone surrogate."""
+    assert id_digest("x\ud83d") == id_digest("x\ud83d")
+    assert id_digest("a") != id_digest("b")
