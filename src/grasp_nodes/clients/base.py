@@ -105,7 +105,7 @@ class RetryingClient:
             completion_tokens=result.completion_tokens,
             retries=attempts - 1,
         )
-        return replace(result, attempts=attempts)
+        return result if attempts == 1 else replace(result, attempts=attempts)
 
     async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
         """Send one request under the backend's limiter; ``latency`` excludes queueing."""

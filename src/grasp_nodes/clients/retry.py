@@ -1,35 +1,43 @@
-"""Our single retry policy: exponential backoff with jitter that honours ``Retry-After``."""
+"""Our single retry policy: exponential backoff with jitter that honours ``Retry-After``.
+
+The first attempt is made directly (most calls succeed, and tenacity's bookkeeping costs
+tens of microseconds); after a retryable failure, tenacity runs the remaining attempts.
+"""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import anyio
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from grasp_core.errors import ModelCallError, RetryableModelError
 
-__all__ = ["call_with_retries"]
+__all__ = ["backoff_seconds", "call_with_retries"]
 
 T = TypeVar("T")
 
-_backoff = wait_exponential_jitter(multiplier=0.25, max=30.0, jitter=0.5)
+_BASE, _CAP, _JITTER = 0.25, 30.0, 0.5
 
 
-def _wait(state: RetryCallState) -> float:
-    delay = _backoff(state)
-    outcome = state.outcome
-    error = outcome.exception() if outcome is not None else None
+def backoff_seconds(error: BaseException | None, retry_number: int) -> float:
+    """The wait before retry ``retry_number`` (1 = the first retry).
+
+    Exponential (0.25 s doubling, capped at 30 s) plus up to 0.5 s of jitter; at least the
+    server's ``Retry-After`` when it sent one.
+    """
+    delay = min(_CAP, _BASE * 2.0 ** (retry_number - 1)) + random.uniform(0, _JITTER)
     if isinstance(error, RetryableModelError) and error.retry_after is not None:
         return max(error.retry_after, min(delay, error.retry_after + 1.0))
     return delay
+
+
+def _wait(state: RetryCallState) -> float:
+    outcome = state.outcome
+    # tenacity's attempt_number counts the retries here, since attempt 1 ran before it
+    return backoff_seconds(outcome.exception() if outcome else None, state.attempt_number + 1)
 
 
 async def call_with_retries(
@@ -39,9 +47,20 @@ async def call_with_retries(
 
     When retries run out the last error is raised with ``attempts`` set.
     """
-    tries = 0
+    try:
+        return await attempt(), 1
+    except RetryableModelError as error:
+        if max_retries == 0:
+            error.attempts = 1
+            raise
+        first_error = error
+    except ModelCallError as error:
+        error.attempts = 1
+        raise
+    await anyio.sleep(backoff_seconds(first_error, 1))
+    tries = 1
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(max_retries + 1),
+        stop=stop_after_attempt(max_retries),
         wait=_wait,
         retry=retry_if_exception_type(RetryableModelError),
         sleep=anyio.sleep,
@@ -54,7 +73,6 @@ async def call_with_retries(
                 result = await attempt()
     except ModelCallError as exc:
         exc.attempts = tries
-        if tries > 1:
-            exc.args = (f"{exc.args[0]} after {tries} attempts",)
+        exc.args = (f"{exc.args[0]} after {tries} attempts",)
         raise
     return result, tries
