@@ -161,6 +161,11 @@ def _print_summary(result: Any) -> None:
             f"{stats['prompt_tokens']}+{stats['completion_tokens']} tokens, "
             f"p50 {lat['p50']}s p95 {lat['p95']}s"
         )
+    for name, backend in result.metrics.get("backends", {}).items():
+        print(
+            f"  backend {name}: limit {backend['current_limit']}/{backend['max_concurrency']}, "
+            f"{backend['rate_limited_429']} × 429, circuit opened {backend['circuit_opened']}×"
+        )
     for path in result.output_paths:
         print(f"  output           {path}")
     if result.failed:

@@ -48,6 +48,12 @@ class ModelSpec(StrictModel):
     """Retries on 429, 5xx, timeouts and dropped connections (exponential backoff, jitter)."""
     backend: str | None = None
     """Backend name; entries with the same backend share one concurrency limit."""
+    rpm: float | None = Field(default=None, gt=0)
+    """Requests per minute this backend allows; requests wait for budget rather than fail."""
+    tpm: float | None = Field(default=None, gt=0)
+    """Tokens per minute (prompt estimate + max_tokens, corrected by the reply's usage)."""
+    adaptive: bool = True
+    """Halve the backend's concurrency on 429s and grow it back on success (AIMD)."""
     transport: Literal["auto", "litellm"] = "auto"
     """`litellm` forces the litellm transport; `auto` lets GraSP pick."""
 

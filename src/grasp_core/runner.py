@@ -232,6 +232,7 @@ class _Run:
             journal.close()
             await self._close_shared(env)
         result = self._result(counts, previous, paths, time.perf_counter() - started)
+        result.metrics["backends"] = env.backends.summary()
         await anyio.to_thread.run_sync(self._write_summary, result)
         return result
 

@@ -13,14 +13,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-import anyio
-
-from grasp_core.errors import ModelCallError
+from grasp_core.backends import Backend
+from grasp_core.errors import ModelCallError, RetryableModelError
 from grasp_core.metrics import RunMetrics
 from grasp_core.models_file import ModelSpec
 from grasp_nodes.clients.retry import call_with_retries
 
 __all__ = ["ChatResult", "ModelClient", "RetryingClient"]
+
+
+def _estimate_tokens(messages: list[dict[str, Any]], params: Mapping[str, Any]) -> int:
+    """A request's token cost before the reply: ~4 characters a prompt token, plus the
+    completion's cap (256 when none is set); corrected by the reply's usage."""
+    prompt = sum(len(str(m.get("content") or "")) for m in messages) // 4 + 1
+    cap = params.get("max_tokens") or params.get("max_completion_tokens") or 256
+    return prompt + int(cap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +71,13 @@ class RetryingClient:
         spec: ModelSpec,
         *,
         api_key: str | None,
-        limiter: anyio.CapacityLimiter,
+        backend: Backend,
         metrics: RunMetrics,
     ) -> None:
         self.name = name
         self.spec = spec
         self._api_key = api_key
-        self.limiter = limiter
+        self.backend = backend
         self.metrics = metrics
 
     async def chat(
@@ -85,7 +92,7 @@ class RetryingClient:
         retries = self.spec.max_retries if max_retries is None else max_retries
         try:
             result, attempts = await call_with_retries(
-                functools.partial(self._attempt, [dict(m) for m in messages], params),
+                functools.partial(self._tracked, [dict(m) for m in messages], params),
                 max_retries=retries,
             )
         except ModelCallError as exc:
@@ -107,8 +114,29 @@ class RetryingClient:
         )
         return result if attempts == 1 else replace(result, attempts=attempts)
 
+    async def _tracked(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
+        """One attempt, its outcome reported to the backend (AIMD, breaker, token budget)."""
+        try:
+            result = await self._attempt(messages, params)
+        except RetryableModelError as exc:
+            if exc.status == 429:
+                self.backend.record_rate_limited()
+            else:
+                self.backend.record_failure()
+            raise
+        self.backend.record_success()
+        if self.backend.tpm:
+            used = result.prompt_tokens + result.completion_tokens
+            self.backend.used_tokens(_estimate_tokens(messages, params), used)
+        return result
+
+    def _slot(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
+        """The backend slot one attempt holds (circuit, budgets, then concurrency)."""
+        estimate = _estimate_tokens(messages, params) if self.backend.tpm else 0
+        return self.backend.slot(estimate)
+
     async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
-        """Send one request under the backend's limiter; ``latency`` excludes queueing."""
+        """Send one request inside :meth:`_slot`; ``latency`` excludes the wait for it."""
         raise NotImplementedError
 
     async def aclose(self) -> None:

@@ -56,7 +56,7 @@ class FastLaneClient(RetryingClient):
         body = json.dumps(
             {"model": self._model_id, "messages": messages, **params}, separators=(",", ":")
         )
-        async with self.limiter:
+        async with self._slot(messages, params):
             sent = time.perf_counter()
             try:
                 with anyio.fail_after(self.spec.timeout):

@@ -59,7 +59,7 @@ class LiteLLMClient(RetryingClient):
             # litellm 1.106 imports its MCP gateway (the optional `mcp` package) whenever
             # `tools` are sent; plain function tools never need it. litellm pops this flag.
             kwargs["_skip_mcp_handler"] = True
-        async with self.limiter:
+        async with self._slot(messages, params):
             sent = time.perf_counter()
             try:
                 with anyio.fail_after(self.spec.timeout + 5):

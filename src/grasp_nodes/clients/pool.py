@@ -36,7 +36,7 @@ def client_for(env: BuildEnv, model_name: str) -> ModelClient:
     spec = env.models.get(model_name)
     common = {
         "api_key": env.models.api_key(model_name),
-        "limiter": env.backends.limiter(model_name),
+        "backend": env.backends.backend(model_name),
         "metrics": env.metrics,
     }
     litellm_client = LiteLLMClient(model_name, spec, **common)  # type: ignore[arg-type]
