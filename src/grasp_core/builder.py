@@ -18,6 +18,7 @@ functions and classes back as dotted paths.
 from __future__ import annotations
 
 import copy
+import inspect
 import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 from grasp_core import registry
 from grasp_core.config import EdgeConfig, GraphConfig, GraphProperties, validate_block
+from grasp_core.dotted import resolve_dotted
 from grasp_core.errors import ConfigError
 from grasp_core.graph.compiled import END, START
 from grasp_core.task import Task
@@ -161,10 +163,19 @@ def _dotted(value: Any, where: str) -> Any:
     if callable(value) and not isinstance(value, str):
         module = getattr(value, "__module__", None)
         qualname = getattr(value, "__qualname__", "")
-        if not module or module == "__main__" or "<" in qualname:
+        path = f"{module}.{qualname}"
+        plain = inspect.isfunction(value) or inspect.isclass(value)
+        if not plain or not module or module == "__main__" or "<" in qualname:
             raise ConfigError(
                 f"{where}: {qualname or value!r} has no importable dotted path (a lambda, a "
-                "nested function or code in __main__); move it to a module to write YAML"
+                "nested function, a bound method, a partial, an instance or code in "
+                "__main__); use a module-level function or class to write YAML"
             )
-        return f"{module}.{qualname}"
+        try:
+            same = resolve_dotted(path, None) is value
+        except ConfigError:
+            same = False
+        if not same:
+            raise ConfigError(f"{where}: {path!r} does not import back to the same object")
+        return path
     return value

@@ -43,7 +43,11 @@ class UserCallable:
         if self.is_async:
             return await self.fn(*args)
         if not self.inline:
-            return await anyio.to_thread.run_sync(functools.partial(self.fn, *args))
+            # abandoned on cancel (a node timeout, a stop): a thread cannot be killed, but the
+            # record need not wait for it
+            return await anyio.to_thread.run_sync(
+                functools.partial(self.fn, *args), abandon_on_cancel=True
+            )
         started = time.perf_counter()
         result = self.fn(*args)
         held = time.perf_counter() - started

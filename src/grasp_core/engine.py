@@ -9,6 +9,7 @@ which writes batches to the sinks in a worker thread and then journals them, so 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,8 @@ class Engine:
         finished: Callable[[str], bool] = lambda _id: False,
         memo: dict[str, dict[tuple[str, int], dict[str, Any]]] | None = None,
         seed: int = 0,
+        sync_every: int = 1000,
+        sync_seconds: float = 5.0,
     ) -> None:
         self.graph = graph
         self.sinks = dict(sinks)
@@ -86,6 +89,10 @@ class Engine:
         self.finished = finished
         self.memo = memo or {}
         self.seed = seed
+        self.sync_every = sync_every
+        self.sync_seconds = sync_seconds
+        self._unsynced = 0
+        self._last_sync = time.monotonic()
         self.counts = EngineCounts()
         self.in_flight = 0
         self._stop_requested = False
@@ -116,6 +123,7 @@ class Engine:
         send, receive = anyio.create_memory_object_stream[_Result](self.window)
         async with anyio.create_task_group() as outer:
             outer.start_soon(self._writer, receive)
+            # the writer syncs once more when its stream closes (see _writer)
             async with send:
                 slots = anyio.Semaphore(self.window)
                 async with anyio.create_task_group() as records:
@@ -216,6 +224,25 @@ class Engine:
                         break
                 with anyio.CancelScope(shield=True):
                     await self._commit(batch)
+                    self._unsynced += len(batch)
+                    elapsed = time.monotonic() - self._last_sync
+                    if self._unsynced >= self.sync_every or elapsed >= self.sync_seconds:
+                        await anyio.to_thread.run_sync(self.sync)
+        with anyio.CancelScope(shield=True):
+            if self._unsynced:
+                await anyio.to_thread.run_sync(self.sync)
+
+    def sync(self) -> None:
+        """Force sinks, then the journal, to disk: the journal never promises data that a
+        power cut could take from a sink. Runs every ``sync_every`` records or
+        ``sync_seconds``, and when the run ends."""
+        for sink in (*self.sinks.values(), self.failures):
+            sync = getattr(sink, "sync", None)
+            if sync is not None:
+                sync()
+        self.journal.sync()
+        self._unsynced = 0
+        self._last_sync = time.monotonic()
 
     async def _commit(self, batch: list[_Result]) -> None:
         outputs = [r for r in batch if r.failure is None]

@@ -100,6 +100,12 @@ class Journal:
             if self.fsync:
                 os.fsync(self._file.fileno())
 
+    def sync(self) -> None:
+        """Flush and force the journal to disk (the run's fsync policy calls this)."""
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
     def append(self, event: dict[str, Any]) -> None:
         """Write one event and flush it to the OS (a process kill cannot lose it).
 

@@ -77,7 +77,9 @@ class Sink(Protocol):
 
     Exactly-once writing rests on :meth:`restore`: after a crash the engine hands back the
     tokens the journal committed, and the sink must return to exactly that state (truncate
-    an appended file, delete uncommitted part files).
+    an appended file, delete uncommitted part files). A sink may also define ``sync()``,
+    forcing what it wrote to disk; the engine calls it on its fsync policy, before the
+    journal's own sync.
     """
 
     def restore(self, committed: list[CommitToken]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -61,6 +62,10 @@ class RunOptions:
     """Most records written to the sink in one commit."""
     allowed_failures: float | int | None = None
     """Failure budget (a count, or a fraction below 1); within it the run counts as a success."""
+    sync_every: int = 1000
+    """fsync sinks and journal after this many records..."""
+    sync_seconds: float = 5.0
+    """...or this many seconds, whichever comes first (and when the run ends)."""
     seed: int | None = None
     """Seed for random choices (samplers); a resume reuses the journal's seed (default 0)."""
     handle_signals: bool = False
@@ -203,38 +208,45 @@ class _Run:
         items = self._items()
         sink = self._sink()
         failures = self._failures_sink()
-        previous = await anyio.to_thread.run_sync(self._prepare, journal, sink, failures)
-        journal.open()
-        journal.run_started(self.task.fingerprint(), resumed=self.options.resume, seed=seed)
-        engine = Engine(
-            graph,
-            sinks={OUTPUT_SINK: sink},
-            failures=failures,
-            journal=journal,
-            shaper=shaper,
-            metrics=self.metrics,
-            validator=validator,
-            window=self.options.window or self._default_window(graph, env),
-            batch_size=self.options.batch_size,
-            finished=previous.finished,
-            memo=previous.memo,
-            seed=seed,
-        )
-        paths: list[Path] = []
+        lock = _RunLock(self.journal_path.with_suffix(".lock"))
+        lock.acquire()
         try:
-            counts = await self._run_engine(engine, items)
-            if not counts.interrupted:
-                paths = await self._finalize(sink, failures)
+            previous = await anyio.to_thread.run_sync(self._prepare, journal, sink, failures)
+            journal.open()
+            journal.run_started(self.task.fingerprint(), resumed=self.options.resume, seed=seed)
+            engine = Engine(
+                graph,
+                sinks={OUTPUT_SINK: sink},
+                failures=failures,
+                journal=journal,
+                shaper=shaper,
+                metrics=self.metrics,
+                validator=validator,
+                window=self.options.window or self._default_window(graph, env),
+                batch_size=self.options.batch_size,
+                finished=previous.finished,
+                memo=previous.memo,
+                seed=seed,
+                sync_every=self.options.sync_every,
+                sync_seconds=self.options.sync_seconds,
+            )
+            paths: list[Path] = []
+            try:
+                counts = await self._run_engine(engine, items)
+                if not counts.interrupted:
+                    paths = await self._finalize(sink, failures)
+            finally:
+                if not paths:
+                    sink.close()
+                    failures.close()
+                journal.close()
+                await self._close_shared(env)
+            result = self._result(counts, previous, paths, time.perf_counter() - started)
+            result.metrics["backends"] = env.backends.summary()
+            await anyio.to_thread.run_sync(self._write_summary, result)
+            return result
         finally:
-            if not paths:
-                sink.close()
-                failures.close()
-            journal.close()
-            await self._close_shared(env)
-        result = self._result(counts, previous, paths, time.perf_counter() - started)
-        result.metrics["backends"] = env.backends.summary()
-        await anyio.to_thread.run_sync(self._write_summary, result)
-        return result
+            lock.release()
 
     def _seed(self, journal: Journal) -> int:
         """The explicit seed, else (on resume) the journal's, else 0."""
@@ -405,6 +417,40 @@ class _Run:
         tmp = self.summary_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
         tmp.replace(self.summary_path)
+
+
+class _RunLock:
+    """An exclusive lock on a run's output: two runs never write the same journal and sinks.
+
+    ``flock`` is released by the operating system when the process dies, so a killed run
+    leaves no stale lock. The lock file stays (unlinking it would race with a new run).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ResumeError(
+                f"another grasp run is writing to {self.path.parent} (it holds {self.path}); "
+                "wait for it to finish, or give this run another --output-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _models_of(node: Any) -> list[str]:

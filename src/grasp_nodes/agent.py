@@ -153,6 +153,7 @@ class AgentNode:
             for turn, template in self._injected.items()
         }
         retries = self.config.retry.max_retries if self.config.retry is not None else None
+        used_ids: set[str] = set()
         for turn in range(self.config.max_steps):
             if turn in injected:
                 conversation.append({"role": "system", "content": injected[turn]})
@@ -167,7 +168,9 @@ class AgentNode:
                     self._transcript_key: conversation[own:],
                     "messages": [*sent, reply],
                 }
-            calls = [_normalize(call, turn, i) for i, call in enumerate(result.tool_calls)]
+            calls = [
+                _normalize(call, turn, i, used_ids) for i, call in enumerate(result.tool_calls)
+            ]
             conversation.append(
                 {"role": "assistant", "content": result.text or None, "tool_calls": calls}
             )
@@ -210,16 +213,27 @@ class AgentNode:
         ]
 
 
-def _normalize(call: Mapping[str, Any], turn: int, index: int) -> dict[str, Any]:
-    """A tool call in OpenAI's shape whatever the transport returned (arguments as text)."""
+def _normalize(
+    call: Mapping[str, Any], turn: int, index: int, used_ids: set[str]
+) -> dict[str, Any]:
+    """A tool call in OpenAI's shape whatever the transport returned (arguments as text).
+
+    A missing or repeated id (some servers reuse them) gets a fresh one, so every tool
+    message answers exactly one call."""
     function = call.get("function") or {}
     arguments = function.get("arguments")
     if arguments is None:
         arguments = "{}"
     elif not isinstance(arguments, str):
         arguments = json.dumps(arguments)
+    call_id = str(call.get("id") or "")
+    if not call_id or call_id in used_ids:
+        call_id = f"call_{turn}_{index}"
+        while call_id in used_ids:
+            call_id += "_"
+    used_ids.add(call_id)
     return {
-        "id": str(call.get("id") or f"call_{turn}_{index}"),
+        "id": call_id,
         "type": "function",
         "function": {"name": str(function.get("name") or ""), "arguments": arguments},
     }

@@ -21,6 +21,7 @@ from grasp_core.dotted import resolve_dotted
 from grasp_core.errors import CompileError, ConfigError, NodeError
 from grasp_core.graph import CompiledGraph, compile_graph
 from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_core.state import APPEND_KEYS
 from grasp_core.yaml_source import YamlPath, load_yaml
 from grasp_nodes.llm import ModelRef
 
@@ -103,7 +104,14 @@ class SubgraphNode:
                     f"no {', '.join(map(repr, missing))}; check output_map",
                     node=self.name,
                 )
-            return {outer: final[inner_key] for outer, inner_key in self.config.output_map.items()}
+            return {
+                outer: (
+                    list(final[inner_key])[history:]
+                    if outer in APPEND_KEYS and inner_key == "messages"
+                    else final[inner_key]
+                )
+                for outer, inner_key in self.config.output_map.items()
+            }
         delta = {k: final[k] for k in self._keys if k in final and k != "messages"}
         if "messages" in self._keys and final.get("messages"):
             delta["messages"] = list(final["messages"])[history:]

@@ -1,4 +1,4 @@
-"""Review: errors from the engine's writer reach the caller as GraSP errors."""
+"""Errors from the engine's writer reach the caller as GraSP errors."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ graph_config:
 
 
 def test_sink_error_reaches_the_caller_as_sink_error(tmp_path: Path) -> None:
+    """Sink error reaches the caller as sink error."""
     rows = '{"id": 1, "a": 1}\n{"id": 2, "a": 1, "b": 2}\n'
     task = write_task(
         tmp_path, TASK, {"data.jsonl": rows, "steps.py": "def copy(state):\n    return 1\n"}

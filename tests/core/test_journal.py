@@ -1,4 +1,4 @@
-"""Review: the journal must store whatever a sink can store."""
+"""The journal stores whatever a sink can store."""
 
 from __future__ import annotations
 

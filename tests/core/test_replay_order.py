@@ -1,4 +1,4 @@
-"""Review: replaying a record from its journal must rebuild the state the run had."""
+"""Replaying a record from its journal rebuilds the state the run had."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Review (regressions, fail on HEAD; pass with the uncommitted walker.py/checks.py edits):
-walker semantics for loops mixed with joins, and back-edge choice."""
+"""Graph loops and joins: the walker's edge cases found in review."""
 
 from __future__ import annotations
 

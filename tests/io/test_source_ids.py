@@ -1,4 +1,4 @@
-"""Review: ids given to unreadable / duplicate source lines collide with real ids."""
+"""Ids of unreadable or duplicate source lines never collide with real ids."""
 
 from __future__ import annotations
 

@@ -110,6 +110,12 @@ class GraphConfig(GraphProperties):
         for reserved in ("START", "END"):
             if reserved in nodes:
                 raise ValueError(f"{reserved!r} is implicit and cannot be a node name")
+        for name in nodes:
+            if "." in name or "@" in name:
+                raise ValueError(
+                    f"node name {name!r} contains '.' or '@', which the journal uses for "
+                    "nodes inside subgraphs (`outer.inner`, `outer@1.inner`); rename it"
+                )
         return nodes
 
     @model_validator(mode="after")

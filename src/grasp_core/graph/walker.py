@@ -55,6 +55,7 @@ async def walk_record(
     memo: Mapping[tuple[str, int], MemoEntry] | None = None,
     seed: int = 0,
     flush: Callable[[], None] | None = None,
+    prefix: str = "",
 ) -> dict[str, Any]:
     """Run the graph for one record and return its final state; raise ``RecordError``.
 
@@ -64,6 +65,7 @@ async def walk_record(
     walk = _Walk(graph, record_id, state, metrics, on_node_done, dict(memo or {}))
     walk.seed = seed
     walk.flush = flush
+    walk.prefix = prefix
     return await walk.run()
 
 
@@ -96,6 +98,8 @@ class _Walk:
         self.failure: RecordError | None = None
         self._tg: TaskGroup | None = None
         self.seed = 0
+        self.prefix = ""
+        """Qualified path of this walk inside subgraphs (``outer@1.``), for node contexts."""
         self.flush: Callable[[], None] | None = None
         props = graph.properties
         self.multiturn = props.chat_conversation == "multiturn"
@@ -246,14 +250,19 @@ class _Walk:
         )
         delta: dict[str, Any] = {}
         started = time.perf_counter()
+        deadline = (
+            anyio.CancelScope(deadline=anyio.current_time() + compiled.timeout)
+            if compiled.timeout
+            else None
+        )
         try:
-            with anyio.fail_after(compiled.timeout) if compiled.timeout else _NO_SCOPE:
+            with deadline if deadline is not None else _NO_SCOPE:
                 if compiled.pre_process is not None:
                     delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
                     view.update(delta)
                 ctx = NodeContext(
                     record_id=self.record_id,
-                    node=name,
+                    node=self.prefix + name,
                     iteration=iteration,
                     multiturn=self.multiturn,
                     chat_history_window=self.window,
@@ -267,15 +276,16 @@ class _Walk:
                 )
                 if compiled.post_process is not None:
                     output = _mapping(
-                        await compiled.post_process(output, view), name, "post_process"
+                        await compiled.post_process(output, MappingProxyType(view)),
+                        name,
+                        "post_process",
                     )
-        except TimeoutError:
-            stats.failures += 1
-            raise NodeError(
-                f"record {self.record_id!r}, node {name!r}: took longer than its timeout of "
-                f"{compiled.timeout:g}s; raise the node's `timeout` or make it faster",
-                node=name,
-            ) from None
+            if deadline is not None and deadline.cancelled_caught:
+                raise NodeError(
+                    f"record {self.record_id!r}, node {name!r}: took longer than its timeout "
+                    f"of {compiled.timeout:g}s; raise the node's `timeout` or make it faster",
+                    node=name,
+                )
         except Exception:
             stats.failures += 1
             raise
@@ -315,6 +325,7 @@ class _Walk:
                 memo=inner_memo,
                 seed=self.seed,
                 flush=self.flush,
+                prefix=f"{self.prefix}{prefix}.",
             )
         except RecordError as exc:
             exc.node = f"{prefix}.{exc.node}" if exc.node else prefix

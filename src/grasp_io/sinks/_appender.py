@@ -79,6 +79,15 @@ class AppendFile:
             self._offset += len(data)
             return {"offset": self._offset, "count": count}
 
+    def sync(self) -> None:
+        """Force everything appended so far to disk (the run's fsync policy calls this)."""
+        with self._lock:
+            if self._file is not None:
+                try:
+                    os.fsync(self._file.fileno())
+                except OSError as exc:
+                    raise SinkError(f"cannot sync {self.path}: {exc.strerror or exc}") from exc
+
     def close(self) -> None:
         """Close the file without changing it."""
         with self._lock:

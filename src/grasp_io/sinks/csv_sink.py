@@ -92,6 +92,10 @@ class CsvSink:
         self._file.close()
         return [self.path]
 
+    def sync(self) -> None:
+        """Force what was written so far to disk."""
+        self._file.sync()
+
     def close(self) -> None:
         """Close the file without finalizing."""
         self._file.close()

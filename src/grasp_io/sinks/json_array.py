@@ -99,6 +99,10 @@ class JsonArraySink:
         self._finalized = True
         return [self.path]
 
+    def sync(self) -> None:
+        """Force the staged records to disk."""
+        self._staging.sync()
+
     def close(self) -> None:
         """Close the staging file without finalizing; the target is left as it was."""
         self._staging.close()

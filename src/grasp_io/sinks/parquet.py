@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -59,6 +60,7 @@ class ParquetSink:
         self.path = path
         self.parts_dir = path.with_name(f"{path.name}.parts")
         self.fsync = fsync
+        self._unsynced: list[str] = []
         self._parts: list[str] = []
         self._next = 1
         self._restored = False
@@ -125,8 +127,25 @@ class ParquetSink:
             if self.fsync:
                 fsync_dir(self.parts_dir)
             self._parts.append(name)
+            if not self.fsync:
+                self._unsynced.append(name)
             self._next += 1
             return {"part": name, "count": len(records)}
+
+    def sync(self) -> None:
+        """Force the part files written since the last sync (and their folder) to disk."""
+        with self._lock:
+            pending, self._unsynced = self._unsynced, []
+            for name in pending:
+                try:
+                    with (self.parts_dir / name).open("rb") as handle:
+                        os.fsync(handle.fileno())
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise SinkError(f"cannot sync {self.parts_dir / name}: {exc}") from exc
+            if pending:
+                fsync_dir(self.parts_dir)
 
     def finalize(self) -> list[Path]:
         """Merge the parts into the target and remove them; return ``[]`` with no records."""

@@ -1,13 +1,9 @@
-"""weighted_sampler seeds inside subgraphs: the seed uses the *unqualified* inner node name
-and the *inner* iteration, so draws repeat across loop iterations around a subgraph and
-across sibling subgraphs that include the same inner graph."""
+"""Samplers inside subgraphs are seeded by their qualified path and outer iteration."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from grasp_core.runner import RunOptions, run_task
 from grasp_core.task import Task
@@ -42,12 +38,8 @@ def run(tmp_path: Path, graph: dict[str, Any], n: int = 3) -> list[dict[str, Any
     return list(result.records())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: rng_seed uses the inner node name and inner iteration (always 0), so a "
-    "sampler inside a looped subgraph draws the same value on every loop iteration",
-)
 def test_sampler_inside_a_looped_subgraph_draws_anew_each_iteration(tmp_path: Path) -> None:
+    """A sampler in a subgraph that runs in a loop draws anew on each run."""
     graph = {
         "nodes": {
             "evolve": {"node_type": "subgraph", "graph_config": INNER},
@@ -68,12 +60,8 @@ def test_sampler_inside_a_looped_subgraph_draws_anew_each_iteration(tmp_path: Pa
         assert len(set(record["picks"])) > 1, record["picks"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: two subgraph nodes that include the same inner graph seed their inner "
-    "sampler identically (seed = run:record:inner-name:0), so their draws are always equal",
-)
 def test_sibling_subgraphs_draw_independently(tmp_path: Path) -> None:
+    """Two subgraph nodes with the same inner sampler draw independently."""
     graph = {
         "nodes": {
             "first": {
