@@ -10,6 +10,10 @@ from grasp_core.errors import ConfigError
 
 __all__ = ["YamlDocument", "YamlPath", "format_yaml_path", "load_yaml", "parse_yaml"]
 
+_CORE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null")
+)
+
 YamlPath = tuple[str | int, ...]
 
 
@@ -70,13 +74,32 @@ def parse_yaml(text: str, *, source: str = "<string>") -> YamlDocument:
         raise ConfigError(f"{source}{line}: {problem}; fix the YAML syntax there") from exc
     except YAMLError as exc:
         raise ConfigError(f"{source}: invalid YAML ({exc})") from exc
+    except Exception as exc:  # ruamel raises plain errors for some tags (python/object...)
+        raise ConfigError(
+            f"{source}: cannot read this YAML ({type(exc).__name__}: {exc}); task files are "
+            "plain data: remove custom tags such as !!python/..."
+        ) from exc
     lines: dict[YamlPath, int] = {}
-    data = _to_plain(raw, (), lines)
+    try:
+        data = _to_plain(raw, (), lines)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}:{exc}") from None
     return YamlDocument(data=data, source=source, lines=lines)
 
 
 def _to_plain(node: Any, path: YamlPath, lines: dict[YamlPath, int]) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    """Plain dicts, lists and scalars; any YAML tag that would need a constructor is refused
+    (task files are data: code runs only through the dotted paths they name)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+
+    tag = getattr(getattr(node, "tag", None), "value", None)
+    if tag is not None and tag not in _CORE_TAGS:
+        raise ConfigError(
+            f"{lines.get(path, '?')}: {format_yaml_path(path)}: the YAML tag {tag!r} is not "
+            "allowed; task files hold plain values (code runs only through dotted paths)"
+        )
+    if isinstance(node, TaggedScalar):
+        return str(node.value)
 
     if isinstance(node, CommentedMap):
         if not path:
@@ -94,8 +117,8 @@ def _to_plain(node: Any, path: YamlPath, lines: dict[YamlPath, int]) -> Any:
         items: list[Any] = []
         for index, value in enumerate(node):
             child = (*path, index)
-            item_line, _ = node.lc.item(index)
-            lines[child] = item_line + 1
+            position = node.lc.item(index)
+            lines[child] = position[0] + 1 if position else lines.get(path, 0)
             items.append(_to_plain(value, child, lines))
         return items
     if node is None or isinstance(node, bool | int | float):

@@ -367,3 +367,19 @@ def test_dotted_paths_resolve_against_each_tasks_own_folder(tmp_path: Path) -> N
         result = run_task(tasks[name], RunOptions(output_dir=tmp_path / "out", overwrite=True))
         verdicts.append([r["verdict"] for r in result.records()])
     assert verdicts == [["first"], ["second"], ["first"]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'graph_config: !!python/object/apply:os.system ["echo pwned"]\n',
+        "graph_config:\n  nodes: !!python/name:os.system\n",
+        "graph_config:\n  recursion_limit: !custom 3\n",
+    ],
+)
+def test_yaml_tags_that_would_build_objects_are_refused(tmp_path: Path, text: str) -> None:
+    """Task files are plain data: a tag such as !!python/... is an error naming file and line."""
+    path = tmp_path / "task.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"task\.yaml:\d+: .*the YAML tag .* is not allowed"):
+        Task.load(path)
