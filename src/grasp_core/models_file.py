@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from grasp_core.config import StrictModel, validate_block
 from grasp_core.errors import ConfigError
@@ -36,6 +36,8 @@ class ModelSpec(StrictModel):
     """Base URL of the endpoint (`http://host:8000/v1`)."""
     api_key_env: str | None = None
     """Name of the environment variable that holds the API key (never the key itself)."""
+    api_key_file: str | None = None
+    """A file holding the API key (relative to the models file), kept outside the task."""
     api_version: str | None = None
     """Azure API version."""
     max_concurrency: int = Field(default=16, ge=1)
@@ -67,14 +69,24 @@ class ModelSpec(StrictModel):
             )
         return value
 
+    @model_validator(mode="after")
+    def _one_key_source(self) -> ModelSpec:
+        if self.api_key_env is not None and self.api_key_file is not None:
+            raise ValueError("give api_key_env or api_key_file, not both")
+        return self
+
     @property
     def provider(self) -> str:
         """The route's provider prefix (`openai`, `azure`, `ollama_chat`...)."""
         return self.model.split("/", 1)[0]
 
-    def api_key(self) -> str | None:
-        """The key from ``api_key_env`` (an unset variable is an error naming it), else from
-        the provider's conventional variable (``OPENAI_API_KEY``...), else ``None``."""
+    def api_key(self, base_dir: Path | None = None, task_dir: Path | None = None) -> str | None:
+        """The key from ``api_key_env`` (an unset variable is an error naming it), or from
+        ``api_key_file``, else from the provider's conventional variable
+        (``OPENAI_API_KEY``...), else ``None``. Errors name where the key was looked for,
+        never the key."""
+        if self.api_key_file is not None:
+            return _read_key_file(self.api_key_file, base_dir, task_dir, self.model)
         if self.api_key_env is None:
             conventional = PROVIDER_KEY_ENV.get(self.provider)
             return os.environ.get(conventional) if conventional else None
@@ -96,6 +108,8 @@ class ModelCatalog:
     mock_url: str | None = None
     check_only: bool = False
     """For `grasp validate`: model names are checked, API key variables are not read."""
+    base_dir: Path | None = None
+    """The models file's folder (relative ``api_key_file`` paths start there)."""
 
     def get(self, name: str) -> ModelSpec:
         """The spec for ``name``; an unknown name lists the known ones and the file."""
@@ -137,12 +151,12 @@ class ModelCatalog:
             specs=specs, source=f"{self.source} (routed to mock {url})", mock_url=url
         )
 
-    def api_key(self, name: str) -> str | None:
+    def api_key(self, name: str, task_dir: Path | None = None) -> str | None:
         """The API key for ``name`` (a fixed dummy key when talking to the mock)."""
         if self.mock_url is not None:
             return MOCK_API_KEY
         spec = self.get(name)
-        return None if self.check_only else spec.api_key()
+        return None if self.check_only else spec.api_key(self.base_dir, task_dir)
 
     @classmethod
     def from_mapping(
@@ -166,13 +180,36 @@ class ModelCatalog:
 
     def for_checking(self) -> ModelCatalog:
         """A copy that validates model names without reading API keys."""
-        return ModelCatalog(specs=dict(self.specs), source=self.source, check_only=True)
+        return ModelCatalog(
+            specs=dict(self.specs), source=self.source, check_only=True, base_dir=self.base_dir
+        )
 
     @classmethod
     def load(cls, path: Path) -> ModelCatalog:
         """Read a models file."""
         document = load_yaml(path)
-        return cls.from_mapping(document.data or {}, source=str(path), document=document)
+        catalog = cls.from_mapping(document.data or {}, source=str(path), document=document)
+        catalog.base_dir = path.resolve().parent
+        return catalog
+
+
+def _read_key_file(name: str, base_dir: Path | None, task_dir: Path | None, route: str) -> str:
+    path = Path(name) if Path(name).is_absolute() else (base_dir or Path.cwd()) / name
+    path = path.resolve()
+    if task_dir is not None and path.is_relative_to(task_dir.resolve()):
+        raise ConfigError(
+            f"api_key_file {str(path)!r} (model route {route!r}) is inside the task folder; "
+            "keep secrets outside it, where they cannot be shared with the task by accident"
+        )
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read api_key_file {str(path)!r} (model route {route!r}): {exc.strerror or exc}"
+        ) from None
+    if not key:
+        raise ConfigError(f"api_key_file {str(path)!r} (model route {route!r}) is empty")
+    return key
 
 
 def find_models_file(explicit: Path | None, task_dir: Path | None) -> Path | None:

@@ -35,7 +35,7 @@ def client_for(env: BuildEnv, model_name: str) -> ModelClient:
         return client
     spec = env.models.get(model_name)
     common = {
-        "api_key": env.models.api_key(model_name),
+        "api_key": env.models.api_key(model_name, env.task_dir),
         "backend": env.backends.backend(model_name),
         "metrics": env.metrics,
     }
