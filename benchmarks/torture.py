@@ -234,14 +234,21 @@ def prompt_of(request: dict[str, Any]) -> str:
 # --- interrupting runs ------------------------------------------------------------------------
 
 
+WAIT_LIMIT = 60.0
+"""Most seconds to wait for a kill point before killing anyway."""
+
+
 @dataclass
 class Plan:
-    """When to interrupt one run: after ``delay`` seconds, or when ``watch`` grows."""
+    """When to interrupt one run: after ``delay`` seconds; then, when set, once ``watch``
+    grows or once ``journal`` holds ``nodes_done`` node runs, and ``after`` seconds more."""
 
     mode: str
     delay: float = 0.0
     watch: Path | None = None
+    journal: Path | None = None
     nodes_done: int = 0
+    after: float = 0.0
 
 
 @dataclass
@@ -260,9 +267,11 @@ class Run:
     returncode: int
     seconds: float
     uncommitted_tail: bool = False
+    """Killed between a sink write and the journal line that commits it."""
     torn_journal: bool = False
+    """Killed mid-way through a journal line."""
     resume_hint: bool = False
-    stderr: str = ""
+    """Its stderr names ``--resume``."""
 
 
 KILL_POINTS = {
@@ -298,10 +307,12 @@ def plan_kill(kind: str, rng: random.Random, timings: Timings, kills: int, out_d
 
 
 def plan_stop(rng: random.Random, timings: Timings, stops: int, out_dir: Path) -> Plan:
-    """A graceful stop once the journal shows some more progress (the handler is installed)."""
-    done = node_done_count(out_dir / JOURNAL)
+    """A graceful stop once the journal shows more progress (so the run's signal handler is
+    installed: a SIGINT during start-up is an ordinary KeyboardInterrupt)."""
+    journal = out_dir / JOURNAL
     step = max(1, timings.node_runs // (stops + 2))
-    return Plan("after progress", nodes_done=done + rng.randint(1, step))
+    target = node_done_count(journal) + rng.randint(1, step)
+    return Plan("after progress", journal=journal, nodes_done=target, after=rng.uniform(0, 0.1))
 
 
 def _size(path: Path) -> int:
@@ -311,16 +322,15 @@ def _size(path: Path) -> int:
         return -1
 
 
-def wait_then_signal(proc: subprocess.Popen[bytes], plan: Plan, sig: int, limit: float) -> None:
-    """Wait ``plan.delay``; then, if ``plan.watch`` is set, until that file grows; then signal
-    ``proc`` (unless it exited by itself)."""
+def interrupt(proc: subprocess.Popen[bytes], plan: Plan, sig: int) -> None:
+    """Wait as ``plan`` says, then send ``sig`` to ``proc`` (unless it exited by itself)."""
+    deadline = time.monotonic() + WAIT_LIMIT
     try:
         proc.wait(timeout=plan.delay)
         return
     except subprocess.TimeoutExpired:
         pass
     if plan.watch is not None:
-        deadline = time.monotonic() + limit
         last = _size(plan.watch)
         while proc.poll() is None and time.monotonic() < deadline:
             size = _size(plan.watch)
@@ -328,17 +338,14 @@ def wait_then_signal(proc: subprocess.Popen[bytes], plan: Plan, sig: int, limit:
                 break
             last = size
             time.sleep(0.0002)
+    if plan.journal is not None:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if node_done_count(plan.journal) >= plan.nodes_done:
+                break
+            time.sleep(0.005)
+    if plan.after:
+        time.sleep(plan.after)
     proc.send_signal(sig)
-
-
-def wait_for_progress(
-    proc: subprocess.Popen[bytes], journal: Path, nodes_done: int, limit: float
-) -> None:
-    started = time.monotonic()
-    while proc.poll() is None and time.monotonic() - started < limit:
-        if node_done_count(journal) >= nodes_done:
-            return
-        time.sleep(0.005)
 
 
 # --- the torture ------------------------------------------------------------------------------
@@ -347,8 +354,9 @@ def wait_for_progress(
 @dataclass
 class _State:
     runs: list[Run] = field(default_factory=list)
-    repeated: set[str] = field(default_factory=set)
     marks: list[tuple[int, set[str]]] = field(default_factory=list)
+    """For each interruption: the request log's length then, and the prompts the journal
+    then held as finished (none of them may be sent again afterwards)."""
 
 
 def _env() -> dict[str, str]:
@@ -417,52 +425,46 @@ def torture(
         reference_requests = len(server.requests())
         cmd = _command(task, url, out_dir)
         schedule = kill_schedule(rng, kills)
-        interrupts = 0
         while True:
             if time.monotonic() - started > max_seconds:
                 raise RuntimeError(f"torture did not finish within {max_seconds:g}s")
-            resume = ["--resume"] if state.runs else []
             plan = None
+            interrupts = len(state.marks)
             if interrupts < kills:
                 plan = (
                     plan_stop(rng, timings, kills, out_dir)
                     if graceful
                     else plan_kill(schedule[interrupts], rng, timings, kills, out_dir)
                 )
-            t0 = time.monotonic()
-            with tempfile.TemporaryFile() as errors:
-                proc = subprocess.Popen([*cmd, *resume], env=_env(), stderr=errors)
-                if plan is not None and plan.nodes_done:
-                    wait_for_progress(proc, out_dir / JOURNAL, plan.nodes_done, limit=60)
-                    if proc.poll() is None:
-                        time.sleep(rng.uniform(0.0, 0.1))
-                        proc.send_signal(sig)
-                elif plan is not None:
-                    wait_then_signal(proc, plan, sig, limit=60)
-                code = proc.wait(timeout=120)
-                errors.seek(0)
-                stderr = errors.read().decode("utf-8", "replace")
-            run = Run(plan.mode if plan else "to the end", code, time.monotonic() - t0)
-            run.stderr = stderr
+            run = _one_run([*cmd, "--resume"] if state.runs else cmd, plan, sig)
             state.runs.append(run)
-            if code == 0:
+            if run.returncode == 0:
                 break
-            interrupted = code == (EXIT_INTERRUPTED if graceful else -signal.SIGKILL)
-            if not interrupted:
-                raise RuntimeError(
-                    f"run {len(state.runs)} ({run.plan}) exited {code}, not "
-                    f"{EXIT_INTERRUPTED if graceful else -signal.SIGKILL}:\n{stderr}"
-                )
-            run.resume_hint = "--resume" in stderr
-            interrupts += 1
             journal, sink = out_dir / JOURNAL, out_dir / SINK
             run.torn_journal = journal.is_file() and not journal.read_bytes().endswith(b"\n")
-            run.uncommitted_tail = sink.is_file() and sink.stat().st_size > committed_offset(
-                journal
-            )
+            run.uncommitted_tail = _size(sink) > committed_offset(journal)
             state.marks.append((len(server.requests()), journaled_prompts(journal)))
-        requests = server.requests()
-    return _report(state, requests, reference_requests, ref_dir, out_dir, records, started)
+        log = server.requests()
+    return _report(state, log, reference_requests, ref_dir, out_dir, records, started)
+
+
+def _one_run(cmd: list[str], plan: Plan | None, sig: int) -> Run:
+    """Run ``cmd`` (interrupted as ``plan`` says); an exit other than 0 or the signal's is
+    an error."""
+    expected = -signal.SIGKILL if sig == signal.SIGKILL else EXIT_INTERRUPTED
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, env=_env(), stderr=errors)
+        if plan is not None:
+            interrupt(proc, plan, sig)
+        code = proc.wait(timeout=120)
+        errors.seek(0)
+        stderr = errors.read().decode("utf-8", "replace")
+    run = Run(plan.mode if plan else "to the end", code, time.monotonic() - started)
+    if code not in (0, expected):
+        raise RuntimeError(f"a run ({run.plan}) exited {code}, not 0 or {expected}:\n{stderr}")
+    run.resume_hint = "--resume" in stderr
+    return run
 
 
 def _report(
@@ -531,6 +533,8 @@ def print_table(result: dict[str, Any]) -> None:
         ("repeated unjournaled calls", result["repeated_unjournaled_calls"]),
         ("kills w/ uncommitted tail", result["kills_with_uncommitted_sink_tail"]),
         ("kills w/ torn journal line", result["kills_with_torn_journal_line"]),
+        ("stops without --resume hint", result["stops_without_resume_hint"]),
+        ("exit codes", ", ".join(f"{k}: {v}" for k, v in sorted(result["exit_codes"].items()))),
         ("kill points", ", ".join(f"{k}: {v}" for k, v in sorted(result["kill_points"].items()))),
         ("seconds", result["seconds"]),
     ]
@@ -551,10 +555,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="grasp-torture-") as tmp:
         workdir = args.workdir or Path(tmp)
         result = torture(args.kills, args.records, args.seed, workdir, sig=sig)
-    ok = (
-        result["equal_to_reference"]
-        and result["lost"] == result["duplicated"] == result["repeated_journaled_calls"] == 0
+    problems = sum(
+        result[key]
+        for key in (
+            "lost",
+            "duplicated",
+            "repeated_journaled_calls",
+            "stops_without_resume_hint",
+            "prompts_not_in_reference",
+            "reference_prompts_never_sent",
+        )
     )
+    ok = result["equal_to_reference"] and problems == 0
     print("  OK" if ok else "  FAILED")
     return 0 if ok else 1
 

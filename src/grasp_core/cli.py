@@ -111,9 +111,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from grasp_core.errors import ConfigError
     from grasp_core.runner import RunOptions, run_task
 
     allowed: float | int | None = args.allowed_failures
+    if allowed is not None and not (0 <= allowed < float("inf")):
+        raise ConfigError(
+            f"--allowed-failures must be a count or a fraction below 1, got {allowed!r}"
+        )
     if allowed is not None and allowed >= 1:
         allowed = int(allowed)
     options = RunOptions(
@@ -149,6 +154,7 @@ def _print_summary(result: Any) -> None:
         ("failed", result.failed),
         ("filtered", result.filtered),
         ("finished earlier", result.previously_done),
+        ("failed earlier", result.previously_failed),
         ("seconds", f"{result.seconds:.2f}"),
     ]
     print(f"grasp run {result.task}")
@@ -178,11 +184,8 @@ def _print_summary(result: Any) -> None:
 def _validate(args: argparse.Namespace) -> int:
     import anyio
 
-    from grasp_core.backends import BackendPool
-    from grasp_core.graph.compile import compile_graph
-    from grasp_core.metrics import RunMetrics
     from grasp_core.models_file import ModelCatalog, find_models_file
-    from grasp_core.protocols import BuildEnv
+    from grasp_core.runner import check_task
     from grasp_core.task import Task
 
     task = Task.load(args.task)
@@ -192,8 +195,7 @@ def _validate(args: argparse.Namespace) -> int:
     )
 
     async def check() -> int:
-        env = BuildEnv(task.task_dir, catalog, BackendPool(catalog), RunMetrics(), task.data)
-        graph = compile_graph(task.config.graph_config, env, document=task.document)
+        graph = await check_task(task, catalog)
         print(f"{args.task}: ok ({len(graph.nodes)} nodes, {len(graph.edges)} edges)")
         return EXIT_OK
 

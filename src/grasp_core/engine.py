@@ -114,9 +114,7 @@ class Engine:
         try:
             return await self._run(items)
         except BaseExceptionGroup as group:
-            grasp_errors = [e for e in _leaves(group) if isinstance(e, GraspError)]
-            if grasp_errors:
-                raise grasp_errors[0] from group
+            raise_grasp_error(group)
             raise
 
     async def _run(self, items: Iterator[SourceItem]) -> EngineCounts:
@@ -267,6 +265,13 @@ class Engine:
                 self.counts.failure_reasons[key] = self.counts.failure_reasons.get(key, 0) + 1
 
 
+def raise_grasp_error(group: BaseExceptionGroup[BaseException]) -> None:
+    """Raise the first GraSP error inside an exception group, so callers can catch it."""
+    grasp_errors = [e for e in _leaves(group) if isinstance(e, GraspError)]
+    if grasp_errors:
+        raise grasp_errors[0] from group
+
+
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     found: list[BaseException] = []
     for exc in group.exceptions:
@@ -283,5 +288,13 @@ def _failure(
         "error": error,
         "reason": reason,
         **extra,
-        "input": to_jsonable_python(item.data, fallback=repr),
+        "input": _safe_input(item.data),
     }
+
+
+def _safe_input(data: dict[str, Any]) -> Any:
+    """The record's input for the failures file; unrepresentable input becomes its repr."""
+    try:
+        return to_jsonable_python(data, fallback=repr)
+    except Exception:
+        return {"unrepresentable_input": repr(data)[:2000]}

@@ -51,6 +51,8 @@ class Journal:
         self.path = path
         self.fsync = fsync
         self._file: IO[str] | None = None
+        self._ready = False
+        self._header: dict[str, Any] | None = None
 
     def exists(self) -> bool:
         return self.path.is_file() and self.path.stat().st_size > 0
@@ -80,17 +82,29 @@ class Journal:
         return state
 
     def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
+        """Get ready to append. The file is created by the first event, so a run that fails
+        before doing anything (an unreadable source) leaves no journal behind."""
+        self._ready = True
+
+    def _ensure_open(self) -> None:
+        if self._file is None:
+            assert self._ready, "journal is not open"
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+            header, self._header = self._header, None
+            if header is not None:
+                self._file.write(_encode(header) + "\n")
 
     def close(self) -> None:
+        self._ready = False
         if self._file is not None:
             self._file.close()
             self._file = None
 
     def write(self, event: dict[str, Any]) -> None:
         """Buffer one event; it reaches the OS at the next :meth:`flush` or :meth:`append`."""
-        assert self._file is not None, "journal is not open"
+        self._ensure_open()
+        assert self._file is not None
         self._file.write(_encode(event) + "\n")
 
     def flush(self) -> None:
@@ -111,14 +125,16 @@ class Journal:
 
         ASCII escapes keep any string (even a lone surrogate from a broken source) encodable.
         """
-        assert self._file is not None, "journal is not open"
+        self._ensure_open()
+        assert self._file is not None
         self._file.write(_encode(event) + "\n")
         self._file.flush()
         if self.fsync:
             os.fsync(self._file.fileno())
 
     def run_started(self, task_hash: str, **extra: Any) -> None:
-        self.append({"e": "run", "v": JOURNAL_VERSION, "task_hash": task_hash, **extra})
+        """The run's header, written just before the run's first event."""
+        self._header = {"e": "run", "v": JOURNAL_VERSION, "task_hash": task_hash, **extra}
 
     def node_done(
         self,

@@ -99,7 +99,7 @@ class OutputShaper:
             return dict(record)
         try:
             result = to_jsonable_python(record)
-        except PydanticSerializationError as exc:
+        except (PydanticSerializationError, ValueError, UnicodeError) as exc:
             raise RecordError(
                 f"record {record_id!r}: output is not JSON-serialisable ({exc})"
             ) from None

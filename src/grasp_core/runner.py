@@ -18,8 +18,8 @@ import anyio.to_thread
 from grasp_core import registry
 from grasp_core.backends import BackendPool
 from grasp_core.config import validate_block
-from grasp_core.engine import FAILURES_SINK, OUTPUT_SINK, Engine, EngineCounts
-from grasp_core.errors import ConfigError, ResumeError
+from grasp_core.engine import FAILURES_SINK, OUTPUT_SINK, Engine, EngineCounts, raise_grasp_error
+from grasp_core.errors import ConfigError, ResumeError, SinkError
 from grasp_core.graph.compile import compile_graph
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.journal import Journal, JournalState
@@ -31,7 +31,7 @@ from grasp_core.protocols import BuildEnv, Sink, SourceItem
 from grasp_core.task import Task
 from grasp_core.validation import RecordValidator
 
-__all__ = ["RunOptions", "RunResult", "run_task", "run_task_async"]
+__all__ = ["RunOptions", "RunResult", "check_task", "run_task", "run_task_async"]
 
 _log = get_logger(__name__)
 
@@ -87,6 +87,7 @@ class RunResult:
     failed: int
     filtered: int
     previously_done: int
+    """Records skipped because an earlier run finished them (written or failed)."""
     interrupted: bool
     seconds: float
     output_paths: list[Path]
@@ -96,16 +97,23 @@ class RunResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     failure_reasons: dict[str, int] = field(default_factory=dict)
     allowed_failures: float | int | None = None
+    previously_failed: int = 0
+    """Records that failed in earlier runs of this journal (resume does not retry them)."""
+
+    @property
+    def failed_total(self) -> int:
+        """Failed records of the whole dataset: this run's and earlier runs'."""
+        return self.failed + self.previously_failed
 
     @property
     def ok(self) -> bool:
-        """True when the run finished and its failures are within the budget."""
+        """True when the run finished and the dataset's failures are within the budget."""
         if self.interrupted:
             return False
         budget = self.allowed_failures or 0
-        total = self.done + self.failed + self.filtered
+        total = self.done + self.failed + self.filtered + self.previously_done
         limit = budget * total if isinstance(budget, float) and budget < 1 else budget
-        return self.failed <= limit
+        return self.failed_total <= limit
 
     def records(self) -> Iterator[dict[str, Any]]:
         """The output records of a JSONL output (read lazily)."""
@@ -186,25 +194,8 @@ class _Run:
         started = time.perf_counter()
         journal = Journal(self.journal_path)
         seed = self._seed(journal)
-        env = BuildEnv(
-            task_dir=self.task.task_dir,
-            models=self.catalog,
-            backends=BackendPool(self.catalog),
-            metrics=self.metrics,
-            task_data=self.task.data,
-            seed=seed,
-            document=self.task.document,
-            subgraph_chain=(str(self.task.path),) if self.task.path is not None else (),
-        )
-        graph = compile_graph(self.task.config.graph_config, env, document=self.task.document)
-        shaper = OutputShaper(
-            self.task.config.output_config,
-            task_data=self.task.data,
-            task_dir=self.task.task_dir,
-            id_column=self.task.config.data_config.id_column,
-        )
-        schema = self.task.config.schema_config
-        validator = RecordValidator(schema, self.task.task_dir) if schema is not None else None
+        env = self.build_env(seed)
+        graph, shaper, validator = self.compile(env)
         items = self._items()
         sink = self._sink()
         failures = self._failures_sink()
@@ -248,6 +239,57 @@ class _Run:
         finally:
             lock.release()
 
+    def build_env(self, seed: int = 0) -> BuildEnv:
+        return BuildEnv(
+            task_dir=self.task.task_dir,
+            models=self.catalog,
+            backends=BackendPool(self.catalog),
+            metrics=self.metrics,
+            task_data=self.task.data,
+            seed=seed,
+            document=self.task.document,
+            subgraph_chain=(str(self.task.path),) if self.task.path is not None else (),
+        )
+
+    def compile(self, env: BuildEnv) -> tuple[CompiledGraph, OutputShaper, RecordValidator | None]:
+        """The graph, the output shaper and the validator; every config check but I/O."""
+        graph = compile_graph(self.task.config.graph_config, env, document=self.task.document)
+        with self._located("output_config"):
+            shaper = OutputShaper(
+                self.task.config.output_config,
+                task_data=self.task.data,
+                task_dir=self.task.task_dir,
+                id_column=self.task.config.data_config.id_column,
+            )
+        schema = self.task.config.schema_config
+        with self._located("schema_config"):
+            validator = RecordValidator(schema, self.task.task_dir) if schema else None
+        return graph, shaper, validator
+
+    @contextlib.contextmanager
+    def _located_at(self, path: tuple[str, ...]) -> Iterator[None]:
+        """Prefix a config error with the task file, line and YAML path."""
+        try:
+            yield
+        except ConfigError as exc:
+            document = self.task.document
+            if document is None or document.source in str(exc):
+                raise
+            raise type(exc)(f"{document.where(path)}: {exc}") from None
+
+    @contextlib.contextmanager
+    def _located(self, block: str) -> Iterator[None]:
+        """Prefix a config error with the task file and the block's line."""
+        try:
+            yield
+        except ConfigError as exc:
+            document = self.task.document
+            if document is None or document.source in str(exc):
+                raise
+            line = document.line_of((block,))
+            where = f"{document.source}:{line}" if line else document.source
+            raise type(exc)(f"{where}: {exc}") from None
+
     def _seed(self, journal: Journal) -> int:
         """The explicit seed, else (on resume) the journal's, else 0."""
         if self.options.resume and journal.exists():
@@ -269,10 +311,14 @@ class _Run:
     async def _run_engine(self, engine: Engine, items: Iterator[SourceItem]) -> EngineCounts:
         if not self.options.handle_signals:
             return await engine.run(items)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_stop_on_signal, engine)
-            counts = await engine.run(items)
-            tg.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_stop_on_signal, engine)
+                counts = await engine.run(items)
+                tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise_grasp_error(group)
+            raise
         return counts
 
     def _prepare(self, journal: Journal, sink: Sink, failures: Sink) -> JournalState:
@@ -327,9 +373,16 @@ class _Run:
                     "pass --num-records N"
                 )
             return (SourceItem(str(i), {}) for i in range(start, start + limit))
+        return iter(self.source().iter_records(start=start, limit=limit))
+
+    def source(self) -> Any:
+        """The configured source (validated; nothing is read until it is iterated)."""
+        data = self.task.config.data_config
+        assert data.source is not None
         if isinstance(data.source, list):
             raise ConfigError("data_config.source: a list of sources is not supported yet")
-        source_type = registry.sources.get(str(data.source["type"]))
+        with self._located_at(("data_config", "source", "type")):
+            source_type = registry.sources.get(str(data.source["type"]))
         block = dict(data.source)
         if "id_column" in source_type.config_model.model_fields:
             block.setdefault("id_column", data.id_column)
@@ -339,11 +392,11 @@ class _Run:
             path=("data_config", "source"),
             document=self.task.document,
         )
-        source = source_type.from_config(config, self.task.task_dir)
-        return iter(source.iter_records(start=start, limit=limit))
+        return source_type.from_config(config, self.task.task_dir)
 
     def _sink(self) -> Sink:
-        sink_type = registry.sinks.get(str(self.sink_block["type"]))
+        with self._located_at(("data_config", "sink", "type")):
+            sink_type = registry.sinks.get(str(self.sink_block["type"]))
         config = validate_block(
             sink_type.config_model,
             self.sink_block,
@@ -399,6 +452,7 @@ class _Run:
             metrics=self.metrics.summary(),
             failure_reasons=counts.failure_reasons,
             allowed_failures=budget,
+            previously_failed=len(previous.failed),
         )
 
     def _write_summary(self, result: RunResult) -> None:
@@ -408,6 +462,7 @@ class _Run:
             "failed": result.failed,
             "filtered": result.filtered,
             "previously_finished": result.previously_done,
+            "failed_total": result.failed_total,
             "interrupted": result.interrupted,
             "seconds": round(result.seconds, 3),
             "outputs": [str(p) for p in result.output_paths],
@@ -433,8 +488,14 @@ class _RunLock:
     def acquire(self) -> None:
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except (OSError, ValueError) as exc:
+            raise SinkError(
+                f"cannot create the output folder {str(self.path.parent)!r}: "
+                f"{getattr(exc, 'strerror', None) or exc}; check the sink's file_path"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -451,6 +512,17 @@ class _RunLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+async def check_task(task: Task, catalog: ModelCatalog) -> CompiledGraph:
+    """What ``grasp validate`` checks: the graph, the source and sink configs, the output
+    map and the schema (type names, rules). Nothing is read or written."""
+    run = _Run(task, RunOptions(), catalog)
+    graph, _shaper, _validator = run.compile(run.build_env())
+    if task.config.data_config.source is not None:
+        run.source()
+    run._sink()
+    return graph
 
 
 def _models_of(node: Any) -> list[str]:

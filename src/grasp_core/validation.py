@@ -98,6 +98,14 @@ class RecordValidator:
                 python_type = parse_type(spec.type)
             except ConfigError as exc:
                 raise ConfigError(f"schema_config.fields[{index}].type: {exc}") from None
+            if spec.regex is not None:
+                try:
+                    re.compile(spec.regex)
+                except re.error as exc:
+                    raise ConfigError(
+                        f"schema_config.fields[{index}].regex: {spec.regex!r} is not a valid "
+                        f"regular expression ({exc})"
+                    ) from None
             self._fields.append((spec, TypeAdapter(python_type, config={"strict": True})))
 
     def violations(self, record: dict[str, Any]) -> list[dict[str, Any]]:

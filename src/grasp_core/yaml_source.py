@@ -21,6 +21,8 @@ def format_yaml_path(path: YamlPath) -> str:
     """Render ``("graph_config", "nodes", "gen", 0)`` as ``graph_config.nodes.gen[0]``."""
     text = ""
     for part in path:
+        if isinstance(part, str) and not part.isprintable():
+            part = repr(part)
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "<top level>"
 
@@ -54,6 +56,10 @@ def load_yaml(path: Path) -> YamlDocument:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such file; check the path passed to grasp") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from exc
     return parse_yaml(text, source=str(path))
@@ -63,6 +69,7 @@ def parse_yaml(text: str, *, source: str = "<string>") -> YamlDocument:
     """Parse YAML text, keeping the line of every mapping key and sequence item."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     yaml = YAML(typ="rt")
     try:
@@ -72,6 +79,11 @@ def parse_yaml(text: str, *, source: str = "<string>") -> YamlDocument:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError(f"{source}{line}: {problem}; fix the YAML syntax there") from exc
+    except ReaderError as exc:
+        bad_line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(
+            f"{source}:{bad_line}: character {exc.character!r} is not allowed in YAML; remove it"
+        ) from None
     except YAMLError as exc:
         raise ConfigError(f"{source}: invalid YAML ({exc})") from exc
     except Exception as exc:  # ruamel raises plain errors for some tags (python/object...)
@@ -107,8 +119,11 @@ def _to_plain(node: Any, path: YamlPath, lines: dict[YamlPath, int]) -> Any:
         result: dict[Any, Any] = {}
         for key, value in node.items():
             child = (*path, str(key))
-            key_line, _ = node.lc.key(key)
-            lines[child] = key_line + 1
+            try:
+                key_line, _ = node.lc.key(key)
+                lines[child] = key_line + 1
+            except (KeyError, TypeError):  # keys from a `<<:` merge have no position
+                lines[child] = lines.get(path, 0) or node.lc.line + 1
             result[str(key) if not isinstance(key, str | int | float | bool) else key] = _to_plain(
                 value, child, lines
             )

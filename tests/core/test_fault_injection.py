@@ -93,7 +93,7 @@ output_config:
 
 PICK = """
 def pick(state):
-    return "down" if int(state["id"][1:]) % 5 == 0 else "up"
+    return "down" if int(state["id"][1:]) % 10 == 0 else "up"
 """
 
 
@@ -137,10 +137,6 @@ def test_every_record_is_written_or_failed_under_random_faults(tmp_path: Path) -
     written = [r["id"] for r in out]
     failed = [f["id"] for f in failures]
     everyone = {f"r{i:04d}" for i in range(n)}
-    print(
-        f"\n{n} records in {seconds:.1f}s: {len(written)} written, {len(failed)} failed; "
-        f"faults {dict(sorted(faults.items()))}; reasons {result.failure_reasons}"
-    )
     assert len(written) == len(set(written)), "a record was written twice"
     assert len(failed) == len(set(failed)), "a record was failed twice"
     assert not set(written) & set(failed), "a record is both written and failed"
@@ -153,6 +149,10 @@ def test_every_record_is_written_or_failed_under_random_faults(tmp_path: Path) -
         assert failure["node"] in ("ask", "answer"), failure
     assert set(faults) == set(FAULT_KINDS), faults
     summary = json.loads(result.summary_path.read_text())
+    print(
+        f"\n{n} records in {seconds:.1f}s: {len(written)} written, {len(failed)} failed; "
+        f"faults {dict(sorted(faults.items()))}; backend {summary['backends']['m']}"
+    )
     assert summary["backends"]["m"]["rate_limited_429"] > 0
     assert summary["backends"]["m"]["rate_limited_429"] <= faults["429"]
 
@@ -160,9 +160,7 @@ def test_every_record_is_written_or_failed_under_random_faults(tmp_path: Path) -
 def _timed_one_record(folder: Path, url: str, text: str) -> tuple[float, int]:
     """Seconds one one-record run takes, and how many records it wrote."""
     models = f"m:\n  model: openai/m\n  api_base: {url}/v1\n  max_retries: 2\n"
-    task = write_task(
-        folder, ONE_STEP, {"data.jsonl": rows(1, text), "models.yaml": models}
-    )
+    task = write_task(folder, ONE_STEP, {"data.jsonl": rows(1, text), "models.yaml": models})
     started = time.perf_counter()
     result = run_task(task, RunOptions())
     return time.perf_counter() - started, result.done
@@ -190,8 +188,7 @@ def test_retry_after_is_a_floor_for_the_wait_before_a_retry(tmp_path: Path) -> N
             (r["messages"][-1]["content"].split()[-1], r["status"]) for r in server.requests()
         )
     print(
-        f"\nbaseline {baseline:.3f}s; Retry-After 0: {zero:.3f}s, 0.4: {short:.3f}s, "
-        f"2: {long:.3f}s"
+        f"\nbaseline {baseline:.3f}s; Retry-After 0: {zero:.3f}s, 0.4: {short:.3f}s, 2: {long:.3f}s"
     )
     assert (done_zero, done_short, done_long) == (1, 1, 1)
     for word in ("zero", "short", "long"):
@@ -199,13 +196,13 @@ def test_retry_after_is_a_floor_for_the_wait_before_a_retry(tmp_path: Path) -> N
     assert zero - baseline >= 0.25, "even Retry-After: 0 waits the base backoff"
     assert short - baseline >= 0.4
     assert long - baseline >= 2.0
-    assert long - zero >= 2.0 - 0.75, "Retry-After 2 outlasts the first backoff's jitter"
+    assert long - zero >= 1.0, "Retry-After 2 outlasts the first backoff (at most 0.75 s)"
 
 
 def test_a_backend_that_stays_down_fails_only_its_own_records(tmp_path: Path) -> None:
     """Records routed to a closed port fail after their retries with a reason; records on a
     healthy backend in the same run are all written."""
-    n = 30
+    n = 40
     server = MockServer(latency=Latency.fixed(0.005), max_seconds=120)
     with server.running() as url:
         models = (
@@ -222,7 +219,7 @@ def test_a_backend_that_stays_down_fails_only_its_own_records(tmp_path: Path) ->
         result = run_task(task, RunOptions())
         seconds = time.monotonic() - started
         requests = server.requests()
-    down = {f"r{i:04d}" for i in range(n) if i % 5 == 0}
+    down = {f"r{i:04d}" for i in range(n) if i % 10 == 0}
     up = {f"r{i:04d}" for i in range(n)} - down
     out = read_jsonl(tmp_path / "out/result.jsonl")
     failures = read_jsonl(tmp_path / "out/result.failures.jsonl")

@@ -57,8 +57,13 @@ def _describe(
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     value = err.get("input")
-    shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
+    shown = "" if isinstance(value, dict | list) or value is None else f" (got {_short(value)})"
     return f"{where}: {message[0].lower()}{message[1:]}{shown}"
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 20] + f"... ({len(text)} chars)"
 
 
 def _clean_loc(loc: Iterable[Any]) -> YamlPath:

@@ -37,5 +37,5 @@ class OutputConfig(StrictModel):
     """Output field name → where its value comes from."""
     generator: str | None = None
     """Dotted path to a class with `generate(state) -> record | None` and transform methods."""
-    allowed_failures: float | int | None = None
+    allowed_failures: float | int | None = Field(default=None, ge=0, allow_inf_nan=False)
     """Failure budget: a count, or a fraction below 1. Within it the run exits 0."""

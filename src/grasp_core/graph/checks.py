@@ -99,12 +99,11 @@ def _forward_cycle(edges: tuple[Edge, ...], back: frozenset[EdgeKey]) -> list[Ed
 
 
 def loops_without_exit(edges: tuple[Edge, ...]) -> list[list[str]]:
-    """Loops (strongly connected groups of nodes) that no conditional edge can leave.
-
-    A loop whose edges are all simple edges runs forever; a loop needs a conditional edge.
-    """
+    """Cycles made only of simple edges: every simple edge always fires, so such a loop can
+    never end, whatever conditional edges sit beside it."""
+    simple = tuple(edge for edge in edges if edge.condition is None)
     adjacency: dict[str, list[str]] = {}
-    for edge in edges:
+    for edge in simple:
         adjacency.setdefault(edge.source, []).extend(edge.targets())
     reach = {name: reachable(name, adjacency) for name in adjacency}
     found: list[list[str]] = []
@@ -113,9 +112,9 @@ def loops_without_exit(edges: tuple[Edge, ...]) -> list[list[str]]:
         if name in seen:
             continue
         group = sorted(n for n in reach[name] if name in reach.get(n, ()))
-        internal = [e for e in edges if e.source in group and any(t in group for t in e.targets())]
         seen.update(group)
-        if internal and not any(e.condition is not None for e in internal):
+        cyclic = len(group) > 1 or name in adjacency.get(name, ())
+        if cyclic:
             found.append(group)
     return found
 

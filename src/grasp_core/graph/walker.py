@@ -92,7 +92,10 @@ class _Walk:
         self.again: dict[str, int] = {}
         self.restarts: list[str] = []
         self.ready: deque[str] = deque()
-        self.base = {key: list(state.get(key) or []) for key in APPEND_KEYS}
+        self.base = {
+            key: list(value) if isinstance(value := state.get(key), list) else []
+            for key in APPEND_KEYS
+        }
         self.chunks: dict[str, list[tuple[int, list[Any]]]] = {}
         self.next_seq = 1 + max((int(e.get("s", -1)) for e in memo.values()), default=-1)
         self.failure: RecordError | None = None
@@ -106,6 +109,13 @@ class _Walk:
         self.window = props.chat_history_window_size
 
     async def run(self) -> dict[str, Any]:
+        for key in APPEND_KEYS:
+            value = self.state.get(key)
+            if value is not None and not isinstance(value, list):
+                raise RecordError(
+                    f"record {self.record_id!r}: {key!r} must be a list of role messages, got "
+                    f"a {type(value).__name__}; fix or rename that field in the data"
+                )
         if self.graph.sequential:
             await self._guarded(START, self._route_start)
             await self._drive(self._take_ready())
