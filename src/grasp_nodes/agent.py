@@ -14,7 +14,7 @@ from grasp_core.errors import ConfigError, NodeError
 from grasp_core.logs import get_logger
 from grasp_core.protocols import BuildEnv, NodeContext
 from grasp_nodes.clients import ModelClient, client_for
-from grasp_nodes.llm import _ROLES, ModelRef, Role, _role_and_content
+from grasp_nodes.llm import _ROLES, ModelRef, Role, _role_and_content, render_prompt
 from grasp_nodes.templates import Template
 from grasp_nodes.tools import Tool, load_tools, run_tool
 
@@ -129,20 +129,9 @@ class AgentNode:
 
     def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
         """The first request's messages (history first in multiturn graphs)."""
-        messages: list[dict[str, Any]] = []
-        if ctx.multiturn:
-            history = list(state.get("messages") or [])
-            if ctx.chat_history_window is not None:
-                history = history[-ctx.chat_history_window :]
-            role_map = self.config.history_role_map
-            messages.extend(
-                {**m, "role": role_map.get(m.get("role"), m.get("role"))} if role_map else m
-                for m in history
-            )
-        for role, template in self._prompt:
-            text = template.render(state, record_id=ctx.record_id, node=self.name)
-            messages.append({"role": role, "content": text})
-        return messages
+        return render_prompt(
+            self._prompt, state, ctx, node=self.name, role_map=self.config.history_role_map
+        )
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
         """Loop model call → tool calls until the model answers without calling a tool."""

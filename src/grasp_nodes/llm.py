@@ -12,7 +12,7 @@ from grasp_core.protocols import BuildEnv, NodeContext
 from grasp_nodes.clients import ModelClient, client_for
 from grasp_nodes.templates import Template
 
-__all__ = ["LLMNode", "LLMNodeConfig", "ModelRef"]
+__all__ = ["LLMNode", "LLMNodeConfig", "ModelRef", "render_prompt"]
 
 Role = Literal["system", "user", "assistant"]
 _ROLES = ("system", "user", "assistant")
@@ -53,6 +53,31 @@ class LLMNodeConfig(NodeConfig):
         return prompt
 
 
+def render_prompt(
+    prompt: list[tuple[str, Template]],
+    state: Mapping[str, Any],
+    ctx: NodeContext,
+    *,
+    node: str,
+    role_map: Mapping[Role, Role],
+) -> list[dict[str, Any]]:
+    """A prompt's role messages for one record, after the chat history in multiturn graphs
+    (the last ``chat_history_window`` messages, roles relabelled by ``role_map``)."""
+    messages: list[dict[str, Any]] = []
+    if ctx.multiturn:
+        history = list(state.get("messages") or [])
+        if ctx.chat_history_window is not None:
+            history = history[-ctx.chat_history_window :]
+        messages.extend(
+            {**m, "role": role_map.get(m.get("role"), m.get("role"))} if role_map else m
+            for m in history
+        )
+    for role, template in prompt:
+        text = template.render(state, record_id=ctx.record_id, node=node)
+        messages.append({"role": role, "content": text})
+    return messages
+
+
 def _role_and_content(message: Mapping[str, Any]) -> tuple[str, Any]:
     if "role" in message:
         return str(message["role"]), message.get("content", "")
@@ -90,20 +115,9 @@ class LLMNode:
 
     def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
         """The messages sent for this record (history first in multiturn graphs)."""
-        messages: list[dict[str, Any]] = []
-        if ctx.multiturn:
-            history = list(state.get("messages") or [])
-            if ctx.chat_history_window is not None:
-                history = history[-ctx.chat_history_window :]
-            role_map = self.config.history_role_map
-            messages.extend(
-                {**m, "role": role_map.get(m.get("role"), m.get("role"))} if role_map else m
-                for m in history
-            )
-        for role, template in self._messages:
-            text = template.render(state, record_id=ctx.record_id, node=self.name)
-            messages.append({"role": role, "content": text})
-        return messages
+        return render_prompt(
+            self._messages, state, ctx, node=self.name, role_map=self.config.history_role_map
+        )
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
         """Call the model; the reply goes to the output key and, after the prompt's own
