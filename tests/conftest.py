@@ -41,6 +41,24 @@ def write_task(folder: Path, task_yaml: str, files: dict[str, str] | None = None
     return task
 
 
+def copy_task_yaml(sink: str = "{type: jsonl, file_path: out.jsonl}") -> str:
+    """A one-node task: the lambda ``steps.copy`` over ``data.jsonl`` into ``sink``."""
+    return f"""
+data_config:
+  source: {{type: disk, file_path: data.jsonl}}
+  sink: {sink}
+graph_config:
+  nodes:
+    copy:
+      node_type: lambda
+      lambda: steps.copy
+      output_keys: copied
+  edges:
+    - {{from: START, to: copy}}
+    - {{from: copy, to: END}}
+"""
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

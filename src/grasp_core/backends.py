@@ -176,18 +176,10 @@ class BackendPool:
             self._backends[key] = backend
         return backend
 
-    def limiter(self, model_name: str) -> anyio.CapacityLimiter:
-        """The concurrency limiter of the backend serving ``model_name``."""
-        return self.backend(model_name).limiter
-
     def total_concurrency(self, model_names: list[str]) -> int:
         """Sum of the limits of the backends these models use (sizes the record window)."""
-        seen: dict[str, int] = {}
-        for name in model_names:
-            spec = self.catalog.get(name)
-            backend = spec.backend or name
-            seen[backend] = max(seen.get(backend, 0), spec.max_concurrency)
-        return sum(seen.values())
+        backends = {b.name: b for b in map(self.backend, model_names)}
+        return sum(b.max_concurrency for b in backends.values())
 
     def summary(self) -> dict[str, Any]:
         return {name: b.summary() for name, b in sorted(self._backends.items())}

@@ -131,22 +131,20 @@ class ModelCatalog:
         spec = self.get(name)
         return spec.backend or name
 
-    def with_mock(self, url: str, names: list[str] | None = None) -> ModelCatalog:
-        """A copy that sends every model (and ``names`` not in the file) to a mock server."""
+    def with_mock(self, url: str) -> ModelCatalog:
+        """A copy that sends every model to a mock server (names not in the file too: see
+        :meth:`get`)."""
         specs: dict[str, ModelSpec] = {}
-        for name in sorted(set(self.specs) | set(names or [])):
-            base = self.specs.get(name)
-            route = base.model if base is not None else f"openai/{name}"
-            provider, _, rest = route.partition("/")
-            if provider not in {"ollama", "ollama_chat", "azure"}:
-                route = f"openai/{rest}"
-            api_base = url if provider.startswith("ollama") or provider == "azure" else url + "/v1"
-            update = {"model": route, "api_base": api_base, "api_key_env": None}
-            specs[name] = (
-                base.model_copy(update=update)
-                if base is not None
-                else ModelSpec(model=route, api_base=api_base, max_concurrency=64)
-            )
+        for name, base in sorted(self.specs.items()):
+            provider, _, rest = base.model.partition("/")
+            native = provider.startswith("ollama") or provider == "azure"
+            update = {
+                "model": base.model if native else f"openai/{rest}",
+                "api_base": url if native else url + "/v1",
+                "api_key_env": None,
+                "api_key_file": None,
+            }
+            specs[name] = base.model_copy(update=update)
         return ModelCatalog(
             specs=specs, source=f"{self.source} (routed to mock {url})", mock_url=url
         )

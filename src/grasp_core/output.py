@@ -7,16 +7,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic_core import PydanticSerializationError, to_jsonable_python
+from pydantic_core import PydanticSerializationError
 
 from grasp_core.config import OutputConfig
 from grasp_core.dotted import resolve_dotted
 from grasp_core.errors import ConfigError, NodeError, RecordError
+from grasp_core.state import json_safe
 
 __all__ = ["MISSING", "OutputShaper", "lookup", "resolve_task_refs"]
 
 MISSING: Any = object()
-_SCALARS = (str, int, float, bool, type(None))
 
 
 def lookup(data: Mapping[str, Any], path: str) -> Any:
@@ -95,16 +95,12 @@ class OutputShaper:
             record = {name: getter(state) for name, getter in self._fields}
         else:
             record = {self.id_column: record_id, **state} if self.id_column not in state else state
-        if all(type(value) in _SCALARS for value in record.values()):
-            return dict(record)
         try:
-            result = to_jsonable_python(record)
+            return json_safe(record)
         except (PydanticSerializationError, ValueError, UnicodeError) as exc:
             raise RecordError(
                 f"record {record_id!r}: output is not JSON-serialisable ({exc})"
             ) from None
-        assert isinstance(result, dict)
-        return result
 
 
 def _from_state(key: str, name: str) -> Callable[[dict[str, Any]], Any]:

@@ -30,10 +30,12 @@ from grasp_core.output import OutputShaper
 from grasp_core.protocols import BuildEnv, Sink, SourceItem
 from grasp_core.task import Task
 from grasp_core.validation import RecordValidator
+from grasp_core.yaml_source import format_yaml_path
 
 __all__ = ["RunOptions", "RunResult", "check_task", "run_task", "run_task_async"]
 
 _log = get_logger(__name__)
+_DISK_FORMATS = frozenset({"jsonl", "json", "csv", "parquet"})
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class RunResult:
     allowed_failures: float | int | None = None
     previously_failed: int = 0
     """Records that failed in earlier runs of this journal (resume does not retry them)."""
+    output_format: str | None = None
+    """The sink's format (`jsonl`, `json`, `csv`, `parquet`); None to infer from the name."""
 
     @property
     def failed_total(self) -> int:
@@ -116,12 +120,15 @@ class RunResult:
         return self.failed_total <= limit
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """The output records of a JSONL output (read lazily)."""
+        """The output records, read lazily through the disk source (any sink format)."""
+        disk = registry.sources.get("disk")
         for path in self.output_paths:
-            if path.suffix == ".jsonl":
-                with path.open(encoding="utf-8") as handle:
-                    for line in handle:
-                        yield json.loads(line)
+            block = {"type": "disk", "file_path": str(path), "file_format": self.output_format}
+            source = disk.from_config(disk.config_model.model_validate(block), path.parent)
+            for item in source.iter_records():
+                if item.error is not None:
+                    raise SinkError(f"cannot read back the output: {item.error}")
+                yield item.data
 
 
 def run_task(
@@ -254,7 +261,7 @@ class _Run:
     def compile(self, env: BuildEnv) -> tuple[CompiledGraph, OutputShaper, RecordValidator | None]:
         """The graph, the output shaper and the validator; every config check but I/O."""
         graph = compile_graph(self.task.config.graph_config, env, document=self.task.document)
-        with self._located("output_config"):
+        with self._located(("output_config",)):
             shaper = OutputShaper(
                 self.task.config.output_config,
                 task_data=self.task.data,
@@ -262,33 +269,27 @@ class _Run:
                 id_column=self.task.config.data_config.id_column,
             )
         schema = self.task.config.schema_config
-        with self._located("schema_config"):
+        with self._located(("schema_config",)):
             validator = RecordValidator(schema, self.task.task_dir) if schema else None
         return graph, shaper, validator
 
     @contextlib.contextmanager
-    def _located_at(self, path: tuple[str, ...]) -> Iterator[None]:
-        """Prefix a config error with the task file, line and YAML path."""
+    def _located(self, path: tuple[str, ...]) -> Iterator[None]:
+        """Prefix a config error with the task file, the line of ``path`` and, unless the
+        message already starts with it, the YAML path."""
         try:
             yield
         except ConfigError as exc:
             document = self.task.document
-            if document is None or document.source in str(exc):
+            message = str(exc)
+            if document is None or document.source in message:
                 raise
-            raise type(exc)(f"{document.where(path)}: {exc}") from None
-
-    @contextlib.contextmanager
-    def _located(self, block: str) -> Iterator[None]:
-        """Prefix a config error with the task file and the block's line."""
-        try:
-            yield
-        except ConfigError as exc:
-            document = self.task.document
-            if document is None or document.source in str(exc):
-                raise
-            line = document.line_of((block,))
-            where = f"{document.source}:{line}" if line else document.source
-            raise type(exc)(f"{where}: {exc}") from None
+            if message.startswith(format_yaml_path(path)):
+                line = document.line_of(path)
+                where = f"{document.source}:{line}" if line else document.source
+            else:
+                where = document.where(path)
+            raise type(exc)(f"{where}: {message}") from None
 
     def _seed(self, journal: Journal) -> int:
         """The explicit seed, else (on resume) the journal's, else 0."""
@@ -381,7 +382,7 @@ class _Run:
         assert data.source is not None
         if isinstance(data.source, list):
             raise ConfigError("data_config.source: a list of sources is not supported yet")
-        with self._located_at(("data_config", "source", "type")):
+        with self._located(("data_config", "source", "type")):
             source_type = registry.sources.get(str(data.source["type"]))
         block = dict(data.source)
         if "id_column" in source_type.config_model.model_fields:
@@ -395,7 +396,7 @@ class _Run:
         return source_type.from_config(config, self.task.task_dir)
 
     def _sink(self) -> Sink:
-        with self._located_at(("data_config", "sink", "type")):
+        with self._located(("data_config", "sink", "type")):
             sink_type = registry.sinks.get(str(self.sink_block["type"]))
         config = validate_block(
             sink_type.config_model,
@@ -453,6 +454,9 @@ class _Run:
             failure_reasons=counts.failure_reasons,
             allowed_failures=budget,
             previously_failed=len(previous.failed),
+            output_format=sink_type
+            if (sink_type := str(self.sink_block["type"])) in _DISK_FORMATS
+            else None,
         )
 
     def _write_summary(self, result: RunResult) -> None:

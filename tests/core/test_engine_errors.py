@@ -8,22 +8,9 @@ import pytest
 
 from grasp_core.errors import SinkError
 from grasp_core.runner import RunOptions, run_task
-from tests.conftest import write_task
+from tests.conftest import copy_task_yaml, write_task
 
-TASK = """
-data_config:
-  source: {type: disk, file_path: data.jsonl}
-  sink: {type: csv, file_path: out.csv}
-graph_config:
-  nodes:
-    copy:
-      node_type: lambda
-      lambda: steps.copy
-      output_keys: copied
-  edges:
-    - {from: START, to: copy}
-    - {from: copy, to: END}
-"""
+TASK = copy_task_yaml("{type: csv, file_path: out.csv}")
 
 
 def test_sink_error_reaches_the_caller_as_sink_error(tmp_path: Path) -> None:

@@ -6,22 +6,9 @@ import json
 from pathlib import Path
 
 from grasp_core.runner import RunOptions, run_task
-from tests.conftest import write_task
+from tests.conftest import copy_task_yaml, write_task
 
-TASK = """
-data_config:
-  source: {type: disk, file_path: data.jsonl}
-  sink: {type: jsonl, file_path: out.jsonl}
-graph_config:
-  nodes:
-    copy:
-      node_type: lambda
-      lambda: steps.copy
-      output_keys: copied
-  edges:
-    - {from: START, to: copy}
-    - {from: copy, to: END}
-"""
+TASK = copy_task_yaml()
 
 
 def test_lone_surrogate_in_node_output_is_journaled(tmp_path: Path) -> None:

@@ -262,7 +262,7 @@ def test_bad_options_fail_at_compile_time(
 @pytest.mark.anyio
 async def test_model_names_lists_every_model(tmp_path: Path) -> None:
     """`model_names` names each distinct model, so the engine sizes its window from all."""
-    catalog = ModelCatalog().with_mock("http://127.0.0.1:1", ["ma", "mb"])
+    catalog = ModelCatalog().with_mock("http://127.0.0.1:1")
     env = BuildEnv(tmp_path, catalog, BackendPool(catalog), RunMetrics())
     config = MultiLLMNodeConfig.model_validate(
         {

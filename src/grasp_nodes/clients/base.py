@@ -19,7 +19,11 @@ from grasp_core.metrics import RunMetrics
 from grasp_core.models_file import ModelSpec
 from grasp_nodes.clients.retry import call_with_retries
 
-__all__ = ["ChatResult", "ModelClient", "RetryingClient"]
+__all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "RetryingClient"]
+
+KEYLESS_API_KEYS = {"openai": "EMPTY", "azure": "EMPTY", "hosted_vllm": "fake-api-key"}
+"""The key litellm sends when none is configured (local servers without auth); both
+transports send it, so their requests stay identical."""
 
 
 def _estimate_tokens(messages: list[dict[str, Any]], params: Mapping[str, Any]) -> int:

@@ -13,12 +13,13 @@ import json
 import time
 from typing import Any
 
+import aiohttp
 import anyio
 import sniffio
 
 from grasp_core.errors import ModelCallError, RetryableModelError
 from grasp_core.models_file import ModelSpec
-from grasp_nodes.clients.base import ChatResult, RetryingClient
+from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClient
 from grasp_nodes.clients.errors import error_for_status
 from grasp_nodes.clients.litellm_client import LiteLLMClient
 
@@ -50,8 +51,6 @@ class FastLaneClient(RetryingClient):
     async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
         if sniffio.current_async_library() != "asyncio":
             return await self._fallback._attempt(messages, params)
-        import aiohttp
-
         session = self._session or self._open_session()
         body = json.dumps(
             {"model": self._model_id, "messages": messages, **params}, separators=(",", ":")
@@ -78,8 +77,6 @@ class FastLaneClient(RetryingClient):
         return _parse(raw, self.name, latency)
 
     def _open_session(self) -> Any:
-        import aiohttp
-
         connector = aiohttp.TCPConnector(limit=self.spec.max_concurrency, keepalive_timeout=30)
         self._session = aiohttp.ClientSession(connector=connector)
         return self._session
@@ -90,14 +87,10 @@ class FastLaneClient(RetryingClient):
             self._session = None
 
 
-_KEYLESS = {"openai": "EMPTY", "azure": "EMPTY", "hosted_vllm": "fake-api-key"}
-"""What litellm sends when no key is configured (local servers without auth)."""
-
-
 def _endpoint(spec: ModelSpec, api_key: str | None) -> tuple[str, dict[str, str]]:
     base = (spec.api_base or _DEFAULT_BASES[spec.provider]).rstrip("/")
     headers = {"Content-Type": "application/json"}
-    api_key = api_key or _KEYLESS[spec.provider]
+    api_key = api_key or KEYLESS_API_KEYS[spec.provider]
     if spec.provider == "azure":
         deployment = spec.model.split("/", 1)[1]
         version = spec.api_version or "2024-10-21"

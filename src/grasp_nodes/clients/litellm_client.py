@@ -12,12 +12,10 @@ import anyio.to_thread
 import sniffio
 
 from grasp_core.errors import ModelCallError, RetryableModelError
-from grasp_nodes.clients.base import ChatResult, RetryingClient
+from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClient
 from grasp_nodes.clients.errors import map_litellm_error
 
 __all__ = ["LiteLLMClient", "import_litellm"]
-
-_KEYLESS = {"openai": "EMPTY", "azure": "EMPTY"}
 
 
 @functools.cache
@@ -48,7 +46,7 @@ class LiteLLMClient(RetryingClient):
             "messages": messages,
             "api_base": self.spec.api_base,
             # keyless local servers: litellm's openai/azure routes refuse to send without one
-            "api_key": self._api_key or _KEYLESS.get(self.spec.provider),
+            "api_key": self._api_key or KEYLESS_API_KEYS.get(self.spec.provider),
             "timeout": self.spec.timeout,
             "max_retries": 0,
             **params,
