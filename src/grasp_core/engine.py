@@ -71,7 +71,7 @@ class Engine:
         validator: RecordValidator | None = None,
         window: int = 64,
         batch_size: int = 64,
-        finished: Callable[[str], bool] = lambda _id: False,
+        finished: Callable[[str, bool], bool] = lambda _id, _unreadable=False: False,
         memo: dict[str, dict[tuple[str, int], dict[str, Any]]] | None = None,
         seed: int = 0,
         sync_every: int = 1000,
@@ -149,7 +149,7 @@ class Engine:
             if not batch:
                 return
             for item in batch:
-                if self.finished(item.record_id):
+                if self.finished(item.record_id, item.error is not None):
                     self.counts.skipped += 1
                 else:
                     yield item
@@ -171,7 +171,10 @@ class Engine:
         record_id = item.record_id
         try:
             if item.error is not None:
-                raise RecordError(item.error)
+                return _Result(
+                    record_id,
+                    failure=_failure(item, None, "SourceError", item.error, unreadable=True),
+                )
             state = await walk_record(
                 self.graph,
                 record_id,
@@ -256,7 +259,7 @@ class Engine:
             self.counts.filtered += len(outputs) - len(written)
         if failures:
             token = await anyio.to_thread.run_sync(self.failures.write, failures)
-            summary = [{"id": f["id"], "node": f["node"], "reason": f["reason"]} for f in failures]
+            summary = [_journal_failure(f) for f in failures]
             self.journal.records_failed(summary, {FAILURES_SINK: token})
             self.counts.failed += len(failures)
             for f in failures:
@@ -290,6 +293,13 @@ def _failure(
         **extra,
         "input": _safe_input(item.data),
     }
+
+
+def _journal_failure(failure: dict[str, Any]) -> dict[str, Any]:
+    entry = {"id": failure["id"], "node": failure["node"], "reason": failure["reason"]}
+    if failure.get("unreadable"):
+        entry["unreadable"] = True
+    return entry
 
 
 def _safe_input(data: dict[str, Any]) -> Any:

@@ -37,10 +37,15 @@ class JournalState:
     header: dict[str, Any] | None = None
     done: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
+    unreadable: set[str] = field(default_factory=set)
+    """Ids of source items that could not be read (``<line 7>``), kept apart from real
+    record ids: a record may carry a lookalike id, and neither may hide the other."""
     memo: dict[str, dict[tuple[str, int], dict[str, Any]]] = field(default_factory=dict)
     tokens: dict[str, list[CommitToken]] = field(default_factory=dict)
 
-    def finished(self, record_id: str) -> bool:
+    def finished(self, record_id: str, unreadable: bool = False) -> bool:
+        if unreadable:
+            return record_id in self.unreadable
         return record_id in self.done or record_id in self.failed
 
 
@@ -180,11 +185,17 @@ def _apply(state: JournalState, event: dict[str, Any]) -> None:
                 "routes": event.get("routes", {}),
                 "s": event.get("s", -1),
             }
-    elif kind in {"record_done", "record_failed"}:
-        ids = event["ids"] if kind == "record_done" else [f["id"] for f in event["failures"]]
-        target = state.done if kind == "record_done" else state.failed
-        for record_id in ids:
-            target.add(record_id)
+    elif kind == "record_done":
+        for record_id in event["ids"]:
+            state.done.add(record_id)
             state.memo.pop(record_id, None)
+    elif kind == "record_failed":
+        for failure in event["failures"]:
+            if failure.get("unreadable"):
+                state.unreadable.add(failure["id"])
+            else:
+                state.failed.add(failure["id"])
+                state.memo.pop(failure["id"], None)
+    if kind in {"record_done", "record_failed"}:
         for name, token in event.get("tokens", {}).items():
             state.tokens.setdefault(name, []).append(token)

@@ -453,7 +453,7 @@ class _Run:
             metrics=self.metrics.summary(),
             failure_reasons=counts.failure_reasons,
             allowed_failures=budget,
-            previously_failed=len(previous.failed),
+            previously_failed=len(previous.failed) + len(previous.unreadable),
             output_format=sink_type
             if (sink_type := str(self.sink_block["type"])) in _DISK_FORMATS
             else None,

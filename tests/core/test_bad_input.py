@@ -870,12 +870,6 @@ def test_yaml_merge_keys_load(tmp_path: Path, style: str) -> None:
     accepts_or_names_the_file(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: config/_errors.py _clean_loc drops every location part that contains '[' or "
-    "is 'str'/'list'/'dict' (meant for pydantic's union markers), so such an unknown key is "
-    "reported as '<top level>: extra inputs are not permitted' at line 1, without its name",
-)
 @pytest.mark.parametrize("key", ["list", "items[0]"])
 def test_an_unknown_key_that_looks_like_a_type_is_named(tmp_path: Path, key: str) -> None:
     """An unknown key named like a type or holding brackets is still named at its line."""
@@ -985,16 +979,7 @@ def test_a_source_error_during_grasp_run_exits_2_in_one_line(
         ("out/result.jsonl", "data.jsonl/result.jsonl"),
         ("out/result.jsonl", "o" * 300 + ".jsonl"),
         ("out/result.jsonl", '"a\\0b.jsonl"'),
-        pytest.param(
-            "file_path: data.jsonl",
-            "file_path: " + "d" * 300 + ".jsonl",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: DiskSource.from_config calls Path.is_file() on the data path, which "
-                "raises OSError ENAMETOOLONG for a 300-character name: a raw OSError, not "
-                "SourceError",
-            ),
-        ),
+        ("file_path: data.jsonl", "file_path: " + "d" * 300 + ".jsonl"),
     ],
     ids=["sink-under-a-file", "sink-name-too-long", "sink-nul-byte", "source-name-too-long"],
 )

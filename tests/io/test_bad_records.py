@@ -170,7 +170,8 @@ def check_accounted(result: RunResult, folder: Path, items: list[Expected], outp
     assert sorted(f["id"] for f in from_source) == sorted(item.record_id for item in unusable)
     by_id = {f["id"]: f for f in from_source}
     for item in unusable:
-        assert by_id[item.record_id]["error"] == "RecordError"
+        assert by_id[item.record_id]["error"] == "SourceError"
+        assert by_id[item.record_id]["unreadable"] is True
         assert by_id[item.record_id]["reason"].startswith(item.where + ": ")
     assert all(isinstance(f["reason"], str) and f["reason"] for f in failures)
     event(f"written {min(len(written), 3)}, failed in the node {min(node_failures.total(), 3)}")
@@ -535,11 +536,6 @@ def test_a_non_list_messages_field_is_not_exploded(tmp_path: Path, mock_server: 
     assert result.failed == 1 or written[0]["messages"][0] == "oops"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: sources/_csv.py reports csv.DictReader.line_num, which DictReader updates only "
-    "after a row parsed; a quoting error is reported one row early (the previous row's line)",
-)
 def test_a_csv_quoting_error_names_its_line(tmp_path: Path) -> None:
     """Malformed quoting stops the run with a SourceError at the line that holds it."""
     (tmp_path / "data.csv").write_text('id,text\n1,a\n2,b\n3,"c"x\n4,d\n', encoding="utf-8")
@@ -547,12 +543,6 @@ def test_a_csv_quoting_error_names_its_line(tmp_path: Path) -> None:
         run_task(*lambda_task(tmp_path, "data.csv"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: JSONL turns a line that is not UTF-8 into one failed record, but a CSV row with "
-    "such bytes stops the whole run with SourceError (DiskSource maps UnicodeDecodeError to a "
-    "file-level error); the records after it are never read",
-)
 def test_a_csv_row_that_is_not_utf8_fails_alone(tmp_path: Path) -> None:
     """One CSV row with a Latin-1 byte fails; the rows around it are written."""
     (tmp_path / "data.csv").write_bytes(b"id,text\n1,ab\n2,caf\xe9\n3,abc\n")
@@ -569,12 +559,6 @@ def test_a_source_that_cannot_be_read_leaves_nothing_to_resume(tmp_path: Path) -
     assert run_task(*lambda_task(tmp_path, "data.json")).done == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an unreadable line is failed under the id '<line N>', which a real record may "
-    "also carry; once that record is done, a resume counts the bad line as finished and it is "
-    "in neither the sink nor the failures file",
-)
 def test_a_bad_line_is_not_lost_on_resume_behind_a_lookalike_id(tmp_path: Path) -> None:
     """Every line is written or failed after a resume, even beside an id like '<line 2>'."""
     content = '{"id": "<line 2>", "text": "a"}\n{not json\n{"text": "bb"}\n'
@@ -587,12 +571,6 @@ def test_a_bad_line_is_not_lost_on_resume_behind_a_lookalike_id(tmp_path: Path) 
     assert len(written) + len(failed) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the JSONL sink encodes with allow_nan, so a NaN or infinite float (valid in "
-    "Parquet) is written as the bare token NaN/Infinity, which is not JSON: strict readers "
-    "(jq, JSON.parse, serde) reject the output line",
-)
 def test_non_finite_floats_are_written_as_valid_json(tmp_path: Path) -> None:
     """Every line of the sink parses as strict JSON, whatever floats the source held."""
     pq.write_table(
@@ -607,12 +585,6 @@ def test_non_finite_floats_are_written_as_valid_json(tmp_path: Path) -> None:
     assert [json.loads(line, parse_constant=refuse) for line in lines if line]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (mock server): a prompt holding a lone surrogate (valid JSON, e.g. from a "
-    '"\\ud800" escape in the data) makes the mock answer HTTP 500 UnicodeEncodeError, which '
-    "clients retry as a server fault (6 attempts by default)",
-)
 def test_the_mock_server_answers_a_prompt_with_a_lone_surrogate(
     tmp_path: Path, mock_server: MockServer
 ) -> None:

@@ -41,7 +41,7 @@ def validate_block(
 def _describe(
     err: Any, model: type[BaseModel], data: Any, base: YamlPath, document: YamlDocument | None
 ) -> str:
-    loc = _clean_loc(err["loc"])
+    loc = _clean_loc(err["loc"], data)
     full: YamlPath = (*base, *loc)
     where = document.where(full) if document is not None else format_yaml_path(full)
     kind = err["type"]
@@ -66,16 +66,39 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 20] + f"... ({len(text)} chars)"
 
 
-def _clean_loc(loc: Iterable[Any]) -> YamlPath:
-    """Drop pydantic's union/tag markers so the location is a real YAML path."""
+def _clean_loc(loc: Iterable[Any], data: Any) -> YamlPath:
+    """Drop pydantic's union/tag markers so the location is a real YAML path.
+
+    A part is real when it is a key (or index) of the data at that depth; a part that is
+    not in the data is kept only where it cannot be a marker (the missing key itself).
+    """
     cleaned: list[str | int] = []
+    current: Any = data
     for part in loc:
-        if isinstance(part, int) or (
-            isinstance(part, str)
-            and not ("[" in part or part.startswith("function-") or part in {"str", "list", "dict"})
-        ):
+        if isinstance(current, Mapping) and _has_key(current, part):
             cleaned.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            cleaned.append(part)
+            current = current[part]
+        elif not _is_marker(part):
+            cleaned.append(part)
+            current = None
     return tuple(cleaned)
+
+
+def _has_key(mapping: Mapping[Any, Any], key: Any) -> bool:
+    try:
+        return key in mapping
+    except TypeError:
+        return False
+
+
+def _is_marker(part: Any) -> bool:
+    """Pydantic's names for union members and validators (``list[str]``, ``function-after``)."""
+    return isinstance(part, str) and (
+        "[" in part or part.startswith("function-") or part in {"str", "list", "dict"}
+    )
 
 
 def _field_names(model: type[BaseModel], data: Any, loc: YamlPath) -> set[str]:

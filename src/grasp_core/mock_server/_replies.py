@@ -155,7 +155,7 @@ def request_key(model: str, messages: Sequence[Any]) -> str:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def strip_markers(text: str) -> str:

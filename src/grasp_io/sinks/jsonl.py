@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -36,21 +37,43 @@ class JsonlSinkConfig(BaseModel):
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
 
 
-_encode_utf8 = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_encode_ascii = json.JSONEncoder(separators=(",", ":")).encode
+_encode_utf8 = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_encode_ascii = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 """Encoders built once: ``json.dumps`` with options builds a new one per call."""
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinite floats as null: JSON has no token for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _encode_record(record: dict[str, Any]) -> bytes:
+    try:
+        text = _encode_utf8(record)
+    except ValueError as exc:
+        if "Out of range float" not in str(exc):
+            raise
+        record = _finite(record)
+        text = _encode_utf8(record)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: keep it as a \u escape
+        return _encode_ascii(record).encode("ascii")
+
+
 def encode_jsonl(records: Sequence[dict[str, Any]], path: Path) -> bytes:
-    """Return ``records`` as UTF-8 JSON Lines; ``path`` only names the file in errors."""
+    """Return ``records`` as UTF-8 JSON Lines (NaN and infinities as null, so strict JSON
+    readers accept every line); ``path`` only names the file in errors."""
     lines: list[bytes] = []
     for index, record in enumerate(records):
         try:
-            text = _encode_utf8(record)
-            try:
-                lines.append(text.encode("utf-8"))
-            except UnicodeEncodeError:  # a lone surrogate: keep it as a \u escape
-                lines.append(_encode_ascii(record).encode("ascii"))
+            lines.append(_encode_record(record))
         except (TypeError, ValueError) as exc:
             raise SinkError(
                 f"cannot write record {index} of the batch to {path} as json: {exc}; "

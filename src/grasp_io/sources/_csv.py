@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from grasp_core.errors import SourceError
-from grasp_io.sources._raw import RawRecord
+from grasp_io.sources._raw import RawRecord, excerpt
 
 __all__ = ["iter_csv"]
 
@@ -27,7 +27,7 @@ def iter_csv(path: Path, *, encoding: str, skip: int) -> Generator[RawRecord, No
     a quote left open at the end) raises :class:`SourceError` rather than being guessed at.
     """
     csv.field_size_limit(_FIELD_SIZE_LIMIT)
-    with path.open(encoding=encoding, newline="") as text:
+    with path.open(encoding=encoding, errors="surrogateescape", newline="") as text:
         reader = csv.DictReader(text, strict=True)
         try:
             header = reader.fieldnames or []
@@ -35,9 +35,11 @@ def iter_csv(path: Path, *, encoding: str, skip: int) -> Generator[RawRecord, No
             for index, row in enumerate(reader):
                 if index < skip:
                     continue
-                yield _check_row(row, reader.line_num, len(header))
+                yield _check_row(row, reader.line_num, len(header), encoding)
         except csv.Error as exc:
-            raise SourceError(f"{path}:{reader.line_num}: cannot parse csv: {exc}") from exc
+            # DictReader.line_num moves only after a row parsed; the inner reader's is current.
+            line = reader.reader.line_num
+            raise SourceError(f"{path}:{line}: cannot parse csv: {exc}") from exc
 
 
 def _check_header(path: Path, header: Sequence[str]) -> None:
@@ -49,7 +51,7 @@ def _check_header(path: Path, header: Sequence[str]) -> None:
         )
 
 
-def _check_row(row: dict[Any, Any], number: int, width: int) -> RawRecord:
+def _check_row(row: dict[Any, Any], number: int, width: int, encoding: str) -> RawRecord:
     extra = row.get(None)  # DictReader files surplus fields under the key None
     if isinstance(extra, list):
         found = width + len(extra)
@@ -57,4 +59,9 @@ def _check_row(row: dict[Any, Any], number: int, width: int) -> RawRecord:
     if None in row.values():
         found = sum(value is not None for value in row.values())
         return RawRecord(number, None, f"expected {width} fields as in the header, found {found}")
+    for value in row.values():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # only lone surrogates fail: bytes the codec could not decode
+            return RawRecord(number, None, f"bytes that are not {encoding!r} text: {excerpt(value)}")
     return RawRecord(number, row)

@@ -118,7 +118,14 @@ class DiskSource:
             id_column=cfg.id_column,
             encoding=cfg.encoding,
         )
-        if not source.path.is_file():
+        try:
+            present = source.path.is_file()
+        except OSError as exc:  # ENAMETOOLONG and friends: is_file() lets them through
+            raise SourceError(
+                f"cannot use data file path {str(source.path)[:200]!r}: "
+                f"{exc.strerror or exc}; check file_path"
+            ) from None
+        if not present:
             raise _missing(source.path)
         return source
 
