@@ -75,10 +75,7 @@ def _clean_loc(loc: Iterable[Any], data: Any) -> YamlPath:
     cleaned: list[str | int] = []
     current: Any = data
     for part in loc:
-        if isinstance(current, Mapping) and _has_key(current, part):
-            cleaned.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if _has_key(current, part):
             cleaned.append(part)
             current = current[part]
         elif not _is_marker(part):
@@ -87,9 +84,12 @@ def _clean_loc(loc: Iterable[Any], data: Any) -> YamlPath:
     return tuple(cleaned)
 
 
-def _has_key(mapping: Mapping[Any, Any], key: Any) -> bool:
+def _has_key(data: Any, part: Any) -> bool:
+    """Whether ``part`` is a key of ``data`` (a mapping) or an index into it (a list)."""
+    if isinstance(data, list):
+        return isinstance(part, int) and 0 <= part < len(data)
     try:
-        return key in mapping
+        return isinstance(data, Mapping) and part in data
     except TypeError:
         return False
 

@@ -63,5 +63,6 @@ def _check_row(row: dict[Any, Any], number: int, width: int, encoding: str) -> R
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:  # only lone surrogates fail: bytes the codec could not decode
-            return RawRecord(number, None, f"bytes that are not {encoding!r} text: {excerpt(value)}")
+            problem = f"bytes that are not {encoding!r} text: {excerpt(value)}"
+            return RawRecord(number, None, problem)
     return RawRecord(number, row)
