@@ -12,6 +12,7 @@ __all__ = [
     "CompileError",
     "ConfigError",
     "GraspError",
+    "MissingDependencyError",
     "ModelCallError",
     "NodeError",
     "PluginError",
@@ -37,6 +38,10 @@ class CompileError(ConfigError):
 
 class PluginError(ConfigError, LookupError):
     """A node type, source, sink or dotted path cannot be found or imported."""
+
+
+class MissingDependencyError(GraspError, ImportError):
+    """An optional extra (Ray, Graphviz...) is needed but not installed; says what to install."""
 
 
 class ResumeError(GraspError, RuntimeError):
