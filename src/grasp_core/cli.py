@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from grasp_core.cli_graph import add_graph_command, run_graph_command
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -70,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("task", type=Path)
     validate.add_argument("--models", type=Path, help="models file to check model names against")
 
+    add_graph_command(commands)
+
     mock = commands.add_parser("mock-server", help="serve the bundled OpenAI-compatible mock")
     mock.add_argument("--port", type=int, default=8000)
     mock.add_argument("--host", default="127.0.0.1", help="loopback addresses only")
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "graph":
+            return run_graph_command(args)
         if args.command == "validate":
             return _validate(args)
         return _mock_server(args)
