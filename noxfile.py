@@ -35,3 +35,10 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the local mock server; prints tables."""
     session.install("-e", ".[dev]")
     session.run("python", "benchmarks/suite.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (broken links fail), into site/."""
+    session.install("-e", ".[docs]")
+    session.run("python", "-m", "mkdocs", "build", "--strict", *session.posargs)
