@@ -190,15 +190,12 @@ def _print_summary(result: Any) -> None:
 def _validate(args: argparse.Namespace) -> int:
     import anyio
 
-    from grasp_core.models_file import ModelCatalog, find_models_file
+    from grasp_core.models_file import catalog_for_checking
     from grasp_core.runner import check_task
     from grasp_core.task import Task
 
     task = Task.load(args.task)
-    path = find_models_file(args.models, task.task_dir)
-    catalog = (
-        ModelCatalog.load(path).for_checking() if path is not None else ModelCatalog(mock_url="-")
-    )
+    catalog = catalog_for_checking(args.models, task.task_dir)
 
     async def check() -> int:
         graph = await check_task(task, catalog)

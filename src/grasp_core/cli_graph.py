@@ -31,17 +31,14 @@ def run_graph_command(args: argparse.Namespace) -> int:
 
     from grasp_core.errors import ConfigError
     from grasp_core.graph.picture import render_graph
-    from grasp_core.models_file import ModelCatalog, find_models_file
+    from grasp_core.models_file import catalog_for_checking
     from grasp_core.runner import check_task
     from grasp_core.task import Task
 
     if args.format == "png" and args.output is None:
         raise ConfigError("--format png writes binary data: add --output FILE.png")
     task = Task.load(args.task)
-    path = find_models_file(args.models, task.task_dir)
-    catalog = (
-        ModelCatalog.load(path).for_checking() if path is not None else ModelCatalog(mock_url="-")
-    )
+    catalog = catalog_for_checking(args.models, task.task_dir)
 
     async def compiled() -> bytes:
         graph = await check_task(task, catalog)

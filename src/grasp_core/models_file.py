@@ -14,7 +14,13 @@ from grasp_core.config import StrictModel, validate_block
 from grasp_core.errors import ConfigError
 from grasp_core.yaml_source import YamlDocument, load_yaml
 
-__all__ = ["MODELS_ENV_VAR", "ModelCatalog", "ModelSpec", "find_models_file"]
+__all__ = [
+    "MODELS_ENV_VAR",
+    "ModelCatalog",
+    "ModelSpec",
+    "catalog_for_checking",
+    "find_models_file",
+]
 
 MODELS_ENV_VAR = "GRASP_MODELS"
 MOCK_API_KEY = "sk-grasp-mock"
@@ -227,3 +233,12 @@ def find_models_file(explicit: Path | None, task_dir: Path | None) -> Path | Non
         if beside.is_file():
             return beside
     return None
+
+
+def catalog_for_checking(explicit: Path | None, task_dir: Path | None) -> ModelCatalog:
+    """The catalog ``grasp validate`` and ``grasp graph`` compile against: the models file's
+    names and settings when there is one (no key needed), else every name accepted."""
+    path = find_models_file(explicit, task_dir)
+    if path is None:
+        return ModelCatalog(mock_url="-")
+    return ModelCatalog.load(path).for_checking()
