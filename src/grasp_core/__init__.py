@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from grasp_core.api import run
     from grasp_core.builder import END, START, Graph
     from grasp_core.errors import (
         CompileError,
@@ -57,6 +58,7 @@ __all__ = [
     "SourceItem",
     "Task",
     "nodes",
+    "run",
     "run_task",
     "run_task_async",
     "sinks",
@@ -87,6 +89,7 @@ _HOME = {
     **dict.fromkeys(["nodes", "sinks", "sources"], "grasp_core.registry"),
     **dict.fromkeys(["RunOptions", "RunResult", "run_task", "run_task_async"], "grasp_core.runner"),
     "Task": "grasp_core.task",
+    "run": "grasp_core.api",
     **dict.fromkeys(["END", "START", "Graph"], "grasp_core.builder"),
 }
 

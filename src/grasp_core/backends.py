@@ -11,7 +11,7 @@ cool-down closes it again.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +95,13 @@ class Backend:
     async def slot(self, estimated_tokens: int = 0) -> AsyncIterator[None]:
         """Wait for the circuit, the budgets and a concurrency slot; hold the slot inside."""
         limiter = self.limiter
+        await self.admit(estimated_tokens)
+        async with limiter:
+            yield
+
+    async def admit(self, estimated_tokens: int = 0) -> None:
+        """Wait for the circuit and the rpm/tpm budgets: everything but a concurrency slot."""
+        self.limiter  # noqa: B018  (makes the budgets on first use)
         pause = self.breaker.wait_seconds(time.monotonic())
         if pause > 0:
             await anyio.sleep(pause)
@@ -102,8 +109,6 @@ class Backend:
             await self._requests.take(1)
         if self._tokens is not None and estimated_tokens:
             await self._tokens.take(estimated_tokens)
-        async with limiter:
-            yield
 
     def used_tokens(self, estimated: int, actual: int) -> None:
         """Correct the token budget once a response says how many tokens a call used."""
@@ -156,6 +161,8 @@ class BackendPool:
     """Every backend of a run, by the name its models share."""
 
     catalog: ModelCatalog
+    make_backend: Callable[..., Backend] = Backend
+    """Builds each backend (the Ray executor passes one whose limits are global)."""
     _backends: dict[str, Backend] = field(default_factory=dict)
 
     def backend(self, model_name: str) -> Backend:
@@ -166,7 +173,7 @@ class BackendPool:
             members = [
                 spec for name, spec in self.catalog.specs.items() if (spec.backend or name) == key
             ]
-            backend = Backend(
+            backend = self.make_backend(
                 name=key,
                 max_concurrency=max(spec.max_concurrency for spec in members),
                 rpm=min((s.rpm for s in members if s.rpm), default=None),

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from grasp_core.cli_filter import add_filter_command, run_filter_command
 from grasp_core.cli_graph import add_graph_command, run_graph_command
+from grasp_core.cli_tag import add_tag_command, run_tag_command
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BUDGET = 3
+"""The run reached --max-cost or --max-tokens; `--resume` with a higher cap continues."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,13 +70,70 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="seed for random choices (default 0; a resume reuses the journal's)",
     )
-    run.add_argument("--quiet", action="store_true", help="print no summary")
+    run.add_argument(
+        "--oasst",
+        nargs="?",
+        const=True,
+        default=False,
+        choices=["sft", "dpo"],
+        help="write OpenAssistant message rows (type from output_config.oasst_mapper, else sft)",
+    )
+    run.add_argument(
+        "--format",
+        metavar="NAME",
+        help="write rows of a registered format: sft (TRL messages), dpo (TRL preference)...",
+    )
+    run.add_argument("--quiet", action="store_true", help="print no summary and no progress")
+    run.add_argument(
+        "--quality",
+        nargs="?",
+        const="heuristics",
+        metavar="TASKS",
+        help="tag every output record under `quality`: heuristics (default) and/or judge",
+    )
+    run.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help=f"stop admitting records at this spend (exit {EXIT_BUDGET}; --resume continues)",
+    )
+    run.add_argument(
+        "--max-tokens",
+        type=int,
+        metavar="N",
+        help=f"stop admitting records at this many tokens (exit {EXIT_BUDGET})",
+    )
+    run.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help='where to run: this process (default) or a Ray cluster (pip install "grasp-sdg[ray]")',
+    )
+    run.add_argument(
+        "--num-shards",
+        type=int,
+        metavar="N",
+        help="with --executor ray: split the input into N shards (default: the cluster's CPUs)",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --executor ray: the cluster to join (default: $RAY_ADDRESS, else a local one)",
+    )
+    run.add_argument(
+        "--progress-every",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between progress reports (default 0.25 on a terminal, 10 in logs)",
+    )
 
     validate = commands.add_parser("validate", help="check a task file and compile its graph")
     validate.add_argument("task", type=Path)
     validate.add_argument("--models", type=Path, help="models file to check model names against")
 
     add_graph_command(commands)
+    add_tag_command(commands)
+    add_filter_command(commands)
 
     mock = commands.add_parser("mock-server", help="serve the bundled OpenAI-compatible mock")
     mock.add_argument("--port", type=int, default=8000)
@@ -103,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "graph":
             return run_graph_command(args)
+        if args.command == "tag":
+            return run_tag_command(args)
+        if args.command == "filter":
+            return run_filter_command(args)
         if args.command == "validate":
             return _validate(args)
         return _mock_server(args)
@@ -139,11 +204,29 @@ def _run(args: argparse.Namespace) -> int:
         window=args.window,
         allowed_failures=allowed,
         seed=args.seed,
+        oasst=args.oasst,
+        format=args.format,
+        quality=args.quality,
         handle_signals=True,
+        progress=False if args.quiet else _PROGRESS_BY_LOG_FORMAT[args.log_format],
+        progress_every=args.progress_every,
+        max_cost=args.max_cost,
+        max_tokens=args.max_tokens,
+        executor=args.executor,
+        num_shards=args.num_shards,
+        ray_address=args.ray_address,
     )
     result = run_task(args.task, options)
     if not args.quiet:
         _print_summary(result)
+    if result.stopped_by_budget:
+        print(
+            f"grasp: budget reached ({result.metrics['budget']['reason']}); "
+            f"{result.done} records committed. Continue with a higher cap:\n"
+            f"  grasp run {args.task} --resume --max-cost USD (or --max-tokens N)",
+            file=sys.stderr,
+        )
+        return EXIT_BUDGET
     if result.interrupted:
         print(
             f"grasp: stopped early; {result.done} records committed. Continue with:\n"
@@ -154,7 +237,17 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED_RECORDS
 
 
+_PROGRESS_BY_LOG_FORMAT: dict[str, Literal["auto", "rich", "json"]] = {
+    "auto": "auto",
+    "console": "rich",
+    "json": "json",
+}
+
+
 def _print_summary(result: Any) -> None:
+    from grasp_core.pricing import format_dollars
+    from grasp_core.report import print_metrics_tables
+
     rows = [
         ("written", result.done),
         ("failed", result.failed),
@@ -166,12 +259,11 @@ def _print_summary(result: Any) -> None:
     print(f"grasp run {result.task}")
     for label, value in rows:
         print(f"  {label:<17}{value}")
-    for name, stats in result.metrics.get("models", {}).items():
-        lat = stats["latency_s"]
+    totals = result.metrics.get("totals", {})
+    if totals.get("model_calls"):
         print(
-            f"  model {name}: {stats['calls']} calls, {stats['retries']} retries, "
-            f"{stats['prompt_tokens']}+{stats['completion_tokens']} tokens, "
-            f"p50 {lat['p50']}s p95 {lat['p95']}s"
+            f"  {'tokens':<17}{totals['prompt_tokens']:,} in, "
+            f"{totals['completion_tokens']:,} out, cost {format_dollars(totals['cost_usd'])}"
         )
     for name, backend in result.metrics.get("backends", {}).items():
         print(
@@ -185,6 +277,10 @@ def _print_summary(result: Any) -> None:
         for reason, count in sorted(result.failure_reasons.items(), key=lambda kv: -kv[1])[:5]:
             print(f"    {count} × {reason}")
     print(f"  summary          {result.summary_path}")
+    if result.metrics_path is not None:
+        print(f"  metrics          {result.metrics_path}")
+    sys.stdout.flush()
+    print_metrics_tables(result.metrics, sys.stdout)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -54,6 +54,13 @@ class _Result:
     record_id: str
     output: dict[str, Any] | None = None
     failure: dict[str, Any] | None = None
+    rows: list[dict[str, Any]] | None = None
+    """The output as the run's row format maps it (None: the output is the one row)."""
+
+    def written(self) -> list[dict[str, Any]]:
+        if self.rows is not None:
+            return self.rows
+        return [self.output] if self.output is not None else []
 
 
 class Engine:
@@ -69,9 +76,10 @@ class Engine:
         shaper: OutputShaper,
         metrics: RunMetrics,
         validator: RecordValidator | None = None,
+        row_mapper: Callable[[str, dict[str, Any]], list[dict[str, Any]]] | None = None,
         window: int = 64,
         batch_size: int = 64,
-        finished: Callable[[str, bool], bool] = lambda _id, _unreadable=False: False,
+        finished: Callable[[str, bool], bool] = lambda _id, _unreadable: False,
         memo: dict[str, dict[tuple[str, int], dict[str, Any]]] | None = None,
         seed: int = 0,
         sync_every: int = 1000,
@@ -84,6 +92,7 @@ class Engine:
         self.shaper = shaper
         self.metrics = metrics
         self.validator = validator
+        self.row_mapper = row_mapper
         self.window = max(1, window)
         self.batch_size = max(1, batch_size)
         self.finished = finished
@@ -98,11 +107,12 @@ class Engine:
         self._stop_requested = False
         self._records_scope: anyio.CancelScope | None = None
 
-    def request_stop(self) -> None:
-        """Stop admitting records and abandon in-flight ones; committed work stays."""
+    def request_stop(self, *, finish_in_flight: bool = False) -> None:
+        """Stop admitting records and abandon in-flight ones (or, with ``finish_in_flight``,
+        let them finish and commit them); committed work stays."""
         self._stop_requested = True
         self.counts.interrupted = True
-        if self._records_scope is not None:
+        if self._records_scope is not None and not finish_in_flight:
             self._records_scope.cancel()
 
     async def run(self, items: Iterator[SourceItem]) -> EngineCounts:
@@ -200,6 +210,8 @@ class Engine:
                             violations=violations,
                         ),
                     )
+            if output is not None and self.row_mapper is not None:
+                return _Result(record_id, output=output, rows=self.row_mapper(record_id, output))
             return _Result(record_id, output=output)
         except RecordError as exc:
             kind = type(exc).__name__
@@ -248,15 +260,16 @@ class Engine:
     async def _commit(self, batch: list[_Result]) -> None:
         outputs = [r for r in batch if r.failure is None]
         failures = [r.failure for r in batch if r.failure is not None]
-        written = [r.output for r in outputs if r.output is not None]
+        written = [row for r in outputs for row in r.written()]
+        kept = sum(1 for r in outputs if r.output is not None)
         if outputs:
             tokens: dict[str, CommitToken] = {}
             if written:
                 for name, sink in self.sinks.items():
                     tokens[name] = await anyio.to_thread.run_sync(sink.write, written)
             self.journal.records_done([r.record_id for r in outputs], tokens)
-            self.counts.done += len(written)
-            self.counts.filtered += len(outputs) - len(written)
+            self.counts.done += kept
+            self.counts.filtered += len(outputs) - kept
         if failures:
             token = await anyio.to_thread.run_sync(self.failures.write, failures)
             summary = [_journal_failure(f) for f in failures]

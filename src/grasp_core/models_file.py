@@ -17,6 +17,7 @@ from grasp_core.yaml_source import YamlDocument, load_yaml
 __all__ = [
     "MODELS_ENV_VAR",
     "ModelCatalog",
+    "ModelCost",
     "ModelSpec",
     "catalog_for_checking",
     "find_models_file",
@@ -31,6 +32,15 @@ PROVIDER_KEY_ENV = {
     "hosted_vllm": "HOSTED_VLLM_API_KEY",
 }
 """Where a key is looked up when an entry names no ``api_key_env`` (litellm's convention)."""
+
+
+class ModelCost(StrictModel):
+    """A model's price, in dollars per million tokens."""
+
+    input_per_million: float = Field(ge=0)
+    """Dollars per million prompt (input) tokens."""
+    output_per_million: float = Field(ge=0)
+    """Dollars per million completion (output) tokens."""
 
 
 class ModelSpec(StrictModel):
@@ -64,6 +74,9 @@ class ModelSpec(StrictModel):
     """Halve the backend's concurrency on 429s and grow it back on success (AIMD)."""
     transport: Literal["auto", "litellm"] = "auto"
     """`litellm` forces the litellm transport; `auto` lets GraSP pick."""
+    cost: ModelCost | None = None
+    """Price of this model in dollars per million tokens; overrides litellm's price table
+    (and prices routes the table does not know, such as your own vLLM server)."""
 
     @field_validator("model")
     @classmethod

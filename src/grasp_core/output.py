@@ -67,10 +67,15 @@ class OutputShaper:
         self._fields: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
         generator: Any = None
         if config is not None and config.generator is not None:
-            cls = resolve_dotted(config.generator, task_dir, what="output generator")
-            generator = cls() if inspect.isclass(cls) else cls
+            generator = _instantiate(config.generator, task_dir)
             if callable(getattr(generator, "generate", None)):
-                self._generate = generator.generate
+                if config.output_map is not None:
+                    raise ConfigError(
+                        f"output_config: the generator {config.generator!r} defines generate(), "
+                        "which builds the whole record, so output_map would be ignored; drop "
+                        "output_map, or rename generate() to keep only the transform methods"
+                    )
+                self._generate = _checked_generate(generator.generate, config.generator)
         if config is None or config.output_map is None:
             return
         for name, spec in config.output_map.items():
@@ -96,11 +101,46 @@ class OutputShaper:
         else:
             record = {self.id_column: record_id, **state} if self.id_column not in state else state
         try:
-            return json_safe(record)
+            return json_safe(record, keep_bytes=True)
         except (PydanticSerializationError, ValueError, UnicodeError) as exc:
             raise RecordError(
                 f"record {record_id!r}: output is not JSON-serialisable ({exc})"
             ) from None
+
+
+def _instantiate(path: str, task_dir: Path | None) -> Any:
+    target = resolve_dotted(path, task_dir, what="output generator")
+    if not inspect.isclass(target):
+        return target
+    try:
+        return target()
+    except Exception as exc:
+        raise ConfigError(
+            f"output_config.generator: creating {path!r} raised {type(exc).__name__}: {exc}; "
+            "a generator class is built with no arguments"
+        ) from exc
+
+
+def _checked_generate(
+    generate: Callable[[dict[str, Any]], Any], path: str
+) -> Callable[[dict[str, Any]], Any]:
+    """``generate`` whose exceptions and non-dict results fail the record, not the run."""
+
+    def run(state: dict[str, Any]) -> Any:
+        try:
+            produced = generate(state)
+        except Exception as exc:
+            raise NodeError(
+                f"output_config.generator {path!r}: generate() raised {type(exc).__name__}: {exc}"
+            ) from exc
+        if produced is not None and not isinstance(produced, Mapping):
+            raise NodeError(
+                f"output_config.generator {path!r}: generate() must return a dict or None, "
+                f"got {type(produced).__name__}"
+            )
+        return produced
+
+    return run
 
 
 def _from_state(key: str, name: str) -> Callable[[dict[str, Any]], Any]:

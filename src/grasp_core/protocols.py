@@ -28,11 +28,15 @@ __all__ = [
     "Node",
     "NodeContext",
     "NodeType",
+    "RecordFormat",
     "Sink",
     "SinkType",
     "Source",
     "SourceItem",
     "SourceType",
+    "Transform",
+    "TransformEnv",
+    "TransformType",
 ]
 
 CommitToken = dict[str, Any]
@@ -72,6 +76,42 @@ class SourceType(Protocol):
 
 
 @runtime_checkable
+class Transform(Protocol):
+    """One step over a source's stream of items, configured under ``transformations``.
+
+    ``apply`` is lazy: it pulls items as it yields them and holds only what it needs
+    (a lookahead buffer, a shuffle buffer), unless its documentation says it reads the
+    whole input first. Items with ``error`` set pass through unchanged. A record mapped
+    1:1 keeps its id; a record made from several gets an id derived from theirs, the same
+    on every run, since resume tells records apart by id.
+    """
+
+    def apply(self, items: Iterator[SourceItem]) -> Iterator[SourceItem]:
+        """Yield the transformed stream."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TransformEnv:
+    """What a transform may use while it is built from its config."""
+
+    base_dir: Path
+    """The task's folder (dotted paths such as filter predicates resolve against it)."""
+    seed: int = 0
+    """The run's seed: shuffles and samples without their own ``seed`` derive from it."""
+
+
+class TransformType(Protocol):
+    """A registered transform class (entry point group ``grasp.transforms``)."""
+
+    config_model: type[BaseModel]
+    """Validates the ``params`` block."""
+
+    @classmethod
+    def from_config(cls, config: BaseModel, env: TransformEnv) -> Transform: ...
+
+
+@runtime_checkable
 class Sink(Protocol):
     """Where finished records go. Every method may block; the engine calls it in a thread.
 
@@ -96,6 +136,20 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """Release file handles without finalizing (used on interruption)."""
+        ...
+
+
+@runtime_checkable
+class RecordFormat(Protocol):
+    """Maps one validated output record to the rows written for it (``grasp.formats``).
+
+    A registered format is a class built with no arguments. The engine writes every row of
+    a record in the same sink commit, so a record is never half-written. A record that
+    cannot be mapped raises ``RecordError`` saying why; it is counted as failed.
+    """
+
+    def rows(self, record_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows for one record (at least one)."""
         ...
 
 

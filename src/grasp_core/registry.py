@@ -1,4 +1,5 @@
-"""Plugins by name: node types, sources, sinks, found through entry points, loaded lazily.
+"""Plugins by name: node types, sources, sinks and transforms, found through entry points,
+loaded lazily.
 
 Built-in types are declared as entry points in GraSP's own ``pyproject.toml``, so the core
 never imports ``grasp_nodes`` or ``grasp_io``; third parties add types the same way, or
@@ -14,11 +15,25 @@ from typing import Any, TypeVar
 
 from grasp_core.errors import PluginError
 
-__all__ = ["NODE_GROUP", "SINK_GROUP", "SOURCE_GROUP", "Registry", "nodes", "sinks", "sources"]
+__all__ = [
+    "FORMAT_GROUP",
+    "NODE_GROUP",
+    "SINK_GROUP",
+    "SOURCE_GROUP",
+    "TRANSFORM_GROUP",
+    "Registry",
+    "formats",
+    "nodes",
+    "sinks",
+    "sources",
+    "transforms",
+]
 
 NODE_GROUP = "grasp.nodes"
 SOURCE_GROUP = "grasp.sources"
 SINK_GROUP = "grasp.sinks"
+FORMAT_GROUP = "grasp.formats"
+TRANSFORM_GROUP = "grasp.transforms"
 
 T = TypeVar("T")
 
@@ -71,3 +86,5 @@ class Registry:
 nodes = Registry(NODE_GROUP, "node type")
 sources = Registry(SOURCE_GROUP, "source type")
 sinks = Registry(SINK_GROUP, "sink type")
+formats = Registry(FORMAT_GROUP, "output format")
+transforms = Registry(TRANSFORM_GROUP, "transform")

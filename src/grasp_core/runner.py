@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -15,9 +16,10 @@ from typing import Any, Literal
 import anyio
 import anyio.to_thread
 
-from grasp_core import registry
+from grasp_core import registry, result_data
 from grasp_core.backends import BackendPool
 from grasp_core.config import validate_block
+from grasp_core.config.locate import located
 from grasp_core.engine import FAILURES_SINK, OUTPUT_SINK, Engine, EngineCounts, raise_grasp_error
 from grasp_core.errors import ConfigError, ResumeError, SinkError
 from grasp_core.graph.compile import compile_graph
@@ -26,16 +28,23 @@ from grasp_core.journal import Journal, JournalState
 from grasp_core.logs import get_logger
 from grasp_core.metrics import RunMetrics
 from grasp_core.models_file import ModelCatalog, find_models_file
+from grasp_core.monitor import RunMonitor
 from grasp_core.output import OutputShaper
-from grasp_core.protocols import BuildEnv, Sink, SourceItem
+from grasp_core.protocols import BuildEnv, Sink, Source, SourceItem
+from grasp_core.quality_run import graph_with_quality, output_with_quality, with_quality_tasks
+from grasp_core.record_formats import RowMapper, build_row_mapper, select_format
+from grasp_core.sourcing import build_source, record_items
 from grasp_core.task import Task
 from grasp_core.validation import RecordValidator
-from grasp_core.yaml_source import format_yaml_path
 
 __all__ = ["RunOptions", "RunResult", "check_task", "run_task", "run_task_async"]
 
 _log = get_logger(__name__)
-_DISK_FORMATS = frozenset({"jsonl", "json", "csv", "parquet"})
+_READABLE_FORMATS = frozenset({"jsonl", "json", "csv", "parquet", "hf"})
+"""Sink types whose output :meth:`RunResult.records` reads back (``hf`` with the hf source)."""
+_RECORD_COUNTS = frozenset(
+    {"done", "failed", "filtered", "previously_finished", "failed_total", "interrupted", "seconds"}
+)
 
 
 @dataclass(frozen=True)
@@ -70,10 +79,43 @@ class RunOptions:
     """...or this many seconds, whichever comes first (and when the run ends)."""
     seed: int | None = None
     """Seed for random choices (samplers); a resume reuses the journal's seed (default 0)."""
+    oasst: bool | Literal["sft", "dpo"] = False
+    """Write OpenAssistant message rows (`oasst_sft`/`oasst_dpo`); True takes the type from
+    `output_config.oasst_mapper`, else `sft`."""
+    format: str | None = None
+    """Write each record as rows of this registered format (`sft`, `dpo`, `oasst_sft`...)."""
+    quality: str | tuple[str, ...] | None = None
+    """Tag every output record under `quality` with these tasks (`heuristics`, `judge`;
+    comma-separated or a tuple), over the task's `output_config.data_quality`."""
     handle_signals: bool = False
     """Turn SIGINT/SIGTERM into a clean stop (the CLI sets it; libraries usually don't)."""
+    progress: bool | Literal["auto", "rich", "json", "off"] = False
+    """Live progress on stderr: `"rich"` (a live display), `"json"` (structlog lines), `True`
+    or `"auto"` (rich on a terminal, JSON lines otherwise). Off by default in Python."""
+    progress_every: float | None = None
+    """Seconds between progress reports (default: 0.25 with rich, 10 for JSON lines)."""
+    max_cost: float | None = None
+    """Stop admitting records once the dataset's model calls cost this many dollars
+    (overrides the task's `budget.max_cost`)."""
+    max_tokens: int | None = None
+    """Stop admitting records once the dataset's model calls used this many tokens
+    (overrides the task's `budget.max_tokens`)."""
+
+    executor: Literal["local", "ray"] = "local"
+    """`local`: one engine in this process; `ray`: shards on a Ray cluster (`grasp-sdg[ray]`)."""
+    num_shards: int | None = None
+    """With the ray executor: how many shards (default: the cluster's CPUs; a resume keeps
+    the count it started with)."""
+    ray_address: str | None = None
+    """With the ray executor: the cluster to join (default: $RAY_ADDRESS, else a local one)."""
 
     def __post_init__(self) -> None:
+        if self.executor not in ("local", "ray"):
+            raise ConfigError(f"executor must be 'local' or 'ray', got {self.executor!r}")
+        if self.num_shards is not None and self.num_shards < 1:
+            raise ConfigError(f"num_shards must be at least 1, got {self.num_shards!r}")
+        if self.executor == "local" and (self.num_shards or self.ray_address):
+            raise ConfigError("--num-shards and --ray-address need --executor ray")
         if isinstance(self.output_dir, str):
             object.__setattr__(self, "output_dir", Path(self.output_dir))
         if isinstance(self.models, str):
@@ -102,7 +144,38 @@ class RunResult:
     previously_failed: int = 0
     """Records that failed in earlier runs of this journal (resume does not retry them)."""
     output_format: str | None = None
-    """The sink's format (`jsonl`, `json`, `csv`, `parquet`); None to infer from the name."""
+    """The (first) sink's format (`jsonl`, `json`, `csv`, `parquet`, `hf`); None to infer
+    from the name."""
+    sink_paths: dict[str, list[Path]] = field(default_factory=dict)
+    """Each sink's files by its name (`output` for a single sink, else its `alias`);
+    ``output_paths`` lists them all, and :meth:`records` reads the first sink's."""
+    stopped_by_budget: bool = False
+    """The run stopped early because it reached `max_cost` or `max_tokens` (also
+    ``interrupted``); resume with a higher cap to continue."""
+    metrics_path: Path | None = None
+    """``NAME.metrics.json``: per model and per node calls, tokens, latency, cost."""
+
+    @property
+    def paths(self) -> dict[str, Path | list[Path] | None]:
+        """Every file the run wrote, by role."""
+        return {
+            "outputs": list(self.output_paths),
+            "failures": self.failures_path,
+            "journal": self.journal_path,
+            "summary": self.summary_path,
+            "metrics": self.metrics_path,
+        }
+
+    def aiter_records(self) -> AsyncIterator[dict[str, Any]]:
+        """The output records as an async iterator (files are read in a worker thread)."""
+        return result_data.aiter_records(self.records())
+
+    def to_dataset(self) -> Any:
+        """The output as a `datasets.Dataset` (read by `datasets` from the output files)."""
+        return result_data.to_dataset(self._first_sink_paths(), self.output_format)
+
+    def _first_sink_paths(self) -> list[Path]:
+        return next(iter(self.sink_paths.values())) if self.sink_paths else self.output_paths
 
     @property
     def failed_total(self) -> int:
@@ -120,11 +193,18 @@ class RunResult:
         return self.failed_total <= limit
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """The output records, read lazily through the disk source (any sink format)."""
-        disk = registry.sources.get("disk")
-        for path in self.output_paths:
-            block = {"type": "disk", "file_path": str(path), "file_format": self.output_format}
-            source = disk.from_config(disk.config_model.model_validate(block), path.parent)
+        """The (first sink's) output records, read lazily through the disk source, or the
+        hf source for an ``hf`` sink's dataset folder."""
+        for path in self._first_sink_paths():
+            block: dict[str, str | None]
+            if self.output_format == "hf":
+                kind, block = "hf", {"type": "hf", "repo_id": str(path)}
+            else:
+                fmt = self.output_format
+                kind, block = "disk", {"type": "disk", "file_path": str(path), "file_format": fmt}
+            source_type = registry.sources.get(kind)
+            config = source_type.config_model.model_validate(block)
+            source = source_type.from_config(config, path.parent)
             for item in source.iter_records():
                 if item.error is not None:
                     raise SinkError(f"cannot read back the output: {item.error}")
@@ -149,6 +229,11 @@ async def run_task_async(task: Task | str | Path, options: RunOptions | None = N
     """Run a task inside the caller's event loop (asyncio or trio)."""
     options = options or RunOptions()
     loaded = task if isinstance(task, Task) else Task.load(task)
+    loaded = with_quality_tasks(loaded, options.quality)
+    if options.executor == "ray":
+        from grasp_core.distributed import run_on_ray
+
+        return await anyio.to_thread.run_sync(run_on_ray, loaded, options)
     with _mock_server(options.mock) as mock_url:
         catalog = _catalog(loaded, options, mock_url)
         return await _Run(loaded, options, catalog).execute()
@@ -185,9 +270,11 @@ class _Run:
         self.metrics = RunMetrics()
         self.output_dir = Path(options.output_dir or task.task_dir).resolve()
         data = task.config.data_config
-        sink_block = data.sink or {"type": "jsonl", "file_path": f"output/{task.name}.jsonl"}
-        if isinstance(sink_block, list):
-            raise ConfigError("data_config.sink: a list of sinks is not supported yet; use one")
+        default = {"type": "jsonl", "file_path": f"output/{task.name}.jsonl"}
+        self.sink_blocks = _sink_blocks(data.sink or default)
+        """Each sink's block and YAML path, by its name in the journal (the first one names
+        the journal, failures and summary files)."""
+        sink_block, _ = next(iter(self.sink_blocks.values()))
         self.sink_block = sink_block
         target = Path(str(sink_block.get("file_path", f"output/{task.name}")))
         base = target if target.is_absolute() else self.output_dir / target
@@ -196,6 +283,15 @@ class _Run:
         self.journal_path = stem.with_name(stem.name + ".journal.jsonl")
         self.failures_path = stem.with_name(stem.name + ".failures.jsonl")
         self.summary_path = stem.with_name(stem.name + ".summary.json")
+        self.monitor = RunMonitor(
+            metrics=self.metrics,
+            metrics_path=stem.with_name(stem.name + ".metrics.json"),
+            progress=options.progress,
+            progress_every=options.progress_every,
+            max_cost=options.max_cost,
+            max_tokens=options.max_tokens,
+            task_budget=task.config.budget,
+        )
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
@@ -203,23 +299,30 @@ class _Run:
         seed = self._seed(journal)
         env = self.build_env(seed)
         graph, shaper, validator = self.compile(env)
-        items = self._items()
-        sink = self._sink()
+        row_mapper = self.row_mapper()
+        resumed = self.options.resume and journal.exists()
+        used = sorted({m for n in graph.nodes.values() for m in _models_of(n.node)})
+        await anyio.to_thread.run_sync(
+            functools.partial(self.monitor.prepare, self.catalog, used, resumed=resumed)
+        )
+        items = self._items(seed)
+        sinks = self._sinks()
         failures = self._failures_sink()
         lock = _RunLock(self.journal_path.with_suffix(".lock"))
         lock.acquire()
         try:
-            previous = await anyio.to_thread.run_sync(self._prepare, journal, sink, failures)
+            previous = await anyio.to_thread.run_sync(self._prepare, journal, sinks, failures)
             journal.open()
-            journal.run_started(self.task.fingerprint(), resumed=self.options.resume, seed=seed)
+            journal.run_started(self._fingerprint(), resumed=self.options.resume, seed=seed)
             engine = Engine(
                 graph,
-                sinks={OUTPUT_SINK: sink},
+                sinks=sinks,
                 failures=failures,
                 journal=journal,
                 shaper=shaper,
                 metrics=self.metrics,
                 validator=validator,
+                row_mapper=row_mapper,
                 window=self.options.window or self._default_window(graph, env),
                 batch_size=self.options.batch_size,
                 finished=previous.finished,
@@ -228,19 +331,24 @@ class _Run:
                 sync_every=self.options.sync_every,
                 sync_seconds=self.options.sync_seconds,
             )
-            paths: list[Path] = []
+            self.monitor.attach(engine, env.backends, total=self._total())
+            outputs: dict[str, list[Path]] | None = None
             try:
                 counts = await self._run_engine(engine, items)
                 if not counts.interrupted:
-                    paths = await self._finalize(sink, failures)
+                    outputs = await self._finalize(sinks, failures)
             finally:
-                if not paths:
-                    sink.close()
+                if outputs is None:
+                    for sink in sinks.values():
+                        sink.close()
                     failures.close()
                 journal.close()
                 await self._close_shared(env)
-            result = self._result(counts, previous, paths, time.perf_counter() - started)
+            result = self._result(counts, previous, outputs or {}, time.perf_counter() - started)
             result.metrics["backends"] = env.backends.summary()
+            result.metrics["budget"] = self.monitor.budget_summary()
+            result.stopped_by_budget = self.monitor.stopped_by_budget
+            result.metrics_path = self.monitor.metrics_path
             await anyio.to_thread.run_sync(self._write_summary, result)
             return result
         finally:
@@ -260,10 +368,11 @@ class _Run:
 
     def compile(self, env: BuildEnv) -> tuple[CompiledGraph, OutputShaper, RecordValidator | None]:
         """The graph, the output shaper and the validator; every config check but I/O."""
-        graph = compile_graph(self.task.config.graph_config, env, document=self.task.document)
+        config = self.task.config
+        graph = compile_graph(graph_with_quality(config), env, document=self.task.document)
         with self._located(("output_config",)):
             shaper = OutputShaper(
-                self.task.config.output_config,
+                output_with_quality(config.output_config),
                 task_data=self.task.data,
                 task_dir=self.task.task_dir,
                 id_column=self.task.config.data_config.id_column,
@@ -273,23 +382,33 @@ class _Run:
             validator = RecordValidator(schema, self.task.task_dir) if schema else None
         return graph, shaper, validator
 
+    def row_mapper(self) -> RowMapper | None:
+        """The run's row format (``--format``, ``--oasst``, ``output_config``), if any."""
+        name = self._format_name()
+        if name is None:
+            return None
+        from_flags = self.options.format is not None or bool(self.options.oasst)
+        with contextlib.nullcontext() if from_flags else self._located(("output_config",)):
+            return build_row_mapper(name)
+
+    def _format_name(self) -> str | None:
+        with self._located(("output_config",)):
+            return select_format(
+                self.task.config.output_config,
+                oasst=self.options.oasst,
+                format_name=self.options.format,
+            )
+
+    def _fingerprint(self) -> str:
+        """The task's fingerprint and its row format: resuming with other rows is refused."""
+        name = self._format_name()
+        return self.task.fingerprint() + (f"+{name}" if name else "")
+
     @contextlib.contextmanager
     def _located(self, path: tuple[str, ...]) -> Iterator[None]:
-        """Prefix a config error with the task file, the line of ``path`` and, unless the
-        message already starts with it, the YAML path."""
-        try:
+        """Prefix a config error with the task file and the line and YAML path of ``path``."""
+        with located(self.task.document, path):
             yield
-        except ConfigError as exc:
-            document = self.task.document
-            message = str(exc)
-            if document is None or document.source in message:
-                raise
-            if message.startswith(format_yaml_path(path)):
-                line = document.line_of(path)
-                where = f"{document.source}:{line}" if line else document.source
-            else:
-                where = document.where(path)
-            raise type(exc)(f"{where}: {message}") from None
 
     def _seed(self, journal: Journal) -> int:
         """The explicit seed, else (on resume) the journal's, else 0."""
@@ -310,11 +429,15 @@ class _Run:
         return self.options.seed if self.options.seed is not None else 0
 
     async def _run_engine(self, engine: Engine, items: Iterator[SourceItem]) -> EngineCounts:
-        if not self.options.handle_signals:
+        beside = self.monitor.side_tasks()
+        if self.options.handle_signals:
+            beside.append(functools.partial(_stop_on_signal, engine))
+        if not beside:
             return await engine.run(items)
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(_stop_on_signal, engine)
+                for task in beside:
+                    tg.start_soon(task)
                 counts = await engine.run(items)
                 tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:
@@ -322,7 +445,7 @@ class _Run:
             raise
         return counts
 
-    def _prepare(self, journal: Journal, sink: Sink, failures: Sink) -> JournalState:
+    def _prepare(self, journal: Journal, sinks: dict[str, Sink], failures: Sink) -> JournalState:
         if self.options.overwrite and journal.exists():
             self.journal_path.unlink()
         if not self.options.resume or not journal.exists():
@@ -331,35 +454,38 @@ class _Run:
                     f"{self.journal_path} exists: an earlier run of this task wrote here. "
                     "Pass --resume to continue it, or --overwrite to start over"
                 )
-            target = self.sink_path
             ours = self.journal_path.is_file()  # even empty: a run of ours died at its start
-            if (
-                not self.options.overwrite
-                and not ours
-                and target.is_file()
-                and target.stat().st_size > 0
-            ):
-                raise ResumeError(
-                    f"{target} exists and no journal says how it was made, so starting "
-                    "would overwrite it. Move it away, or pass --overwrite"
-                )
-            sink.restore([])
+            for target in self._sink_paths():
+                if not self.options.overwrite and not ours and _holds_data(target):
+                    raise ResumeError(
+                        f"{target} exists and no journal says how it was made, so starting "
+                        "would overwrite it. Move it away, or pass --overwrite"
+                    )
+            for sink in sinks.values():
+                sink.restore([])
             failures.restore([])
             return JournalState()
         state = journal.read()
-        changed = (
-            state.header is not None and state.header.get("task_hash") != self.task.fingerprint()
-        )
+        changed = state.header is not None and state.header.get("task_hash") != self._fingerprint()
         if changed and not self.options.force:
             raise ResumeError(
                 f"the task changed since {self.journal_path} was started; resuming could "
                 "mix outputs of two tasks. Pass --force to resume anyway, or --overwrite"
             )
-        sink.restore(state.tokens.get(OUTPUT_SINK, []))
+        for name, sink in sinks.items():
+            sink.restore(state.tokens.get(name, []))
         failures.restore(state.tokens.get(FAILURES_SINK, []))
         return state
 
-    def _items(self) -> Iterator[SourceItem]:
+    def _total(self) -> int | None:
+        """How many records a data-less run makes (a source's size is not known ahead)."""
+        data = self.task.config.data_config
+        if data.source is not None:
+            return None
+        limit = self.options.num_records
+        return limit if limit is not None else data.num_records
+
+    def _items(self, seed: int = 0) -> Iterator[SourceItem]:
         data = self.task.config.data_config
         start = (
             self.options.start_index if self.options.start_index is not None else data.start_index
@@ -367,45 +493,39 @@ class _Run:
         limit = (
             self.options.num_records if self.options.num_records is not None else data.num_records
         )
-        if data.source is None:
-            if limit is None:
-                raise ConfigError(
-                    "a data-less task needs a record count: set data_config.num_records or "
-                    "pass --num-records N"
-                )
-            return (SourceItem(str(i), {}) for i in range(start, start + limit))
-        return iter(self.source().iter_records(start=start, limit=limit))
+        source = self.source(seed) if data.source is not None else None
+        return record_items(source, start=start, limit=limit)
 
-    def source(self) -> Any:
-        """The configured source (validated; nothing is read until it is iterated)."""
-        data = self.task.config.data_config
-        assert data.source is not None
-        if isinstance(data.source, list):
-            raise ConfigError("data_config.source: a list of sources is not supported yet")
-        with self._located(("data_config", "source", "type")):
-            source_type = registry.sources.get(str(data.source["type"]))
-        block = dict(data.source)
-        if "id_column" in source_type.config_model.model_fields:
-            block.setdefault("id_column", data.id_column)
-        config = validate_block(
-            source_type.config_model,
-            block,
-            path=("data_config", "source"),
+    def source(self, seed: int = 0) -> Source:
+        """The configured source(s) with transforms and joins (validated; nothing is read
+        until it is iterated)."""
+        return build_source(
+            self.task.config.data_config,
+            task_dir=self.task.task_dir,
             document=self.task.document,
+            seed=seed,
         )
-        return source_type.from_config(config, self.task.task_dir)
 
-    def _sink(self) -> Sink:
-        with self._located(("data_config", "sink", "type")):
-            sink_type = registry.sinks.get(str(self.sink_block["type"]))
-        config = validate_block(
-            sink_type.config_model,
-            self.sink_block,
-            path=("data_config", "sink"),
-            document=self.task.document,
-        )
-        sink: Sink = sink_type.from_config(config, self.output_dir)
-        return sink
+    def _sinks(self) -> dict[str, Sink]:
+        """Every configured sink by its journal name (validated; nothing is opened)."""
+        sinks: dict[str, Sink] = {}
+        for name, (block, path) in self.sink_blocks.items():
+            with located(self.task.document, (*path, "type")):
+                sink_type = registry.sinks.get(str(block["type"]))
+            config = validate_block(
+                sink_type.config_model, block, path=path, document=self.task.document
+            )
+            with located(self.task.document, path):
+                sinks[name] = sink_type.from_config(config, self.output_dir)
+        return sinks
+
+    def _sink_paths(self) -> list[Path]:
+        """Where each sink writes (its ``file_path`` under the output folder)."""
+        paths = []
+        for block, _ in self.sink_blocks.values():
+            target = Path(str(block.get("file_path", f"output/{self.task.name}")))
+            paths.append(target if target.is_absolute() else self.output_dir / target)
+        return paths
 
     def _failures_sink(self) -> Sink:
         jsonl = registry.sinks.get("jsonl")
@@ -420,10 +540,12 @@ class _Run:
         known = [m for m in models if m in env.models.specs]
         return max(16, 2 * env.backends.total_concurrency(known)) if known else 64
 
-    async def _finalize(self, sink: Sink, failures: Sink) -> list[Path]:
-        paths: list[Path] = await anyio.to_thread.run_sync(sink.finalize)
+    async def _finalize(self, sinks: dict[str, Sink], failures: Sink) -> dict[str, list[Path]]:
+        outputs: dict[str, list[Path]] = {}
+        for name, sink in sinks.items():
+            outputs[name] = await anyio.to_thread.run_sync(sink.finalize)
         await anyio.to_thread.run_sync(failures.finalize)
-        return paths
+        return outputs
 
     async def _close_shared(self, env: BuildEnv) -> None:
         for obj in env.shared.values():
@@ -433,7 +555,11 @@ class _Run:
                     await close()
 
     def _result(
-        self, counts: EngineCounts, previous: JournalState, paths: list[Path], seconds: float
+        self,
+        counts: EngineCounts,
+        previous: JournalState,
+        outputs: dict[str, list[Path]],
+        seconds: float,
     ) -> RunResult:
         budget = self.options.allowed_failures
         if budget is None and self.task.config.output_config is not None:
@@ -446,7 +572,8 @@ class _Run:
             previously_done=counts.skipped,
             interrupted=counts.interrupted,
             seconds=seconds,
-            output_paths=paths,
+            output_paths=[path for paths in outputs.values() for path in paths],
+            sink_paths=outputs,
             failures_path=self.failures_path,
             journal_path=self.journal_path,
             summary_path=self.summary_path,
@@ -455,7 +582,7 @@ class _Run:
             allowed_failures=budget,
             previously_failed=len(previous.failed) + len(previous.unreadable),
             output_format=sink_type
-            if (sink_type := str(self.sink_block["type"])) in _DISK_FORMATS
+            if (sink_type := str(self.sink_block["type"])) in _READABLE_FORMATS
             else None,
         )
 
@@ -476,6 +603,10 @@ class _Run:
         tmp = self.summary_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
         tmp.replace(self.summary_path)
+        records = {k: v for k, v in summary.items() if k in _RECORD_COUNTS}
+        self.monitor.write_metrics(
+            {**records, "stopped_by_budget": result.stopped_by_budget}, result.metrics
+        )
 
 
 class _RunLock:
@@ -523,10 +654,31 @@ async def check_task(task: Task, catalog: ModelCatalog) -> CompiledGraph:
     map and the schema (type names, rules). Nothing is read or written."""
     run = _Run(task, RunOptions(), catalog)
     graph, _shaper, _validator = run.compile(run.build_env())
+    run.row_mapper()
     if task.config.data_config.source is not None:
         run.source()
-    run._sink()
+    run._sinks()
     return graph
+
+
+def _sink_blocks(
+    sink: dict[str, Any] | list[dict[str, Any]],
+) -> dict[str, tuple[dict[str, Any], tuple[str | int, ...]]]:
+    """Sink blocks by journal name: ``output`` for a single sink, each ``alias`` for a list
+    (``DataConfig`` checked that aliases are there and unique)."""
+    if isinstance(sink, dict):
+        return {OUTPUT_SINK: (sink, ("data_config", "sink"))}
+    return {
+        str(block["alias"]): (block, ("data_config", "sink", index))
+        for index, block in enumerate(sink)
+    }
+
+
+def _holds_data(target: Path) -> bool:
+    """A non-empty file, or a folder with something in it (an ``hf`` dataset)."""
+    if target.is_file():
+        return target.stat().st_size > 0
+    return target.is_dir() and any(target.iterdir())
 
 
 def _models_of(node: Any) -> list[str]:

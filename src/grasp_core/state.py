@@ -18,17 +18,45 @@ APPEND_KEYS = frozenset({"messages"})
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def json_safe(data: Mapping[str, Any]) -> dict[str, Any]:
+def json_safe(data: Mapping[str, Any], *, keep_bytes: bool = False) -> dict[str, Any]:
     """``data`` as JSON-safe values; plain scalars are copied without pydantic's walk.
 
-    Raises pydantic's serialization error, ``ValueError`` or ``UnicodeError`` when a value
-    cannot be represented; callers turn that into their own error.
+    With ``keep_bytes``, ``bytes`` inside dicts and lists stay bytes (media such as
+    ``{"bytes": ..., "path": ...}`` images, for sinks that store binary; text sinks encode
+    them). Raises pydantic's serialization error, ``ValueError`` or ``UnicodeError`` when a
+    value cannot be represented; callers turn that into their own error.
     """
     if all(type(value) in _SCALARS for value in data.values()):
         return dict(data)
+    if keep_bytes and _holds_bytes(data):
+        return {str(key): _keeping_bytes(value) for key, value in data.items()}
     result = to_jsonable_python(dict(data))
     assert isinstance(result, dict)
     return result
+
+
+_BINARY = (bytes, bytearray, memoryview)
+
+
+def _holds_bytes(value: Any) -> bool:
+    if isinstance(value, _BINARY):
+        return True
+    if isinstance(value, Mapping):
+        return any(_holds_bytes(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_bytes(item) for item in value)
+    return False
+
+
+def _keeping_bytes(value: Any) -> Any:
+    """``to_jsonable_python`` that leaves binary values as ``bytes``."""
+    if isinstance(value, _BINARY):
+        return bytes(value)
+    if not _holds_bytes(value):
+        return to_jsonable_python(value)
+    if isinstance(value, Mapping):
+        return {str(key): _keeping_bytes(item) for key, item in value.items()}
+    return [_keeping_bytes(item) for item in value]
 
 
 def jsonable_delta(delta: Mapping[str, Any], *, node: str, record_id: str) -> dict[str, Any]:

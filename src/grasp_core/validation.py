@@ -118,9 +118,9 @@ class RecordValidator:
                 for err in exc.errors():
                     found.append(
                         {
-                            "field": ".".join(map(str, err["loc"])),
+                            "field": ".".join(map(str, err["loc"])) or "<record>",
                             "rule": err["type"],
-                            "value": err.get("input"),
+                            "value": None if err["type"] == "missing" else err.get("input"),
                             "message": err["msg"],
                         }
                     )
@@ -143,20 +143,22 @@ def _check_field(
     except ValidationError:
         return [v("type", value, f"expected {spec.type}, got {type(value).__name__}")]
     out: list[dict[str, Any]] = []
+    # A rule that cannot apply to the value's kind (a number rule on a string) is broken,
+    # not skipped: the record does not have the shape the schema promises.
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    if spec.is_greater_than is not None and number and not value > spec.is_greater_than:
-        out.append(v("is_greater_than", value, f"must be > {spec.is_greater_than}"))
-    if spec.is_less_than is not None and number and not value < spec.is_less_than:
-        out.append(v("is_less_than", value, f"must be < {spec.is_less_than}"))
+    if spec.is_greater_than is not None and not (number and value > spec.is_greater_than):
+        out.append(v("is_greater_than", value, f"must be a number > {spec.is_greater_than}"))
+    if spec.is_less_than is not None and not (number and value < spec.is_less_than):
+        out.append(v("is_less_than", value, f"must be a number < {spec.is_less_than}"))
     if spec.is_equal_to is not None and value != spec.is_equal_to:
         out.append(v("is_equal_to", value, f"must equal {spec.is_equal_to!r}"))
-    if spec.regex is not None and isinstance(value, str) and not re.search(spec.regex, value):
-        out.append(v("regex", value, f"must match {spec.regex!r}"))
+    if spec.regex is not None and not (isinstance(value, str) and re.search(spec.regex, value)):
+        out.append(v("regex", value, f"must be a string matching {spec.regex!r}"))
     sized = isinstance(value, str | list | dict)
-    if spec.min_length is not None and sized and len(value) < spec.min_length:
-        out.append(v("min_length", value, f"length must be >= {spec.min_length}"))
-    if spec.max_length is not None and sized and len(value) > spec.max_length:
-        out.append(v("max_length", value, f"length must be <= {spec.max_length}"))
+    if spec.min_length is not None and not (sized and len(value) >= spec.min_length):
+        out.append(v("min_length", value, f"must have length >= {spec.min_length}"))
+    if spec.max_length is not None and not (sized and len(value) <= spec.max_length):
+        out.append(v("max_length", value, f"must have length <= {spec.max_length}"))
     if spec.one_of is not None and value not in spec.one_of:
         out.append(v("one_of", value, f"must be one of {spec.one_of!r}"))
     return out

@@ -15,6 +15,14 @@ from grasp_core.logs import get_logger
 from grasp_core.protocols import BuildEnv, NodeContext
 from grasp_nodes.clients import ModelClient, client_for
 from grasp_nodes.llm import _ROLES, ModelRef, Role, _role_and_content, render_prompt
+from grasp_nodes.prompt_parts import (
+    MediaContext,
+    MediaOptions,
+    PromptContent,
+    media_context,
+    without_media,
+)
+from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
 from grasp_nodes.templates import Template
 from grasp_nodes.tools import Tool, load_tools, run_tool
 
@@ -28,9 +36,11 @@ class AgentNodeConfig(NodeConfig):
 
     node_type: Literal["agent"] = "agent"
     prompt: list[dict[str, Any]]
-    """Role messages, as for `llm`: `- system: "..."`, `- user: "{var}"`."""
+    """Role messages, as for `llm`: `- system: "..."`, `- user: "{var}"`, or lists of parts."""
     model: ModelRef
     """The model to call; it must support tool calling."""
+    media: MediaOptions = Field(default_factory=MediaOptions)
+    """Image and audio parts in the prompt, as for `llm`."""
     tools: list[str | Callable[..., Any]]
     """Dotted paths to Python functions (sync or async) the model may call; in Python,
     callables. Each tool's JSON schema comes from its signature and docstring."""
@@ -43,6 +53,10 @@ class AgentNodeConfig(NodeConfig):
     """State key for the run's full message list (default: `<output key>_transcript`)."""
     history_role_map: dict[Role, Role] = Field(default_factory=dict)
     """In multiturn graphs, relabel history roles for this node (as for `llm`)."""
+    structured_output: StructuredOutputConfig | None = None
+    """The final answer (after the tool calls) must validate against this schema, as for
+    `llm`; an invalid answer is sent back with the error, up to `max_attempts` times
+    (these retries do not count toward `max_steps`)."""
 
     @field_validator("prompt")
     @classmethod
@@ -89,15 +103,27 @@ class AgentNode:
     config_model: ClassVar[type[AgentNodeConfig]] = AgentNodeConfig
 
     def __init__(
-        self, name: str, config: AgentNodeConfig, client: ModelClient, tools: Sequence[Tool]
+        self,
+        name: str,
+        config: AgentNodeConfig,
+        client: ModelClient,
+        tools: Sequence[Tool],
+        structured: StructuredOutput | None = None,
+        *,
+        media: MediaContext | None = None,
     ) -> None:
         self.name = name
         self.config = config
         self.client = client
+        self.media = media
         self.model_names = (config.model.name,)
         self.tools = {tool.name: tool for tool in tools}
         keys = config.output_key_list()
         self._key = keys[0] if keys else name
+        self.structured = structured
+        self._placement = structured.placement(keys, name) if structured is not None else None
+        if self._placement is not None and self._placement.spread:
+            self._key = name  # fields spread over keys: the transcript is `<node>_transcript`
         self._transcript_key = config.transcript_key or f"{self._key}_transcript"
         if self._transcript_key in (self._key, "messages"):
             raise ConfigError(
@@ -105,10 +131,10 @@ class AgentNode:
                 "the answer or `messages`; choose another key"
             )
         where = f"graph_config.nodes.{name}"
-        self._prompt: list[tuple[str, Template]] = []
+        self._prompt: list[tuple[str, PromptContent]] = []
         for index, message in enumerate(config.prompt):
             role, content = _role_and_content(message)
-            self._prompt.append((role, Template(str(content), where=f"{where}.prompt[{index}]")))
+            self._prompt.append((role, PromptContent(content, where=f"{where}.prompt[{index}]")))
         self._injected = {
             turn: Template(text, where=f"{where}.inject_system_messages.{turn}")
             for turn, text in config.inject_system_messages.items()
@@ -117,44 +143,76 @@ class AgentNode:
             **config.model.parameters,
             "tools": [tool.schema() for tool in tools],
         }
+        if structured is not None:
+            self._parameters = structured.parameters(self._parameters)
 
     @classmethod
     def build(cls, name: str, config: AgentNodeConfig, env: BuildEnv) -> AgentNode:
         tools = load_tools(config.tools, env.task_dir)
-        return cls(name, config, client_for(env, config.model.name), tools)
+        client = client_for(env, config.model.name)
+        structured = StructuredOutput.build(
+            config.structured_output,
+            node=name,
+            provider=env.models.get(config.model.name).provider,
+            parameters=config.model.parameters,
+            task_dir=env.task_dir,
+        )
+        media = media_context(env, config.media, config.model.name)
+        return cls(name, config, client, tools, structured, media=media)
 
     @property
     def output_keys(self) -> tuple[str, ...]:
-        return (self._key, self._transcript_key, "messages")
+        keys = self._placement.keys if self._placement is not None else (self._key,)
+        return (*keys, self._transcript_key, "messages")
 
-    def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
+    async def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
         """The first request's messages (history first in multiturn graphs)."""
-        return render_prompt(
-            self._prompt, state, ctx, node=self.name, role_map=self.config.history_role_map
+        return await render_prompt(
+            self._prompt,
+            state,
+            ctx,
+            node=self.name,
+            role_map=self.config.history_role_map,
+            media=self.media,
         )
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
         """Loop model call → tool calls until the model answers without calling a tool."""
-        conversation = self.render(state, ctx)
-        own = len(conversation) - len(self._prompt)
+        rendered = await self.render(state, ctx)
+        own = len(rendered) - len(self._prompt)
+        structured = self.structured
+        conversation = structured.prompt(rendered) if structured is not None else rendered
         injected = {
             turn: template.render(state, record_id=ctx.record_id, node=self.name)
             for turn, template in self._injected.items()
         }
         retries = self.config.retry.max_retries if self.config.retry is not None else None
         used_ids: set[str] = set()
-        for turn in range(self.config.max_steps):
+        rejected = 0
+        turn = 0
+        while turn < self.config.max_steps:
             if turn in injected:
-                conversation.append({"role": "system", "content": injected[turn]})
+                conversation.append({"role": "system", "content": injected.pop(turn)})
             result = await self.client.chat(conversation, self._parameters, max_retries=retries)
             if not result.tool_calls:
+                update: dict[str, Any] = {self._key: result.text}
+                if structured is not None and self._placement is not None:
+                    value, error = structured.check(result.text)
+                    if value is None:
+                        rejected += 1
+                        failure = structured.rejected(str(error), rejected, ctx.record_id)
+                        if failure is not None:
+                            raise failure
+                        conversation.extend(structured.feedback(result.text, str(error)))
+                        continue
+                    update = self._placement.update(value)
                 reply = {"role": "assistant", "content": result.text}
                 conversation.append(reply)
-                prompt = conversation[own : own + len(self._prompt)]
-                sent = [m for m in prompt if m["role"] != "system"]
+                prompt = rendered[own : own + len(self._prompt)]
+                sent = without_media([m for m in prompt if m["role"] != "system"])
                 return {
-                    self._key: result.text,
-                    self._transcript_key: conversation[own:],
+                    **update,
+                    self._transcript_key: without_media(conversation[own:]),
                     "messages": [*sent, reply],
                 }
             calls = [
@@ -164,6 +222,7 @@ class AgentNode:
                 {"role": "assistant", "content": result.text or None, "tool_calls": calls}
             )
             conversation.extend(await self._run_tools(calls, ctx))
+            turn += 1
         raise NodeError(
             f"record {ctx.record_id!r}, node {self.name!r}: no final answer after "
             f"max_steps={self.config.max_steps} model calls (the model kept calling tools); "

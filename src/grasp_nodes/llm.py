@@ -10,7 +10,15 @@ from pydantic import Field, field_validator
 from grasp_core.config import NodeConfig, StrictModel
 from grasp_core.protocols import BuildEnv, NodeContext
 from grasp_nodes.clients import ModelClient, client_for
-from grasp_nodes.templates import Template
+from grasp_nodes.prompt_parts import (
+    MediaContext,
+    MediaOptions,
+    PromptContent,
+    history_content,
+    media_context,
+    without_media,
+)
+from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
 
 __all__ = ["LLMNode", "LLMNodeConfig", "ModelRef", "render_prompt"]
 
@@ -32,14 +40,23 @@ class LLMNodeConfig(NodeConfig):
 
     node_type: Literal["llm"] = "llm"
     prompt: list[dict[str, Any]]
-    """Role messages: `- system: "..."`, `- user: "{var}"` (or `{role: ..., content: ...}`)."""
+    """Role messages: `- system: "..."`, `- user: "{var}"` (or `{role: ..., content: ...}`).
+    A message may be a list of parts: `{type: text, text: ...}`, `{type: image_url,
+    image_url: "{image}"}`, `{type: audio_url, audio_url: "{audio}"}` (see the multimodal
+    how-to)."""
     model: ModelRef
     """The model to call."""
+    media: MediaOptions = Field(default_factory=MediaOptions)
+    """Image and audio parts: `audio_part` style, `max_bytes`, `fetch_timeout`."""
     output_role: Role = "assistant"
     """Role of the reply when it is appended to the record's `messages`."""
     history_role_map: dict[Role, Role] = Field(default_factory=dict)
     """In multiturn graphs, relabel history roles for this node (`{assistant: user, user:
     assistant}` lets a node play the user in a simulated dialogue)."""
+    structured_output: StructuredOutputConfig | None = None
+    """Make the reply JSON that validates against a schema, and store typed values: `{schema:
+    <dotted path or {fields: ...}>, max_attempts: 3, mode: auto}` (see the structured-output
+    how-to)."""
 
     @field_validator("prompt")
     @classmethod
@@ -53,16 +70,18 @@ class LLMNodeConfig(NodeConfig):
         return prompt
 
 
-def render_prompt(
-    prompt: list[tuple[str, Template]],
+async def render_prompt(
+    prompt: list[tuple[str, PromptContent]],
     state: Mapping[str, Any],
     ctx: NodeContext,
     *,
     node: str,
     role_map: Mapping[Role, Role],
+    media: MediaContext | None = None,
 ) -> list[dict[str, Any]]:
     """A prompt's role messages for one record, after the chat history in multiturn graphs
-    (the last ``chat_history_window`` messages, roles relabelled by ``role_map``)."""
+    (the last ``chat_history_window`` messages, roles relabelled by ``role_map``). Media
+    parts are encoded through ``media``; stored history sends ``[image]`` in their place."""
     messages: list[dict[str, Any]] = []
     if ctx.multiturn:
         history = list(state.get("messages") or [])
@@ -72,9 +91,15 @@ def render_prompt(
             {**m, "role": role_map.get(m.get("role"), m.get("role"))} if role_map else m
             for m in history
         )
-    for role, template in prompt:
-        text = template.render(state, record_id=ctx.record_id, node=node)
-        messages.append({"role": role, "content": text})
+        messages = [
+            {**m, "content": history_content(m["content"])}
+            if isinstance(m.get("content"), list)
+            else m
+            for m in messages
+        ]
+    for role, content in prompt:
+        rendered = await content.render(state, record_id=ctx.record_id, node=node, media=media)
+        messages.append({"role": role, "content": rendered})
     return messages
 
 
@@ -92,44 +117,80 @@ class LLMNode:
 
     config_model: ClassVar[type[LLMNodeConfig]] = LLMNodeConfig
 
-    def __init__(self, name: str, config: LLMNodeConfig, client: ModelClient) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: LLMNodeConfig,
+        client: ModelClient,
+        structured: StructuredOutput | None = None,
+        *,
+        media: MediaContext | None = None,
+    ) -> None:
         self.name = name
         self.config = config
         self.client = client
+        self.media = media
         self.model_names = (config.model.name,)
         keys = config.output_key_list()
         self._key = keys[0] if keys else name
-        self._messages: list[tuple[str, Template]] = []
+        self.structured = structured
+        self._placement = structured.placement(keys, name) if structured is not None else None
+        self._messages: list[tuple[str, PromptContent]] = []
         for index, message in enumerate(config.prompt):
             role, content = _role_and_content(message)
             where = f"graph_config.nodes.{name}.prompt[{index}]"
-            self._messages.append((role, Template(str(content), where=where)))
+            self._messages.append((role, PromptContent(content, where=where)))
 
     @classmethod
     def build(cls, name: str, config: LLMNodeConfig, env: BuildEnv) -> LLMNode:
-        return cls(name, config, client_for(env, config.model.name))
+        client = client_for(env, config.model.name)
+        structured = StructuredOutput.build(
+            config.structured_output,
+            node=name,
+            provider=env.models.get(config.model.name).provider,
+            parameters=config.model.parameters,
+            task_dir=env.task_dir,
+        )
+        media = media_context(env, config.media, config.model.name)
+        return cls(name, config, client, structured, media=media)
 
     @property
     def output_keys(self) -> tuple[str, ...]:
-        return (self._key, "messages")
+        keys = self._placement.keys if self._placement is not None else (self._key,)
+        return (*keys, "messages")
 
-    def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
+    async def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
         """The messages sent for this record (history first in multiturn graphs)."""
-        return render_prompt(
-            self._messages, state, ctx, node=self.name, role_map=self.config.history_role_map
+        return await render_prompt(
+            self._messages,
+            state,
+            ctx,
+            node=self.name,
+            role_map=self.config.history_role_map,
+            media=self.media,
         )
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
         """Call the model; the reply goes to the output key and, after the prompt's own
         non-system turns, to ``messages`` (so the record keeps a readable transcript)."""
-        messages = self.render(state, ctx)
+        messages = await self.render(state, ctx)
         retry = self.config.retry
-        result = await self.client.chat(
-            messages,
-            self.config.model.parameters,
-            max_retries=retry.max_retries if retry is not None else None,
-        )
+        max_retries = retry.max_retries if retry is not None else None
+        if self.structured is not None and self._placement is not None:
+            value, result = await self.structured.ask(
+                self.client,
+                messages,
+                self.config.model.parameters,
+                max_retries=max_retries,
+                record_id=ctx.record_id,
+            )
+            update = self._placement.update(value)
+        else:
+            result = await self.client.chat(
+                messages, self.config.model.parameters, max_retries=max_retries
+            )
+            update = {self._key: result.text}
         turns = messages[-len(self._messages) :]
-        sent = [m for m in turns if m["role"] != "system"]
+        sent = without_media([m for m in turns if m["role"] != "system"])
         reply = {"role": self.config.output_role, "content": result.text}
-        return {self._key: result.text, "messages": [*sent, reply]}
+        return {**update, "messages": [*sent, reply]}

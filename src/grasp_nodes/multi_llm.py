@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 import anyio
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from grasp_core.callables import UserCallable, load_callable
 from grasp_core.config import NodeConfig
@@ -19,11 +19,14 @@ from grasp_core.errors import ConfigError, ModelCallError, NodeError, RecordErro
 from grasp_core.protocols import BuildEnv, NodeContext
 from grasp_nodes.clients import client_for
 from grasp_nodes.llm import LLMNode, LLMNodeConfig, ModelRef
+from grasp_nodes.prompt_parts import MediaOptions, media_context
+from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
 
 __all__ = ["MultiLLMNode", "MultiLLMNodeConfig"]
 
-_REPLY = "reply"
-"""The output key of each per-label llm node (internal; never reaches the record state)."""
+_REPLY = "_reply"
+"""The output key of each per-label llm node (internal; never reaches the record state). The
+leading underscore keeps it apart from any structured-output field name."""
 
 _NOT_FORWARDED = frozenset(
     {"node_type", "output_keys", "pre_process", "post_process", "description", "model"}
@@ -37,18 +40,24 @@ class MultiLLMNodeConfig(NodeConfig):
     node_type: Literal["multi_llm"] = "multi_llm"
     prompt: list[dict[str, Any]]
     """Role messages sent to every model, as for `llm`: `- system: "..."`, `- user: "{var}"`."""
+    media: MediaOptions = Field(default_factory=MediaOptions)
+    """Image and audio parts in the prompt, as for `llm` (`auto` audio style per model)."""
     models: dict[str, ModelRef]
     """Label → model: `{strong: {name: big}, weak: {name: small, parameters: {...}}}`."""
     output_role: Literal["system", "user", "assistant"] = "assistant"
     """Role of the reply appended to `messages` (only with `append_to_messages`)."""
     multi_llm_post_process: str | Callable[..., Any] | None = None
     """Dotted path to `f(results, state) -> dict` (sync or async) combining the replies;
-    `results` maps label → reply text, the returned keys must be among `output_keys`."""
+    `results` maps label → reply text (the validated dict with `structured_output`), the
+    returned keys must be among `output_keys`."""
     allow_partial: bool = False
     """Keep the replies of the models that answered when others fail; failures are listed
     under `<key>_errors`. The node still fails when every model fails."""
     append_to_messages: str | None = None
     """Label whose reply is appended to the record's `messages` (by default none is)."""
+    structured_output: StructuredOutputConfig | None = None
+    """Every model's reply must validate against this schema (as for `llm`); each label
+    then maps to the validated object (a dict) instead of the reply text."""
 
     @field_validator("prompt")
     @classmethod
@@ -118,7 +127,16 @@ class MultiLLMNode:
             llm_config = LLMNodeConfig.model_validate(
                 {**common, "model": ref, "output_keys": _REPLY}
             )
-            nodes[label] = LLMNode(name, llm_config, client_for(env, ref.name))
+            structured = StructuredOutput.build(
+                config.structured_output,
+                node=name,
+                provider=env.models.get(ref.name).provider,
+                parameters=ref.parameters,
+                task_dir=env.task_dir,
+            )
+            media = media_context(env, config.media, ref.name)
+            client = client_for(env, ref.name)
+            nodes[label] = LLMNode(name, llm_config, client, structured, media=media)
         combine = None
         if config.multi_llm_post_process is not None:
             combine = load_callable(
@@ -183,7 +201,7 @@ class MultiLLMNode:
         return replies, errors
 
     async def _combined(
-        self, results: dict[str, str], state: Mapping[str, Any], ctx: NodeContext
+        self, results: dict[str, Any], state: Mapping[str, Any], ctx: NodeContext
     ) -> dict[str, Any]:
         assert self.combine is not None
         value = await self.combine(results, state)

@@ -9,9 +9,12 @@ from typing import Any
 from grasp_core.errors import ConfigError, NodeError
 from grasp_core.output import MISSING, lookup
 
-__all__ = ["Template"]
+__all__ = ["NO_FIELD", "Template"]
 
 _formatter = string.Formatter()
+
+NO_FIELD: Any = object()
+"""In :meth:`Template.lookups`, the value paired with text that no field follows."""
 
 
 def _check_field(field: str, spec: str | None, conversion: str | None, where: str) -> None:
@@ -48,13 +51,32 @@ class Template:
         self.variables = tuple(f for _, f in self._parts if f is not None)
         self._literal = "".join(literal for literal, _ in self._parts)
 
+    @property
+    def single_field(self) -> str | None:
+        """The field name when the template is exactly one ``{field}`` and nothing else."""
+        if len(self._parts) == 1 and self._parts[0][0] == "":
+            return self._parts[0][1]
+        return None
+
     def render(self, state: Mapping[str, Any], *, record_id: str, node: str) -> str:
         if not self.variables:
             return self._literal
         out: list[str] = []
-        for literal, field in self._parts:
+        for literal, value in self.lookups(state, record_id=record_id, node=node):
             out.append(literal)
+            if value is not NO_FIELD:
+                out.append(value if isinstance(value, str) else str(value))
+        return "".join(out)
+
+    def lookups(
+        self, state: Mapping[str, Any], *, record_id: str, node: str
+    ) -> list[tuple[str, Any]]:
+        """Each literal text with the value of the field after it (``NO_FIELD`` when the
+        text ends the template), for callers that place non-text values themselves."""
+        out: list[tuple[str, Any]] = []
+        for literal, field in self._parts:
             if field is None:
+                out.append((literal, NO_FIELD))
                 continue
             value = lookup(state, field)
             if value is MISSING:
@@ -64,5 +86,5 @@ class Template:
                     "to the data or to an earlier node's output_keys",
                     node=node,
                 )
-            out.append(value if isinstance(value, str) else str(value))
-        return "".join(out)
+            out.append((literal, value))
+        return out

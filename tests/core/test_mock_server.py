@@ -76,14 +76,18 @@ def test_echo_returns_last_user_message_without_markers(client: httpx.Client) ->
     assert body["choices"][0]["finish_reason"] == "stop"
 
 
-def test_list_content_joins_text_parts_and_ignores_images(client: httpx.Client) -> None:
-    """Text parts of a list content are joined by newlines; image parts are ignored."""
+def test_list_content_joins_text_parts_and_counts_media(client: httpx.Client) -> None:
+    """Text parts of a list content are joined by newlines; media parts are counted after."""
     parts = [
         {"type": "text", "text": "describe"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
         {"type": "text", "text": "this picture"},
     ]
-    assert content_of(chat(client, parts)) == "describe\nthis picture"
+    assert content_of(chat(client, parts)) == "describe\nthis picture [1 image]"
+    audio = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
+    url = {"type": "audio_url", "audio_url": {"url": "data:audio/wav;base64,AAAA"}}
+    image = parts[1]
+    assert content_of(chat(client, [image, image, audio, url])) == "[2 images, 2 audio]"
 
 
 def test_max_tokens_truncates_reply_and_reports_length(client: httpx.Client) -> None:

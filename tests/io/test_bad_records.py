@@ -148,7 +148,18 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def canonical(record: Mapping[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True)
+    """The record as the JSONL sink writes it: NaN and infinities become null."""
+    return json.dumps(_finite(record), sort_keys=True)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def check_accounted(result: RunResult, folder: Path, items: list[Expected], output: Any) -> None:

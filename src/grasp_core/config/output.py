@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from grasp_core.config._base import StrictModel
+from grasp_core.config.formats import OasstMapperConfig
+from grasp_core.config.quality import DataQualityConfig
 
 __all__ = ["OutputConfig", "OutputField"]
 
@@ -39,3 +41,10 @@ class OutputConfig(StrictModel):
     """Dotted path to a class with `generate(state) -> record | None` and transform methods."""
     allowed_failures: float | int | None = Field(default=None, ge=0, allow_inf_nan=False)
     """Failure budget: a count, or a fraction below 1. Within it the run exits 0."""
+    oasst_mapper: OasstMapperConfig | None = None
+    """Write OpenAssistant-style message rows (`type: sft | dpo`); see output-formats.md."""
+    format: str | None = None
+    """A registered row format for every record: `sft` (TRL messages), `dpo` (TRL
+    prompt/chosen/rejected), `oasst_sft`, `oasst_dpo`, or a third-party one."""
+    data_quality: DataQualityConfig | None = None
+    """Quality tags added to every output record under `quality` (see quality-tagging.md)."""

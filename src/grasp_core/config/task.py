@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from grasp_core.config._base import StrictModel
+from grasp_core.config.budget import BudgetConfig
 from grasp_core.config.data import DataConfig
 from grasp_core.config.graph import GraphConfig
 from grasp_core.config.output import OutputConfig
@@ -24,3 +25,6 @@ class TaskConfig(StrictModel):
     """How state becomes an output record."""
     schema_config: SchemaConfig | None = None
     """Validation of every output record."""
+    budget: BudgetConfig | None = None
+    """Spending caps (`max_cost` in dollars, `max_tokens`); `--max-cost`/`--max-tokens`
+    override them."""

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 
 from grasp_core.mock_server._http import Response
 from grasp_core.mock_server._replies import Completion, RequestError
+from grasp_core.mock_server._structured import JsonRequest, SchemaRequestError, requested_json
 
 __all__ = [
     "AZURE_PATH",
@@ -61,6 +62,8 @@ class ChatRequest:
     stream: bool
     tools: list[Any] | None = None
     """The offered tools (OpenAI and Ollama chat); None when the request has none."""
+    json: JsonRequest | None = None
+    """The JSON asked for by ``response_format`` (OpenAI) or ``format`` (Ollama)."""
 
 
 def read_chat_request(body: bytes, dialect: Dialect, deployment: str | None) -> ChatRequest:
@@ -98,9 +101,13 @@ def read_chat_request(body: bytes, dialect: Dialect, deployment: str | None) -> 
     tools = payload.get("tools") if dialect != "ollama_generate" else None
     if tools is not None and not isinstance(tools, list):
         raise RequestError(f"'tools' must be a list, got {tools!r}")
+    try:
+        json_request = requested_json(payload, ollama=dialect != "openai")
+    except SchemaRequestError as exc:
+        raise RequestError(str(exc)) from None
     # Ollama streams unless told otherwise; the mock streams only when asked, everywhere.
     stream = payload.get("stream") is True
-    return ChatRequest(dialect, model, messages, max_tokens, stream, tools or None)
+    return ChatRequest(dialect, model, messages, max_tokens, stream, tools or None, json_request)
 
 
 def json_response(payload: object, status: int = 200, headers: Headers = ()) -> Response:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from grasp_core.errors import ConfigError
+from grasp_core.mock_server._structured import STRUCTURED_MARKERS
 from grasp_core.mock_server._tool_calls import (
     ToolCall,
     calls_answer,
@@ -34,6 +35,7 @@ __all__ = [
     "ReplyMode",
     "RequestError",
     "complete",
+    "media_summary",
     "message_texts",
     "parse_markers",
     "request_key",
@@ -147,6 +149,30 @@ def _content_text(content: object) -> str:
     return ""
 
 
+_MEDIA_PARTS: Final = {"image_url": "image", "input_audio": "audio", "audio_url": "audio"}
+
+
+def media_summary(message: object) -> str:
+    """``"[2 images, 1 audio]"`` for a message with media parts (OpenAI content parts, or
+    Ollama's ``images`` list); ``""`` without media. The echo reply appends it."""
+    if not isinstance(message, dict):
+        return ""
+    counts = {"image": 0, "audio": 0}
+    content = message.get("content")
+    for part in content if isinstance(content, list) else ():
+        kind = _MEDIA_PARTS.get(str(part.get("type"))) if isinstance(part, dict) else None
+        if kind is not None:
+            counts[kind] += 1
+    images = message.get("images")
+    counts["image"] += len(images) if isinstance(images, list) else 0
+    described = [
+        f"{count} {kind}{'s' if count > 1 and kind == 'image' else ''}"
+        for kind, count in counts.items()
+        if count
+    ]
+    return f"[{', '.join(described)}]" if described else ""
+
+
 def request_key(model: str, messages: Sequence[Any]) -> str:
     """sha256 of the canonical JSON of model and messages: identifies "the same request"."""
     canonical = json.dumps(
@@ -222,6 +248,8 @@ def _parse_marker(
                 raise RequestError(f"option {name!r} in {marker!r} must be >= 0")
             options[name] = seconds
         elif position == 0:
+            if token in STRUCTURED_MARKERS:
+                return None, None  # a reply marker, read by _structured
             if token not in FAULT_KINDS:
                 raise RequestError(
                     f"unknown mock marker {marker!r}; kinds are {FAULT_KINDS}, "
@@ -259,16 +287,19 @@ def complete(
     mode: ReplyMode,
     max_tokens: int | None,
     tools: bool = False,
+    json_reply: str | None = None,
 ) -> Completion:
     """The deterministic reply to ``messages``.
 
     After trailing ``role: tool`` messages the reply is ``"tool results: "`` and their
     contents joined by ``"; "``. Otherwise, with ``tools`` offered, call markers in the
     last user message are answered as tool calls. Otherwise ``echo`` answers the text of
-    the last user message (the last message when none is from the user) and ``lorem``
+    the last user message (the last message when none is from the user), followed by a
+    count of its media parts such as ``[1 image, 1 audio]``, and ``lorem``
     answers 20-60 pseudo-words seeded by ``key``. Tokens are whitespace-separated words,
     counted with markers removed; ``max_tokens`` truncates a text reply to that many words
-    and then ``finish_reason`` is ``"length"``.
+    and then ``finish_reason`` is ``"length"``. A request that asks for JSON is answered
+    ``json_reply`` (see ``_structured``) unless it is answered with tool calls.
     """
     prompt_tokens = max(1, sum(len(strip_markers(text).split()) for text in texts))
     tool_start = trailing_tool_messages(messages)
@@ -276,7 +307,9 @@ def complete(
     if calls:
         spoken = sum(len(f"{call.name} {call.arguments}".split()) for call in calls)
         return Completion("", "tool_calls", prompt_tokens, spoken, tuple(calls))
-    if tool_start < len(messages):
+    if json_reply is not None:
+        content = json_reply
+    elif tool_start < len(messages):
         results = (strip_markers(text).strip() for text in texts[tool_start:])
         content = "tool results: " + "; ".join(results)
     elif mode == "lorem":
@@ -290,6 +323,8 @@ def complete(
                 index = position
                 break
         content = strip_markers(texts[index]).strip() if texts else ""
+        if texts:
+            content = " ".join(filter(None, (content, media_summary(messages[index]))))
     finish_reason: Literal["stop", "length"] = "stop"
     words = content.split()
     if max_tokens is not None and len(words) > max_tokens:

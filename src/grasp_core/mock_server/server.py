@@ -45,6 +45,7 @@ from grasp_core.mock_server._replies import (
     parse_markers,
     request_key,
 )
+from grasp_core.mock_server._structured import SchemaRequestError, structured_reply, wanted_json
 
 __all__ = ["NO_LATENCY", "MockServer", "serve_cli"]
 
@@ -280,7 +281,8 @@ class MockServer:
             chat = read_chat_request(request.body, dialect, deployment)
             texts = message_texts(chat.messages)
             directive = parse_markers(texts)
-        except RequestError as exc:
+            wanted = wanted_json(chat.json, texts)
+        except (RequestError, SchemaRequestError) as exc:
             self._record(request.path, None, None, 400, None, None)
             return error_response(dialect, 400, str(exc))
         key = request_key(chat.model, chat.messages)
@@ -317,6 +319,9 @@ class MockServer:
             mode=self._reply_mode,
             max_tokens=chat.max_tokens,
             tools=chat.tools is not None,
+            json_reply=(
+                structured_reply(chat.messages, texts, wanted, key) if wanted is not None else None
+            ),
         )
         return completion_response(
             chat, answer, id_=f"chatcmpl-mock{sequence}", empty=fault == "empty"

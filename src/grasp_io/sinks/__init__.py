@@ -5,6 +5,7 @@ Every sink is exactly-once under resume: writes return commit tokens, and
 """
 
 from grasp_io.sinks.csv_sink import CsvSink, CsvSinkConfig
+from grasp_io.sinks.hf import HfSink, HfSinkConfig
 from grasp_io.sinks.json_array import JsonArraySink, JsonArraySinkConfig
 from grasp_io.sinks.jsonl import JsonlSink, JsonlSinkConfig
 from grasp_io.sinks.parquet import ParquetSink, ParquetSinkConfig
@@ -12,6 +13,8 @@ from grasp_io.sinks.parquet import ParquetSink, ParquetSinkConfig
 __all__ = [
     "CsvSink",
     "CsvSinkConfig",
+    "HfSink",
+    "HfSinkConfig",
     "JsonArraySink",
     "JsonArraySinkConfig",
     "JsonlSink",

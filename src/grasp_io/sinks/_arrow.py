@@ -1,9 +1,14 @@
-"""The parquet sink's pyarrow calls: the one place where pyarrow errors are translated."""
+"""The parquet sink's pyarrow calls: the one place where pyarrow errors are translated.
+
+Media columns (``{"bytes", "path"}`` images and audio, see :mod:`grasp_io._media_columns`) are
+stored as ``struct<bytes: binary, path: string>`` with ``huggingface`` schema metadata, in
+each part and in the merged file, so ``datasets`` reads them back as ``Image``/``Audio``.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +16,38 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from grasp_core.errors import SinkError
+from grasp_io._media_columns import (
+    MediaKind,
+    detect_media,
+    hf_metadata,
+    media_from_metadata,
+    merge_media,
+)
 
-__all__ = ["count_rows", "merge_parts", "split_merged", "write_part"]
+__all__ = ["MEDIA_TYPE", "count_rows", "merge_parts", "split_merged", "write_part"]
 
 _ARROW_ERRORS = (pa.ArrowException, OverflowError)
 _BATCH_ROWS = 1024
 
+MEDIA_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+"""The Arrow type of an ``Image`` or ``Audio`` column in ``datasets``."""
 
-def write_part(records: Sequence[dict[str, Any]], path: Path, *, fsync: bool) -> None:
-    """Write ``records`` to the part file ``path`` atomically (a temporary name, then a rename)."""
-    _write_table(_to_table(records, path), path, fsync=fsync)
+
+def write_part(
+    records: Sequence[dict[str, Any]],
+    path: Path,
+    *,
+    fsync: bool,
+    media: Mapping[str, MediaKind] | None = None,
+) -> None:
+    """Write ``records`` to the part file ``path`` atomically (a temporary name, then a rename).
+
+    Media columns are those of ``media`` plus any found in the records; they are typed
+    and named in the part's schema metadata, where :func:`merge_parts` finds them.
+    """
+    table = _to_table(records, path)
+    kinds = {**detect_media(records), **(media or {})}
+    _write_table(_with_media(table, kinds, path), path, fsync=fsync)
 
 
 def split_merged(merged: Path, parts: Sequence[tuple[Path, int]], *, fsync: bool) -> None:
@@ -80,19 +107,30 @@ def count_rows(path: Path) -> int:
         ) from exc
 
 
-def merge_parts(parts: Sequence[Path], target: Path, *, fsync: bool) -> None:
+def merge_parts(
+    parts: Sequence[Path],
+    target: Path,
+    *,
+    fsync: bool,
+    media: Mapping[str, MediaKind] | None = None,
+) -> None:
     """Stream ``parts`` in order into ``target``, under the union of their schemas.
 
     A column that is all null in one part and typed in another takes the type; integers
     meeting floats become floats; structs gain each other's fields. Types that cannot
-    meet (numbers and text) raise :class:`SinkError`.
+    meet (numbers and text) raise :class:`SinkError`. Media columns are those the parts
+    name (when they agree on the kind) plus ``media``.
     """
     try:
         schemas = [pq.read_schema(part) for part in parts]
     except (*_ARROW_ERRORS, OSError) as exc:
         raise SinkError(f"cannot read the parquet parts in {parts[0].parent}: {exc}") from exc
+    kinds = {**merge_media(media_from_metadata(s.metadata) for s in schemas), **(media or {})}
     try:
-        schema = pa.unify_schemas(schemas, promote_options="permissive")
+        schema = _media_schema(
+            pa.unify_schemas([s.remove_metadata() for s in schemas], promote_options="permissive"),
+            kinds,
+        )
     except _ARROW_ERRORS as exc:
         raise SinkError(
             f"cannot merge the parquet parts in {parts[0].parent} into {target}: {exc}; "
@@ -112,6 +150,32 @@ def merge_parts(parts: Sequence[Path], target: Path, *, fsync: bool) -> None:
         os.replace(temporary, target)
     except (*_ARROW_ERRORS, OSError) as exc:
         raise SinkError(f"cannot merge the parquet parts into {target}: {exc}") from exc
+
+
+def _media_schema(schema: Any, media: Mapping[str, MediaKind]) -> Any:
+    """``schema`` with media columns typed as :data:`MEDIA_TYPE` and named in its metadata."""
+    present = {column: kind for column, kind in media.items() if column in schema.names}
+    if not present:
+        return schema
+    for column in present:
+        index = schema.get_field_index(column)
+        schema = schema.set(index, pa.field(column, MEDIA_TYPE))
+    return schema.with_metadata(hf_metadata(present))
+
+
+def _with_media(table: Any, media: Mapping[str, MediaKind], path: Path) -> Any:
+    schema = _media_schema(table.schema, media)
+    if schema is table.schema:
+        return table
+    try:
+        return table.cast(schema)
+    except _ARROW_ERRORS as exc:
+        columns = sorted(c for c in media if c in table.column_names)
+        raise SinkError(
+            f"cannot store the media columns {columns!r} in the parquet part {path} ({exc}); "
+            'a media value must be {"bytes": <bytes or null>, "path": <text or null>}; '
+            "fix the values or drop the column from the sink's media option"
+        ) from exc
 
 
 def _to_table(records: Sequence[dict[str, Any]], path: Path) -> Any:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from grasp_core.errors import SinkError
 from grasp_core.protocols import CommitToken
 from grasp_io._fs import coerce_config, resolve_path
+from grasp_io._media_columns import json_default
 from grasp_io.sinks._appender import AppendFile
 
 __all__ = ["CsvSink", "CsvSinkConfig"]
@@ -145,5 +146,7 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default)
+    if isinstance(value, bytes):
+        return json_default(value)
     return value

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from grasp_core.errors import SinkError
 from grasp_core.protocols import CommitToken
 from grasp_io._fs import coerce_config, resolve_path
+from grasp_io._media_columns import json_default
 from grasp_io.sinks._appender import AppendFile
 
 __all__ = ["JsonlSink", "JsonlSinkConfig", "encode_jsonl"]
@@ -37,9 +38,14 @@ class JsonlSinkConfig(BaseModel):
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
 
 
-_encode_utf8 = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_encode_ascii = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-"""Encoders built once: ``json.dumps`` with options builds a new one per call."""
+_encode_utf8 = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default
+).encode
+_encode_ascii = json.JSONEncoder(
+    separators=(",", ":"), allow_nan=False, default=json_default
+).encode
+"""Encoders built once: ``json.dumps`` with options builds a new one per call. Binary
+values (media bytes) are written as base64 strings."""
 
 
 def _finite(value: Any) -> Any:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from grasp_core.errors import SinkError
 from grasp_core.protocols import CommitToken
 from grasp_io._fs import coerce_config, fsync_dir, resolve_path
+from grasp_io._media_columns import MediaKind
 
 __all__ = ["ParquetSink", "ParquetSinkConfig"]
 
@@ -41,6 +42,11 @@ class ParquetSinkConfig(BaseModel):
     fsync: bool = False
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
 
+    media: dict[str, MediaKind] | None = None
+    """Columns to store as Hugging Face ``Image`` or ``Audio`` features
+    (``{column: image|audio}``). Columns whose values are ``{"bytes", "path"}`` dicts of a
+    recognisable image or audio format are found without it."""
+
 
 class ParquetSink:
     """Writes each batch to ``<name>.parts/part-NNNNNN.parquet``, then merges the parts.
@@ -56,10 +62,13 @@ class ParquetSink:
 
     config_model: ClassVar[type[BaseModel]] = ParquetSinkConfig
 
-    def __init__(self, path: Path, *, fsync: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, fsync: bool = False, media: dict[str, MediaKind] | None = None
+    ) -> None:
         self.path = path
         self.parts_dir = path.with_name(f"{path.name}.parts")
         self.fsync = fsync
+        self.media = dict(media or {})
         self._unsynced: list[str] = []
         self._parts: list[str] = []
         self._next = 1
@@ -71,7 +80,7 @@ class ParquetSink:
     def from_config(cls, config: BaseModel, base_dir: Path) -> ParquetSink:
         """Build the sink from its config; nothing is touched until :meth:`restore`."""
         cfg = coerce_config(config, ParquetSinkConfig)
-        return cls(resolve_path(cfg.file_path, base_dir), fsync=cfg.fsync)
+        return cls(resolve_path(cfg.file_path, base_dir), fsync=cfg.fsync, media=cfg.media)
 
     def __repr__(self) -> str:
         return f"ParquetSink({str(self.path)!r})"
@@ -123,7 +132,7 @@ class ParquetSink:
             if not records:
                 return {"part": None, "count": 0}
             name = f"part-{self._next:06d}.parquet"
-            _arrow.write_part(records, self.parts_dir / name, fsync=self.fsync)
+            _arrow.write_part(records, self.parts_dir / name, fsync=self.fsync, media=self.media)
             if self.fsync:
                 fsync_dir(self.parts_dir)
             self._parts.append(name)
@@ -158,7 +167,7 @@ class ParquetSink:
                 raise SinkError(f"{self.path} is not open; call restore() before finalize()")
             if self._parts:
                 parts = [self.parts_dir / name for name in self._parts]
-                _arrow.merge_parts(parts, self.path, fsync=self.fsync)
+                _arrow.merge_parts(parts, self.path, fsync=self.fsync, media=self.media)
             try:
                 shutil.rmtree(self.parts_dir)
             except OSError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from grasp_io.sources._raw import RawRecord, describe_json, excerpt
 
-__all__ = ["iter_jsonl"]
+__all__ = ["iter_jsonl", "iter_jsonl_bytes", "line_starts"]
 
 
 def iter_jsonl(path: Path, *, encoding: str, skip: int) -> Generator[RawRecord, None, None]:
@@ -27,6 +27,59 @@ def iter_jsonl(path: Path, *, encoding: str, skip: int) -> Generator[RawRecord, 
                 skipped += 1
                 continue
             yield _parse_line(line, number, encoding)
+
+
+def line_starts(path: Path, count: int) -> list[int]:
+    """Split the file into ``count`` byte ranges that start at line starts: ``count + 1``
+    offsets (the last is the file size). Reads one line per boundary, not the file."""
+    size = path.stat().st_size
+    offsets = [0]
+    with path.open("rb") as raw:
+        for index in range(1, count):
+            target = max(size * index // count, offsets[-1])
+            if target == 0:
+                offsets.append(0)
+                continue
+            raw.seek(target - 1)
+            raw.readline()  # to the end of the line holding byte target - 1
+            offsets.append(min(raw.tell(), size))
+    offsets.append(size)
+    return offsets
+
+
+def iter_jsonl_bytes(
+    path: Path, *, encoding: str, begin: int, end: int
+) -> Generator[tuple[int, RawRecord], None, None]:
+    """Yield ``(position, record)`` for the lines that start in bytes ``[begin, end)``.
+
+    ``begin`` must be a line start (see :func:`line_starts`). Positions and line numbers
+    match :func:`iter_jsonl`'s, so the lines before ``begin`` are counted (not parsed).
+    Only for encodings in which a byte ``\\n`` always ends a line (UTF-8, Latin-1...).
+    """
+    rest = "utf-8" if encoding == "utf-8-sig" else encoding  # a BOM only opens the file
+    with path.open("rb") as raw:
+        offset = number = position = 0
+        for line in raw:
+            if offset >= end:
+                return
+            offset += len(line)
+            number += 1
+            line_encoding = encoding if number == 1 else rest
+            if offset <= begin:
+                position += not _blank(line, line_encoding)
+                continue
+            text = line.decode(line_encoding, "surrogateescape")
+            if not text or text.isspace():
+                continue
+            yield position, _parse_line(text, number, encoding)
+            position += 1
+
+
+def _blank(line: bytes, encoding: str) -> bool:
+    """Whether ``iter_jsonl`` would skip the line (decoding only when it is not obvious)."""
+    if line.lstrip()[:1] == b"{":
+        return False
+    return line.decode(encoding, "surrogateescape").isspace()
 
 
 def _parse_line(line: str, number: int, encoding: str) -> RawRecord:

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from grasp_core.errors import SourceError
 from grasp_io.sources._raw import RawRecord
 
-__all__ = ["iter_parquet"]
+__all__ = ["iter_parquet", "parquet_rows"]
 
 _BATCH_ROWS = 1024
 
@@ -41,6 +41,15 @@ def iter_parquet(path: Path, *, encoding: str, skip: int) -> Generator[RawRecord
                 for row in batch.to_pylist():
                     yield RawRecord(index, row)
                     index += 1
+    except pa.ArrowException as exc:
+        raise SourceError(f"{path}: cannot read parquet: {exc}") from exc
+
+
+def parquet_rows(path: Path) -> int:
+    """The file's row count, from its footer (no data is read)."""
+    try:
+        with pq.ParquetFile(path) as parquet:
+            return int(parquet.metadata.num_rows)
     except pa.ArrowException as exc:
         raise SourceError(f"{path}: cannot read parquet: {exc}") from exc
 

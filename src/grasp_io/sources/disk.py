@@ -17,6 +17,7 @@ from grasp_io.sources._ids import IdDigests, id_digest
 from grasp_io.sources._json import iter_json
 from grasp_io.sources._jsonl import iter_jsonl
 from grasp_io.sources._raw import RawRecord
+from grasp_io.sources._shard import read_shard
 
 __all__ = ["DiskFormat", "DiskSource", "DiskSourceConfig", "infer_format"]
 
@@ -107,6 +108,8 @@ class DiskSource:
         self.file_format: DiskFormat = file_format or infer_format(path)
         self.id_column = id_column
         self.encoding = encoding
+        self.shard_of: tuple[int, int] | None = None
+        """``(index, count)`` when this source reads one shard of the file."""
 
     @classmethod
     def from_config(cls, config: BaseModel, base_dir: Path) -> DiskSource:
@@ -132,18 +135,32 @@ class DiskSource:
     def __repr__(self) -> str:
         return f"DiskSource({str(self.path)!r}, {self.file_format!r})"
 
+    def shard(self, index: int, count: int) -> DiskSource:
+        """The records of shard ``index`` of ``count``, with the positions (and so the ids)
+        of a full read; see :mod:`grasp_io.sources._shard` for how each format splits."""
+        if not 0 <= index < count:
+            raise ConfigError(f"shard index must be in 0..{count - 1}, got {index!r}")
+        part = DiskSource(
+            self.path, self.file_format, id_column=self.id_column, encoding=self.encoding
+        )
+        part.shard_of = (index, count)
+        return part
+
     def iter_records(self, start: int = 0, limit: int | None = None) -> Iterator[SourceItem]:
         """Yield records from position ``start`` (0-based), at most ``limit`` of them."""
         if start < 0 or (limit is not None and limit < 0):
             raise ConfigError(f"start and limit must be >= 0, got start={start!r}, limit={limit!r}")
         if limit == 0:
             return
-        raws = self._read(start)
+        raws = self._positioned(start)
+        end = None if limit is None else start + limit
         seen = IdDigests()
         try:
-            for position, raw in enumerate(raws, start=start):
+            for position, raw in raws:
+                if end is not None and position >= end:
+                    break
                 yield self._to_item(raw, position, seen)
-                if limit is not None and position + 1 - start >= limit:
+                if end is not None and position + 1 >= end:
                     break
         except SourceError:
             raise
@@ -159,7 +176,23 @@ class DiskSource:
         finally:
             raws.close()
 
+    def _positioned(self, start: int) -> Generator[tuple[int, RawRecord], None, None]:
+        if self.shard_of is None:
+            return _numbered(self._read(start), start)
+        return read_shard(
+            self.path,
+            self.file_format,
+            reader=self._reader(),
+            encoding=self.encoding,
+            reading_encoding=_reading_encoding(self.encoding),
+            shard=self.shard_of,
+            start=start,
+        )
+
     def _read(self, skip: int) -> Generator[RawRecord, None, None]:
+        return self._reader()(self.path, encoding=_reading_encoding(self.encoding), skip=skip)
+
+    def _reader(self) -> _Reader:
         if self.file_format == "jsonl":
             reader: _Reader = iter_jsonl
         elif self.file_format == "csv":
@@ -171,7 +204,7 @@ class DiskSource:
             from grasp_io.sources._parquet import iter_parquet
 
             reader = iter_parquet
-        return reader(self.path, encoding=_reading_encoding(self.encoding), skip=skip)
+        return reader
 
     def _to_item(self, raw: RawRecord, position: int, seen: IdDigests) -> SourceItem:
         """A record, or an error item whose id (``<line 7>``) names where it is in the file,
@@ -199,6 +232,15 @@ class _Reader(Protocol):
     def __call__(
         self, path: Path, *, encoding: str, skip: int
     ) -> Generator[RawRecord, None, None]: ...
+
+
+def _numbered(
+    raws: Generator[RawRecord, None, None], start: int
+) -> Generator[tuple[int, RawRecord], None, None]:
+    try:
+        yield from enumerate(raws, start=start)
+    finally:
+        raws.close()
 
 
 def _record_id(data: dict[str, Any], id_column: str, position: int) -> str:

@@ -19,7 +19,7 @@ from grasp_core.metrics import RunMetrics
 from grasp_core.models_file import ModelSpec
 from grasp_nodes.clients.retry import call_with_retries
 
-__all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "RetryingClient"]
+__all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "RetryingClient", "error_kind"]
 
 KEYLESS_API_KEYS = {"openai": "EMPTY", "azure": "EMPTY", "hosted_vllm": "fake-api-key"}
 """The key litellm sends when none is configured (local servers without auth); both
@@ -32,6 +32,18 @@ def _estimate_tokens(messages: list[dict[str, Any]], params: Mapping[str, Any]) 
     prompt = sum(len(str(m.get("content") or "")) for m in messages) // 4 + 1
     cap = params.get("max_tokens") or params.get("max_completion_tokens") or 256
     return prompt + int(cap)
+
+
+def error_kind(exc: ModelCallError) -> str:
+    """How a failed attempt is counted in the metrics: its HTTP status (``429``, ``500``),
+    else ``timeout``, ``connection`` or ``bad_response``."""
+    if exc.status == 408:
+        return "timeout"
+    if exc.status is not None:
+        return str(exc.status)
+    if "connection failed" in str(exc):
+        return "connection"
+    return "bad_response" if isinstance(exc, RetryableModelError) else type(exc).__name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +118,7 @@ class RetryingClient:
                 prompt_tokens=0,
                 completion_tokens=0,
                 retries=max(exc.attempts - 1, 0),
-                error=str(exc.status or type(exc).__name__),
+                error=error_kind(exc),
             )
             raise
         self.metrics.record_call(
@@ -123,10 +135,14 @@ class RetryingClient:
         try:
             result = await self._attempt(messages, params)
         except RetryableModelError as exc:
+            self.metrics.record_attempt_error(self.name, error_kind(exc))
             if exc.status == 429:
                 self.backend.record_rate_limited()
             else:
                 self.backend.record_failure()
+            raise
+        except ModelCallError as exc:
+            self.metrics.record_attempt_error(self.name, error_kind(exc))
             raise
         self.backend.record_success()
         if self.backend.tpm:

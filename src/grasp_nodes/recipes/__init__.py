@@ -8,6 +8,9 @@
   ``judge_rounds``.
 - ``critique_and_revise``: critique a ``response`` to ``prompt``, then write
   ``revised_response``.
+- ``quality_judge``: rate a ``question`` (1-5), tag the ``conversation``'s category and
+  subcategory, and score the ``response`` per criterion with the category's rubric; writes
+  ``judge`` (the ``quality`` node runs it; see docs/how-to/quality-tagging.md).
 
 Each inner llm node calls the model ``recipe_model``; set the subgraph's ``model:`` (or
 ``node_config_map``) to choose real ones. The YAML lives beside this file.
@@ -22,9 +25,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from grasp_core.builder import Graph
 
-__all__ = ["RECIPES", "critique_and_revise", "evol_instruct", "llm_judge", "recipe"]
+__all__ = [
+    "RECIPES",
+    "critique_and_revise",
+    "evol_instruct",
+    "llm_judge",
+    "quality_judge",
+    "recipe",
+]
 
-RECIPES = ("critique_and_revise", "evol_instruct", "llm_judge")
+RECIPES = ("critique_and_revise", "evol_instruct", "llm_judge", "quality_judge")
 _HERE = Path(__file__).parent
 
 

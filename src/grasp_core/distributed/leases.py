@@ -1,0 +1,183 @@
+"""The shard side of global backend limits: slots leased from the backend's actor.
+
+:class:`LeasedBackend` stands in for :class:`~grasp_core.backends.Backend` inside a shard
+(the model clients cannot tell them apart). Each call waits for the actor's rpm/tpm budget,
+then for a slot from :class:`SlotLease`, which asks the actor for slots only when it holds
+no fresh idle one. The circuit breaker stays per shard: a shard that sees failures pauses
+its own calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import anyio
+
+from grasp_core.backends import Backend
+
+__all__ = ["LeasedBackend", "SlotLease"]
+
+_REPORT_EVERY = 16
+"""Successes are sent to the actor in batches of this many (429s at once)."""
+
+
+class SlotLease:
+    """Slots of one backend leased by one shard from the backend's actor (``limits``)."""
+
+    def __init__(
+        self, limits: Any, shard: str, *, max_concurrency: int, lease_seconds: float = 1.0
+    ) -> None:
+        self.limits = limits
+        self.shard = shard
+        self.block = max(1, max_concurrency // 8)
+        self.lease_seconds = lease_seconds
+        self.global_limit = max_concurrency
+        self.busy = 0
+        self._idle: deque[float] = deque()
+        self._waiting = 0
+        self._fetching = False
+        self._changed = anyio.Event()
+        self._successes = 0
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one globally counted slot inside."""
+        stamp = await self._acquire()
+        try:
+            yield
+        finally:
+            self._release(stamp)
+
+    async def _acquire(self) -> float:
+        while True:
+            while self._idle:
+                stamp = self._idle.popleft()
+                if time.monotonic() - stamp < self.lease_seconds:
+                    self.busy += 1
+                    return stamp
+                self._give_back(1)
+            if self._fetching:
+                self._waiting += 1
+                try:
+                    await self._changed.wait()
+                finally:
+                    self._waiting -= 1
+                continue
+            self._fetching = True
+            try:
+                granted = await self._ask(min(self.block, self._waiting + 1))
+                self._idle.extend([time.monotonic()] * granted)
+            finally:
+                self._fetching = False
+                self._notify()
+
+    async def _ask(self, count: int) -> int:
+        ref = self.limits.acquire.remote(self.shard, count)
+        try:
+            granted, self.global_limit = await cast(Awaitable[tuple[int, int]], ref)
+        except BaseException:
+            ref.future().add_done_callback(self._give_back_late)
+            raise
+        return granted
+
+    def _give_back_late(self, future: Any) -> None:
+        """A cancelled request's slots, granted after all: return them."""
+        if future.exception() is None:
+            self.limits.release.remote(self.shard, future.result()[0])
+
+    def _release(self, stamp: float) -> None:
+        self.busy -= 1
+        fresh = time.monotonic() - stamp < self.lease_seconds
+        if fresh and (self._waiting or self._fetching):
+            self._idle.append(stamp)
+            self._notify()
+        else:
+            self._give_back(1)
+        self._trim()
+
+    def _trim(self) -> None:
+        """Idle slots nobody here waits for go back to the actor."""
+        if self._idle and not (self._waiting or self._fetching):
+            self._give_back(len(self._idle))
+            self._idle.clear()
+
+    def _give_back(self, count: int) -> None:
+        if count:
+            self.limits.release.remote(self.shard, count)
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def record_success(self) -> None:
+        self._successes += 1
+        if self._successes >= _REPORT_EVERY:
+            self.flush()
+
+    def record_rate_limited(self) -> None:
+        self.limits.report.remote(self._successes, 1)
+        self._successes = 0
+
+    def flush(self) -> None:
+        """Send the successes counted so far."""
+        if self._successes:
+            self.limits.report.remote(self._successes, 0)
+            self._successes = 0
+
+    def close(self) -> None:
+        """Return every idle slot and report what is left (the shard is done)."""
+        self.flush()
+        self._give_back(len(self._idle))
+        self._idle.clear()
+
+
+@dataclass
+class LeasedBackend(Backend):
+    """A backend whose concurrency, rpm, tpm and AIMD limit are global (see module doc)."""
+
+    lease: SlotLease | None = field(default=None, kw_only=True)
+
+    def _leased(self) -> SlotLease:
+        assert self.lease is not None, "LeasedBackend needs a lease"
+        return self.lease
+
+    @asynccontextmanager
+    async def slot(self, estimated_tokens: int = 0) -> AsyncIterator[None]:
+        await self.admit(estimated_tokens)
+        async with self._leased().slot():
+            yield
+
+    async def admit(self, estimated_tokens: int = 0) -> None:
+        """The shard's own circuit breaker, then the actor's rpm/tpm budgets."""
+        pause = self.breaker.wait_seconds(time.monotonic())
+        if pause > 0:
+            await anyio.sleep(pause)
+        if self.rpm or (self.tpm and estimated_tokens):
+            tokens = estimated_tokens if self.tpm else 0
+            await cast(Awaitable[None], self._leased().limits.admit.remote(tokens))
+
+    def used_tokens(self, estimated: int, actual: int) -> None:
+        if self.tpm and estimated:
+            self._leased().limits.report.remote(0, 0, estimated, actual)
+
+    def record_success(self) -> None:
+        self.breaker.record_success()
+        self._leased().record_success()
+
+    def record_rate_limited(self) -> None:
+        self.rate_limited += 1
+        self._leased().record_rate_limited()
+
+    def summary(self) -> dict[str, Any]:
+        lease = self._leased()
+        return {
+            **super().summary(),
+            "current_limit": lease.global_limit,
+            "in_flight": lease.busy,
+            "scope": "global",
+        }

@@ -1,0 +1,174 @@
+"""One shard on a Ray worker: the ordinary run (engine, journal, resume) over part of the
+input, writing JSON Lines into its own folder, with backend limits leased from actors."""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from grasp_core.backends import Backend, BackendPool
+from grasp_core.distributed.layout import SHARD_OUTPUT
+from grasp_core.distributed.leases import LeasedBackend, SlotLease
+from grasp_core.distributed.sharding import shard_items, shard_source
+from grasp_core.engine import Engine, EngineCounts
+from grasp_core.logs import get_logger
+from grasp_core.models_file import ModelCatalog
+from grasp_core.protocols import BuildEnv, Source, SourceItem
+from grasp_core.runner import RunOptions, RunResult, _Run
+from grasp_core.task import Task
+
+__all__ = ["ShardSpec", "run_shard"]
+
+_PROGRESS_SECONDS = 1.0
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """What a worker needs to run one shard."""
+
+    index: int
+    count: int
+    folder: Path
+    limits: dict[str, Any]
+    """Backend name → its limits actor."""
+    board: Any = None
+    """The progress actor (or None)."""
+    lease_seconds: float = 1.0
+
+    @property
+    def name(self) -> str:
+        return f"shard-{self.index:05d}"
+
+
+def run_shard(task: Task, options: RunOptions, catalog: ModelCatalog, spec: ShardSpec) -> RunResult:
+    """Run one shard to the end in this process (a Ray task body; plain, not async: the
+    engine runs its own event loop). Resumes from the shard's journal when it has one."""
+    started = (spec.folder / "output.journal.jsonl").is_file()
+    shard_options = dataclasses.replace(
+        options,
+        executor="local",
+        num_shards=None,
+        ray_address=None,
+        output_dir=spec.folder,
+        mock=False,
+        models=catalog,
+        resume=started,
+        overwrite=not started,
+        handle_signals=False,
+        progress=False,
+    )
+    run = _ShardRun(_with_shard_sink(task), shard_options, catalog, spec)
+    _wait_for_unlock(run.journal_path.with_suffix(".lock"))
+    return anyio.run(run.execute)
+
+
+def _wait_for_unlock(path: Path, seconds: float = 60.0) -> None:
+    """Give a previous attempt's worker (its driver just died) time to exit and unlock."""
+    if not path.is_file():
+        return
+    deadline = time.monotonic() + seconds
+    with path.open("rb") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return  # the run itself reports who holds it
+                time.sleep(0.2)
+                continue
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+
+
+def _with_shard_sink(task: Task) -> Task:
+    """The task writing JSON Lines to ``output.jsonl`` (the journal's task hash still comes
+    from the task file, so a shard resumes only the task it started)."""
+    data = task.config.data_config.model_copy(
+        update={"sink": {"type": "jsonl", "file_path": SHARD_OUTPUT}}
+    )
+    config = task.config.model_copy(update={"data_config": data})
+    return dataclasses.replace(task, config=config)
+
+
+class _ShardRun(_Run):
+    def __init__(
+        self, task: Task, options: RunOptions, catalog: ModelCatalog, spec: ShardSpec
+    ) -> None:
+        super().__init__(task, options, catalog)
+        self.spec = spec
+
+    def build_env(self, seed: int = 0) -> BuildEnv:
+        env = super().build_env(seed)
+        leases = _Leases(self.spec)
+        env.backends = BackendPool(self.catalog, make_backend=leases.backend)
+        env.shared["grasp_core.distributed.leases"] = leases
+        return env
+
+    def source(self, seed: int = 0) -> Source:
+        return shard_source(super().source(seed), self.spec.index, self.spec.count)
+
+    def _items(self, seed: int = 0) -> Iterator[SourceItem]:
+        items = super()._items(seed)
+        if self.task.config.data_config.source is None:
+            return shard_items(items, self.spec.index, self.spec.count)
+        return items
+
+    async def _run_engine(self, engine: Engine, items: Iterator[SourceItem]) -> EngineCounts:
+        if self.spec.board is None:
+            return await super()._run_engine(engine, items)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._report_progress, engine)
+            counts = await super()._run_engine(engine, items)
+            tg.cancel_scope.cancel()
+        self._post(engine.counts)
+        return counts
+
+    async def _report_progress(self, engine: Engine) -> None:
+        while True:
+            self._post(engine.counts)
+            await anyio.sleep(_PROGRESS_SECONDS)
+
+    def _post(self, counts: EngineCounts) -> None:
+        self.spec.board.update.remote(
+            self.spec.index,
+            {
+                "done": counts.done,
+                "failed": counts.failed,
+                "filtered": counts.filtered,
+                "earlier": counts.skipped,
+            },
+        )
+
+
+class _Leases:
+    """The shard's leases, one per backend; closed (slots returned) when the run ends."""
+
+    def __init__(self, spec: ShardSpec) -> None:
+        self.spec = spec
+        self.leases: list[SlotLease] = []
+
+    def backend(self, **params: Any) -> Backend:
+        limits = self.spec.limits.get(params["name"])
+        if limits is None:  # a model the graph did not name up front: its limits stay local
+            _log.warning("backend limits are per shard", backend=params["name"])
+            return Backend(**params)
+        lease = SlotLease(
+            limits,
+            self.spec.name,
+            max_concurrency=params["max_concurrency"],
+            lease_seconds=self.spec.lease_seconds,
+        )
+        self.leases.append(lease)
+        return LeasedBackend(**params, lease=lease)
+
+    async def aclose(self) -> None:
+        for lease in self.leases:
+            lease.close()

@@ -1,0 +1,237 @@
+"""Several sources as one: secondaries joined to a primary, or sources stacked.
+
+A secondary's record lands in the primary record under the secondary's alias, so prompts
+read it as ``{persona.name}`` and ``output_map`` as ``from: persona.name``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from grasp_core.errors import SourceError
+from grasp_core.protocols import Source, SourceItem
+from grasp_core.sourcing._pipeline import check_window, window
+
+__all__ = ["JoinedSource", "Secondary", "SecondaryJoin", "StackedSource"]
+
+SecondaryJoin = Literal["sequential", "random", "cross", "column"]
+
+
+@dataclass(frozen=True)
+class Secondary:
+    """A source joined to the primary one."""
+
+    alias: str
+    join_type: SecondaryJoin
+    source: Source
+    primary_key: str | None = None
+    join_key: str | None = None
+
+
+class JoinedSource:
+    """The primary source's records, each joined with records of the secondaries in turn.
+
+    - ``sequential``: the n-th primary record gets the secondary's record n, cycling when
+      the secondary runs out (read as a stream, re-opened at each cycle).
+    - ``random``: a record drawn from the run's seed, the alias and the primary record's id
+      alone, so a resumed run pairs every record as before (secondary held in memory).
+    - ``cross``: one record per pair, id ``<primary id>|<alias>:<secondary id>``
+      (secondary held in memory).
+    - ``column``: the secondary record whose ``join_key`` equals the primary record's
+      ``primary_key``, compared as text (secondary held in memory, keyed; its keys must be
+      unique). A primary record without a match fails with the reason.
+
+    Other joins keep the primary record's id. ``start`` and ``limit`` count joined records.
+    A bad record in a secondary stops the run (every primary record would depend on it); a
+    bad primary record passes through to be counted as failed.
+    """
+
+    def __init__(self, primary: Source, secondaries: Sequence[Secondary], *, seed: int = 0):
+        self.primary = primary
+        self.secondaries = tuple(secondaries)
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        joined = ", ".join(f"{s.alias}: {s.join_type}" for s in self.secondaries)
+        return f"JoinedSource({self.primary!r}, {{{joined}}})"
+
+    def iter_records(self, start: int = 0, limit: int | None = None) -> Iterator[SourceItem]:
+        """Yield joined records from position ``start``, at most ``limit`` of them."""
+        check_window(start, limit)
+        if limit == 0:
+            return iter(())
+        items: Iterator[SourceItem] = iter(self.primary.iter_records())
+        for secondary in self.secondaries:
+            items = _JOINS[secondary.join_type](items, secondary, self.seed)
+        return window(items, start, limit)
+
+
+class StackedSource:
+    """The records of every source, one source after another (``vstack``); each id is
+    prefixed with its source's alias (``questions:17``), so ids stay unique."""
+
+    def __init__(self, parts: Sequence[tuple[str, Source]]) -> None:
+        self.parts = tuple(parts)
+
+    def __repr__(self) -> str:
+        return f"StackedSource({', '.join(alias for alias, _ in self.parts)})"
+
+    def iter_records(self, start: int = 0, limit: int | None = None) -> Iterator[SourceItem]:
+        """Yield stacked records from position ``start``, at most ``limit`` of them."""
+        check_window(start, limit)
+        if limit == 0:
+            return iter(())
+        stacked = (
+            SourceItem(f"{alias}:{item.record_id}", item.data, item.error)
+            for alias, source in self.parts
+            for item in source.iter_records()
+        )
+        return window(stacked, start, limit)
+
+
+def _nest(item: SourceItem, alias: str, partner: SourceItem, record_id: str) -> SourceItem:
+    if alias in item.data:
+        return SourceItem(
+            record_id,
+            item.data,
+            f"record {item.record_id!r} already has a field {alias!r}, where source {alias!r} "
+            "would be joined; rename the field (rename_fields) or choose another alias",
+        )
+    return SourceItem(record_id, {**item.data, alias: dict(partner.data)})
+
+
+def _checked(secondary: Secondary, item: SourceItem) -> SourceItem:
+    if item.error is not None:
+        raise SourceError(
+            f"secondary source {secondary.alias!r}: {item.error}; every primary record may be "
+            "joined with it, so fix it (or filter it out with a transform) before running"
+        )
+    return item
+
+
+def _load(secondary: Secondary) -> list[SourceItem]:
+    pool = [_checked(secondary, item) for item in secondary.source.iter_records()]
+    if not pool:
+        raise _empty(secondary)
+    return pool
+
+
+def _empty(secondary: Secondary) -> SourceError:
+    return SourceError(
+        f"secondary source {secondary.alias!r} has no records (after its transforms), so no "
+        f"record can be joined with it ({secondary.join_type}); check its file and transforms"
+    )
+
+
+def _sequential(
+    items: Iterator[SourceItem], secondary: Secondary, seed: int
+) -> Iterator[SourceItem]:
+    partners = _cycle(secondary)
+    for item in items:
+        yield (
+            item
+            if item.error is not None
+            else _nest(item, secondary.alias, next(partners), item.record_id)
+        )
+
+
+def _cycle(secondary: Secondary) -> Iterator[SourceItem]:
+    while True:
+        count = 0
+        for item in secondary.source.iter_records():
+            count += 1
+            yield _checked(secondary, item)
+        if count == 0:
+            raise _empty(secondary)
+
+
+def _random(items: Iterator[SourceItem], secondary: Secondary, seed: int) -> Iterator[SourceItem]:
+    pool: list[SourceItem] | None = None
+    for item in items:
+        if item.error is not None:
+            yield item
+            continue
+        pool = pool if pool is not None else _load(secondary)
+        text = f"{seed}:{secondary.alias}:{item.record_id}".encode("utf-8", "surrogatepass")
+        draw = int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little")
+        yield _nest(item, secondary.alias, pool[draw % len(pool)], item.record_id)
+
+
+def _cross(items: Iterator[SourceItem], secondary: Secondary, seed: int) -> Iterator[SourceItem]:
+    pool: list[SourceItem] | None = None
+    for item in items:
+        if item.error is not None:
+            yield item
+            continue
+        pool = pool if pool is not None else _load(secondary)
+        for partner in pool:
+            pair_id = f"{item.record_id}|{secondary.alias}:{partner.record_id}"
+            yield _nest(item, secondary.alias, partner, pair_id)
+
+
+def _column(items: Iterator[SourceItem], secondary: Secondary, seed: int) -> Iterator[SourceItem]:
+    assert secondary.primary_key is not None
+    assert secondary.join_key is not None
+    index: dict[str, SourceItem] | None = None
+    for item in items:
+        if item.error is not None:
+            yield item
+            continue
+        index = index if index is not None else _keyed(secondary)
+        if secondary.primary_key not in item.data:
+            yield SourceItem(
+                item.record_id,
+                item.data,
+                f"record {item.record_id!r} has no field {secondary.primary_key!r} "
+                f"(primary_key of the column join with {secondary.alias!r})",
+            )
+            continue
+        key = _as_key(item.data[secondary.primary_key])
+        partner = index.get(key)
+        if partner is None:
+            yield SourceItem(
+                item.record_id,
+                item.data,
+                f"no record of source {secondary.alias!r} has {secondary.join_key} = {key!r} "
+                f"(the {secondary.primary_key!r} of record {item.record_id!r})",
+            )
+        else:
+            yield _nest(item, secondary.alias, partner, item.record_id)
+
+
+def _keyed(secondary: Secondary) -> dict[str, SourceItem]:
+    join_key = secondary.join_key
+    assert join_key is not None
+    index: dict[str, SourceItem] = {}
+    for item in _load(secondary):
+        if join_key not in item.data:
+            raise SourceError(
+                f"secondary source {secondary.alias!r}: record {item.record_id!r} has no "
+                f"field {join_key!r} (its join_key)"
+            )
+        key = _as_key(item.data[join_key])
+        if key in index:
+            raise SourceError(
+                f"secondary source {secondary.alias!r}: records {index[key].record_id!r} and "
+                f"{item.record_id!r} both have {join_key} = {key!r}; a column join needs "
+                "unique keys in the secondary source"
+            )
+        index[key] = item
+    return index
+
+
+def _as_key(value: Any) -> str:
+    """Join keys compare as text, so a CSV's "7" matches a JSON file's 7."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+_JOINS = {
+    "sequential": _sequential,
+    "random": _random,
+    "cross": _cross,
+    "column": _column,
+}

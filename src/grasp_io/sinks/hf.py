@@ -1,0 +1,227 @@
+"""The ``hf`` sink: a dataset folder written by ``save_to_disk``, optionally pushed to the hub.
+
+During the run records go to parquet part files, exactly as in the ``parquet`` sink (whose
+machinery this reuses), so resume is exactly-once. At the end the parts become one staging
+parquet file, then a memory-mapped ``Dataset`` saved to the target folder, then (with
+``push_to_hub``) parquet shards uploaded to a dataset repository.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from grasp_core.errors import SinkError
+from grasp_core.protocols import CommitToken
+from grasp_io._fs import coerce_config, resolve_path
+from grasp_io._hf_token import read_token
+from grasp_io._media_columns import MediaKind
+from grasp_io.sinks._hub import ApiFactory, HubTarget, default_api, push_dataset
+from grasp_io.sinks.parquet import ParquetSink
+
+__all__ = ["HfSink", "HfSinkConfig"]
+
+
+class HfSinkConfig(BaseModel):
+    """``data_config.sink`` for a Hugging Face dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["hf"]
+    """Selects the Hugging Face dataset sink."""
+
+    file_path: str
+    """The dataset folder (``load_from_disk`` reads it). A relative path resolves against
+    the folder of the task file. It appears only when the run finishes, and not at all
+    when the run wrote no records."""
+
+    split: str = "train"
+    """The split name the records are pushed under (``data/<split>-*.parquet``)."""
+
+    push_to_hub: bool = False
+    """Upload the dataset to the hub when the run finishes."""
+
+    repo_id: str | None = None
+    """The hub dataset repository (``owner/name``) to push to; created if missing."""
+
+    private: bool = True
+    """Create the repository private (an existing repository keeps its visibility)."""
+
+    token_env: str | None = None
+    """The environment variable holding a token with write access. By default ``HF_TOKEN``
+    or a cached ``huggingface-cli login`` is used."""
+
+    commit_message: str = "Upload dataset generated with GraSP"
+    """The hub commit message of the push."""
+
+    media: dict[str, MediaKind] | None = None
+    """Columns to store as ``Image`` or ``Audio`` features (``{column: image|audio}``).
+    Columns whose values are ``{"bytes", "path"}`` dicts of a recognisable image or audio
+    format are found without it."""
+
+    alias: str | None = None
+    """A name for this sink; required when ``data_config.sink`` is a list."""
+
+    fsync: bool = False
+    """Force every write to disk before it is committed: survives a power cut, costs speed."""
+
+    @model_validator(mode="after")
+    def _push_needs_repo(self) -> HfSinkConfig:
+        if self.push_to_hub and not self.repo_id:
+            raise ValueError("push_to_hub needs repo_id (the hub repository, `owner/name`)")
+        return self
+
+
+class HfSink:
+    """Writes ``.<name>.hf.parquet.parts/part-NNNNNN.parquet`` during the run, then the
+    dataset folder ``<name>`` at :meth:`finalize` (and pushes it when asked).
+
+    Tokens are those of :class:`~grasp_io.sinks.ParquetSink`. A resume after a finished
+    run reopens it: the saved dataset is cut back into its committed parts.
+    """
+
+    config_model: ClassVar[type[BaseModel]] = HfSinkConfig
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fsync: bool = False,
+        media: dict[str, MediaKind] | None = None,
+        hub: HubTarget | None = None,
+        api_factory: ApiFactory = default_api,
+    ) -> None:
+        self.path = path
+        self.hub = hub
+        self.api_factory = api_factory
+        self.pushed: list[str] = []
+        """Files uploaded by the last push (paths inside the hub repository)."""
+        self._staging = ParquetSink(
+            path.with_name(f".{path.name}.hf.parquet"), fsync=fsync, media=media
+        )
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: BaseModel, base_dir: Path) -> HfSink:
+        """Build the sink; a missing token variable is an error now, before any record runs."""
+        cfg = coerce_config(config, HfSinkConfig)
+        hub = None
+        if cfg.push_to_hub:
+            assert cfg.repo_id is not None
+            hub = HubTarget(
+                repo_id=cfg.repo_id,
+                split=cfg.split,
+                private=cfg.private,
+                token=read_token(cfg.token_env, "data_config.sink.token_env"),
+                commit_message=cfg.commit_message,
+            )
+        return cls(resolve_path(cfg.file_path, base_dir), fsync=cfg.fsync, media=cfg.media, hub=hub)
+
+    def __repr__(self) -> str:
+        return f"HfSink({str(self.path)!r})"
+
+    def restore(self, committed: list[CommitToken]) -> None:
+        """Keep only committed parts; with none committed, also drop a previous dataset."""
+        with self._lock:
+            staging = self._staging
+            if committed and not staging.path.exists() and self._parts_gone(committed):
+                self._unsave()
+            staging.restore(committed)
+            if not committed:
+                _remove_tree(self.path)
+
+    def write(self, records: list[dict[str, Any]]) -> CommitToken:
+        """Write ``records`` as the next part file and return its token."""
+        return self._staging.write(records)
+
+    def sync(self) -> None:
+        """Force the part files written since the last sync to disk."""
+        self._staging.sync()
+
+    def finalize(self) -> list[Path]:
+        """Save the dataset folder (and push it); ``[]`` when no record was written."""
+        with self._lock:
+            merged = self._staging.finalize()
+            if not merged:
+                return []
+            try:
+                with _quiet_datasets():
+                    self._save(merged[0])
+            finally:
+                merged[0].unlink(missing_ok=True)
+            return [self.path]
+
+    def close(self) -> None:
+        """Nothing stays open between writes; parts are kept for a later :meth:`restore`."""
+        self._staging.close()
+
+    def _save(self, merged: Path) -> None:
+        import datasets
+
+        cache = self.path.with_name(f".{self.path.name}.hf-cache")
+        temporary = self.path.with_name(f".{self.path.name}.tmp")
+        try:
+            dataset = datasets.Dataset.from_parquet(str(merged), cache_dir=str(cache))
+            _remove_tree(temporary)
+            dataset.save_to_disk(str(temporary))
+            _remove_tree(self.path)
+            temporary.rename(self.path)
+            if self.hub is not None:
+                api = self.api_factory(self.hub.token)
+                staging = self.path.with_name(f".{self.path.name}.hub")
+                self.pushed = push_dataset(dataset, self.hub, staging, api)
+        except (OSError, ValueError) as exc:
+            raise SinkError(f"cannot save the dataset to {self.path}: {exc}") from exc
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+
+    def _parts_gone(self, committed: list[CommitToken]) -> bool:
+        parts = self._staging.parts_dir
+        names = [t.get("part") for t in committed if isinstance(t.get("part"), str)]
+        return bool(names) and any(not (parts / str(name)).is_file() for name in names)
+
+    def _unsave(self) -> None:
+        """Turn the saved dataset back into the staging parquet file, for a resume that
+        adds records (the parquet sink then cuts it into its committed parts)."""
+        import datasets
+
+        if not self.path.is_dir():
+            return  # the parquet sink reports the missing parts
+        try:
+            with _quiet_datasets():
+                datasets.load_from_disk(str(self.path)).to_parquet(str(self._staging.path))
+        except (OSError, ValueError) as exc:
+            raise SinkError(
+                f"cannot reopen the finished dataset {self.path} to resume ({exc}); "
+                "restore it from a copy, or start afresh"
+            ) from exc
+
+
+def _remove_tree(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise SinkError(f"cannot remove {path}: {exc.strerror or exc}; delete it by hand") from exc
+
+
+@contextlib.contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """No progress bars from ``datasets`` while a sink works (restored afterwards)."""
+    import datasets
+
+    was_enabled = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()

@@ -1,0 +1,113 @@
+"""The ``quality`` node: heuristic tags and an LLM judge's scores under one state key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from statistics import mean
+from typing import Any, ClassVar, Literal
+
+import anyio.to_thread
+
+from grasp_core.config import NodeConfig
+from grasp_core.config.quality import DataQualityConfig
+from grasp_core.errors import NodeError
+from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_nodes.quality.heuristics import flags_of, heuristic_score, heuristics
+from grasp_nodes.quality.text import RecordText, record_text
+from grasp_nodes.subgraph import SubgraphNode, SubgraphNodeConfig
+
+__all__ = ["DEFAULT_JUDGE_GRAPH", "QualityNode", "QualityNodeConfig"]
+
+DEFAULT_JUDGE_GRAPH = "grasp_nodes.recipes.quality_judge"
+
+
+class QualityNodeConfig(NodeConfig, DataQualityConfig):
+    """A `quality` node: the `data_quality` options, on the record state."""
+
+    node_type: Literal["quality"] = "quality"
+
+
+class QualityNode:
+    """Tags the record: ``{heuristics, flags, judge, overall}`` under ``output_key``."""
+
+    config_model: ClassVar[type[QualityNodeConfig]] = QualityNodeConfig
+
+    def __init__(self, name: str, config: QualityNodeConfig, judge: SubgraphNode | None) -> None:
+        self.name = name
+        self.config = config
+        self.judge = judge
+        self.model_names = judge.model_names if judge is not None else ()
+        keys = config.output_key_list()
+        self._key = keys[0] if keys else config.output_key
+
+    @classmethod
+    def build(cls, name: str, config: QualityNodeConfig, env: BuildEnv) -> QualityNode:
+        judge = None
+        if "judge" in config.tasks:
+            inner = SubgraphNodeConfig.model_validate(
+                {
+                    "node_type": "subgraph",
+                    "graph": config.judge_graph or DEFAULT_JUDGE_GRAPH,
+                    "model": {"name": config.judge_model, "parameters": config.judge_parameters},
+                    "output_map": {"judge": "judge"},
+                }
+            )
+            judge = SubgraphNode.build(name, inner, env)
+        return cls(name, config, judge)
+
+    @property
+    def output_keys(self) -> tuple[str, ...]:
+        return (self._key,)
+
+    async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
+        cfg = self.config
+        text = record_text(
+            state,
+            messages_field=cfg.messages_field,
+            prompt_fields=cfg.prompt_fields,
+            response_fields=cfg.response_fields,
+            record_id=ctx.record_id,
+        )
+        tags: dict[str, Any] = {}
+        if "heuristics" in cfg.tasks:
+            found = await anyio.to_thread.run_sync(self._heuristics, text)
+            tags["heuristics"] = found
+            tags["flags"] = flags_of(found, repetition_threshold=cfg.repetition_threshold)
+        if self.judge is not None:
+            tags["judge"] = await self._judge(text, ctx)
+        tags["overall"] = overall(tags)
+        return {self._key: tags}
+
+    def _heuristics(self, text: RecordText) -> dict[str, Any]:
+        cfg = self.config
+        return heuristics(text, ngram=cfg.repetition_ngram, expects_json=cfg.expects_json)
+
+    async def _judge(self, text: RecordText, ctx: NodeContext) -> dict[str, Any]:
+        assert self.judge is not None
+        if not text.has_reply:
+            raise NodeError(
+                f"record {ctx.record_id!r}: the judge needs an assistant reply to rate, and "
+                "the record has none; set response_fields, or tag without `judge`",
+                node=self.name,
+            )
+        inputs = {
+            "question": text.last_question,
+            "response": text.last_response,
+            "conversation": text.transcript(),
+        }
+        result = await self.judge.run(inputs, ctx)
+        verdict: dict[str, Any] = dict(result["judge"])
+        return verdict
+
+
+def overall(tags: Mapping[str, Any]) -> float:
+    """One 1-5 number: the judge's mean of question and response quality when the judge ran
+    (1 when a heuristic flags the record `empty`), else the heuristic score."""
+    flags = tags.get("flags", [])
+    judge = tags.get("judge")
+    if judge is not None:
+        if "empty" in flags:
+            return 1.0
+        parts = [judge["response_quality"], judge["question_quality"]]
+        return round(mean(float(p) for p in parts), 2)
+    return float(heuristic_score(list(flags)))

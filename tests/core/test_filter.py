@@ -1,0 +1,200 @@
+"""`grasp filter`: a small comparison syntax without eval, over real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from grasp_core.cli import main
+from grasp_core.filtering import FilterSyntaxError, parse_condition
+
+RECORDS = [
+    {"id": "a", "quality": {"overall": 5, "flags": [], "heuristics": {"language": "en"}}},
+    {
+        "id": "b",
+        "quality": {"overall": 3.5, "flags": ["truncated"], "heuristics": {"language": "fr"}},
+    },
+    {"id": "c", "quality": {"overall": 4, "flags": [], "heuristics": {"language": "de"}}},
+    {"id": "d", "text": "no tags at all"},
+    {"id": "e", "quality": {"overall": "high", "flags": [], "heuristics": {"language": "en"}}},
+]
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "op", "value"),
+    [
+        ("quality.overall >= 4", "quality.overall", ">=", 4),
+        ("quality.overall<3.5", "quality.overall", "<", 3.5),
+        ('quality.heuristics.language == "en"', "quality.heuristics.language", "==", "en"),
+        ('lang in ["en", "fr"]', "lang", "in", ["en", "fr"]),
+        ('lang  not   in ["en"]', "lang", "not in", ["en"]),
+        ("quality.flags == []", "quality.flags", "==", []),
+        ("conversation.0.role != null", "conversation.0.role", "!=", None),
+        ("ok == true", "ok", "==", True),
+        ('title > "m"', "title", ">", "m"),
+    ],
+)
+def test_conditions_parse_into_path_operator_and_json_value(
+    text: str, path: str, op: str, value: Any
+) -> None:
+    """Spaces are optional; the value is a JSON literal."""
+    condition = parse_condition(text)
+    assert (condition.path, condition.op, condition.value) == (path, op, value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("quality.overall >> 4", "unknown operator '>>'"),
+        ("quality.overall => 4", "unknown operator '=>'"),
+        ("quality.overall = 4", "`=` is not an operator; write `==`"),
+        ("quality.overall ~ 4", "expected PATH OP VALUE"),
+        (">= 4", "expected PATH OP VALUE"),
+        ("quality.overall >=", "nothing to compare with after '>='"),
+        ("quality..overall >= 4", "is not a dotted path"),
+        ("quality overall >= 4", "is not a dotted path"),
+        ("lang == en", 'write strings in double quotes: "en"'),
+        ("lang == 'en'", "is not a JSON literal"),
+        ("quality.overall < [1]", "'<' compares numbers or strings"),
+        ("lang in 5", "'in' needs a list"),
+        ("__import__('os') == 1", "is not a dotted path"),
+    ],
+)
+def test_bad_conditions_say_what_is_wrong(text: str, message: str) -> None:
+    """Each malformed condition is a FilterSyntaxError naming the problem."""
+    with pytest.raises(FilterSyntaxError) as caught:
+        parse_condition(text)
+    assert message in str(caught.value)
+    assert repr(text) in str(caught.value)
+
+
+SEMANTICS_RECORD = {"n": 1, "flag": True, "s": "beta", "xs": [{"k": 2}], "none": None}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("n == 1", True),
+        ("n == true", False),
+        ("flag == true", True),
+        ("flag == 1", False),
+        ("n != true", True),
+        ("xs.0.k >= 2", True),
+        ("xs.1.k >= 2", False),
+        ("missing == null", False),
+        ("missing != 1", False),
+        ("none == null", True),
+        ('n < "z"', False),
+        ('s < "z"', True),
+        ("s > 0", False),
+        ('s in ["alpha", "beta"]', True),
+        ('s in "alphabetagamma"', True),
+        ('s not in ["alpha"]', True),
+        ("n in [true]", False),
+    ],
+)
+def test_condition_semantics(text: str, expected: bool) -> None:
+    """Missing paths and values of another type never match; `true` is not `1`."""
+    assert parse_condition(text).holds(SEMANTICS_RECORD) is expected
+
+
+def test_filter_keeps_records_meeting_every_condition(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Several --where are ANDed; the kept records are written unchanged; counts printed."""
+    data = write_jsonl(tmp_path / "tagged.jsonl", RECORDS)
+    out = tmp_path / "kept.jsonl"
+    code = main(
+        [
+            "filter",
+            str(data),
+            "--where",
+            "quality.overall >= 4",
+            "--where",
+            "quality.flags == []",
+            "--output",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert read_jsonl(out) == [RECORDS[0], RECORDS[2]]
+    printed = capsys.readouterr().out
+    assert "kept 2 of 5, dropped 3" in printed
+    assert "3 × failed 'quality.overall >= 4'" in printed
+
+
+def test_filter_reads_and_writes_parquet(tmp_path: Path) -> None:
+    """Any disk format in, any sink format out (chosen by the output's suffix)."""
+    table = pa.Table.from_pylist([{"id": str(i), "score": float(i)} for i in range(10)])
+    pq.write_table(table, tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+    code = main(["filter", str(tmp_path / "in.parquet"), "--where", "score > 6.5", "-o", str(out)])
+    assert code == 0
+    assert pq.read_table(out).to_pylist() == [{"id": str(i), "score": float(i)} for i in (7, 8, 9)]
+    jsonl = tmp_path / "out.jsonl"
+    assert main(["filter", str(out), "--where", 'id in ["8"]', "-o", str(jsonl)]) == 0
+    assert read_jsonl(jsonl) == [{"id": "8", "score": 8.0}]
+
+
+def test_filter_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An existing output needs --overwrite; the input is never the output."""
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS)
+    out = write_jsonl(tmp_path / "o.jsonl", [{"old": True}])
+    assert main(["filter", str(data), "--where", 'id == "a"', "-o", str(out)]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert read_jsonl(out) == [{"old": True}]
+    args = ["filter", str(data), "--where", 'id == "a"', "-o", str(out), "--overwrite"]
+    assert main(args) == 0
+    assert read_jsonl(out) == [RECORDS[0]]
+    assert main(["filter", str(data), "--where", 'id == "a"', "-o", str(data)]) == 2
+    assert "is the input" in capsys.readouterr().err
+
+
+def test_bad_condition_stops_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A syntax error exits 2 with the message and writes nothing."""
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS)
+    out = tmp_path / "o.jsonl"
+    assert main(["filter", str(data), "--where", "quality.overall >> 4", "-o", str(out)]) == 2
+    assert "unknown operator '>>'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_unreadable_input_lines_are_reported_not_dropped_silently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line that is not JSON is counted and named on stderr; the exit code is 1."""
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"id": "a", "n": 1}\n{broken\n{"id": "c", "n": 3}\n', encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert main(["filter", str(data), "--where", "n >= 1", "-o", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "1 input record(s) could not be read" in captured.err
+    assert "d.jsonl" in captured.err
+    assert [r["id"] for r in read_jsonl(out)] == ["a", "c"]
+
+
+def test_missing_input_and_unknown_suffix_are_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Input and output problems are one-line errors with what to do."""
+    assert main(["filter", str(tmp_path / "nope.jsonl"), "--where", "a == 1", "-o", "x.jsonl"]) == 2
+    assert "is not a file" in capsys.readouterr().err
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS)
+    assert main(["filter", str(data), "--where", "a == 1", "-o", str(tmp_path / "o.txt")]) == 2
+    assert "cannot tell the output format" in capsys.readouterr().err

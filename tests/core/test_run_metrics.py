@@ -1,0 +1,153 @@
+"""Run metrics: correct percentiles, retries and errors by kind per model and per node, and
+cost from litellm's price table or a models-file override."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grasp_core import RunOptions, run_task
+from grasp_core.metrics import latency_summary
+from grasp_core.models_file import ModelCatalog, ModelSpec
+from grasp_core.pricing import price_of
+from tests.conftest import write_task
+
+ASK = """
+data_config:
+  source: {{type: disk, file_path: data.jsonl}}
+  sink: {{type: jsonl, file_path: out.jsonl}}
+graph_config:
+  nodes:
+    ask:
+      node_type: llm
+      output_keys: answer
+      prompt: [{{user: "{tag} {{id}} {{marker}}"}}]
+      model: {{name: gpt-4o-mini}}
+    judge:
+      node_type: llm
+      output_keys: verdict
+      prompt: [{{user: "{tag} judge {{id}}: {{answer}}"}}]
+      model: {{name: writer}}
+  edges:
+    - {{from: START, to: ask}}
+    - {{from: ask, to: judge}}
+    - {{from: judge, to: END}}
+"""
+
+MODELS = """
+gpt-4o-mini: {model: openai/gpt-4o-mini, max_retries: 1}
+writer:
+  model: hosted_vllm/my-writer
+  max_retries: 1
+  cost: {input_per_million: 2.0, output_per_million: 8.0}
+"""
+
+MARKERS = {
+    "r0": "[[mock:429:1:retry_after=0]]",
+    "r1": "[[mock:500:1]]",
+    "r2": "[[mock:malformed:1]]",
+    "r3": "[[mock:drop:1]]",
+    "r4": "[[mock:500]]",  # every attempt fails: 2 attempts, then the record fails
+    "r5": "",
+}
+
+
+def _task(folder: Path) -> Path:
+    rows = "".join(json.dumps({"id": i, "marker": m}) + "\n" for i, m in MARKERS.items())
+    return write_task(
+        folder,
+        ASK.format(tag=folder.name),
+        {"data.jsonl": rows, "models.yaml": MODELS},
+    )
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), max_size=300))
+def test_percentiles_are_ordered_values_never_above_the_max(values: list[float]) -> None:
+    """p50 <= p95 <= p99 <= max, each one of the observed values (rounded), max the largest."""
+    summary = latency_summary(values)
+    assert summary["p50"] <= summary["p95"] <= summary["p99"] <= summary["max"]
+    if values:
+        assert summary["max"] == round(max(values), 4)
+        rounded = {round(v, 4) for v in values}
+        assert {summary["p50"], summary["p95"], summary["p99"]} <= rounded
+    else:
+        assert summary == {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
+
+
+def test_percentiles_of_a_known_sample() -> None:
+    """Nearest rank: of 1..100, p50 is 50, p95 is 95, p99 is 99."""
+    summary = latency_summary(float(v) for v in range(100, 0, -1))
+    assert summary == {"p50": 50.0, "p95": 95.0, "p99": 99.0, "max": 100.0}
+
+
+def test_retries_and_errors_are_counted_by_kind_per_model_and_node(
+    tmp_path: Path, mock_url: str
+) -> None:
+    """Each injected fault is one error of its kind and (when retried) one retry, under the
+    model and under the node that made the call; a call failing every attempt is a failure."""
+    result = run_task(_task(tmp_path), RunOptions(mock=mock_url))
+    assert (result.done, result.failed) == (5, 1)
+    model = result.metrics["models"]["gpt-4o-mini"]
+    assert model["errors"] == {"429": 1, "500": 3, "bad_response": 1, "connection": 1}
+    assert model["retries"] == 5  # r0..r3 one each; r4 one before giving up
+    assert (model["calls"], model["failures"]) == (6, 1)
+    ask = result.metrics["nodes"]["ask"]
+    assert ask["errors"] == model["errors"]
+    assert (ask["model_calls"], ask["retries"]) == (6, 5)
+    judge = result.metrics["nodes"]["judge"]
+    assert (judge["model_calls"], judge["retries"], judge["errors"]) == (5, 0, {})
+    assert result.metrics["models"]["writer"]["calls"] == 5
+    latency = model["latency_s"]
+    assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
+
+
+def test_cost_comes_from_litellm_table_and_from_the_override(tmp_path: Path, mock_url: str) -> None:
+    """A known route is priced by litellm's table, a `cost:` entry by itself; totals, per
+    model and per node agree, and metrics.json holds the same numbers."""
+    result = run_task(_task(tmp_path), RunOptions(mock=mock_url))
+    models = result.metrics["models"]
+    mini, writer = models["gpt-4o-mini"], models["writer"]
+    assert mini["price_source"] == "litellm"
+    table = price_of(ModelSpec(model="openai/gpt-4o-mini"))
+    assert table is not None
+    assert mini["cost_usd"] == pytest.approx(
+        table.cost(mini["prompt_tokens"], mini["completion_tokens"]), abs=1e-6
+    )
+    assert writer["price_source"] == "models file"
+    expected = (writer["prompt_tokens"] * 2.0 + writer["completion_tokens"] * 8.0) / 1e6
+    assert writer["cost_usd"] == pytest.approx(expected, abs=1e-6)
+    assert writer["prompt_tokens"] > 0
+    nodes = result.metrics["nodes"]
+    assert nodes["ask"]["cost_usd"] == mini["cost_usd"]
+    assert nodes["judge"]["cost_usd"] == writer["cost_usd"]
+    totals = result.metrics["totals"]
+    assert totals["cost_usd"] == pytest.approx(mini["cost_usd"] + writer["cost_usd"], abs=1e-6)
+    assert totals["unpriced_models"] == []
+    assert result.metrics_path is not None
+    written = json.loads(result.metrics_path.read_text())
+    assert written["models"] == json.loads(json.dumps(models))
+    assert written["records"]["done"] == 5
+
+
+def test_table_prices_match_litellm_own_cost_function() -> None:
+    """Reading litellm's bundled table directly gives what litellm.cost_per_token gives."""
+    litellm = pytest.importorskip("litellm")
+    for route in ("openai/gpt-4o-mini", "openai/gpt-4o", "mistral/mistral-large-latest"):
+        price = price_of(ModelSpec(model=route))
+        assert price is not None, route
+        prompt, completion = litellm.cost_per_token(
+            model=route, prompt_tokens=1000, completion_tokens=500
+        )
+        assert price.cost(1000, 0) == pytest.approx(prompt), route
+        assert price.cost(0, 500) == pytest.approx(completion), route
+
+
+def test_unknown_routes_have_no_price() -> None:
+    """A route litellm does not know, and no override, is unpriced (not free)."""
+    assert price_of(ModelSpec(model="hosted_vllm/my-own-model")) is None
+    catalog = ModelCatalog(specs={"m": ModelSpec(model="openai/not-a-real-model-xyz")})
+    assert price_of(catalog.get("m")) is None
