@@ -1,8 +1,11 @@
-"""Reading and writing records: the disk source and the JSONL, JSON, CSV and Parquet sinks."""
+"""Reading and writing records: disk and Hugging Face sources, and the JSONL, JSON, CSV,
+Parquet and Hugging Face sinks."""
 
 from grasp_io.sinks import (
     CsvSink,
     CsvSinkConfig,
+    HfSink,
+    HfSinkConfig,
     JsonArraySink,
     JsonArraySinkConfig,
     JsonlSink,
@@ -10,7 +13,14 @@ from grasp_io.sinks import (
     ParquetSink,
     ParquetSinkConfig,
 )
-from grasp_io.sources import DiskFormat, DiskSource, DiskSourceConfig, infer_format
+from grasp_io.sources import (
+    DiskFormat,
+    DiskSource,
+    DiskSourceConfig,
+    HfSource,
+    HfSourceConfig,
+    infer_format,
+)
 
 __all__ = [
     "CsvSink",
@@ -18,6 +28,10 @@ __all__ = [
     "DiskFormat",
     "DiskSource",
     "DiskSourceConfig",
+    "HfSink",
+    "HfSinkConfig",
+    "HfSource",
+    "HfSourceConfig",
     "JsonArraySink",
     "JsonArraySinkConfig",
     "JsonlSink",

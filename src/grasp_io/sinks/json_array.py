@@ -29,7 +29,8 @@ class JsonArraySinkConfig(BaseModel):
     missing folders are created. It appears only when the run finishes."""
 
     alias: str | None = None
-    """A name for this sink, reserved for tasks that write several sinks."""
+    """This sink's name when `sink` is a list (required there, unique); the journal keys its
+    commits by it."""
 
     fsync: bool = False
     """Force every write to disk before it is committed: survives a power cut, costs speed."""

@@ -58,7 +58,7 @@ class DiskSourceConfig(BaseModel):
     mark is skipped."""
 
     alias: str | None = None
-    """A name for this source, reserved for tasks that read several sources."""
+    """This source's name when `source` is a list (see `join_type`)."""
 
     @field_validator("encoding")
     @classmethod
