@@ -57,6 +57,16 @@ GALLERY: tuple[Example, ...] = (
         "model-written code tested in an isolated process, then critiqued",
     ),
     Example(
+        "Image question answering (B.3)",
+        "examples/image_qa/task.yaml",
+        "images from a Hugging Face dataset on disk sent to a vision model as data URLs",
+    ),
+    Example(
+        "Audio classification (B.4)",
+        "examples/audio_classification/task.yaml",
+        "audio clips sent as `input_audio` parts, the reply mapped onto a label set and scored",
+    ),
+    Example(
         "Research agent with tools",
         "examples/agent_tools/task.yaml",
         "an agent calling Python tools; the tool transcript is kept as training data",

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         CompileError,
         ConfigError,
         GraspError,
+        MissingDependencyError,
         ModelCallError,
         NodeError,
         PluginError,
@@ -26,8 +27,18 @@ if TYPE_CHECKING:
         SourceError,
     )
     from grasp_core.models_file import ModelCatalog, ModelSpec
-    from grasp_core.protocols import BuildEnv, Node, NodeContext, Sink, Source, SourceItem
-    from grasp_core.registry import nodes, sinks, sources
+    from grasp_core.protocols import (
+        BuildEnv,
+        Node,
+        NodeContext,
+        RecordFormat,
+        Sink,
+        Source,
+        SourceItem,
+        Transform,
+        TransformEnv,
+    )
+    from grasp_core.registry import formats, nodes, sinks, sources, transforms
     from grasp_core.runner import RunOptions, RunResult, run_task, run_task_async
     from grasp_core.task import Task
 
@@ -39,6 +50,7 @@ __all__ = [
     "ConfigError",
     "Graph",
     "GraspError",
+    "MissingDependencyError",
     "ModelCallError",
     "ModelCatalog",
     "ModelSpec",
@@ -47,6 +59,7 @@ __all__ = [
     "NodeError",
     "PluginError",
     "RecordError",
+    "RecordFormat",
     "ResumeError",
     "RetryableModelError",
     "RunOptions",
@@ -57,12 +70,16 @@ __all__ = [
     "SourceError",
     "SourceItem",
     "Task",
+    "Transform",
+    "TransformEnv",
+    "formats",
     "nodes",
     "run",
     "run_task",
     "run_task_async",
     "sinks",
     "sources",
+    "transforms",
 ]
 
 _HOME = {
@@ -71,6 +88,7 @@ _HOME = {
             "CompileError",
             "ConfigError",
             "GraspError",
+            "MissingDependencyError",
             "ModelCallError",
             "NodeError",
             "PluginError",
@@ -84,9 +102,20 @@ _HOME = {
     ),
     **dict.fromkeys(["ModelCatalog", "ModelSpec"], "grasp_core.models_file"),
     **dict.fromkeys(
-        ["BuildEnv", "Node", "NodeContext", "Sink", "Source", "SourceItem"], "grasp_core.protocols"
+        [
+            "BuildEnv",
+            "Node",
+            "NodeContext",
+            "RecordFormat",
+            "Sink",
+            "Source",
+            "SourceItem",
+            "Transform",
+            "TransformEnv",
+        ],
+        "grasp_core.protocols",
     ),
-    **dict.fromkeys(["nodes", "sinks", "sources"], "grasp_core.registry"),
+    **dict.fromkeys(["formats", "nodes", "sinks", "sources", "transforms"], "grasp_core.registry"),
     **dict.fromkeys(["RunOptions", "RunResult", "run_task", "run_task_async"], "grasp_core.runner"),
     "Task": "grasp_core.task",
     "run": "grasp_core.api",

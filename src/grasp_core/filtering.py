@@ -4,7 +4,8 @@ A condition is ``PATH OP VALUE``: a dotted path into the record (list positions 
 ``conversation.0.role``), an operator among ``== != < <= > >= in`` and ``not in``, and a JSON
 literal (``4``, ``0.5``, ``"en"``, ``true``, ``null``, ``["en", "fr"]``). Several conditions
 must all hold. A record that lacks the path, or whose value cannot be ordered against the
-literal (a string against a number), does not meet the condition.
+literal (a string against a number), does not meet the condition. Nested values stored as
+JSON text (as CSV files hold them) are read through.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Condition:
 
     def holds(self, record: Mapping[str, Any]) -> bool:
         """Whether ``record`` meets the condition (a missing path never does)."""
-        found = lookup(record, self.path)
+        found = _find(record, self.path)
         if found is MISSING:
             return False
         if self.op == "==":
@@ -122,6 +123,27 @@ def parse_condition(text: str) -> Condition:
             f"to look in, not {literal!r}"
         )
     return Condition(text=text, path=path, op=op, value=value)
+
+
+def _find(record: Mapping[str, Any], path: str) -> Any:
+    """``lookup``, reading through nested values stored as JSON text (CSV cells)."""
+    found = lookup(record, path)
+    if found is not MISSING:
+        return found
+    current: Any = record
+    for part in path.split("."):
+        if isinstance(current, str) and current[:1] in ("{", "["):
+            try:
+                current = json.loads(current)
+            except ValueError:
+                return MISSING
+        found = lookup(current, part) if isinstance(current, Mapping) else MISSING
+        if isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            found = current[int(part)]
+        if found is MISSING:
+            return MISSING
+        current = found
+    return current
 
 
 def _is_number(value: Any) -> bool:

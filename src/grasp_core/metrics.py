@@ -136,11 +136,14 @@ class RunMetrics:
             stats = self.models[name] = ModelStats()
         return stats
 
-    def node(self, name: str) -> NodeStats:
-        """The stats of node ``name``, which also becomes the node that model calls in the
-        current task are counted under: the walker asks for a node's stats in the task that
-        runs it, right before running it."""
+    def running(self, name: str) -> NodeStats:
+        """The stats of node ``name``, which the walker is about to run in the current task:
+        model calls made from this task (and tasks it starts) are counted under it."""
         _CALLING_NODE.set(name)
+        return self.node(name)
+
+    def node(self, name: str) -> NodeStats:
+        """The stats of node ``name``."""
         stats = self.nodes.get(name)
         if stats is None:
             stats = self.nodes[name] = NodeStats()

@@ -9,7 +9,6 @@ judge calls included, are journaled like any other node's, so resume works uncha
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,10 +21,12 @@ from grasp_core.config import (
     TaskConfig,
     validate_block,
 )
+from grasp_core.config.locate import located
 from grasp_core.config.quality import QUALITY_TASKS
 from grasp_core.errors import ConfigError
 from grasp_core.graph.compiled import END
 from grasp_core.task import Task
+from grasp_core.yaml_source import YamlDocument
 
 __all__ = [
     "QUALITY_NODE",
@@ -73,18 +74,19 @@ def with_quality_tasks(task: Task, tasks: str | Iterable[str] | None) -> Task:
     return dataclasses.replace(task, config=config, data=data)
 
 
-def graph_with_quality(config: TaskConfig) -> GraphConfig:
+def graph_with_quality(config: TaskConfig, document: YamlDocument | None = None) -> GraphConfig:
     """The task's graph, with the ``quality`` node before ``END`` when the task asks for
-    quality tags."""
+    quality tags (errors located in ``document``)."""
     graph = config.graph_config
     quality = config.output_config.data_quality if config.output_config is not None else None
     if quality is None:
         return graph
     if QUALITY_NODE in graph.nodes:
-        raise ConfigError(
-            f"graph_config.nodes.{QUALITY_NODE}: this name is taken by the quality tagger that "
-            "output_config.data_quality appends; rename the node"
-        )
+        with located(document, ("graph_config", "nodes", QUALITY_NODE)):
+            raise ConfigError(
+                f"graph_config.nodes.{QUALITY_NODE}: this name is taken by the quality tagger "
+                "that output_config.data_quality appends; rename the node"
+            )
     node: dict[str, Any] = {"node_type": QUALITY_NODE_TYPE, **quality.model_dump()}
     edges = [_into_quality(edge) for edge in graph.edges]
     edges.append(EdgeConfig.model_validate({"from": QUALITY_NODE, "to": END}))
@@ -118,4 +120,4 @@ class TaggedRecord:
     (no ``id`` column, unlike the default output of a task without ``output_map``)."""
 
     def generate(self, state: Mapping[str, Any]) -> dict[str, Any]:
-        return copy.copy(dict(state))
+        return dict(state)

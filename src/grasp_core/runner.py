@@ -369,7 +369,8 @@ class _Run:
     def compile(self, env: BuildEnv) -> tuple[CompiledGraph, OutputShaper, RecordValidator | None]:
         """The graph, the output shaper and the validator; every config check but I/O."""
         config = self.task.config
-        graph = compile_graph(graph_with_quality(config), env, document=self.task.document)
+        graph_config = graph_with_quality(config, self.task.document)
+        graph = compile_graph(graph_config, env, document=self.task.document)
         with self._located(("output_config",)):
             shaper = OutputShaper(
                 output_with_quality(config.output_config),

@@ -60,10 +60,12 @@ class Task:
         return cls(config=config, data=data, task_dir=task_dir, name=name, document=document)
 
     def fingerprint(self) -> str:
-        """A hash of the task's content; a resume against a different task is refused."""
-        canonical = json.dumps(
-            self.data, sort_keys=True, default=_stable_name, separators=(",", ":")
-        )
+        """A hash of the task's content; a resume against a different task is refused.
+
+        The ``budget`` block is left out: raising a spending cap to continue a stopped run
+        changes nothing about the records."""
+        content = {key: value for key, value in self.data.items() if key != "budget"}
+        canonical = json.dumps(content, sort_keys=True, default=_stable_name, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

@@ -150,6 +150,18 @@ def test_filter_reads_and_writes_parquet(tmp_path: Path) -> None:
     assert read_jsonl(jsonl) == [{"id": "8", "score": 8.0}]
 
 
+def test_filter_reads_through_json_text_in_csv_cells(tmp_path: Path) -> None:
+    """CSV files hold nested values as JSON text; paths reach into them all the same."""
+    data = tmp_path / "tagged.csv"
+    data.write_text(
+        'id,quality\na,"{""overall"": 5, ""flags"": []}"\nb,"{""overall"": 2}"\nc,plain\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "kept.jsonl"
+    assert main(["filter", str(data), "--where", "quality.overall >= 4", "-o", str(out)]) == 0
+    assert [r["id"] for r in read_jsonl(out)] == ["a"]
+
+
 def test_filter_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An existing output needs --overwrite; the input is never the output."""
     data = write_jsonl(tmp_path / "d.jsonl", RECORDS)

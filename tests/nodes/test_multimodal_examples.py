@@ -47,9 +47,7 @@ def data_url(url: str) -> tuple[str, bytes]:
     return header.removeprefix("data:").removesuffix(";base64"), base64.b64decode(payload)
 
 
-def test_b3_image_qa_sends_each_image_as_a_png_data_url(
-    tmp_path: Path, server: MockServer
-) -> None:
+def test_b3_image_qa_sends_each_image_as_a_png_data_url(tmp_path: Path, server: MockServer) -> None:
     """B.3: both nodes send the record's PNG; answers echo the question with `[1 image]`."""
     folder = copy_example("image_qa", tmp_path)
     server.reset()

@@ -196,6 +196,19 @@ def test_record_text_reads_the_conversation_and_oasst_roles() -> None:
     assert text.transcript() == "USER: Hi\n\nASSISTANT: Hello!"
 
 
+def test_record_text_reads_oasst_text_and_the_chosen_reply_of_a_pair() -> None:
+    """OASST rows hold `text`; a DPO turn's reply is its `chosen` one."""
+    text = record_text(
+        {
+            "conversation": [
+                {"role": "prompter", "text": "Name a prime."},
+                {"role": "assistant", "chosen": "7", "rejected": "8"},
+            ]
+        }
+    )
+    assert [(t.role, t.text) for t in text.turns] == [("user", "Name a prime."), ("assistant", "7")]
+
+
 def test_record_text_from_fields_and_errors() -> None:
     """Named fields (dots reach into dicts) replace the role list; a missing one fails."""
     text = record_text(

@@ -386,3 +386,22 @@ def test_native_mode_on_a_route_without_response_format_is_a_config_error(
     )
     with pytest.raises(ConfigError, match="use mode: prompt or auto"):
         run_task(tmp_path / "task.yaml", RunOptions(models=models))
+
+
+@pytest.mark.parametrize("route", ["openai", "hosted_vllm", "azure"])
+def test_both_transports_send_the_same_structured_request_bodies(
+    tmp_path: Path, server: MockServer, route: str
+) -> None:
+    """The fast lane sends response_format and the feedback turns exactly as litellm does."""
+    sent = {}
+    for transport in ("auto", "litellm"):
+        run(
+            tmp_path / transport,
+            server,
+            ["x [[mock:bad_json:1]]"],
+            route=route,
+            transport=transport,
+        )
+        sent[transport] = bodies(server)
+    assert len(sent["auto"]) == 2
+    assert sent["auto"] == sent["litellm"]

@@ -31,9 +31,10 @@ class DataConfig(StrictModel):
     """Where output records go (`type: jsonl|json|csv|parquet|hf` with `file_path`); a list
     of blocks, each with a unique `alias`, writes every record to every sink."""
     num_records: int | None = Field(default=None, ge=0)
-    """How many records a data-less run generates (or the most read from a source)."""
+    """How many records a data-less run generates (or the most taken from the source, counted
+    after its transforms and joins)."""
     start_index: int = Field(default=0, ge=0)
-    """Skip this many source records first."""
+    """Skip this many source records first (counted after transforms and joins)."""
     id_column: str = "id"
     """Field that holds a record's stable id; records without it use their position."""
 

@@ -253,7 +253,7 @@ class _Walk:
         compiled = self.graph.nodes[name]
         if compiled.idle:
             return {}
-        stats = self.metrics.node(name)
+        stats = self.metrics.running(name)
         # parallel branches need a snapshot; one node at a time can read the state itself
         view: dict[str, Any] = (
             dict(self.state) if not self.graph.sequential or compiled.pre_process else self.state

@@ -22,7 +22,13 @@ the request). Markers anywhere in any message change the answer and are removed 
 ``[[mock:latency=0.3]]``           wait 0.3 s instead of the server's latency model
 ``[[mock:call:NAME {"x": 1}]]``    with ``tools`` in the request, in the last user message:
                                    answer a tool call ``NAME(x=1)`` (one per marker)
+``[[mock:bad_json]]``              in a request for JSON: a reply that is not JSON (``:2``:
+                                   the first 2 attempts only); ``schema_violation`` likewise
 =================================  ========================================================
+
+Structured replies: a request with ``response_format`` (``json_schema``/``json_object``),
+Ollama's ``format``, or a ``<json-schema>`` block in a message is answered with JSON generated
+from the schema (see ``_structured``).
 
 Tool calling: a request that offers ``tools``, whose last message is not a ``role: tool``
 message, is answered with ``finish_reason: "tool_calls"``, ``content: null`` and one

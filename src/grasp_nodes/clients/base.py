@@ -26,10 +26,29 @@ KEYLESS_API_KEYS = {"openai": "EMPTY", "azure": "EMPTY", "hosted_vllm": "fake-ap
 transports send it, so their requests stay identical."""
 
 
+_MEDIA_PART_TOKENS = 800
+"""A media part's guess: providers bill an image at ~85-1,500 tokens and audio by length;
+its base64 characters say nothing about it."""
+
+
 def _estimate_tokens(messages: list[dict[str, Any]], params: Mapping[str, Any]) -> int:
-    """A request's token cost before the reply: ~4 characters a prompt token, plus the
-    completion's cap (256 when none is set); corrected by the reply's usage."""
-    prompt = sum(len(str(m.get("content") or "")) for m in messages) // 4 + 1
+    """A request's token cost before the reply: ~4 characters a prompt token (a fixed guess
+    per image or audio part), plus the completion's cap (256 when none is set); corrected
+    by the reply's usage."""
+    chars = 0
+    media = 0
+    for message in messages:
+        content = message.get("content") or ""
+        if isinstance(content, list):
+            for part in content:
+                text = part.get("text") if isinstance(part, Mapping) else None
+                if isinstance(text, str):
+                    chars += len(text)
+                else:
+                    media += 1
+        else:
+            chars += len(str(content))
+    prompt = chars // 4 + 1 + media * _MEDIA_PART_TOKENS
     cap = params.get("max_tokens") or params.get("max_completion_tokens") or 256
     return prompt + int(cap)
 

@@ -130,9 +130,16 @@ def _turns(value: Any, field: str, record_id: str) -> list[Turn]:
                 f"{_preview(message)}"
             )
         role = str(message["role"])
-        text = message.get("content", message.get("text"))
-        turns.append(Turn(_normal_role(role), content_text(text)))
+        turns.append(Turn(_normal_role(role), content_text(_message_content(message))))
     return turns
+
+
+def _message_content(message: Mapping[str, Any]) -> Any:
+    """`content`, OASST's `text`, or the `chosen` reply of a preference (DPO) turn."""
+    for key in ("content", "text", "chosen"):
+        if message.get(key) is not None:
+            return message[key]
+    return None
 
 
 def _normal_role(role: str) -> str:

@@ -35,9 +35,9 @@ class FieldSpec(StrictModel):
     """A nested object's fields."""
     items: FieldSpec | None = None
     """With `type: list`, what each element is (an enum or nested `fields`)."""
-    ge: float | None = None
+    ge: int | float | None = None
     """Numbers: the smallest value allowed (inclusive)."""
-    le: float | None = None
+    le: int | float | None = None
     """Numbers: the largest value allowed (inclusive)."""
     optional: bool = False
     """The model may leave the field out or null (it is then None)."""
