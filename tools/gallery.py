@@ -77,9 +77,10 @@ GALLERY: tuple[Example, ...] = (
         "a shipped subgraph recipe with a weighted sampler choosing the evolution",
     ),
     Example(
-        "DPO pairs with multi_llm",
+        "DPO pairs with multi_llm and a judge",
         "examples/dpo_pairs/task.yaml",
-        "two models answer at once; their answers become chosen and rejected",
+        "two models answer at once, a structured-output judge scores both, TRL `dpo` rows out",
+        args="--format dpo",
     ),
     Example(
         "Diverse personas",

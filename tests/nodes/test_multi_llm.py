@@ -276,11 +276,29 @@ async def test_model_names_lists_every_model(tmp_path: Path) -> None:
 
 
 def test_dpo_example_runs_with_the_mock(tmp_path: Path, mock_url: str) -> None:
-    """examples/dpo_pairs runs offline and writes prompt/chosen/rejected records."""
+    """examples/dpo_pairs: two answers, a structured judge, a DPO conversation per record."""
     result = run_task(
         EXAMPLES / "dpo_pairs" / "task.yaml", RunOptions(mock=mock_url, output_dir=tmp_path)
     )
     assert (result.done, result.failed) == (6, 0)
     records = list(result.records())
-    assert set(records[0]) == {"id", "prompt", "chosen", "rejected"}
-    assert all(r["chosen"] == r["prompt"] and r["rejected"] != r["chosen"] for r in records)
+    assert set(records[0]) == {"id", "conversation", "margin", "judge_reason"}
+    for record in records:
+        question, pair = record["conversation"]
+        assert question["role"] == "user"
+        assert pair["role"] == "assistant"
+        assert pair["chosen"] != pair["rejected"]
+        assert {pair["chosen"], pair["rejected"]} >= {question["content"]}
+        assert 0 <= record["margin"] <= 9
+
+
+def test_dpo_example_writes_trl_rows(tmp_path: Path, mock_url: str) -> None:
+    """With format dpo, each record becomes TRL's conversational prompt/chosen/rejected."""
+    options = RunOptions(mock=mock_url, output_dir=tmp_path, format="dpo")
+    result = run_task(EXAMPLES / "dpo_pairs" / "task.yaml", options)
+    rows = list(result.records())
+    assert len(rows) == 6
+    for row in rows:
+        assert set(row) == {"prompt", "chosen", "rejected"}
+        assert [m["role"] for m in row["prompt"]] == ["user"]
+        assert [m["role"] for m in row["chosen"]] == [m["role"] for m in row["rejected"]]
