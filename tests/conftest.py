@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -57,6 +59,17 @@ graph_config:
     - {{from: START, to: copy}}
     - {{from: copy, to: END}}
 """
+
+
+@pytest.fixture(autouse=True)
+def _isolate_globals(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Undo what in-process runs and CLI calls change globally: sys.path (task folders are
+    added for dotted paths), $GRASP_MODELS, and structlog's output stream (a CLI call binds
+    it to the captured stderr of its test, closed afterwards)."""
+    monkeypatch.setattr(sys, "path", [*sys.path])
+    monkeypatch.delenv("GRASP_MODELS", raising=False)
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

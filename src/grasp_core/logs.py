@@ -34,6 +34,12 @@ def configure_logging(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_current_stderr,
         cache_logger_on_first_use=False,
     )
+
+
+def _current_stderr(*_args: Any) -> structlog.PrintLogger:
+    """A logger on whatever ``sys.stderr`` is when a message is logged, not the stream of
+    the moment logging was configured (which a test runner or notebook may have closed)."""
+    return structlog.PrintLogger(file=sys.stderr)

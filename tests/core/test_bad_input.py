@@ -22,14 +22,12 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-import structlog
 from hypothesis import HealthCheck, assume, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
@@ -191,15 +189,6 @@ def scalar(value: Any) -> str:
 
 
 # --- running `grasp validate` in-process ------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _isolate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Undo what in-process runs change globally: sys.path, structlog, $GRASP_MODELS."""
-    monkeypatch.setattr(sys, "path", [*sys.path])
-    monkeypatch.delenv("GRASP_MODELS", raising=False)
-    yield
-    structlog.reset_defaults()
 
 
 def new_folder(tmp_path: Path) -> Path:

@@ -199,3 +199,53 @@ def test_tag_then_filter(tmp_path: Path) -> None:
     where = ["--where", "quality.flags == []", "--where", "quality.overall >= 4"]
     assert main(["filter", str(tagged), *where, "-o", str(kept), "--quiet"]) == 0
     assert [r["conversation"] for r in read_jsonl(kept)] == [RECORDS[0]["conversation"]]
+
+
+OASST_TASK = """
+data_config:
+  source: {type: disk, file_path: topics.jsonl}
+  sink: {type: jsonl, file_path: out.jsonl}
+graph_config:
+  nodes:
+    answer:
+      node_type: llm
+      output_keys: answer
+      prompt: [{user: "Explain {topic} in one sentence."}]
+      model: {name: writer}
+    convo:
+      node_type: lambda
+      lambda: steps.convo
+      output_keys: conversation
+  edges:
+    - {from: START, to: answer}
+    - {from: answer, to: convo}
+    - {from: convo, to: END}
+output_config:
+  output_map:
+    id: {from: id}
+    conversation: {from: conversation}
+"""
+CONVO_STEP = """
+def convo(state):
+    return [
+        {"role": "user", "content": "Explain " + state["topic"] + "."},
+        {"role": "assistant", "content": state["answer"]},
+    ]
+"""
+
+
+def test_oasst_rows_carry_the_records_quality(tmp_path: Path, mock_url: str) -> None:
+    """With --oasst, each message row gets the record's tags as `conversation_quality`."""
+    task = write_task(
+        tmp_path,
+        OASST_TASK,
+        {"topics.jsonl": '{"id": "t1", "topic": "tides"}\n', "steps.py": CONVO_STEP},
+    )
+    args = ["run", str(task), "--mock-url", mock_url, "--quiet", "--quality", "--oasst"]
+    assert main(args) == 0
+    rows = read_jsonl(tmp_path / "out.jsonl")
+    assert [r["role"] for r in rows] == ["prompter", "assistant"]
+    for row in rows:
+        tags = row["conversation_quality"]
+        assert tags["heuristics"]["turns"] == 2
+        assert tags["overall"] == 5.0
