@@ -20,7 +20,9 @@ def lint(session: nox.Session) -> None:
     """ruff lint and format check."""
     session.install("ruff")
     session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "tools", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "tools", "noxfile.py")
+    session.run(
+        "ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "tools", "noxfile.py"
+    )
 
 
 @nox.session

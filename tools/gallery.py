@@ -83,6 +83,11 @@ GALLERY: tuple[Example, ...] = (
         args="--format dpo",
     ),
     Example(
+        "Quality tagging of an OASST-style file",
+        "examples/quality_tagging/task.yaml",
+        "OpenAssistant message trees read back as conversations, tagged by heuristics and a judge",
+    ),
+    Example(
         "Diverse personas",
         "examples/personas/task.yaml",
         "a weighted sampler drawing attributes reproducibly from weights and a data file",

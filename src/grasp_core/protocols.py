@@ -59,7 +59,17 @@ class SourceItem:
 
 @runtime_checkable
 class Source(Protocol):
-    """A stream of records. ``iter_records`` must not load the whole input in memory."""
+    """A stream of records. ``iter_records`` must not load the whole input in memory.
+
+    A source may also define ``shard(index: int, count: int) -> Source`` (optional, so not
+    part of this protocol's required methods): the part of the records that shard ``index``
+    of ``count`` processes, read without loading the rest (a byte range, row groups, a
+    dataset shard). The ``count`` shards must partition the source exactly, and their
+    records keep the ids of an unsharded read; ``iter_records(start, limit)`` on a shard
+    applies ``start`` and ``limit`` to the whole source's positions, then keeps the shard's
+    records. The Ray executor uses it; a source without it is split round-robin, each
+    shard reading the whole input.
+    """
 
     def iter_records(self, start: int = 0, limit: int | None = None) -> Iterator[SourceItem]:
         """Yield records from position ``start``, at most ``limit`` of them."""

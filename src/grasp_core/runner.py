@@ -218,6 +218,10 @@ def run_task(
     backend: Literal["asyncio", "trio"] = "asyncio",
 ) -> RunResult:
     """Run a task from synchronous code (starts its own event loop)."""
+    if options is not None and options.executor == "ray":
+        from grasp_core.distributed import run_on_ray
+
+        return run_on_ray(task, options)  # in this thread, so Ctrl-C reaches the driver
 
     async def main() -> RunResult:
         return await run_task_async(task, options)
@@ -228,12 +232,12 @@ def run_task(
 async def run_task_async(task: Task | str | Path, options: RunOptions | None = None) -> RunResult:
     """Run a task inside the caller's event loop (asyncio or trio)."""
     options = options or RunOptions()
-    loaded = task if isinstance(task, Task) else Task.load(task)
-    loaded = with_quality_tasks(loaded, options.quality)
     if options.executor == "ray":
         from grasp_core.distributed import run_on_ray
 
-        return await anyio.to_thread.run_sync(run_on_ray, loaded, options)
+        return await anyio.to_thread.run_sync(run_on_ray, task, options)
+    loaded = task if isinstance(task, Task) else Task.load(task)
+    loaded = with_quality_tasks(loaded, options.quality)
     with _mock_server(options.mock) as mock_url:
         catalog = _catalog(loaded, options, mock_url)
         return await _Run(loaded, options, catalog).execute()

@@ -20,7 +20,7 @@ JSONL = (
     "   \n"
     "not json\n"
     '{"id": "b", "x": 3}\n'
-    '[1, 2]\n'
+    "[1, 2]\n"
     '{"x": "\u00e9t\u00e9"}\r\n'
     "\x1c\n"
     + "".join(json.dumps({"x": i}) + "\n" for i in range(4, 40))
@@ -28,9 +28,13 @@ JSONL = (
 )
 
 
-def full_and_sharded(source: DiskSource, count: int, start: int = 0, limit: int | None = None):
+def full_and_sharded(
+    source: DiskSource, count: int, start: int = 0, limit: int | None = None
+) -> tuple[list[SourceItem], list[list[SourceItem]]]:
     full = list(source.iter_records(start=start, limit=limit))
-    parts = [list(source.shard(i, count).iter_records(start=start, limit=limit)) for i in range(count)]
+    parts = [
+        list(source.shard(i, count).iter_records(start=start, limit=limit)) for i in range(count)
+    ]
     return full, parts
 
 
@@ -43,7 +47,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
     jsonl = tmp_path / "data.jsonl"
     jsonl.write_bytes(JSONL.encode("utf-8"))
     csv = tmp_path / "data.csv"
-    csv.write_text('id,text\nr1,"two\nlines"\n,plain\nr3,x\nr4,"a,b"\nr5,z\nr6,"x""y"\n', encoding="utf-8")
+    csv.write_text(
+        'id,text\nr1,"two\nlines"\n,plain\nr3,x\nr4,"a,b"\nr5,z\nr6,"x""y"\n', encoding="utf-8"
+    )
     array = tmp_path / "data.json"
     array.write_text(json.dumps([{"x": i} for i in range(11)]), encoding="utf-8")
     parquet = tmp_path / "data.parquet"
@@ -67,7 +73,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
 def test_shards_partition_a_full_read(files: dict[str, Path], name: str, count: int) -> None:
     """Every record (and every bad-line error) is in exactly one shard, with the same id."""
     encoding = {"latin": "latin-1", "utf16": "utf-16"}.get(name, "utf-8")
-    source = DiskSource(files[name], "jsonl" if name in {"latin", "utf16"} else None, encoding=encoding)
+    source = DiskSource(
+        files[name], "jsonl" if name in {"latin", "utf16"} else None, encoding=encoding
+    )
     full, parts = full_and_sharded(source, count)
     assert len(full) > 5
     merged = sorted(key(i) for part in parts for i in part)
@@ -88,7 +96,8 @@ def test_jsonl_shards_are_byte_ranges_at_line_starts(files: dict[str, Path]) -> 
     """JSONL splits into contiguous byte ranges that each begin at a line start."""
     data = files["jsonl"].read_bytes()
     offsets = line_starts(files["jsonl"], 4)
-    assert offsets[0] == 0 and offsets[-1] == len(data)
+    assert offsets[0] == 0
+    assert offsets[-1] == len(data)
     assert offsets == sorted(offsets)
     assert all(o == 0 or data[o - 1 : o] == b"\n" for o in offsets[:-1])
 

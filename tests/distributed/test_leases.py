@@ -7,6 +7,7 @@ import inspect
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from grasp_core.distributed import BackendLimits, LeasedBackend, SlotLease
@@ -98,7 +99,7 @@ async def test_429s_halve_the_limit_for_every_shard() -> None:
     async with backend.slot():
         pass
     backend.record_rate_limited()
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     assert limits.limit == 4
     assert limits.backend.limiter.total_tokens == 4
     assert backend.rate_limited == 1

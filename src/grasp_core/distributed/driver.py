@@ -25,6 +25,7 @@ from grasp_core.distributed.shard import ShardSpec, run_shard
 from grasp_core.errors import GraspError, ResumeError
 from grasp_core.logs import get_logger
 from grasp_core.models_file import ModelCatalog
+from grasp_core.quality_run import with_quality_tasks
 from grasp_core.runner import (
     _READABLE_FORMATS,
     RunOptions,
@@ -63,7 +64,9 @@ def run_on_ray(
     """Run ``task`` on Ray (see :doc:`how-to/ray`); the output equals a local run's."""
     ray = import_ray()
     started = time.perf_counter()
-    loaded = task if isinstance(task, Task) else Task.load(task)
+    loaded = with_quality_tasks(
+        task if isinstance(task, Task) else Task.load(task), options.quality
+    )
     with _mock_server(options.mock) as mock_url:
         catalog = _catalog(loaded, options, mock_url)
         backends = _backends_of(loaded, catalog)
@@ -153,6 +156,7 @@ class _Jobs:
     board: Any = None
     pending: dict[Any, int] = field(default_factory=dict)
     outcomes: dict[int, _Outcome] = field(default_factory=dict)
+    reported: dict[int, dict[str, int]] = field(default_factory=dict)
     lease_seconds: float = 1.0
 
     def start(self, backends: dict[str, dict[str, Any]], lease_seconds: float) -> None:
@@ -228,7 +232,9 @@ class _Jobs:
     def _report(self) -> None:
         snapshot = self.ray.get(self.board.snapshot.remote())
         for index, counts in sorted(snapshot.items()):
-            _log.info("shard progress", shard=index, of=self.count, **counts)
+            if self.reported.get(index) != counts:
+                _log.info("shard progress", shard=index, of=self.count, **counts)
+        self.reported = snapshot
         if self.on_progress is not None:
             self.on_progress(snapshot)
 

@@ -1,7 +1,8 @@
 """The shard side of global backend limits: slots leased from the backend's actor.
 
 :class:`LeasedBackend` stands in for :class:`~grasp_core.backends.Backend` inside a shard
-(the model clients cannot tell them apart). Each call waits for the actor's rpm/tpm budget,
+(the model clients cannot tell them apart). Ray's object refs are asyncio futures, so a
+shard's event loop is asyncio. Each call waits for the actor's rpm/tpm budget,
 then for a slot from :class:`SlotLease`, which asks the actor for slots only when it holds
 no fresh idle one. The circuit breaker stays per shard: a shard that sees failures pauses
 its own calls.
@@ -9,6 +10,7 @@ its own calls.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable
@@ -43,6 +45,7 @@ class SlotLease:
         self._fetching = False
         self._changed = anyio.Event()
         self._successes = 0
+        self._failure: BaseException | None = None
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -61,39 +64,39 @@ class SlotLease:
                     self.busy += 1
                     return stamp
                 self._give_back(1)
-            if self._fetching:
-                self._waiting += 1
-                try:
-                    await self._changed.wait()
-                finally:
-                    self._waiting -= 1
-                continue
-            self._fetching = True
+            if self._failure is not None:
+                raise self._failure
+            if not self._fetching:
+                self._fetch(min(self.block, self._waiting + 1))
+            self._waiting += 1
             try:
-                granted = await self._ask(min(self.block, self._waiting + 1))
-                self._idle.extend([time.monotonic()] * granted)
+                await self._changed.wait()
             finally:
-                self._fetching = False
-                self._notify()
+                self._waiting -= 1
 
-    async def _ask(self, count: int) -> int:
-        ref = self.limits.acquire.remote(self.shard, count)
-        try:
-            granted, self.global_limit = await cast(Awaitable[tuple[int, int]], ref)
-        except BaseException:
-            ref.future().add_done_callback(self._give_back_late)
-            raise
-        return granted
+    def _fetch(self, count: int) -> None:
+        """Ask the actor for slots; they join the idle ones when granted. Waiters also take
+        slots this shard frees meanwhile, so a shard never waits on itself."""
+        self._fetching = True
+        reply = asyncio.ensure_future(self.limits.acquire.remote(self.shard, count))
+        reply.add_done_callback(self._granted)
 
-    def _give_back_late(self, future: Any) -> None:
-        """A cancelled request's slots, granted after all: return them."""
-        if future.exception() is None:
-            self.limits.release.remote(self.shard, future.result()[0])
+    def _granted(self, reply: asyncio.Future[tuple[int, int]]) -> None:
+        self._fetching = False
+        if reply.cancelled():
+            self._failure = RuntimeError("the request for backend slots was cancelled")
+        elif reply.exception() is not None:
+            self._failure = reply.exception()
+        else:
+            granted, self.global_limit = reply.result()
+            self._idle.extend([time.monotonic()] * granted)
+        self._notify()
+        self._trim()
 
     def _release(self, stamp: float) -> None:
         self.busy -= 1
         fresh = time.monotonic() - stamp < self.lease_seconds
-        if fresh and (self._waiting or self._fetching):
+        if fresh and self._waiting:
             self._idle.append(stamp)
             self._notify()
         else:
@@ -102,7 +105,7 @@ class SlotLease:
 
     def _trim(self) -> None:
         """Idle slots nobody here waits for go back to the actor."""
-        if self._idle and not (self._waiting or self._fetching):
+        if self._idle and not self._waiting:
             self._give_back(len(self._idle))
             self._idle.clear()
 

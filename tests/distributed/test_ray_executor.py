@@ -1,0 +1,271 @@
+"""The Ray executor on a local cluster: same output as a local run, global backend limits,
+per-shard resume after a killed worker or driver, and bounded retries of a failing shard."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grasp_core.distributed import MAX_ATTEMPTS, ShardFailedError
+from grasp_core.mock_server import Latency, MockServer
+from grasp_core.models_file import ModelCatalog, ModelSpec
+from grasp_core.runner import RunOptions, RunResult, run_task
+from tests.conftest import write_task
+
+ray = pytest.importorskip("ray")
+
+pytestmark = pytest.mark.slow
+
+LLM_TASK = """
+data_config:
+  source: {type: disk, file_path: data.jsonl}
+  sink: %s
+graph_config:
+  nodes:
+    ask:
+      node_type: llm
+      output_keys: answer
+      prompt: [{user: "Say {text}"}]
+      model: {name: m}
+  edges:
+    - {from: START, to: ask}
+    - {from: ask, to: END}
+output_config:
+  output_map:
+    id: {from: id}
+    answer: {from: answer}
+"""
+
+LAMBDA_TASK = """
+data_config:
+  source: {type: disk, file_path: data.jsonl}
+  sink: {type: jsonl, file_path: out/out.jsonl}
+graph_config:
+  nodes:
+    step:
+      node_type: lambda
+      lambda: steps.%s
+      output_keys: copied
+  edges:
+    - {from: START, to: step}
+    - {from: step, to: END}
+"""
+
+STEPS = """
+import os, time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+def crash_once(state):
+    marker = HERE / "crashed"
+    if state["id"] == "r7" and not marker.exists():
+        marker.write_text("x")
+        os._exit(1)
+    return {"copied": state["id"]}
+
+def always_crash(state):
+    if state["id"] == "r5":
+        os._exit(1)
+    return {"copied": state["id"]}
+
+def slow(state):
+    time.sleep(0.03)
+    return {"copied": state["id"]}
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    """One local Ray cluster (2 CPUs, loopback, no dashboard) for the module."""
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        _node_ip_address="127.0.0.1",
+    )
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def slow_mock() -> Iterator[MockServer]:
+    """A mock whose replies take 50 ms, so calls overlap and in-flight counts mean something."""
+    server = MockServer(latency=Latency.parse("fixed:0.05"), max_seconds=600)
+    with server.running():
+        yield server
+
+
+def records(n: int) -> str:
+    return "".join(json.dumps({"id": f"r{i}", "text": f"hello {i}"}) + "\n" for i in range(n))
+
+
+def catalog(max_concurrency: int) -> ModelCatalog:
+    return ModelCatalog(specs={"m": ModelSpec(model="openai/m", max_concurrency=max_concurrency)})
+
+
+def canonical(result: RunResult) -> list[str]:
+    return sorted(json.dumps(r, sort_keys=True) for r in result.records())
+
+
+def output_ids(path: Path) -> list[str]:
+    return sorted(json.loads(line)["id"] for line in path.read_bytes().splitlines() if line)
+
+
+def test_ray_output_equals_the_local_output(
+    cluster: None, tmp_path: Path, mock_server: MockServer
+) -> None:
+    """Same task, same deterministic mock: the Ray run writes the local run's records."""
+    files = {"data.jsonl": records(60)}
+    local_task = write_task(
+        tmp_path / "local", LLM_TASK % "{type: jsonl, file_path: out.jsonl}", files
+    )
+    ray_task = write_task(
+        tmp_path / "ray", LLM_TASK % "{type: parquet, file_path: out.parquet}", files
+    )
+    local = run_task(local_task, RunOptions(mock=mock_server.url, models=catalog(8)))
+    distributed = run_task(
+        ray_task,
+        RunOptions(mock=mock_server.url, models=catalog(8), executor="ray", num_shards=3),
+    )
+    assert (distributed.done, distributed.failed) == (60, 0)
+    assert canonical(distributed) == canonical(local)
+    assert distributed.output_paths == [tmp_path / "ray" / "out.parquet"]
+    assert sorted(distributed.metrics["shards"]) == ["0", "1", "2"]
+    assert all(s["done"] > 0 for s in distributed.metrics["shards"].values())
+
+
+def test_a_backend_limit_holds_across_all_shards(
+    cluster: None, tmp_path: Path, slow_mock: MockServer
+) -> None:
+    """max_concurrency 4 with 4 shards: the server never sees more than 4 requests at once."""
+    task = write_task(
+        tmp_path, LLM_TASK % "{type: jsonl, file_path: out.jsonl}", {"data.jsonl": records(48)}
+    )
+    slow_mock.reset()
+    result = run_task(
+        task,
+        RunOptions(mock=slow_mock.url, models=catalog(4), executor="ray", num_shards=4, window=16),
+    )
+    assert result.done == 48
+    stats = slow_mock.stats()
+    assert stats["requests"] == 48
+    assert 2 <= stats["max_in_flight"] <= 4
+    assert result.metrics["backends"]["m"]["most_leased"] <= 4
+
+
+def test_a_killed_worker_resumes_its_shard_without_loss_or_duplicates(
+    cluster: None, tmp_path: Path
+) -> None:
+    """A worker dies mid-shard; the retry resumes from the shard's journal: every record once."""
+    task = write_task(
+        tmp_path,
+        LAMBDA_TASK % "crash_once",
+        {"data.jsonl": records(40), "steps.py": STEPS},
+    )
+    result = run_task(task, RunOptions(executor="ray", num_shards=2, batch_size=4, window=4))
+    assert (tmp_path / "crashed").is_file()
+    assert result.done + result.previously_done == 40
+    assert output_ids(tmp_path / "out" / "out.jsonl") == sorted(f"r{i}" for i in range(40))
+
+
+def test_a_shard_that_keeps_failing_is_reported_with_its_journal(
+    cluster: None, tmp_path: Path
+) -> None:
+    """A shard whose worker dies on every attempt stops after MAX_ATTEMPTS with a clear error."""
+    task = write_task(
+        tmp_path, LAMBDA_TASK % "always_crash", {"data.jsonl": records(12), "steps.py": STEPS}
+    )
+    with pytest.raises(ShardFailedError) as caught:
+        run_task(task, RunOptions(executor="ray", num_shards=2))
+    message = str(caught.value)
+    bad = 0 if "shard 0 (" in message else 1  # the shard holding r5
+    journal = tmp_path / "out" / "out.shards" / f"shard-{bad:05d}" / "output.journal.jsonl"
+    assert f"1 of 2 shards failed: shard {bad} (journal {journal}) after {MAX_ATTEMPTS}" in message
+    assert "--resume" in message
+
+
+def test_killing_the_driver_then_resuming_finishes_every_shard(
+    cluster: None, tmp_path: Path
+) -> None:
+    """SIGKILL the driver mid-run; `--resume` reuses each shard's journal: none lost or doubled."""
+    task = write_task(
+        tmp_path, LAMBDA_TASK % "slow", {"data.jsonl": records(120), "steps.py": STEPS}
+    )
+    address = ray.get_runtime_context().gcs_address
+    command = [
+        sys.executable, "-m", "grasp_core", "run", str(task), "--quiet",
+        "--executor", "ray", "--num-shards", "2", "--ray-address", address, "--window", "2",
+    ]  # fmt: skip
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journals = [
+        tmp_path / "out" / "out.shards" / f"shard-{i:05d}" / "output.journal.jsonl"
+        for i in range(2)
+    ]
+    deadline = time.monotonic() + 90
+    while not all(_committed(j) for j in journals):
+        assert driver.poll() is None, "the driver finished before it could be killed"
+        assert time.monotonic() < deadline, "the shards never committed anything"
+        time.sleep(0.1)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    assert not (tmp_path / "out" / "out.jsonl").is_file()
+    result = run_task(task, RunOptions(executor="ray", resume=True))
+    assert result.previously_done > 0
+    assert result.done > 0
+    assert result.done + result.previously_done == 120
+    assert output_ids(tmp_path / "out" / "out.jsonl") == sorted(f"r{i}" for i in range(120))
+
+
+def _committed(journal: Path) -> bool:
+    return journal.is_file() and b'"record_done"' in journal.read_bytes()
+
+
+def test_a_fresh_run_refuses_an_earlier_runs_shards(cluster: None, tmp_path: Path) -> None:
+    """Shards left by an earlier run need --resume or --overwrite."""
+    task = write_task(tmp_path, LAMBDA_TASK % "slow", {"data.jsonl": records(4), "steps.py": STEPS})
+    first: Any = run_task(task, RunOptions(executor="ray", num_shards=2))
+    assert first.done == 4
+    with pytest.raises(Exception, match="--resume"):
+        run_task(task, RunOptions(executor="ray", num_shards=2))
+    with pytest.raises(Exception, match="split into 2 shards"):
+        run_task(task, RunOptions(executor="ray", num_shards=3, resume=True))
+    again = run_task(task, RunOptions(executor="ray", resume=True))
+    assert (again.done, again.previously_done) == (0, 4)
+
+
+def test_a_data_less_run_splits_its_record_numbers(cluster: None, tmp_path: Path) -> None:
+    """Without a source, the shards generate record numbers 0..N-1 between them, each once."""
+    task = write_task(
+        tmp_path,
+        """
+        data_config:
+          num_records: 25
+          sink: {type: csv, file_path: out/out.csv}
+        graph_config:
+          nodes:
+            step: {node_type: lambda, lambda: steps.number, output_keys: n}
+          edges:
+            - {from: START, to: step}
+            - {from: step, to: END}
+        """,
+        {"steps.py": "def number(state):\n    return {'n': 1}\n"},
+    )
+    result = run_task(task, RunOptions(executor="ray", num_shards=3))
+    assert result.done == 25
+    assert len(list(result.records())) == 25
+    shard_ids = [
+        sorted(json.loads(line)["id"] for line in part.read_text().splitlines())
+        for part in sorted((tmp_path / "out" / "out.shards").glob("shard-*/output.jsonl"))
+    ]
+    assert sorted(i for ids in shard_ids for i in ids) == sorted(str(i) for i in range(25))
