@@ -104,9 +104,13 @@ class BudgetWatch:
 
     def check(self, metrics: RunMetrics) -> None:
         """A :attr:`RunMetrics.listeners` callback (also called once before the run starts)."""
+        self.check_spending(self.this_run(metrics))
+
+    def check_spending(self, this_run: Spending) -> None:
+        """:meth:`check` for spending added up elsewhere (a Ray run sums its shards')."""
         if self.reason is not None:
             return
-        reason = self.cap.exceeded_by(self.earlier + self.this_run(metrics))
+        reason = self.cap.exceeded_by(self.earlier + this_run)
         if reason is not None:
             self.reason = reason
             _log.warning("budget reached; finishing records in flight", reason=reason)
@@ -118,12 +122,16 @@ class BudgetWatch:
 
     def summary(self, metrics: RunMetrics) -> dict[str, Any]:
         """The ``budget`` block of ``metrics.json``."""
+        return self.summary_of(self.this_run(metrics))
+
+    def summary_of(self, this_run: Spending) -> dict[str, Any]:
+        """:meth:`summary` for spending added up elsewhere."""
         return {
             "max_cost": self.cap.max_cost,
             "max_tokens": self.cap.max_tokens,
             "spent_earlier": self.earlier.as_dict(),
-            "spent_this_run": self.this_run(metrics).as_dict(),
-            "spent_total": (self.earlier + self.this_run(metrics)).as_dict(),
+            "spent_this_run": this_run.as_dict(),
+            "spent_total": (self.earlier + this_run).as_dict(),
             "stopped_by_budget": self.reached,
             "reason": self.reason,
         }

@@ -86,7 +86,7 @@ class Graph:
 
     def to_graph_config(self) -> dict[str, Any]:
         """The ``graph_config`` mapping, as a YAML task would hold it."""
-        return {**self._props, "nodes": copy.copy(self._nodes), "edges": list(self._edges)}
+        return copy.deepcopy({**self._props, "nodes": self._nodes, "edges": self._edges})
 
     def to_task(
         self,
@@ -156,8 +156,19 @@ class Graph:
 
 
 def _dotted(value: Any, where: str) -> Any:
+    """``value`` with callables as their dotted paths, and a subgraph node's builder graph
+    (``graph: Graph``) written inline as its ``graph_config``."""
     if isinstance(value, dict):
+        if isinstance(value.get("graph"), Graph):
+            inline = {k: v for k, v in value.items() if k != "graph"}
+            inline["graph_config"] = value["graph"].to_graph_config()
+            value = inline
         return {k: _dotted(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, Graph):
+        raise ConfigError(
+            f"{where}: a builder Graph can only be written as a subgraph's `graph`; "
+            "pass its to_graph_config() instead"
+        )
     if isinstance(value, list):
         return [_dotted(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if callable(value) and not isinstance(value, str):

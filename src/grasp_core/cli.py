@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
+from grasp_core.cli_common import failure_budget
 from grasp_core.cli_filter import add_filter_command, run_filter_command
 from grasp_core.cli_graph import add_graph_command, run_graph_command
 from grasp_core.cli_tag import add_tag_command, run_tag_command
@@ -182,16 +183,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from grasp_core.errors import ConfigError
     from grasp_core.runner import RunOptions, run_task
 
-    allowed: float | int | None = args.allowed_failures
-    if allowed is not None and not (0 <= allowed < float("inf")):
-        raise ConfigError(
-            f"--allowed-failures must be a count or a fraction below 1, got {allowed!r}"
-        )
-    if allowed is not None and allowed >= 1:
-        allowed = int(allowed)
     options = RunOptions(
         num_records=args.num_records,
         start_index=args.start_index,
@@ -202,7 +195,7 @@ def _run(args: argparse.Namespace) -> int:
         force=args.force,
         overwrite=args.overwrite,
         window=args.window,
-        allowed_failures=allowed,
+        allowed_failures=failure_budget(args.allowed_failures),
         seed=args.seed,
         oasst=args.oasst,
         format=args.format,

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from grasp_core.cli_common import failure_budget
 from grasp_core.cli_filter import add_dataset_arguments
 
 __all__ = ["add_tag_command", "run_tag_command", "tag_task"]
@@ -108,9 +109,6 @@ def run_tag_command(args: argparse.Namespace) -> int:
         "judge_graph": args.judge_graph,
     }
     quality.update({k: v for k, v in optional.items() if v not in (None, [])})
-    allowed: float | int | None = args.allowed_failures
-    if allowed is not None and allowed >= 1:
-        allowed = int(allowed)
     task = tag_task(source, sink, quality, task_dir=Path.cwd(), name=Path(sink["file_path"]).stem)
     options = RunOptions(
         num_records=args.num_records,
@@ -120,7 +118,7 @@ def run_tag_command(args: argparse.Namespace) -> int:
         resume=args.resume,
         overwrite=args.overwrite,
         window=args.window,
-        allowed_failures=allowed,
+        allowed_failures=failure_budget(args.allowed_failures),
         handle_signals=True,
     )
     result = run_task(task, options)

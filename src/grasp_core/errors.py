@@ -19,6 +19,7 @@ __all__ = [
     "RecordError",
     "ResumeError",
     "RetryableModelError",
+    "ShardFailedError",
     "SinkError",
     "SourceError",
 ]
@@ -46,6 +47,10 @@ class MissingDependencyError(GraspError, ImportError):
 
 class ResumeError(GraspError, RuntimeError):
     """A run cannot be resumed (changed task, unreadable journal, existing output)."""
+
+
+class ShardFailedError(GraspError, RuntimeError):
+    """With the Ray executor, shards failed for good; the message names each with its journal."""
 
 
 class SourceError(GraspError, OSError):

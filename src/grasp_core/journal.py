@@ -37,6 +37,8 @@ class JournalState:
     header: dict[str, Any] | None = None
     done: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
+    task_hash: str | None = None
+    """The task hash of the latest run (a `--force` resume adopts the task it ran)."""
     unreadable: set[str] = field(default_factory=set)
     """Ids of source items that could not be read (``<line 7>``), kept apart from real
     record ids: a record may carry a lookalike id, and neither may hide the other."""
@@ -177,6 +179,7 @@ def _apply(state: JournalState, event: dict[str, Any]) -> None:
     if kind == "run":
         if state.header is None:
             state.header = event
+        state.task_hash = event.get("task_hash")
     elif kind == "node_done":
         record_id = event["r"]
         if record_id not in state.done:

@@ -8,12 +8,19 @@ from typing import Any, Literal
 
 import structlog
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["configure_logging", "default_logging", "get_logger"]
 
 
 def get_logger(name: str) -> Any:
     """A structlog logger for ``name``; configuration is the application's choice."""
     return structlog.get_logger(name)
+
+
+def default_logging() -> None:
+    """Warnings and errors only, unless the application configured structlog itself: a
+    library run should not print every info line to the caller's terminal."""
+    if not structlog.is_configured():
+        configure_logging(level="warning")
 
 
 def configure_logging(

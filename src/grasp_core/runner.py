@@ -25,7 +25,7 @@ from grasp_core.errors import ConfigError, ResumeError, SinkError
 from grasp_core.graph.compile import compile_graph
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.journal import Journal, JournalState
-from grasp_core.logs import get_logger
+from grasp_core.logs import default_logging, get_logger
 from grasp_core.metrics import RunMetrics
 from grasp_core.models_file import ModelCatalog, find_models_file
 from grasp_core.monitor import RunMonitor
@@ -232,6 +232,7 @@ def run_task(
 async def run_task_async(task: Task | str | Path, options: RunOptions | None = None) -> RunResult:
     """Run a task inside the caller's event loop (asyncio or trio)."""
     options = options or RunOptions()
+    default_logging()
     if options.executor == "ray":
         from grasp_core.distributed import run_on_ray
 
@@ -317,7 +318,8 @@ class _Run:
         try:
             previous = await anyio.to_thread.run_sync(self._prepare, journal, sinks, failures)
             journal.open()
-            journal.run_started(self._fingerprint(), resumed=self.options.resume, seed=seed)
+            resumed = previous.header is not None
+            journal.run_started(self._fingerprint(), resumed=resumed, seed=seed)
             engine = Engine(
                 graph,
                 sinks=sinks,
@@ -471,7 +473,7 @@ class _Run:
             failures.restore([])
             return JournalState()
         state = journal.read()
-        changed = state.header is not None and state.header.get("task_hash") != self._fingerprint()
+        changed = state.task_hash is not None and state.task_hash != self._fingerprint()
         if changed and not self.options.force:
             raise ResumeError(
                 f"the task changed since {self.journal_path} was started; resuming could "

@@ -13,13 +13,19 @@ from grasp_core.config import NodeConfig
 from grasp_core.errors import ConfigError, NodeError
 from grasp_core.logs import get_logger
 from grasp_core.protocols import BuildEnv, NodeContext
-from grasp_nodes.clients import ModelClient, client_for
-from grasp_nodes.llm import _ROLES, ModelRef, Role, _role_and_content, render_prompt
+from grasp_nodes.clients import ModelClient
+from grasp_nodes.llm import (
+    _ROLES,
+    ModelRef,
+    Role,
+    _role_and_content,
+    model_call_parts,
+    render_prompt,
+)
 from grasp_nodes.prompt_parts import (
     MediaContext,
     MediaOptions,
     PromptContent,
-    media_context,
     without_media,
 )
 from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
@@ -149,15 +155,7 @@ class AgentNode:
     @classmethod
     def build(cls, name: str, config: AgentNodeConfig, env: BuildEnv) -> AgentNode:
         tools = load_tools(config.tools, env.task_dir)
-        client = client_for(env, config.model.name)
-        structured = StructuredOutput.build(
-            config.structured_output,
-            node=name,
-            provider=env.models.get(config.model.name).provider,
-            parameters=config.model.parameters,
-            task_dir=env.task_dir,
-        )
-        media = media_context(env, config.media, config.model.name)
+        client, structured, media = model_call_parts(name, config, env)
         return cls(name, config, client, tools, structured, media=media)
 
     @property

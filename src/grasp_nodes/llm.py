@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, field_validator
 
@@ -20,7 +20,14 @@ from grasp_nodes.prompt_parts import (
 )
 from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
 
-__all__ = ["LLMNode", "LLMNodeConfig", "ModelRef", "render_prompt"]
+__all__ = [
+    "LLMNode",
+    "LLMNodeConfig",
+    "ModelCallConfig",
+    "ModelRef",
+    "model_call_parts",
+    "render_prompt",
+]
 
 Role = Literal["system", "user", "assistant"]
 _ROLES = ("system", "user", "assistant")
@@ -103,6 +110,33 @@ async def render_prompt(
     return messages
 
 
+class ModelCallConfig(Protocol):
+    """What a node config that calls one model holds (llm and agent nodes)."""
+
+    @property
+    def model(self) -> ModelRef: ...
+    @property
+    def structured_output(self) -> StructuredOutputConfig | None: ...
+    @property
+    def media(self) -> MediaOptions: ...
+
+
+def model_call_parts(
+    name: str, config: ModelCallConfig, env: BuildEnv
+) -> tuple[ModelClient, StructuredOutput | None, MediaContext]:
+    """The client, structured-output setup and media context of a node whose config has
+    ``model``, ``structured_output`` and ``media`` (llm and agent nodes)."""
+    client = client_for(env, config.model.name)
+    structured = StructuredOutput.build(
+        config.structured_output,
+        node=name,
+        provider=env.models.get(config.model.name).provider,
+        parameters=config.model.parameters,
+        task_dir=env.task_dir,
+    )
+    return client, structured, media_context(env, config.media, config.model.name)
+
+
 def _role_and_content(message: Mapping[str, Any]) -> tuple[str, Any]:
     if "role" in message:
         return str(message["role"]), message.get("content", "")
@@ -143,15 +177,7 @@ class LLMNode:
 
     @classmethod
     def build(cls, name: str, config: LLMNodeConfig, env: BuildEnv) -> LLMNode:
-        client = client_for(env, config.model.name)
-        structured = StructuredOutput.build(
-            config.structured_output,
-            node=name,
-            provider=env.models.get(config.model.name).provider,
-            parameters=config.model.parameters,
-            task_dir=env.task_dir,
-        )
-        media = media_context(env, config.media, config.model.name)
+        client, structured, media = model_call_parts(name, config, env)
         return cls(name, config, client, structured, media=media)
 
     @property

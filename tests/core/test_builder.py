@@ -113,3 +113,31 @@ def test_asyncio_embedding_example_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "generated 12 records" in done.stdout
+
+
+def test_graph_config_is_a_copy_the_caller_may_edit() -> None:
+    """Editing what to_graph_config() returned never changes the graph it came from."""
+    graph = Graph().add_node("ask", "llm", prompt=[{"user": "hi"}], model={"name": "m"})
+    config = graph.to_graph_config()
+    config["nodes"]["ask"]["prompt"][0] = {"user": "changed"}
+    config["edges"].append({"from": START, "to": "ask"})
+    again = graph.to_graph_config()
+    assert again["nodes"]["ask"]["prompt"] == [{"user": "hi"}]
+    assert again["edges"] == []
+
+
+def test_a_subgraph_built_in_code_is_written_inline() -> None:
+    """A subgraph node holding a builder Graph becomes `graph_config` in YAML, and loads back."""
+    inner = (
+        Graph()
+        .add_node("ask", "llm", prompt=[{"user": "{q}"}], model={"name": "m"}, output_keys="a")
+        .add_edge(START, "ask")
+        .add_edge("ask", END)
+    )
+    outer = Graph().add_node("sub", "subgraph", graph=inner).add_edge(START, "sub")
+    outer.add_edge("sub", END)
+    text = outer.to_yaml()
+    assert "      graph_config:\n" in text
+    assert "graph:" not in text
+    loaded = Graph.from_yaml(text).to_graph_config()
+    assert loaded["nodes"]["sub"]["graph_config"]["nodes"]["ask"]["output_keys"] == "a"

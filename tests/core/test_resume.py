@@ -97,6 +97,14 @@ def test_resume_against_a_changed_task_is_refused(tmp_path: Path, mock_server: M
         run_task(task, RunOptions(mock=mock_server.url, resume=True))
     forced = run_task(task, RunOptions(mock=mock_server.url, resume=True, force=True))
     assert forced.done == 2
+    # the forced run adopted the edited task: a later resume needs no --force
+    assert run_task(task, RunOptions(mock=mock_server.url, resume=True)).previously_done == 3
+    headers = [
+        json.loads(line)
+        for line in (tmp_path / "out/result.journal.jsonl").read_text().splitlines()
+        if '"e":"run"' in line
+    ]
+    assert [h["resumed"] for h in headers] == [False, True]  # a run with nothing to do writes none
 
 
 def test_partial_records_restart_after_their_last_journaled_node(

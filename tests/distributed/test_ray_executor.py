@@ -244,8 +244,11 @@ def test_a_fresh_run_refuses_an_earlier_runs_shards(cluster: None, tmp_path: Pat
     assert (again.done, again.previously_done) == (0, 4)
 
 
-def test_a_data_less_run_splits_its_record_numbers(cluster: None, tmp_path: Path) -> None:
-    """Without a source, the shards generate record numbers 0..N-1 between them, each once."""
+def test_a_data_less_run_splits_its_record_numbers(
+    cluster: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a source, the shards generate record numbers 0..N-1 between them, each once;
+    with progress on, the driver reports each shard's counts."""
     task = write_task(
         tmp_path,
         """
@@ -261,8 +264,11 @@ def test_a_data_less_run_splits_its_record_numbers(cluster: None, tmp_path: Path
         """,
         {"steps.py": "def number(state):\n    return {'n': 1}\n"},
     )
-    result = run_task(task, RunOptions(executor="ray", num_shards=3))
+    result = run_task(task, RunOptions(executor="ray", num_shards=3, progress="json"))
     assert result.done == 25
+    reported = [line for line in capsys.readouterr().err.splitlines() if line.startswith("shard ")]
+    assert {line.split(":")[0] for line in reported} <= {"shard 1/3", "shard 2/3", "shard 3/3"}
+    assert any(" done" in line for line in reported)
     assert len(list(result.records())) == 25
     shard_ids = [
         sorted(json.loads(line)["id"] for line in part.read_text().splitlines())

@@ -6,6 +6,7 @@ The driver holds no records: only the plan, the actors' handles and per-shard co
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from grasp_core.distributed.layout import ShardLayout
 from grasp_core.distributed.limits import BackendLimits
 from grasp_core.distributed.merge import concatenate, merge_into
 from grasp_core.distributed.shard import ShardSpec, run_shard
-from grasp_core.errors import GraspError, ResumeError
+from grasp_core.errors import GraspError, ResumeError, ShardFailedError
 from grasp_core.logs import get_logger
 from grasp_core.models_file import ModelCatalog
 from grasp_core.quality_run import with_quality_tasks
@@ -48,10 +49,6 @@ error. A GraSP error (bad config, unreadable input) is not retried."""
 _POLL_SECONDS = 2.0
 
 ProgressCallback = Callable[[dict[int, dict[str, int]]], None]
-
-
-class ShardFailedError(GraspError, RuntimeError):
-    """One or more shards failed for good; the message names each with its journal."""
 
 
 def run_on_ray(
@@ -234,6 +231,9 @@ class _Jobs:
         for index, counts in sorted(snapshot.items()):
             if self.reported.get(index) != counts:
                 _log.info("shard progress", shard=index, of=self.count, **counts)
+                if self.options.progress and self.on_progress is None:
+                    shown = ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in counts.items())
+                    print(f"shard {index + 1}/{self.count}: {shown}", file=sys.stderr, flush=True)
         self.reported = snapshot
         if self.on_progress is not None:
             self.on_progress(snapshot)
