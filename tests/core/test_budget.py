@@ -136,3 +136,21 @@ def test_spending_of_earlier_runs_tolerates_missing_files(tmp_path: Path) -> Non
     assert Spending.recorded_in(tmp_path / "missing.json") == Spending()
     (tmp_path / "bad.json").write_text("{not json")
     assert Spending.recorded_in(tmp_path / "bad.json") == Spending()
+
+
+def test_editing_the_budget_block_needs_no_force() -> None:
+    """The `budget` block is not part of the fingerprint: raising a cap in the file keeps the
+    journal resumable without --force."""
+    from grasp_core.task import Task
+
+    base = {
+        "data_config": {"num_records": 1},
+        "graph_config": {
+            "nodes": {"a": {"node_type": "lambda", "lambda": "json.dumps", "output_keys": "x"}},
+            "edges": [{"from": "START", "to": "a"}, {"from": "a", "to": "END"}],
+        },
+    }
+    plain = Task.from_dict(base, task_dir=".")
+    capped = Task.from_dict({**base, "budget": {"max_tokens": 10}}, task_dir=".")
+    raised = Task.from_dict({**base, "budget": {"max_tokens": 99}}, task_dir=".")
+    assert plain.fingerprint() == capped.fingerprint() == raised.fingerprint()

@@ -3,6 +3,7 @@ per-shard resume after a killed worker or driver, and bounded retries of a faili
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +16,9 @@ from typing import Any
 
 import pytest
 
+from grasp_core.cli import EXIT_BUDGET, main
 from grasp_core.distributed import MAX_ATTEMPTS, ShardFailedError
+from grasp_core.errors import ConfigError
 from grasp_core.mock_server import Latency, MockServer
 from grasp_core.models_file import ModelCatalog, ModelSpec
 from grasp_core.runner import RunOptions, RunResult, run_task
@@ -275,3 +278,97 @@ def test_a_data_less_run_splits_its_record_numbers(
         for part in sorted((tmp_path / "out" / "out.shards").glob("shard-*/output.jsonl"))
     ]
     assert sorted(i for ids in shard_ids for i in ids) == sorted(str(i) for i in range(25))
+
+
+BUDGET_TASK = """
+data_config:
+  source: {type: disk, file_path: data.jsonl}
+  sink: {type: jsonl, file_path: out.jsonl}
+graph_config:
+  nodes:
+    ask:
+      node_type: llm
+      output_keys: answer
+      prompt: [{user: "Say {text} [[mock:latency=0.02]]"}]
+      model: {name: m}
+  edges:
+    - {from: START, to: ask}
+    - {from: ask, to: END}
+output_config:
+  output_map:
+    id: {from: id}
+    answer: {from: answer}
+"""
+TOKENS_PER_RECORD = 6
+"""The mock counts words: "Say hello 7" in (markers stripped), the same echoed out."""
+
+
+def test_a_token_cap_holds_for_the_whole_run_and_a_higher_cap_finishes_it(
+    cluster: None, tmp_path: Path, mock_server: MockServer
+) -> None:
+    """Two shards share one cap: the run stops near it (not at twice it) with whole records
+    only; resuming with the same cap admits nothing; a higher cap writes the rest, each once."""
+    task = write_task(tmp_path, BUDGET_TASK, {"data.jsonl": records(200)})
+    cap = 60 * TOKENS_PER_RECORD
+    options = RunOptions(
+        mock=mock_server.url, models=catalog(4), executor="ray", num_shards=2, window=2
+    )
+    first = run_task(task, dataclasses.replace(options, max_tokens=cap))
+    assert first.stopped_by_budget
+    assert first.interrupted
+    assert not first.ok
+    spent = first.metrics["budget"]["spent_total"]["tokens"]
+    assert cap <= spent < 1.5 * cap  # per-shard caps would let it reach twice the cap
+    assert spent == TOKENS_PER_RECORD * first.done  # no call for a record left unwritten
+    assert "--max-tokens 360" in first.metrics["budget"]["reason"]
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len({r["id"] for r in written}) == len(written) == first.done
+    assert all(r["answer"] == f"Say hello {r['id'][1:]}" for r in written)
+    metrics = json.loads((tmp_path / "out.metrics.json").read_text())
+    assert metrics["records"]["stopped_by_budget"] is True
+    assert metrics["budget"]["spent_total"]["tokens"] == spent
+
+    again = run_task(task, dataclasses.replace(options, max_tokens=cap, resume=True))
+    assert again.stopped_by_budget
+    assert (again.done, again.previously_done) == (0, 0)
+    assert output_ids(tmp_path / "out.jsonl") == sorted(r["id"] for r in written)
+
+    final = run_task(task, dataclasses.replace(options, max_tokens=10**6, resume=True))
+    assert not final.stopped_by_budget
+    assert final.ok
+    assert final.done + first.done == 200
+    assert output_ids(tmp_path / "out.jsonl") == sorted(f"r{i}" for i in range(200))
+    budget = json.loads((tmp_path / "out.metrics.json").read_text())["budget"]
+    assert budget["spent_earlier"]["tokens"] == spent
+    assert budget["spent_total"]["tokens"] == 200 * TOKENS_PER_RECORD
+
+
+def test_the_cli_exits_3_when_a_ray_run_reaches_the_task_files_cap(
+    cluster: None, tmp_path: Path, mock_server: MockServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`budget: {max_tokens: N}` in the task file caps a Ray run: exit code 3 and the hint to
+    resume with a higher cap."""
+    task = write_task(
+        tmp_path,
+        BUDGET_TASK + "budget: {max_tokens: 60}\n",
+        {"data.jsonl": records(100), "models.yaml": "m: {model: openai/m, max_concurrency: 2}\n"},
+    )
+    argv = ["run", str(task), "--quiet", "--mock-url", mock_server.url, "--executor", "ray"]
+    assert main([*argv, "--num-shards", "2", "--window", "2"]) == EXIT_BUDGET
+    err = capsys.readouterr().err
+    assert "budget reached" in err
+    assert "reached --max-tokens 60" in err
+    assert "--resume --max-cost USD (or --max-tokens N)" in err
+    assert 0 < len(output_ids(tmp_path / "out.jsonl")) < 100
+
+
+def test_a_dollar_cap_needs_prices_before_any_shard_starts(
+    cluster: None, tmp_path: Path, mock_server: MockServer
+) -> None:
+    """--max-cost over an unpriced model fails in the driver, naming the model, before the
+    shards folder is made."""
+    task = write_task(tmp_path, BUDGET_TASK, {"data.jsonl": records(4)})
+    options = RunOptions(mock=mock_server.url, models=catalog(4), executor="ray", max_cost=1.0)
+    with pytest.raises(ConfigError, match=r"--max-cost needs a price.*'m'"):
+        run_task(task, options)
+    assert not (tmp_path / "out.shards").exists()

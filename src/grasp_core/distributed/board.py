@@ -32,15 +32,17 @@ class ReportStep:
     def of(cls, cap: BudgetCap, earlier: Spending, shards: int) -> ReportStep:
         """A share of what ``cap`` leaves after ``earlier``, small enough for every shard."""
         parts = STEPS_PER_SHARD * shards
-        cost = None if cap.max_cost is None else max(cap.max_cost - earlier.cost_usd, 0) / parts
-        tokens = None if cap.max_tokens is None else max(cap.max_tokens - earlier.tokens, 0) // parts
-        return cls(cost, tokens)
+        cost, tokens = cap.max_cost, cap.max_tokens
+        return cls(
+            None if cost is None else max(cost - earlier.cost_usd, 0.0) / parts,
+            None if tokens is None else max(tokens - earlier.tokens, 0) // parts,
+        )
 
     def due(self, spent: Spending, posted: Spending) -> bool:
         """True once ``spent`` is a step beyond what was last ``posted``."""
-        return (self.cost_usd is not None and spent.cost_usd - posted.cost_usd >= self.cost_usd) or (
-            self.tokens is not None and spent.tokens - posted.tokens >= self.tokens
-        )
+        if self.cost_usd is not None and spent.cost_usd - posted.cost_usd >= self.cost_usd:
+            return True
+        return self.tokens is not None and spent.tokens - posted.tokens >= self.tokens
 
 
 class ProgressBoard:

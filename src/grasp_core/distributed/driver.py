@@ -1,5 +1,6 @@
 """The Ray driver: plan the shards, start one Ray task per shard, keep the backend limits
-global, retry a crashed shard a bounded number of times, and merge the parts at the end.
+and the budget cap global, retry a crashed shard a bounded number of times, and merge the
+parts at the end.
 
 The driver holds no records: only the plan, the actors' handles and per-shard counts.
 """
@@ -17,8 +18,9 @@ from typing import Any
 import anyio
 
 from grasp_core.backends import BackendPool
+from grasp_core.budget import BudgetCap, Spending
 from grasp_core.distributed._ray import import_ray
-from grasp_core.distributed.board import ProgressBoard
+from grasp_core.distributed.board import ProgressBoard, ReportStep
 from grasp_core.distributed.layout import ShardLayout
 from grasp_core.distributed.limits import BackendLimits
 from grasp_core.distributed.merge import concatenate, merge_into
@@ -66,10 +68,14 @@ def run_on_ray(
     )
     with _mock_server(options.mock) as mock_url:
         catalog = _catalog(loaded, options, mock_url)
-        backends = _backends_of(loaded, catalog)
+        models = _graph_models(loaded, catalog)
+        backends = _backends_of(models, catalog)
         local = _Run(loaded, options, catalog)
         layout = ShardLayout.beside(local.journal_path)
         _refuse_foreign_output(local, layout, options)
+        resumed = options.resume and not options.overwrite and layout.plan_path.is_file()
+        local.monitor.prepare(catalog, models, resumed=resumed)  # prices; earlier spending
+        earlier = local.monitor.watch.earlier if local.monitor.watch else Spending()
         lock = _RunLock(local.journal_path.with_suffix(".lock"))
         lock.acquire()
         try:
@@ -82,18 +88,24 @@ def run_on_ray(
                     plan={"task": loaded.name, "task_hash": loaded.fingerprint()},
                 )
                 jobs = _Jobs(ray, loaded, options, catalog, layout, count, on_progress)
-                jobs.start(backends, lease_seconds)
+                jobs.start(backends, lease_seconds, local.monitor.cap, earlier)
                 results = jobs.wait()
                 limits = jobs.limits_summary()
-            return _finish(local, layout, results, limits, time.perf_counter() - started)
+                budget = jobs.budget_summary()
+            seconds = time.perf_counter() - started
+            return _finish(local, layout, results, limits, budget, seconds)
         finally:
             lock.release()
 
 
-def _backends_of(task: Task, catalog: ModelCatalog) -> dict[str, dict[str, Any]]:
-    """Each backend the graph calls, with its limits (compiling also checks the task)."""
+def _graph_models(task: Task, catalog: ModelCatalog) -> list[str]:
+    """Every model the graph calls (compiling also checks the task)."""
     graph = anyio.run(check_task, task, catalog)
-    models = sorted({m for n in graph.nodes.values() for m in _models_of(n.node)})
+    return sorted({m for n in graph.nodes.values() for m in _models_of(n.node)})
+
+
+def _backends_of(models: list[str], catalog: ModelCatalog) -> dict[str, dict[str, Any]]:
+    """Each backend the ``models`` call, with its limits."""
     pool = BackendPool(catalog)
     found: dict[str, dict[str, Any]] = {}
     for model in models:
@@ -155,12 +167,23 @@ class _Jobs:
     outcomes: dict[int, _Outcome] = field(default_factory=dict)
     reported: dict[int, dict[str, int]] = field(default_factory=dict)
     lease_seconds: float = 1.0
+    report_step: ReportStep = field(default_factory=ReportStep)
+    stop_reason: str | None = None
 
-    def start(self, backends: dict[str, dict[str, Any]], lease_seconds: float) -> None:
+    def start(
+        self,
+        backends: dict[str, dict[str, Any]],
+        lease_seconds: float,
+        cap: BudgetCap,
+        earlier: Spending,
+    ) -> None:
+        """Start the actors and every shard; the board keeps ``cap`` over all shards, with
+        what ``earlier`` runs of this output spent."""
         ray = self.ray
         limits_actor = ray.remote(num_cpus=0, max_concurrency=10_000)(BackendLimits)
         self.actors = {name: limits_actor.remote(name, **p) for name, p in backends.items()}
-        self.board = ray.remote(num_cpus=0)(ProgressBoard).remote()
+        self.board = ray.remote(num_cpus=0)(ProgressBoard).remote(cap, earlier)
+        self.report_step = ReportStep.of(cap, earlier, self.count)
         self.lease_seconds = lease_seconds
         self._task = ray.remote(max_retries=0)(run_shard)
         for index in range(self.count):
@@ -175,6 +198,8 @@ class _Jobs:
             limits=self.actors,
             board=self.board,
             lease_seconds=self.lease_seconds,
+            attempt=self.outcomes[index].attempts + 1,
+            report_step=self.report_step,
         )
         self.outcomes[index].attempts += 1
         ref = self._task.remote(self.task, self.options, self.catalog, spec)
@@ -227,7 +252,10 @@ class _Jobs:
             self._submit(index)
 
     def _report(self) -> None:
-        snapshot = self.ray.get(self.board.snapshot.remote())
+        snapshot, reason = self.ray.get(self.board.poll.remote())
+        if reason is not None and self.stop_reason is None:
+            self.stop_reason = reason
+            _log.warning("budget reached; shards finish their records in flight", reason=reason)
         for index, counts in sorted(snapshot.items()):
             if self.reported.get(index) != counts:
                 _log.info("shard progress", shard=index, of=self.count, **counts)
@@ -237,6 +265,11 @@ class _Jobs:
         self.reported = snapshot
         if self.on_progress is not None:
             self.on_progress(snapshot)
+
+    def budget_summary(self) -> dict[str, Any]:
+        """The run's ``budget`` block: every shard's spending against the cap."""
+        summary: dict[str, Any] = self.ray.get(self.board.budget.remote())
+        return summary
 
     def limits_summary(self) -> dict[str, Any]:
         names = list(self.actors)
@@ -249,6 +282,7 @@ def _finish(
     layout: ShardLayout,
     outcomes: dict[int, _Outcome],
     limits: dict[str, Any],
+    budget: dict[str, Any],
     seconds: float,
 ) -> RunResult:
     results = [outcomes[i].result for i in sorted(outcomes)]
@@ -260,14 +294,14 @@ def _finish(
     for shard in shards:
         for reason, n in shard.failure_reasons.items():
             reasons[reason] = reasons.get(reason, 0) + n
-    budget = shards[0].allowed_failures if shards else None
+    stopped_by_budget = bool(budget["stopped_by_budget"])
     result = RunResult(
         task=local.task.name,
         done=sum(s.done for s in shards),
         failed=sum(s.failed for s in shards),
         filtered=sum(s.filtered for s in shards),
         previously_done=sum(s.previously_done for s in shards),
-        interrupted=any(s.interrupted for s in shards),
+        interrupted=stopped_by_budget or any(s.interrupted for s in shards),
         seconds=seconds,
         output_paths=[p for paths in sink_paths.values() for p in paths],
         sink_paths=sink_paths,
@@ -281,13 +315,16 @@ def _finish(
                 str(i): {"done": s.done, "failed": s.failed, "seconds": round(s.seconds, 3)}
                 for i, s in zip(indexes, shards, strict=True)
             },
+            "budget": budget,
         },
         failure_reasons=reasons,
-        allowed_failures=budget,
+        allowed_failures=shards[0].allowed_failures if shards else None,
         previously_failed=sum(s.previously_failed for s in shards),
         output_format=kind
         if (kind := str(local.sink_block["type"])) in _READABLE_FORMATS
         else None,
+        stopped_by_budget=stopped_by_budget,
+        metrics_path=local.monitor.metrics_path,
     )
     local._write_summary(result)
     return result

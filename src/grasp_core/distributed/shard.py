@@ -7,17 +7,19 @@ import dataclasses
 import fcntl
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from grasp_core.backends import Backend, BackendPool
+from grasp_core.distributed.board import ReportStep
 from grasp_core.distributed.layout import SHARD_OUTPUT
 from grasp_core.distributed.leases import LeasedBackend, SlotLease
+from grasp_core.distributed.reporter import ShardReporter
 from grasp_core.distributed.sharding import shard_items, shard_source
-from grasp_core.engine import Engine, EngineCounts
+from grasp_core.engine import Engine, EngineCounts, raise_grasp_error
 from grasp_core.logs import get_logger
 from grasp_core.models_file import ModelCatalog
 from grasp_core.protocols import BuildEnv, Source, SourceItem
@@ -26,7 +28,6 @@ from grasp_core.task import Task
 
 __all__ = ["ShardSpec", "run_shard"]
 
-_PROGRESS_SECONDS = 1.0
 _log = get_logger(__name__)
 
 
@@ -40,8 +41,12 @@ class ShardSpec:
     limits: dict[str, Any]
     """Backend name → its limits actor."""
     board: Any = None
-    """The progress actor (or None)."""
+    """The board actor (or None): progress, spending and the run's budget."""
     lease_seconds: float = 1.0
+    attempt: int = 1
+    """Which try of this shard (the board counts a crashed try's spending too)."""
+    report_step: ReportStep = field(default_factory=ReportStep)
+    """Spending after which the shard posts before its timer (with a budget cap)."""
 
     @property
     def name(self) -> str:
@@ -50,10 +55,14 @@ class ShardSpec:
 
 def run_shard(task: Task, options: RunOptions, catalog: ModelCatalog, spec: ShardSpec) -> RunResult:
     """Run one shard to the end in this process (a Ray task body; plain, not async: the
-    engine runs its own event loop). Resumes from the shard's journal when it has one."""
+    engine runs its own event loop). Resumes from the shard's journal when it has one.
+
+    The run's budget cap is the board's to keep (over every shard), so the shard has none."""
     started = (spec.folder / "output.journal.jsonl").is_file()
     shard_options = dataclasses.replace(
         options,
+        max_cost=None,
+        max_tokens=None,
         executor="local",
         num_shards=None,
         ray_address=None,
@@ -65,7 +74,7 @@ def run_shard(task: Task, options: RunOptions, catalog: ModelCatalog, spec: Shar
         handle_signals=False,
         progress=False,
     )
-    run = _ShardRun(_with_shard_sink(task), shard_options, catalog, spec)
+    run = _ShardRun(_shard_task(task), shard_options, catalog, spec)
     _wait_for_unlock(run.journal_path.with_suffix(".lock"))
     return anyio.run(run.execute)
 
@@ -88,13 +97,14 @@ def _wait_for_unlock(path: Path, seconds: float = 60.0) -> None:
             return
 
 
-def _with_shard_sink(task: Task) -> Task:
-    """The task writing JSON Lines to ``output.jsonl`` (the journal's task hash still comes
-    from the task file, so a shard resumes only the task it started)."""
+def _shard_task(task: Task) -> Task:
+    """The task writing JSON Lines to ``output.jsonl``, without a ``budget`` block (the
+    journal's task hash still comes from the task file, so a shard resumes only the task
+    it started)."""
     data = task.config.data_config.model_copy(
         update={"sink": {"type": "jsonl", "file_path": SHARD_OUTPUT}}
     )
-    config = task.config.model_copy(update={"data_config": data})
+    config = task.config.model_copy(update={"data_config": data, "budget": None})
     return dataclasses.replace(task, config=config)
 
 
@@ -124,28 +134,24 @@ class _ShardRun(_Run):
     async def _run_engine(self, engine: Engine, items: Iterator[SourceItem]) -> EngineCounts:
         if self.spec.board is None:
             return await super()._run_engine(engine, items)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._report_progress, engine)
-            counts = await super()._run_engine(engine, items)
-            tg.cancel_scope.cancel()
-        self._post(engine.counts)
-        return counts
-
-    async def _report_progress(self, engine: Engine) -> None:
-        while True:
-            self._post(engine.counts)
-            await anyio.sleep(_PROGRESS_SECONDS)
-
-    def _post(self, counts: EngineCounts) -> None:
-        self.spec.board.update.remote(
-            self.spec.index,
-            {
-                "done": counts.done,
-                "failed": counts.failed,
-                "filtered": counts.filtered,
-                "earlier": counts.skipped,
-            },
+        reporter = ShardReporter(
+            self.spec.board,
+            shard=self.spec.index,
+            attempt=self.spec.attempt,
+            step=self.spec.report_step,
+            engine=engine,
+            metrics=self.metrics,
         )
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(reporter.run)
+                counts = await super()._run_engine(engine, items)
+                tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise_grasp_error(group)
+            raise
+        await reporter.post()  # the final counts and spending, before the driver reads them
+        return counts
 
 
 class _Leases:
