@@ -37,10 +37,22 @@ from grasp_core.sourcing import build_source, record_items
 from grasp_core.task import Task
 from grasp_core.validation import RecordValidator
 
-__all__ = ["RunOptions", "RunResult", "check_task", "run_task", "run_task_async"]
+__all__ = [
+    "READABLE_FORMATS",
+    "RunLock",
+    "RunOptions",
+    "RunResult",
+    "TaskRun",
+    "catalog_for",
+    "check_task",
+    "mock_server_for",
+    "models_of",
+    "run_task",
+    "run_task_async",
+]
 
 _log = get_logger(__name__)
-_READABLE_FORMATS = frozenset({"jsonl", "json", "csv", "parquet", "hf"})
+READABLE_FORMATS = frozenset({"jsonl", "json", "csv", "parquet", "hf"})
 """Sink types whose output :meth:`RunResult.records` reads back (``hf`` with the hf source)."""
 _RECORD_COUNTS = frozenset(
     {"done", "failed", "filtered", "previously_finished", "failed_total", "interrupted", "seconds"}
@@ -239,13 +251,13 @@ async def run_task_async(task: Task | str | Path, options: RunOptions | None = N
         return await anyio.to_thread.run_sync(run_on_ray, task, options)
     loaded = task if isinstance(task, Task) else Task.load(task)
     loaded = with_quality_tasks(loaded, options.quality)
-    with _mock_server(options.mock) as mock_url:
-        catalog = _catalog(loaded, options, mock_url)
-        return await _Run(loaded, options, catalog).execute()
+    with mock_server_for(options.mock) as mock_url:
+        catalog = catalog_for(loaded, options, mock_url)
+        return await TaskRun(loaded, options, catalog).execute()
 
 
 @contextlib.contextmanager
-def _mock_server(mock: bool | str) -> Iterator[str | None]:
+def mock_server_for(mock: bool | str) -> Iterator[str | None]:
     if isinstance(mock, str):
         yield mock.rstrip("/")
     elif mock:
@@ -257,7 +269,7 @@ def _mock_server(mock: bool | str) -> Iterator[str | None]:
         yield None
 
 
-def _catalog(task: Task, options: RunOptions, mock_url: str | None) -> ModelCatalog:
+def catalog_for(task: Task, options: RunOptions, mock_url: str | None) -> ModelCatalog:
     if isinstance(options.models, ModelCatalog):
         catalog = options.models
     else:
@@ -267,7 +279,11 @@ def _catalog(task: Task, options: RunOptions, mock_url: str | None) -> ModelCata
     return catalog.with_mock(mock_url) if mock_url is not None else catalog
 
 
-class _Run:
+class TaskRun:
+    """One run of a task on this machine: where its files go, how its source, sinks and graph
+    are built, and the engine loop. Executors build on it: the local one calls ``execute``;
+    the Ray executor runs one per shard and uses the layout and sinks to merge."""
+
     def __init__(self, task: Task, options: RunOptions, catalog: ModelCatalog) -> None:
         self.task = task
         self.options = options
@@ -306,14 +322,14 @@ class _Run:
         graph, shaper, validator = self.compile(env)
         row_mapper = self.row_mapper()
         resumed = self.options.resume and journal.exists()
-        used = sorted({m for n in graph.nodes.values() for m in _models_of(n.node)})
+        used = sorted({m for n in graph.nodes.values() for m in models_of(n.node)})
         await anyio.to_thread.run_sync(
             functools.partial(self.monitor.prepare, self.catalog, used, resumed=resumed)
         )
         items = self._items(seed)
-        sinks = self._sinks()
+        sinks = self.sinks()
         failures = self._failures_sink()
-        lock = _RunLock(self.journal_path.with_suffix(".lock"))
+        lock = RunLock(self.journal_path.with_suffix(".lock"))
         lock.acquire()
         try:
             previous = await anyio.to_thread.run_sync(self._prepare, journal, sinks, failures)
@@ -355,7 +371,7 @@ class _Run:
             result.metrics["budget"] = self.monitor.budget_summary()
             result.stopped_by_budget = self.monitor.stopped_by_budget
             result.metrics_path = self.monitor.metrics_path
-            await anyio.to_thread.run_sync(self._write_summary, result)
+            await anyio.to_thread.run_sync(self.write_summary, result)
             return result
         finally:
             lock.release()
@@ -462,7 +478,7 @@ class _Run:
                     "Pass --resume to continue it, or --overwrite to start over"
                 )
             ours = self.journal_path.is_file()  # even empty: a run of ours died at its start
-            for target in self._sink_paths():
+            for target in self.sink_paths():
                 if not self.options.overwrite and not ours and _holds_data(target):
                     raise ResumeError(
                         f"{target} exists and no journal says how it was made, so starting "
@@ -513,7 +529,7 @@ class _Run:
             seed=seed,
         )
 
-    def _sinks(self) -> dict[str, Sink]:
+    def sinks(self) -> dict[str, Sink]:
         """Every configured sink by its journal name (validated; nothing is opened)."""
         sinks: dict[str, Sink] = {}
         for name, (block, path) in self.sink_blocks.items():
@@ -526,7 +542,7 @@ class _Run:
                 sinks[name] = sink_type.from_config(config, self.output_dir)
         return sinks
 
-    def _sink_paths(self) -> list[Path]:
+    def sink_paths(self) -> list[Path]:
         """Where each sink writes (its ``file_path`` under the output folder)."""
         paths = []
         for block, _ in self.sink_blocks.values():
@@ -543,7 +559,7 @@ class _Run:
         return failures
 
     def _default_window(self, graph: CompiledGraph, env: BuildEnv) -> int:
-        models = sorted({m for n in graph.nodes.values() for m in _models_of(n.node)})
+        models = sorted({m for n in graph.nodes.values() for m in models_of(n.node)})
         known = [m for m in models if m in env.models.specs]
         return max(16, 2 * env.backends.total_concurrency(known)) if known else 64
 
@@ -589,11 +605,11 @@ class _Run:
             allowed_failures=budget,
             previously_failed=len(previous.failed) + len(previous.unreadable),
             output_format=sink_type
-            if (sink_type := str(self.sink_block["type"])) in _READABLE_FORMATS
+            if (sink_type := str(self.sink_block["type"])) in READABLE_FORMATS
             else None,
         )
 
-    def _write_summary(self, result: RunResult) -> None:
+    def write_summary(self, result: RunResult) -> None:
         summary = {
             "task": result.task,
             "done": result.done,
@@ -616,7 +632,7 @@ class _Run:
         )
 
 
-class _RunLock:
+class RunLock:
     """An exclusive lock on a run's output: two runs never write the same journal and sinks.
 
     ``flock`` is released by the operating system when the process dies, so a killed run
@@ -659,12 +675,12 @@ class _RunLock:
 async def check_task(task: Task, catalog: ModelCatalog) -> CompiledGraph:
     """What ``grasp validate`` checks: the graph, the source and sink configs, the output
     map and the schema (type names, rules). Nothing is read or written."""
-    run = _Run(task, RunOptions(), catalog)
+    run = TaskRun(task, RunOptions(), catalog)
     graph, _shaper, _validator = run.compile(run.build_env())
     run.row_mapper()
     if task.config.data_config.source is not None:
         run.source()
-    run._sinks()
+    run.sinks()
     return graph
 
 
@@ -688,7 +704,7 @@ def _holds_data(target: Path) -> bool:
     return target.is_dir() and any(target.iterdir())
 
 
-def _models_of(node: Any) -> list[str]:
+def models_of(node: Any) -> list[str]:
     names = getattr(node, "model_names", ())
     return list(names)
 

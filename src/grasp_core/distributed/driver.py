@@ -30,15 +30,15 @@ from grasp_core.logs import get_logger
 from grasp_core.models_file import ModelCatalog
 from grasp_core.quality_run import with_quality_tasks
 from grasp_core.runner import (
-    _READABLE_FORMATS,
+    READABLE_FORMATS,
+    RunLock,
     RunOptions,
     RunResult,
-    _catalog,
-    _mock_server,
-    _models_of,
-    _Run,
-    _RunLock,
+    TaskRun,
+    catalog_for,
     check_task,
+    mock_server_for,
+    models_of,
 )
 from grasp_core.task import Task
 
@@ -66,17 +66,17 @@ def run_on_ray(
     loaded = with_quality_tasks(
         task if isinstance(task, Task) else Task.load(task), options.quality
     )
-    with _mock_server(options.mock) as mock_url:
-        catalog = _catalog(loaded, options, mock_url)
+    with mock_server_for(options.mock) as mock_url:
+        catalog = catalog_for(loaded, options, mock_url)
         models = _graph_models(loaded, catalog)
         backends = _backends_of(models, catalog)
-        local = _Run(loaded, options, catalog)
+        local = TaskRun(loaded, options, catalog)
         layout = ShardLayout.beside(local.journal_path)
         _refuse_foreign_output(local, layout, options)
         resumed = options.resume and not options.overwrite and layout.plan_path.is_file()
         local.monitor.prepare(catalog, models, resumed=resumed)  # prices; earlier spending
         earlier = local.monitor.watch.earlier if local.monitor.watch else Spending()
-        lock = _RunLock(local.journal_path.with_suffix(".lock"))
+        lock = RunLock(local.journal_path.with_suffix(".lock"))
         lock.acquire()
         try:
             with _connected(ray, options.ray_address) as cpus:
@@ -101,7 +101,7 @@ def run_on_ray(
 def _graph_models(task: Task, catalog: ModelCatalog) -> list[str]:
     """Every model the graph calls (compiling also checks the task)."""
     graph = anyio.run(check_task, task, catalog)
-    return sorted({m for n in graph.nodes.values() for m in _models_of(n.node)})
+    return sorted({m for n in graph.nodes.values() for m in models_of(n.node)})
 
 
 def _backends_of(models: list[str], catalog: ModelCatalog) -> dict[str, dict[str, Any]]:
@@ -119,10 +119,10 @@ def _backends_of(models: list[str], catalog: ModelCatalog) -> dict[str, dict[str
     return found
 
 
-def _refuse_foreign_output(local: _Run, layout: ShardLayout, options: RunOptions) -> None:
+def _refuse_foreign_output(local: TaskRun, layout: ShardLayout, options: RunOptions) -> None:
     if options.overwrite or layout.plan_path.is_file():
         return
-    for target in local._sink_paths():
+    for target in local.sink_paths():
         if target.is_file() and target.stat().st_size > 0:
             raise ResumeError(
                 f"{target} exists and no shards folder says how it was made, so this run "
@@ -278,7 +278,7 @@ class _Jobs:
 
 
 def _finish(
-    local: _Run,
+    local: TaskRun,
     layout: ShardLayout,
     outcomes: dict[int, _Outcome],
     limits: dict[str, Any],
@@ -288,7 +288,7 @@ def _finish(
     results = [outcomes[i].result for i in sorted(outcomes)]
     shards = [r for r in results if r is not None]
     indexes = sorted(outcomes)
-    sink_paths = merge_into(local._sinks(), [layout.output(i) for i in indexes])
+    sink_paths = merge_into(local.sinks(), [layout.output(i) for i in indexes])
     concatenate([layout.failures(i) for i in indexes], local.failures_path)
     reasons: dict[str, int] = {}
     for shard in shards:
@@ -320,11 +320,9 @@ def _finish(
         failure_reasons=reasons,
         allowed_failures=shards[0].allowed_failures if shards else None,
         previously_failed=sum(s.previously_failed for s in shards),
-        output_format=kind
-        if (kind := str(local.sink_block["type"])) in _READABLE_FORMATS
-        else None,
+        output_format=kind if (kind := str(local.sink_block["type"])) in READABLE_FORMATS else None,
         stopped_by_budget=stopped_by_budget,
         metrics_path=local.monitor.metrics_path,
     )
-    local._write_summary(result)
+    local.write_summary(result)
     return result

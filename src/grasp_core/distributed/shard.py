@@ -23,7 +23,7 @@ from grasp_core.engine import Engine, EngineCounts, raise_grasp_error
 from grasp_core.logs import get_logger
 from grasp_core.models_file import ModelCatalog
 from grasp_core.protocols import BuildEnv, Source, SourceItem
-from grasp_core.runner import RunOptions, RunResult, _Run
+from grasp_core.runner import RunOptions, RunResult, TaskRun
 from grasp_core.task import Task
 
 __all__ = ["ShardSpec", "run_shard"]
@@ -108,7 +108,7 @@ def _shard_task(task: Task) -> Task:
     return dataclasses.replace(task, config=config)
 
 
-class _ShardRun(_Run):
+class _ShardRun(TaskRun):
     def __init__(
         self, task: Task, options: RunOptions, catalog: ModelCatalog, spec: ShardSpec
     ) -> None:
