@@ -74,9 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--oasst",
         nargs="?",
-        const=True,
+        const="auto",
         default=False,
-        choices=["sft", "dpo"],
+        choices=["sft", "dpo", "auto"],
         help="write OpenAssistant message rows (type from output_config.oasst_mapper, else sft)",
     )
     run.add_argument(
@@ -153,9 +153,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_OPTIONAL_VALUES = {"--oasst": ("auto", {"sft", "dpo", "auto"}), "--quality": ("heuristics", None)}
+"""Flags whose value is optional: flag → (value when bare, accepted values or None)."""
+
+
+def _bare_optional_values(argv: list[str]) -> list[str]:
+    """``--oasst task.yaml`` means the bare flag then the task, not ``--oasst=task.yaml``:
+    a bare optional-value flag followed by something that is not one of its values gets its
+    default written in (``--oasst=auto``) so argparse leaves the next word alone."""
+    fixed: list[str] = []
+    for index, word in enumerate(argv):
+        spec = _OPTIONAL_VALUES.get(word)
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if spec is not None and following is not None and not _is_value(following, spec[1]):
+            word = f"{word}={spec[0]}"
+        fixed.append(word)
+    return fixed
+
+
+def _is_value(word: str, accepted: set[str] | None) -> bool:
+    if word.startswith("-"):
+        return False
+    if accepted is not None:
+        return word in accepted
+    return all(part.strip() in {"heuristics", "judge"} for part in word.split(","))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``grasp`` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_bare_optional_values(sys.argv[1:] if argv is None else argv))
     from grasp_core.errors import GraspError
     from grasp_core.logs import configure_logging
 
@@ -197,7 +223,7 @@ def _run(args: argparse.Namespace) -> int:
         window=args.window,
         allowed_failures=failure_budget(args.allowed_failures),
         seed=args.seed,
-        oasst=args.oasst,
+        oasst=True if args.oasst == "auto" else args.oasst,
         format=args.format,
         quality=args.quality,
         handle_signals=True,

@@ -172,6 +172,12 @@ def test_run_quality_flag_adds_the_judge_and_changes_the_fingerprint(
     assert main([*base, "--quality", "heuristics,judge"]) == 0
     (record,) = read_jsonl(tmp_path / "out.jsonl")
     assert set(record["quality"]) == {"heuristics", "flags", "judge", "overall"}
+    # a bare --quality before the task file means heuristics, not the task as its value
+    flag_first = ["run", "--quality", str(task), "--mock-url", mock_url, "--quiet"]
+    assert main([*flag_first, "--overwrite"]) == 0
+    (record,) = read_jsonl(tmp_path / "out.jsonl")
+    assert set(record["quality"]) == {"heuristics", "flags", "overall"}
+    assert main([*base, "--quality", "heuristics,judge", "--overwrite"]) == 0
     assert main([*base, "--resume"]) == 2
     assert "the task changed" in capsys.readouterr().err
     assert main([*base, "--quality", "heuristics,judge", "--resume"]) == 0

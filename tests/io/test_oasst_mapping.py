@@ -266,3 +266,6 @@ def test_cli_oasst_sft_then_resume_with_another_format_is_refused(tmp_path: Path
     assert rows_now() == expected
     assert main(["run", str(task), "--quiet", "--overwrite", "--oasst"]) == 1
     assert rows_now() == expected
+    # a bare --oasst before the task file is the flag, not the task taken as its value
+    assert main(["run", "--oasst", str(task), "--quiet", "--overwrite"]) == 1
+    assert rows_now() == expected
