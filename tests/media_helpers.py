@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import struct
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +22,18 @@ def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: int = 8) -> byt
     out = io.BytesIO()
     Image.new("RGB", (size, size), color).save(out, format="PNG")
     return out.getvalue()
+
+
+def bomb_png(side: int = 40_000) -> bytes:
+    """A 45-byte PNG whose header claims ``side`` x ``side`` pixels (no pixel data): what a
+    decompression bomb looks like to Pillow before it decodes anything."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
 def jpeg_bytes() -> bytes:

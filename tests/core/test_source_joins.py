@@ -12,6 +12,7 @@ import textwrap
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,7 +126,11 @@ def test_cross_join_pairs_every_record_with_every_partner(tmp_path: Path) -> Non
         "q1|persona:p1",
         "q1|persona:p2",
     ]
-    assert got[4].data == {"id": "q1", "text": "question 1", "persona": {"id": "p1", "name": "Bo"}}
+    assert got[4].data == {
+        "id": "q1|persona:p1",
+        "text": "question 1",
+        "persona": {"id": "p1", "name": "Bo"},
+    }
 
 
 def test_column_join_matches_keys_as_text(tmp_path: Path) -> None:
@@ -198,6 +203,78 @@ def test_vstack_concatenates_with_alias_prefixed_ids(tmp_path: Path) -> None:
         ("more:q0", "again"),
     ]
     assert [i.record_id for i in items(task, start=1, limit=1)] == ["q:q1"]
+
+
+MUTATING_GRAPH = """
+graph_config:
+  nodes:
+    step: {node_type: lambda, lambda: steps.step, output_keys: seen}
+  edges:
+    - {from: START, to: step}
+    - {from: step, to: END}
+"""
+
+
+def run_lambda_task(
+    folder: Path, sources_yaml: str, files: dict[str, str], step: str
+) -> list[dict[str, Any]]:
+    """Run ``sources_yaml`` through the lambda ``step`` (one record at a time, so a leak
+    from one record into the next shows); the records written, none failed."""
+    body = textwrap.indent(textwrap.dedent(sources_yaml).strip(), "    ")
+    text = f"data_config:\n  source:\n{body}\n  sink: {{type: jsonl, file_path: out.jsonl}}\n"
+    task = write_task(folder, text + MUTATING_GRAPH, {**files, "steps.py": step})
+    result = run_task(task, RunOptions(window=1))
+    assert result.failed == 0
+    return [json.loads(line) for line in (folder / "out.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("kind", ["vstack", "cross"])
+def test_derived_ids_are_the_output_ids(tmp_path: Path, kind: str) -> None:
+    """A vstack or cross record's output id is its derived record id, so two sources with
+    the same ids (or a record without one) never give two output rows one id."""
+    files = {
+        "a.jsonl": json.dumps({"id": "17", "q": "from a"}) + "\n",
+        "b.jsonl": json.dumps({"id": "17", "q": "from b"}) + "\n" + '{"q": "no id"}\n',
+    }
+    first = "vstack" if kind == "vstack" else "primary"
+    sources = f"""
+    - {{type: disk, file_path: a.jsonl, alias: a, join_type: {first}}}
+    - {{type: disk, file_path: b.jsonl, alias: b, join_type: {kind}}}
+    """
+    step = "def step(state):\n    return state['id']\n"
+    records = run_lambda_task(tmp_path, sources, files, step)
+    expected = ["a:17", "b:17", "b:1"] if kind == "vstack" else ["17|b:17", "17|b:1"]
+    assert sorted(r["id"] for r in records) == sorted(expected)
+    assert all(r["seen"] == r["id"] for r in records)  # the graph saw the same id
+    if kind == "cross":
+        assert sorted(r["b"].get("id", "-") for r in records) == ["-", "17"]
+
+
+@pytest.mark.parametrize("kind", ["random", "sequential", "cross", "column"])
+def test_joined_records_never_share_nested_data(tmp_path: Path, kind: str) -> None:
+    """A step that changes a joined record's nested data (the secondary's, or in a cross
+    join the primary's) leaves every other record's data as it came from the files."""
+    files = {
+        "q.jsonl": "".join(
+            json.dumps({"id": f"q{i}", "k": 1, "hist": []}) + "\n" for i in range(3)
+        ),
+        "p.jsonl": "".join(json.dumps({"id": f"p{k}", "k": k, "tags": []}) + "\n" for k in (1, 2)),
+    }
+    keys = ", primary_key: k, join_key: k" if kind == "column" else ""
+    sources = f"""
+    - {{type: disk, file_path: q.jsonl, alias: q, join_type: primary}}
+    - {{type: disk, file_path: p.jsonl, alias: persona, join_type: {kind}{keys}}}
+    """
+    step = (
+        "def step(state):\n"
+        "    state['persona']['tags'].append(state['id'])\n"
+        "    state['hist'].append(1)\n"
+        "    return [len(state['persona']['tags']), len(state['hist'])]\n"
+    )
+    records = run_lambda_task(tmp_path, sources, files, step)
+    assert len(records) == (6 if kind == "cross" else 3)
+    assert all(r["seen"] == [1, 1] for r in records)
+    assert all(r["persona"]["tags"] == [r["id"]] and r["hist"] == [1] for r in records)
 
 
 def test_secondary_sources_have_their_own_transforms(tmp_path: Path) -> None:

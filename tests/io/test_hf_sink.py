@@ -3,6 +3,8 @@ resume, and a push to the hub through an injected HfApi-like recorder."""
 
 from __future__ import annotations
 
+import errno
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from grasp_core.errors import SinkError
+from grasp_core.runner import RunOptions, run_task
 from grasp_io.sinks import HfSink, HfSinkConfig
 from grasp_io.sinks._hub import HubTarget
+from tests.conftest import copy_task_yaml, write_task
 from tests.io.hf_helpers import media_records, rows
 
 
@@ -138,6 +142,56 @@ def test_push_failure_is_a_sink_error_without_the_token(tmp_path: Path) -> None:
         sink.finalize()
     assert "hf_secretvalue123" not in str(caught.value)
     assert load(tmp_path / "ds") == rows("a", 1)
+
+
+def test_fields_the_first_record_lacks_are_kept(tmp_path: Path) -> None:
+    """The dataset's columns are the union of the records' fields, not the first record's."""
+    sink = HfSink(tmp_path / "ds")
+    sink.restore([])
+    sink.write([{"id": "a"}, {"id": "b", "extra": "KEEP ME"}])
+    sink.finalize()
+    assert load(tmp_path / "ds") == [{"id": "a", "extra": None}, {"id": "b", "extra": "KEEP ME"}]
+
+
+def test_failed_save_keeps_every_record_for_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When save_to_disk fails (a full disk), the run stops with a SinkError saying to
+    resume, and --resume then saves every committed record."""
+    import datasets
+
+    task = write_task(
+        tmp_path,
+        copy_task_yaml("{type: hf, file_path: out_ds}"),
+        {
+            "data.jsonl": "".join(
+                json.dumps({"id": str(i), "q": f"q{i}"}) + "\n" for i in range(5)
+            ),
+            "steps.py": "def copy(state):\n    return state['q']\n",
+        },
+    )
+
+    def full_disk(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(datasets.Dataset, "save_to_disk", full_disk)
+        with pytest.raises(SinkError, match=r"No space left.*run again with --resume"):
+            run_task(task, RunOptions(batch_size=2))
+    assert not (tmp_path / "out_ds").exists()
+    resumed = run_task(task, RunOptions(batch_size=2, resume=True))
+    assert (resumed.done, resumed.previously_done) == (0, 5)
+    assert sorted(r["id"] for r in load(tmp_path / "out_ds")) == [str(i) for i in range(5)]
+    assert not (tmp_path / ".out_ds.hf.parquet").exists()
+
+
+@pytest.mark.parametrize("split", ["../../../escaped", "a/b", "", "train-1", ".x", "x."])
+def test_split_must_be_a_split_name(split: str) -> None:
+    """A split is a word or dotted words; a path-like split (it names files) is refused."""
+    with pytest.raises(ValueError, match="is not a split name"):
+        HfSinkConfig.model_validate({"type": "hf", "file_path": "ds", "split": split})
+    for good in ("train", "test.v2", "validation_matched"):
+        assert HfSinkConfig.model_validate({"type": "hf", "file_path": "d", "split": good})
 
 
 def test_push_needs_a_repo_id() -> None:

@@ -73,9 +73,31 @@ def test_shards_partition_the_records_and_keep_global_ids(tmp_path: Path, stream
     parts = [ids(source.shard(i, 3)) for i in range(3)]
     assert sorted(int(i) for part in parts for i in part) == list(range(11))
     assert all(len(part) in (3, 4) for part in parts)
-    assert ids(source.shard(1, 3), 1, 2) == parts[1][1:3]
     with pytest.raises(ConfigError, match="0 <= index < count"):
         source.shard(3, 3)
+
+
+@STREAMING
+def test_shard_windows_are_global_positions(tmp_path: Path, streaming: bool) -> None:
+    """start and limit are positions in the whole dataset, as for disk shards: the shards'
+    windows together are exactly the unsharded window, each record once."""
+    make_repo(tmp_path / "repo", {"train": rows("a", 11, ids=False)})
+    source = open_source(tmp_path, "repo", streaming=streaming)
+    for start, limit, count in [
+        (2, 3, 3),
+        (0, 4, 2),
+        (3, None, 4),
+        (5, 1, 3),
+        (9, 10, 5),
+        (0, None, 11),
+        (1, 7, 12),
+        (11, 2, 3),
+    ]:
+        whole = ids(source, start, limit)
+        parts = [ids(source.shard(i, count), start, limit) for i in range(count)]
+        together = [i for part in parts for i in part]
+        assert sorted(together, key=int) == whole, (start, limit, count)
+        assert all(part == sorted(part, key=int) for part in parts)
 
 
 @STREAMING
@@ -129,6 +151,49 @@ def test_missing_split_config_and_dataset_are_clear_errors(tmp_path: Path) -> No
         ids(open_source(tmp_path, "someone/absent"))
     with pytest.raises(SourceError, match=r"repo_id: './gone' is not a folder"):
         open_source(tmp_path, "./gone")
+
+
+@STREAMING
+def test_splits_with_different_columns_are_a_source_error(tmp_path: Path, streaming: bool) -> None:
+    """Splits read together must have one set of columns; otherwise a SourceError names
+    the option and the splits, not a raw ValueError from datasets."""
+    import datasets
+
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"q": ["a", "b"]}),
+            "test": datasets.Dataset.from_dict({"q": [1, 2]}),
+        }
+    ).save_to_disk(str(tmp_path / "saved"))
+    source = open_source(tmp_path, "saved", split=["train", "test"], streaming=streaming)
+    with pytest.raises(SourceError, match=r"data_config.source.split.*\['train', 'test'\]"):
+        ids(source)
+
+
+@STREAMING
+def test_malformed_data_file_is_a_source_error(tmp_path: Path, streaming: bool) -> None:
+    """A data file that does not parse stops the run with a SourceError naming the
+    dataset and the cause, also when it is found only while rows stream."""
+    (tmp_path / "repo" / "data").mkdir(parents=True)
+    (tmp_path / "repo" / "data" / "train.jsonl").write_text('{"q": "a"}\n{"q": "b"\n')
+    task = write_task(
+        tmp_path,
+        f"""
+        data_config:
+          source: {{type: hf, repo_id: ./repo, streaming: {str(streaming).lower()},
+                   cache_dir: cache}}
+          sink: {{type: jsonl, file_path: out.jsonl}}
+        graph_config:
+          nodes:
+            copy: {{node_type: lambda, lambda: steps.copy, output_keys: copied}}
+          edges:
+            - {{from: START, to: copy}}
+            - {{from: copy, to: END}}
+        """,
+        {"steps.py": "def copy(state):\n    return state['q']\n"},
+    )
+    with pytest.raises(SourceError, match=r"dataset '.*repo'.*ArrowInvalid: JSON parse error"):
+        run_task(task, RunOptions())
 
 
 def test_token_comes_from_the_named_variable_and_never_shows(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
+import os
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import anyio
@@ -13,8 +14,15 @@ import soundfile
 from PIL import Image
 
 from grasp_core.errors import RecordError
-from grasp_io.media import Media, MediaResolver, RemoteFetcher
-from tests.media_helpers import MediaHttpServer, audio_bytes, jpeg_bytes, png_bytes, tone
+from grasp_io.media import Media, MediaResolver, RemoteFetcher, redact_url, sniff
+from tests.media_helpers import (
+    MediaHttpServer,
+    audio_bytes,
+    bomb_png,
+    jpeg_bytes,
+    png_bytes,
+    tone,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -129,6 +137,130 @@ async def test_same_url_is_fetched_once_per_run(
     assert server.hits["/slow/tone.wav"] == 1
     assert resolver.fetcher.downloads == 1
     assert {m.mime for m in results} == {"audio/wav"}
+
+
+async def test_waiters_share_a_download_too_big_to_cache(
+    tmp_path: Path, server: MediaHttpServer
+) -> None:
+    """Records waiting on a download get its bytes even when the cache cannot keep them."""
+    resolver = MediaResolver(tmp_path, RemoteFetcher(cache_bytes=10))
+    results: list[Media] = []
+
+    async def one() -> None:
+        results.append(await resolver.resolve(server.url + "/slow/cat.png"))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(one)
+    await resolver.fetcher.aclose()
+    assert [m.data for m in results] == [png_bytes()] * 3
+    assert server.hits["/slow/cat.png"] == 1
+
+
+async def test_waiters_share_a_failed_download_without_its_query(
+    resolver: MediaResolver, server: MediaHttpServer
+) -> None:
+    """A failed download fails every record waiting for it with the same redacted reason
+    (one request, no KeyError, no query string); a later record tries again."""
+    url = server.url + "/slow/missing.png?X-Amz-Signature=SECRET123"
+    reasons: list[str] = []
+
+    async def one() -> None:
+        with pytest.raises(RecordError) as caught:
+            await resolver.resolve(url)
+        reasons.append(str(caught.value))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(one)
+    assert len(reasons) == 3
+    assert all("HTTP 404" in r and "missing.png?..." in r for r in reasons)
+    assert not any("SECRET123" in r for r in reasons)
+    assert server.hits["/slow/missing.png"] == 1
+    with pytest.raises(RecordError, match="HTTP 404"):
+        await resolver.resolve(url)
+    assert server.hits["/slow/missing.png"] == 2
+
+
+async def test_waiter_downloads_again_when_the_first_download_is_cancelled_or_differs(
+    resolver: MediaResolver, server: MediaHttpServer
+) -> None:
+    """A waiter whose download was cancelled, or failed under other limits (a smaller
+    max_bytes), downloads for itself instead of sharing a failure that is not its own."""
+    url = server.url + "/slow/cat.png"
+    got: list[Media] = []
+
+    async def cancelled_first() -> None:
+        with anyio.move_on_after(0.1):
+            await resolver.resolve(url)
+
+    async def small_first() -> None:
+        with pytest.raises(RecordError, match="over the media limit of 10 bytes"):
+            await resolver.resolve(url, max_bytes=10)
+
+    for first in (cancelled_first, small_first):
+        await resolver.fetcher.aclose()
+        async with anyio.create_task_group() as group:
+            group.start_soon(first)
+            await anyio.sleep(0.05)
+            group.start_soon(lambda: _append(got, resolver.resolve(url)))
+    assert [m.data for m in got] == [png_bytes()] * 2
+    assert server.hits["/slow/cat.png"] == 4
+
+
+async def _append(results: list[Media], pending: Awaitable[Media]) -> None:
+    results.append(await pending)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://example.com:99999/a.png", "its port is not a number from 0 to 65535"),
+        ("http://user:SECRET@example.com:port/a.png?t=SECRET", "its port is not a number"),
+        ("http://[::1/a.png", "its host is malformed"),
+        ("https://u:SECRET@[bad/x?SECRET", "its host is malformed"),
+    ],
+)
+async def test_unparsable_urls_fail_the_record_without_secrets(
+    resolver: MediaResolver, url: str, reason: str
+) -> None:
+    """A bad port or [IPv6] host is a RecordError that shows no credentials or query."""
+    with pytest.raises(RecordError, match=reason) as caught:
+        await resolver.resolve(url)
+    assert "SECRET" not in str(caught.value)
+    with pytest.raises(RecordError, match=reason):
+        redact_url(url)
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+async def test_local_media_must_be_a_regular_file(
+    resolver: MediaResolver, tmp_path: Path, special: str
+) -> None:
+    """A device or pipe named as media fails at once, without reading it (or waiting for
+    a writer): reading /dev/zero would never end."""
+    if special == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+    with anyio.fail_after(5):
+        with pytest.raises(RecordError, match="is not a regular file"):
+            await resolver.resolve(special, max_bytes=1000)
+
+
+async def test_local_file_over_the_limit_is_refused(
+    resolver: MediaResolver, tmp_path: Path
+) -> None:
+    """A regular file over max_bytes fails the record, naming the limit."""
+    (tmp_path / "big.png").write_bytes(png_bytes(size=64))
+    with pytest.raises(RecordError, match="over the media limit of 50 bytes"):
+        await resolver.resolve("big.png", max_bytes=50)
+
+
+async def test_decompression_bomb_fails_the_record(resolver: MediaResolver) -> None:
+    """An image header claiming more pixels than Pillow's limit is a RecordError with the
+    reason, not Pillow's DecompressionBombError stopping the run."""
+    with pytest.raises(RecordError, match=r"too large to decode safely.*decompression bomb"):
+        await resolver.resolve({"bytes": bomb_png(), "path": "huge.png"})
+    with pytest.raises(RecordError, match="decompression bomb"):
+        sniff(bomb_png(), what="x")
 
 
 async def test_too_large_download_stops_early(

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from grasp_core.runner import run_task
 from grasp_io.sinks import JsonlSink, ParquetSink
-from tests.conftest import write_task
+from tests.conftest import copy_task_yaml, write_task
 from tests.io.hf_helpers import media_records, save_media_dataset
+from tests.media_helpers import bomb_png
 
 TASK = """
 data_config:
@@ -95,6 +96,29 @@ def test_unrecognised_bytes_stay_a_plain_struct(tmp_path: Path) -> None:
     table = pq.read_table(tmp_path / "p.parquet")
     assert table.schema.metadata is None or b"huggingface" not in table.schema.metadata
     assert table.to_pylist() == [{"blob": {"bytes": b"\x00\x01not media", "path": None}}]
+
+
+def test_decompression_bomb_bytes_stay_a_plain_struct(tmp_path: Path) -> None:
+    """Image bytes claiming more pixels than Pillow's bomb limit do not stop the run: the
+    sink keeps them, byte for byte, as an untyped struct (nothing is decoded or lost)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bomb = bomb_png()
+    rows = [{"id": str(i), "image": {"bytes": bomb, "path": None}} for i in range(3)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "data.parquet")
+    task = write_task(
+        tmp_path,
+        copy_task_yaml("{type: parquet, file_path: out.parquet}").replace(
+            "data.jsonl", "data.parquet"
+        ),
+        {"steps.py": "def copy(state):\n    return len(state['image']['bytes'])\n"},
+    )
+    result = run_task(task)
+    assert (result.done, result.failed) == (3, 0)
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.schema.metadata is None or b"huggingface" not in table.schema.metadata
+    assert [(r["image"]["bytes"], r["copied"]) for r in table.to_pylist()] == [(bomb, 45)] * 3
 
 
 def test_jsonl_sink_writes_top_level_bytes_as_base64(tmp_path: Path) -> None:

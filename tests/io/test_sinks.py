@@ -238,6 +238,40 @@ def test_parquet_merges_parts_whose_schemas_differ_by_nulls(tmp_path: Path) -> N
     assert not sink.parts_dir.exists()
 
 
+def test_parquet_batch_keeps_fields_the_first_record_lacks(tmp_path: Path) -> None:
+    """A batch's columns are every record's fields in order of first appearance, and a later
+    part's new fields are null in earlier records: no field is dropped."""
+    sink = ParquetSink(tmp_path / "o.parquet")
+    sink.restore([])
+    sink.write([{"id": "a", "q": "x"}, {"id": "b", "q": "y", "extra": "KEEP ME"}, {"id": "c"}])
+    sink.write([{"id": "d", "late": {"k": 1}}, {"q": "z", "id": "e", "extra": "too"}])
+    (path,) = sink.finalize()
+    table = pq.read_table(path)
+    assert table.column_names == ["id", "q", "extra", "late"]
+    assert table.to_pylist() == [
+        {"id": "a", "q": "x", "extra": None, "late": None},
+        {"id": "b", "q": "y", "extra": "KEEP ME", "late": None},
+        {"id": "c", "q": None, "extra": None, "late": None},
+        {"id": "d", "q": None, "extra": None, "late": {"k": 1}},
+        {"id": "e", "q": "z", "extra": "too", "late": None},
+    ]
+
+
+def test_parquet_stores_empty_dicts_as_null(tmp_path: Path) -> None:
+    """A field that is {} in every record of a batch (at any depth) is stored as null,
+    instead of stopping the run: parquet has no struct without fields."""
+    sink = ParquetSink(tmp_path / "o.parquet")
+    sink.restore([])
+    sink.write([{"id": "a", "meta": {}, "deep": {"x": {}}, "list": [{}]}, {"id": "b", "meta": {}}])
+    sink.write([{"id": "c", "meta": {"k": "v"}, "deep": {"x": {"y": 1}}, "list": [{"z": 2}]}])
+    (path,) = sink.finalize()
+    assert pq.read_table(path).to_pylist() == [
+        {"id": "a", "meta": None, "deep": {"x": None}, "list": [None]},
+        {"id": "b", "meta": None, "deep": None, "list": None},
+        {"id": "c", "meta": {"k": "v"}, "deep": {"x": {"y": 1}}, "list": [{"z": 2}]},
+    ]
+
+
 def test_parquet_promotes_ints_to_floats_and_merges_struct_fields(tmp_path: Path) -> None:
     """Integers meeting floats become floats; structs gain each other's fields."""
     sink = ParquetSink(tmp_path / "o.parquet")

@@ -286,6 +286,25 @@ def test_remote_image_is_fetched_once_for_many_records(tmp_path: Path, server: M
         assert decode_data_url(parts[0]["image_url"]["url"]) == ("image/png", png_bytes())
 
 
+def test_records_sharing_a_failed_download_fail_without_its_query(
+    tmp_path: Path, server: MockServer
+) -> None:
+    """Records naming one URL whose download fails all fail with the same reason, and no
+    reason shows the URL's query string (it may hold a signature)."""
+    with MediaHttpServer({}, slow_seconds=0.4).running() as media:
+        url = f"{media.url}/slow/cat.png?X-Amz-Signature=SECRET123"
+        rows = "".join(json.dumps({"id": i, "url": url}) + "\n" for i in range(4))
+        write_task(tmp_path, URL_TASK, {"data.jsonl": rows})
+        result = run(tmp_path, server, URL_TASK)
+        assert media.hits["/slow/cat.png"] == 1
+    assert (result.done, result.failed) == (0, 4)
+    lines = result.failures_path.read_text().splitlines()
+    reasons = [json.loads(line)["reason"] for line in lines]
+    assert all("cat.png?...: the server answered HTTP 404" in r for r in reasons)
+    assert not any("SECRET123" in r for r in reasons)
+    assert all("SECRET123" not in r for r in result.failure_reasons)
+
+
 TEXT_PLACEHOLDER_TASK = """
 data_config:
   source: {type: disk, file_path: data.parquet}

@@ -45,7 +45,9 @@ def build_source(
         for index, block in enumerate(data.source)
     ]
     if all(options.join_type == "vstack" for options, _ in built):
-        return StackedSource([(str(options.alias), source) for options, source in built])
+        return StackedSource(
+            [(str(options.alias), source) for options, source in built], id_column=data.id_column
+        )
     primary = next(source for options, source in built if options.join_type == "primary")
     secondaries = [
         Secondary(
@@ -58,7 +60,7 @@ def build_source(
         for options, source in built
         if options.join_type != "primary"
     ]
-    return JoinedSource(primary, secondaries, seed=seed)
+    return JoinedSource(primary, secondaries, seed=seed, id_column=data.id_column)
 
 
 def record_items(source: Source | None, *, start: int, limit: int | None) -> Iterator[SourceItem]:

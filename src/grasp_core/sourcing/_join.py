@@ -6,6 +6,7 @@ read it as ``{persona.name}`` and ``output_map`` as ``from: persona.name``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
@@ -39,21 +40,32 @@ class JoinedSource:
       the secondary runs out (read as a stream, re-opened at each cycle).
     - ``random``: a record drawn from the run's seed, the alias and the primary record's id
       alone, so a resumed run pairs every record as before (secondary held in memory).
-    - ``cross``: one record per pair, id ``<primary id>|<alias>:<secondary id>``
+    - ``cross``: one record per pair, id ``<primary id>|<alias>:<secondary id>``, also
+      written to the record's ``id_column`` field, so the output's id is that pair id
       (secondary held in memory).
     - ``column``: the secondary record whose ``join_key`` equals the primary record's
       ``primary_key``, compared as text (secondary held in memory, keyed; its keys must be
       unique). A primary record without a match fails with the reason.
 
-    Other joins keep the primary record's id. ``start`` and ``limit`` count joined records.
+    Other joins keep the primary record's id. Each record gets its own deep copy of the
+    secondary record (and, in a cross join, of the primary record), so a step that changes
+    one record's data never changes another's. ``start`` and ``limit`` count joined records.
     A bad record in a secondary stops the run (every primary record would depend on it); a
     bad primary record passes through to be counted as failed.
     """
 
-    def __init__(self, primary: Source, secondaries: Sequence[Secondary], *, seed: int = 0):
+    def __init__(
+        self,
+        primary: Source,
+        secondaries: Sequence[Secondary],
+        *,
+        seed: int = 0,
+        id_column: str = "id",
+    ):
         self.primary = primary
         self.secondaries = tuple(secondaries)
         self.seed = seed
+        self.id_column = id_column
 
     def __repr__(self) -> str:
         joined = ", ".join(f"{s.alias}: {s.join_type}" for s in self.secondaries)
@@ -67,15 +79,20 @@ class JoinedSource:
         items: Iterator[SourceItem] = iter(self.primary.iter_records())
         for secondary in self.secondaries:
             items = _JOINS[secondary.join_type](items, secondary, self.seed)
+        if any(secondary.join_type == "cross" for secondary in self.secondaries):
+            # after every join, so a column join keyed on the id field sees the source's id
+            items = (_with_id(item, self.id_column) for item in items)
         return window(items, start, limit)
 
 
 class StackedSource:
     """The records of every source, one source after another (``vstack``); each id is
-    prefixed with its source's alias (``questions:17``), so ids stay unique."""
+    prefixed with its source's alias (``questions:17``), so ids stay unique. The prefixed id
+    is also written to the record's ``id_column`` field, so the output's id is that id."""
 
-    def __init__(self, parts: Sequence[tuple[str, Source]]) -> None:
+    def __init__(self, parts: Sequence[tuple[str, Source]], *, id_column: str = "id") -> None:
         self.parts = tuple(parts)
+        self.id_column = id_column
 
     def __repr__(self) -> str:
         return f"StackedSource({', '.join(alias for alias, _ in self.parts)})"
@@ -86,14 +103,28 @@ class StackedSource:
         if limit == 0:
             return iter(())
         stacked = (
-            SourceItem(f"{alias}:{item.record_id}", item.data, item.error)
+            _with_id(SourceItem(f"{alias}:{item.record_id}", item.data, item.error), self.id_column)
             for alias, source in self.parts
             for item in source.iter_records()
         )
         return window(stacked, start, limit)
 
 
-def _nest(item: SourceItem, alias: str, partner: SourceItem, record_id: str) -> SourceItem:
+def _with_id(item: SourceItem, id_column: str) -> SourceItem:
+    """``item`` whose ``id_column`` field holds its record id (a derived one, such as
+    ``a:17``), which the output keeps as the record's id."""
+    if id_column in item.data:
+        data = {**item.data, id_column: item.record_id}
+    else:
+        data = {id_column: item.record_id, **item.data}
+    return SourceItem(item.record_id, data, item.error)
+
+
+def _nest(
+    item: SourceItem, alias: str, partner: SourceItem, record_id: str, *, shared: bool = False
+) -> SourceItem:
+    """``item`` with a deep copy of ``partner``'s data under ``alias``; ``shared``: the
+    primary record is joined more than once, so its data is copied too."""
     if alias in item.data:
         return SourceItem(
             record_id,
@@ -101,7 +132,9 @@ def _nest(item: SourceItem, alias: str, partner: SourceItem, record_id: str) -> 
             f"record {item.record_id!r} already has a field {alias!r}, where source {alias!r} "
             "would be joined; rename the field (rename_fields) or choose another alias",
         )
-    return SourceItem(record_id, {**item.data, alias: dict(partner.data)})
+    data = copy.deepcopy(item.data) if shared else dict(item.data)
+    data[alias] = copy.deepcopy(partner.data)
+    return SourceItem(record_id, data)
 
 
 def _checked(secondary: Secondary, item: SourceItem) -> SourceItem:
@@ -170,7 +203,7 @@ def _cross(items: Iterator[SourceItem], secondary: Secondary, seed: int) -> Iter
         pool = pool if pool is not None else _load(secondary)
         for partner in pool:
             pair_id = f"{item.record_id}|{secondary.alias}:{partner.record_id}"
-            yield _nest(item, secondary.alias, partner, pair_id)
+            yield _nest(item, secondary.alias, partner, pair_id, shared=True)
 
 
 def _column(items: Iterator[SourceItem], secondary: Secondary, seed: int) -> Iterator[SourceItem]:

@@ -10,8 +10,9 @@ httpx, not aiohttp: it runs under both asyncio and trio (through anyio), as the 
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import anyio
@@ -37,6 +38,8 @@ _SCHEMES = ("http", "https")
 _MAX_REDIRECTS = 5
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]{0,15}")
+_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +53,63 @@ class FetchLimits:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without credentials, query or fragment (they may carry tokens)."""
-    parts = urlsplit(url)
+    """``url`` without credentials, query or fragment (they may carry tokens).
+
+    A URL that cannot be parsed (a port that is not a number from 0 to 65535, a broken
+    ``[IPv6]`` host) raises :class:`RecordError`, which shows only the URL's scheme and host.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise RecordError(
+            f"the media URL {_scheme_of(url)}://... cannot be parsed: its host is malformed "
+            "(an unclosed or invalid [IPv6] address?); fix the URL in the record"
+        ) from None
     host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:
+        raise RecordError(
+            f"the media URL {parts.scheme}://{host}... cannot be parsed: its port is not a "
+            "number from 0 to 65535; fix the URL in the record"
+        ) from None
+    if port is not None:
+        host = f"{host}:{port}"
     hidden = "?..." if parts.query else ""
     return f"{parts.scheme}://{host}{parts.path}{hidden}"
+
+
+def _scheme_of(url: str) -> str:
+    scheme, separator, _ = url.partition(":")
+    return scheme if separator and _SCHEME.fullmatch(scheme) else "?"
+
+
+def _scrubbed(text: str, url: str) -> str:
+    """``text`` (a foreign error's message) with every URL in it redacted, and the secret
+    parts of ``url`` (credentials, query, fragment) removed wherever they appear."""
+    parts = urlsplit(url)
+    for secret in (parts.query, parts.fragment, parts.password, parts.username):
+        if secret:
+            text = text.replace(secret, "...")
+    return _URL_IN_TEXT.sub(lambda match: _redacted_or_hidden(match.group()), text)
+
+
+def _redacted_or_hidden(url: str) -> str:
+    try:
+        return redact_url(url)
+    except RecordError:
+        return "<a malformed URL>"
+
+
+@dataclass(eq=False, slots=True)
+class _Download:
+    """A download in progress; records asking for the same URL wait for its outcome."""
+
+    limits: FetchLimits
+    done: anyio.Event = field(default_factory=anyio.Event)
+    media: Media | None = None
+    error: str | None = None
+    """The failure's message (already redacted), shared with waiters under the same limits."""
 
 
 class RemoteFetcher:
@@ -69,34 +122,46 @@ class RemoteFetcher:
         self._client: httpx.AsyncClient | None = None
         self._cache: OrderedDict[str, Media] = OrderedDict()
         self._cached_bytes = 0
-        self._pending: dict[str, anyio.Event] = {}
+        self._pending: dict[str, _Download] = {}
 
     async def fetch(self, url: str, limits: FetchLimits) -> Media:
-        """The media at ``url``; a ``RecordError`` names the redacted URL and the reason."""
+        """The media at ``url``; a ``RecordError`` names the redacted URL and the reason.
+
+        A record asking for a URL being downloaded waits for that download and shares its
+        outcome: the media, or the failure when both ask under the same limits. Otherwise
+        (the download was cancelled, or failed under other limits) it looks again.
+        """
+        what = f"media at {redact_url(url)}"
         check_scheme(url)
         while True:
             cached = self._cache.get(url)
             if cached is not None:
                 self._cache.move_to_end(url)
-                check_size(len(cached.data), limits.max_bytes, f"media at {redact_url(url)}")
+                check_size(len(cached.data), limits.max_bytes, what)
                 return cached
             pending = self._pending.get(url)
             if pending is None:
                 break
-            await pending.wait()  # the other download failed when nothing is cached
-            if url not in self._cache:
-                break
-        done = self._pending[url] = anyio.Event()
+            await pending.done.wait()
+            if pending.media is not None:  # downloaded, maybe too big to cache
+                check_size(len(pending.media.data), limits.max_bytes, what)
+                return pending.media
+            if pending.error is not None and pending.limits == limits:
+                raise RecordError(pending.error)
+        download = self._pending[url] = _Download(limits)
         try:
-            media = await self._download(url, limits)
-            self._remember(url, media)
-            return media
+            download.media = await self._download(url, limits, what)
+            self._remember(url, download.media)
+            return download.media
+        except RecordError as exc:
+            download.error = str(exc)
+            raise
         finally:
-            del self._pending[url]
-            done.set()
+            if self._pending.get(url) is download:
+                del self._pending[url]
+            download.done.set()
 
-    async def _download(self, url: str, limits: FetchLimits) -> Media:
-        what = f"media at {redact_url(url)}"
+    async def _download(self, url: str, limits: FetchLimits, what: str) -> Media:
         self.downloads += 1
         client = self._client or self._open()
         body = bytearray()
@@ -121,8 +186,9 @@ class RemoteFetcher:
             ) from None
         except httpx.TooManyRedirects:
             raise RecordError(f"{what}: more than {_MAX_REDIRECTS} redirects") from None
-        except httpx.HTTPError as exc:
-            raise RecordError(f"{what}: download failed ({type(exc).__name__}: {exc})") from None
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            reason = _scrubbed(f"{type(exc).__name__}: {exc}", url)
+            raise RecordError(f"{what}: download failed ({reason})") from None
         # The bytes decide the type: servers often send octet-stream or a wrong one.
         return await anyio.to_thread.run_sync(lambda: sniff(bytes(body), what=what))
 
@@ -154,6 +220,8 @@ class RemoteFetcher:
 
 
 def check_scheme(url: str) -> None:
+    """Refuse a URL that is not ``http``/``https`` (or cannot be parsed) with a RecordError."""
+    redact_url(url)
     scheme = urlsplit(url).scheme.lower()
     if scheme not in _SCHEMES:
         raise RecordError(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -48,15 +50,26 @@ def sniff_bytes(data: bytes, *, max_bytes: int, what: str) -> Media:
 
 
 def read_path(text: str, base_dir: Path, *, max_bytes: int) -> Media:
-    """The file at ``text`` (relative paths from the task folder), type sniffed from bytes."""
+    """The regular file at ``text`` (relative paths from the task folder), type sniffed from
+    its bytes. At most ``max_bytes + 1`` bytes are read, so a file that grows, or a device
+    such as ``/dev/zero`` named by a record, cannot fill memory."""
     path = Path(text).expanduser()
     if not path.is_absolute():
         path = base_dir / path
     what = f"media file {str(path)!r}"
     try:
-        size = path.stat().st_size
-        check_size(size, max_bytes, what)
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files).
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as handle:
+            info = os.fstat(descriptor)
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(info.st_mode):
+                raise RecordError(
+                    f"{what} is not a regular file (a device, pipe or socket); name a file"
+                )
+            check_size(info.st_size, max_bytes, what)
+            data = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise RecordError(
             f"{what} does not exist (relative paths start at the task folder {str(base_dir)!r}); "
@@ -66,6 +79,7 @@ def read_path(text: str, base_dir: Path, *, max_bytes: int) -> Media:
         raise RecordError(f"{what} is a directory; name a file") from None
     except OSError as exc:
         raise RecordError(f"{what} cannot be read ({exc.strerror or exc})") from None
+    check_size(len(data), max_bytes, what)
     return sniff(data, what=what)
 
 

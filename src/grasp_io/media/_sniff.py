@@ -23,11 +23,12 @@ def sniff(data: bytes, *, what: str) -> Media:
     """``data`` with its MIME type, read from the bytes themselves.
 
     Images are identified by Pillow, audio by soundfile (libsndfile). Bytes that neither
-    can open fail the record: ``what`` describes where they came from.
+    can open fail the record, as does an image over Pillow's decompression-bomb limit
+    (``Image.MAX_IMAGE_PIXELS``): ``what`` describes where they came from.
     """
     if not data:
         raise RecordError(f"{what} is empty (0 bytes); check the data")
-    mime = _image_mime(data) or _audio_mime(data)
+    mime = _image_mime(data, what) or _audio_mime(data)
     if mime is None:
         head = data[:8].hex(" ")
         raise RecordError(
@@ -37,13 +38,19 @@ def sniff(data: bytes, *, what: str) -> Media:
     return Media(data, normalize_mime(mime))
 
 
-def _image_mime(data: bytes) -> str | None:
+def _image_mime(data: bytes, what: str) -> str | None:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as image:
             image_format = image.format
             image.verify()
+    except Image.DecompressionBombError as exc:
+        raise RecordError(
+            f"{what} ({len(data)} bytes) is an image too large to decode safely ({exc}); "
+            "a header claiming that many pixels is how a decompression bomb looks. "
+            "check the file, or resize it"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
     if image_format is None:

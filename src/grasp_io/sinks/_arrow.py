@@ -179,8 +179,15 @@ def _with_media(table: Any, media: Mapping[str, MediaKind], path: Path) -> Any:
 
 
 def _to_table(records: Sequence[dict[str, Any]], path: Path) -> Any:
+    """``records`` as a table with a column for every key of any record (in order of first
+    appearance; absent values are null). Parquet cannot store a struct without fields: when
+    a dict field is ``{}`` in every record of the batch, the batch's empty dicts are null."""
     try:
-        table = pa.Table.from_pylist(list(records))
+        table = _columns_table(records)
+        if any(_has_empty_struct(field.type) for field in table.schema):
+            table = _columns_table(
+                [{key: _without_empty_dicts(value) for key, value in r.items()} for r in records]
+            )
     except _ARROW_ERRORS as exc:
         column = _column_at_fault(records)
         where = f"the field {column!r}" if column is not None else "a field"
@@ -195,6 +202,31 @@ def _to_table(records: Sequence[dict[str, Any]], path: Path) -> Any:
             "give every record at least one field"
         )
     return table
+
+
+def _columns_table(records: Sequence[dict[str, Any]]) -> Any:
+    # from_pylist would take the columns from the first record alone and drop the others.
+    names = dict.fromkeys(key for record in records for key in record)
+    return pa.Table.from_pydict({name: [record.get(name) for record in records] for name in names})
+
+
+def _has_empty_struct(data_type: Any) -> bool:
+    if pa.types.is_struct(data_type):
+        return data_type.num_fields == 0 or any(
+            _has_empty_struct(data_type.field(i).type) for i in range(data_type.num_fields)
+        )
+    if pa.types.is_map(data_type):
+        return _has_empty_struct(data_type.key_type) or _has_empty_struct(data_type.item_type)
+    value_type = getattr(data_type, "value_type", None)  # list, large_list, fixed_size_list
+    return value_type is not None and _has_empty_struct(value_type)
+
+
+def _without_empty_dicts(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_empty_dicts(item) for key, item in value.items()} or None
+    if isinstance(value, list | tuple):
+        return [_without_empty_dicts(item) for item in value]
+    return value
 
 
 def _column_at_fault(records: Sequence[dict[str, Any]]) -> str | None:

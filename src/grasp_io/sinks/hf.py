@@ -9,13 +9,14 @@ parquet file, then a memory-mapped ``Dataset`` saved to the target folder, then 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from grasp_core.errors import SinkError
 from grasp_core.protocols import CommitToken
@@ -26,6 +27,9 @@ from grasp_io.sinks._hub import ApiFactory, HubTarget, default_api, push_dataset
 from grasp_io.sinks.parquet import ParquetSink
 
 __all__ = ["HfSink", "HfSinkConfig"]
+
+_SPLIT_NAME = re.compile(r"\w+(\.\w+)*")
+"""A split name as ``datasets`` accepts it; it becomes part of a file name on the hub."""
 
 
 class HfSinkConfig(BaseModel):
@@ -42,7 +46,8 @@ class HfSinkConfig(BaseModel):
     when the run wrote no records."""
 
     split: str = "train"
-    """The split name the records are pushed under (``data/<split>-*.parquet``)."""
+    """The split name the records are pushed under (``data/<split>-*.parquet``): letters,
+    digits and underscores, optionally in dot-separated parts (``train``, ``test.v2``)."""
 
     push_to_hub: bool = False
     """Upload the dataset to the hub when the run finishes."""
@@ -70,6 +75,16 @@ class HfSinkConfig(BaseModel):
 
     fsync: bool = False
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
+
+    @field_validator("split")
+    @classmethod
+    def _split_name(cls, value: str) -> str:
+        if not _SPLIT_NAME.fullmatch(value):
+            raise ValueError(
+                f"split {value!r} is not a split name; use letters, digits and underscores, "
+                "optionally in dot-separated parts (for example `train` or `test.v2`)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _push_needs_repo(self) -> HfSinkConfig:
@@ -150,11 +165,8 @@ class HfSink:
             merged = self._staging.finalize()
             if not merged:
                 return []
-            try:
-                with _quiet_datasets():
-                    self._save(merged[0])
-            finally:
-                merged[0].unlink(missing_ok=True)
+            with _quiet_datasets():
+                self._save(merged[0])
             return [self.path]
 
     def close(self) -> None:
@@ -172,12 +184,20 @@ class HfSink:
             dataset.save_to_disk(str(temporary))
             _remove_tree(self.path)
             temporary.rename(self.path)
+            # Only now does the dataset hold every committed record: until here, the merged
+            # file is what a resume cuts back into the parts.
+            merged.unlink(missing_ok=True)
             if self.hub is not None:
                 api = self.api_factory(self.hub.token)
                 staging = self.path.with_name(f".{self.path.name}.hub")
                 self.pushed = push_dataset(dataset, self.hub, staging, api)
+        except SinkError:
+            raise
         except (OSError, ValueError) as exc:
-            raise SinkError(f"cannot save the dataset to {self.path}: {exc}") from exc
+            raise SinkError(
+                f"cannot save the dataset to {self.path}: {exc}; every record is kept in "
+                f"{merged}, so fix the cause and run again with --resume"
+            ) from exc
         finally:
             shutil.rmtree(cache, ignore_errors=True)
 

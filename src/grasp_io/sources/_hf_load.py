@@ -8,17 +8,20 @@ A ``repo_id`` naming a local folder written by ``save_to_disk`` is opened with
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from grasp_core.errors import SourceError
 from grasp_io._hf_token import hide_token
 
-__all__ = ["DatasetRequest", "is_saved_dataset", "open_dataset"]
+__all__ = ["DatasetRequest", "is_saved_dataset", "open_dataset", "read_guarded"]
 
 _SAVED_DATASET_FILES = ("dataset_info.json", "state.json")
 _SAVED_DICT_FILE = "dataset_dict.json"
+
+_Row = TypeVar("_Row")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,46 @@ def open_dataset(request: DatasetRequest) -> Any:
         parts = _from_disk(request)
     else:
         parts = [_load(request, split) for split in request.splits]
-    return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        return datasets.concatenate_datasets(parts)
+    except ValueError as exc:
+        where = str(request.local) if request.local is not None else request.repo_id
+        raise SourceError(
+            f"data_config.source.split: the splits {list(request.splits)!r} of {where!r} "
+            f"cannot be read as one ({hide_token(str(exc), request.token)}); their columns "
+            "differ in names or types. read one split, or align the columns first"
+        ) from None
+
+
+def read_guarded(rows: Iterable[_Row], request: DatasetRequest) -> Iterator[_Row]:
+    """``rows``, with the errors that reading them raises (a streaming dataset parses its
+    files only now) as :class:`SourceError`. Only the reading is guarded, not the consumer."""
+    iterator = iter(rows)
+    while True:
+        try:
+            row = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:  # datasets and pyarrow raise many types, often in groups
+            raise _read_error(request, exc) from None
+        yield row
+
+
+def _read_error(request: DatasetRequest, exc: Exception) -> SourceError:
+    where = str(request.local) if request.local is not None else request.repo_id
+    cause = exc
+    while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
+        inner = cause.exceptions[0]
+        if not isinstance(inner, Exception):
+            break
+        cause = inner
+    message = hide_token(f"{type(cause).__name__}: {cause}", request.token)
+    return SourceError(
+        f"data_config.source: cannot read the rows of the dataset {where!r} "
+        f"(splits {list(request.splits)!r}): {message}; check its data files"
+    )
 
 
 def _from_disk(request: DatasetRequest) -> list[Any]:
@@ -107,6 +149,9 @@ def _translate(request: DatasetRequest, split: str, exc: Exception) -> SourceErr
 
     message = hide_token(str(exc), request.token)
     where = str(request.local) if request.local is not None else request.repo_id
+    if isinstance(exc, datasets.exceptions.DatasetGenerationError) and exc.__cause__:
+        cause = exc.__cause__  # the reason; the error itself says only that one occurred
+        message += hide_token(f" ({type(cause).__name__}: {cause})", request.token)
     if isinstance(exc, ValueError) and message.startswith("Unknown split"):
         return _unknown_split(request, split, None, detail=message)
     if isinstance(exc, ValueError) and "BuilderConfig" in message:

@@ -19,7 +19,7 @@ from grasp_core.errors import ConfigError, SourceError
 from grasp_core.protocols import SourceItem
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._hf_token import read_token
-from grasp_io.sources._hf_load import DatasetRequest, open_dataset
+from grasp_io.sources._hf_load import DatasetRequest, open_dataset, read_guarded
 from grasp_io.sources._ids import IdDigests, id_digest
 from grasp_io.sources.disk import _record_id
 
@@ -129,7 +129,9 @@ class HfSource:
 
         A memory-mapped dataset is cut into contiguous ranges; a streaming one deals rows
         round-robin (row ``p`` goes to part ``p % count``), so every part reads the stream.
-        Duplicate ids are found only within a part.
+        ``start`` and ``limit`` stay positions in the whole dataset: the parts' windows
+        together hold exactly the records of the unsharded window. Duplicate ids are found
+        only within a part.
         """
         if count < 1 or not 0 <= index < count:
             raise ConfigError(f"shard {index!r} of {count!r}: need 0 <= index < count")
@@ -138,7 +140,8 @@ class HfSource:
         return HfSource(self.request, id_column=self.id_column, shard_of=(index, count))
 
     def iter_records(self, start: int = 0, limit: int | None = None) -> Iterator[SourceItem]:
-        """Yield records from position ``start`` (0-based, within the shard), at most ``limit``."""
+        """Yield records from position ``start`` (0-based, in the whole dataset), at most
+        ``limit`` of them; a shard yields its own records within that window."""
         if start < 0 or (limit is not None and limit < 0):
             raise ConfigError(f"start and limit must be >= 0, got start={start!r}, limit={limit!r}")
         if limit == 0:
@@ -146,22 +149,27 @@ class HfSource:
         if self._dataset is None:
             self._dataset = open_dataset(self.request)
         seen = IdDigests()
-        for position, row in self._rows(self._dataset, start, limit):
+        rows = read_guarded(self._rows(self._dataset, start, limit), self.request)
+        for position, row in rows:
             yield self._to_item(row, position, seen)
 
     def _rows(self, dataset: Any, start: int, limit: int | None) -> Iterator[tuple[int, Any]]:
+        """Rows of this shard whose positions lie in ``[start, start + limit)``."""
         import datasets
 
         index, count = self.shard_of or (0, 1)
+        end = None if limit is None else start + limit
         if isinstance(dataset, datasets.Dataset):
             low, high = _contiguous_range(len(dataset), index, count)
-            begin = low + start
-            end = high if limit is None else min(high, begin + limit)
-            return _table_rows(_slices(dataset.with_format("arrow"), begin, end), begin, 1)
-        first = index + start * count
+            begin = max(low, start)
+            stop = high if end is None else min(high, end)
+            return _table_rows(_slices(dataset.with_format("arrow"), begin, stop), begin, 1)
+        first = start + (index - start) % count  # the shard's first position from ``start``
         stream = dataset.with_format("arrow").skip(first)
-        if limit is not None:
-            stream = stream.take(1 + (limit - 1) * count)
+        if end is not None:
+            if first >= end:
+                return iter(())
+            stream = stream.take(end - first)
         return _table_rows(stream.iter(batch_size=_BATCH_ROWS), first, count)
 
     def _to_item(self, row: dict[str, Any], position: int, seen: IdDigests) -> SourceItem:
