@@ -50,7 +50,7 @@ def add_dataset_arguments(cmd: argparse.ArgumentParser, *, output_help: str) -> 
 
 def run_filter_command(args: argparse.Namespace) -> int:
     """Parse every condition first (a bad one stops before anything is read), then stream."""
-    from grasp_core.dataset_files import sink_block, source_block
+    from grasp_core.dataset_files import refuse_input_as_output, sink_block, source_block
     from grasp_core.errors import ConfigError
     from grasp_core.filtering import filter_dataset, parse_condition
 
@@ -58,8 +58,7 @@ def run_filter_command(args: argparse.Namespace) -> int:
     source = source_block(args.input, args.source)
     sink = sink_block(args.output, args.output_format)
     output = Path(sink["file_path"])
-    if source.get("file_path") is not None and Path(str(source["file_path"])) == output:
-        raise ConfigError(f"--output {str(args.output)!r} is the input; write somewhere else")
+    refuse_input_as_output(source, sink, Path.cwd(), output_arg=args.output)
     if output.exists() and not args.overwrite:
         raise ConfigError(f"--output {str(args.output)!r} exists; pass --overwrite to replace it")
     result = filter_dataset(source, sink, conditions, base_dir=Path.cwd())
@@ -70,6 +69,12 @@ def run_filter_command(args: argparse.Namespace) -> int:
             print(f"  {count} × failed {text!r}")
         for path in result.output_paths:
             print(f"  output  {path}")
+    if not result.output_paths:
+        print(
+            f"grasp filter: no record kept, so no file was written at {str(output)!r} (the "
+            f"{sink['type']} sink writes no file without rows)",
+            file=sys.stderr,
+        )
     if result.unreadable:
         print(
             f"grasp filter: {result.unreadable} input record(s) could not be read and were "

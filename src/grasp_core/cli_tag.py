@@ -90,16 +90,14 @@ def tag_task(
 
 def run_tag_command(args: argparse.Namespace) -> int:
     """Build the tagging task from the options and run it."""
-    from grasp_core.dataset_files import sink_block, source_block
-    from grasp_core.errors import ConfigError
+    from grasp_core.dataset_files import refuse_input_as_output, sink_block, source_block
     from grasp_core.quality_run import parse_tasks
     from grasp_core.runner import RunOptions, run_task
 
     tasks = parse_tasks(args.tasks) if args.tasks else ("heuristics",)
     source = source_block(args.input, args.source)
     sink = sink_block(args.output, args.output_format)
-    if source.get("file_path") == sink["file_path"]:
-        raise ConfigError(f"--output {str(args.output)!r} is the input; write somewhere else")
+    refuse_input_as_output(source, sink, Path.cwd(), output_arg=args.output)
     quality: dict[str, Any] = {"tasks": list(tasks), "judge_model": args.judge_model}
     optional = {
         "messages_field": args.messages_field,

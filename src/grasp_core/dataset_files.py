@@ -4,6 +4,7 @@ line (``grasp tag``, ``grasp filter``): a file path, or a whole source block as 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ __all__ = [
     "SINK_SUFFIXES",
     "open_sink",
     "open_source",
+    "refuse_input_as_output",
     "sink_block",
     "source_block",
 ]
@@ -60,6 +62,28 @@ def sink_block(output: str | Path, output_format: str | None = None) -> dict[str
             f"{', '.join('*' + s for s in SINK_SUFFIXES)} or pass --output-format"
         )
     return {"type": fmt, "file_path": str(path.resolve())}
+
+
+def refuse_input_as_output(
+    source: dict[str, Any], sink: dict[str, Any], base_dir: Path, *, output_arg: str | Path
+) -> None:
+    """Refuse a sink that writes over the source's file: opening the sink truncates it.
+
+    The source's ``file_path`` may be relative (to ``base_dir``), a symlink or a hard link
+    to the output, so the two are compared resolved and, when both exist, by inode."""
+    file_path = source.get("file_path")
+    if file_path is None:
+        return
+    input_path = (base_dir / Path(str(file_path)).expanduser()).resolve()
+    output_path = (base_dir / Path(str(sink["file_path"])).expanduser()).resolve()
+    same = input_path == output_path
+    if not same and input_path.exists() and output_path.exists():
+        same = os.path.samefile(input_path, output_path)
+    if same:
+        raise ConfigError(
+            f"--output {str(output_arg)!r} is the input ({str(input_path)!r}); writing it "
+            "would erase the input. Write somewhere else, then move the file"
+        )
 
 
 def open_source(block: dict[str, Any], base_dir: Path, *, what: str = "--source") -> Source:

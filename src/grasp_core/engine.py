@@ -105,14 +105,21 @@ class Engine:
         self.counts = EngineCounts()
         self.in_flight = 0
         self._stop_requested = False
+        self._abandon = False
         self._records_scope: anyio.CancelScope | None = None
 
     def request_stop(self, *, finish_in_flight: bool = False) -> None:
         """Stop admitting records and abandon in-flight ones (or, with ``finish_in_flight``,
-        let them finish and commit them); committed work stays."""
+        let them finish and commit them); committed work stays.
+
+        With ``finish_in_flight`` the run counts as interrupted only if a record was left
+        unadmitted: a stop asked for by the last record's calls leaves a finished run."""
         self._stop_requested = True
+        if finish_in_flight:
+            return
+        self._abandon = True
         self.counts.interrupted = True
-        if self._records_scope is not None and not finish_in_flight:
+        if self._records_scope is not None:
             self._records_scope.cancel()
 
     async def run(self, items: Iterator[SourceItem]) -> EngineCounts:
@@ -136,7 +143,7 @@ class Engine:
                 slots = anyio.Semaphore(self.window)
                 async with anyio.create_task_group() as records:
                     self._records_scope = records.cancel_scope
-                    if self._stop_requested:
+                    if self._abandon:
                         records.cancel_scope.cancel()
                     async for item in self._pending(items):
                         try:
@@ -145,14 +152,18 @@ class Engine:
                             await slots.acquire()
                         if self._stop_requested:
                             slots.release()
+                            self.counts.interrupted = True  # this item was not admitted
                             break
                         self.in_flight += 1
                         records.start_soon(self._record, item, send, slots)
         return self.counts
 
     async def _pending(self, items: Iterator[SourceItem]) -> Any:
-        """Items from the source (read in a worker thread), minus those already finished."""
-        while not self._stop_requested:
+        """Items from the source (read in a worker thread), minus those already finished.
+
+        After a stop request, reading goes on only to learn whether an unfinished item is
+        left (then the run is interrupted) or the source is done (then it is not)."""
+        while True:
             batch = await anyio.to_thread.run_sync(
                 lambda: list(itertools.islice(items, _READ_BATCH))
             )
@@ -161,6 +172,9 @@ class Engine:
             for item in batch:
                 if self.finished(item.record_id, item.error is not None):
                     self.counts.skipped += 1
+                elif self._stop_requested:
+                    self.counts.interrupted = True
+                    return
                 else:
                     yield item
 

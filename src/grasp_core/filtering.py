@@ -4,8 +4,9 @@ A condition is ``PATH OP VALUE``: a dotted path into the record (list positions 
 ``conversation.0.role``), an operator among ``== != < <= > >= in`` and ``not in``, and a JSON
 literal (``4``, ``0.5``, ``"en"``, ``true``, ``null``, ``["en", "fr"]``). Several conditions
 must all hold. A record that lacks the path, or whose value cannot be ordered against the
-literal (a string against a number), does not meet the condition. Nested values stored as
-JSON text (as CSV files hold them) are read through.
+literal (a string against a number), does not meet the condition. Values stored as JSON
+text (as CSV files hold them: ``4.5``, ``true``, ``{"overall": 5}``) are read through, so
+``score >= 4`` and ``ok == true`` hold on a CSV cell as they do on a JSON value.
 """
 
 from __future__ import annotations
@@ -33,11 +34,21 @@ __all__ = [
 ]
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
+_PATH_PATTERN = r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*"
+_PATH = re.compile(rf"^{_PATH_PATTERN}$")
+_CONDITION = re.compile(
+    rf"^\s*(?P<path>(?>{_PATH_PATTERN}))"
+    r"(?:\s*(?P<symbol>==|!=|<=|>=|<|>|=)|\s+(?P<word>not\s+in|in)\b)"
+    r"\s*(?P<value>.*?)\s*$",
+    re.S,
+)
+"""The path first (taken whole: ``check-in`` and a segment named ``in`` are paths), then
+the operator (``in`` and ``not in`` after a space), then the literal."""
 _SPLIT = re.compile(
     r"^\s*(?P<path>.*?)\s*(?P<op>==|!=|<=|>=|<|>|=|\bnot\s+in\b|\bin\b)\s*(?P<value>.*?)\s*$",
     re.S,
 )
-_PATH = re.compile(r"^[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*$")
+"""A looser split, only to say what is wrong with a condition ``_CONDITION`` rejects."""
 _ORDERING: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -65,6 +76,8 @@ class Condition:
         found = _find(record, self.path)
         if found is MISSING:
             return False
+        if isinstance(found, str) and not self._text_literal():
+            found = _json_scalar(found)
         if self.op == "==":
             return _equal(found, self.value)
         if self.op == "!=":
@@ -76,22 +89,21 @@ class Condition:
             return False
         return _ORDERING[self.op](found, self.value)
 
+    def _text_literal(self) -> bool:
+        """The literal compares with text (a string, or a list holding one for ``in``)."""
+        if self.op in ("in", "not in") and isinstance(self.value, list):
+            return any(isinstance(member, str) for member in self.value)
+        return isinstance(self.value, str)
+
 
 def parse_condition(text: str) -> Condition:
     """Read ``PATH OP VALUE``; a :class:`FilterSyntaxError` says what is wrong and how to
     write it."""
-    match = _SPLIT.match(text)
-    if match is None or not match.group("path"):
-        raise FilterSyntaxError(
-            f"--where {text!r}: expected PATH OP VALUE with OP one of "
-            f"{' '.join(OPERATORS)}; {_EXAMPLE}"
-        )
-    path, op, literal = match.group("path"), re.sub(r"\s+", " ", match.group("op")), match["value"]
-    if not _PATH.match(path):
-        raise FilterSyntaxError(
-            f"--where {text!r}: {path!r} is not a dotted path (names and list positions "
-            "joined by dots, such as quality.judge.response_scores.accuracy)"
-        )
+    match = _CONDITION.match(text)
+    if match is None:
+        raise _syntax_error(text)
+    path, literal = match["path"], match["value"]
+    op = match["symbol"] or re.sub(r"\s+", " ", match["word"])
     if not literal:
         raise FilterSyntaxError(f"--where {text!r}: nothing to compare with after {op!r}")
     if literal[0] in "=<>!":
@@ -125,6 +137,19 @@ def parse_condition(text: str) -> Condition:
     return Condition(text=text, path=path, op=op, value=value)
 
 
+def _syntax_error(text: str) -> FilterSyntaxError:
+    """What is wrong with a condition that is not ``PATH OP VALUE``."""
+    loose = _SPLIT.match(text)
+    if loose is not None and loose["path"] and not _PATH.match(loose["path"]):
+        return FilterSyntaxError(
+            f"--where {text!r}: {loose['path']!r} is not a dotted path (names and list "
+            "positions joined by dots, such as quality.judge.response_scores.accuracy)"
+        )
+    return FilterSyntaxError(
+        f"--where {text!r}: expected PATH OP VALUE with OP one of {' '.join(OPERATORS)}; {_EXAMPLE}"
+    )
+
+
 def _find(record: Mapping[str, Any], path: str) -> Any:
     """``lookup``, reading through nested values stored as JSON text (CSV cells)."""
     found = lookup(record, path)
@@ -144,6 +169,15 @@ def _find(record: Mapping[str, Any], path: str) -> Any:
             return MISSING
         current = found
     return current
+
+
+def _json_scalar(text: str) -> Any:
+    """``text`` read as JSON when it is JSON (a CSV cell holding ``4.5``, ``true`` or
+    ``null``), else ``text`` itself: a typed literal compares with the typed value."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _is_number(value: Any) -> bool:

@@ -77,6 +77,9 @@ class ModelSpec(StrictModel):
     cost: ModelCost | None = None
     """Price of this model in dollars per million tokens; overrides litellm's price table
     (and prices routes the table does not know, such as your own vLLM server)."""
+    price_as: str | None = None
+    """A litellm route whose price in litellm's table applies to this model (a renamed or
+    proxied model); `cost` wins over it. `--mock` keeps the real route's price this way."""
 
     @field_validator("model")
     @classmethod
@@ -162,6 +165,7 @@ class ModelCatalog:
                 "api_base": url if native else url + "/v1",
                 "api_key_env": None,
                 "api_key_file": None,
+                "price_as": base.price_as or base.model,
             }
             specs[name] = base.model_copy(update=update)
         return ModelCatalog(

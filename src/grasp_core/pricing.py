@@ -65,11 +65,12 @@ def price_of(spec: ModelSpec) -> Price | None:
             spec.cost.input_per_million / 1e6, spec.cost.output_per_million / 1e6, "models file"
         )
     table = litellm_price_table()
-    entry = table.get(spec.model)
-    if entry is None:
-        bare = spec.model.split("/", 1)[1]
+    route = spec.price_as or spec.model
+    entry = table.get(route)
+    if entry is None and "/" in route:
+        provider, bare = route.split("/", 1)
         candidate = table.get(bare)
-        if candidate is not None and candidate.get("litellm_provider") == spec.provider:
+        if candidate is not None and candidate.get("litellm_provider") == provider:
             entry = candidate
     if not isinstance(entry, dict):
         return None

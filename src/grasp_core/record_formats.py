@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+from pydantic_core import PydanticSerializationError
+
 from grasp_core import registry
 from grasp_core.config import OutputConfig
 from grasp_core.errors import ConfigError, RecordError
+from grasp_core.state import json_safe
 
-__all__ = ["RowMapper", "build_row_mapper", "select_format"]
+__all__ = ["RowMapper", "build_row_mapper", "format_flag", "format_label", "select_format"]
 
 RowMapper = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 """``(record_id, record) -> rows``: what the engine calls after shaping and validation."""
@@ -55,8 +58,21 @@ def select_format(
     return None
 
 
+def format_label(name: str | None) -> str:
+    """A run's row format in words, for messages."""
+    return f"rows in format {name!r}" if name else "one row per record (no row format)"
+
+
+def format_flag(name: str | None) -> str:
+    """How to ask for the row format ``name`` again."""
+    if name:
+        return f"--format {name}"
+    return "no row format (no --format or --oasst, no output_config.format)"
+
+
 def build_row_mapper(name: str) -> RowMapper:
-    """The format ``name`` wrapped so that whatever goes wrong fails only that record."""
+    """The format ``name`` wrapped so that whatever goes wrong fails only that record; rows
+    come out JSON-safe as shaped records do (dates as ISO text, media bytes kept)."""
     plugin = registry.formats.get(name)
     try:
         instance = plugin()
@@ -83,6 +99,12 @@ def build_row_mapper(name: str) -> RowMapper:
                 f"record {record_id!r}: output format {name!r} must return a non-empty list "
                 f"of dicts, got {type(produced).__name__}"
             )
-        return produced
+        try:
+            return [json_safe(row, keep_bytes=True) for row in produced]
+        except (PydanticSerializationError, ValueError, UnicodeError) as exc:
+            raise RecordError(
+                f"record {record_id!r}: output format {name!r} returned a row that is not "
+                f"JSON-serialisable ({exc}); return plain data (str, numbers, lists, dicts)"
+            ) from None
 
     return rows

@@ -32,7 +32,13 @@ from grasp_core.monitor import RunMonitor
 from grasp_core.output import OutputShaper
 from grasp_core.protocols import BuildEnv, Sink, Source, SourceItem
 from grasp_core.quality_run import graph_with_quality, output_with_quality, with_quality_tasks
-from grasp_core.record_formats import RowMapper, build_row_mapper, select_format
+from grasp_core.record_formats import (
+    RowMapper,
+    build_row_mapper,
+    format_flag,
+    format_label,
+    select_format,
+)
 from grasp_core.sourcing import build_source, record_items
 from grasp_core.task import Task
 from grasp_core.validation import RecordValidator
@@ -52,6 +58,8 @@ __all__ = [
 ]
 
 _log = get_logger(__name__)
+_MIN_PROGRESS_SECONDS = 0.05
+"""Faster progress reports would only flood the terminal or the log."""
 READABLE_FORMATS = frozenset({"jsonl", "json", "csv", "parquet", "hf"})
 """Sink types whose output :meth:`RunResult.records` reads back (``hf`` with the hf source)."""
 _RECORD_COUNTS = frozenset(
@@ -128,6 +136,11 @@ class RunOptions:
             raise ConfigError(f"num_shards must be at least 1, got {self.num_shards!r}")
         if self.executor == "local" and (self.num_shards or self.ray_address):
             raise ConfigError("--num-shards and --ray-address need --executor ray")
+        every = self.progress_every
+        if every is not None and not _MIN_PROGRESS_SECONDS <= every < float("inf"):
+            raise ConfigError(
+                f"--progress-every must be at least {_MIN_PROGRESS_SECONDS} seconds, got {every!r}"
+            )
         if isinstance(self.output_dir, str):
             object.__setattr__(self, "output_dir", Path(self.output_dir))
         if isinstance(self.models, str):
@@ -321,7 +334,7 @@ class TaskRun:
         env = self.build_env(seed)
         graph, shaper, validator = self.compile(env)
         row_mapper = self.row_mapper()
-        resumed = self.options.resume and journal.exists()
+        resumed = self.options.resume and not self.options.overwrite and journal.exists()
         used = sorted({m for n in graph.nodes.values() for m in models_of(n.node)})
         await anyio.to_thread.run_sync(
             functools.partial(self.monitor.prepare, self.catalog, used, resumed=resumed)
@@ -331,11 +344,19 @@ class TaskRun:
         failures = self._failures_sink()
         lock = RunLock(self.journal_path.with_suffix(".lock"))
         lock.acquire()
+        engine_started = summary_written = False
         try:
-            previous = await anyio.to_thread.run_sync(self._prepare, journal, sinks, failures)
+            try:
+                previous = await anyio.to_thread.run_sync(self._prepare, journal, sinks, failures)
+            except BaseException:
+                for opened in (*sinks.values(), failures):
+                    opened.close()  # sinks restored before the one that failed hold files
+                raise
             journal.open()
             resumed = previous.header is not None
-            journal.run_started(self._fingerprint(), resumed=resumed, seed=seed)
+            journal.run_started(
+                self._fingerprint(), resumed=resumed, seed=seed, format=self._format_name()
+            )
             engine = Engine(
                 graph,
                 sinks=sinks,
@@ -355,6 +376,7 @@ class TaskRun:
             )
             self.monitor.attach(engine, env.backends, total=self._total())
             outputs: dict[str, list[Path]] | None = None
+            engine_started = True
             try:
                 counts = await self._run_engine(engine, items)
                 if not counts.interrupted:
@@ -369,12 +391,22 @@ class TaskRun:
             result = self._result(counts, previous, outputs or {}, time.perf_counter() - started)
             result.metrics["backends"] = env.backends.summary()
             result.metrics["budget"] = self.monitor.budget_summary()
-            result.stopped_by_budget = self.monitor.stopped_by_budget
+            result.stopped_by_budget = self.monitor.stopped_by_budget and counts.interrupted
             result.metrics_path = self.monitor.metrics_path
             await anyio.to_thread.run_sync(self.write_summary, result)
+            summary_written = True
             return result
         finally:
+            if engine_started and not summary_written:
+                self._record_spending_of_a_failed_run()
             lock.release()
+
+    def _record_spending_of_a_failed_run(self) -> None:
+        """A run that stopped on an error still spent tokens: ``metrics.json`` keeps them, so
+        a ``--resume`` counts them against its budget."""
+        metrics = self.metrics.summary()
+        metrics["budget"] = self.monitor.budget_summary()
+        self.monitor.write_metrics({"interrupted": True, "stopped_by_error": True}, metrics)
 
     def build_env(self, seed: int = 0) -> BuildEnv:
         return BuildEnv(
@@ -435,7 +467,7 @@ class TaskRun:
 
     def _seed(self, journal: Journal) -> int:
         """The explicit seed, else (on resume) the journal's, else 0."""
-        if self.options.resume and journal.exists():
+        if self.options.resume and not self.options.overwrite and journal.exists():
             with self.journal_path.open("rb") as handle:
                 first = handle.readline()
             try:
@@ -489,6 +521,7 @@ class TaskRun:
             failures.restore([])
             return JournalState()
         state = journal.read()
+        self._refuse_format_change(state)
         changed = state.task_hash is not None and state.task_hash != self._fingerprint()
         if changed and not self.options.force:
             raise ResumeError(
@@ -499,6 +532,20 @@ class TaskRun:
             sink.restore(state.tokens.get(name, []))
         failures.restore(state.tokens.get(FAILURES_SINK, []))
         return state
+
+    def _refuse_format_change(self, state: JournalState) -> None:
+        """Refuse to resume with another row format, even with ``--force``: the sink would
+        hold rows of two layouts (journals from before the format was recorded pass)."""
+        if state.header is None or "format" not in state.header:
+            return
+        before, now = state.header["format"], self._format_name()
+        if before != now:
+            raise ResumeError(
+                f"{self.journal_path} was started writing {format_label(before)}; resuming "
+                f"with {format_label(now)} would mix two row layouts in one output, even "
+                f"with --force. Resume with {format_flag(before)}, or start over with "
+                "--overwrite"
+            )
 
     def _total(self) -> int | None:
         """How many records a data-less run makes (a source's size is not known ahead)."""

@@ -124,6 +124,19 @@ class RecordValidator:
                             "message": err["msg"],
                         }
                     )
+            except Exception as exc:  # a validator that raises what pydantic does not wrap
+                found.append(
+                    {
+                        "field": "<record>",
+                        "rule": "validator_error",
+                        "value": None,
+                        "message": (
+                            f"a validator of {self._model.__qualname__} raised "
+                            f"{type(exc).__name__}: {exc} (raise ValueError in validators "
+                            "for a plain rule violation)"
+                        ),
+                    }
+                )
         for spec, adapter in self._fields:
             found.extend(_check_field(spec, adapter, record))
         return found

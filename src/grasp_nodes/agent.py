@@ -131,10 +131,11 @@ class AgentNode:
         if self._placement is not None and self._placement.spread:
             self._key = name  # fields spread over keys: the transcript is `<node>_transcript`
         self._transcript_key = config.transcript_key or f"{self._key}_transcript"
-        if self._transcript_key in (self._key, "messages"):
+        answer_keys = self._placement.keys if self._placement is not None else (self._key,)
+        if self._transcript_key in (*answer_keys, "messages"):
             raise ConfigError(
                 f"agent node {name!r}: transcript_key {self._transcript_key!r} collides with "
-                "the answer or `messages`; choose another key"
+                f"the answer's key(s) {list(answer_keys)!r} or `messages`; choose another key"
             )
         where = f"graph_config.nodes.{name}"
         self._prompt: list[tuple[str, PromptContent]] = []

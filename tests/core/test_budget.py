@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grasp_core import ConfigError, RunOptions, Task, run_task
+from grasp_core import ConfigError, RunOptions, SinkError, Task, run_task
 from grasp_core.budget import BudgetCap, Spending
 from tests.conftest import write_task
 
@@ -154,3 +154,53 @@ def test_editing_the_budget_block_needs_no_force() -> None:
     capped = Task.from_dict({**base, "budget": {"max_tokens": 10}}, task_dir=".")
     raised = Task.from_dict({**base, "budget": {"max_tokens": 99}}, task_dir=".")
     assert plain.fingerprint() == capped.fingerprint() == raised.fingerprint()
+
+
+def test_a_cap_reached_by_the_last_records_leaves_a_finished_run(
+    tmp_path: Path, mock_url: str
+) -> None:
+    """When the calls of the last records reach the cap, nothing was left to admit: the run
+    is finished (not interrupted, output finalized), and a resume has nothing to do."""
+    full = run_task(_task(tmp_path / "full"), RunOptions(mock=mock_url, num_records=3))
+    spent = full.metrics["budget"]["spent_total"]["tokens"]
+    task = _task(tmp_path / "exact")
+    exact = run_task(task, RunOptions(mock=mock_url, num_records=3, max_tokens=spent))
+    assert exact.done == 3
+    assert not exact.interrupted
+    assert not exact.stopped_by_budget
+    assert exact.ok
+    assert exact.output_paths
+    again = run_task(task, RunOptions(mock=mock_url, num_records=3, max_tokens=spent, resume=True))
+    assert (again.done, again.previously_done, again.interrupted) == (0, 3, False)
+
+
+def test_a_run_stopped_by_an_error_still_records_its_spending(
+    tmp_path: Path, mock_url: str
+) -> None:
+    """A sink error ends the run, but metrics.json keeps what it spent, so a resume counts it
+    against the cap; --overwrite with --resume starts from nothing."""
+    mark = """
+    mark:
+      node_type: lambda
+      lambda: steps.mark
+      output_keys: [extra]
+"""
+    text = TASK.format(tag="t", model="priced", extra="")
+    text = text.replace("{type: jsonl, file_path: out.jsonl}", "{type: csv, file_path: out.csv}")
+    text = text.replace("  edges:\n", mark.rstrip("\n") + "\n  edges:\n")
+    text = text.replace(
+        "{from: ask, to: END}", "{from: ask, to: mark}\n    - {from: mark, to: END}"
+    )
+    steps = (
+        "import itertools\n_calls = itertools.count()\n"
+        "def mark(state):\n    return {'extra': 1} if next(_calls) == 5 else {}\n"
+    )
+    task = write_task(tmp_path, text, {"models.yaml": MODELS, "steps.py": steps})
+    with pytest.raises(SinkError, match="csv columns"):
+        run_task(task, RunOptions(mock=mock_url, window=1, batch_size=1))
+    recorded = json.loads((tmp_path / "out.metrics.json").read_text())
+    assert recorded["records"]["stopped_by_error"] is True
+    assert Spending.recorded_in(tmp_path / "out.metrics.json").tokens > 0
+    options = RunOptions(mock=mock_url, overwrite=True, resume=True, num_records=1)
+    fresh = run_task(task, options)
+    assert fresh.metrics["budget"]["spent_earlier"]["tokens"] == 0

@@ -99,6 +99,29 @@ def test_tag_with_judge_resumes(tmp_path: Path, mock_url: str) -> None:
     assert sorted(read_jsonl(out), key=json.dumps) == judged
 
 
+def test_tag_refuses_a_source_block_naming_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--source` with a relative file_path that is OUT is refused; the input is kept."""
+    monkeypatch.chdir(tmp_path)
+    data = write_jsonl(tmp_path / "chats.jsonl", RECORDS)
+    source = json.dumps({"type": "disk", "file_path": "chats.jsonl"})
+    assert main(["tag", "--source", source, "-o", "chats.jsonl", "--overwrite"]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert read_jsonl(data) == RECORDS
+
+
+def test_tag_reads_a_csv_it_wrote(tmp_path: Path) -> None:
+    """A CSV holds `conversation` as JSON text; tagging that CSV reads the messages."""
+    data = write_jsonl(tmp_path / "chats.jsonl", RECORDS)
+    as_csv, again = tmp_path / "tagged.csv", tmp_path / "again.jsonl"
+    assert main(["tag", str(data), "-o", str(as_csv), "--quiet"]) == 0
+    assert main(["tag", str(as_csv), "-o", str(again), "--quiet"]) == 0
+    retagged = sorted(read_jsonl(again), key=lambda r: r["quality"]["flags"])
+    assert [r["quality"]["flags"] for r in retagged] == [[], ["refusal"]]
+    assert retagged[0]["quality"]["heuristics"]["response_words"] == 6
+
+
 def test_tag_rejects_unknown_tasks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A misspelt task name is a one-line error listing the valid ones."""
     data = write_jsonl(tmp_path / "chats.jsonl", RECORDS)

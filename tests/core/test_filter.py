@@ -46,6 +46,11 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         ("conversation.0.role != null", "conversation.0.role", "!=", None),
         ("ok == true", "ok", "==", True),
         ('title > "m"', "title", ">", "m"),
+        ("check-in == true", "check-in", "==", True),
+        ("in == 5", "in", "==", 5),
+        ("a.in.b >= 2", "a.in.b", ">=", 2),
+        ("x-not-in != null", "x-not-in", "!=", None),
+        ("x in[1]", "x", "in", [1]),
     ],
 )
 def test_conditions_parse_into_path_operator_and_json_value(
@@ -72,6 +77,7 @@ def test_conditions_parse_into_path_operator_and_json_value(
         ("quality.overall < [1]", "'<' compares numbers or strings"),
         ("lang in 5", "'in' needs a list"),
         ("__import__('os') == 1", "is not a dotted path"),
+        ("langin [1]", "expected PATH OP VALUE"),
     ],
 )
 def test_bad_conditions_say_what_is_wrong(text: str, message: str) -> None:
@@ -160,6 +166,65 @@ def test_filter_reads_through_json_text_in_csv_cells(tmp_path: Path) -> None:
     out = tmp_path / "kept.jsonl"
     assert main(["filter", str(data), "--where", "quality.overall >= 4", "-o", str(out)]) == 0
     assert [r["id"] for r in read_jsonl(out)] == ["a"]
+
+
+CSV_TABLE = "id,score,ok\n1,4.5,true\n2,2,false\n"
+
+
+@pytest.mark.parametrize(
+    ("condition", "kept"),
+    [
+        ("score >= 4", ["1"]),
+        ("id == 1", ["1"]),
+        ('id == "1"', ["1"]),
+        ("ok == true", ["1"]),
+        ("ok != true", ["2"]),
+        ("id in [2, 3]", ["2"]),
+        ('id in ["2"]', ["2"]),
+        ('id in "12"', ["1", "2"]),
+    ],
+)
+def test_filter_compares_csv_cells_as_the_literals_type(
+    tmp_path: Path, condition: str, kept: list[str]
+) -> None:
+    """CSV cells are text: a typed literal compares with the cell read as JSON, a string
+    literal with the text."""
+    data = tmp_path / "in.csv"
+    data.write_text(CSV_TABLE, encoding="utf-8")
+    out = tmp_path / "kept.jsonl"
+    assert main(["filter", str(data), "--where", condition, "-o", str(out)]) == 0
+    assert [str(r["id"]) for r in read_jsonl(out)] == kept
+
+
+def test_filter_refuses_a_source_block_naming_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A relative `--source` file_path, or a link to it, is still the input: refused, and
+    the input keeps its records."""
+    monkeypatch.chdir(tmp_path)
+    data = write_jsonl(tmp_path / "in.jsonl", RECORDS)
+    (tmp_path / "link.jsonl").symlink_to(data)
+    source = json.dumps({"type": "disk", "file_path": "in.jsonl"})
+    for output in ("in.jsonl", "./in.jsonl", "link.jsonl", str(data)):
+        args = ["filter", "--source", source, "--where", "id >= 0", "-o", output, "--overwrite"]
+        assert main(args) == 2
+        assert "is the input" in capsys.readouterr().err
+        assert read_jsonl(data) == RECORDS
+
+
+def test_filter_to_parquet_keeping_nothing_says_no_file_was_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Parquet output with no rows is not written; the command says so on stderr."""
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS)
+    out = tmp_path / "none.parquet"
+    assert main(["filter", str(data), "--where", 'id == "zz"', "-o", str(out)]) == 0
+    assert not out.exists()
+    assert f"no file was written at {str(out)!r}" in capsys.readouterr().err
+    empty = tmp_path / "none.jsonl"
+    assert main(["filter", str(data), "--where", 'id == "zz"', "-o", str(empty)]) == 0
+    assert empty.read_text(encoding="utf-8") == ""
+    assert "no file was written" not in capsys.readouterr().err
 
 
 def test_filter_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -141,3 +141,11 @@ def test_rich_progress_on_a_terminal(tmp_path: Path, mock_url: str) -> None:
     assert "tokens" in output
     assert "model calls by model" in output
     assert '"event": "progress"' not in output
+
+
+@pytest.mark.parametrize("every", [-1.0, 0.0, 0.001, float("nan"), float("inf")])
+def test_a_nonsense_progress_interval_is_a_config_error(every: float) -> None:
+    from grasp_core import ConfigError, RunOptions
+
+    with pytest.raises(ConfigError, match="--progress-every must be at least"):
+        RunOptions(progress_every=every)

@@ -151,3 +151,16 @@ def test_unknown_routes_have_no_price() -> None:
     assert price_of(ModelSpec(model="hosted_vllm/my-own-model")) is None
     catalog = ModelCatalog(specs={"m": ModelSpec(model="openai/not-a-real-model-xyz")})
     assert price_of(catalog.get("m")) is None
+
+
+def test_mock_runs_and_renamed_models_keep_their_real_price() -> None:
+    """`--mock` rewrites routes to the mock's OpenAI dialect but prices the real route, and
+    `price_as` prices a renamed model like the route it names."""
+    real = ModelSpec(model="mistral/mistral-large-latest")
+    catalog = ModelCatalog(specs={"m": real, "own": ModelSpec(model="hosted_vllm/my-llama")})
+    mocked = catalog.with_mock("http://127.0.0.1:1")
+    assert mocked.get("m").model == "openai/mistral-large-latest"
+    assert price_of(mocked.get("m")) == price_of(real) is not None
+    assert price_of(mocked.get("own")) is None
+    renamed = ModelSpec(model="hosted_vllm/my-llama", price_as="openai/gpt-4o-mini")
+    assert price_of(renamed) == price_of(ModelSpec(model="openai/gpt-4o-mini"))

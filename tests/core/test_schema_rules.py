@@ -161,6 +161,37 @@ def test_a_pydantic_schema_runs_its_validators(tmp_path: Path) -> None:
     assert [(v["field"], v["rule"], v["value"]) for v in missing] == [("score", "missing", None)]
 
 
+RAISING_MODEL = """
+from pydantic import BaseModel, field_validator
+
+
+class Scored(BaseModel):
+    score: int
+
+    @field_validator("score")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 0:
+            raise TypeError("negative score")
+        return value
+"""
+
+
+def test_a_validator_raising_another_exception_is_a_violation_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    """A validator that raises TypeError (which pydantic does not wrap) breaks the record
+    with a violation naming the error, so the record fails as a schema failure."""
+    (tmp_path / "scored_models.py").write_text(RAISING_MODEL, encoding="utf-8")
+    check = RecordValidator(
+        SchemaConfig.model_validate({"schema": "scored_models.Scored"}), tmp_path
+    )
+    assert check.violations({"score": 1}) == []
+    (violation,) = check.violations({"score": -1})
+    assert (violation["field"], violation["rule"]) == ("<record>", "validator_error")
+    assert "a validator of Scored raised TypeError: negative score" in violation["message"]
+
+
 def test_a_schema_that_is_not_a_pydantic_model_is_a_config_error(tmp_path: Path) -> None:
     """A dotted path to anything but a BaseModel subclass fails when the task compiles."""
     (tmp_path / "not_models.py").write_text("Answer = dict\n", encoding="utf-8")

@@ -182,6 +182,40 @@ def test_dpo_mode_turns_ranked_siblings_into_chosen_and_rejected(tmp_path: Path)
         }
 
 
+def test_dpo_rejected_is_the_worst_ranked_reply_never_an_unranked_one(tmp_path: Path) -> None:
+    """Unranked siblings (rank null, or NaN as Parquet exports write it) sort last but are
+    never the `rejected` reply: the pair stays best vs worst ranked."""
+    reply = {"parent_id": "t1", "role": "assistant"}
+    unranked: list[dict[str, Any]] = [
+        {**reply, "message_id": "a-late", "text": "Late.", "rank": None},
+        {**reply, "message_id": "a-nan", "text": "NaN.", "rank": float("nan")},
+    ]
+    tree = {**TREE, "prompt": {**TREE["prompt"]}}
+    tree["prompt"]["replies"] = [unranked[1], *TREE["prompt"]["replies"], unranked[0]]
+    path = write_jsonl(tmp_path / "late.trees.jsonl", [tree])
+    found = conversations(read(path, mode="dpo"))
+    assert list(found) == ["a2"]
+    assert found["a2"][1] == {
+        "role": "assistant",
+        "chosen": "A number with exactly two divisors.",
+        "rejected": "An odd number.",
+    }
+
+
+def test_a_repeated_tree_gives_one_failure_per_conversation_with_distinct_ids(
+    tmp_path: Path,
+) -> None:
+    """Each conversation of a tree seen twice fails under its own id, so none hides another
+    in the journal."""
+    path = write_jsonl(tmp_path / "twice.trees.jsonl", [TREE, TREE])
+    items = read(path)
+    failed = [i for i in items if i.error]
+    assert [i.record_id for i in items if not i.error] == ["a-worse", "a2"]
+    assert len(failed) == 2
+    assert len({i.record_id for i in failed}) == 2
+    assert all(f"{path}:2: message id" in str(i.error) for i in failed)
+
+
 def test_keep_deleted_reads_deleted_messages(tmp_path: Path) -> None:
     """`keep_deleted: true` reads messages the dump marks deleted."""
     found = conversations(read(layouts(tmp_path)[0], keep_deleted=True))

@@ -10,6 +10,7 @@ those rules (and TRL's `is_conversational`) so the tests need no TRL install.
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,12 @@ from typing import Any
 import datasets
 import pytest
 
+from grasp_core import RunOptions, registry, run_task
 from grasp_core.cli import main
-from grasp_core.errors import RecordError
+from grasp_core.errors import RecordError, ResumeError
+from grasp_core.record_formats import build_row_mapper
 from grasp_io.formats import DpoFormat, SftFormat
-from tests.conftest import write_task
+from tests.conftest import copy_task_yaml, write_task
 
 _ROLES = {"system", "user", "assistant"}
 
@@ -283,3 +286,63 @@ def test_an_oasst_dump_exports_to_trl_sft_through_the_cli(tmp_path: Path) -> Non
     assert row == {
         "messages": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Good"}]
     }
+
+
+class StampedFormat:
+    """A custom format whose rows hold non-JSON values: a date, or for record `bad` an
+    object that has no JSON form."""
+
+    def rows(self, record_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
+        if record_id == "bad":
+            return [{"id": record_id, "at": object()}]
+        return [{"id": record_id, "at": datetime.date(2020, 1, 1), "raw": b"\x00\x01"}]
+
+
+def test_custom_format_rows_are_made_json_safe_and_a_bad_row_fails_only_its_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A date becomes ISO text (as in shaped records); a value with no JSON form fails that
+    record with the format's name, and the run goes on."""
+    monkeypatch.setitem(registry.formats._loaded, "stamped", StampedFormat)
+    rows = "".join(json.dumps({"id": i}) + "\n" for i in ("a", "bad", "c"))
+    steps = "def copy(state):\n    return {'copied': 1}\n"
+    task = write_task(tmp_path, copy_task_yaml(), {"data.jsonl": rows, "steps.py": steps})
+    result = run_task(task, RunOptions(format="stamped"))
+    assert (result.done, result.failed) == (2, 1)
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert sorted(written, key=lambda r: r["id"]) == [
+        {"id": "a", "at": "2020-01-01", "raw": written[0]["raw"]},
+        {"id": "c", "at": "2020-01-01", "raw": written[0]["raw"]},
+    ]
+    assert build_row_mapper("stamped")("a", {}) == [
+        {"id": "a", "at": "2020-01-01", "raw": b"\x00\x01"}
+    ], "bytes stay bytes for the sink to store"
+    (failure,) = [json.loads(line) for line in result.failures_path.read_text().splitlines()]
+    assert failure["id"] == "bad"
+    assert (
+        "output format 'stamped' returned a row that is not JSON-serialisable"
+        in (failure["reason"])
+    )
+
+
+def test_resuming_with_another_format_is_refused_even_with_force(tmp_path: Path) -> None:
+    """The journal records the row format; `--resume --force` with another one is refused
+    naming both, and nothing is added to the output; the same format resumes."""
+    rows = "".join(json.dumps({"id": f"d{i}", "turns": 1}) + "\n" for i in range(3))
+    task = write_task(tmp_path, DPO_TASK, {"data.jsonl": rows, "dpo_steps.py": DPO_STEPS})
+    first = run_task(task, RunOptions(num_records=1))
+    assert first.done == 1
+    out = tmp_path / "out" / "prefs.jsonl"
+    before = out.read_text()
+    with pytest.raises(ResumeError) as refused:
+        run_task(task, RunOptions(resume=True, force=True, format="sft"))
+    message = str(refused.value)
+    assert "rows in format 'dpo'" in message
+    assert "rows in format 'sft'" in message
+    assert "Resume with --format dpo" in message
+    assert out.read_text() == before
+    again = run_task(task, RunOptions(resume=True, format="dpo"))
+    assert (again.done, again.previously_done) == (2, 1)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(set(row) == {"prompt", "chosen", "rejected"} for row in written)
+    assert len(written) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -128,6 +129,10 @@ def test_language_of_text_without_letters_is_unknown() -> None:
         "As an AI language model, I cannot browse the internet.",
         "Sorry — I won't provide that information.",
         "I must decline to write this.",
+        "I\u2019m sorry, but I can\u2019t help with that.",
+        "I can\u2019t assist with that.",
+        "I\u2018m unable to help with this.",
+        "I'm not able to provide medical advice.",
     ],
 )
 def test_refusals_are_detected(reply: str) -> None:
@@ -207,6 +212,15 @@ def test_record_text_reads_oasst_text_and_the_chosen_reply_of_a_pair() -> None:
         }
     )
     assert [(t.role, t.text) for t in text.turns] == [("user", "Name a prime."), ("assistant", "7")]
+
+
+def test_record_text_reads_a_conversation_stored_as_json_text() -> None:
+    """A CSV cell holds the message list as JSON text; it is read as the list."""
+    stored = json.dumps([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}])
+    text = record_text({"conversation": stored})
+    assert [(t.role, t.text) for t in text.turns] == [("user", "Hi"), ("assistant", "Yo")]
+    with pytest.raises(RecordError, match=r"must be a list of \{role, content\} messages"):
+        record_text({"conversation": "[not json"})
 
 
 def test_record_text_from_fields_and_errors() -> None:

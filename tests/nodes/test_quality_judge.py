@@ -109,3 +109,40 @@ def test_quality_node_rejects_unknown_tasks(tmp_path: Path) -> None:
     task = write_task(tmp_path, bad, {"data.jsonl": conversations(1)})
     with pytest.raises(ConfigError, match=r"tasks"):
         run_task(Task.load(task), RunOptions(mock="http://127.0.0.1:9"))
+
+
+CUSTOM_JUDGE = """
+graph_config:
+  nodes:
+    rate: {node_type: lambda, lambda: rate.rate, output_keys: judge}
+  edges:
+    - {from: START, to: rate}
+    - {from: rate, to: END}
+"""
+RATE = """
+def rate(state):
+    if "Answer 0" in state["response"]:
+        return {"score": 3}
+    return {"response_quality": 4, "question_quality": 5}
+"""
+
+
+def test_a_custom_judge_without_the_scores_fails_the_record_naming_them(
+    tmp_path: Path, mock_url: str
+) -> None:
+    """A custom judge graph's `judge` block must hold both scores `overall` averages; one
+    without them fails its record with a reason naming them, the others are tagged."""
+    custom = TASK.replace("judge_model: strict_judge", "judge_graph: judge.yaml")
+    files = {"data.jsonl": conversations(2), "judge.yaml": CUSTOM_JUDGE, "rate.py": RATE}
+    task = write_task(tmp_path, custom, files)
+    result = run_task(task, RunOptions(mock=mock_url))
+    assert (result.done, result.failed) == (1, 1)
+    failure = json.loads(result.failures_path.read_text(encoding="utf-8").splitlines()[0])
+    assert (failure["id"], failure["node"]) == ("r0", "quality")
+    assert "judge graph 'judge.yaml'" in failure["reason"]
+    assert (
+        "without numeric 'response_quality' and 'question_quality' (keys: score)"
+        in (failure["reason"])
+    )
+    tagged = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert tagged["quality"]["overall"] == 4.5

@@ -16,7 +16,9 @@ from grasp_core.mock_server import MockServer
 from grasp_core.mock_server._structured import schema_instance
 from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
 
-NAMES = st.sampled_from(["alpha", "beta", "gamma", "json", "copy", "model_name", "items"])
+NAMES = st.sampled_from(
+    ["alpha", "beta", "gamma", "json", "field_json", "copy", "model_name", "items"]
+)
 TYPES = st.sampled_from(
     [
         *("str", "int", "float", "bool", "any", "list[str]", "dict[str, int]", "int | str"),
@@ -123,6 +125,40 @@ def test_auto_mode_is_native_only_where_the_route_takes_response_format(
 def test_replies_in_code_fences_or_with_lax_numbers_validate(text: str) -> None:
     """A ```json fence (with prose around it) is read, and "1" is accepted for an int."""
     assert contract({"fields": {"a": "int"}}).check(text) == ({"a": 1}, None)
+
+
+def test_list_items_carry_their_bounds_and_description() -> None:
+    """`items: {type: int, ge, le, description}` reaches the JSON schema's `items` and every
+    element is validated against it."""
+    items: dict[str, Any] = {"type": "int", "ge": 1, "le": 5, "description": "one rating"}
+    structured = contract({"fields": {"scores": {"type": "list", "items": items}}})
+    schema = structured.response_format["json_schema"]["schema"]
+    assert schema["properties"]["scores"]["items"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 5,
+        "description": "one rating",
+    }
+    assert structured.check('{"scores": [1, 5]}') == ({"scores": [1, 5]}, None)
+    parsed, error = structured.check('{"scores": [99, -5]}')
+    assert parsed is None
+    assert error is not None
+    assert "scores.0: Input should be less than or equal to 5" in error
+    assert "scores.1: Input should be greater than or equal to 1" in error
+
+
+def test_a_reserved_name_beside_its_attribute_twin_keeps_both_fields() -> None:
+    """`json` (kept by pydantic) and `field_json` are two fields; neither is dropped."""
+    structured = contract({"fields": {"field_json": "int", "json": "str"}})
+    assert set(structured.fields) == {"field_json", "json"}
+    assert structured.check('{"field_json": 1, "json": "x"}') == (
+        {"field_json": 1, "json": "x"},
+        None,
+    )
+    parsed, error = structured.check('{"field_json": 1}')
+    assert parsed is None
+    assert error is not None
+    assert "json" in error
 
 
 def test_disabled_block_builds_nothing() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from grasp_core import RunOptions, RunResult, run_task
+from grasp_core import CompileError, RunOptions, RunResult, run_task
 from grasp_core.mock_server import MockServer
 from grasp_core.models_file import ModelCatalog
 from tests.conftest import write_task
@@ -174,6 +174,23 @@ def test_agent_final_answer_is_validated_after_tool_calls_with_feedback(
     assert record["messages"][-1]["content"] == json.dumps(
         {"score": record["score"], "label": record["label"]}
     )
+
+
+@pytest.mark.parametrize("mode", ["native", "prompt"])
+def test_agent_transcript_key_naming_a_spread_field_is_refused_at_compile_time(
+    tmp_path: Path, server: MockServer, mode: str
+) -> None:
+    """A transcript_key equal to a field spread over output_keys would overwrite it: the
+    task does not compile, and no model is called."""
+    task_yaml = AGENT.format(keys="[score, label]", mode=mode, fields=FIELDS).replace(
+        "max_steps: 2", "max_steps: 2\n      transcript_key: score"
+    )
+    with pytest.raises(
+        CompileError, match=r"transcript_key 'score' collides with the answer's key\(s\)"
+    ):
+        run(tmp_path, server, task_yaml, ["q"], "auto")
+    assert server.requests() == []
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 def test_agent_in_prompt_mode_fails_the_record_after_max_attempts(

@@ -84,15 +84,16 @@ class OasstSource:
             if isinstance(tree, str):
                 yield SourceItem(f"<line {first_line}>", {}, f"{self.path}:{first_line}: {tree}")
                 continue
-            for leaf, record in conversations(
+            paths = conversations(
                 tree,
                 mode=self.config.mode,
                 branches=self.config.branches,
                 keep_deleted=self.config.keep_deleted,
-            ):
+            )
+            for index, (leaf, record) in enumerate(paths, start=1):
                 if not seen.add(id_digest(leaf)):
                     yield SourceItem(
-                        f"<line {first_line}>",
+                        f"<line {first_line}, conversation {index}>",
                         {},
                         f"{self.path}:{first_line}: message id {leaf!r} appears in two trees",
                     )

@@ -7,6 +7,7 @@ Reads both layouts of the public OASST exports: flat message rows linked by ``pa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -38,8 +39,12 @@ class Message:
 
     @property
     def rank(self) -> float | None:
+        """The reply's rank among its siblings (lower is better); ``None`` when unranked,
+        including a NaN rank (Parquet exports write missing ranks as NaN)."""
         rank = self.row.get("rank")
-        return float(rank) if isinstance(rank, int | float) else None
+        if isinstance(rank, bool) or not isinstance(rank, int | float) or math.isnan(rank):
+            return None
+        return float(rank)
 
 
 def _message(row: Any, where: str) -> Message:
@@ -107,8 +112,9 @@ def conversations(
     ``sft``: one record per root-to-leaf path (``branches: best`` follows only the
     best-ranked of sibling assistant replies). ``dpo``: paths that follow the best-ranked
     assistant reply, where each ranked set of sibling replies becomes a preference turn
-    (best as ``chosen``, worst as ``rejected``); paths without one are not DPO data and
-    are left out. Lower ``rank`` is better; unranked replies come after ranked ones.
+    (best as ``chosen``, worst *ranked* as ``rejected``); paths without one are not DPO data
+    and are left out. Lower ``rank`` is better; unranked replies come after ranked ones and
+    are never a ``rejected`` reply.
     """
     if not keep_deleted and root.row.get("deleted"):
         return
@@ -121,16 +127,12 @@ def conversations(
             yield message.id, path
             return
         if replies[0].role == "assistant" and follow_best:
-            ranked = sorted(replies, key=_rank_key)
-            best = ranked[0]
+            ordered = sorted(replies, key=_rank_key)
+            best = ordered[0]
             turn = _turn(best)
-            worst = ranked[-1]
-            if (
-                mode == "dpo"
-                and len(ranked) > 1
-                and best.rank is not None
-                and worst.rank is not None
-            ):
+            ranked = [r for r in ordered if r.rank is not None]
+            if mode == "dpo" and len(ranked) > 1:
+                worst = ranked[-1]
                 turn = {
                     "role": "assistant",
                     "chosen": best.row["text"],

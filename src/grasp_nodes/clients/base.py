@@ -65,6 +65,22 @@ def error_kind(exc: ModelCallError) -> str:
     return "bad_response" if isinstance(exc, RetryableModelError) else type(exc).__name__
 
 
+class _AttemptClock:
+    """When the latest attempt of a call began: a failed call's latency is its last
+    attempt's, as for a successful one, not the whole call with its backoff sleeps."""
+
+    __slots__ = ("_started",)
+
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+
+    def start(self) -> None:
+        self._started = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self._started
+
+
 @dataclass(frozen=True, slots=True)
 class ChatResult:
     """One chat completion, whatever transport produced it."""
@@ -122,18 +138,18 @@ class RetryingClient:
         *,
         max_retries: int | None = None,
     ) -> ChatResult:
-        started = time.perf_counter()
         params = {**self.spec.parameters, **parameters}
         retries = self.spec.max_retries if max_retries is None else max_retries
+        last_attempt = _AttemptClock()
         try:
             result, attempts = await call_with_retries(
-                functools.partial(self._tracked, [dict(m) for m in messages], params),
+                functools.partial(self._tracked, [dict(m) for m in messages], params, last_attempt),
                 max_retries=retries,
             )
         except ModelCallError as exc:
             self.metrics.record_call(
                 self.name,
-                latency=time.perf_counter() - started,
+                latency=last_attempt.seconds(),
                 prompt_tokens=0,
                 completion_tokens=0,
                 retries=max(exc.attempts - 1, 0),
@@ -149,8 +165,11 @@ class RetryingClient:
         )
         return result if attempts == 1 else replace(result, attempts=attempts)
 
-    async def _tracked(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
+    async def _tracked(
+        self, messages: list[dict[str, Any]], params: dict[str, Any], clock: _AttemptClock
+    ) -> ChatResult:
         """One attempt, its outcome reported to the backend (AIMD, breaker, token budget)."""
+        clock.start()
         try:
             result = await self._attempt(messages, params)
         except RetryableModelError as exc:

@@ -19,8 +19,8 @@ _FIRST_FENCED_BLOCK = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n(.*?)^ {0,3}\1[ \
 _REFUSAL = re.compile(
     r"\b(?:"
     r"i(?:'m| am)? (?:sorry|afraid),? but (?:i|as an ai)"
-    r"|i (?:can(?:no|')t|cannot|won't|will not|am unable to|'m unable to|am not able to|"
-    r"'m not able to) (?:help|assist|provide|comply|fulfil|fulfill|do that|create|write|"
+    r"|i(?: can(?:no|')t| cannot| won't| will not|(?:'m| am) unable to|(?:'m| am) not able to)"
+    r" (?:help|assist|provide|comply|fulfil|fulfill|do that|create|write|"
     r"generate|answer|support|engage|share|give)"
     r"|as an ai(?: language model)?,? i (?:can(?:no|')t|cannot|don't|do not|am unable)"
     r"|i must (?:decline|refuse)"
@@ -28,6 +28,8 @@ _REFUSAL = re.compile(
     r")",
     re.IGNORECASE,
 )
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+"""Typographic apostrophes (I’m, can’t), as most models write them, read as `'`."""
 _REFUSAL_WINDOW = 300
 """Refusals open a reply; later apologies inside a long answer are not refusals."""
 _MENTIONS_JSON = re.compile(r"\bjson\b", re.IGNORECASE)
@@ -79,7 +81,7 @@ def is_truncated(text: str) -> bool:
 def is_refusal(text: str) -> bool:
     """The reply opens by declining the request ("I'm sorry, but I can't...", "As an AI
     language model, I cannot..."). English phrasings only."""
-    return _REFUSAL.search(text[:_REFUSAL_WINDOW]) is not None
+    return _REFUSAL.search(text[:_REFUSAL_WINDOW].translate(_APOSTROPHES)) is not None
 
 
 def asks_for_json(prompt: str) -> bool:

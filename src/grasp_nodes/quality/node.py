@@ -96,8 +96,35 @@ class QualityNode:
             "conversation": text.transcript(),
         }
         result = await self.judge.run(inputs, ctx)
-        verdict: dict[str, Any] = dict(result["judge"])
-        return verdict
+        return self._verdict(result.get("judge"), ctx.record_id)
+
+    def _verdict(self, judge: Any, record_id: str) -> dict[str, Any]:
+        """The judge graph's ``judge`` block, checked for the scores ``overall`` reads."""
+        graph = self.config.judge_graph or DEFAULT_JUDGE_GRAPH
+        if not isinstance(judge, Mapping):
+            raise NodeError(
+                f"record {record_id!r}: judge graph {graph!r} must set a `judge` mapping, "
+                f"got {type(judge).__name__}; see the judge recipe for its keys",
+                node=self.name,
+            )
+        missing = [key for key in _JUDGE_SCORES if not _is_score(judge.get(key))]
+        if missing:
+            raise NodeError(
+                f"record {record_id!r}: judge graph {graph!r} returned a `judge` block "
+                f"without numeric {' and '.join(map(repr, missing))} (keys: "
+                f"{', '.join(sorted(map(str, judge))) or 'none'}); a custom judge must set "
+                "both 1-5 scores",
+                node=self.name,
+            )
+        return dict(judge)
+
+
+_JUDGE_SCORES = ("response_quality", "question_quality")
+"""The judge block's scores that ``overall`` averages; a custom judge graph sets both."""
+
+
+def _is_score(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def overall(tags: Mapping[str, Any]) -> float:

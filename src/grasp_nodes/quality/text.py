@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +118,8 @@ def _field_text(record: Mapping[str, Any], field: str, record_id: str) -> str:
 
 
 def _turns(value: Any, field: str, record_id: str) -> list[Turn]:
+    if isinstance(value, str) and value.lstrip()[:1] == "[":
+        value = _json_list(value)
     if not isinstance(value, list):
         raise RecordError(
             f"record {record_id!r}: {field!r} must be a list of {{role, content}} messages, "
@@ -132,6 +135,15 @@ def _turns(value: Any, field: str, record_id: str) -> list[Turn]:
         role = str(message["role"])
         turns.append(Turn(_normal_role(role), content_text(_message_content(message))))
     return turns
+
+
+def _json_list(text: str) -> Any:
+    """A message list stored as JSON text (a CSV cell, as ``grasp tag`` writes CSV), or
+    ``text`` unchanged when it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _message_content(message: Mapping[str, Any]) -> Any:

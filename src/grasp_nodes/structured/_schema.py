@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -58,13 +58,14 @@ def _inline_model(
     definitions: dict[str, Any] = {}
     for key, spec in fields.items():
         annotation = _annotation(spec, f"{name}_{key}")
-        options: dict[str, Any] = {"description": spec.description, "ge": spec.ge, "le": spec.le}
+        options = _constraints(spec)
         if _reserved(key):
             options["alias"] = key
+        attribute = _attribute(key, taken=set(fields) | set(definitions))
         if spec.optional:
-            definitions[_attribute(key)] = (annotation | None, Field(default=None, **options))
+            definitions[attribute] = (annotation | None, Field(default=None, **options))
         else:
-            definitions[_attribute(key)] = (annotation, Field(**options))
+            definitions[attribute] = (annotation, Field(**options))
     model: type[BaseModel] = create_model(name, __doc__=description, **definitions)
     return model
 
@@ -75,9 +76,25 @@ def _annotation(spec: FieldSpec, name: str) -> Any:
     if spec.enum is not None:
         return Literal[tuple(spec.enum)]
     if spec.items is not None:
-        return list[_annotation(spec.items, f"{name}_item")]  # type: ignore[misc]
+        return list[_item_annotation(spec.items, f"{name}_item")]  # type: ignore[misc]
     assert spec.type is not None  # FieldSpec guarantees one of type, enum, fields
     return parse_type(spec.type)
+
+
+def _item_annotation(spec: FieldSpec, name: str) -> Any:
+    """A list element's type, carrying its own ``ge``/``le``/``description`` so that both
+    the JSON schema (``items: {minimum, maximum}``) and validation enforce them."""
+    inner = _annotation(spec, name)
+    if spec.optional:
+        inner = inner | None
+    constraints = {key: value for key, value in _constraints(spec).items() if value is not None}
+    if spec.fields is not None:
+        constraints.pop("description", None)  # already the nested object's own description
+    return Annotated[inner, Field(**constraints)] if constraints else inner
+
+
+def _constraints(spec: FieldSpec) -> dict[str, Any]:
+    return {"description": spec.description, "ge": spec.ge, "le": spec.le}
 
 
 def _reserved(key: str) -> bool:
@@ -85,8 +102,16 @@ def _reserved(key: str) -> bool:
     return key.startswith("model_") or hasattr(BaseModel, key)
 
 
-def _attribute(key: str) -> str:
-    return f"field_{key}" if _reserved(key) else key
+def _attribute(key: str, *, taken: set[str]) -> str:
+    """The Python attribute of JSON key ``key``: the key itself, or for a reserved name a
+    ``field_`` name that no other field of the schema uses (``json`` next to ``field_json``
+    becomes ``field_json_2``); the JSON key stays ``key`` through the alias."""
+    if not _reserved(key):
+        return key
+    attribute, suffix = f"field_{key}", 2
+    while attribute in taken:
+        attribute, suffix = f"field_{key}_{suffix}", suffix + 1
+    return attribute
 
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
