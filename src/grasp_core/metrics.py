@@ -10,7 +10,7 @@ import math
 from array import array
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -63,6 +63,17 @@ class ModelStats:
             return None
         return price.cost(self.prompt_tokens, self.completion_tokens)
 
+    def merge(self, other: ModelStats) -> None:
+        """Add ``other``'s calls (from another process of the same run) to these."""
+        self.calls += other.calls
+        self.failures += other.failures
+        self.retries += other.retries
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        for kind, count in other.errors.items():
+            self.errors[kind] = self.errors.get(kind, 0) + count
+        self.latencies.extend(other.latencies)
+
     def summary(self, price: Price | None = None) -> dict[str, Any]:
         cost = self.cost(price)
         return {
@@ -88,6 +99,15 @@ class NodeStats:
     seconds: float = 0.0
     models: dict[str, ModelStats] = field(default_factory=dict)
     """This node's model calls, by model."""
+
+    def merge(self, other: NodeStats) -> None:
+        """Add ``other``'s runs and model calls (from another process) to these."""
+        self.runs += other.runs
+        self.replayed += other.replayed
+        self.failures += other.failures
+        self.seconds += other.seconds
+        for model, stats in other.models.items():
+            self.models.setdefault(model, ModelStats()).merge(stats)
 
     def summary(self, prices: dict[str, Price | None] | None = None) -> dict[str, Any]:
         prices = prices or {}
@@ -197,6 +217,25 @@ class RunMetrics:
             self.cost_usd += price.cost(prompt_tokens, completion_tokens)
         for listener in self.listeners:
             listener(self)
+
+    def merge(self, other: RunMetrics) -> None:
+        """Add what ``other`` counted (a shard of the same run, on another worker): the
+        latencies join these, so percentiles are those of every call; listeners are not
+        called."""
+        for name, stats in other.models.items():
+            self.model(name).merge(stats)
+        for name, node in other.nodes.items():
+            self.node(name).merge(node)
+        for name, price in other.prices.items():
+            self.prices.setdefault(name, price)
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost_usd += other.cost_usd
+
+    def detached(self) -> RunMetrics:
+        """These counts without the listeners (which hold live objects), to send to
+        another process."""
+        return replace(self, listeners=[])
 
     @property
     def total_tokens(self) -> int:

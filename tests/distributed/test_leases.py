@@ -59,7 +59,7 @@ async def test_shards_never_hold_more_slots_than_the_global_limit() -> None:
             for _ in range(20):
                 tg.start_soon(call, lease)
     for lease in leases:
-        lease.close()
+        await lease.aclose()
     await anyio.sleep(0.01)
     assert most == 4
     assert limits.most_leased <= 4
@@ -115,3 +115,59 @@ def test_reclaim_frees_the_slots_of_a_dead_shard() -> None:
         assert await limits.acquire("alive", 3) == (3, 3)
 
     anyio.run(main)
+
+
+@pytest.mark.anyio
+async def test_a_request_still_waiting_when_its_shard_closes_is_granted_nothing() -> None:
+    """Closing (or reclaiming) a shard cancels its waiting request and refuses later ones,
+    so no slot freed afterwards is booked to the shard that is gone."""
+    limits = BackendLimits("b", max_concurrency=1)
+    assert await limits.acquire("busy", 1) == (1, 1)
+    waiting = asyncio.ensure_future(limits.acquire("ended", 1))
+    await anyio.wait_all_tasks_blocked()
+    assert limits.reclaim("ended") == 0
+    limits.release("busy", 1)
+    with anyio.fail_after(1):
+        assert await waiting == (0, 1)
+        assert await limits.acquire("ended", 1) == (0, 1)
+    assert limits.backend.limiter.borrowed_tokens == 0
+    assert await limits.acquire("next", 1) == (1, 1)
+
+
+@pytest.mark.anyio
+async def test_a_shard_ending_with_a_request_out_leaves_no_slot_booked_to_it() -> None:
+    """A shard whose waiting call took a slot it freed itself ends with its request to the
+    actor still queued: once every shard is done, every slot is free again."""
+    limits = BackendLimits("b", max_concurrency=2)
+    actor = InProcessActor(limits)
+    assert await limits.acquire("other", 1) == (1, 2)
+    lease = SlotLease(actor, "ending", max_concurrency=2)
+    holding, let_go = anyio.Event(), anyio.Event()
+
+    async def first_call() -> None:
+        async with lease.slot():
+            holding.set()
+            await let_go.wait()
+
+    async def second_call() -> None:
+        async with lease.slot():
+            pass
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first_call)
+        await holding.wait()
+        queued_first = asyncio.ensure_future(limits.acquire("queued", 1))
+        await anyio.wait_all_tasks_blocked()
+        tg.start_soon(second_call)  # asks the actor for a slot, behind "queued"
+        await anyio.wait_all_tasks_blocked()
+        assert limits.backend.limiter.statistics().tasks_waiting == 2
+        let_go.set()  # the second call reuses the first one's slot
+    await lease.aclose()
+    assert limits.reclaim("ending") == 0
+    with anyio.fail_after(1):
+        assert await queued_first == (1, 2)
+    limits.release("other", 1)
+    limits.release("queued", 1)
+    await anyio.wait_all_tasks_blocked()
+    assert limits.backend.limiter.borrowed_tokens == 0
+    assert limits.summary()["in_flight"] == 0

@@ -17,11 +17,14 @@ from typing import Any
 import pytest
 
 from grasp_core.cli import EXIT_BUDGET, main
-from grasp_core.distributed import MAX_ATTEMPTS, ShardFailedError
+from grasp_core.distributed import MAX_ATTEMPTS, BackendLimits, ShardFailedError, ShardLayout
+from grasp_core.distributed.board import ProgressBoard
+from grasp_core.distributed.driver import _Jobs
 from grasp_core.errors import ConfigError
 from grasp_core.mock_server import Latency, MockServer
 from grasp_core.models_file import ModelCatalog, ModelSpec
 from grasp_core.runner import RunOptions, RunResult, run_task
+from grasp_core.task import Task
 from tests.conftest import write_task
 
 ray = pytest.importorskip("ray")
@@ -330,7 +333,7 @@ def test_a_token_cap_holds_for_the_whole_run_and_a_higher_cap_finishes_it(
 
     again = run_task(task, dataclasses.replace(options, max_tokens=cap, resume=True))
     assert again.stopped_by_budget
-    assert (again.done, again.previously_done) == (0, 0)
+    assert (again.done, again.previously_done) == (0, first.done)
     assert output_ids(tmp_path / "out.jsonl") == sorted(r["id"] for r in written)
 
     final = run_task(task, dataclasses.replace(options, max_tokens=10**6, resume=True))
@@ -372,3 +375,96 @@ def test_a_dollar_cap_needs_prices_before_any_shard_starts(
     with pytest.raises(ConfigError, match=r"--max-cost needs a price.*'m'"):
         run_task(task, options)
     assert not (tmp_path / "out.shards").exists()
+
+
+def test_a_ray_runs_metrics_and_cli_summary_match_a_local_runs(
+    cluster: None, tmp_path: Path, mock_server: MockServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ray run's metrics.json has a local run's totals, models and nodes (the shards'
+    calls merged, latency percentiles of every call), and the CLI prints its tables."""
+    files = {"data.jsonl": records(30), "models.yaml": "m: {model: openai/m, max_concurrency: 4}\n"}
+    local_task = write_task(
+        tmp_path / "local", LLM_TASK % "{type: jsonl, file_path: out.jsonl}", files
+    )
+    ray_task = write_task(tmp_path / "ray", LLM_TASK % "{type: jsonl, file_path: out.jsonl}", files)
+    run_task(local_task, RunOptions(mock=mock_server.url))
+    sigterm_before = signal.getsignal(signal.SIGTERM)
+    argv = ["run", str(ray_task), "--mock-url", mock_server.url, "--executor", "ray"]
+    assert main([*argv, "--num-shards", "3"]) == 0
+    assert signal.getsignal(signal.SIGTERM) == sigterm_before
+    local = json.loads((tmp_path / "local" / "out.metrics.json").read_text())
+    distributed = json.loads((tmp_path / "ray" / "out.metrics.json").read_text())
+    assert distributed["totals"] == local["totals"]
+    assert distributed["totals"]["model_calls"] == 30
+    for part in ("models", "nodes"):
+        assert distributed[part].keys() == local[part].keys()
+        for name, stats in distributed[part].items():
+            assert stats.keys() == local[part][name].keys()
+            assert {k: v for k, v in stats.items() if k not in ("latency_s", "seconds")} == {
+                k: v for k, v in local[part][name].items() if k not in ("latency_s", "seconds")
+            }
+            latency = stats["latency_s"]
+            assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
+    out = capsys.readouterr().out
+    assert "tokens" in out
+    assert "model calls by model" in out
+    assert "model calls by node" in out
+
+
+def test_sigterm_stops_a_ray_run_like_ctrl_c_and_resume_finishes_it(
+    cluster: None, tmp_path: Path
+) -> None:
+    """SIGTERM to the CLI's Ray driver cancels the shards and exits 130 with the resume hint
+    (no native stack dump); its metrics.json records the stop; --resume writes every record
+    once."""
+    task = write_task(
+        tmp_path, LAMBDA_TASK % "slow", {"data.jsonl": records(120), "steps.py": STEPS}
+    )
+    address = ray.get_runtime_context().gcs_address
+    command = [
+        sys.executable, "-m", "grasp_core", "run", str(task), "--quiet",
+        "--executor", "ray", "--num-shards", "2", "--ray-address", address, "--window", "2",
+    ]  # fmt: skip
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    journals = [
+        tmp_path / "out" / "out.shards" / f"shard-{i:05d}" / "output.journal.jsonl"
+        for i in range(2)
+    ]
+    deadline = time.monotonic() + 60
+    while not all(_committed(j) for j in journals):
+        assert driver.poll() is None, "the driver finished before it could be stopped"
+        assert time.monotonic() < deadline, "the shards never committed anything"
+        time.sleep(0.1)
+    driver.send_signal(signal.SIGTERM)
+    _, err = driver.communicate(timeout=30)
+    assert driver.returncode == 130, err
+    assert "SIGTERM received" not in err
+    assert f"grasp run {task} --resume" in err
+    assert "stopped early" in err
+    metrics = json.loads((tmp_path / "out" / "out.metrics.json").read_text())
+    assert metrics["records"]["interrupted"] is True
+    assert not (tmp_path / "out" / "out.jsonl").is_file()
+    result = run_task(task, RunOptions(executor="ray", resume=True))
+    assert result.done + result.previously_done == 120
+    assert output_ids(tmp_path / "out" / "out.jsonl") == sorted(f"r{i}" for i in range(120))
+
+
+def test_a_dead_board_or_limits_actor_is_a_grasp_error_naming_it(
+    cluster: None, tmp_path: Path
+) -> None:
+    """The driver turns a dead actor into ShardFailedError naming what it kept and how to
+    resume, not a raw RayActorError."""
+    task = write_task(tmp_path, LAMBDA_TASK % "slow", {"data.jsonl": records(4), "steps.py": STEPS})
+    layout = ShardLayout(tmp_path / "out" / "out.shards")
+    jobs = _Jobs(ray, Task.load(task), RunOptions(), ModelCatalog(), layout, 1, None)
+    jobs.board = ray.remote(num_cpus=0)(ProgressBoard).remote()
+    jobs.actors = {"m": ray.remote(num_cpus=0)(BackendLimits).remote("m", max_concurrency=2)}
+    jobs._report()  # both alive
+    ray.kill(jobs.actors["m"])
+    with pytest.raises(ShardFailedError, match=r"limits of backend 'm' died.*--resume"):
+        jobs.limits_summary()
+    ray.kill(jobs.board)
+    with pytest.raises(ShardFailedError, match=r"progress and budget \(its board\) died.*--resume"):
+        jobs._report()
+    with pytest.raises(ShardFailedError, match="board"):
+        jobs.budget_summary()

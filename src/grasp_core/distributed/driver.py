@@ -7,12 +7,15 @@ The driver holds no records: only the plan, the actors' handles and per-shard co
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import anyio
@@ -21,16 +24,15 @@ from grasp_core.backends import BackendPool
 from grasp_core.budget import BudgetCap, Spending
 from grasp_core.distributed._ray import import_ray
 from grasp_core.distributed.board import ProgressBoard, ReportStep
+from grasp_core.distributed.finish import ShardOutcome, finish_run, interrupted_run
 from grasp_core.distributed.layout import ShardLayout
 from grasp_core.distributed.limits import BackendLimits
-from grasp_core.distributed.merge import concatenate, merge_into
-from grasp_core.distributed.shard import ShardSpec, run_shard
+from grasp_core.distributed.shard import ShardResult, ShardSpec, lease_holder, run_shard
 from grasp_core.errors import GraspError, ResumeError, ShardFailedError
 from grasp_core.logs import get_logger
 from grasp_core.models_file import ModelCatalog
 from grasp_core.quality_run import with_quality_tasks
 from grasp_core.runner import (
-    READABLE_FORMATS,
     RunLock,
     RunOptions,
     RunResult,
@@ -49,6 +51,7 @@ MAX_ATTEMPTS = 3
 """Tries per shard: the first run and two resumes after a worker crash or an unexpected
 error. A GraSP error (bad config, unreadable input) is not retried."""
 _POLL_SECONDS = 2.0
+_BOARD = "the run's progress and budget (its board)"
 
 ProgressCallback = Callable[[dict[int, dict[str, int]]], None]
 
@@ -79,7 +82,7 @@ def run_on_ray(
         lock = RunLock(local.journal_path.with_suffix(".lock"))
         lock.acquire()
         try:
-            with _connected(ray, options.ray_address) as cpus:
+            with _connected(ray, options.ray_address, options.handle_signals) as cpus:
                 count = layout.prepare(
                     num_shards=options.num_shards,
                     default=max(1, int(cpus)),
@@ -88,14 +91,32 @@ def run_on_ray(
                     plan={"task": loaded.name, "task_hash": loaded.fingerprint()},
                 )
                 jobs = _Jobs(ray, loaded, options, catalog, layout, count, on_progress)
-                jobs.start(backends, lease_seconds, local.monitor.cap, earlier)
-                results = jobs.wait()
+                try:
+                    jobs.start(backends, lease_seconds, local.monitor.cap, earlier)
+                    results = jobs.wait()
+                except KeyboardInterrupt:
+                    jobs.cancel()
+                    if jobs.board is None:  # no shard started
+                        raise
+                    stopped = _stopped(jobs, local, layout, time.perf_counter() - started)
+                    if not options.handle_signals:
+                        raise
+                    return stopped
                 limits = jobs.limits_summary()
                 budget = jobs.budget_summary()
             seconds = time.perf_counter() - started
-            return _finish(local, layout, results, limits, budget, seconds)
+            return finish_run(local, layout, results, limits, budget, seconds)
         finally:
             lock.release()
+
+
+def _stopped(jobs: _Jobs, local: TaskRun, layout: ShardLayout, seconds: float) -> RunResult:
+    """The run whose shards were cancelled (Ctrl-C, or SIGTERM with ``handle_signals``):
+    what the shards posted and spent is recorded, as a local run stopped by a signal does."""
+    _log.warning("stopping: shards cancelled (journals keep their work); run again with --resume")
+    posted, _reason = jobs.ask(jobs.board.poll.remote(), _BOARD)
+    limits, budget = jobs.limits_summary(), jobs.budget_summary()
+    return interrupted_run(local, layout, posted, limits, budget, seconds)
 
 
 def _graph_models(task: Task, catalog: ModelCatalog) -> list[str]:
@@ -131,25 +152,33 @@ def _refuse_foreign_output(local: TaskRun, layout: ShardLayout, options: RunOpti
 
 
 @contextmanager
-def _connected(ray: Any, address: str | None) -> Iterator[float]:
+def _connected(ray: Any, address: str | None, handle_signals: bool) -> Iterator[float]:
     """Connect to ``address`` (or $RAY_ADDRESS, else start a local cluster); yield its
-    CPU count. A cluster this call started is shut down at the end."""
+    CPU count. A cluster this call started is shut down at the end.
+
+    With ``handle_signals`` (the CLI), SIGTERM stops the run as Ctrl-C does, instead of
+    Ray's handler (set by ``ray.init``: exit 1 with a native stack dump); the handler from
+    before is restored at the end."""
+    catch = handle_signals and threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGTERM) if catch else None
     ours = not ray.is_initialized()
-    if ours:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
-        yield float(ray.cluster_resources().get("CPU", 1.0))
-    finally:
         if ours:
-            ray.shutdown()
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        if catch:
+            signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            yield float(ray.cluster_resources().get("CPU", 1.0))
+        finally:
+            if ours:
+                ray.shutdown()
+    finally:
+        if catch:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
 
 
-@dataclass
-class _Outcome:
-    index: int
-    attempts: int = 0
-    result: RunResult | None = None
-    error: str | None = None
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 @dataclass
@@ -164,7 +193,7 @@ class _Jobs:
     actors: dict[str, Any] = field(default_factory=dict)
     board: Any = None
     pending: dict[Any, int] = field(default_factory=dict)
-    outcomes: dict[int, _Outcome] = field(default_factory=dict)
+    outcomes: dict[int, ShardOutcome] = field(default_factory=dict)
     reported: dict[int, dict[str, int]] = field(default_factory=dict)
     lease_seconds: float = 1.0
     report_step: ReportStep = field(default_factory=ReportStep)
@@ -187,7 +216,7 @@ class _Jobs:
         self.lease_seconds = lease_seconds
         self._task = ray.remote(max_retries=0)(run_shard)
         for index in range(self.count):
-            self.outcomes[index] = _Outcome(index)
+            self.outcomes[index] = ShardOutcome(index)
             self._submit(index)
 
     def _submit(self, index: int) -> None:
@@ -205,7 +234,7 @@ class _Jobs:
         ref = self._task.remote(self.task, self.options, self.catalog, spec)
         self.pending[ref] = index
 
-    def wait(self) -> dict[int, _Outcome]:
+    def wait(self) -> dict[int, ShardOutcome]:
         """Wait for every shard, retrying crashed ones; raise if any failed for good."""
         ray = self.ray
         try:
@@ -214,9 +243,8 @@ class _Jobs:
                 for ref in ready:
                     self._collect(ref)
                 self._report()
-        except KeyboardInterrupt:
-            for ref in self.pending:
-                ray.cancel(ref, force=True)
+        except BaseException:
+            self.cancel()
             raise
         failed = [o for o in self.outcomes.values() if o.result is None]
         if failed:
@@ -231,14 +259,38 @@ class _Jobs:
             )
         return self.outcomes
 
+    def cancel(self) -> None:
+        """Stop every shard still running (their journals keep what they committed)."""
+        for ref, index in self.pending.items():
+            self.ray.cancel(ref, force=True)
+            self._reclaim(index)
+        self.pending.clear()
+
+    def _reclaim(self, index: int) -> None:
+        """Free the backend slots the shard's latest attempt may still hold."""
+        holder = lease_holder(index, self.outcomes[index].attempts)
+        for actor in self.actors.values():
+            actor.reclaim.remote(holder)
+
+    def ask(self, ref: Any, actor: str) -> Any:
+        """``ref``'s answer from ``actor`` (what it keeps, for the error if it died)."""
+        try:
+            return self.ray.get(ref)
+        except self.ray.exceptions.RayActorError as exc:
+            raise ShardFailedError(
+                f"the Ray actor keeping {actor} died ({str(exc).splitlines()[0]}), so the "
+                "run cannot go on. The shards' journals keep what they committed: check the "
+                "cluster (memory, nodes), then run again with --resume"
+            ) from exc
+
     def _collect(self, ref: Any) -> None:
         ray = self.ray
         index = self.pending.pop(ref)
         outcome = self.outcomes[index]
-        for actor in self.actors.values():
-            actor.reclaim.remote(f"shard-{index:05d}")
+        self._reclaim(index)
         try:
-            outcome.result = ray.get(ref)
+            done: ShardResult = ray.get(ref)
+            outcome.result, outcome.metrics = done.result, done.metrics
             return
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if isinstance(exc.cause, BaseException) else exc
@@ -252,7 +304,7 @@ class _Jobs:
             self._submit(index)
 
     def _report(self) -> None:
-        snapshot, reason = self.ray.get(self.board.poll.remote())
+        snapshot, reason = self.ask(self.board.poll.remote(), _BOARD)
         if reason is not None and self.stop_reason is None:
             self.stop_reason = reason
             _log.warning("budget reached; shards finish their records in flight", reason=reason)
@@ -268,61 +320,12 @@ class _Jobs:
 
     def budget_summary(self) -> dict[str, Any]:
         """The run's ``budget`` block: every shard's spending against the cap."""
-        summary: dict[str, Any] = self.ray.get(self.board.budget.remote())
+        summary: dict[str, Any] = self.ask(self.board.budget.remote(), _BOARD)
         return summary
 
     def limits_summary(self) -> dict[str, Any]:
-        names = list(self.actors)
-        summaries = self.ray.get([self.actors[n].summary.remote() for n in names])
-        return dict(zip(names, summaries, strict=True))
-
-
-def _finish(
-    local: TaskRun,
-    layout: ShardLayout,
-    outcomes: dict[int, _Outcome],
-    limits: dict[str, Any],
-    budget: dict[str, Any],
-    seconds: float,
-) -> RunResult:
-    results = [outcomes[i].result for i in sorted(outcomes)]
-    shards = [r for r in results if r is not None]
-    indexes = sorted(outcomes)
-    sink_paths = merge_into(local.sinks(), [layout.output(i) for i in indexes])
-    concatenate([layout.failures(i) for i in indexes], local.failures_path)
-    reasons: dict[str, int] = {}
-    for shard in shards:
-        for reason, n in shard.failure_reasons.items():
-            reasons[reason] = reasons.get(reason, 0) + n
-    stopped_by_budget = bool(budget["stopped_by_budget"])
-    result = RunResult(
-        task=local.task.name,
-        done=sum(s.done for s in shards),
-        failed=sum(s.failed for s in shards),
-        filtered=sum(s.filtered for s in shards),
-        previously_done=sum(s.previously_done for s in shards),
-        interrupted=stopped_by_budget or any(s.interrupted for s in shards),
-        seconds=seconds,
-        output_paths=[p for paths in sink_paths.values() for p in paths],
-        sink_paths=sink_paths,
-        failures_path=local.failures_path,
-        journal_path=layout.root,
-        summary_path=local.summary_path,
-        metrics={
-            "executor": "ray",
-            "backends": limits,
-            "shards": {
-                str(i): {"done": s.done, "failed": s.failed, "seconds": round(s.seconds, 3)}
-                for i, s in zip(indexes, shards, strict=True)
-            },
-            "budget": budget,
-        },
-        failure_reasons=reasons,
-        allowed_failures=shards[0].allowed_failures if shards else None,
-        previously_failed=sum(s.previously_failed for s in shards),
-        output_format=kind if (kind := str(local.sink_block["type"])) in READABLE_FORMATS else None,
-        stopped_by_budget=stopped_by_budget,
-        metrics_path=local.monitor.metrics_path,
-    )
-    local.write_summary(result)
-    return result
+        """Each backend's global limits, as its actor keeps them."""
+        refs = {name: actor.summary.remote() for name, actor in self.actors.items()}
+        return {
+            name: self.ask(ref, f"the limits of backend {name!r}") for name, ref in refs.items()
+        }

@@ -6,6 +6,9 @@ shard's event loop is asyncio. Each call waits for the actor's rpm/tpm budget,
 then for a slot from :class:`SlotLease`, which asks the actor for slots only when it holds
 no fresh idle one. The circuit breaker stays per shard: a shard that sees failures pauses
 its own calls.
+
+A shard ends its leases with :meth:`SlotLease.aclose`: the actor then cancels the shard's
+waiting request and grants it nothing more, so no slot is ever booked to a shard that is gone.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ from typing import Any, cast
 import anyio
 
 from grasp_core.backends import Backend
+from grasp_core.logs import get_logger
 
 __all__ = ["LeasedBackend", "SlotLease"]
 
+_log = get_logger(__name__)
 _REPORT_EVERY = 16
 """Successes are sent to the actor in batches of this many (429s at once)."""
+_CLOSE_SECONDS = 10.0
+"""Longest wait for the actor when a lease ends (a shard never hangs on a lost actor)."""
 
 
 class SlotLease:
@@ -43,6 +50,7 @@ class SlotLease:
         self._idle: deque[float] = deque()
         self._waiting = 0
         self._fetching = False
+        self._closed = False
         self._changed = anyio.Event()
         self._successes = 0
         self._failure: BaseException | None = None
@@ -89,7 +97,12 @@ class SlotLease:
             self._failure = reply.exception()
         else:
             granted, self.global_limit = reply.result()
-            self._idle.extend([time.monotonic()] * granted)
+            if self._closed:
+                self._give_back(granted)
+            elif granted:
+                self._idle.extend([time.monotonic()] * granted)
+            else:
+                self._failure = RuntimeError(f"backend slots refused: {self.shard} was closed")
         self._notify()
         self._trim()
 
@@ -132,11 +145,21 @@ class SlotLease:
             self.limits.report.remote(self._successes, 0)
             self._successes = 0
 
-    def close(self) -> None:
-        """Return every idle slot and report what is left (the shard is done)."""
+    async def aclose(self) -> None:
+        """End the lease (the shard is done): report what is left, return every idle slot,
+        close the shard on the actor, and wait for a request still out (what it was granted
+        goes straight back)."""
+        self._closed = True
         self.flush()
         self._give_back(len(self._idle))
         self._idle.clear()
+        try:
+            with anyio.move_on_after(_CLOSE_SECONDS):
+                await cast(Awaitable[int], self.limits.close.remote(self.shard))
+                while self._fetching:
+                    await self._changed.wait()
+        except Exception as exc:  # the actor is gone: the driver reports it
+            _log.warning("could not close the backend lease", shard=self.shard, error=repr(exc))
 
 
 @dataclass

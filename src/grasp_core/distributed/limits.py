@@ -36,14 +36,29 @@ class BackendLimits:
             name=name, max_concurrency=max_concurrency, rpm=rpm, tpm=tpm, adaptive=adaptive
         )
         self._held: dict[str, list[object]] = {}
+        self._requests: dict[str, set[anyio.CancelScope]] = {}
+        """Each shard's requests still waiting for a slot."""
+        self._closed: set[str] = set()
+        """Shards that ended: a slot granted to one would be booked to it for good."""
         self.most_leased = 0
 
     async def acquire(self, shard: str, count: int) -> tuple[int, int]:
         """Wait for one slot (first come, first served), take up to ``count`` if free;
-        return the number granted and the current global limit."""
+        return the number granted and the current global limit. A closed shard is granted
+        nothing, even when its request was waiting before it closed."""
+        if shard in self._closed:
+            return 0, self.limit
         limiter = self.backend.limiter
         first = object()
-        await limiter.acquire_on_behalf_of(first)
+        requests = self._requests.setdefault(shard, set())
+        with anyio.CancelScope() as request:
+            requests.add(request)
+            try:
+                await limiter.acquire_on_behalf_of(first)
+            finally:
+                requests.discard(request)
+        if request.cancelled_caught:  # see close()
+            return 0, self.limit
         held = self._held.setdefault(shard, [])
         held.append(first)
         granted = 1
@@ -64,11 +79,21 @@ class BackendLimits:
         for _ in range(min(count, len(held))):
             self.backend.limiter.release_on_behalf_of(held.pop())
 
+    def close(self, shard: str) -> int:
+        """End ``shard``'s lease: cancel its waiting requests, grant it nothing from now on,
+        and take back every slot it holds; return how many."""
+        self._closed.add(shard)
+        for request in list(self._requests.pop(shard, ())):
+            request.cancel()
+        held = self._held.pop(shard, [])
+        for borrower in held:
+            self.backend.limiter.release_on_behalf_of(borrower)
+        return len(held)
+
     def reclaim(self, shard: str) -> int:
-        """Take back every slot a shard holds (its worker died); return how many."""
-        count = len(self._held.get(shard, []))
-        self.release(shard, count)
-        return count
+        """The driver's :meth:`close` once a shard's task ended (its worker may have died
+        holding slots); return how many slots came back."""
+        return self.close(shard)
 
     async def admit(self, estimated_tokens: int = 0) -> None:
         """Wait for the rpm/tpm budgets of one request."""

@@ -21,12 +21,13 @@ from grasp_core.distributed.reporter import ShardReporter
 from grasp_core.distributed.sharding import shard_items, shard_source
 from grasp_core.engine import Engine, EngineCounts, raise_grasp_error
 from grasp_core.logs import get_logger
+from grasp_core.metrics import RunMetrics
 from grasp_core.models_file import ModelCatalog
 from grasp_core.protocols import BuildEnv, Source, SourceItem
 from grasp_core.runner import RunOptions, RunResult, TaskRun
 from grasp_core.task import Task
 
-__all__ = ["ShardSpec", "run_shard"]
+__all__ = ["ShardResult", "ShardSpec", "lease_holder", "run_shard"]
 
 _log = get_logger(__name__)
 
@@ -49,11 +50,28 @@ class ShardSpec:
     """Spending after which the shard posts before its timer (with a budget cap)."""
 
     @property
-    def name(self) -> str:
-        return f"shard-{self.index:05d}"
+    def holder(self) -> str:
+        """Who holds this attempt's backend slots: a retry leases afresh, as someone else."""
+        return lease_holder(self.index, self.attempt)
 
 
-def run_shard(task: Task, options: RunOptions, catalog: ModelCatalog, spec: ShardSpec) -> RunResult:
+@dataclass(frozen=True)
+class ShardResult:
+    """What a shard's task returns to the driver."""
+
+    result: RunResult
+    metrics: RunMetrics
+    """The shard's raw counts and latencies, which the driver merges into the run's."""
+
+
+def lease_holder(index: int, attempt: int) -> str:
+    """The name under which attempt ``attempt`` of shard ``index`` leases backend slots."""
+    return f"shard-{index:05d}/attempt-{attempt}"
+
+
+def run_shard(
+    task: Task, options: RunOptions, catalog: ModelCatalog, spec: ShardSpec
+) -> ShardResult:
     """Run one shard to the end in this process (a Ray task body; plain, not async: the
     engine runs its own event loop). Resumes from the shard's journal when it has one.
 
@@ -76,7 +94,8 @@ def run_shard(task: Task, options: RunOptions, catalog: ModelCatalog, spec: Shar
     )
     run = _ShardRun(_shard_task(task), shard_options, catalog, spec)
     _wait_for_unlock(run.journal_path.with_suffix(".lock"))
-    return anyio.run(run.execute)
+    result = anyio.run(run.execute)
+    return ShardResult(result, run.metrics.detached())
 
 
 def _wait_for_unlock(path: Path, seconds: float = 60.0) -> None:
@@ -168,7 +187,7 @@ class _Leases:
             return Backend(**params)
         lease = SlotLease(
             limits,
-            self.spec.name,
+            self.spec.holder,
             max_concurrency=params["max_concurrency"],
             lease_seconds=self.spec.lease_seconds,
         )
@@ -177,4 +196,4 @@ class _Leases:
 
     async def aclose(self) -> None:
         for lease in self.leases:
-            lease.close()
+            await lease.aclose()
