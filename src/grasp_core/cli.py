@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from grasp_core.cli_common import failure_budget
+from grasp_core.cli_common import run_options
 from grasp_core.cli_filter import add_filter_command, run_filter_command
 from grasp_core.cli_graph import add_graph_command, run_graph_command
 from grasp_core.cli_tag import add_tag_command, run_tag_command
@@ -209,24 +209,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from grasp_core.runner import RunOptions, run_task
+    from grasp_core.runner import run_task
 
-    options = RunOptions(
-        num_records=args.num_records,
-        start_index=args.start_index,
+    options = run_options(
+        args,
         output_dir=args.output_dir,
-        models=args.models,
-        mock=args.mock_url or args.mock,
-        resume=args.resume,
         force=args.force,
-        overwrite=args.overwrite,
-        window=args.window,
-        allowed_failures=failure_budget(args.allowed_failures),
         seed=args.seed,
         oasst=True if args.oasst == "auto" else args.oasst,
         format=args.format,
         quality=args.quality,
-        handle_signals=True,
         progress=False if args.quiet else _PROGRESS_BY_LOG_FORMAT[args.log_format],
         progress_every=args.progress_every,
         max_cost=args.max_cost,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from grasp_core.cli_common import failure_budget
+from grasp_core.cli_common import run_options
 from grasp_core.cli_filter import add_dataset_arguments
 
 __all__ = ["add_tag_command", "run_tag_command", "tag_task"]
@@ -92,7 +92,7 @@ def run_tag_command(args: argparse.Namespace) -> int:
     """Build the tagging task from the options and run it."""
     from grasp_core.dataset_files import refuse_input_as_output, sink_block, source_block
     from grasp_core.quality_run import parse_tasks
-    from grasp_core.runner import RunOptions, run_task
+    from grasp_core.runner import run_task
 
     tasks = parse_tasks(args.tasks) if args.tasks else ("heuristics",)
     source = source_block(args.input, args.source)
@@ -108,18 +108,7 @@ def run_tag_command(args: argparse.Namespace) -> int:
     }
     quality.update({k: v for k, v in optional.items() if v not in (None, [])})
     task = tag_task(source, sink, quality, task_dir=Path.cwd(), name=Path(sink["file_path"]).stem)
-    options = RunOptions(
-        num_records=args.num_records,
-        start_index=args.start_index,
-        models=args.models,
-        mock=args.mock_url or args.mock,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        window=args.window,
-        allowed_failures=failure_budget(args.allowed_failures),
-        handle_signals=True,
-    )
-    result = run_task(task, options)
+    result = run_task(task, run_options(args))
     if not args.quiet:
         print(f"grasp tag: tagged {result.done}, failed {result.failed}", end="")
         print(f", finished earlier {result.previously_done}" if result.previously_done else "")
