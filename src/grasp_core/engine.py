@@ -254,20 +254,26 @@ class Engine:
                     self._unsynced += len(batch)
                     elapsed = time.monotonic() - self._last_sync
                     if self._unsynced >= self.sync_every or elapsed >= self.sync_seconds:
-                        await anyio.to_thread.run_sync(self.sync)
+                        await self._sync()
         with anyio.CancelScope(shield=True):
             if self._unsynced:
-                await anyio.to_thread.run_sync(self.sync)
+                await self._sync()
+
+    async def _sync(self) -> None:
+        # The journal's buffer is flushed here, on the loop that writes it; the thread
+        # only asks the OS to put what it already has on disk.
+        self.journal.flush()
+        await anyio.to_thread.run_sync(self.sync)
 
     def sync(self) -> None:
         """Force sinks, then the journal, to disk: the journal never promises data that a
         power cut could take from a sink. Runs every ``sync_every`` records or
-        ``sync_seconds``, and when the run ends."""
+        ``sync_seconds``, and when the run ends. The caller flushes the journal first."""
         for sink in (*self.sinks.values(), self.failures):
             sync = getattr(sink, "sync", None)
             if sync is not None:
                 sync()
-        self.journal.sync()
+        self.journal.force_to_disk()
         self._unsynced = 0
         self._last_sync = time.monotonic()
 

@@ -122,9 +122,14 @@ class Journal:
                 os.fsync(self._file.fileno())
 
     def sync(self) -> None:
-        """Flush and force the journal to disk (the run's fsync policy calls this)."""
+        """Flush and force the journal to disk."""
+        self.flush()
+        self.force_to_disk()
+
+    def force_to_disk(self) -> None:
+        """Force what was flushed to disk. Touches no Python buffer, so it may run in a
+        worker thread while the event loop goes on writing events."""
         if self._file is not None:
-            self._file.flush()
             os.fsync(self._file.fileno())
 
     def append(self, event: dict[str, Any]) -> None:
