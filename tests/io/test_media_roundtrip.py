@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from grasp_core.runner import run_task
 from grasp_io.sinks import JsonlSink, ParquetSink
@@ -41,7 +43,12 @@ def undecoded(dataset: object) -> list[dict[str, object]]:
     assert isinstance(dataset.features["audio"], datasets.Audio)
     dataset = dataset.cast_column("audio", datasets.Audio(decode=False))
     dataset = dataset.cast_column("image", datasets.Image(decode=False))
-    return [dict(row) for row in dataset]
+    return by_id(dict(row) for row in dataset)
+
+
+def by_id(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records in id order: sinks hold them in the order they finished."""
+    return sorted(records, key=lambda record: str(record["id"]))
 
 
 def test_media_survive_a_run_into_every_sink(tmp_path: Path) -> None:
@@ -62,14 +69,15 @@ def test_media_survive_a_run_into_every_sink(tmp_path: Path) -> None:
     )
     assert undecoded(from_parquet) == expected
     assert undecoded(datasets.load_from_disk(str(tmp_path / "out/media_ds"))) == expected
-    assert list(result.records()) == expected  # the first sink, read back
+    assert by_id(result.records()) == expected  # the first sink, read back
 
-    lines = [json.loads(x) for x in (tmp_path / "out/media.jsonl").read_text().splitlines()]
+    lines = by_id(json.loads(x) for x in (tmp_path / "out/media.jsonl").read_text().splitlines())
     assert [base64.b64decode(r["audio"]["bytes"]) for r in lines] == [
         r["audio"]["bytes"] for r in expected
     ]
     with (tmp_path / "out/media.csv").open(newline="") as text:
-        cells = [json.loads(row["image"]) for row in csv.DictReader(text)]
+        rows = by_id(csv.DictReader(text))
+    cells = [json.loads(row["image"]) for row in rows]
     assert [base64.b64decode(c["bytes"]) for c in cells] == [r["image"]["bytes"] for r in expected]
 
 
