@@ -15,17 +15,16 @@ from grasp_core.logs import get_logger
 from grasp_core.protocols import BuildEnv, NodeContext
 from grasp_nodes.clients import ModelClient
 from grasp_nodes.llm import (
-    _ROLES,
     ModelRef,
     Role,
-    _role_and_content,
+    check_prompt,
     model_call_parts,
+    parse_prompt,
     render_prompt,
 )
 from grasp_nodes.prompt_parts import (
     MediaContext,
     MediaOptions,
-    PromptContent,
     without_media,
 )
 from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
@@ -67,13 +66,7 @@ class AgentNodeConfig(NodeConfig):
     @field_validator("prompt")
     @classmethod
     def _prompt(cls, prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not prompt:
-            raise ValueError("a prompt needs at least one message")
-        for message in prompt:
-            role, _ = _role_and_content(message)
-            if role not in _ROLES:
-                raise ValueError(f"unknown prompt role {role!r}; use one of {', '.join(_ROLES)}")
-        return prompt
+        return check_prompt(prompt)
 
     @field_validator("tools")
     @classmethod
@@ -138,10 +131,7 @@ class AgentNode:
                 f"the answer's key(s) {list(answer_keys)!r} or `messages`; choose another key"
             )
         where = f"graph_config.nodes.{name}"
-        self._prompt: list[tuple[str, PromptContent]] = []
-        for index, message in enumerate(config.prompt):
-            role, content = _role_and_content(message)
-            self._prompt.append((role, PromptContent(content, where=f"{where}.prompt[{index}]")))
+        self._prompt = parse_prompt(config.prompt, where=f"{where}.prompt")
         self._injected = {
             turn: Template(text, where=f"{where}.inject_system_messages.{turn}")
             for turn, text in config.inject_system_messages.items()

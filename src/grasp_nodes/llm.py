@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, field_validator
@@ -25,7 +25,9 @@ __all__ = [
     "LLMNodeConfig",
     "ModelCallConfig",
     "ModelRef",
+    "check_prompt",
     "model_call_parts",
+    "parse_prompt",
     "render_prompt",
 ]
 
@@ -68,13 +70,7 @@ class LLMNodeConfig(NodeConfig):
     @field_validator("prompt")
     @classmethod
     def _prompt(cls, prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not prompt:
-            raise ValueError("a prompt needs at least one message")
-        for message in prompt:
-            role, _ = _role_and_content(message)
-            if role not in _ROLES:
-                raise ValueError(f"unknown prompt role {role!r}; use one of {', '.join(_ROLES)}")
-        return prompt
+        return check_prompt(prompt)
 
 
 async def render_prompt(
@@ -137,6 +133,28 @@ def model_call_parts(
     return client, structured, media_context(env, config.media, config.model.name)
 
 
+def check_prompt(prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A prompt's messages: at least one, each a known role (the config validators' rule)."""
+    if not prompt:
+        raise ValueError("a prompt needs at least one message")
+    for message in prompt:
+        role, _ = _role_and_content(message)
+        if role not in _ROLES:
+            raise ValueError(f"unknown prompt role {role!r}; use one of {', '.join(_ROLES)}")
+    return prompt
+
+
+def parse_prompt(
+    prompt: Sequence[Mapping[str, Any]], *, where: str
+) -> list[tuple[str, PromptContent]]:
+    """A node's ``prompt`` list as (role, content) pairs; errors name ``where[index]``."""
+    parsed: list[tuple[str, PromptContent]] = []
+    for index, message in enumerate(prompt):
+        role, content = _role_and_content(message)
+        parsed.append((role, PromptContent(content, where=f"{where}[{index}]")))
+    return parsed
+
+
 def _role_and_content(message: Mapping[str, Any]) -> tuple[str, Any]:
     if "role" in message:
         return str(message["role"]), message.get("content", "")
@@ -169,11 +187,7 @@ class LLMNode:
         self._key = keys[0] if keys else name
         self.structured = structured
         self._placement = structured.placement(keys, name) if structured is not None else None
-        self._messages: list[tuple[str, PromptContent]] = []
-        for index, message in enumerate(config.prompt):
-            role, content = _role_and_content(message)
-            where = f"graph_config.nodes.{name}.prompt[{index}]"
-            self._messages.append((role, PromptContent(content, where=where)))
+        self._messages = parse_prompt(config.prompt, where=f"graph_config.nodes.{name}.prompt")
 
     @classmethod
     def build(cls, name: str, config: LLMNodeConfig, env: BuildEnv) -> LLMNode:
