@@ -182,25 +182,35 @@ def _cycle(secondary: Secondary) -> Iterator[SourceItem]:
             raise _empty(secondary)
 
 
-def _random(items: Iterator[SourceItem], secondary: Secondary, seed: int) -> Iterator[SourceItem]:
+def _pooled(
+    items: Iterator[SourceItem], secondary: Secondary
+) -> Iterator[tuple[SourceItem, list[SourceItem] | None]]:
+    """Each item with the secondary's records (loaded on the first readable item), or with
+    None for an error item, which passes through unjoined."""
     pool: list[SourceItem] | None = None
     for item in items:
         if item.error is not None:
-            yield item
+            yield item, None
             continue
         pool = pool if pool is not None else _load(secondary)
+        yield item, pool
+
+
+def _random(items: Iterator[SourceItem], secondary: Secondary, seed: int) -> Iterator[SourceItem]:
+    for item, pool in _pooled(items, secondary):
+        if pool is None:
+            yield item
+            continue
         text = f"{seed}:{secondary.alias}:{item.record_id}".encode("utf-8", "surrogatepass")
         draw = int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little")
         yield _nest(item, secondary.alias, pool[draw % len(pool)], item.record_id)
 
 
 def _cross(items: Iterator[SourceItem], secondary: Secondary, seed: int) -> Iterator[SourceItem]:
-    pool: list[SourceItem] | None = None
-    for item in items:
-        if item.error is not None:
+    for item, pool in _pooled(items, secondary):
+        if pool is None:
             yield item
             continue
-        pool = pool if pool is not None else _load(secondary)
         for partner in pool:
             pair_id = f"{item.record_id}|{secondary.alias}:{partner.record_id}"
             yield _nest(item, secondary.alias, partner, pair_id, shared=True)
