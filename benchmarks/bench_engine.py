@@ -24,7 +24,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import anyio
 
 from _mock_process import mock_process  # type: ignore[import-not-found]
-from grasp_core.runner import RunOptions, run_task
+from grasp_core import RunOptions, run_task
 
 TASK = """
 data_config:

@@ -80,7 +80,7 @@ def main() -> None:
 
 def report_cost(mode: str, reports: int = 200) -> float:
     """Seconds one report takes (a snapshot with two backends), rendered into /dev/null."""
-    from grasp_core.progress import ProgressReporter, ProgressSnapshot
+    from grasp_core.observe.progress import ProgressReporter, ProgressSnapshot
 
     snapshot = ProgressSnapshot(
         done=1234, failed=3, filtered=0, earlier=0, in_flight=64, total=10_000, elapsed=12.0,

@@ -22,7 +22,7 @@ import ray
 
 from _mock_process import mock_process  # type: ignore[import-not-found]
 from grasp_core import RunOptions, Task, run_task
-from grasp_core.models_file import ModelCatalog, ModelSpec
+from grasp_core.models.catalog import ModelCatalog, ModelSpec
 
 SHARDS = (1, 2, 4)
 

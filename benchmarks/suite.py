@@ -37,7 +37,7 @@ import anyio
 
 from _mock_process import mock_process  # type: ignore[import-not-found]
 from bench_engine import prepare, sequential_sample  # type: ignore[import-not-found]
-from grasp_core.runner import RunOptions, run_task
+from grasp_core import RunOptions, run_task
 
 HERE = Path(__file__).parent
 Row = dict[str, Any]
@@ -105,9 +105,9 @@ async def _raw_aiohttp(url: str, calls: int, concurrency: int) -> None:
 
 
 async def _client(url: str, calls: int, concurrency: int, transport: str) -> None:
-    from grasp_core.backends import BackendPool
-    from grasp_core.metrics import RunMetrics
-    from grasp_core.models_file import ModelCatalog
+    from grasp_core.models.backends import BackendPool
+    from grasp_core.models.catalog import ModelCatalog
+    from grasp_core.observe.metrics import RunMetrics
     from grasp_core.protocols import BuildEnv
     from grasp_nodes.clients import client_for
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import anyio
 
+from grasp_core import check_task
+from grasp_core.config.task_file import Task
 from grasp_core.graph.picture import to_mermaid
-from grasp_core.models_file import catalog_for_checking
-from grasp_core.runner import check_task
-from grasp_core.task import Task
+from grasp_core.models.catalog import catalog_for_checking
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,12 +6,13 @@ below is the whole public API.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from grasp_core._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from grasp_core.api import run
-    from grasp_core.builder import END, START, Graph
+    from grasp_core.api import run, run_task, run_task_async
+    from grasp_core.config.task_file import Task
     from grasp_core.errors import (
         CompileError,
         ConfigError,
@@ -23,10 +24,12 @@ if TYPE_CHECKING:
         RecordError,
         ResumeError,
         RetryableModelError,
+        ShardFailedError,
         SinkError,
         SourceError,
     )
-    from grasp_core.models_file import ModelCatalog, ModelSpec
+    from grasp_core.graph.builder import END, START, Graph
+    from grasp_core.models.catalog import ModelCatalog, ModelSpec
     from grasp_core.protocols import (
         BuildEnv,
         Node,
@@ -38,9 +41,8 @@ if TYPE_CHECKING:
         Transform,
         TransformEnv,
     )
-    from grasp_core.registry import formats, nodes, sinks, sources, transforms
-    from grasp_core.runner import RunOptions, RunResult, run_task, run_task_async
-    from grasp_core.task import Task
+    from grasp_core.registry import formats, nodes, register, sinks, sources, transforms
+    from grasp_core.runs import RunOptions, RunResult, check_task
 
 __all__ = [
     "END",
@@ -64,6 +66,7 @@ __all__ = [
     "RetryableModelError",
     "RunOptions",
     "RunResult",
+    "ShardFailedError",
     "Sink",
     "SinkError",
     "Source",
@@ -72,8 +75,10 @@ __all__ = [
     "Task",
     "Transform",
     "TransformEnv",
+    "check_task",
     "formats",
     "nodes",
+    "register",
     "run",
     "run_task",
     "run_task_async",
@@ -82,9 +87,12 @@ __all__ = [
     "transforms",
 ]
 
-_HOME = {
-    **dict.fromkeys(
-        [
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "grasp_core.api": ["run", "run_task", "run_task_async"],
+        "grasp_core.config.task_file": ["Task"],
+        "grasp_core.errors": [
             "CompileError",
             "ConfigError",
             "GraspError",
@@ -95,14 +103,13 @@ _HOME = {
             "RecordError",
             "ResumeError",
             "RetryableModelError",
+            "ShardFailedError",
             "SinkError",
             "SourceError",
         ],
-        "grasp_core.errors",
-    ),
-    **dict.fromkeys(["ModelCatalog", "ModelSpec"], "grasp_core.models_file"),
-    **dict.fromkeys(
-        [
+        "grasp_core.graph.builder": ["END", "START", "Graph"],
+        "grasp_core.models.catalog": ["ModelCatalog", "ModelSpec"],
+        "grasp_core.protocols": [
             "BuildEnv",
             "Node",
             "NodeContext",
@@ -113,24 +120,8 @@ _HOME = {
             "Transform",
             "TransformEnv",
         ],
-        "grasp_core.protocols",
-    ),
-    **dict.fromkeys(["formats", "nodes", "sinks", "sources", "transforms"], "grasp_core.registry"),
-    **dict.fromkeys(["RunOptions", "RunResult", "run_task", "run_task_async"], "grasp_core.runner"),
-    "Task": "grasp_core.task",
-    "run": "grasp_core.api",
-    **dict.fromkeys(["END", "START", "Graph"], "grasp_core.builder"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module 'grasp_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+        "grasp_core.registry": ["formats", "nodes", "register", "sinks", "sources", "transforms"],
+        "grasp_core.runs": ["RunOptions", "RunResult", "check_task"],
+    },
+    __all__,
+)

@@ -1,17 +1,26 @@
-"""``grasp_core.run``: one call from a task to its dataset."""
+"""The Python API's entry points: ``run``, ``run_task`` and ``run_task_async``.
+
+This is the one place that chooses the executor: the local one (``grasp_core.runs``) or
+Ray's (``grasp_core.executors.ray``, imported only when asked for).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import anyio
+import anyio.to_thread
+
+from grasp_core.config.task_file import Task
 from grasp_core.errors import ConfigError
-from grasp_core.runner import RunOptions, RunResult, run_task
-from grasp_core.task import Task
+from grasp_core.logs import default_logging
+from grasp_core.runs import RunOptions, RunResult, TaskRun, catalog_for, mock_server_for
+from grasp_core.runs.quality import with_quality_tasks
 
-__all__ = ["run"]
+__all__ = ["run", "run_task", "run_task_async"]
 
 
 def run(task: Task | str | Path, /, **options: Any) -> RunResult:
@@ -29,3 +38,36 @@ def run(task: Task | str | Path, /, **options: Any) -> RunResult:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"run() got an unknown option {name!r}{hint}")
     return run_task(task, RunOptions(**options))
+
+
+def run_task(
+    task: Task | str | Path,
+    options: RunOptions | None = None,
+    *,
+    backend: Literal["asyncio", "trio"] = "asyncio",
+) -> RunResult:
+    """Run a task from synchronous code (starts its own event loop)."""
+    if options is not None and options.executor == "ray":
+        from grasp_core.executors.ray import run_on_ray
+
+        return run_on_ray(task, options)  # in this thread, so Ctrl-C reaches the driver
+
+    async def main() -> RunResult:
+        return await run_task_async(task, options)
+
+    return anyio.run(main, backend=backend)
+
+
+async def run_task_async(task: Task | str | Path, options: RunOptions | None = None) -> RunResult:
+    """Run a task inside the caller's event loop (asyncio or trio)."""
+    options = options or RunOptions()
+    default_logging()
+    if options.executor == "ray":
+        from grasp_core.executors.ray import run_on_ray
+
+        return await anyio.to_thread.run_sync(run_on_ray, task, options)
+    loaded = task if isinstance(task, Task) else Task.load(task)
+    loaded = with_quality_tasks(loaded, options.quality)
+    with mock_server_for(options.mock) as mock_url:
+        catalog = catalog_for(loaded, options, mock_url)
+        return await TaskRun(loaded, options, catalog).execute()

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from grasp_core.backends import BackendPool
-    from grasp_core.graph.compiled import CompiledGraph
-    from grasp_core.metrics import RunMetrics
-    from grasp_core.models_file import ModelCatalog
-    from grasp_core.yaml_source import YamlDocument
+    from grasp_core.config.yaml_source import YamlDocument
+    from grasp_core.models.backends import BackendPool
+    from grasp_core.models.catalog import ModelCatalog
+    from grasp_core.observe.metrics import RunMetrics
 
 __all__ = [
     "BuildEnv",
@@ -209,10 +208,10 @@ class NodeContext:
     """With ``multiturn``, how many of the latest history messages to send."""
     seed: int = 0
     """The run's seed (recorded in the journal, so a resumed run draws the same values)."""
-    run_graph: Callable[[CompiledGraph, dict[str, Any], str], Awaitable[dict[str, Any]]] | None = (
-        None
-    )
-    """Runs an inner graph for this record; its node runs are journaled as ``prefix.node``."""
+    run_graph: Callable[[Any, dict[str, Any], str], Awaitable[dict[str, Any]]] | None = None
+    """Runs an inner graph (one that ``compile_graph`` made) for this record from the given
+    state; its node runs are journaled as ``prefix.node``. Typed loosely on purpose: this
+    interface sits below the graph package, which implements it."""
 
     def rng_seed(self) -> str:
         """A seed for ``random.Random`` unique to this run, record, node and iteration."""

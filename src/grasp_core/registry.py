@@ -1,5 +1,5 @@
-"""Plugins by name: node types, sources, sinks and transforms, found through entry points,
-loaded lazily.
+"""Plugins by name: node types, sources, sinks, row formats, transforms and media
+encoders, found through entry points, loaded lazily.
 
 Built-in types are declared as entry points in GraSP's own ``pyproject.toml``, so the core
 never imports ``grasp_nodes`` or ``grasp_io``; third parties add types the same way, or
@@ -17,13 +17,16 @@ from grasp_core.errors import PluginError
 
 __all__ = [
     "FORMAT_GROUP",
+    "MEDIA_GROUP",
     "NODE_GROUP",
     "SINK_GROUP",
     "SOURCE_GROUP",
     "TRANSFORM_GROUP",
     "Registry",
     "formats",
+    "media",
     "nodes",
+    "register",
     "sinks",
     "sources",
     "transforms",
@@ -34,6 +37,7 @@ SOURCE_GROUP = "grasp.sources"
 SINK_GROUP = "grasp.sinks"
 FORMAT_GROUP = "grasp.formats"
 TRANSFORM_GROUP = "grasp.transforms"
+MEDIA_GROUP = "grasp.media"
 
 T = TypeVar("T")
 
@@ -88,3 +92,26 @@ sources = Registry(SOURCE_GROUP, "source type")
 sinks = Registry(SINK_GROUP, "sink type")
 formats = Registry(FORMAT_GROUP, "output format")
 transforms = Registry(TRANSFORM_GROUP, "transform")
+media = Registry(MEDIA_GROUP, "media encoder")
+
+_BY_KIND = {
+    "nodes": nodes,
+    "sources": sources,
+    "sinks": sinks,
+    "formats": formats,
+    "transforms": transforms,
+    "media": media,
+}
+
+
+def register(kind: str, name: str) -> Callable[[T], T]:
+    """Register a plugin in this process: ``@register("nodes", "my_type")`` on a class.
+
+    ``kind`` is one of ``nodes``, ``sources``, ``sinks``, ``formats``, ``transforms`` or
+    ``media``. Packages usually declare entry points instead (see the plugin guide)."""
+    registry = _BY_KIND.get(kind)
+    if registry is None:
+        raise PluginError(
+            f"unknown plugin kind {kind!r}; use one of: {', '.join(sorted(_BY_KIND))}"
+        )
+    return registry.register(name)

@@ -9,10 +9,8 @@ from typing import Any, ClassVar, Literal
 import anyio
 from pydantic import Field, field_validator, model_validator
 
-from grasp_core.config import NodeConfig
 from grasp_core.errors import ConfigError, NodeError
-from grasp_core.logs import get_logger
-from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, get_logger
 from grasp_nodes.clients import ModelClient
 from grasp_nodes.llm import (
     ModelRef,

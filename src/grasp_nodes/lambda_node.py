@@ -7,10 +7,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from grasp_core.callables import UserCallable, load_callable
-from grasp_core.config import NodeConfig
 from grasp_core.errors import ConfigError, NodeError
-from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, UserCallable, load_callable
 
 __all__ = ["LambdaNode", "LambdaNodeConfig"]
 

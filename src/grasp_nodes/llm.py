@@ -7,8 +7,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, field_validator
 
-from grasp_core.config import NodeConfig, StrictModel
-from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, StrictModel
 from grasp_nodes.clients import ModelClient, client_for
 from grasp_nodes.prompt_parts import (
     MediaContext,

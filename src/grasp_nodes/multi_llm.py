@@ -13,10 +13,8 @@ from typing import Any, ClassVar, Literal
 import anyio
 from pydantic import Field, field_validator, model_validator
 
-from grasp_core.callables import UserCallable, load_callable
-from grasp_core.config import NodeConfig
 from grasp_core.errors import ConfigError, ModelCallError, NodeError, RecordError
-from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, UserCallable, load_callable
 from grasp_nodes.clients import client_for
 from grasp_nodes.llm import LLMNode, LLMNodeConfig, ModelRef
 from grasp_nodes.prompt_parts import MediaOptions, media_context

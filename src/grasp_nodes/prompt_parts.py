@@ -19,11 +19,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from grasp_core.config import StrictModel
+from grasp_core import plugin
 from grasp_core.errors import ConfigError, NodeError, RecordError
-from grasp_core.output import MISSING, lookup
-from grasp_core.protocols import BuildEnv
-from grasp_core.registry import Registry
+from grasp_core.plugin import MISSING, BuildEnv, StrictModel, lookup
 from grasp_nodes.templates import NO_FIELD, Template
 
 __all__ = [
@@ -41,7 +39,6 @@ AudioPart = Literal["input_audio", "audio_url"]
 _PART_TYPES = ("text", "image_url", "audio_url", "input_audio")
 _INPUT_AUDIO_PROVIDERS = frozenset({"openai", "azure"})
 _INPUT_AUDIO_FORMATS = {"audio/wav": "wav", "audio/mpeg": "mp3"}
-_media_sources = Registry("grasp.media", "media encoder")
 
 
 class MediaOptions(StrictModel):
@@ -91,7 +88,7 @@ class MediaContext:
 
 def media_context(env: BuildEnv, options: MediaOptions, model_name: str) -> MediaContext:
     """The media context for a node calling ``model_name`` (audio style chosen by route)."""
-    source: MediaSource = _media_sources.get("default")(env)
+    source: MediaSource = plugin.media.get("default")(env)
     audio: AudioPart
     if options.audio_part != "auto":
         audio = options.audio_part

@@ -16,13 +16,20 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from grasp_core.config import GraphConfig, NodeConfig, validate_block
-from grasp_core.dotted import resolve_dotted
 from grasp_core.errors import CompileError, ConfigError, NodeError
-from grasp_core.graph import CompiledGraph, compile_graph
-from grasp_core.protocols import BuildEnv, NodeContext
-from grasp_core.state import APPEND_KEYS
-from grasp_core.yaml_source import YamlPath, load_yaml
+from grasp_core.plugin import (
+    APPEND_KEYS,
+    BuildEnv,
+    CompiledGraph,
+    GraphConfig,
+    NodeConfig,
+    NodeContext,
+    YamlPath,
+    compile_graph,
+    load_yaml,
+    resolve_dotted,
+    validate_block,
+)
 from grasp_nodes.llm import ModelRef
 
 __all__ = ["SubgraphNode", "SubgraphNodeConfig"]

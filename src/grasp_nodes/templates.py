@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grasp_core.errors import ConfigError, NodeError
-from grasp_core.output import MISSING, lookup
+from grasp_core.plugin import MISSING, lookup
 
 __all__ = ["NO_FIELD", "Template"]
 

@@ -27,8 +27,8 @@ from pydantic import (
     create_model,
 )
 
-from grasp_core.callables import UserCallable, load_callable
 from grasp_core.errors import ConfigError
+from grasp_core.plugin import UserCallable, load_callable
 
 __all__ = [
     "Tool",

@@ -17,10 +17,9 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from grasp_core import registry
-from grasp_core.config import NodeConfig, StrictModel, validate_block
+from grasp_core import plugin
 from grasp_core.errors import ConfigError, GraspError
-from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, StrictModel, validate_block
 
 __all__ = [
     "AttributeConfig",
@@ -179,7 +178,7 @@ def read_column(node: str, attribute: str, spec: ColumnValues, task_dir: Path) -
     """Every record's ``spec.column`` from the source (read once, when the task compiles)."""
     path = ("graph_config", "nodes", node, "attributes", attribute, "values", "source")
     where = f"weighted_sampler node {node!r}, attribute {attribute!r}"
-    source_type = registry.sources.get(str(spec.source["type"]))
+    source_type = plugin.sources.get(str(spec.source["type"]))
     config = validate_block(source_type.config_model, spec.source, path=path, document=None)
     origin = spec.origin()
     values: list[Any] = []

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from grasp_core.backends import Backend, CircuitBreaker
+from grasp_core import RunOptions, run_task
 from grasp_core.mock_server import MockServer
-from grasp_core.models_file import ModelCatalog
-from grasp_core.ratelimit import TokenBucket
-from grasp_core.runner import RunOptions, run_task
+from grasp_core.models.backends import Backend, CircuitBreaker
+from grasp_core.models.catalog import ModelCatalog
+from grasp_core.models.ratelimit import TokenBucket
 from tests.conftest import write_task
 
 

@@ -31,18 +31,17 @@ import pytest
 from hypothesis import HealthCheck, assume, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
-from grasp_core import registry
-from grasp_core.backends import BackendPool
+from grasp_core import registry, run_task
 from grasp_core.cli import main
+from grasp_core.config.task_file import Task
+from grasp_core.config.yaml_source import YamlPath, format_yaml_path
 from grasp_core.errors import GraspError
 from grasp_core.graph.compile import compile_graph
-from grasp_core.metrics import RunMetrics
 from grasp_core.mock_server import MockServer
-from grasp_core.models_file import ModelCatalog
+from grasp_core.models.backends import BackendPool
+from grasp_core.models.catalog import ModelCatalog
+from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import BuildEnv
-from grasp_core.runner import run_task
-from grasp_core.task import Task
-from grasp_core.yaml_source import YamlPath, format_yaml_path
 
 STEPS_MODULE = "bad_input_steps"
 STEPS = """\

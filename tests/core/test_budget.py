@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grasp_core import ConfigError, RunOptions, SinkError, Task, run_task
-from grasp_core.budget import BudgetCap, Spending
+from grasp_core.observe.budget import BudgetCap, Spending
 from tests.conftest import write_task
 
 TASK = """
@@ -141,7 +141,7 @@ def test_spending_of_earlier_runs_tolerates_missing_files(tmp_path: Path) -> Non
 def test_editing_the_budget_block_needs_no_force() -> None:
     """The `budget` block is not part of the fingerprint: raising a cap in the file keeps the
     journal resumable without --force."""
-    from grasp_core.task import Task
+    from grasp_core.config.task_file import Task
 
     base = {
         "data_config": {"num_records": 1},

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from grasp_core.builder import END, START, Graph
 from grasp_core.errors import ConfigError
+from grasp_core.graph.builder import END, START, Graph
 
 
 class Router:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from grasp_core import BuildEnv, CompileError, ConfigError, ModelCatalog, Task
-from grasp_core.backends import BackendPool
 from grasp_core.graph.compile import compile_graph
 from grasp_core.graph.compiled import CompiledGraph
-from grasp_core.metrics import RunMetrics
+from grasp_core.models.backends import BackendPool
+from grasp_core.observe.metrics import RunMetrics
 from tests.conftest import write_task
 
 pytestmark = pytest.mark.anyio

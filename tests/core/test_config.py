@@ -12,10 +12,10 @@ import anyio
 import pytest
 
 from grasp_core import BuildEnv, ConfigError, ModelCatalog, RunOptions, Task, run_task
-from grasp_core.backends import BackendPool
 from grasp_core.graph.compile import compile_graph
-from grasp_core.metrics import RunMetrics
-from grasp_core.models_file import MODELS_ENV_VAR, find_models_file
+from grasp_core.models.backends import BackendPool
+from grasp_core.models.catalog import MODELS_ENV_VAR, find_models_file
+from grasp_core.observe.metrics import RunMetrics
 from tests.conftest import write_task
 
 GOOD = """\

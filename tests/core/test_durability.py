@@ -10,10 +10,9 @@ from typing import Any, ClassVar, Literal
 import anyio
 import pytest
 
-from grasp_core import registry
+from grasp_core import RunOptions, registry, run_task
+from grasp_core.config.task_file import Task
 from grasp_core.errors import ResumeError, SinkError
-from grasp_core.runner import RunOptions, run_task
-from grasp_core.task import Task
 from grasp_io.sinks import JsonlSink, JsonlSinkConfig
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.errors import SinkError
-from grasp_core.runner import RunOptions, run_task
 from tests.conftest import copy_task_yaml, write_task
 
 TASK = copy_task_yaml("{type: csv, file_path: out.csv}")

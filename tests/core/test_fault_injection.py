@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.mock_server import FAULT_KINDS, Latency, MockServer
-from grasp_core.runner import RunOptions, run_task
 from tests.conftest import write_task
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from grasp_core.cli import main
-from grasp_core.filtering import FilterSyntaxError, parse_condition
+from grasp_core.runs.filtering import FilterSyntaxError, parse_condition
 
 RECORDS = [
     {"id": "a", "quality": {"overall": 5, "flags": [], "heuristics": {"language": "en"}}},

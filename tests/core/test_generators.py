@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.config import OutputConfig
+from grasp_core.engine.output import OutputShaper
 from grasp_core.errors import ConfigError, RecordError
-from grasp_core.output import OutputShaper
-from grasp_core.runner import RunOptions, run_task
 from tests.conftest import write_task
 
 GENERATORS = '''

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from grasp_core.runner import RunOptions, run_task
+from grasp_core import RunOptions, run_task
 from tests.conftest import copy_task_yaml, write_task
 
 STEPS = """

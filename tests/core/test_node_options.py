@@ -11,9 +11,9 @@ from typing import Any
 
 import anyio
 
+from grasp_core import RunOptions, RunResult, run_task
+from grasp_core.config.task_file import Task
 from grasp_core.mock_server import MockServer
-from grasp_core.runner import RunOptions, RunResult, run_task
-from grasp_core.task import Task
 
 
 def run(tmp_path: Path, nodes: dict[str, Any], edges: list[dict[str, Any]], **kw: Any) -> RunResult:

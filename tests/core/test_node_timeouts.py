@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grasp_core.runner import RunOptions, run_task
-from grasp_core.task import Task
+from grasp_core import RunOptions, run_task
+from grasp_core.config.task_file import Task
 
 
 def slow_service(state: dict[str, Any]) -> str:

@@ -9,11 +9,10 @@ from typing import Any, ClassVar, Literal
 
 import pytest
 
-from grasp_core import registry
+from grasp_core import RunOptions, registry, run_task
 from grasp_core.config import NodeConfig
 from grasp_core.errors import PluginError
 from grasp_core.protocols import BuildEnv, NodeContext
-from grasp_core.runner import RunOptions, run_task
 from tests.conftest import write_task
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.errors import ResumeError
 from grasp_core.mock_server import Latency, MockServer
-from grasp_core.runner import RunOptions, run_task
 from tests.conftest import write_task
 
 TASK = """

@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grasp_core.runner import RunOptions, run_task
-from grasp_core.task import Task
+from grasp_core import RunOptions, run_task
+from grasp_core.config.task_file import Task
 
 CALLS: Counter[tuple[str, str]] = Counter()
 

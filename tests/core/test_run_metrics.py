@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grasp_core import RunOptions, run_task
-from grasp_core.metrics import latency_summary
-from grasp_core.models_file import ModelCatalog, ModelSpec
-from grasp_core.pricing import price_of
+from grasp_core.models.catalog import ModelCatalog, ModelSpec
+from grasp_core.models.pricing import price_of
+from grasp_core.observe.metrics import latency_summary
 from tests.conftest import write_task
 
 ASK = """

@@ -9,13 +9,13 @@ from typing import Any
 import anyio
 import pytest
 
+from grasp_core import RunOptions, check_task, run_task
 from grasp_core.cli import main
 from grasp_core.config import SchemaConfig
+from grasp_core.config.task_file import Task
+from grasp_core.engine.validation import RecordValidator, parse_type
 from grasp_core.errors import ConfigError
-from grasp_core.models_file import ModelCatalog
-from grasp_core.runner import RunOptions, check_task, run_task
-from grasp_core.task import Task
-from grasp_core.validation import RecordValidator, parse_type
+from grasp_core.models.catalog import ModelCatalog
 from tests.conftest import write_task
 
 

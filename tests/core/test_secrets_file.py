@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.errors import CompileError, ConfigError
 from grasp_core.mock_server import MockServer
-from grasp_core.runner import RunOptions, run_task
 from tests.conftest import write_task
 
 SECRET = "sk-file-SECRET-0123456789"

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+from grasp_core import RunOptions, run_task
+from grasp_core.config.task_file import Task
 from grasp_core.errors import ConfigError, SourceError
 from grasp_core.mock_server import Latency, MockServer
 from grasp_core.protocols import Source, SourceItem
-from grasp_core.runner import RunOptions, run_task
 from grasp_core.sourcing import build_source
-from grasp_core.task import Task
 from tests.conftest import write_task
 
 PERSONAS = "".join(

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from grasp_core import registry
+from grasp_core import RunOptions, registry, run_task
+from grasp_core.config.task_file import Task
 from grasp_core.errors import ConfigError, PluginError
 from grasp_core.protocols import Source, SourceItem
-from grasp_core.runner import RunOptions, run_task
 from grasp_core.sourcing import RoundRobinShard, build_source
-from grasp_core.task import Task
 from tests.conftest import write_task
 
 

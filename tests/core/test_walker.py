@@ -9,14 +9,14 @@ from typing import Any
 import anyio
 import pytest
 
-from grasp_core.backends import BackendPool
 from grasp_core.config import GraphConfig
 from grasp_core.errors import RecordError
 from grasp_core.graph.compile import compile_graph
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.graph.walker import walk_record
-from grasp_core.metrics import RunMetrics
-from grasp_core.models_file import ModelCatalog
+from grasp_core.models.backends import BackendPool
+from grasp_core.models.catalog import ModelCatalog
+from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import BuildEnv
 
 pytestmark = pytest.mark.anyio

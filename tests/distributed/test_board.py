@@ -3,8 +3,8 @@ is an actor), and shards post a share of the remaining budget apart."""
 
 from __future__ import annotations
 
-from grasp_core.budget import BudgetCap, Spending
-from grasp_core.distributed.board import STEPS_PER_SHARD, ProgressBoard, ReportStep
+from grasp_core.executors.ray.board import STEPS_PER_SHARD, ProgressBoard, ReportStep
+from grasp_core.observe.budget import BudgetCap, Spending
 
 COUNTS = {"done": 1, "failed": 0, "filtered": 0, "earlier": 0}
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.errors import ConfigError
-from grasp_core.runner import RunOptions, run_task
 from tests.conftest import copy_task_yaml, write_task
 
 STEPS = "def copy(state):\n    return {'copied': state['x']}\n"
@@ -35,7 +35,7 @@ def test_missing_ray_is_a_clear_error_with_the_install_line(tmp_path: Path) -> N
         import sys
         sys.modules["ray"] = None  # what an environment without the extra looks like
         from grasp_core.errors import ConfigError
-        from grasp_core.runner import RunOptions, run_task
+        from grasp_core import RunOptions, run_task
         try:
             run_task({str(task)!r}, RunOptions(executor="ray", num_shards=2))
         except ConfigError as exc:
@@ -54,7 +54,7 @@ def test_a_local_run_never_imports_ray(tmp_path: Path) -> None:
     code = textwrap.dedent(
         f"""
         import json, sys
-        from grasp_core.runner import RunOptions, run_task
+        from grasp_core import RunOptions, run_task
         result = run_task({str(task)!r}, RunOptions())
         print(json.dumps([result.done, "ray" in sys.modules]))
         """

@@ -10,7 +10,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from grasp_core.distributed import BackendLimits, LeasedBackend, SlotLease
+from grasp_core.executors.ray import BackendLimits, LeasedBackend, SlotLease
 
 
 class _Method:

@@ -16,15 +16,16 @@ from typing import Any
 
 import pytest
 
-from grasp_core.cli import EXIT_BUDGET, main
-from grasp_core.distributed import MAX_ATTEMPTS, BackendLimits, ShardFailedError, ShardLayout
-from grasp_core.distributed.board import ProgressBoard
-from grasp_core.distributed.driver import _Jobs
+from grasp_core import RunOptions, RunResult, run_task
+from grasp_core.cli import main
+from grasp_core.cli.options import EXIT_BUDGET
+from grasp_core.config.task_file import Task
 from grasp_core.errors import ConfigError
+from grasp_core.executors.ray import MAX_ATTEMPTS, BackendLimits, ShardFailedError, ShardLayout
+from grasp_core.executors.ray.board import ProgressBoard
+from grasp_core.executors.ray.driver import _Jobs
 from grasp_core.mock_server import Latency, MockServer
-from grasp_core.models_file import ModelCatalog, ModelSpec
-from grasp_core.runner import RunOptions, RunResult, run_task
-from grasp_core.task import Task
+from grasp_core.models.catalog import ModelCatalog, ModelSpec
 from tests.conftest import write_task
 
 ray = pytest.importorskip("ray")

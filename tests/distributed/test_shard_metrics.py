@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grasp_core.metrics import RunMetrics
-from grasp_core.pricing import Price
+from grasp_core.models.pricing import Price
+from grasp_core.observe.metrics import RunMetrics
 
 PRICES: dict[str, Price | None] = {
     "priced": Price(input_per_token=0.5, output_per_token=0.25, source="models file"),

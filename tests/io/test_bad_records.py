@@ -28,11 +28,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from grasp_core import RunOptions, RunResult, run_task
+from grasp_core.config.task_file import Task
 from grasp_core.errors import SourceError
 from grasp_core.mock_server import MockServer
-from grasp_core.models_file import ModelCatalog, ModelSpec
-from grasp_core.runner import RunOptions, RunResult, run_task
-from grasp_core.task import Task
+from grasp_core.models.catalog import ModelCatalog, ModelSpec
 
 SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.errors import SinkError
-from grasp_core.runner import RunOptions, run_task
 from grasp_io.sinks import HfSink, HfSinkConfig
 from grasp_io.sinks._hub import HubTarget
 from tests.conftest import copy_task_yaml, write_task

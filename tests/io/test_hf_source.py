@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.errors import ConfigError, SourceError
-from grasp_core.runner import RunOptions, run_task
 from grasp_io.sources import HfSource, HfSourceConfig
 from tests.conftest import write_task
 from tests.io.hf_helpers import make_repo, media_records, png, rows, save_media_dataset

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from grasp_core.runner import run_task
+from grasp_core import run_task
 from grasp_io.sinks import JsonlSink, ParquetSink
 from tests.conftest import copy_task_yaml, write_task
 from tests.io.hf_helpers import media_records, save_media_dataset

@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.errors import ConfigError, ResumeError
-from grasp_core.runner import RunOptions, run_task
 from tests.conftest import copy_task_yaml, write_task
 
 SINKS = """

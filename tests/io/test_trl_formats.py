@@ -20,8 +20,8 @@ import pytest
 
 from grasp_core import RunOptions, registry, run_task
 from grasp_core.cli import main
+from grasp_core.engine.row_formats import build_row_mapper
 from grasp_core.errors import RecordError, ResumeError
-from grasp_core.record_formats import build_row_mapper
 from grasp_io.formats import DpoFormat, SftFormat
 from tests.conftest import copy_task_yaml, write_task
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from grasp_core.backends import BackendPool
-from grasp_core.metrics import RunMetrics
-from grasp_core.models_file import ModelCatalog
+from grasp_core.models.backends import BackendPool
+from grasp_core.models.catalog import ModelCatalog
+from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import BuildEnv
 from grasp_nodes.clients import LiteLLMClient, client_for
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.mock_server import MockServer
-from grasp_core.models_file import ModelCatalog
-from grasp_core.runner import RunOptions, run_task
+from grasp_core.models.catalog import ModelCatalog
 from tests.conftest import write_task
 
 TASK = """

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from grasp_core import RunOptions, RunResult, run_task
 from grasp_core.mock_server import MockServer
-from grasp_core.runner import RunOptions, RunResult, run_task
 from tests.conftest import write_task
 
 TASK = """

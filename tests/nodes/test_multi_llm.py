@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from grasp_core.backends import BackendPool
+from grasp_core import RunOptions, RunResult, run_task
 from grasp_core.errors import ConfigError
-from grasp_core.metrics import RunMetrics
 from grasp_core.mock_server import MockServer
-from grasp_core.models_file import ModelCatalog
+from grasp_core.models.backends import BackendPool
+from grasp_core.models.catalog import ModelCatalog
+from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import BuildEnv
-from grasp_core.runner import RunOptions, RunResult, run_task
 from grasp_nodes.multi_llm import MultiLLMNode, MultiLLMNodeConfig
 from tests.conftest import write_task
 

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from grasp_core import RunOptions, RunResult, run_task
 from grasp_core.mock_server import MockServer
-from grasp_core.models_file import ModelCatalog
-from grasp_core.runner import RunOptions, RunResult, run_task
+from grasp_core.models.catalog import ModelCatalog
 from tests.conftest import write_task
 from tests.media_helpers import MediaHttpServer, audio_bytes, png_bytes
 

@@ -15,9 +15,9 @@ import pytest
 import soundfile
 from PIL import Image
 
+from grasp_core import RunOptions, run_task
 from grasp_core.mock_server import MockServer
-from grasp_core.models_file import ModelCatalog
-from grasp_core.runner import RunOptions, run_task
+from grasp_core.models.catalog import ModelCatalog
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 

@@ -9,8 +9,8 @@ from statistics import mean
 import pytest
 
 from grasp_core import RunOptions, run_task
+from grasp_core.config.task_file import Task
 from grasp_core.errors import ConfigError
-from grasp_core.task import Task
 from grasp_nodes.quality import CATEGORIES, CRITERIA
 from tests.conftest import write_task
 

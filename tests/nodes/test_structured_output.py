@@ -11,7 +11,7 @@ import pytest
 
 from grasp_core import ConfigError, RunOptions, RunResult, run_task
 from grasp_core.mock_server import MockServer
-from grasp_core.models_file import ModelCatalog
+from grasp_core.models.catalog import ModelCatalog
 from tests.conftest import write_task
 
 ALL_TYPES = """

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from grasp_core import RunOptions, run_task
+from grasp_core.config.task_file import Task
 from grasp_core.errors import CompileError
 from grasp_core.mock_server import Latency, MockServer
-from grasp_core.runner import RunOptions, run_task
-from grasp_core.task import Task
 from tests.conftest import write_task
 
 INNER_LLM = """

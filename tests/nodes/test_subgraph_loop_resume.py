@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grasp_core.runner import RunOptions, run_task
+from grasp_core import RunOptions, run_task
 from tests.conftest import write_task
 
 TASK = """

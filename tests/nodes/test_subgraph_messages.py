@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from grasp_core.runner import RunOptions, run_task
-from grasp_core.task import Task
+from grasp_core import RunOptions, run_task
+from grasp_core.config.task_file import Task
 
 
 def first(state: dict[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from grasp_core import RunOptions, RunResult, run_task
 from grasp_core.mock_server import MockServer
-from grasp_core.models_file import ModelCatalog
-from grasp_core.runner import RunOptions, RunResult, run_task
+from grasp_core.models.catalog import ModelCatalog
 from grasp_nodes.clients import FastLaneClient, LiteLLMClient
 from tests.conftest import write_task
 
@@ -96,8 +96,8 @@ def test_each_route_answers_over_http(
 async def test_fast_lane_is_chosen_for_openai_compatible_routes(route: str, expected: type) -> None:
     """Routes litellm sends unchanged take the fast lane; mistral and ollama stay on litellm,
     and `transport: litellm` forces litellm."""
-    from grasp_core.backends import BackendPool
-    from grasp_core.metrics import RunMetrics
+    from grasp_core.models.backends import BackendPool
+    from grasp_core.observe.metrics import RunMetrics
     from grasp_core.protocols import BuildEnv
     from grasp_nodes.clients import client_for
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from grasp_core.backends import BackendPool
+from grasp_core import RunOptions, run_task
 from grasp_core.errors import ConfigError
-from grasp_core.metrics import RunMetrics
-from grasp_core.models_file import ModelCatalog
+from grasp_core.models.backends import BackendPool
+from grasp_core.models.catalog import ModelCatalog
+from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import BuildEnv, NodeContext
-from grasp_core.runner import RunOptions, run_task
 from grasp_nodes.weighted_sampler import WeightedSamplerNode, WeightedSamplerNodeConfig
 from tests.conftest import write_task
 

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from grasp_core.config.yaml_source import YamlDocument, YamlPath, format_yaml_path
 from grasp_core.errors import ConfigError
-from grasp_core.yaml_source import YamlDocument, YamlPath, format_yaml_path
 
 __all__ = ["validate_block"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from grasp_core.config.yaml_source import YamlDocument, YamlPath, format_yaml_path
 from grasp_core.errors import ConfigError
-from grasp_core.yaml_source import YamlDocument, YamlPath, format_yaml_path
 
 __all__ = ["located"]
 

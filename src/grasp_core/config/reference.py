@@ -22,8 +22,8 @@ from pydantic_core import PydanticUndefined
 
 from grasp_core import registry
 from grasp_core.config.graph import NodeConfig
+from grasp_core.config.models_file import ModelSpec
 from grasp_core.config.task import TaskConfig
-from grasp_core.models_file import ModelSpec
 
 __all__ = ["yaml_reference"]
 

@@ -7,8 +7,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from grasp_core import registry
-from grasp_core.callables import UserCallable, load_callable
 from grasp_core.config import GraphConfig, NodeConfig, validate_block
+from grasp_core.config.callables import UserCallable, load_callable
+from grasp_core.config.yaml_source import YamlDocument, YamlPath, format_yaml_path
 from grasp_core.errors import CompileError, ConfigError
 from grasp_core.graph.checks import (
     back_edges,
@@ -18,9 +19,8 @@ from grasp_core.graph.checks import (
     reachable,
 )
 from grasp_core.graph.compiled import END, START, CompiledGraph, CompiledNode, Edge, EdgeKey
+from grasp_core.graph.state import APPEND_KEYS
 from grasp_core.protocols import BuildEnv
-from grasp_core.state import APPEND_KEYS
-from grasp_core.yaml_source import YamlDocument, YamlPath, format_yaml_path
 
 __all__ = ["compile_graph"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from grasp_core.callables import UserCallable
 from grasp_core.config import GraphProperties
+from grasp_core.config.callables import UserCallable
 from grasp_core.protocols import Node
 
 __all__ = ["END", "START", "CompiledGraph", "CompiledNode", "Edge", "EdgeKey"]

@@ -23,9 +23,9 @@ from anyio.abc import TaskGroup
 
 from grasp_core.errors import NodeError, RecordError
 from grasp_core.graph.compiled import END, START, CompiledGraph, EdgeKey
-from grasp_core.metrics import RunMetrics
+from grasp_core.graph.state import APPEND_KEYS, jsonable_delta
+from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import NodeContext
-from grasp_core.state import APPEND_KEYS, jsonable_delta
 
 __all__ = ["MemoEntry", "OnNodeDone", "walk_record"]
 

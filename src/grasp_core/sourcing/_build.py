@@ -10,14 +10,14 @@ from pydantic import BaseModel
 
 from grasp_core import registry
 from grasp_core.config import DataConfig, validate_block
+from grasp_core.config.dotted import resolve_dotted
 from grasp_core.config.locate import located
 from grasp_core.config.source_options import SourceOptions, TransformSpec
-from grasp_core.dotted import resolve_dotted
+from grasp_core.config.yaml_source import YamlDocument, YamlPath
 from grasp_core.errors import ConfigError, PluginError
 from grasp_core.protocols import Source, SourceItem, Transform, TransformEnv, TransformType
 from grasp_core.sourcing._join import JoinedSource, Secondary, SecondaryJoin, StackedSource
 from grasp_core.sourcing._pipeline import TransformedSource
-from grasp_core.yaml_source import YamlDocument, YamlPath
 
 __all__ = ["build_source", "record_items", "transform_type"]
 

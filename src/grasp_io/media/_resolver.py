@@ -11,7 +11,7 @@ import anyio
 import anyio.to_thread
 
 from grasp_core.errors import RecordError
-from grasp_core.protocols import BuildEnv
+from grasp_core.plugin import BuildEnv
 from grasp_io.media._fetch import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from grasp_core.errors import SinkError
-from grasp_core.protocols import CommitToken
+from grasp_core.plugin import CommitToken
 from grasp_io._fs import fsync_dir
 
 __all__ = ["AppendFile"]

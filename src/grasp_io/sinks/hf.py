@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from grasp_core.errors import SinkError
-from grasp_core.protocols import CommitToken
+from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._hf_token import read_token
 from grasp_io._media_columns import MediaKind

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from grasp_core.errors import SinkError
-from grasp_core.protocols import CommitToken
+from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._media_columns import json_default
 from grasp_io.sinks._appender import AppendFile

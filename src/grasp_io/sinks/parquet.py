@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from grasp_core.errors import SinkError
-from grasp_core.protocols import CommitToken
+from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, fsync_dir, resolve_path
 from grasp_io._media_columns import MediaKind
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from grasp_core.errors import ConfigError, SourceError
-from grasp_core.protocols import SourceItem
+from grasp_core.plugin import SourceItem
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io.sources._csv import iter_csv
 from grasp_io.sources._ids import IdDigests, id_digest

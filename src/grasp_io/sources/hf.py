@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from grasp_core.errors import ConfigError, SourceError
-from grasp_core.protocols import SourceItem
+from grasp_core.plugin import SourceItem
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._hf_token import read_token
 from grasp_io.sources._hf_load import DatasetRequest, open_dataset, read_guarded

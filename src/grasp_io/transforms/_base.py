@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from grasp_core.protocols import SourceItem
+from grasp_core.plugin import SourceItem
 
 __all__ = ["map_data", "unit_hash"]
 

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from grasp_core.protocols import SourceItem
+from grasp_core.plugin import SourceItem
 
 __all__ = ["Span", "parse_spans", "skip_spans"]
 

@@ -8,8 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from grasp_core.config import StrictModel
-from grasp_core.protocols import SourceItem, TransformEnv
+from grasp_core.plugin import SourceItem, StrictModel, TransformEnv
 from grasp_io._fs import coerce_config
 from grasp_io.transforms._base import map_data
 

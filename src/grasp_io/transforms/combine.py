@@ -9,9 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, field_validator
 
-from grasp_core.config import StrictModel
-from grasp_core.logs import get_logger
-from grasp_core.protocols import SourceItem, TransformEnv
+from grasp_core.plugin import SourceItem, StrictModel, TransformEnv, get_logger
 from grasp_io._fs import coerce_config
 from grasp_io.transforms._positions import skip_spans
 from grasp_io.transforms.skip import SkipCount, count_spans

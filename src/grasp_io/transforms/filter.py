@@ -7,10 +7,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from grasp_core.callables import load_callable
-from grasp_core.config import StrictModel
 from grasp_core.errors import PluginError
-from grasp_core.protocols import SourceItem, TransformEnv
+from grasp_core.plugin import SourceItem, StrictModel, TransformEnv, load_callable
 from grasp_io._fs import coerce_config
 
 __all__ = ["FilterParams", "FilterRecords"]

@@ -7,8 +7,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 
-from grasp_core.config import StrictModel
-from grasp_core.protocols import SourceItem, TransformEnv
+from grasp_core.plugin import SourceItem, StrictModel, TransformEnv
 from grasp_io._fs import coerce_config
 from grasp_io.transforms._positions import Span, parse_spans, skip_spans
 

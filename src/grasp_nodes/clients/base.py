@@ -13,10 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from grasp_core.backends import Backend
 from grasp_core.errors import ModelCallError, RetryableModelError
-from grasp_core.metrics import RunMetrics
-from grasp_core.models_file import ModelSpec
+from grasp_core.plugin import Backend, ModelSpec, RunMetrics
 from grasp_nodes.clients.retry import call_with_retries
 
 __all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "RetryingClient", "error_kind"]

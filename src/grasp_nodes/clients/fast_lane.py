@@ -18,7 +18,7 @@ import anyio
 import sniffio
 
 from grasp_core.errors import ModelCallError, RetryableModelError
-from grasp_core.models_file import ModelSpec
+from grasp_core.plugin import ModelSpec
 from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClient
 from grasp_nodes.clients.errors import error_for_status
 from grasp_nodes.clients.litellm_client import LiteLLMClient

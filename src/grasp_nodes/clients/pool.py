@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grasp_core.protocols import BuildEnv
+from grasp_core.plugin import BuildEnv
 from grasp_nodes.clients.base import ModelClient, RetryingClient
 from grasp_nodes.clients.fast_lane import FastLaneClient, fast_lane_supports
 from grasp_nodes.clients.litellm_client import LiteLLMClient, import_litellm

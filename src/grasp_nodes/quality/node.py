@@ -8,10 +8,8 @@ from typing import Any, ClassVar, Literal
 
 import anyio.to_thread
 
-from grasp_core.config import NodeConfig
-from grasp_core.config.quality import DataQualityConfig
 from grasp_core.errors import NodeError
-from grasp_core.protocols import BuildEnv, NodeContext
+from grasp_core.plugin import BuildEnv, DataQualityConfig, NodeConfig, NodeContext
 from grasp_nodes.quality.heuristics import flags_of, heuristic_score, heuristics
 from grasp_nodes.quality.text import RecordText, record_text
 from grasp_nodes.subgraph import SubgraphNode, SubgraphNodeConfig

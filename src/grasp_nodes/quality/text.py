@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grasp_core.errors import RecordError
-from grasp_core.output import MISSING, lookup
+from grasp_core.plugin import MISSING, lookup
 
 __all__ = ["RecordText", "Turn", "record_text"]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from grasp_core.builder import Graph
+    from grasp_core import Graph
 
 __all__ = [
     "RECIPES",
@@ -41,7 +41,7 @@ _HERE = Path(__file__).parent
 @cache
 def recipe(name: str) -> Graph:
     """The recipe ``name`` as a builder graph."""
-    from grasp_core.builder import Graph
+    from grasp_core import Graph
     from grasp_core.errors import ConfigError
 
     if name not in RECIPES:

@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
-from grasp_core.config import StrictModel
 from grasp_core.errors import ConfigError
-from grasp_core.validation import parse_type
+from grasp_core.plugin import StrictModel, parse_type
 
 __all__ = ["FieldSpec", "InlineSchema", "StructuredOutputConfig"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from grasp_core.errors import ConfigError, ModelCallError
-from grasp_core.logs import get_logger
+from grasp_core.plugin import get_logger
 from grasp_nodes.clients import ChatResult, ModelClient
 from grasp_nodes.structured._config import StructuredOutputConfig
 from grasp_nodes.structured._reply import feedback_messages, prompt_instruction, read_reply

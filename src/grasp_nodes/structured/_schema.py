@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from grasp_core.dotted import resolve_dotted
 from grasp_core.errors import ConfigError
-from grasp_core.validation import parse_type
+from grasp_core.plugin import parse_type, resolve_dotted
 from grasp_nodes.structured._config import FieldSpec, InlineSchema
 
 __all__ = ["field_names", "resolve_model", "schema_name", "strict_schema"]

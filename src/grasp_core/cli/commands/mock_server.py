@@ -1,0 +1,46 @@
+"""``grasp mock-server``: serve the bundled OpenAI-compatible mock in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from grasp_core.cli.options import EXIT_OK, Commands
+
+__all__ = ["add_command", "run_command"]
+
+
+def add_command(commands: Commands) -> None:
+    """Register ``grasp mock-server``."""
+    mock = commands.add_parser("mock-server", help="serve the bundled OpenAI-compatible mock")
+    mock.add_argument("--port", type=int, default=8000)
+    mock.add_argument("--host", default="127.0.0.1", help="loopback addresses only")
+    mock.add_argument(
+        "--latency", default="0", help="seconds, 'fixed:S' or 'lognormal:MEDIAN:SIGMA' (default 0)"
+    )
+    mock.add_argument("--reply-mode", choices=["echo", "lorem"], default="echo")
+    mock.add_argument("--fault-rate", type=float, default=0.0)
+    mock.add_argument("--faults", default="429,500", help="comma-separated fault kinds")
+    mock.add_argument("--seed", type=int, default=0)
+    mock.add_argument(
+        "--max-seconds", type=float, default=3600.0, help="stop by itself after this long"
+    )
+    mock.add_argument("--request-log", type=Path, help="append every request as a JSON line")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Serve until stopped (or ``--max-seconds``)."""
+    from grasp_core.mock_server import Latency, serve_cli
+
+    serve_cli(
+        host=args.host,
+        port=args.port,
+        latency=Latency.parse(args.latency),
+        reply_mode=args.reply_mode,
+        fault_rate=args.fault_rate,
+        faults=tuple(f for f in args.faults.split(",") if f),
+        seed=args.seed,
+        max_seconds=args.max_seconds,
+        request_log_path=args.request_log,
+    )
+    return EXIT_OK

@@ -1,0 +1,204 @@
+"""``grasp run``: run a task and print what it did."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from grasp_core.cli.options import (
+    EXIT_BUDGET,
+    EXIT_FAILED_RECORDS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Commands,
+    run_options,
+)
+
+__all__ = ["add_command", "run_command"]
+
+
+def add_command(commands: Commands) -> None:
+    """Register ``grasp run``."""
+    run = commands.add_parser("run", help="run a task")
+    run.add_argument("task", type=Path, help="task file (or a folder holding task.yaml)")
+    run.add_argument("--num-records", type=int, help="most records (data-less: how many)")
+    run.add_argument("--start-index", type=int, help="skip this many source records first")
+    run.add_argument("--output-dir", type=Path, help="folder that relative sink paths use")
+    run.add_argument(
+        "--models",
+        type=Path,
+        help="models file (default: $GRASP_MODELS, then models.yaml beside the task)",
+    )
+    run.add_argument(
+        "--mock",
+        action="store_true",
+        help="start the bundled mock LLM server and route every model to it",
+    )
+    run.add_argument("--mock-url", help="route every model to an already running mock server")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="with --resume: resume even though the task file changed",
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete an earlier run's output and journal, then start over",
+    )
+    run.add_argument("--window", type=int, help="most records in flight at once")
+    run.add_argument(
+        "--allowed-failures",
+        type=float,
+        help="failure budget: a count, or a fraction below 1 (exit 0 within it)",
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        help="seed for random choices (default 0; a resume reuses the journal's)",
+    )
+    run.add_argument(
+        "--oasst",
+        nargs="?",
+        const="auto",
+        default=False,
+        choices=["sft", "dpo", "auto"],
+        help="write OpenAssistant message rows (type from output_config.oasst_mapper, else sft)",
+    )
+    run.add_argument(
+        "--format",
+        metavar="NAME",
+        help="write rows of a registered format: sft (TRL messages), dpo (TRL preference)...",
+    )
+    run.add_argument("--quiet", action="store_true", help="print no summary and no progress")
+    run.add_argument(
+        "--quality",
+        nargs="?",
+        const="heuristics",
+        metavar="TASKS",
+        help="tag every output record under `quality`: heuristics (default) and/or judge",
+    )
+    run.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help=f"stop admitting records at this spend (exit {EXIT_BUDGET}; --resume continues)",
+    )
+    run.add_argument(
+        "--max-tokens",
+        type=int,
+        metavar="N",
+        help=f"stop admitting records at this many tokens (exit {EXIT_BUDGET})",
+    )
+    run.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help='where to run: this process (default) or a Ray cluster (pip install "grasp-sdg[ray]")',
+    )
+    run.add_argument(
+        "--num-shards",
+        type=int,
+        metavar="N",
+        help="with --executor ray: split the input into N shards (default: the cluster's CPUs)",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --executor ray: the cluster to join (default: $RAY_ADDRESS, else a local one)",
+    )
+    run.add_argument(
+        "--progress-every",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between progress reports (default 0.25 on a terminal, 10 in logs)",
+    )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the task; the exit code says how it ended."""
+    from grasp_core.api import run_task
+
+    options = run_options(
+        args,
+        output_dir=args.output_dir,
+        force=args.force,
+        seed=args.seed,
+        oasst=True if args.oasst == "auto" else args.oasst,
+        format=args.format,
+        quality=args.quality,
+        progress=False if args.quiet else _PROGRESS_BY_LOG_FORMAT[args.log_format],
+        progress_every=args.progress_every,
+        max_cost=args.max_cost,
+        max_tokens=args.max_tokens,
+        executor=args.executor,
+        num_shards=args.num_shards,
+        ray_address=args.ray_address,
+    )
+    result = run_task(args.task, options)
+    if not args.quiet:
+        _print_summary(result)
+    if result.stopped_by_budget:
+        print(
+            f"grasp: budget reached ({result.metrics['budget']['reason']}); "
+            f"{result.done} records committed. Continue with a higher cap:\n"
+            f"  grasp run {args.task} --resume --max-cost USD (or --max-tokens N)",
+            file=sys.stderr,
+        )
+        return EXIT_BUDGET
+    if result.interrupted:
+        print(
+            f"grasp: stopped early; {result.done} records committed. Continue with:\n"
+            f"  grasp run {args.task} --resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.ok else EXIT_FAILED_RECORDS
+
+
+_PROGRESS_BY_LOG_FORMAT: dict[str, Literal["auto", "rich", "json"]] = {
+    "auto": "auto",
+    "console": "rich",
+    "json": "json",
+}
+
+
+def _print_summary(result: Any) -> None:
+    from grasp_core.models.pricing import format_dollars
+    from grasp_core.observe.report import print_metrics_tables
+
+    rows = [
+        ("written", result.done),
+        ("failed", result.failed),
+        ("filtered", result.filtered),
+        ("finished earlier", result.previously_done),
+        ("failed earlier", result.previously_failed),
+        ("seconds", f"{result.seconds:.2f}"),
+    ]
+    print(f"grasp run {result.task}")
+    for label, value in rows:
+        print(f"  {label:<17}{value}")
+    totals = result.metrics.get("totals", {})
+    if totals.get("model_calls"):
+        print(
+            f"  {'tokens':<17}{totals['prompt_tokens']:,} in, "
+            f"{totals['completion_tokens']:,} out, cost {format_dollars(totals['cost_usd'])}"
+        )
+    for name, backend in result.metrics.get("backends", {}).items():
+        print(
+            f"  backend {name}: limit {backend['current_limit']}/{backend['max_concurrency']}, "
+            f"{backend['rate_limited_429']} × 429, circuit opened {backend['circuit_opened']}×"
+        )
+    for path in result.output_paths:
+        print(f"  output           {path}")
+    if result.failed:
+        print(f"  failures         {result.failures_path}")
+        for reason, count in sorted(result.failure_reasons.items(), key=lambda kv: -kv[1])[:5]:
+            print(f"    {count} × {reason}")
+    print(f"  summary          {result.summary_path}")
+    if result.metrics_path is not None:
+        print(f"  metrics          {result.metrics_path}")
+    sys.stdout.flush()
+    print_metrics_tables(result.metrics, sys.stdout)

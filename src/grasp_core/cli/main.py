@@ -1,0 +1,102 @@
+"""``grasp``: the parser, the dispatch table of commands, and one-line errors.
+
+A command is one module under ``grasp_core.cli.commands`` with ``add_command`` and
+``run_command``; adding one is that file plus a line in :data:`COMMANDS`. Heavy imports
+happen inside ``run_command``, so ``grasp --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from types import ModuleType
+
+from grasp_core.cli.commands import filter as filter_command
+from grasp_core.cli.commands import graph, mock_server, run, tag, validate
+from grasp_core.cli.options import EXIT_ERROR, EXIT_INTERRUPTED
+
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS: dict[str, ModuleType] = {
+    "run": run,
+    "validate": validate,
+    "graph": graph,
+    "tag": tag,
+    "filter": filter_command,
+    "mock-server": mock_server,
+}
+"""Command name → its module, in the order ``grasp --help`` lists them."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("grasp-sdg")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grasp",
+        description="Generate synthetic datasets from a graph of LLM calls and Python steps.",
+    )
+    parser.add_argument("--version", action="version", version=f"grasp {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--log-format",
+        choices=["auto", "json", "console"],
+        default="auto",
+        help="log rendering (default: console on a terminal, JSON lines otherwise)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS.values():
+        module.add_command(commands)
+    return parser
+
+
+_OPTIONAL_VALUES = {"--oasst": ("auto", {"sft", "dpo", "auto"}), "--quality": ("heuristics", None)}
+"""Flags whose value is optional: flag → (value when bare, accepted values or None)."""
+
+
+def _bare_optional_values(argv: list[str]) -> list[str]:
+    """``--oasst task.yaml`` means the bare flag then the task, not ``--oasst=task.yaml``:
+    a bare optional-value flag followed by something that is not one of its values gets its
+    default written in (``--oasst=auto``) so argparse leaves the next word alone."""
+    fixed: list[str] = []
+    for index, word in enumerate(argv):
+        spec = _OPTIONAL_VALUES.get(word)
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if spec is not None and following is not None and not _is_value(following, spec[1]):
+            word = f"{word}={spec[0]}"
+        fixed.append(word)
+    return fixed
+
+
+def _is_value(word: str, accepted: set[str] | None) -> bool:
+    if word.startswith("-"):
+        return False
+    if accepted is not None:
+        return word in accepted
+    return all(part.strip() in {"heuristics", "judge"} for part in word.split(","))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``grasp`` console script; returns the exit code."""
+    args = _parser().parse_args(_bare_optional_values(sys.argv[1:] if argv is None else argv))
+    from grasp_core.errors import GraspError
+    from grasp_core.logs import configure_logging
+
+    configure_logging(fmt=args.log_format, level="debug" if args.debug else "warning")
+    try:
+        code: int = COMMANDS[args.command].run_command(args)
+        return code
+    except GraspError as exc:
+        if args.debug:
+            raise
+        print(f"grasp: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("grasp: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,78 @@
+"""What the CLI's commands share: exit codes, the subcommand table type, and the run
+options built from flags."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from grasp_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from grasp_core.runs import RunOptions
+
+__all__ = [
+    "EXIT_BUDGET",
+    "EXIT_ERROR",
+    "EXIT_FAILED_RECORDS",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "Commands",
+    "add_dataset_arguments",
+    "failure_budget",
+    "run_options",
+]
+
+EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BUDGET = 3
+"""The run reached --max-cost or --max-tokens; `--resume` with a higher cap continues."""
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""The ``grasp`` parser's subcommands, where each command module adds its own parser."""
+
+
+def failure_budget(value: float | None) -> float | int | None:
+    """``--allowed-failures``: a count (1 and up, kept whole) or a fraction below 1."""
+    if value is None:
+        return None
+    if not 0 <= value < float("inf"):
+        raise ConfigError(
+            f"--allowed-failures must be a count or a fraction below 1, got {value!r}"
+        )
+    return int(value) if value >= 1 else value
+
+
+def run_options(args: argparse.Namespace, **more: Any) -> RunOptions:
+    """The options every running command shares (records, models, mock, resume, window,
+    failure budget, signals), from its parsed flags, plus the command's own."""
+    from grasp_core.runs import RunOptions
+
+    return RunOptions(
+        num_records=args.num_records,
+        start_index=args.start_index,
+        models=args.models,
+        mock=args.mock_url or args.mock,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        window=args.window,
+        allowed_failures=failure_budget(args.allowed_failures),
+        handle_signals=True,
+        **more,
+    )
+
+
+def add_dataset_arguments(cmd: argparse.ArgumentParser, *, output_help: str) -> None:
+    """INPUT (or ``--source JSON``), ``--output`` and ``--output-format`` of a command."""
+    cmd.add_argument("input", nargs="?", type=Path, help="a JSONL, JSON, CSV or Parquet file")
+    cmd.add_argument(
+        "--source",
+        metavar="JSON",
+        help='any source block instead of INPUT: \'{"type": "hf", "repo_id": "org/name"}\'',
+    )
+    cmd.add_argument("--output", "-o", type=Path, required=True, help=output_help)
+    cmd.add_argument(
+        "--output-format",
+        choices=["csv", "json", "jsonl", "parquet"],
+        help="default: from the output's suffix",
+    )

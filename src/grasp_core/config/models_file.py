@@ -1,0 +1,130 @@
+"""The models file's entries: the pydantic model of one model (route, endpoint, key
+source, limits, parameters, price). :class:`~grasp_core.models.catalog.ModelCatalog` reads
+the file into these."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from grasp_core.config._base import StrictModel
+from grasp_core.errors import ConfigError
+
+__all__ = ["PROVIDER_KEY_ENV", "ModelCost", "ModelSpec"]
+
+PROVIDER_KEY_ENV = {
+    "openai": "OPENAI_API_KEY",
+    "azure": "AZURE_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "hosted_vllm": "HOSTED_VLLM_API_KEY",
+}
+"""Where a key is looked up when an entry names no ``api_key_env`` (litellm's convention)."""
+
+
+class ModelCost(StrictModel):
+    """A model's price, in dollars per million tokens."""
+
+    input_per_million: float = Field(ge=0)
+    """Dollars per million prompt (input) tokens."""
+    output_per_million: float = Field(ge=0)
+    """Dollars per million completion (output) tokens."""
+
+
+class ModelSpec(StrictModel):
+    """One model entry of the models file."""
+
+    model: str
+    """The litellm route: `openai/gpt-4o`, `hosted_vllm/…`, `azure/…`, `ollama_chat/…`."""
+    api_base: str | None = None
+    """Base URL of the endpoint (`http://host:8000/v1`)."""
+    api_key_env: str | None = None
+    """Name of the environment variable that holds the API key (never the key itself)."""
+    api_key_file: str | None = None
+    """A file holding the API key (relative to the models file), kept outside the task."""
+    api_version: str | None = None
+    """Azure API version."""
+    max_concurrency: int = Field(default=16, ge=1)
+    """Most requests in flight to this backend, shared by every node and record."""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    """Default request parameters; a node's own `parameters` override them."""
+    timeout: float = Field(default=120.0, gt=0)
+    """Seconds one request may take before it is abandoned and retried."""
+    max_retries: int = Field(default=5, ge=0)
+    """Retries on 429, 5xx, timeouts and dropped connections (exponential backoff, jitter)."""
+    backend: str | None = None
+    """Backend name; entries with the same backend share one concurrency limit."""
+    rpm: float | None = Field(default=None, gt=0)
+    """Requests per minute this backend allows; requests wait for budget rather than fail."""
+    tpm: float | None = Field(default=None, gt=0)
+    """Tokens per minute (prompt estimate + max_tokens, corrected by the reply's usage)."""
+    adaptive: bool = True
+    """Halve the backend's concurrency on 429s and grow it back on success (AIMD)."""
+    transport: Literal["auto", "litellm"] = "auto"
+    """`litellm` forces the litellm transport; `auto` lets GraSP pick."""
+    cost: ModelCost | None = None
+    """Price of this model in dollars per million tokens; overrides litellm's price table
+    (and prices routes the table does not know, such as your own vLLM server)."""
+    price_as: str | None = None
+    """A litellm route whose price in litellm's table applies to this model (a renamed or
+    proxied model); `cost` wins over it. `--mock` keeps the real route's price this way."""
+
+    @field_validator("model")
+    @classmethod
+    def _route(cls, value: str) -> str:
+        if "/" not in value:
+            raise ValueError(
+                f"model route {value!r} needs a provider prefix, such as "
+                f"'openai/{value}' or 'hosted_vllm/{value}'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> ModelSpec:
+        if self.api_key_env is not None and self.api_key_file is not None:
+            raise ValueError("give api_key_env or api_key_file, not both")
+        return self
+
+    @property
+    def provider(self) -> str:
+        """The route's provider prefix (`openai`, `azure`, `ollama_chat`...)."""
+        return self.model.split("/", 1)[0]
+
+    def api_key(self, base_dir: Path | None = None, task_dir: Path | None = None) -> str | None:
+        """The key from ``api_key_env`` (an unset variable is an error naming it), or from
+        ``api_key_file``, else from the provider's conventional variable
+        (``OPENAI_API_KEY``...), else ``None``. Errors name where the key was looked for,
+        never the key."""
+        if self.api_key_file is not None:
+            return _read_key_file(self.api_key_file, base_dir, task_dir, self.model)
+        if self.api_key_env is None:
+            conventional = PROVIDER_KEY_ENV.get(self.provider)
+            return os.environ.get(conventional) if conventional else None
+        value = os.environ.get(self.api_key_env)
+        if value is None:
+            raise ConfigError(
+                f"environment variable {self.api_key_env!r} (api_key_env of model route "
+                f"{self.model!r}) is not set; export it before running"
+            )
+        return value
+
+
+def _read_key_file(name: str, base_dir: Path | None, task_dir: Path | None, route: str) -> str:
+    path = Path(name) if Path(name).is_absolute() else (base_dir or Path.cwd()) / name
+    path = path.resolve()
+    if task_dir is not None and path.is_relative_to(task_dir.resolve()):
+        raise ConfigError(
+            f"api_key_file {str(path)!r} (model route {route!r}) is inside the task folder; "
+            "keep secrets outside it, where they cannot be shared with the task by accident"
+        )
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read api_key_file {str(path)!r} (model route {route!r}): {exc.strerror or exc}"
+        ) from None
+    if not key:
+        raise ConfigError(f"api_key_file {str(path)!r} (model route {route!r}) is empty")
+    return key

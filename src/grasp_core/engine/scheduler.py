@@ -1,0 +1,253 @@
+"""Admission and scheduling: records in, one task per record, results to the writer.
+
+Records are admitted into a bounded window as others finish (no batch barrier). Each
+record walks the graph in its own task, and is shaped, validated and mapped to rows there;
+its result goes through a bounded stream to the one writer (:mod:`grasp_core.engine.writer`),
+so a record is "done" only once its output is durably in the sink.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from anyio.streams.memory import MemoryObjectSendStream
+from pydantic_core import to_jsonable_python
+
+from grasp_core.engine.journal import Journal
+from grasp_core.engine.output import OutputShaper
+from grasp_core.engine.validation import RecordValidator
+from grasp_core.engine.writer import EngineCounts, RecordResult, RecordWriter
+from grasp_core.errors import GraspError, RecordError
+from grasp_core.graph.compiled import CompiledGraph
+from grasp_core.graph.walker import walk_record
+from grasp_core.logs import get_logger
+from grasp_core.observe.metrics import RunMetrics
+from grasp_core.protocols import Sink, SourceItem
+
+__all__ = ["Engine", "raise_grasp_error"]
+
+_READ_BATCH = 256
+_log = get_logger(__name__)
+
+
+class Engine:
+    """Runs records through a compiled graph into sinks, journaling every step."""
+
+    def __init__(
+        self,
+        graph: CompiledGraph,
+        *,
+        sinks: Mapping[str, Sink],
+        failures: Sink,
+        journal: Journal,
+        shaper: OutputShaper,
+        metrics: RunMetrics,
+        validator: RecordValidator | None = None,
+        row_mapper: Callable[[str, dict[str, Any]], list[dict[str, Any]]] | None = None,
+        window: int = 64,
+        batch_size: int = 64,
+        finished: Callable[[str, bool], bool] = lambda _id, _unreadable: False,
+        memo: dict[str, dict[tuple[str, int], dict[str, Any]]] | None = None,
+        seed: int = 0,
+        sync_every: int = 1000,
+        sync_seconds: float = 5.0,
+    ) -> None:
+        self.graph = graph
+        self.journal = journal
+        self.shaper = shaper
+        self.metrics = metrics
+        self.validator = validator
+        self.row_mapper = row_mapper
+        self.window = max(1, window)
+        self.finished = finished
+        self.memo = memo or {}
+        self.seed = seed
+        self.counts = EngineCounts()
+        self.writer = RecordWriter(
+            sinks=sinks,
+            failures=failures,
+            journal=journal,
+            counts=self.counts,
+            batch_size=batch_size,
+            sync_every=sync_every,
+            sync_seconds=sync_seconds,
+        )
+        self.in_flight = 0
+        self._stop_requested = False
+        self._abandon = False
+        self._records_scope: anyio.CancelScope | None = None
+
+    def request_stop(self, *, finish_in_flight: bool = False) -> None:
+        """Stop admitting records and abandon in-flight ones (or, with ``finish_in_flight``,
+        let them finish and commit them); committed work stays.
+
+        With ``finish_in_flight`` the run counts as interrupted only if a record was left
+        unadmitted: a stop asked for by the last record's calls leaves a finished run."""
+        self._stop_requested = True
+        if finish_in_flight:
+            return
+        self._abandon = True
+        self.counts.interrupted = True
+        if self._records_scope is not None:
+            self._records_scope.cancel()
+
+    async def run(self, items: Iterator[SourceItem]) -> EngineCounts:
+        """Process every item; returns when all are committed (or a stop was requested).
+
+        A sink or source failure stops the run and is raised as itself (not wrapped in an
+        exception group), so callers can catch ``SinkError``.
+        """
+        try:
+            return await self._run(items)
+        except BaseExceptionGroup as group:
+            raise_grasp_error(group)
+            raise
+
+    async def _run(self, items: Iterator[SourceItem]) -> EngineCounts:
+        send, receive = anyio.create_memory_object_stream[RecordResult](self.window)
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(self.writer.run, receive)
+            # the writer syncs once more when its stream closes
+            async with send:
+                slots = anyio.Semaphore(self.window)
+                async with anyio.create_task_group() as records:
+                    self._records_scope = records.cancel_scope
+                    if self._abandon:
+                        records.cancel_scope.cancel()
+                    async for item in self._pending(items):
+                        try:
+                            slots.acquire_nowait()
+                        except anyio.WouldBlock:
+                            await slots.acquire()
+                        if self._stop_requested:
+                            slots.release()
+                            self.counts.interrupted = True  # this item was not admitted
+                            break
+                        self.in_flight += 1
+                        records.start_soon(self._record, item, send, slots)
+        return self.counts
+
+    async def _pending(self, items: Iterator[SourceItem]) -> Any:
+        """Items from the source (read in a worker thread), minus those already finished.
+
+        After a stop request, reading goes on only to learn whether an unfinished item is
+        left (then the run is interrupted) or the source is done (then it is not)."""
+        while True:
+            batch = await anyio.to_thread.run_sync(
+                lambda: list(itertools.islice(items, _READ_BATCH))
+            )
+            if not batch:
+                return
+            for item in batch:
+                if self.finished(item.record_id, item.error is not None):
+                    self.counts.skipped += 1
+                elif self._stop_requested:
+                    self.counts.interrupted = True
+                    return
+                else:
+                    yield item
+
+    async def _record(
+        self, item: SourceItem, send: MemoryObjectSendStream[RecordResult], slots: anyio.Semaphore
+    ) -> None:
+        try:
+            result = await self._process(item)
+            try:
+                send.send_nowait(result)
+            except anyio.WouldBlock:
+                await send.send(result)
+        finally:
+            self.in_flight -= 1
+            slots.release()
+
+    async def _process(self, item: SourceItem) -> RecordResult:
+        record_id = item.record_id
+        try:
+            if item.error is not None:
+                return RecordResult(
+                    record_id,
+                    failure=_failure(item, None, "SourceError", item.error, unreadable=True),
+                )
+            state = await walk_record(
+                self.graph,
+                record_id,
+                dict(item.data),
+                metrics=self.metrics,
+                on_node_done=self.journal.node_done,
+                memo=self.memo.pop(record_id, None),
+                seed=self.seed,
+                flush=self.journal.flush,
+            )
+            output = self.shaper.shape(record_id, state)
+            if output is not None and self.validator is not None:
+                violations = self.validator.violations(output)
+                if violations:
+                    return RecordResult(
+                        record_id,
+                        failure=_failure(
+                            item,
+                            None,
+                            "schema",
+                            f"record {record_id!r} breaks schema_config: "
+                            + "; ".join(f"{v['field']}: {v['message']}" for v in violations),
+                            violations=violations,
+                        ),
+                    )
+            if output is not None and self.row_mapper is not None:
+                return RecordResult(
+                    record_id, output=output, rows=self.row_mapper(record_id, output)
+                )
+            return RecordResult(record_id, output=output)
+        except RecordError as exc:
+            kind = type(exc).__name__
+            extra = {"attempts": exc.attempts} if hasattr(exc, "attempts") else {}
+            return RecordResult(
+                record_id, failure=_failure(item, exc.node, kind, str(exc), **extra)
+            )
+        except Exception as exc:
+            _log.exception("internal error while processing a record", record_id=record_id)
+            return RecordResult(
+                record_id,
+                failure=_failure(
+                    item, None, "InternalError", f"internal error: {type(exc).__name__}: {exc}"
+                ),
+            )
+
+
+def raise_grasp_error(group: BaseExceptionGroup[BaseException]) -> None:
+    """Raise the first GraSP error inside an exception group, so callers can catch it."""
+    grasp_errors = [e for e in _leaves(group) if isinstance(e, GraspError)]
+    if grasp_errors:
+        raise grasp_errors[0] from group
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found
+
+
+def _failure(
+    item: SourceItem, node: str | None, error: str, reason: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": item.record_id,
+        "node": node,
+        "error": error,
+        "reason": reason,
+        **extra,
+        "input": _safe_input(item.data),
+    }
+
+
+def _safe_input(data: dict[str, Any]) -> Any:
+    """The record's input for the failures file; unrepresentable input becomes its repr."""
+    try:
+        return to_jsonable_python(data, fallback=repr)
+    except Exception:
+        return {"unrepresentable_input": repr(data)[:2000]}

@@ -1,0 +1,153 @@
+"""The writer: the one task that commits finished records to the sinks and the journal.
+
+Results reach it through a bounded stream. It writes a batch to every sink in a worker
+thread, then journals the batch with the sinks' commit tokens, so a record is "done" only
+once its output is durably in every sink. Every ``sync_every`` records or ``sync_seconds``
+(and when the stream closes) it forces sinks, then the journal, to disk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from grasp_core.engine.journal import Journal
+from grasp_core.logs import get_logger
+from grasp_core.protocols import CommitToken, Sink
+
+__all__ = ["FAILURES_SINK", "OUTPUT_SINK", "EngineCounts", "RecordResult", "RecordWriter"]
+
+OUTPUT_SINK = "output"
+"""The journal's name for a task's only sink (several sinks go by their ``alias``)."""
+FAILURES_SINK = "failures"
+"""The journal's name for the failures file."""
+_log = get_logger(__name__)
+
+
+@dataclass
+class EngineCounts:
+    """What happened to the records this engine saw."""
+
+    done: int = 0
+    failed: int = 0
+    filtered: int = 0
+    skipped: int = 0
+    interrupted: bool = False
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """One record's outcome: its output (None when filtered), or why it failed."""
+
+    record_id: str
+    output: dict[str, Any] | None = None
+    failure: dict[str, Any] | None = None
+    rows: list[dict[str, Any]] | None = None
+    """The output as the run's row format maps it (None: the output is the one row)."""
+
+    def written(self) -> list[dict[str, Any]]:
+        if self.rows is not None:
+            return self.rows
+        return [self.output] if self.output is not None else []
+
+
+class RecordWriter:
+    """Commits batches of results in the order they arrive; counts what it committed."""
+
+    def __init__(
+        self,
+        *,
+        sinks: Mapping[str, Sink],
+        failures: Sink,
+        journal: Journal,
+        counts: EngineCounts,
+        batch_size: int = 64,
+        sync_every: int = 1000,
+        sync_seconds: float = 5.0,
+    ) -> None:
+        self.sinks = dict(sinks)
+        self.failures = failures
+        self.journal = journal
+        self.counts = counts
+        self.batch_size = max(1, batch_size)
+        self.sync_every = sync_every
+        self.sync_seconds = sync_seconds
+        self._unsynced = 0
+        self._last_sync = time.monotonic()
+
+    async def run(self, receive: MemoryObjectReceiveStream[RecordResult]) -> None:
+        """Commit everything sent on ``receive`` until it closes, then sync once more.
+
+        Commits are shielded: a cancelled run never leaves a batch half-written."""
+        async with receive:
+            async for first in receive:
+                batch = [first]
+                while len(batch) < self.batch_size:
+                    try:
+                        batch.append(receive.receive_nowait())
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                with anyio.CancelScope(shield=True):
+                    await self.commit(batch)
+                    self._unsynced += len(batch)
+                    elapsed = time.monotonic() - self._last_sync
+                    if self._unsynced >= self.sync_every or elapsed >= self.sync_seconds:
+                        await self._sync()
+        with anyio.CancelScope(shield=True):
+            if self._unsynced:
+                await self._sync()
+
+    async def _sync(self) -> None:
+        # The journal's buffer is flushed here, on the loop that writes it; the thread
+        # only asks the OS to put what it already has on disk.
+        self.journal.flush()
+        await anyio.to_thread.run_sync(self.sync)
+
+    def sync(self) -> None:
+        """Force sinks, then the journal, to disk: the journal never promises data that a
+        power cut could take from a sink. The caller flushes the journal first."""
+        for sink in (*self.sinks.values(), self.failures):
+            sync = getattr(sink, "sync", None)
+            if sync is not None:
+                sync()
+        self.journal.force_to_disk()
+        self._unsynced = 0
+        self._last_sync = time.monotonic()
+
+    async def commit(self, batch: list[RecordResult]) -> None:
+        """Write ``batch`` to the sinks (outputs) and the failures file, then journal it."""
+        outputs = [r for r in batch if r.failure is None]
+        failures = [r.failure for r in batch if r.failure is not None]
+        written = [row for r in outputs for row in r.written()]
+        kept = sum(1 for r in outputs if r.output is not None)
+        if outputs:
+            tokens: dict[str, CommitToken] = {}
+            if written:
+                for name, sink in self.sinks.items():
+                    tokens[name] = await anyio.to_thread.run_sync(sink.write, written)
+            self.journal.records_done([r.record_id for r in outputs], tokens)
+            self.counts.done += kept
+            self.counts.filtered += len(outputs) - kept
+        if failures:
+            token = await anyio.to_thread.run_sync(self.failures.write, failures)
+            summary = [_journal_failure(f) for f in failures]
+            self.journal.records_failed(summary, {FAILURES_SINK: token})
+            self.counts.failed += len(failures)
+            for f in failures:
+                _log.warning("record failed", record_id=f["id"], node=f["node"], reason=f["reason"])
+                key = f"{f['node'] or '-'}: {f['error']}"
+                self.counts.failure_reasons[key] = self.counts.failure_reasons.get(key, 0) + 1
+
+
+def _journal_failure(failure: dict[str, Any]) -> dict[str, Any]:
+    entry = {"id": failure["id"], "node": failure["node"], "reason": failure["reason"]}
+    if failure.get("unreadable"):
+        entry["unreadable"] = True
+    return entry

@@ -1,0 +1,147 @@
+"""The models file: model names used in tasks → litellm route, endpoint, key, limits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grasp_core.config import validate_block
+from grasp_core.config.models_file import ModelCost, ModelSpec
+from grasp_core.config.yaml_source import YamlDocument, load_yaml
+from grasp_core.errors import ConfigError
+
+__all__ = [
+    "MODELS_ENV_VAR",
+    "ModelCatalog",
+    "ModelCost",
+    "ModelSpec",
+    "catalog_for_checking",
+    "find_models_file",
+]
+
+MODELS_ENV_VAR = "GRASP_MODELS"
+MOCK_API_KEY = "sk-grasp-mock"
+
+
+@dataclass
+class ModelCatalog:
+    """Every model a run may call, by the name tasks use."""
+
+    specs: dict[str, ModelSpec] = field(default_factory=dict)
+    source: str = "<no models file>"
+    mock_url: str | None = None
+    check_only: bool = False
+    """For `grasp validate`: model names are checked, API key variables are not read."""
+    base_dir: Path | None = None
+    """The models file's folder (relative ``api_key_file`` paths start there)."""
+
+    def get(self, name: str) -> ModelSpec:
+        """The spec for ``name``; an unknown name lists the known ones and the file."""
+        spec = self.specs.get(name)
+        if spec is None and self.mock_url is not None:
+            spec = self.specs[name] = ModelSpec(
+                model=f"openai/{name}", api_base=self.mock_url + "/v1", max_concurrency=64
+            )
+        if spec is None:
+            known = ", ".join(sorted(self.specs)) or "none"
+            raise ConfigError(
+                f"model {name!r} is not in the models file ({self.source}); known models: "
+                f"{known}. Add an entry for it, or pass --models FILE"
+            )
+        return spec
+
+    def backend_of(self, name: str) -> str:
+        """The backend key whose limiter calls to ``name`` share."""
+        spec = self.get(name)
+        return spec.backend or name
+
+    def with_mock(self, url: str) -> ModelCatalog:
+        """A copy that sends every model to a mock server (names not in the file too: see
+        :meth:`get`)."""
+        specs: dict[str, ModelSpec] = {}
+        for name, base in sorted(self.specs.items()):
+            provider, _, rest = base.model.partition("/")
+            native = provider.startswith("ollama") or provider == "azure"
+            update = {
+                "model": base.model if native else f"openai/{rest}",
+                "api_base": url if native else url + "/v1",
+                "api_key_env": None,
+                "api_key_file": None,
+                "price_as": base.price_as or base.model,
+            }
+            specs[name] = base.model_copy(update=update)
+        return ModelCatalog(
+            specs=specs, source=f"{self.source} (routed to mock {url})", mock_url=url
+        )
+
+    def api_key(self, name: str, task_dir: Path | None = None) -> str | None:
+        """The API key for ``name`` (a fixed dummy key when talking to the mock)."""
+        if self.mock_url is not None:
+            return MOCK_API_KEY
+        spec = self.get(name)
+        return None if self.check_only else spec.api_key(self.base_dir, task_dir)
+
+    @classmethod
+    def from_mapping(
+        cls, data: Mapping[str, Any], *, source: str, document: YamlDocument | None = None
+    ) -> ModelCatalog:
+        """Validate a models mapping (name → entry)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: a models file maps model names to entries")
+        specs: dict[str, ModelSpec] = {}
+        for name, entry in data.items():
+            if isinstance(entry, Mapping) and "api_key" in entry:
+                where = document.where((str(name), "api_key")) if document else source
+                raise ConfigError(
+                    f"{where}: API keys never go in the models file; put the key in an "
+                    "environment variable and name it with `api_key_env`"
+                )
+            specs[str(name)] = validate_block(
+                ModelSpec, entry, path=(str(name),), document=document
+            )
+        return cls(specs=specs, source=source)
+
+    def for_checking(self) -> ModelCatalog:
+        """A copy that validates model names without reading API keys."""
+        return ModelCatalog(
+            specs=dict(self.specs), source=self.source, check_only=True, base_dir=self.base_dir
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> ModelCatalog:
+        """Read a models file."""
+        document = load_yaml(path)
+        catalog = cls.from_mapping(document.data or {}, source=str(path), document=document)
+        catalog.base_dir = path.resolve().parent
+        return catalog
+
+
+def find_models_file(explicit: Path | None, task_dir: Path | None) -> Path | None:
+    """``--models FILE``, then ``$GRASP_MODELS``, then ``models.yaml`` beside the task."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"models file {str(explicit)!r} does not exist")
+        return explicit
+    from_env = os.environ.get(MODELS_ENV_VAR)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{MODELS_ENV_VAR}={from_env!r} does not name an existing file")
+        return path
+    if task_dir is not None:
+        beside = task_dir / "models.yaml"
+        if beside.is_file():
+            return beside
+    return None
+
+
+def catalog_for_checking(explicit: Path | None, task_dir: Path | None) -> ModelCatalog:
+    """The catalog ``grasp validate`` and ``grasp graph`` compile against: the models file's
+    names and settings when there is one (no key needed), else every name accepted."""
+    path = find_models_file(explicit, task_dir)
+    if path is None:
+        return ModelCatalog(mock_url="-")
+    return ModelCatalog.load(path).for_checking()

@@ -1,0 +1,263 @@
+"""Counters and latencies of a run, per model and per node.
+
+Model calls are counted under their model and under the node that made them: the node
+running in the current task is kept in a context variable (see :meth:`RunMetrics.node`).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grasp_core.models.pricing import Price
+
+__all__ = ["ModelStats", "NodeStats", "RunMetrics", "latency_summary", "percentile"]
+
+_CALLING_NODE: ContextVar[str | None] = ContextVar("grasp_calling_node", default=None)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values (never above the maximum)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def latency_summary(values: Iterable[float]) -> dict[str, float]:
+    """p50, p95, p99 and max of ``values`` in seconds (all 0 when there are none)."""
+    ordered = sorted(values)
+    return {
+        "p50": round(percentile(ordered, 50), 4),
+        "p95": round(percentile(ordered, 95), 4),
+        "p99": round(percentile(ordered, 99), 4),
+        "max": round(ordered[-1], 4) if ordered else 0.0,
+    }
+
+
+@dataclass
+class ModelStats:
+    """Calls to one model (from the whole run, or from one node)."""
+
+    calls: int = 0
+    """Logical calls, each with all of its retries."""
+    failures: int = 0
+    """Calls that failed after their retries."""
+    retries: int = 0
+    """Attempts after the first, over all calls."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    """Failed attempts by kind (``429``, ``500``, ``timeout``, ``connection``...), retried
+    ones included."""
+    latencies: array[float] = field(default_factory=lambda: array("d"))
+
+    def cost(self, price: Price | None) -> float | None:
+        """Dollars spent on these calls; ``None`` when the price is unknown."""
+        if price is None:
+            return None
+        return price.cost(self.prompt_tokens, self.completion_tokens)
+
+    def merge(self, other: ModelStats) -> None:
+        """Add ``other``'s calls (from another process of the same run) to these."""
+        self.calls += other.calls
+        self.failures += other.failures
+        self.retries += other.retries
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        for kind, count in other.errors.items():
+            self.errors[kind] = self.errors.get(kind, 0) + count
+        self.latencies.extend(other.latencies)
+
+    def summary(self, price: Price | None = None) -> dict[str, Any]:
+        cost = self.cost(price)
+        return {
+            "calls": self.calls,
+            "failures": self.failures,
+            "retries": self.retries,
+            "errors": dict(sorted(self.errors.items())),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_s": latency_summary(self.latencies),
+            "cost_usd": round(cost, 6) if cost is not None else None,
+            "price_source": price.source if price is not None else None,
+        }
+
+
+@dataclass
+class NodeStats:
+    """Runs of one node, and the model calls it made."""
+
+    runs: int = 0
+    replayed: int = 0
+    failures: int = 0
+    seconds: float = 0.0
+    models: dict[str, ModelStats] = field(default_factory=dict)
+    """This node's model calls, by model."""
+
+    def merge(self, other: NodeStats) -> None:
+        """Add ``other``'s runs and model calls (from another process) to these."""
+        self.runs += other.runs
+        self.replayed += other.replayed
+        self.failures += other.failures
+        self.seconds += other.seconds
+        for model, stats in other.models.items():
+            self.models.setdefault(model, ModelStats()).merge(stats)
+
+    def summary(self, prices: dict[str, Price | None] | None = None) -> dict[str, Any]:
+        prices = prices or {}
+        calls = list(self.models.values())
+        costs = [s.cost(prices.get(name)) for name, s in self.models.items()]
+        errors: dict[str, int] = {}
+        for stats in calls:
+            for kind, count in stats.errors.items():
+                errors[kind] = errors.get(kind, 0) + count
+        return {
+            "runs": self.runs,
+            "replayed_from_journal": self.replayed,
+            "failures": self.failures,
+            "seconds": round(self.seconds, 3),
+            "model_calls": sum(s.calls for s in calls),
+            "retries": sum(s.retries for s in calls),
+            "errors": dict(sorted(errors.items())),
+            "prompt_tokens": sum(s.prompt_tokens for s in calls),
+            "completion_tokens": sum(s.completion_tokens for s in calls),
+            "latency_s": latency_summary(v for s in calls for v in s.latencies),
+            "cost_usd": round(sum(c for c in costs if c is not None), 6)
+            if costs and None not in costs
+            else None,
+        }
+
+
+@dataclass
+class RunMetrics:
+    """Everything counted during a run; summarised into ``summary.json``."""
+
+    models: dict[str, ModelStats] = field(default_factory=dict)
+    nodes: dict[str, NodeStats] = field(default_factory=dict)
+    prices: dict[str, Price | None] = field(default_factory=dict)
+    """Price of each model (set by the runner; a model not in it is unpriced)."""
+    prompt_tokens: int = 0
+    """Running totals over every model, kept for live progress and budget checks."""
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    """Dollars spent on priced models so far."""
+    listeners: list[Callable[[RunMetrics], None]] = field(default_factory=list)
+    """Called after every model call (budget caps watch spending through this)."""
+
+    def model(self, name: str) -> ModelStats:
+        stats = self.models.get(name)
+        if stats is None:
+            stats = self.models[name] = ModelStats()
+        return stats
+
+    def running(self, name: str) -> NodeStats:
+        """The stats of node ``name``, which the walker is about to run in the current task:
+        model calls made from this task (and tasks it starts) are counted under it."""
+        _CALLING_NODE.set(name)
+        return self.node(name)
+
+    def node(self, name: str) -> NodeStats:
+        """The stats of node ``name``."""
+        stats = self.nodes.get(name)
+        if stats is None:
+            stats = self.nodes[name] = NodeStats()
+        return stats
+
+    def _node_model(self, model: str) -> ModelStats | None:
+        node = _CALLING_NODE.get()
+        if node is None:
+            return None
+        stats = self.nodes.get(node)
+        if stats is None:
+            stats = self.nodes[node] = NodeStats()
+        calls = stats.models.get(model)
+        if calls is None:
+            calls = stats.models[model] = ModelStats()
+        return calls
+
+    def record_attempt_error(self, model: str, kind: str) -> None:
+        """Count one failed attempt (retried or final) by its kind."""
+        for stats in (self.model(model), self._node_model(model)):
+            if stats is not None:
+                stats.errors[kind] = stats.errors.get(kind, 0) + 1
+
+    def record_call(
+        self,
+        model: str,
+        *,
+        latency: float,
+        prompt_tokens: int,
+        completion_tokens: int,
+        retries: int,
+        error: str | None = None,
+    ) -> None:
+        """Count one logical model call (with all of its retries); ``error`` marks a call
+        that failed after them (its attempts' errors are counted by
+        :meth:`record_attempt_error`)."""
+        for stats in (self.model(model), self._node_model(model)):
+            if stats is None:
+                continue
+            stats.calls += 1
+            stats.retries += retries
+            stats.latencies.append(latency)
+            stats.prompt_tokens += prompt_tokens
+            stats.completion_tokens += completion_tokens
+            if error is not None:
+                stats.failures += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        price = self.prices.get(model)
+        if price is not None:
+            self.cost_usd += price.cost(prompt_tokens, completion_tokens)
+        for listener in self.listeners:
+            listener(self)
+
+    def merge(self, other: RunMetrics) -> None:
+        """Add what ``other`` counted (a shard of the same run, on another worker): the
+        latencies join these, so percentiles are those of every call; listeners are not
+        called."""
+        for name, stats in other.models.items():
+            self.model(name).merge(stats)
+        for name, node in other.nodes.items():
+            self.node(name).merge(node)
+        for name, price in other.prices.items():
+            self.prices.setdefault(name, price)
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost_usd += other.cost_usd
+
+    def detached(self) -> RunMetrics:
+        """These counts without the listeners (which hold live objects), to send to
+        another process."""
+        return replace(self, listeners=[])
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def unpriced_models(self) -> list[str]:
+        """Models that were called but have no known price."""
+        return sorted(m for m, s in self.models.items() if s.calls and self.prices.get(m) is None)
+
+    def summary(self) -> dict[str, Any]:
+        unpriced = self.unpriced_models()
+        return {
+            "totals": {
+                "model_calls": sum(s.calls for s in self.models.values()),
+                "retries": sum(s.retries for s in self.models.values()),
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "cost_usd": round(self.cost_usd, 6),
+                "unpriced_models": unpriced,
+            },
+            "models": {
+                name: s.summary(self.prices.get(name)) for name, s in sorted(self.models.items())
+            },
+            "nodes": {name: s.summary(self.prices) for name, s in sorted(self.nodes.items())},
+        }

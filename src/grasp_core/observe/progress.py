@@ -1,0 +1,199 @@
+"""Live progress of a run: a rich display on a terminal, structlog JSON lines elsewhere.
+
+The reporter is a task beside the engine that reads counters the engine, the metrics and
+the backends keep anyway (no locks, no callbacks on the hot path) a few times a second on a
+terminal, or every few seconds in logs. It renders once more when the run ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import anyio
+
+__all__ = ["ProgressMode", "ProgressReporter", "ProgressSnapshot", "resolve_mode"]
+
+ProgressMode = Literal["rich", "json"]
+_TTY_INTERVAL = 0.25
+_LOG_INTERVAL = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressSnapshot:
+    """What the run has done so far."""
+
+    done: int
+    failed: int
+    filtered: int
+    earlier: int
+    """Records finished by an earlier run of the journal (skipped now)."""
+    in_flight: int
+    total: int | None
+    """Records the run will see in all (earlier ones included), when known."""
+    elapsed: float
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    backends: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per backend: ``in_flight`` and its current adaptive ``limit``."""
+
+    @property
+    def processed(self) -> int:
+        return self.done + self.failed + self.filtered
+
+    @property
+    def rate(self) -> float:
+        """Records finished per second by this run."""
+        return self.processed / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, when the total is known and records are finishing."""
+        if self.total is None or self.rate <= 0:
+            return None
+        return max(0, self.total - self.earlier - self.processed) / self.rate
+
+    def as_fields(self) -> dict[str, Any]:
+        """The snapshot as flat log fields."""
+        eta = self.eta
+        return {
+            "done": self.done,
+            "failed": self.failed,
+            "filtered": self.filtered,
+            "earlier": self.earlier,
+            "in_flight": self.in_flight,
+            "total": self.total,
+            "rate_per_s": round(self.rate, 2),
+            "eta_s": round(eta, 1) if eta is not None else None,
+            "elapsed_s": round(self.elapsed, 2),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "backends": self.backends,
+        }
+
+
+class _Display(Protocol):
+    def show(self, snapshot: ProgressSnapshot, *, final: bool) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def resolve_mode(progress: bool | str) -> ProgressMode | None:
+    """``False``/``"off"``: none; ``True``/``"auto"``: rich on a terminal, JSON lines
+    otherwise; ``"rich"`` or ``"json"``: that one."""
+    if progress is False or progress == "off":
+        return None
+    if progress is True or progress == "auto":
+        return "rich" if sys.stderr.isatty() else "json"
+    if progress in ("rich", "json"):
+        return progress  # type: ignore[return-value]
+    from grasp_core.errors import ConfigError
+
+    raise ConfigError(
+        f"progress must be True, False, 'auto', 'rich', 'json' or 'off', got {progress!r}"
+    )
+
+
+class ProgressReporter:
+    """Renders ``read()`` every ``interval`` seconds until cancelled, then once more."""
+
+    def __init__(
+        self,
+        mode: ProgressMode,
+        read: Callable[[float], ProgressSnapshot],
+        *,
+        interval: float | None = None,
+    ) -> None:
+        self.read = read
+        self.interval = interval or (_TTY_INTERVAL if mode == "rich" else _LOG_INTERVAL)
+        self.display: _Display = _RichDisplay() if mode == "rich" else _JsonDisplay()
+        self.started = time.monotonic()
+
+    async def run(self) -> None:
+        """Report until cancelled (the runner cancels it when the engine returns)."""
+        try:
+            while True:
+                self.display.show(self.read(time.monotonic() - self.started), final=False)
+                await anyio.sleep(self.interval)
+        finally:
+            self.display.show(self.read(time.monotonic() - self.started), final=True)
+            self.display.close()
+
+
+class _JsonDisplay:
+    """One structlog JSON line per report on stderr, whatever the configured log level."""
+
+    def __init__(self) -> None:
+        import structlog
+
+        self._log = structlog.wrap_logger(
+            structlog.PrintLogger(sys.stderr),
+            processors=[
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.JSONRenderer(),
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        )
+
+    def show(self, snapshot: ProgressSnapshot, *, final: bool) -> None:
+        self._log.info("progress", final=final, **snapshot.as_fields())
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _RichDisplay:
+    """A live panel on stderr, redrawn in place (refreshed by the reporter, not a thread)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._live = Live(console=Console(stderr=True), auto_refresh=False, transient=False)
+        self._live.start()
+
+    def show(self, snapshot: ProgressSnapshot, *, final: bool) -> None:
+        self._live.update(_render(snapshot), refresh=True)
+
+    def close(self) -> None:
+        self._live.stop()
+
+
+def _render(s: ProgressSnapshot) -> Any:
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    from grasp_core.models.pricing import format_dollars
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    finished = s.earlier + s.processed
+    count = f"{finished}/{s.total}" if s.total is not None else f"{finished}"
+    row = f"{count}  done {s.done}  failed {s.failed}  filtered {s.filtered}"
+    row += f"  in flight {s.in_flight}" + (f"  earlier {s.earlier}" if s.earlier else "")
+    grid.add_row("records", row)
+    if s.total:
+        grid.add_row("", ProgressBar(total=s.total, completed=finished, width=40))
+    eta = s.eta
+    pace = f"{s.rate:.1f}/s  elapsed {_clock(s.elapsed)}"
+    grid.add_row("rate", pace + (f"  ETA {_clock(eta)}" if eta is not None else ""))
+    grid.add_row(
+        "tokens",
+        f"{s.prompt_tokens:,} in  {s.completion_tokens:,} out  cost {format_dollars(s.cost_usd)}",
+    )
+    for name, load in s.backends.items():
+        grid.add_row(f"backend {name}", f"in flight {load['in_flight']}  limit {load['limit']}")
+    return grid
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"

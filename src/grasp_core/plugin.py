@@ -1,0 +1,145 @@
+"""Everything a plugin author imports: node types, sources, sinks, transforms, row formats
+and media encoders are written against these names (with ``grasp_core.errors`` for errors
+and the package root for the public API), never against engine modules. ``grasp_nodes``
+and ``grasp_io`` hold to the same rule, checked by import-linter.
+
+Names are imported lazily on first use, as at the package root.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from grasp_core._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from grasp_core.config import GraphConfig, NodeConfig, StrictModel, validate_block
+    from grasp_core.config.callables import UserCallable, load_callable
+    from grasp_core.config.dotted import resolve_dotted
+    from grasp_core.config.models_file import ModelSpec
+    from grasp_core.config.quality import DataQualityConfig
+    from grasp_core.config.yaml_source import YamlPath, load_yaml
+    from grasp_core.engine.output import MISSING, lookup
+    from grasp_core.engine.validation import parse_type
+    from grasp_core.graph import CompiledGraph, compile_graph
+    from grasp_core.graph.state import APPEND_KEYS
+    from grasp_core.logs import get_logger
+    from grasp_core.models.backends import Backend
+    from grasp_core.observe.metrics import RunMetrics
+    from grasp_core.protocols import (
+        BuildEnv,
+        CommitToken,
+        Node,
+        NodeContext,
+        NodeType,
+        RecordFormat,
+        Sink,
+        SinkType,
+        Source,
+        SourceItem,
+        SourceType,
+        Transform,
+        TransformEnv,
+        TransformType,
+    )
+    from grasp_core.registry import (
+        Registry,
+        formats,
+        media,
+        nodes,
+        register,
+        sinks,
+        sources,
+        transforms,
+    )
+
+__all__ = [
+    "APPEND_KEYS",
+    "MISSING",
+    "Backend",
+    "BuildEnv",
+    "CommitToken",
+    "CompiledGraph",
+    "DataQualityConfig",
+    "GraphConfig",
+    "ModelSpec",
+    "Node",
+    "NodeConfig",
+    "NodeContext",
+    "NodeType",
+    "RecordFormat",
+    "Registry",
+    "RunMetrics",
+    "Sink",
+    "SinkType",
+    "Source",
+    "SourceItem",
+    "SourceType",
+    "StrictModel",
+    "Transform",
+    "TransformEnv",
+    "TransformType",
+    "UserCallable",
+    "YamlPath",
+    "compile_graph",
+    "formats",
+    "get_logger",
+    "load_callable",
+    "load_yaml",
+    "lookup",
+    "media",
+    "nodes",
+    "parse_type",
+    "register",
+    "resolve_dotted",
+    "sinks",
+    "sources",
+    "transforms",
+    "validate_block",
+]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "grasp_core.config": ["GraphConfig", "NodeConfig", "StrictModel", "validate_block"],
+        "grasp_core.config.callables": ["UserCallable", "load_callable"],
+        "grasp_core.config.dotted": ["resolve_dotted"],
+        "grasp_core.config.quality": ["DataQualityConfig"],
+        "grasp_core.config.yaml_source": ["YamlPath", "load_yaml"],
+        "grasp_core.engine.output": ["MISSING", "lookup"],
+        "grasp_core.engine.validation": ["parse_type"],
+        "grasp_core.graph": ["CompiledGraph", "compile_graph"],
+        "grasp_core.graph.state": ["APPEND_KEYS"],
+        "grasp_core.models.backends": ["Backend"],
+        "grasp_core.config.models_file": ["ModelSpec"],
+        "grasp_core.logs": ["get_logger"],
+        "grasp_core.observe.metrics": ["RunMetrics"],
+        "grasp_core.protocols": [
+            "BuildEnv",
+            "CommitToken",
+            "Node",
+            "NodeContext",
+            "NodeType",
+            "RecordFormat",
+            "Sink",
+            "SinkType",
+            "Source",
+            "SourceItem",
+            "SourceType",
+            "Transform",
+            "TransformEnv",
+            "TransformType",
+        ],
+        "grasp_core.registry": [
+            "Registry",
+            "formats",
+            "media",
+            "nodes",
+            "register",
+            "sinks",
+            "sources",
+            "transforms",
+        ],
+    },
+    __all__,
+)

@@ -1,0 +1,23 @@
+"""``check_task``: what ``grasp validate`` checks, and every executor before its first call."""
+
+from __future__ import annotations
+
+from grasp_core.config.task_file import Task
+from grasp_core.graph.compiled import CompiledGraph
+from grasp_core.models.catalog import ModelCatalog
+from grasp_core.runs.options import RunOptions
+from grasp_core.runs.parts import TaskParts
+
+__all__ = ["check_task"]
+
+
+async def check_task(task: Task, catalog: ModelCatalog) -> CompiledGraph:
+    """Check the graph, the source and sink configs, the output map and the schema (type
+    names, rules), and return the compiled graph. Nothing is read or written."""
+    parts = TaskParts(task, RunOptions(), catalog)
+    graph, _shaper, _validator = parts.compile(parts.build_env())
+    parts.row_mapper()
+    if task.config.data_config.source is not None:
+        parts.source()
+    parts.sinks()
+    return graph

@@ -1,0 +1,114 @@
+"""What a run watches while the engine works: prices, the budget cap, live progress, and
+the ``metrics.json`` written at the end. The runner makes one per run."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grasp_core.models.pricing import prices_for
+from grasp_core.observe.budget import BudgetCap, BudgetWatch, Spending
+from grasp_core.observe.metrics import RunMetrics
+from grasp_core.observe.progress import ProgressReporter, ProgressSnapshot, resolve_mode
+
+if TYPE_CHECKING:
+    from grasp_core.config.budget import BudgetConfig
+    from grasp_core.engine import Engine
+    from grasp_core.models.backends import BackendPool
+    from grasp_core.models.catalog import ModelCatalog
+
+__all__ = ["RunMonitor"]
+
+
+class RunMonitor:
+    """Prices the run's models, enforces its budget cap, reports progress, writes metrics."""
+
+    def __init__(
+        self,
+        *,
+        metrics: RunMetrics,
+        metrics_path: Path,
+        progress: bool | str = False,
+        progress_every: float | None = None,
+        max_cost: float | None = None,
+        max_tokens: int | None = None,
+        task_budget: BudgetConfig | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.metrics_path = metrics_path
+        self.progress_mode = resolve_mode(progress)
+        self.progress_every = progress_every
+        self.cap = BudgetCap(
+            max_cost=max_cost if max_cost is not None else getattr(task_budget, "max_cost", None),
+            max_tokens=max_tokens
+            if max_tokens is not None
+            else getattr(task_budget, "max_tokens", None),
+        )
+        self.watch: BudgetWatch | None = None
+        self._read: Callable[[float], ProgressSnapshot] | None = None
+
+    def prepare(self, catalog: ModelCatalog, graph_models: list[str], *, resumed: bool) -> None:
+        """Price every model (before any call, so costs add up as calls finish) and check
+        that a dollar cap can be enforced. Blocking (reads files): run it in a thread."""
+        self.metrics.prices = prices_for(catalog, sorted({*catalog.specs, *graph_models}))
+        unpriced = [m for m in graph_models if self.metrics.prices.get(m) is None]
+        self.cap.check_prices(unpriced, catalog.source)
+        earlier = Spending.recorded_in(self.metrics_path) if resumed else Spending()
+        self.watch = BudgetWatch(self.cap, earlier, on_reached=lambda _reason: None)
+
+    def attach(self, engine: Engine, backends: BackendPool, *, total: int | None) -> None:
+        """Watch ``engine``: progress reads its counters, and it stops admitting records
+        once the cap is reached (checked now too: earlier runs may have spent it)."""
+        self._read = functools.partial(self._snapshot, engine, backends, total)
+        if self.watch is None or not self.cap.active:
+            return
+        self.watch.on_reached = lambda _reason: engine.request_stop(finish_in_flight=True)
+        self.metrics.listeners.append(self.watch.check)
+        self.watch.check(self.metrics)
+
+    @property
+    def stopped_by_budget(self) -> bool:
+        return self.watch is not None and self.watch.reached
+
+    def side_tasks(self) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+        """Tasks to run beside the attached engine until it returns (progress)."""
+        if self.progress_mode is None or self._read is None:
+            return []
+        reporter = ProgressReporter(self.progress_mode, self._read, interval=self.progress_every)
+        return [reporter.run]
+
+    def _snapshot(
+        self, engine: Engine, backends: BackendPool, total: int | None, elapsed: float
+    ) -> ProgressSnapshot:
+        counts = engine.counts
+        return ProgressSnapshot(
+            done=counts.done,
+            failed=counts.failed,
+            filtered=counts.filtered,
+            earlier=counts.skipped,
+            in_flight=engine.in_flight,
+            total=total,
+            elapsed=elapsed,
+            prompt_tokens=self.metrics.prompt_tokens,
+            completion_tokens=self.metrics.completion_tokens,
+            cost_usd=self.metrics.cost_usd,
+            backends={
+                name: {"in_flight": b["in_flight"], "limit": b["current_limit"]}
+                for name, b in backends.summary().items()
+            },
+        )
+
+    def budget_summary(self) -> dict[str, Any]:
+        """The ``budget`` block of the run's metrics."""
+        watch = self.watch or BudgetWatch(self.cap, Spending(), lambda _reason: None)
+        return watch.summary(self.metrics)
+
+    def write_metrics(self, records: dict[str, Any], metrics: dict[str, Any]) -> None:
+        """Write ``metrics.json`` atomically: record counts, then the run's metrics."""
+        body = {"records": records, **metrics}
+        tmp = self.metrics_path.with_name(self.metrics_path.name + ".tmp")
+        tmp.write_text(json.dumps(body, indent=2), encoding="utf-8")
+        tmp.replace(self.metrics_path)

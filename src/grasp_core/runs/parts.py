@@ -1,0 +1,170 @@
+"""``TaskParts``: how a run's pieces are built from its task and options — the build
+environment, the compiled graph with its output shaper and validator, the row format, the
+source and its records, the sinks and the failures file. Every config check but I/O happens
+here, so ``grasp validate`` and every executor check a task the same way."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from grasp_core import registry
+from grasp_core.config import validate_block
+from grasp_core.config.locate import located
+from grasp_core.config.task_file import Task
+from grasp_core.engine.journal import Journal
+from grasp_core.engine.output import OutputShaper
+from grasp_core.engine.row_formats import RowMapper, build_row_mapper, select_format
+from grasp_core.engine.validation import RecordValidator
+from grasp_core.errors import ResumeError
+from grasp_core.graph.compile import compile_graph
+from grasp_core.graph.compiled import CompiledGraph
+from grasp_core.models.backends import BackendPool
+from grasp_core.models.catalog import ModelCatalog
+from grasp_core.observe.metrics import RunMetrics
+from grasp_core.protocols import BuildEnv, Sink, Source, SourceItem
+from grasp_core.runs.layout import RunLayout
+from grasp_core.runs.options import RunOptions
+from grasp_core.runs.quality import graph_with_quality, output_with_quality
+from grasp_core.sourcing import build_source, record_items
+
+__all__ = ["TaskParts"]
+
+
+class TaskParts:
+    """Builds the parts of one run of ``task``; nothing is read or written until used."""
+
+    def __init__(
+        self,
+        task: Task,
+        options: RunOptions,
+        catalog: ModelCatalog,
+        layout: RunLayout | None = None,
+    ) -> None:
+        self.task = task
+        self.options = options
+        self.catalog = catalog
+        self.layout = layout or RunLayout.of(task, options.output_dir)
+
+    def build_env(self, seed: int = 0, metrics: RunMetrics | None = None) -> BuildEnv:
+        """What node types see while they are built (one backend pool for the run)."""
+        return BuildEnv(
+            task_dir=self.task.task_dir,
+            models=self.catalog,
+            backends=BackendPool(self.catalog),
+            metrics=metrics if metrics is not None else RunMetrics(),
+            task_data=self.task.data,
+            seed=seed,
+            document=self.task.document,
+            subgraph_chain=(str(self.task.path),) if self.task.path is not None else (),
+        )
+
+    def compile(self, env: BuildEnv) -> tuple[CompiledGraph, OutputShaper, RecordValidator | None]:
+        """The graph, the output shaper and the validator; every config check but I/O."""
+        config = self.task.config
+        graph_config = graph_with_quality(config, self.task.document)
+        graph = compile_graph(graph_config, env, document=self.task.document)
+        with self.located(("output_config",)):
+            shaper = OutputShaper(
+                output_with_quality(config.output_config),
+                task_data=self.task.data,
+                task_dir=self.task.task_dir,
+                id_column=config.data_config.id_column,
+            )
+        schema = config.schema_config
+        with self.located(("schema_config",)):
+            validator = RecordValidator(schema, self.task.task_dir) if schema else None
+        return graph, shaper, validator
+
+    def row_mapper(self) -> RowMapper | None:
+        """The run's row format (``--format``, ``--oasst``, ``output_config``), if any."""
+        name = self.format_name()
+        if name is None:
+            return None
+        from_flags = self.options.format is not None or bool(self.options.oasst)
+        with contextlib.nullcontext() if from_flags else self.located(("output_config",)):
+            return build_row_mapper(name)
+
+    def format_name(self) -> str | None:
+        """The registered row format the run writes, or None for plain records."""
+        with self.located(("output_config",)):
+            return select_format(
+                self.task.config.output_config,
+                oasst=self.options.oasst,
+                format_name=self.options.format,
+            )
+
+    def fingerprint(self) -> str:
+        """The task's fingerprint and its row format: resuming with other rows is refused."""
+        name = self.format_name()
+        return self.task.fingerprint() + (f"+{name}" if name else "")
+
+    @contextlib.contextmanager
+    def located(self, path: tuple[str, ...]) -> Iterator[None]:
+        """Prefix a config error with the task file and the line and YAML path of ``path``."""
+        with located(self.task.document, path):
+            yield
+
+    def seed(self, journal: Journal) -> int:
+        """The explicit seed, else (on resume) the journal's, else 0."""
+        header = journal.header() if self.options.resume and not self.options.overwrite else None
+        recorded = header.get("seed") if header is not None else None
+        if recorded is not None:
+            if self.options.seed is not None and self.options.seed != recorded:
+                raise ResumeError(
+                    f"this run was started with --seed {recorded}; resuming with "
+                    f"--seed {self.options.seed} would draw different values. Drop --seed"
+                )
+            return int(recorded)
+        return self.options.seed if self.options.seed is not None else 0
+
+    def total(self) -> int | None:
+        """How many records a data-less run makes (a source's size is not known ahead)."""
+        data = self.task.config.data_config
+        if data.source is not None:
+            return None
+        limit = self.options.num_records
+        return limit if limit is not None else data.num_records
+
+    def source(self, seed: int = 0) -> Source:
+        """The configured source(s) with transforms and joins (validated; nothing is read
+        until it is iterated)."""
+        return build_source(
+            self.task.config.data_config,
+            task_dir=self.task.task_dir,
+            document=self.task.document,
+            seed=seed,
+        )
+
+    def items(self, source: Source | None) -> Iterator[SourceItem]:
+        """The records of ``source`` (None: a data-less run) within the start/limit window."""
+        data = self.task.config.data_config
+        options = self.options
+        start = options.start_index if options.start_index is not None else data.start_index
+        limit = options.num_records if options.num_records is not None else data.num_records
+        return record_items(source, start=start, limit=limit)
+
+    def sinks(self) -> dict[str, Sink]:
+        """Every configured sink by its journal name (validated; nothing is opened)."""
+        sinks: dict[str, Sink] = {}
+        document = self.task.document
+        for name, (block, path) in self.layout.sink_blocks.items():
+            with located(document, (*path, "type")):
+                sink_type = registry.sinks.get(str(block["type"]))
+            config = validate_block(sink_type.config_model, block, path=path, document=document)
+            with located(document, path):
+                sinks[name] = sink_type.from_config(config, self.layout.output_dir)
+        return sinks
+
+    def failures_sink(self) -> Sink:
+        """The JSON Lines file every failed record goes to."""
+        jsonl = registry.sinks.get("jsonl")
+        config = jsonl.config_model.model_validate(
+            {"type": "jsonl", "file_path": str(self.layout.failures_path)}
+        )
+        failures: Sink = jsonl.from_config(config, self.layout.output_dir)
+        return failures
+
+    def sink_paths(self) -> list[Path]:
+        return self.layout.sink_paths()
