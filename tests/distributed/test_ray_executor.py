@@ -450,6 +450,18 @@ def test_sigterm_stops_a_ray_run_like_ctrl_c_and_resume_finishes_it(
     assert output_ids(tmp_path / "out" / "out.jsonl") == sorted(f"r{i}" for i in range(120))
 
 
+def _wait_until_dead(method: Any) -> None:
+    """``ray.kill`` returns before the actor is gone; a call sent at once may still be
+    answered. Wait (bounded) until a call to ``method`` fails as a dead actor's does."""
+    for _ in range(600):
+        try:
+            ray.get(method.remote(), timeout=5)
+        except ray.exceptions.RayActorError:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the killed actor still answers")
+
+
 def test_a_dead_board_or_limits_actor_is_a_grasp_error_naming_it(
     cluster: None, tmp_path: Path
 ) -> None:
@@ -462,9 +474,11 @@ def test_a_dead_board_or_limits_actor_is_a_grasp_error_naming_it(
     jobs.actors = {"m": ray.remote(num_cpus=0)(BackendLimits).remote("m", max_concurrency=2)}
     jobs._report()  # both alive
     ray.kill(jobs.actors["m"])
+    _wait_until_dead(jobs.actors["m"].summary)
     with pytest.raises(ShardFailedError, match=r"limits of backend 'm' died.*--resume"):
         jobs.limits_summary()
     ray.kill(jobs.board)
+    _wait_until_dead(jobs.board.poll)
     with pytest.raises(ShardFailedError, match=r"progress and budget \(its board\) died.*--resume"):
         jobs._report()
     with pytest.raises(ShardFailedError, match="board"):
