@@ -1,4 +1,5 @@
-"""Built-in node types and model clients."""
+"""Built-in node types (llm, multi_llm, lambda, weighted_sampler, subgraph, agent, quality),
+with the prompting, model clients, structured output and recipes they use."""
 
 from grasp_nodes.agent import AgentNode, AgentNodeConfig
 from grasp_nodes.lambda_node import LambdaNode, LambdaNodeConfig

@@ -17,7 +17,7 @@ from grasp_core.errors import ConfigError, ModelCallError, NodeError, RecordErro
 from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, UserCallable, load_callable
 from grasp_nodes.clients import client_for
 from grasp_nodes.llm import LLMNode, LLMNodeConfig, ModelRef
-from grasp_nodes.prompt_parts import MediaOptions, media_context
+from grasp_nodes.prompting.parts import MediaOptions, media_context
 from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
 
 __all__ = ["MultiLLMNode", "MultiLLMNodeConfig"]

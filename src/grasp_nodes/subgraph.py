@@ -30,7 +30,7 @@ from grasp_core.plugin import (
     resolve_dotted,
     validate_block,
 )
-from grasp_nodes.llm import ModelRef
+from grasp_nodes._model_call import ModelRef
 
 __all__ = ["SubgraphNode", "SubgraphNodeConfig"]
 

@@ -13,7 +13,7 @@ from grasp_core.cli import main
 from grasp_core.config import OutputConfig
 from grasp_core.engine.row_formats import build_row_mapper, select_format
 from grasp_core.errors import ConfigError, RecordError
-from grasp_io.oasst import OasstDpoFormat, OasstSftFormat
+from grasp_io.formats import OasstDpoFormat, OasstSftFormat
 from tests.conftest import write_task
 from tests.io.oasst_helpers import children, chosen_path, walk_trees
 

@@ -11,7 +11,8 @@ import pytest
 
 from grasp_core import registry
 from grasp_core.protocols import SourceItem
-from grasp_io.oasst import OasstDpoFormat, OasstSftFormat, OasstSource, OasstSourceConfig
+from grasp_io.formats import OasstDpoFormat, OasstSftFormat
+from grasp_io.sources import OasstSource, OasstSourceConfig
 
 # A hand-made tree in the public dump's nested layout: a prompt with two ranked replies
 # (and a deleted one), the best reply continued by a follow-up.

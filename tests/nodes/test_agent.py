@@ -21,7 +21,7 @@ from grasp_core import (
     run_task_async,
 )
 from grasp_core.mock_server import MockServer
-from grasp_nodes.tools import tool_from_callable
+from grasp_nodes.agent.tools import tool_from_callable
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 
 from grasp_core.protocols import NodeContext
 from grasp_nodes.agent import AgentNode, AgentNodeConfig
-from grasp_nodes.tools import tool_from_callable
+from grasp_nodes.agent.tools import tool_from_callable
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grasp_core import CompileError, ConfigError, NodeError, RunOptions, run_task
-from grasp_nodes.templates import Template
+from grasp_nodes.prompting.templates import Template
 from tests.conftest import write_task
 
 

@@ -1,12 +1,14 @@
-"""Sinks that store finished records (entry point group ``grasp.sinks``).
+"""Sinks that store finished records (entry point group ``grasp.sinks``), one module per
+registered type (``jsonl``, ``json``, ``csv``, ``parquet``, ``hf``); private modules hold
+what they share (appending with commit tokens, Arrow batches, hub pushes).
 
 Every sink is exactly-once under resume: writes return commit tokens, and
 ``restore(committed)`` returns the output to what those tokens describe.
 """
 
-from grasp_io.sinks.csv_sink import CsvSink, CsvSinkConfig
+from grasp_io.sinks.csv import CsvSink, CsvSinkConfig
 from grasp_io.sinks.hf import HfSink, HfSinkConfig
-from grasp_io.sinks.json_array import JsonArraySink, JsonArraySinkConfig
+from grasp_io.sinks.json import JsonArraySink, JsonArraySinkConfig
 from grasp_io.sinks.jsonl import JsonlSink, JsonlSinkConfig
 from grasp_io.sinks.parquet import ParquetSink, ParquetSinkConfig
 

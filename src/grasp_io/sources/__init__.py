@@ -1,7 +1,10 @@
-"""Sources that read records for a run (entry point group ``grasp.sources``)."""
+"""Sources that read records for a run (entry point group ``grasp.sources``), one module per
+registered type: ``disk`` (JSON Lines, JSON, CSV, Parquet), ``hf`` and ``oasst``; private
+modules hold the per-format readers and the id helpers they share."""
 
 from grasp_io.sources.disk import DiskFormat, DiskSource, DiskSourceConfig, infer_format
 from grasp_io.sources.hf import HfSource, HfSourceConfig
+from grasp_io.sources.oasst import OasstSource, OasstSourceConfig
 
 __all__ = [
     "DiskFormat",
@@ -9,6 +12,8 @@ __all__ = [
     "DiskSourceConfig",
     "HfSource",
     "HfSourceConfig",
+    "OasstSource",
+    "OasstSourceConfig",
     "infer_format",
     "open_disk_source",
 ]

@@ -22,7 +22,7 @@ from pydantic import Field
 from grasp_core import plugin
 from grasp_core.errors import ConfigError, NodeError, RecordError
 from grasp_core.plugin import MISSING, BuildEnv, StrictModel, lookup
-from grasp_nodes.templates import NO_FIELD, Template
+from grasp_nodes.prompting.templates import NO_FIELD, Template
 
 __all__ = [
     "EncodedMedia",

@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict
 from grasp_core.errors import ConfigError, SourceError
 from grasp_core.plugin import SourceItem
 from grasp_io._fs import coerce_config, resolve_path
-from grasp_io.oasst.trees import Message, TreeError, conversations, tree_from_nested, tree_from_rows
+from grasp_io.formats.oasst_trees import (
+    Message,
+    TreeError,
+    conversations,
+    tree_from_nested,
+    tree_from_rows,
+)
 from grasp_io.sources._ids import IdDigests, id_digest
 
 __all__ = ["OasstSource", "OasstSourceConfig"]

@@ -11,8 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from grasp_core.errors import ConfigError, NodeError
 from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, get_logger
-from grasp_nodes.clients import ModelClient
-from grasp_nodes.llm import (
+from grasp_nodes._model_call import (
     ModelRef,
     Role,
     check_prompt,
@@ -20,14 +19,15 @@ from grasp_nodes.llm import (
     parse_prompt,
     render_prompt,
 )
-from grasp_nodes.prompt_parts import (
+from grasp_nodes.agent.tools import Tool, load_tools, run_tool
+from grasp_nodes.clients import ModelClient
+from grasp_nodes.prompting.parts import (
     MediaContext,
     MediaOptions,
     without_media,
 )
+from grasp_nodes.prompting.templates import Template
 from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
-from grasp_nodes.templates import Template
-from grasp_nodes.tools import Tool, load_tools, run_tool
 
 __all__ = ["AgentNode", "AgentNodeConfig"]
 

@@ -1,4 +1,4 @@
-"""OpenAssistant message trees → conversations (the inverse of :mod:`grasp_io.oasst.mapper`).
+"""OpenAssistant message trees → conversations (the inverse of :mod:`grasp_io.formats.oasst`).
 
 Reads both layouts of the public OASST exports: flat message rows linked by ``parent_id``
 (``*.messages.jsonl``, the Hugging Face ``oasst1``/``oasst2`` tables) and nested trees
@@ -12,13 +12,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from grasp_core.errors import GraspError
+
 __all__ = ["Message", "TreeError", "conversations", "tree_from_nested", "tree_from_rows"]
 
 _ROLES = {"prompter": "user", "user": "user", "assistant": "assistant"}
 _CONVERSATION_FIELDS = ("taxonomy", "annotation_type", "tags")
 
 
-class TreeError(ValueError):
+class TreeError(GraspError, ValueError):
     """A message tree that cannot be read (no root, an orphan, a bad message)."""
 
 
