@@ -17,6 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from grasp_core.mock_server import MockServer
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The repository's root folder (examples/, src/, benchmarks/ hang off it)."""
+
 
 @pytest.fixture(scope="session")
 def mock_server() -> Iterator[MockServer]:

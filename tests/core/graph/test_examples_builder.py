@@ -9,8 +9,9 @@ import pytest
 
 from grasp_core import Graph, RunOptions, Task, run_task
 from grasp_core.mock_server import MockServer
+from tests.conftest import REPO_ROOT
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
+EXAMPLES = REPO_ROOT / "examples"
 TASKS = sorted(
     p.relative_to(EXAMPLES)
     for p in EXAMPLES.rglob("*.yaml")

@@ -12,8 +12,9 @@ import pytest
 
 from grasp_core import END, START, ConfigError, Graph, RunOptions, Task, run_task
 from grasp_core.mock_server import MockServer
+from tests.conftest import REPO_ROOT
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
+EXAMPLES = REPO_ROOT / "examples"
 
 
 def lines(result_paths: list[Path]) -> list[str]:

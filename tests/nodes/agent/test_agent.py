@@ -22,10 +22,11 @@ from grasp_core import (
 )
 from grasp_core.mock_server import MockServer
 from grasp_nodes.agent.tools import tool_from_callable
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "agent_tools" / "task.yaml"
+EXAMPLE = REPO_ROOT / "examples" / "agent_tools" / "task.yaml"
 
 KIT = """\
 import threading

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from grasp_core.cli import main
-from tests.conftest import write_task
+from tests.conftest import REPO_ROOT, write_task
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = REPO_ROOT / "examples"
 
 LOOP_TASK = """
 data_config:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import write_task
+from tests.conftest import REPO_ROOT, write_task
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = REPO_ROOT / "examples"
 
 FAILING_TASK = """\
 data_config:

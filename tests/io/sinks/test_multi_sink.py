@@ -16,7 +16,7 @@ import pytest
 
 from grasp_core import RunOptions, run_task
 from grasp_core.errors import ConfigError, ResumeError
-from tests.conftest import copy_task_yaml, write_task
+from tests.conftest import REPO_ROOT, copy_task_yaml, write_task
 
 SINKS = """
     - {type: jsonl, file_path: out/result.jsonl, alias: lines}
@@ -112,7 +112,7 @@ def test_sigkill_then_resume_gives_each_sink_every_record_once(tmp_path: Path) -
     task = make_task(tmp_path, n, pause=0.03)
     output = tmp_path / "out/result.jsonl"
     cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--quiet", "--window", "4"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

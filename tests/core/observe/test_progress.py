@@ -15,7 +15,7 @@ import pytest
 
 from grasp_core import RunOptions, run_task
 from tests.conftest import write_task
-from tests.core.test_cli import grasp
+from tests.core.cli.test_cli import grasp
 
 TASK = """
 data_config:

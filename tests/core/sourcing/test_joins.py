@@ -22,7 +22,7 @@ from grasp_core.errors import ConfigError, SourceError
 from grasp_core.mock_server import Latency, MockServer
 from grasp_core.protocols import Source, SourceItem
 from grasp_core.sourcing import build_source
-from tests.conftest import write_task
+from tests.conftest import REPO_ROOT, write_task
 
 PERSONAS = "".join(
     json.dumps({"id": f"p{i}", "name": name}) + "\n" for i, name in enumerate(["Ada", "Bo", "Cy"])
@@ -430,7 +430,7 @@ def test_resume_after_kill_keeps_random_pairs(tmp_path: Path) -> None:
     server = MockServer(latency=Latency.fixed(0.03), max_seconds=300)
     with server.running() as url:
         cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--mock-url", url, "--quiet"]
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         proc = subprocess.Popen([*cmd, "--seed", "11"], env=env, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

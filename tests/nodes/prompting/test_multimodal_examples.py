@@ -18,8 +18,9 @@ from PIL import Image
 from grasp_core import RunOptions, run_task
 from grasp_core.mock_server import MockServer
 from grasp_core.models.catalog import ModelCatalog
+from tests.conftest import REPO_ROOT
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
+EXAMPLES = REPO_ROOT / "examples"
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from benchmarks.torture import torture
 
-from tests.conftest import write_task
+from tests.conftest import REPO_ROOT, write_task
 
 pytestmark = pytest.mark.slow
 
@@ -101,7 +101,7 @@ def test_exit_code_after_a_kill_and_resume_still_reports_earlier_failures(
     resumed, the resume must exit 1 too)."""
     data = "".join(f'{{"id": "r{i:02d}"}}\n' for i in range(20))
     files = {"data.jsonl": data, "steps.py": STEPS}
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
 
     def grasp(task: Path, *extra: str, **more_env: str) -> int:
         cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--quiet", *extra]

@@ -11,8 +11,9 @@ import pytest
 from grasp_core import ConfigError, RunOptions, run_task
 from grasp_core.mock_server import MockServer
 from grasp_nodes import recipes
+from tests.conftest import REPO_ROOT
 
-EXAMPLES = Path(__file__).parents[2] / "examples" / "recipes"
+EXAMPLES = REPO_ROOT / "examples" / "recipes"
 
 
 def run_example(tmp_path: Path, mock_server: MockServer, name: str) -> list[dict[str, Any]]:

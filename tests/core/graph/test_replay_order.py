@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tests.core.test_walker import Trace, build, node, walk
+from tests.core.graph.test_walker import Trace, build, node, walk
 
 pytestmark = pytest.mark.anyio
 

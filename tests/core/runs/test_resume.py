@@ -17,7 +17,7 @@ import pytest
 from grasp_core import RunOptions, run_task
 from grasp_core.errors import ResumeError
 from grasp_core.mock_server import Latency, MockServer
-from tests.conftest import write_task
+from tests.conftest import REPO_ROOT, write_task
 
 TASK = """
 data_config:
@@ -144,7 +144,7 @@ def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(tmp_path: Path) -
     journal = tmp_path / "out/result.journal.jsonl"
     with server.running() as url:
         cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--mock-url", url, "--quiet"]
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -180,7 +180,7 @@ def test_sigterm_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
     output = tmp_path / "out/result.jsonl"
     with server.running() as url:
         cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--mock-url", url]
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
