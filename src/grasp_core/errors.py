@@ -80,6 +80,9 @@ class ModelCallError(RecordError):
     """A model call failed for good (after retries, or on a non-retryable error).
 
     ``status`` is the HTTP status when there was one; ``attempts`` counts every try.
+    ``kind`` is how the failure is counted in the metrics, set where the transport's error
+    is translated: the HTTP status (``"429"``), else ``"timeout"``, ``"connection"`` or
+    ``"bad_response"`` (by default from ``status``, and never from the message text).
     """
 
     def __init__(
@@ -89,10 +92,19 @@ class ModelCallError(RecordError):
         node: str | None = None,
         status: int | None = None,
         attempts: int = 1,
+        kind: str | None = None,
     ) -> None:
         super().__init__(message, node=node)
         self.status = status
         self.attempts = attempts
+        self.kind = kind if kind is not None else self._default_kind(status)
+
+    def _default_kind(self, status: int | None) -> str:
+        if status == 408:
+            return "timeout"
+        if status is not None:
+            return str(status)
+        return type(self).__name__
 
 
 class RetryableModelError(ModelCallError):
@@ -108,6 +120,10 @@ class RetryableModelError(ModelCallError):
         node: str | None = None,
         status: int | None = None,
         retry_after: float | None = None,
+        kind: str | None = None,
     ) -> None:
-        super().__init__(message, node=node, status=status)
+        super().__init__(message, node=node, status=status, kind=kind)
         self.retry_after = retry_after
+
+    def _default_kind(self, status: int | None) -> str:
+        return super()._default_kind(status) if status is not None else "bad_response"

@@ -234,6 +234,7 @@ class MultiLLMNode:
             node=self.name,
             status=exc.status,
             attempts=exc.attempts,
+            kind=exc.kind,
         )
 
     def _all_failed(self, errors: Mapping[str, ModelCallError], ctx: NodeContext) -> ModelCallError:
@@ -250,4 +251,5 @@ class MultiLLMNode:
             node=self.name,
             status=first.status,
             attempts=max(exc.attempts for exc in errors.values()),
+            kind=first.kind,
         )

@@ -10,7 +10,6 @@ outside the loop as they were. Finished node runs are reported to ``on_node_done
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
 import time
 from collections import deque
@@ -23,7 +22,8 @@ from anyio.abc import TaskGroup
 
 from grasp_core.errors import NodeError, RecordError
 from grasp_core.graph.compiled import END, START, CompiledGraph, EdgeKey
-from grasp_core.graph.state import APPEND_KEYS, jsonable_delta
+from grasp_core.graph.node_call import call_node
+from grasp_core.graph.state import APPEND_KEYS
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import NodeContext
 
@@ -39,7 +39,6 @@ OnNodeDone = Callable[[str, str, int, dict[str, Any], dict[str, str], int], None
 (``messages``) are kept in that order, so a replay rebuilds them exactly."""
 
 _FIRED, _SKIPPED = 1, 2
-_NO_SCOPE = contextlib.nullcontext()
 _EXPENSIVE_SECONDS = 0.005
 """Node runs longer than this (model calls) are flushed to the journal at once; cheaper
 ones ride along with the next flush, since redoing them after a crash costs little."""
@@ -253,57 +252,18 @@ class _Walk:
         compiled = self.graph.nodes[name]
         if compiled.idle:
             return {}
-        stats = self.metrics.running(name)
+        ctx = NodeContext(
+            record_id=self.record_id,
+            node=self.prefix + name,
+            iteration=iteration,
+            multiturn=self.multiturn,
+            chat_history_window=self.window,
+            seed=self.seed,
+            run_graph=self._run_inner,
+        )
         # parallel branches need a snapshot; one node at a time can read the state itself
-        view: dict[str, Any] = (
-            dict(self.state) if not self.graph.sequential or compiled.pre_process else self.state
-        )
-        delta: dict[str, Any] = {}
-        started = time.perf_counter()
-        deadline = (
-            anyio.CancelScope(deadline=anyio.current_time() + compiled.timeout)
-            if compiled.timeout
-            else None
-        )
-        try:
-            with deadline if deadline is not None else _NO_SCOPE:
-                if compiled.pre_process is not None:
-                    delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
-                    view.update(delta)
-                ctx = NodeContext(
-                    record_id=self.record_id,
-                    node=self.prefix + name,
-                    iteration=iteration,
-                    multiturn=self.multiturn,
-                    chat_history_window=self.window,
-                    seed=self.seed,
-                    run_graph=self._run_inner,
-                )
-                output = dict(
-                    await compiled.node.run(
-                        MappingProxyType(view) if view is self.state else view, ctx
-                    )
-                )
-                if compiled.post_process is not None:
-                    output = _mapping(
-                        await compiled.post_process(output, MappingProxyType(view)),
-                        name,
-                        "post_process",
-                    )
-            if deadline is not None and deadline.cancelled_caught:
-                raise NodeError(
-                    f"record {self.record_id!r}, node {name!r}: took longer than its timeout "
-                    f"of {compiled.timeout:g}s; raise the node's `timeout` or make it faster",
-                    node=name,
-                )
-        except Exception:
-            stats.failures += 1
-            raise
-        finally:
-            stats.seconds += time.perf_counter() - started
-        stats.runs += 1
-        delta.update(output)
-        return jsonable_delta(delta, node=name, record_id=self.record_id)
+        snapshot = not self.graph.sequential or compiled.pre_process is not None
+        return await call_node(compiled, self.state, ctx, metrics=self.metrics, snapshot=snapshot)
 
     async def _run_inner(
         self, graph: CompiledGraph, state: dict[str, Any], prefix: str
@@ -408,15 +368,3 @@ class _Walk:
             if edge.source in body:
                 for target in edge.targets():
                     self.status.pop((edge.index, target), None)
-
-
-def _mapping(value: Any, node: str, hook: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise NodeError(
-            f"node {node!r}: {hook} must return a dict of state updates, "
-            f"got {type(value).__name__}",
-            node=node,
-        )
-    return dict(value)

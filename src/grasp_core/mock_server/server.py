@@ -9,14 +9,12 @@ asyncio loop (:meth:`MockServer.serve`).
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import json
 import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import anyio
 from anyio.abc import TaskStatus
@@ -45,6 +43,7 @@ from grasp_core.mock_server._replies import (
     parse_markers,
     request_key,
 )
+from grasp_core.mock_server._request_log import RequestLog
 from grasp_core.mock_server._structured import SchemaRequestError, structured_reply, wanted_json
 
 __all__ = ["NO_LATENCY", "MockServer", "serve_cli"]
@@ -101,17 +100,15 @@ class MockServer:
         self._hang_seconds = hang_seconds
         self._retry_after = retry_after
         self._max_seconds = max_seconds
-        self._log_path = Path(request_log_path) if request_log_path is not None else None
-        self._log_bodies = log_bodies
+        self._log = RequestLog(
+            Path(request_log_path) if request_log_path is not None else None,
+            log_bodies=log_bodies,
+        )
         self._fault_plan = FaultPlan(rate=fault_rate, kinds=faults, seed=seed)
         self._rng = random.Random(seed)
-        # Guards everything below: the loop thread writes, any thread reads.
+        # Guards the fault plan, the latency generator and the sequence: the loop thread
+        # writes, any thread may reset.
         self._lock = threading.Lock()
-        self._log: list[dict[str, Any]] = []
-        self._log_file: IO[str] | None = None
-        self._by_status: collections.Counter[str] = collections.Counter()
-        self._in_flight = 0
-        self._max_in_flight = 0
         self._sequence = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
@@ -192,8 +189,7 @@ class MockServer:
         messages), ``status`` (None when dropped), ``fault`` (kind or None), ``messages``.
         A request the server could not read has status 400 and None for the rest.
         """
-        with self._lock:
-            return [dict(entry) for entry in self._log]
+        return self._log.entries()
 
     def stats(self) -> dict[str, Any]:
         """Model-call counters since start or reset.
@@ -201,20 +197,12 @@ class MockServer:
         ``requests``, ``by_status`` (``{"200": n, "429": n, "dropped": n}``), ``in_flight``
         and ``max_in_flight`` (most requests being served at once, latency included).
         """
-        with self._lock:
-            return {
-                "requests": sum(self._by_status.values()),
-                "by_status": dict(self._by_status),
-                "in_flight": self._in_flight,
-                "max_in_flight": self._max_in_flight,
-            }
+        return self._log.stats()
 
     def reset(self) -> None:
         """Clear the log and counters, reseed, and forget seen requests (count markers re-arm)."""
+        self._log.clear()
         with self._lock:
-            self._log.clear()
-            self._by_status.clear()
-            self._max_in_flight = self._in_flight
             self._fault_plan.reset()
             self._rng.seed(self._seed)
 
@@ -229,25 +217,14 @@ class MockServer:
         http_server = HttpServer(self._handle)
         try:
             self._port = await http_server.start(self._host, self._requested_port)
-            self._open_log()
+            self._log.open()
             on_started(self.url)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._max_seconds)
         finally:
             self._loop = self._stop_event = None
-            self._close_log()
+            self._log.close()
             await http_server.close()
-
-    def _open_log(self) -> None:
-        if self._log_path is not None:
-            with self._lock:
-                self._log_file = self._log_path.open("a", encoding="utf-8")
-
-    def _close_log(self) -> None:
-        with self._lock:
-            if self._log_file is not None:
-                self._log_file.close()
-                self._log_file = None
 
     # --- requests --------------------------------------------------------------------------
 
@@ -283,7 +260,7 @@ class MockServer:
             directive = parse_markers(texts)
             wanted = wanted_json(chat.json, texts)
         except (RequestError, SchemaRequestError) as exc:
-            self._record(request.path, None, None, 400, None, None)
+            self._log.record(request.path, None, None, 400, None, None)
             return error_response(dialect, 400, str(exc))
         key = request_key(chat.model, chat.messages)
         with self._lock:
@@ -297,9 +274,11 @@ class MockServer:
             delay += directive.hang if directive.hang is not None else self._hang_seconds
         status = None if fault == "drop" else _FAULT_STATUS.get(fault or "", 200)
         # Logged now rather than when answered, so a request its client gave up on still shows.
-        self._record(request.path, chat.model, key, status, fault, chat.messages, request=request)
+        self._log.record(
+            request.path, chat.model, key, status, fault, chat.messages, request=request
+        )
         if delay > 0:
-            await self._wait(delay)
+            await self._log.wait(delay)
         if fault == "drop":
             return DROP
         if status is not None and status != 200:
@@ -326,51 +305,6 @@ class MockServer:
         return completion_response(
             chat, answer, id_=f"chatcmpl-mock{sequence}", empty=fault == "empty"
         )
-
-    async def _wait(self, seconds: float) -> None:
-        """Sleep while counted in flight; cancellation (client gone, stop) still uncounts."""
-        with self._lock:
-            self._in_flight += 1
-            self._max_in_flight = max(self._max_in_flight, self._in_flight)
-        try:
-            await asyncio.sleep(seconds)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-
-    def _record(
-        self,
-        path: str,
-        model: str | None,
-        key: str | None,
-        status: int | None,
-        fault: str | None,
-        messages: list[Any] | None,
-        *,
-        request: Request | None = None,
-    ) -> None:
-        entry: dict[str, Any] = {
-            "path": path,
-            "model": model,
-            "key": key,
-            "status": status,
-            "fault": fault,
-            "messages": messages,
-        }
-        if self._log_bodies and request is not None:
-            entry["target"] = request.path + (
-                "?" + "&".join(f"{k}={v}" for k, v in sorted(request.query.items()))
-                if request.query
-                else ""
-            )
-            entry["headers"] = dict(request.headers)
-            entry["body"] = json.loads(request.body)
-        with self._lock:
-            self._log.append(entry)
-            self._by_status["dropped" if status is None else str(status)] += 1
-            if self._log_file is not None:
-                self._log_file.write(json.dumps(entry) + "\n")
-                self._log_file.flush()
 
 
 def serve_cli(

@@ -17,7 +17,7 @@ from grasp_core.errors import ModelCallError, RetryableModelError
 from grasp_core.plugin import Backend, ModelSpec, RunMetrics
 from grasp_nodes.clients.retry import call_with_retries
 
-__all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "RetryingClient", "error_kind"]
+__all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "RetryingClient"]
 
 KEYLESS_API_KEYS = {"openai": "EMPTY", "azure": "EMPTY", "hosted_vllm": "fake-api-key"}
 """The key litellm sends when none is configured (local servers without auth); both
@@ -49,18 +49,6 @@ def _estimate_tokens(messages: list[dict[str, Any]], params: Mapping[str, Any]) 
     prompt = chars // 4 + 1 + media * _MEDIA_PART_TOKENS
     cap = params.get("max_tokens") or params.get("max_completion_tokens") or 256
     return prompt + int(cap)
-
-
-def error_kind(exc: ModelCallError) -> str:
-    """How a failed attempt is counted in the metrics: its HTTP status (``429``, ``500``),
-    else ``timeout``, ``connection`` or ``bad_response``."""
-    if exc.status == 408:
-        return "timeout"
-    if exc.status is not None:
-        return str(exc.status)
-    if "connection failed" in str(exc):
-        return "connection"
-    return "bad_response" if isinstance(exc, RetryableModelError) else type(exc).__name__
 
 
 class _AttemptClock:
@@ -151,7 +139,7 @@ class RetryingClient:
                 prompt_tokens=0,
                 completion_tokens=0,
                 retries=max(exc.attempts - 1, 0),
-                error=error_kind(exc),
+                error=exc.kind,
             )
             raise
         self.metrics.record_call(
@@ -171,14 +159,14 @@ class RetryingClient:
         try:
             result = await self._attempt(messages, params)
         except RetryableModelError as exc:
-            self.metrics.record_attempt_error(self.name, error_kind(exc))
+            self.metrics.record_attempt_error(self.name, exc.kind)
             if exc.status == 429:
                 self.backend.record_rate_limited()
             else:
                 self.backend.record_failure()
             raise
         except ModelCallError as exc:
-            self.metrics.record_attempt_error(self.name, error_kind(exc))
+            self.metrics.record_attempt_error(self.name, exc.kind)
             raise
         self.backend.record_success()
         if self.backend.tpm:

@@ -56,7 +56,11 @@ def map_litellm_error(exc: Exception, *, model: str) -> ModelCallError:
     if isinstance(exc, llm_errors.Timeout):
         return RetryableModelError(f"model {model!r}: request timed out ({message})", status=408)
     if isinstance(exc, llm_errors.APIConnectionError) and (status is None or status >= 500):
-        return RetryableModelError(f"model {model!r}: connection failed ({message})", status=status)
+        return RetryableModelError(
+            f"model {model!r}: connection failed ({message})",
+            status=status,
+            kind="connection" if status is None else None,
+        )
     if status is not None and status >= 400:
         return error_for_status(status, message, model=model, headers=headers)
     if isinstance(exc, llm_errors.APIError | llm_errors.InternalServerError):

@@ -69,7 +69,8 @@ class FastLaneClient(RetryingClient):
                 ) from exc
             except aiohttp.ClientError as exc:
                 raise RetryableModelError(
-                    f"model {self.name!r}: connection failed ({type(exc).__name__}: {exc})"
+                    f"model {self.name!r}: connection failed ({type(exc).__name__}: {exc})",
+                    kind="connection",
                 ) from exc
             latency = time.perf_counter() - sent
         if status >= 400:

@@ -1,0 +1,89 @@
+"""One node run: its ``pre_process`` hook, the node, its ``post_process`` hook, under the
+node's ``timeout``, counted in the run's metrics; the result is the node's JSON-safe state
+update."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import anyio
+
+from grasp_core.errors import NodeError
+from grasp_core.graph.compiled import CompiledNode
+from grasp_core.graph.state import jsonable_delta
+from grasp_core.observe.metrics import RunMetrics
+from grasp_core.protocols import NodeContext
+
+__all__ = ["call_node"]
+
+_NO_SCOPE = contextlib.nullcontext()
+
+
+async def call_node(
+    compiled: CompiledNode,
+    state: dict[str, Any],
+    ctx: NodeContext,
+    *,
+    metrics: RunMetrics,
+    snapshot: bool,
+) -> dict[str, Any]:
+    """Run ``compiled`` on ``state`` and return its update (hooks' keys included).
+
+    With ``snapshot`` the node sees a copy of the state (parallel branches, or a
+    ``pre_process`` hook whose keys the node must see); otherwise a read-only view of it.
+    """
+    name = compiled.name
+    record_id = ctx.record_id
+    stats = metrics.running(name)
+    view: dict[str, Any] = dict(state) if snapshot else state
+    delta: dict[str, Any] = {}
+    started = time.perf_counter()
+    deadline = (
+        anyio.CancelScope(deadline=anyio.current_time() + compiled.timeout)
+        if compiled.timeout
+        else None
+    )
+    try:
+        with deadline if deadline is not None else _NO_SCOPE:
+            if compiled.pre_process is not None:
+                delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
+                view.update(delta)
+            output = dict(
+                await compiled.node.run(MappingProxyType(view) if view is state else view, ctx)
+            )
+            if compiled.post_process is not None:
+                output = _mapping(
+                    await compiled.post_process(output, MappingProxyType(view)),
+                    name,
+                    "post_process",
+                )
+        if deadline is not None and deadline.cancelled_caught:
+            raise NodeError(
+                f"record {record_id!r}, node {name!r}: took longer than its timeout "
+                f"of {compiled.timeout:g}s; raise the node's `timeout` or make it faster",
+                node=name,
+            )
+    except Exception:
+        stats.failures += 1
+        raise
+    finally:
+        stats.seconds += time.perf_counter() - started
+    stats.runs += 1
+    delta.update(output)
+    return jsonable_delta(delta, node=name, record_id=record_id)
+
+
+def _mapping(value: Any, node: str, hook: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise NodeError(
+            f"node {node!r}: {hook} must return a dict of state updates, "
+            f"got {type(value).__name__}",
+            node=node,
+        )
+    return dict(value)
