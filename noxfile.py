@@ -17,12 +17,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff lint and format check."""
-    session.install("ruff")
+    """ruff lint and format check, and the import contracts (layers, plugin surface)."""
+    session.install("-e", ".[dev]")
     session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "tools", "noxfile.py")
     session.run(
         "ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "tools", "noxfile.py"
     )
+    session.run("lint-imports", "--no-cache")
 
 
 @nox.session
