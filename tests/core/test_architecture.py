@@ -136,10 +136,19 @@ def test_run_stays_the_function_after_every_subpackage_is_imported() -> None:
     assert grasp_core.run.__module__ == "grasp_core.api"
 
 
+@pytest.mark.parametrize("name", _packages())
+def test_no_public_name_is_also_a_submodule(name: str) -> None:
+    """A package's exported name never matches one of its submodules, whose import would
+    rebind it (``grasp_core.run`` the function vs a ``run/`` folder)."""
+    package = importlib.import_module(name)
+    submodules = {i.name for i in pkgutil.iter_modules(package.__path__)}
+    assert sorted(set(getattr(package, "__all__", ())) & submodules) == []
+
+
 def test_every_cli_command_module_is_in_the_dispatch_table() -> None:
     """A command is one module in grasp_core/cli/commands plus its line in COMMANDS."""
     from grasp_core.cli import commands
-    from grasp_core.cli.main import COMMANDS
+    from grasp_core.cli.app import COMMANDS
 
     modules = {i.name for i in pkgutil.iter_modules(commands.__path__)}
     assert {m.__name__.rsplit(".", 1)[1] for m in COMMANDS.values()} == modules

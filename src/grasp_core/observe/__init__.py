@@ -1,4 +1,5 @@
-"""Watching a run: metrics per model and node, live progress, budget caps, the monitor that
-ties them to a run, the printed report, and structured logging."""
+"""Watching a run: metrics per model and node (``metrics``), live progress (``progress``),
+budget caps (``budget``) and the printed tables (``report``). ``grasp_core.runs.monitor``
+ties them to one run; logging sits lower, in ``grasp_core.logs``, since every layer logs."""
 
 __all__: list[str] = []

@@ -1,5 +1,5 @@
 """What a run watches while the engine works: prices, the budget cap, live progress, and
-the ``metrics.json`` written at the end. The runner makes one per run."""
+the ``metrics.json`` written at the end. Each run makes one (``runs.local.monitor_for``)."""
 
 from __future__ import annotations
 

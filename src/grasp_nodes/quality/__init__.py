@@ -12,7 +12,7 @@ from grasp_nodes.quality.checks import (
     is_truncated,
     unclosed_code_fence,
 )
-from grasp_nodes.quality.heuristics import FLAG_NAMES, flags_of, heuristic_score, heuristics
+from grasp_nodes.quality.heuristic_tags import FLAG_NAMES, flags_of, heuristic_score, heuristics
 from grasp_nodes.quality.judge_steps import CATEGORIES, CRITERIA
 from grasp_nodes.quality.language import detect_language
 from grasp_nodes.quality.lexical import mtld, repetition_ratio, type_token_ratio, words

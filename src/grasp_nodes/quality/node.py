@@ -10,7 +10,7 @@ import anyio.to_thread
 
 from grasp_core.errors import NodeError
 from grasp_core.plugin import BuildEnv, DataQualityConfig, NodeConfig, NodeContext
-from grasp_nodes.quality.heuristics import flags_of, heuristic_score, heuristics
+from grasp_nodes.quality.heuristic_tags import flags_of, heuristic_score, heuristics
 from grasp_nodes.quality.text import RecordText, record_text
 from grasp_nodes.subgraph import SubgraphNode, SubgraphNodeConfig
 
