@@ -2,8 +2,11 @@
 
 Results reach it through a bounded stream. It writes a batch to every sink in a worker
 thread, then journals the batch with the sinks' commit tokens, so a record is "done" only
-once its output is durably in every sink. Every ``sync_every`` records or ``sync_seconds``
-(and when the stream closes) it forces sinks, then the journal, to disk.
+once its output is durably in every sink. After a commit, once ``sync_every`` records or
+``sync_seconds`` have passed since the last sync (and when the stream closes), it forces
+sinks, then the journal, to disk. The interval is checked at commits, not by a timer: a
+commit followed by a quiet spell is in the OS (a killed process loses nothing) but is forced
+to disk only at the next commit or the end.
 """
 
 from __future__ import annotations
