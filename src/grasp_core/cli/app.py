@@ -28,13 +28,22 @@ COMMANDS: dict[str, ModuleType] = {
 """Command name → its module, in the order ``grasp --help`` lists them."""
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version, looked up only when asked for (reading the
+    package metadata costs ~20 ms, which every other command would pay)."""
 
-    try:
-        return version("grasp-sdg")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("grasp-sdg")
+        except PackageNotFoundError:
+            installed = "unknown (not installed)"
+        print(f"grasp {installed}")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="grasp",
         description="Generate synthetic datasets from a graph of LLM calls and Python steps.",
     )
-    parser.add_argument("--version", action="version", version=f"grasp {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument(
         "--log-format",
