@@ -8,6 +8,7 @@ import asyncio
 import collections
 import json
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -61,6 +62,7 @@ class RequestLog:
             "status": status,
             "fault": fault,
             "messages": messages,
+            "received": time.monotonic(),
         }
         if self._log_bodies and request is not None:
             entry["target"] = request.path + (

@@ -186,7 +186,9 @@ class MockServer:
         """A copy of the request log, oldest first.
 
         One dict per model call: ``path``, ``model``, ``key`` (sha256 of model and
-        messages), ``status`` (None when dropped), ``fault`` (kind or None), ``messages``.
+        messages), ``status`` (None when dropped), ``fault`` (kind or None), ``messages``,
+        and ``received`` (``time.monotonic()`` when the request was read, for measuring the
+        gaps between a client's tries).
         A request the server could not read has status 400 and None for the rest.
         """
         return self._log.entries()

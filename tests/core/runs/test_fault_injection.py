@@ -168,68 +168,26 @@ def _timed_one_record(folder: Path, url: str, text: str) -> tuple[float, int]:
 
 def test_retry_after_is_a_floor_for_the_wait_before_a_retry(tmp_path: Path) -> None:
     """A 429 with Retry-After R is retried no sooner than R seconds later; the usual backoff
-    (0.25 s plus up to 0.5 s of jitter for the first retry) applies when R is shorter."""
+    (0.25 s plus up to 0.5 s of jitter for the first retry) applies when R is shorter.
+
+    Measured at the server, between the 429's arrival and the retry's: a floor that holds
+    however loaded the machine is."""
     server = MockServer(max_seconds=120)
     with server.running() as url:
-        _timed_one_record(tmp_path / "warm-up", url, "warm up")
-        baseline = min(
-            _timed_one_record(tmp_path / f"plain{i}", url, f"plain {i}")[0] for i in range(3)
-        )
-        zero, done_zero = _timed_one_record(
-            tmp_path / "zero", url, "[[mock:429:1:retry_after=0]] zero"
-        )
-        short, done_short = _timed_one_record(
-            tmp_path / "short", url, "[[mock:429:1:retry_after=0.4]] short"
-        )
-        long, done_long = _timed_one_record(
-            tmp_path / "long", url, "[[mock:429:1:retry_after=2]] long"
-        )
-        statuses = Counter(
-            (r["messages"][-1]["content"].split()[-1], r["status"]) for r in server.requests()
-        )
-    print(
-        f"\nbaseline {baseline:.3f}s; Retry-After 0: {zero:.3f}s, 0.4: {short:.3f}s, 2: {long:.3f}s"
-    )
-    assert (done_zero, done_short, done_long) == (1, 1, 1)
+        done = [
+            _timed_one_record(tmp_path / word, url, f"[[mock:429:1:retry_after={after}]] {word}")[1]
+            for word, after in (("zero", 0), ("short", 0.4), ("long", 2))
+        ]
+        arrivals: dict[tuple[str, int], list[float]] = {}
+        for request in server.requests():
+            word = request["messages"][-1]["content"].split()[-1]
+            arrivals.setdefault((word, request["status"]), []).append(request["received"])
+    assert done == [1, 1, 1]
+    gaps = {}
     for word in ("zero", "short", "long"):
-        assert statuses[(word, 429)] == statuses[(word, 200)] == 1, statuses
-    assert zero - baseline >= 0.25, "even Retry-After: 0 waits the base backoff"
-    assert short - baseline >= 0.4
-    assert long - baseline >= 2.0
-    assert long - zero >= 1.0, "Retry-After 2 outlasts the first backoff (at most 0.75 s)"
-
-
-def test_a_backend_that_stays_down_fails_only_its_own_records(tmp_path: Path) -> None:
-    """Records routed to a closed port fail after their retries with a reason; records on a
-    healthy backend in the same run are all written."""
-    n = 40
-    server = MockServer(latency=Latency.fixed(0.005), max_seconds=120)
-    with server.running() as url:
-        models = (
-            f"up:\n  model: openai/up\n  api_base: {url}/v1\n  max_concurrency: 8\n"
-            "down:\n  model: openai/down\n  api_base: http://127.0.0.1:9/v1\n"
-            "  max_concurrency: 8\n  max_retries: 2\n  timeout: 2\n"
-        )
-        task = write_task(
-            tmp_path,
-            TWO_BACKENDS,
-            {"data.jsonl": rows(n), "models.yaml": models, "steps.py": PICK},
-        )
-        started = time.monotonic()
-        result = run_task(task, RunOptions())
-        seconds = time.monotonic() - started
-        requests = server.requests()
-    down = {f"r{i:04d}" for i in range(n) if i % 10 == 0}
-    up = {f"r{i:04d}" for i in range(n)} - down
-    out = read_jsonl(tmp_path / "out/result.jsonl")
-    failures = read_jsonl(tmp_path / "out/result.failures.jsonl")
-    print(f"\n{seconds:.1f}s; backends {result.metrics['backends']}")
-    assert sorted(r["id"] for r in out) == sorted(up)
-    assert all(r["answer"] == f"up {r['id']}: text {int(r['id'][1:])}" for r in out)
-    assert sorted(f["id"] for f in failures) == sorted(down)
-    for failure in failures:
-        assert failure["node"] == "ask_down", failure
-        assert failure["attempts"] == 3, failure
-        assert "connection" in failure["reason"], failure
-    assert len(requests) == len(up), "the healthy backend got each of its calls once"
-    assert result.metrics["backends"]["up"]["circuit_opened"] == 0
+        assert len(arrivals[(word, 429)]) == len(arrivals[(word, 200)]) == 1, arrivals
+        gaps[word] = arrivals[(word, 200)][0] - arrivals[(word, 429)][0]
+    print(f"\ngaps between the 429 and the retry: {gaps}")
+    assert gaps["zero"] >= 0.25, "even Retry-After: 0 waits the base backoff"
+    assert gaps["short"] >= 0.4
+    assert gaps["long"] >= 2.0
