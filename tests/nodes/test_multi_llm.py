@@ -172,11 +172,11 @@ def test_a_failure_cancels_the_other_calls(
     tmp_path: Path, mock_server: MockServer, backend: str
 ) -> None:
     """Without allow_partial the first failure cancels the slower calls (asyncio and trio)."""
-    prompt = "slow [[mock:latency=3]]"
+    prompt = "slow [[mock:latency=30]]"
     result = run(tmp_path, mock_server, [prompt], transport="auto", mb_down=True, backend=backend)
     assert result.failed == 1
     assert "label 'b'" in str(failures(result)[0]["reason"])
-    assert result.seconds < 2
+    assert result.seconds < 15, "the 30 s call was waited for, not cancelled"
 
 
 def test_allow_partial_keeps_the_other_replies_and_lists_the_error(

@@ -192,13 +192,16 @@ def test_bad_markers_and_bodies_answer_400(client: httpx.Client) -> None:
 
 
 def test_latency_model_and_marker_delay_answers() -> None:
-    """A fixed latency delays every answer; [[mock:latency=S]] overrides it per request."""
-    with MockServer(latency=Latency.fixed(0.2)).running() as url, httpx.Client(base_url=url) as c:
+    """A fixed latency delays every answer; [[mock:latency=S]] overrides it per request.
+
+    The latency is long enough that the override's bound holds on a loaded machine."""
+    with MockServer(latency=Latency.fixed(2.0)).running() as url, httpx.Client(base_url=url) as c:
         started = time.perf_counter()
         chat(c, "fast [[mock:latency=0]]")
-        assert time.perf_counter() - started < 0.15
+        assert time.perf_counter() - started < 1.0
+        started = time.perf_counter()
         chat(c, "normal")
-        assert time.perf_counter() - started >= 0.2
+        assert time.perf_counter() - started >= 2.0
 
 
 def test_latency_parse_accepts_documented_forms() -> None:
@@ -362,7 +365,7 @@ def test_stop_does_not_wait_for_hanging_requests() -> None:
         while server.stats()["in_flight"] == 0:
             time.sleep(0.01)
     caller.join()
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 20, "the stop waited for the 30 s hang"
     assert len(errors) == 1
 
 
