@@ -17,8 +17,14 @@ import anyio.to_thread
 from grasp_core.config.task_file import Task
 from grasp_core.errors import ConfigError
 from grasp_core.logs import default_logging
-from grasp_core.runs import RunOptions, RunResult, TaskRun, catalog_for, mock_server_for
-from grasp_core.runs.quality import with_quality_tasks
+from grasp_core.runs import (
+    RunOptions,
+    RunResult,
+    TaskRun,
+    catalog_for,
+    load_task,
+    mock_server_for,
+)
 
 __all__ = ["run", "run_task", "run_task_async"]
 
@@ -66,8 +72,7 @@ async def run_task_async(task: Task | str | Path, options: RunOptions | None = N
         from grasp_core.executors.ray import run_on_ray
 
         return await anyio.to_thread.run_sync(run_on_ray, task, options)
-    loaded = task if isinstance(task, Task) else Task.load(task)
-    loaded = with_quality_tasks(loaded, options.quality)
+    loaded = load_task(task, options)
     with mock_server_for(options.mock) as mock_url:
         catalog = catalog_for(loaded, options, mock_url)
         return await TaskRun(loaded, options, catalog).execute()

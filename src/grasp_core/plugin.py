@@ -43,7 +43,6 @@ if TYPE_CHECKING:
         TransformType,
     )
     from grasp_core.registry import (
-        Registry,
         formats,
         media,
         nodes,
@@ -68,7 +67,6 @@ __all__ = [
     "NodeContext",
     "NodeType",
     "RecordFormat",
-    "Registry",
     "RunMetrics",
     "Sink",
     "SinkType",
@@ -131,7 +129,6 @@ __getattr__, __dir__ = lazy_exports(
             "TransformType",
         ],
         "grasp_core.registry": [
-            "Registry",
             "formats",
             "media",
             "nodes",

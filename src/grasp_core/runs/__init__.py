@@ -5,14 +5,14 @@ API function, is never shadowed by a subpackage): its options (``options``), whe
 (``hooks``), and the commands over finished datasets (``filtering``, ``dataset_files``,
 quality wiring in ``quality``). Executors build on this package; it imports none of them."""
 
-from grasp_core.runs.catalog import catalog_for, graph_models, mock_server_for, models_of
+from grasp_core.runs.catalog import catalog_for, graph_models, mock_server_for
 from grasp_core.runs.checks import check_task
 from grasp_core.runs.hooks import RunHooks
 from grasp_core.runs.layout import READABLE_FORMATS, RunLayout
 from grasp_core.runs.local import TaskRun, monitor_for
 from grasp_core.runs.lock import RunLock
 from grasp_core.runs.options import RunOptions
-from grasp_core.runs.parts import TaskParts
+from grasp_core.runs.parts import TaskParts, load_task
 from grasp_core.runs.result import RunResult
 from grasp_core.runs.summary import write_summary
 
@@ -28,8 +28,8 @@ __all__ = [
     "catalog_for",
     "check_task",
     "graph_models",
+    "load_task",
     "mock_server_for",
-    "models_of",
     "monitor_for",
     "write_summary",
 ]

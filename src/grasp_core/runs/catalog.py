@@ -13,7 +13,7 @@ from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.models.catalog import ModelCatalog, find_models_file
 from grasp_core.runs.options import RunOptions
 
-__all__ = ["catalog_for", "graph_models", "mock_server_for", "models_of"]
+__all__ = ["catalog_for", "graph_models", "mock_server_for"]
 
 
 @contextlib.contextmanager
@@ -42,7 +42,7 @@ def catalog_for(task: Task, options: RunOptions, mock_url: str | None) -> ModelC
     return catalog.with_mock(mock_url) if mock_url is not None else catalog
 
 
-def models_of(node: Any) -> list[str]:
+def _models_of(node: Any) -> list[str]:
     """The model names a built node calls (its ``model_names``; none for most types)."""
     names = getattr(node, "model_names", ())
     return list(names)
@@ -50,4 +50,4 @@ def models_of(node: Any) -> list[str]:
 
 def graph_models(graph: CompiledGraph) -> list[str]:
     """Every model the graph's nodes call, sorted."""
-    return sorted({m for n in graph.nodes.values() for m in models_of(n.node)})
+    return sorted({m for n in graph.nodes.values() for m in _models_of(n.node)})

@@ -72,14 +72,10 @@ class RunLayout:
         return self.journal_path.with_suffix(".lock")
 
     @property
-    def first_sink_block(self) -> dict[str, Any]:
-        block, _ = next(iter(self.sink_blocks.values()))
-        return block
-
-    @property
     def output_format(self) -> str | None:
         """The first sink's type when :meth:`RunResult.records` can read it back."""
-        kind = str(self.first_sink_block["type"])
+        first, _ = next(iter(self.sink_blocks.values()))
+        kind = str(first["type"])
         return kind if kind in READABLE_FORMATS else None
 
     def sink_paths(self) -> list[Path]:

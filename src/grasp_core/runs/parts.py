@@ -26,10 +26,17 @@ from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import BuildEnv, Sink, Source, SourceItem
 from grasp_core.runs.layout import RunLayout
 from grasp_core.runs.options import RunOptions
-from grasp_core.runs.quality import graph_with_quality, output_with_quality
+from grasp_core.runs.quality import graph_with_quality, output_with_quality, with_quality_tasks
 from grasp_core.sourcing import build_source, record_items
 
-__all__ = ["TaskParts"]
+__all__ = ["TaskParts", "load_task"]
+
+
+def load_task(task: Task | str | Path, options: RunOptions) -> Task:
+    """The task a run executes: loaded from its file when given a path, with the quality
+    tasks that ``options.quality`` asks for."""
+    loaded = task if isinstance(task, Task) else Task.load(task)
+    return with_quality_tasks(loaded, options.quality)
 
 
 class TaskParts:
@@ -40,12 +47,11 @@ class TaskParts:
         task: Task,
         options: RunOptions,
         catalog: ModelCatalog,
-        layout: RunLayout | None = None,
     ) -> None:
         self.task = task
         self.options = options
         self.catalog = catalog
-        self.layout = layout or RunLayout.of(task, options.output_dir)
+        self.layout = RunLayout.of(task, options.output_dir)
 
     def build_env(self, seed: int = 0, metrics: RunMetrics | None = None) -> BuildEnv:
         """What node types see while they are built (one backend pool for the run)."""
@@ -165,6 +171,3 @@ class TaskParts:
         )
         failures: Sink = jsonl.from_config(config, self.layout.output_dir)
         return failures
-
-    def sink_paths(self) -> list[Path]:
-        return self.layout.sink_paths()

@@ -41,10 +41,10 @@ from grasp_core.runs import (
     catalog_for,
     check_task,
     graph_models,
+    load_task,
     mock_server_for,
     monitor_for,
 )
-from grasp_core.runs.quality import with_quality_tasks
 
 __all__ = ["ShardFailedError", "run_on_ray"]
 
@@ -68,9 +68,7 @@ def run_on_ray(
     """Run ``task`` on Ray (see :doc:`how-to/ray`); the output equals a local run's."""
     ray = import_ray()
     started = time.perf_counter()
-    loaded = with_quality_tasks(
-        task if isinstance(task, Task) else Task.load(task), options.quality
-    )
+    loaded = load_task(task, options)
     with mock_server_for(options.mock) as mock_url:
         catalog = catalog_for(loaded, options, mock_url)
         models = _graph_models(loaded, catalog)
