@@ -9,7 +9,9 @@ It binds loopback only and answers:
 - ``GET /v1/models``, ``GET /health``, ``GET /_mock/stats`` and ``POST /_mock/reset``.
 
 The reply echoes the last user message (``reply_mode="lorem"``: 20-60 pseudo-words seeded by
-the request). Markers anywhere in any message change the answer and are removed from it:
+the request), cut to ``max_tokens`` words with ``finish_reason: "length"`` when longer, as
+real servers cut theirs. Markers anywhere in any message change the answer and are removed
+from it:
 
 =================================  ========================================================
 ``[[mock:429]]``                   429 with ``Retry-After`` (also ``500``, ``503``)
@@ -17,6 +19,7 @@ the request). Markers anywhere in any message change the answer and are removed 
 ``[[mock:drop]]``                  close the connection without a response
 ``[[mock:malformed]]``             200 whose body is not valid JSON
 ``[[mock:empty]]``                 200 with ``choices: []``
+``[[mock:blank]]``                 200 whose reply is blank: no text, no tool calls
 ``[[mock:429:2]]``                 fault only the first 2 times this exact request is seen
 ``[[mock:429:2:retry_after=1]]``   options: ``retry_after``, ``latency``, ``hang`` (seconds)
 ``[[mock:latency=0.3]]``           wait 0.3 s instead of the server's latency model
@@ -26,9 +29,9 @@ the request). Markers anywhere in any message change the answer and are removed 
                                    the first 2 attempts only); ``schema_violation`` likewise
 =================================  ========================================================
 
-Structured replies: a request with ``response_format`` (``json_schema``/``json_object``),
-Ollama's ``format``, or a ``<json-schema>`` block in a message is answered with JSON generated
-from the schema (see ``_structured``).
+Structured replies: a request with ``response_format`` (``json_schema``, or ``json_object``
+with an optional ``schema``), Ollama's ``format``, or a ``<json-schema>`` block in a message is
+answered with JSON generated from the schema (see ``_structured``).
 
 Tool calling: a request that offers ``tools``, whose last message is not a ``role: tool``
 message, is answered with ``finish_reason: "tool_calls"``, ``content: null`` and one
@@ -36,7 +39,12 @@ message, is answered with ``finish_reason: "tool_calls"``, ``content: null`` and
 calls made earlier in the conversation; ``arguments`` is the marker's JSON text verbatim,
 invalid or not; the tool need not be among ``tools``). A request whose last message is a
 tool message is answered ``"tool results: "`` + the trailing tool messages' contents
-joined by ``"; "``.
+joined by ``"; "``. ``tool_choice: "none"`` turns tools off; a ``tool_choice`` naming one
+function is answered with a call to it, arguments generated from its ``parameters`` schema.
+
+Real servers: ``MockServer(like="llamacpp")`` copies llama.cpp's server where it differs
+from OpenAI (500 to ``content: null`` beside ``tool_calls`` and to ``json_schema``, bare
+newlines inside JSON strings, tools ignored without ``tool_choice``); see ``_quirks``.
 
 Example::
 
@@ -49,7 +57,16 @@ This package uses asyncio directly, a deliberate exception to "anyio everywhere"
 ``_http``.
 """
 
+from grasp_core.mock_server._quirks import PROFILES, QUIRKS
 from grasp_core.mock_server._replies import FAULT_KINDS, Latency
 from grasp_core.mock_server.server import NO_LATENCY, MockServer, serve_cli
 
-__all__ = ["FAULT_KINDS", "NO_LATENCY", "Latency", "MockServer", "serve_cli"]
+__all__ = [
+    "FAULT_KINDS",
+    "NO_LATENCY",
+    "PROFILES",
+    "QUIRKS",
+    "Latency",
+    "MockServer",
+    "serve_cli",
+]

@@ -64,6 +64,9 @@ class ChatRequest:
     """The offered tools (OpenAI and Ollama chat); None when the request has none."""
     json: JsonRequest | None = None
     """The JSON asked for by ``response_format`` (OpenAI) or ``format`` (Ollama)."""
+    tool_choice: str | dict[str, Any] | None = None
+    """OpenAI's ``tool_choice``: ``"auto"``, ``"none"``, ``"required"``, a forced function
+    (``{"type": "function", "function": {"name": ...}}``), or None when not sent."""
 
 
 def read_chat_request(body: bytes, dialect: Dialect, deployment: str | None) -> ChatRequest:
@@ -105,9 +108,35 @@ def read_chat_request(body: bytes, dialect: Dialect, deployment: str | None) -> 
         json_request = requested_json(payload, ollama=dialect != "openai")
     except SchemaRequestError as exc:
         raise RequestError(str(exc)) from None
+    tool_choice = _tool_choice(payload.get("tool_choice")) if dialect == "openai" else None
+    if isinstance(tool_choice, dict):
+        forced = tool_choice["function"]["name"]
+        functions = [t.get("function") for t in tools or () if isinstance(t, dict)]
+        names = [f.get("name") for f in functions if isinstance(f, dict)]
+        if forced not in names:
+            raise RequestError(f"tool_choice forces function {forced!r}, which is not in tools")
     # Ollama streams unless told otherwise; the mock streams only when asked, everywhere.
     stream = payload.get("stream") is True
-    return ChatRequest(dialect, model, messages, max_tokens, stream, tools or None, json_request)
+    return ChatRequest(
+        dialect, model, messages, max_tokens, stream, tools or None, json_request, tool_choice
+    )
+
+
+def _tool_choice(value: Any) -> str | dict[str, Any] | None:
+    if value is None or value in ("auto", "none", "required"):
+        return value  # type: ignore[no-any-return]
+    function = value.get("function") if isinstance(value, dict) else None
+    if (
+        isinstance(value, dict)
+        and value.get("type") == "function"
+        and isinstance(function, dict)
+        and isinstance(function.get("name"), str)
+    ):
+        return value
+    raise RequestError(
+        "tool_choice must be 'auto', 'none', 'required' or "
+        f'{{"type": "function", "function": {{"name": ...}}}}, got {value!r}'
+    )
 
 
 def json_response(payload: object, status: int = 200, headers: Headers = ()) -> Response:

@@ -41,7 +41,7 @@ __all__ = [
     "request_key",
 ]
 
-FAULT_KINDS: Final = ("429", "500", "503", "timeout", "drop", "malformed", "empty")
+FAULT_KINDS: Final = ("429", "500", "503", "timeout", "drop", "malformed", "empty", "blank")
 ReplyMode = Literal["echo", "lorem"]
 
 _MARKER = re.compile(r"\[\[mock:([^\]]*)\]\]")
@@ -288,6 +288,8 @@ def complete(
     max_tokens: int | None,
     tools: bool = False,
     json_reply: str | None = None,
+    forced: ToolCall | None = None,
+    blank: bool = False,
 ) -> Completion:
     """The deterministic reply to ``messages``.
 
@@ -299,11 +301,18 @@ def complete(
     answers 20-60 pseudo-words seeded by ``key``. Tokens are whitespace-separated words,
     counted with markers removed; ``max_tokens`` truncates a text reply to that many words
     and then ``finish_reason`` is ``"length"``. A request that asks for JSON is answered
-    ``json_reply`` (see ``_structured``) unless it is answered with tool calls.
+    ``json_reply`` (see ``_structured``) unless it is answered with tool calls. A ``forced``
+    call (a ``tool_choice`` naming one function) is the answer whatever the messages.
+    ``blank`` answers nothing at all (no text, no tool calls, ``finish_reason: "stop"``), as
+    a real server now and then does.
     """
     prompt_tokens = max(1, sum(len(strip_markers(text).split()) for text in texts))
+    if blank:
+        return Completion("", "stop", prompt_tokens, 0)
     tool_start = trailing_tool_messages(messages)
     calls = calls_answer(messages, texts) if tools and tool_start == len(messages) else []
+    if forced is not None:
+        calls = [forced]
     if calls:
         spoken = sum(len(f"{call.name} {call.arguments}".split()) for call in calls)
         return Completion("", "tool_calls", prompt_tokens, spoken, tuple(calls))

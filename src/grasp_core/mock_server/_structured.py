@@ -1,10 +1,13 @@
 """Structured replies in the mock server: JSON that conforms to the request's JSON schema.
 
 A request asks for JSON natively (OpenAI/Azure ``response_format`` of type ``json_schema`` or
-``json_object``; Ollama ``format``: a schema or ``"json"``) or in its prompt: a JSON schema
-between ``<json-schema>`` and ``</json-schema>`` in any message (GraSP's prompt-mode
-instruction uses these delimiters). Either way the reply is a JSON value generated from the
-schema, seeded by the request, so the same request always gets the same reply.
+``json_object``, the latter with an optional ``schema`` as llama.cpp's server takes it; Ollama
+``format``: a schema or ``"json"``) or in its prompt: a JSON schema between ``<json-schema>``
+and ``</json-schema>`` in any message (GraSP's prompt-mode instruction uses these
+delimiters). Either way the reply is a JSON value generated from the schema, seeded by the
+request, so the same request always gets the same reply. With ``raw_newlines`` (llama.cpp's
+grammar-constrained output) its strings hold bare newline characters, which strict JSON
+parsers refuse.
 
 Markers make the reply wrong on purpose (only in requests that ask for JSON):
 
@@ -34,6 +37,7 @@ __all__ = [
     "STRUCTURED_MARKERS",
     "JsonRequest",
     "SchemaRequestError",
+    "raw_newlines",
     "requested_json",
     "schema_instance",
     "structured_reply",
@@ -54,6 +58,8 @@ _FORMATS: Final = {
     "uuid": "123e4567-e89b-42d3-a456-426614174000",
 }
 _MAX_DEPTH = 8
+_NEWLINE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\n")
+"""A ``\\n`` escape in JSON text (not the tail of an escaped backslash)."""
 
 
 class SchemaRequestError(ValueError):
@@ -65,6 +71,9 @@ class JsonRequest:
     """A request for JSON: ``schema`` is None for "any JSON object" (``json_object``)."""
 
     schema: dict[str, Any] | None
+    kind: str = "prompt"
+    """How it was asked: ``json_schema``, ``json_object`` (``response_format`` types),
+    ``format`` (Ollama) or ``prompt`` (a ``<json-schema>`` block)."""
 
 
 def requested_json(payload: dict[str, Any], *, ollama: bool) -> JsonRequest | None:
@@ -74,9 +83,9 @@ def requested_json(payload: dict[str, Any], *, ollama: bool) -> JsonRequest | No
         if fmt is None or fmt == "":
             return None
         if fmt == "json":
-            return JsonRequest(None)
+            return JsonRequest(None, "format")
         if isinstance(fmt, dict):
-            return JsonRequest(fmt)
+            return JsonRequest(fmt, "format")
         raise SchemaRequestError(f"'format' must be \"json\" or a JSON schema, got {fmt!r}")
     response_format = payload.get("response_format")
     if response_format is None:
@@ -85,7 +94,12 @@ def requested_json(payload: dict[str, Any], *, ollama: bool) -> JsonRequest | No
     if kind == "text":
         return None
     if kind == "json_object":
-        return JsonRequest(None)
+        schema = response_format.get("schema")
+        if schema is not None and not isinstance(schema, dict):
+            raise SchemaRequestError(
+                f"response_format json_object's `schema` must be a JSON schema, got {schema!r}"
+            )
+        return JsonRequest(schema, "json_object")
     if kind == "json_schema":
         spec = response_format.get("json_schema")
         schema = spec.get("schema") if isinstance(spec, dict) else None
@@ -93,7 +107,7 @@ def requested_json(payload: dict[str, Any], *, ollama: bool) -> JsonRequest | No
             raise SchemaRequestError(
                 "response_format json_schema needs `json_schema: {name, schema: {...}}`"
             )
-        return JsonRequest(schema)
+        return JsonRequest(schema, "json_schema")
     raise SchemaRequestError(
         f"response_format type must be text, json_object or json_schema, got {response_format!r}"
     )
@@ -108,19 +122,37 @@ def wanted_json(native: JsonRequest | None, texts: Sequence[str]) -> JsonRequest
 
 
 def structured_reply(
-    messages: Sequence[Any], texts: Sequence[str], wanted: JsonRequest, key: str
+    messages: Sequence[Any],
+    texts: Sequence[str],
+    wanted: JsonRequest,
+    key: str,
+    *,
+    raw: bool = False,
 ) -> str:
-    """The JSON reply text (seeded by the request ``key``), or a broken one by marker."""
+    """The JSON reply text (seeded by the request ``key``), or a broken one by marker.
+
+    ``raw``: generated strings hold newlines, written as bare characters (``raw_newlines``).
+    """
     schema = wanted.schema
     broken = _broken(messages, texts)
     if broken == "bad_json":
         return _BAD_JSON
     rng = random.Random(int(key[:16], 16))
+    separator = "\n" if raw else " "
     if schema is None:
-        return json.dumps({"answer": " ".join(rng.choice(_WORDS) for _ in range(5))})
-    if broken == "schema_violation":
-        return json.dumps(_violation(schema, schema))
-    return json.dumps(schema_instance(schema, rng))
+        value: Any = {"answer": separator.join(rng.choice(_WORDS) for _ in range(5))}
+    elif broken == "schema_violation":
+        value = _violation(schema, schema)
+    else:
+        value = schema_instance(schema, rng, separator=separator)
+    text = json.dumps(value)
+    return raw_newlines(text) if raw else text
+
+
+def raw_newlines(text: str) -> str:
+    """JSON ``text`` with every ``\\n`` escape inside its strings written as a bare newline
+    character, as llama.cpp's grammar-constrained output has them."""
+    return _NEWLINE_ESCAPE.sub(lambda match: match.group(1) + "\n", text)
 
 
 def _prompt_schema(texts: Sequence[str]) -> dict[str, Any] | None:
@@ -155,10 +187,18 @@ def _broken(messages: Sequence[Any], texts: Sequence[str]) -> str | None:
     return None
 
 
-def schema_instance(schema: dict[str, Any], rng: random.Random) -> Any:
+def schema_instance(schema: dict[str, Any], rng: random.Random, *, separator: str = " ") -> Any:
     """A value valid for ``schema`` (types, enums, bounds, lengths, required fields, ``$ref``);
-    ``pattern`` is not honoured."""
-    return _instance(schema, schema, rng, 0)
+    ``pattern`` is not honoured. Generated strings join their words with ``separator``."""
+    return _instance(schema, schema, _Draw(rng, separator), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Draw:
+    """The random source of one generated value, and how its strings join words."""
+
+    rng: random.Random
+    separator: str
 
 
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +229,8 @@ def _type_of(schema: dict[str, Any]) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def _instance(schema: Any, root: dict[str, Any], rng: random.Random, depth: int) -> Any:
+def _instance(schema: Any, root: dict[str, Any], draw: _Draw, depth: int) -> Any:
+    rng = draw.rng
     if not isinstance(schema, dict):
         return "mock"
     schema = _resolve(schema, root)
@@ -201,17 +242,17 @@ def _instance(schema: Any, root: dict[str, Any], rng: random.Random, depth: int)
         options = schema.get(key)
         if isinstance(options, list) and options:
             concrete = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")]
-            return _instance((concrete or options)[0], root, rng, depth)
+            return _instance((concrete or options)[0], root, draw, depth)
     kind = _type_of(schema)
     if kind == "object":
-        return _object(schema, root, rng, depth)
+        return _object(schema, root, draw, depth)
     if kind == "array":
         fewest = int(schema.get("minItems", 0))
         count = max(fewest, min(2, int(schema.get("maxItems", 2))))
         if depth >= _MAX_DEPTH:
             count = fewest
         items = schema.get("items", {})
-        return [_instance(items, root, rng, depth + 1) for _ in range(count)]
+        return [_instance(items, root, draw, depth + 1) for _ in range(count)]
     if kind == "integer":
         low, high = _bounds(schema, integer=True)
         return rng.randint(int(low), int(high))
@@ -222,20 +263,20 @@ def _instance(schema: Any, root: dict[str, Any], rng: random.Random, depth: int)
         return rng.random() < 0.5
     if kind == "null":
         return None
-    return _string(schema, rng)
+    return _string(schema, draw)
 
 
 def _object(
-    schema: dict[str, Any], root: dict[str, Any], rng: random.Random, depth: int
+    schema: dict[str, Any], root: dict[str, Any], draw: _Draw, depth: int
 ) -> dict[str, Any]:
     properties = schema.get("properties") or {}
     required = set(schema.get("required") or ())
     if depth >= _MAX_DEPTH:
         properties = {k: v for k, v in properties.items() if k in required}
-    value = {name: _instance(sub, root, rng, depth + 1) for name, sub in properties.items()}
+    value = {name: _instance(sub, root, draw, depth + 1) for name, sub in properties.items()}
     extra = schema.get("additionalProperties")
     if not properties and isinstance(extra, dict) and depth < _MAX_DEPTH:
-        value["key"] = _instance(extra, root, rng, depth + 1)
+        value["key"] = _instance(extra, root, draw, depth + 1)
     return value
 
 
@@ -254,11 +295,12 @@ def _bounds(schema: dict[str, Any], *, integer: bool) -> tuple[float, float]:
     return low, max(low, high)
 
 
-def _string(schema: dict[str, Any], rng: random.Random) -> str:
+def _string(schema: dict[str, Any], draw: _Draw) -> str:
+    rng = draw.rng
     fmt = schema.get("format")
     if isinstance(fmt, str) and fmt in _FORMATS:
         return _FORMATS[fmt]
-    text = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(2, 5)))
+    text = draw.separator.join(rng.choice(_WORDS) for _ in range(rng.randint(2, 5)))
     low = int(schema.get("minLength", 0))
     high = int(schema.get("maxLength", max(low, len(text))))
     while len(text) < low:

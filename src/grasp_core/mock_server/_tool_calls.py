@@ -3,8 +3,10 @@
 A request that offers ``tools`` and whose last user message holds call markers is answered
 with one tool call per marker; a request whose last message is a ``role: tool`` message is
 answered with the text ``"tool results: "`` followed by the trailing tool messages' contents
-(see :func:`grasp_core.mock_server._replies.complete`).
-Both are deterministic, so an agent's whole loop can be predicted by a test.
+(see :func:`grasp_core.mock_server._replies.complete`). A ``tool_choice`` that forces one
+function is answered with a call to it whose arguments are generated from its
+``parameters`` schema (:func:`forced_call`), as structured replies are.
+All are deterministic, so an agent's whole loop can be predicted by a test.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from grasp_core.mock_server._structured import JsonRequest, structured_reply
+
 __all__ = [
     "ToolCall",
     "calls_answer",
+    "forced_call",
     "parse_tool_calls",
     "strip_tool_calls",
     "trailing_tool_messages",
@@ -136,12 +141,45 @@ def calls_answer(messages: Sequence[Any], texts: Sequence[str]) -> list[ToolCall
     Ids continue after the tool calls made earlier in the conversation, so they are
     unique within it.
     """
-    made = sum(
-        len(message["tool_calls"])
-        for message in messages
-        if isinstance(message, dict) and isinstance(message.get("tool_calls"), list)
-    )
+    made = _calls_made(messages)
     for position in range(len(messages) - 1, -1, -1):
         if _role(messages[position]) == "user":
             return parse_tool_calls(texts[position], first_id=made)
     return []
+
+
+def forced_call(
+    messages: Sequence[Any],
+    texts: Sequence[str],
+    tools: Sequence[Any],
+    tool_choice: Any,
+    key: str,
+    *,
+    raw: bool = False,
+) -> ToolCall | None:
+    """The call a ``tool_choice`` naming one function forces (None for any other choice).
+
+    Its arguments are JSON generated from that tool's ``parameters`` schema, seeded by the
+    request ``key``; the ``bad_json`` and ``schema_violation`` markers apply as they do to
+    structured replies, and ``raw`` writes newlines in strings as bare characters.
+    """
+    if not isinstance(tool_choice, dict):
+        return None
+    name = str(tool_choice["function"]["name"])
+    schema: Any = None
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and function.get("name") == name:
+            schema = function.get("parameters")
+    wanted = JsonRequest(schema if isinstance(schema, dict) else {"type": "object"}, "tool")
+    arguments = structured_reply(messages, texts, wanted, key, raw=raw)
+    return ToolCall(f"call_{_calls_made(messages)}", name, arguments)
+
+
+def _calls_made(messages: Sequence[Any]) -> int:
+    """How many tool calls the conversation's assistant turns already made."""
+    return sum(
+        len(message["tool_calls"])
+        for message in messages
+        if isinstance(message, dict) and isinstance(message.get("tool_calls"), list)
+    )

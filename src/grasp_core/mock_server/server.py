@@ -32,6 +32,7 @@ from grasp_core.mock_server._dialects import (
     read_chat_request,
 )
 from grasp_core.mock_server._http import DROP, Drop, HttpServer, Request, Response, loopback_address
+from grasp_core.mock_server._quirks import Quirks
 from grasp_core.mock_server._replies import (
     FAULT_KINDS,
     FaultPlan,
@@ -45,6 +46,7 @@ from grasp_core.mock_server._replies import (
 )
 from grasp_core.mock_server._request_log import RequestLog
 from grasp_core.mock_server._structured import SchemaRequestError, structured_reply, wanted_json
+from grasp_core.mock_server._tool_calls import forced_call
 
 __all__ = ["NO_LATENCY", "MockServer", "serve_cli"]
 
@@ -75,9 +77,24 @@ class MockServer:
         max_seconds: float = 3600.0,
         request_log_path: str | Path | None = None,
         log_bodies: bool = False,
+        like: str = "openai",
+        reject_null_content: bool = False,
+        reject_json_schema: bool = False,
+        raw_newlines: bool = False,
+        tools_need_choice: bool = False,
     ) -> None:
         """``log_bodies`` adds each request's target, headers and JSON body to its log entry
-        (for transport-equivalence tests; off by default to keep the server fast)."""
+        (for transport-equivalence tests; off by default to keep the server fast).
+
+        ``like="llamacpp"`` copies llama.cpp's server where it differs from OpenAI; the four
+        flags after it switch those behaviours on one at a time (see ``_quirks``)."""
+        self._quirks = Quirks.like(
+            like,
+            reject_null_content=reject_null_content,
+            reject_json_schema=reject_json_schema,
+            raw_newlines=raw_newlines,
+            tools_need_choice=tools_need_choice,
+        )
         self._host = loopback_address(host)
         if not 0 <= port <= 65535:
             raise ConfigError(f"port must be 0..65535 (0 picks a free port), got {port!r}")
@@ -265,6 +282,12 @@ class MockServer:
             self._log.record(request.path, None, None, 400, None, None)
             return error_response(dialect, 400, str(exc))
         key = request_key(chat.model, chat.messages)
+        refused = self._quirks.refusal(chat)
+        if refused is not None:
+            self._log.record(
+                request.path, chat.model, key, refused.status, None, chat.messages, request=request
+            )
+            return refused
         with self._lock:
             fault = self._fault_plan.decide(key, directive)
             delay = directive.latency
@@ -292,6 +315,8 @@ class MockServer:
             return error_response(dialect, status, f"mock fault [[mock:{fault}]]", headers=headers)
         if fault == "malformed":
             return malformed_response(chat)
+        raw = self._quirks.raw_newlines
+        heeded = self._quirks.heeds_tools(chat)
         answer = complete(
             chat.messages,
             texts,
@@ -299,11 +324,20 @@ class MockServer:
             key=key,
             mode=self._reply_mode,
             max_tokens=chat.max_tokens,
-            tools=chat.tools is not None,
+            blank=fault == "blank",
+            tools=heeded,
             json_reply=(
-                structured_reply(chat.messages, texts, wanted, key) if wanted is not None else None
+                structured_reply(chat.messages, texts, wanted, key, raw=raw)
+                if wanted is not None
+                else None
+            ),
+            forced=(
+                forced_call(chat.messages, texts, chat.tools or (), chat.tool_choice, key, raw=raw)
+                if heeded
+                else None
             ),
         )
+        answer = self._quirks.dress(answer)
         return completion_response(
             chat, answer, id_=f"chatcmpl-mock{sequence}", empty=fault == "empty"
         )
@@ -322,10 +356,13 @@ def serve_cli(
     request_log_path: str | Path | None = None,
     hang_seconds: float = 30.0,
     retry_after: float = 0.05,
+    like: str = "openai",
+    quirks: Sequence[str] = (),
 ) -> None:
     """Serve in the foreground until ``max_seconds`` pass, printing one URL line first.
 
-    ``latency`` may be text such as ``"lognormal:0.5:0.5"`` (see :meth:`Latency.parse`).
+    ``latency`` may be text such as ``"lognormal:0.5:0.5"`` (see :meth:`Latency.parse`);
+    ``quirks`` names real-server behaviours to switch on beside the ``like`` profile's.
     """
     server = MockServer(
         host=host,
@@ -339,6 +376,8 @@ def serve_cli(
         retry_after=retry_after,
         max_seconds=max_seconds,
         request_log_path=request_log_path,
+        like=like,
+        **dict.fromkeys(quirks, True),
     )
 
     def announce(url: str) -> None:

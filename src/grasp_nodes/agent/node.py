@@ -139,6 +139,13 @@ class AgentNode:
             "tools": [tool.schema() for tool in tools],
         }
         if structured is not None:
+            if structured.form == "tool":
+                raise ConfigError(
+                    f"agent node {name!r}: model {config.model.name!r} takes schemas as "
+                    "`schema_mode: tool`, but an agent's tool calls are its own tools; set "
+                    "`structured_output.mode: prompt` on the node, or another schema_mode "
+                    "(json_schema, json_object) on the model"
+                )
             self._parameters = structured.parameters(self._parameters)
 
     @classmethod
@@ -205,9 +212,8 @@ class AgentNode:
             calls = [
                 _normalize(call, turn, i, used_ids) for i, call in enumerate(result.tool_calls)
             ]
-            conversation.append(
-                {"role": "assistant", "content": result.text or None, "tool_calls": calls}
-            )
+            # `content: ""`, never null: some servers answer HTTP 500 to a null content
+            conversation.append({"role": "assistant", "content": result.text, "tool_calls": calls})
             conversation.extend(await self._run_tools(calls, ctx))
             turn += 1
         raise NodeError(

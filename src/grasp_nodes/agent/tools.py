@@ -73,11 +73,14 @@ class Tool:
         return {"type": "function", "function": function}
 
     def parse_arguments(self, raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
-        """The keyword arguments for a call, from the model's JSON text (or object)."""
+        """The keyword arguments for a call, from the model's JSON text (or object).
+
+        Raw control characters inside strings (a bare newline, as grammar-constrained
+        servers emit) are read as what they are, as ``json.loads(..., strict=False)`` does."""
         data: Any = raw
         if raw is None or isinstance(raw, str):
             try:
-                data = json.loads(raw or "{}")
+                data = json.loads(raw or "{}", strict=False)
             except ValueError as exc:
                 raise ToolArgumentsError(
                     f"the arguments for tool {self.name!r} are not valid JSON ({exc}); "

@@ -2,12 +2,8 @@
 schema (a pydantic model or inline fields), with retries that show the model its mistake."""
 
 from grasp_nodes.structured._config import FieldSpec, InlineSchema, StructuredOutputConfig
-from grasp_nodes.structured._output import (
-    NATIVE_PROVIDERS,
-    Placement,
-    StructuredOutput,
-    StructuredOutputError,
-)
+from grasp_nodes.structured._forms import NATIVE_PROVIDERS, SchemaForm
+from grasp_nodes.structured._output import Placement, StructuredOutput, StructuredOutputError
 from grasp_nodes.structured._reply import SCHEMA_CLOSE, SCHEMA_OPEN
 
 __all__ = [
@@ -17,6 +13,7 @@ __all__ = [
     "FieldSpec",
     "InlineSchema",
     "Placement",
+    "SchemaForm",
     "StructuredOutput",
     "StructuredOutputConfig",
     "StructuredOutputError",

@@ -146,9 +146,10 @@ class StructuredOutputConfig(StrictModel):
     """Model calls before the record fails; each retry shows the model its invalid reply
     and the validation error."""
     mode: Literal["auto", "native", "prompt"] = "auto"
-    """`native` sends `response_format` (json_schema); `prompt` puts the JSON schema in the
-    prompt; `auto` is native where the route supports it (openai, azure, hosted_vllm,
-    mistral, ollama), else prompt."""
+    """`auto` sends the schema the way the model's `schema_mode` in the models file says
+    (its default: `response_format` json_schema on openai, azure, hosted_vllm, mistral and
+    ollama routes, else in the prompt); `native` does the same but refuses a model whose
+    schema goes in the prompt; `prompt` always puts the JSON schema in the prompt."""
     strict: bool | None = None
     """OpenAI's `strict` flag; by default on when the schema allows it (every field
     required, no free-form dicts)."""

@@ -8,25 +8,27 @@ whole structured exchange of a node that had not finished, and never one that ha
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from grasp_core.errors import ConfigError, ModelCallError
-from grasp_core.plugin import get_logger
+from grasp_core.plugin import ModelSpec, get_logger
 from grasp_nodes.clients import ChatResult, ModelClient
 from grasp_nodes.structured._config import StructuredOutputConfig
+from grasp_nodes.structured._forms import (
+    SchemaForm,
+    choose_form,
+    form_parameters,
+    parameters_set_by,
+    reply_text,
+)
 from grasp_nodes.structured._reply import feedback_messages, prompt_instruction, read_reply
 from grasp_nodes.structured._schema import field_names, resolve_model, schema_name, strict_schema
 
-__all__ = ["NATIVE_PROVIDERS", "Placement", "StructuredOutput", "StructuredOutputError"]
-
-NATIVE_PROVIDERS = frozenset({"openai", "azure", "hosted_vllm", "mistral", "ollama", "ollama_chat"})
-"""Routes that take ``response_format: {type: json_schema}``. For ``ollama``/``ollama_chat``
-litellm (1.106, ``llms/ollama/*/transformation.py``) turns it into Ollama's ``format``
-(the schema itself; ``json`` for ``json_object``)."""
+__all__ = ["Placement", "StructuredOutput", "StructuredOutputError"]
 
 _log = get_logger(__name__)
 
@@ -65,13 +67,14 @@ class StructuredOutput:
         *,
         node: str,
         name: str,
-        native: bool,
+        form: SchemaForm,
         max_attempts: int,
         strict: bool | None = None,
     ) -> None:
         self.model = model
         self.node = node
-        self.native = native
+        self.name = name
+        self.form: SchemaForm = form
         self.max_attempts = max_attempts
         self.fields = field_names(model)
         self.json_schema: dict[str, Any] = model.model_json_schema()
@@ -82,16 +85,25 @@ class StructuredOutput:
                 "fields or free-form dicts, which strict mode cannot express; make every "
                 "field required, or set strict: false"
             )
-        use_strict = strict_form is not None and strict is not False
-        self.response_format: dict[str, Any] = {
-            "type": "json_schema",
-            "json_schema": {
-                "name": name,
-                "schema": strict_form if use_strict and strict_form else self.json_schema,
-                "strict": use_strict,
-            },
-        }
+        self.strict = strict_form is not None and strict is not False
+        """OpenAI's ``strict`` flag as sent (``json_schema`` form)."""
+        self.schema: dict[str, Any] = (
+            strict_form if self.strict and strict_form else self.json_schema
+        )
+        """The JSON schema sent: the strict form when ``strict`` is on."""
+        self._parameters = form_parameters(
+            form,
+            name=name,
+            schema=self.schema,
+            strict=self.strict,
+            description=str(self.json_schema.get("description") or ""),
+        )
         self._instruction = prompt_instruction(self.json_schema)
+
+    @property
+    def native(self) -> bool:
+        """Whether the schema travels in request parameters (every form but ``prompt``)."""
+        return self.form != "prompt"
 
     @classmethod
     def build(
@@ -99,34 +111,32 @@ class StructuredOutput:
         config: StructuredOutputConfig | None,
         *,
         node: str,
-        provider: str,
+        model: str,
+        spec: ModelSpec,
         parameters: Mapping[str, Any],
         task_dir: Path | None,
     ) -> StructuredOutput | None:
-        """The contract for ``node`` calling a ``provider/...`` route; None when disabled."""
+        """The contract for ``node`` calling ``model`` (its models-file entry ``spec``: the
+        route and ``schema_mode``); None when disabled."""
         if config is None or not config.enabled:
             return None
-        if "response_format" in parameters:
+        form = choose_form(config.mode, spec.schema_mode, spec.provider, node=node, model=model)
+        taken = sorted(key for key in parameters_set_by(form) if key in parameters)
+        if taken:
             raise ConfigError(
-                f"node {node!r}: model.parameters.response_format is set by structured_output; "
-                "remove it from the parameters"
-            )
-        native = config.mode == "native" or (config.mode == "auto" and provider in NATIVE_PROVIDERS)
-        if config.mode == "native" and provider not in NATIVE_PROVIDERS:
-            raise ConfigError(
-                f"node {node!r}: structured_output.mode is native but {provider!r} routes do "
-                f"not take response_format (those that do: {', '.join(sorted(NATIVE_PROVIDERS))}"
-                "); use mode: prompt or auto"
+                f"node {node!r}: model.parameters.{taken[0]} is set by structured_output "
+                f"(model {model!r} takes the schema in the {form} form); remove it from the "
+                "parameters"
             )
         try:
-            model = resolve_model(config.schema_, name=node, task_dir=task_dir)
+            resolved = resolve_model(config.schema_, name=node, task_dir=task_dir)
         except ConfigError as exc:
             raise type(exc)(f"structured_output.schema: {exc}") from None
         return cls(
-            model,
+            resolved,
             node=node,
             name=schema_name(config.schema_, node),
-            native=native,
+            form=form,
             max_attempts=config.max_attempts,
             strict=config.strict,
         )
@@ -152,16 +162,15 @@ class StructuredOutput:
         )
 
     def parameters(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
-        """The request parameters, with ``response_format`` on the native path."""
-        if not self.native:
-            return dict(parameters)
-        return {**parameters, "response_format": self.response_format}
+        """The request parameters, with those that carry the schema in this form."""
+        return {**parameters, **self._parameters}
 
     def prompt(self, messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """The messages to send: on the prompt path the JSON schema instruction is appended
-        to the last message (a new text part when its content is a list of parts)."""
+        """The messages to send: in the ``prompt`` and ``json_object`` forms (servers may
+        ignore the latter's ``schema``) the JSON schema instruction is appended to the last
+        message (a new text part when its content is a list of parts)."""
         sent = [dict(m) for m in messages]
-        if self.native or not sent:
+        if self.form not in ("prompt", "json_object") or not sent:
             return sent
         last = sent[-1]
         content = last.get("content")
@@ -171,6 +180,10 @@ class StructuredOutput:
             text = str(content or "")
             last["content"] = f"{text}\n\n{self._instruction}" if text else self._instruction
         return sent
+
+    def reply(self, result: ChatResult) -> str:
+        """The JSON text of a reply: the forced call's arguments in ``tool`` form."""
+        return reply_text(self.form, self.name, result)
 
     def check(self, text: str) -> tuple[dict[str, Any] | None, str | None]:
         """``(value, None)`` for a valid reply, else ``(None, the validation error)``."""
@@ -208,18 +221,20 @@ class StructuredOutput:
         max_retries: int | None,
         record_id: str,
     ) -> tuple[dict[str, Any], ChatResult]:
-        """Call until a reply validates: ``(value, that reply)``; raise
+        """Call until a reply validates: ``(value, that reply)`` (its ``text`` the JSON, also
+        in ``tool`` form); raise
         :class:`StructuredOutputError` with the last error after ``max_attempts`` calls."""
         conversation = self.prompt(messages)
         params = self.parameters(parameters)
         for attempt in range(1, self.max_attempts + 1):
             result = await client.chat(conversation, params, max_retries=max_retries)
-            value, error = self.check(result.text)
+            text = self.reply(result)
+            value, error = self.check(text)
             if value is not None:
-                return value, result
+                return value, replace(result, text=text, tool_calls=[])
             assert error is not None
             failure = self.rejected(error, attempt, record_id)
             if failure is not None:
                 raise failure
-            conversation.extend(self.feedback(result.text, error))
+            conversation.extend(self.feedback(text, error))
         raise AssertionError("unreachable: the last attempt raises")

@@ -48,8 +48,29 @@ def read_reply(model: type[BaseModel], text: str) -> tuple[dict[str, Any] | None
     try:
         instance = model.model_validate_json(body)
     except ValidationError as exc:
-        return None, describe(exc)
+        relaxed = _escaped(body) if _json_invalid(exc) else None
+        if relaxed is None:
+            return None, describe(exc)
+        try:
+            instance = model.model_validate_json(relaxed)
+        except ValidationError as again:
+            return None, describe(again)
     return instance.model_dump(mode="json", by_alias=True), None
+
+
+def _json_invalid(exc: ValidationError) -> bool:
+    return any(error["type"] == "json_invalid" for error in exc.errors(include_url=False))
+
+
+def _escaped(body: str) -> str | None:
+    """``body`` with raw control characters inside strings escaped, when that is all that
+    kept it from parsing: grammar-constrained servers emit a bare newline inside a JSON
+    string. Accepts what ``json.loads(body, strict=False)`` accepts, then re-encodes it, so
+    validation still runs in JSON mode."""
+    try:
+        return json.dumps(json.loads(body, strict=False), ensure_ascii=False)
+    except ValueError:
+        return None
 
 
 def describe(exc: ValidationError) -> str:

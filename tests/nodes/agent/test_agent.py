@@ -234,11 +234,11 @@ async def test_system_messages_are_injected_before_their_turns(
         for request in mock_server.requests()
     ]
     prompt = [("system", "be exact"), ("user", question), ("system", f"turn zero for {question}")]
-    first_round = [("assistant", None), ("tool", "3"), ("system", "turn one")]
+    first_round = [("assistant", ""), ("tool", "3"), ("system", "turn one")]
     assert sent == [
         prompt,
         prompt + first_round,
-        prompt + first_round + [("assistant", None), ("tool", "3")],
+        prompt + first_round + [("assistant", ""), ("tool", "3")],
     ]
     record = by_id(result)[0]
     assert record["agent"] == "tool results: 3"
@@ -275,7 +275,7 @@ async def test_the_transcript_keeps_tool_calls_and_results_in_order(
     assert record["trace"] == [
         {"role": "system", "content": "be exact"},
         {"role": "user", "content": question},
-        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "assistant", "content": "", "tool_calls": calls},
         {"role": "tool", "tool_call_id": "call_0", "content": "5"},
         {"role": "tool", "tool_call_id": "call_1", "content": '{"worker_thread":true}'},
         {"role": "assistant", "content": answer},

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grasp_core import ModelSpec
 from grasp_core.errors import ConfigError
 from grasp_core.mock_server import MockServer
 from grasp_core.mock_server._structured import schema_instance
@@ -48,11 +49,18 @@ SCHEMAS = st.dictionaries(NAMES, st.tuples(FIELD_SPECS, st.booleans()), min_size
 )
 
 
-def contract(schema: Any, **options: Any) -> StructuredOutput:
-    config = StructuredOutputConfig.model_validate({"schema": schema, **options})
-    built = StructuredOutput.build(
-        config, node="n", provider="openai", parameters={}, task_dir=None
+def build(
+    config: StructuredOutputConfig, route: str = "openai/x", **entry: Any
+) -> StructuredOutput | None:
+    """The contract of node `n` calling model `m`, a models-file entry on ``route``."""
+    spec = ModelSpec(model=route, **entry)
+    return StructuredOutput.build(
+        config, node="n", model="m", spec=spec, parameters={}, task_dir=None
     )
+
+
+def contract(schema: Any, **options: Any) -> StructuredOutput:
+    built = build(StructuredOutputConfig.model_validate({"schema": schema, **options}))
     assert built is not None
     return built
 
@@ -66,10 +74,9 @@ def test_mock_replies_validate_against_every_inline_schema(
     value the mock generates from the JSON schema sent validates with the node's model, in
     the strict form too when there is one."""
     structured = contract({"fields": fields})
-    spec = structured.response_format["json_schema"]
-    value = schema_instance(spec["schema"], random.Random(seed))
+    value = schema_instance(structured.schema, random.Random(seed))
     parsed, error = structured.check(json.dumps(value))
-    assert error is None, (value, spec["schema"])
+    assert error is None, (value, structured.schema)
     assert parsed is not None
     assert set(parsed) == set(fields)
 
@@ -79,9 +86,9 @@ def test_strict_follows_the_schema_unless_set() -> None:
     for it on a schema it cannot express is a config error."""
     required = {"fields": {"a": "int", "b": {"fields": {"c": "str"}}}}
     optional = {"fields": {"a": {"type": "int", "optional": True}}}
-    assert contract(required).response_format["json_schema"]["strict"] is True
-    assert contract(required, strict=False).response_format["json_schema"]["strict"] is False
-    assert contract(optional).response_format["json_schema"]["strict"] is False
+    assert contract(required).strict is True
+    assert contract(required, strict=False).strict is False
+    assert contract(optional).strict is False
     with pytest.raises(ConfigError, match="strict mode cannot express"):
         contract(optional, strict=True)
 
@@ -102,9 +109,7 @@ def test_auto_mode_is_native_only_where_the_route_takes_response_format(
     config = StructuredOutputConfig.model_validate(
         {"schema": {"fields": {"a": "int"}}, "mode": mode}
     )
-    built = StructuredOutput.build(
-        config, node="n", provider=provider, parameters={}, task_dir=None
-    )
+    built = build(config, f"{provider}/x")
     assert built is not None
     assert built.native is native
     assert ("response_format" in built.parameters({})) is native
@@ -132,7 +137,7 @@ def test_list_items_carry_their_bounds_and_description() -> None:
     element is validated against it."""
     items: dict[str, Any] = {"type": "int", "ge": 1, "le": 5, "description": "one rating"}
     structured = contract({"fields": {"scores": {"type": "list", "items": items}}})
-    schema = structured.response_format["json_schema"]["schema"]
+    schema = structured.schema
     assert schema["properties"]["scores"]["items"] == {
         "type": "integer",
         "minimum": 1,
@@ -166,10 +171,7 @@ def test_disabled_block_builds_nothing() -> None:
     config = StructuredOutputConfig.model_validate(
         {"enabled": False, "schema": {"fields": {"a": "int"}}}
     )
-    built = StructuredOutput.build(
-        config, node="n", provider="openai", parameters={}, task_dir=None
-    )
-    assert built is None
+    assert build(config) is None
 
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, Any]:

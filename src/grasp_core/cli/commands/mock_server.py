@@ -26,11 +26,26 @@ def add_command(commands: Commands) -> None:
         "--max-seconds", type=float, default=3600.0, help="stop by itself after this long"
     )
     mock.add_argument("--request-log", type=Path, help="append every request as a JSON line")
+    mock.add_argument(
+        "--like",
+        choices=["openai", "llamacpp"],
+        default="openai",
+        help="behave like this server where servers differ (llamacpp: every quirk below)",
+    )
+    quirks = {
+        "reject_null_content": "500 to an assistant tool-call turn with null or no content",
+        "reject_json_schema": "500 to response_format json_schema (json_object takes a schema)",
+        "raw_newlines": "bare newlines inside the strings of JSON replies and tool arguments",
+        "tools_need_choice": "ignore tools unless the request sends tool_choice",
+    }
+    for name, meaning in quirks.items():
+        flag = "--" + name.replace("_", "-")
+        mock.add_argument(flag, dest=name, action="store_true", help=meaning)
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Serve until stopped (or ``--max-seconds``)."""
-    from grasp_core.mock_server import Latency, serve_cli
+    from grasp_core.mock_server import QUIRKS, Latency, serve_cli
 
     serve_cli(
         host=args.host,
@@ -42,5 +57,7 @@ def run_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_seconds=args.max_seconds,
         request_log_path=args.request_log,
+        like=args.like,
+        quirks=tuple(name for name in QUIRKS if getattr(args, name)),
     )
     return EXIT_OK
