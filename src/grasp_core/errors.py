@@ -9,14 +9,17 @@ with ``!r``, say where it came from and what to do.
 from __future__ import annotations
 
 __all__ = [
+    "ClusterConnectionError",
     "CompileError",
     "ConfigError",
     "GraspError",
     "MissingDependencyError",
     "ModelCallError",
     "NodeError",
+    "OutputWriteError",
     "PluginError",
     "RecordError",
+    "RejectedRequestError",
     "ResumeError",
     "RetryableModelError",
     "ShardFailedError",
@@ -53,12 +56,23 @@ class ShardFailedError(GraspError, RuntimeError):
     """With the Ray executor, shards failed for good; the message names each with its journal."""
 
 
+class ClusterConnectionError(GraspError, ConnectionError):
+    """With the Ray executor, the cluster cannot be joined (nothing answers at the address,
+    it refuses our auth token) or a local one cannot be started; says what to do."""
+
+
 class SourceError(GraspError, OSError):
     """A data source cannot be opened or read."""
 
 
 class SinkError(GraspError, OSError):
     """A sink cannot be opened, written or finalized."""
+
+
+class OutputWriteError(SinkError):
+    """A run's output (a sink, the journal, the summary) cannot be written: the disk is full,
+    or the folder is read-only. What was committed is kept; the message says what to free or
+    fix before ``--resume``. ``__cause__`` is the operating system's error."""
 
 
 class RecordError(GraspError, RuntimeError):
@@ -105,6 +119,12 @@ class ModelCallError(RecordError):
         if status is not None:
             return str(status)
         return type(self).__name__
+
+
+class RejectedRequestError(ModelCallError):
+    """The server refused the request itself (a 4xx such as 400 or 422, or a 500 whose body
+    calls the request invalid): sending it again cannot help, so it is never retried and
+    never counts toward a backend's circuit breaker."""
 
 
 class RetryableModelError(ModelCallError):

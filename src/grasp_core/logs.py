@@ -1,14 +1,76 @@
-"""structlog setup: bound context (run_id, record_id, node); JSON lines off a terminal."""
+"""structlog setup: bound context (run_id, record_id, node); JSON lines off a terminal.
+
+Also what may leave the process: :func:`redact` masks every secret GraSP knows (the API
+keys the models file resolved, Hugging Face tokens: see :func:`register_secret`) and
+anything shaped like a credential (``Bearer …``, ``sk-…``, ``hf_…``, ``api_key=…``,
+``Authorization: …``) in a text before it is logged, printed or stored. A server that
+echoes the request's key in its error body is the case this exists for.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import structlog
 
-__all__ = ["configure_logging", "default_logging", "get_logger"]
+__all__ = ["configure_logging", "default_logging", "get_logger", "redact", "register_secret"]
+
+MASK = "<redacted>"
+_MIN_SECRET_LENGTH = 8
+"""Shorter values (a local server's dummy key such as ``none``) are not masked: masking
+them would garble every text that happens to contain the word."""
+_CREDENTIAL_SHAPES = (
+    # a header or option naming a key: the value after `:` or `=`, quoted or not
+    re.compile(
+        r"""(?i)((?:x-)?api[-_]?key["']?\s*[:=]\s*["']?|authorization["']?\s*[:=]\s*["']?"""
+        r"""(?:bearer\s+|basic\s+)?)[^\s"',;&}]{8,}"""
+    ),
+    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"()(?<![A-Za-z0-9_-])(?:sk-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{16,})"),
+)
+_secrets: tuple[str, ...] = ()
+"""Known secrets, longest first (a key containing another is masked whole)."""
+
+
+def register_secret(value: str | None) -> None:
+    """Mask ``value`` in every text :func:`redact` sees from now on, in this process.
+
+    Called where a secret is resolved (a model's API key, a Hugging Face token)."""
+    global _secrets
+    if value and len(value) >= _MIN_SECRET_LENGTH and value not in _secrets:
+        _secrets = tuple(sorted({*_secrets, value}, key=len, reverse=True))
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret and every credential-shaped string masked."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    for shape in _CREDENTIAL_SHAPES:
+        text = shape.sub(lambda match: match.group(1) + MASK, text)
+    return text
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    if isinstance(value, BaseException):
+        return redact(f"{type(value).__name__}: {value}")
+    return value
+
+
+def _redact_event(_logger: Any, _method: str, event: Any) -> Any:
+    """The structlog processor: every text of the event masked (see :func:`redact`);
+    ``exc_info`` is left for the renderer."""
+    return {key: value if key == "exc_info" else _redacted(value) for key, value in event.items()}
 
 
 def get_logger(name: str) -> Any:
@@ -26,7 +88,8 @@ def default_logging() -> None:
 def configure_logging(
     *, level: str = "warning", fmt: Literal["auto", "json", "console"] = "auto"
 ) -> None:
-    """Configure structlog for the CLI: console on a terminal, JSON lines otherwise."""
+    """Configure structlog for the CLI: console on a terminal, JSON lines otherwise; every
+    line goes through :func:`redact`."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
@@ -36,6 +99,7 @@ def configure_logging(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

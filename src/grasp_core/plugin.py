@@ -16,14 +16,16 @@ if TYPE_CHECKING:
     from grasp_core.config import GraphConfig, NodeConfig, StrictModel, validate_block
     from grasp_core.config.callables import UserCallable, load_callable
     from grasp_core.config.dotted import resolve_dotted
-    from grasp_core.config.models_file import ModelSpec
+    from grasp_core.config.models_file import ModelSpec, ReplyAction
+    from grasp_core.config.parameters import ModelParameters
     from grasp_core.config.quality import DataQualityConfig
     from grasp_core.config.yaml_source import YamlPath, load_yaml
     from grasp_core.engine.output import MISSING, lookup
     from grasp_core.engine.validation import parse_type
+    from grasp_core.engine.writable import find_unwritable
     from grasp_core.graph import CompiledGraph, compile_graph
-    from grasp_core.graph.state import APPEND_KEYS
-    from grasp_core.logs import get_logger
+    from grasp_core.graph.state import APPEND_KEYS, REPLY_FLAGS
+    from grasp_core.logs import get_logger, redact, register_secret
     from grasp_core.models.backends import Backend
     from grasp_core.observe.metrics import RunMetrics
     from grasp_core.protocols import (
@@ -55,18 +57,21 @@ if TYPE_CHECKING:
 __all__ = [
     "APPEND_KEYS",
     "MISSING",
+    "REPLY_FLAGS",
     "Backend",
     "BuildEnv",
     "CommitToken",
     "CompiledGraph",
     "DataQualityConfig",
     "GraphConfig",
+    "ModelParameters",
     "ModelSpec",
     "Node",
     "NodeConfig",
     "NodeContext",
     "NodeType",
     "RecordFormat",
+    "ReplyAction",
     "RunMetrics",
     "Sink",
     "SinkType",
@@ -80,6 +85,7 @@ __all__ = [
     "UserCallable",
     "YamlPath",
     "compile_graph",
+    "find_unwritable",
     "formats",
     "get_logger",
     "load_callable",
@@ -88,7 +94,9 @@ __all__ = [
     "media",
     "nodes",
     "parse_type",
+    "redact",
     "register",
+    "register_secret",
     "resolve_dotted",
     "sinks",
     "sources",
@@ -106,11 +114,13 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.config.yaml_source": ["YamlPath", "load_yaml"],
         "grasp_core.engine.output": ["MISSING", "lookup"],
         "grasp_core.engine.validation": ["parse_type"],
+        "grasp_core.engine.writable": ["find_unwritable"],
         "grasp_core.graph": ["CompiledGraph", "compile_graph"],
-        "grasp_core.graph.state": ["APPEND_KEYS"],
+        "grasp_core.graph.state": ["APPEND_KEYS", "REPLY_FLAGS"],
         "grasp_core.models.backends": ["Backend"],
-        "grasp_core.config.models_file": ["ModelSpec"],
-        "grasp_core.logs": ["get_logger"],
+        "grasp_core.config.models_file": ["ModelSpec", "ReplyAction"],
+        "grasp_core.config.parameters": ["ModelParameters"],
+        "grasp_core.logs": ["get_logger", "redact", "register_secret"],
         "grasp_core.observe.metrics": ["RunMetrics"],
         "grasp_core.protocols": [
             "BuildEnv",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from grasp_core.errors import ConfigError
+from grasp_core.plugin import register_secret
 
 __all__ = ["hide_token", "read_token"]
 
@@ -21,6 +22,7 @@ def read_token(variable: str | None, where: str) -> str | None:
             f"{where}: environment variable {variable!r} is not set; export it with your "
             "Hugging Face token before running (the task names the variable, never the token)"
         )
+    register_secret(value)
     return value
 
 

@@ -1,6 +1,7 @@
 """What the nodes that call one model share (llm, multi_llm, agent): the model reference,
-prompt checks and parsing, rendering a prompt after the chat history, and the client,
-structured-output and media setup of a node."""
+prompt checks and parsing, rendering a prompt after the chat history, the client,
+structured-output and media setup of a node, and its choices for replies cut off or empty
+(with the record flag for those it keeps)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from grasp_core.plugin import BuildEnv, NodeContext, StrictModel
-from grasp_nodes.clients import ModelClient, client_for
+from grasp_core.plugin import (
+    REPLY_FLAGS,
+    BuildEnv,
+    ModelParameters,
+    NodeContext,
+    ReplyAction,
+    StrictModel,
+)
+from grasp_nodes.clients import ChatResult, ModelClient, ReplyPolicy, client_for
 from grasp_nodes.prompting.parts import (
     MediaContext,
     MediaOptions,
@@ -23,11 +31,13 @@ from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
 __all__ = [
     "ModelCallConfig",
     "ModelRef",
+    "ReplyChecks",
     "Role",
     "check_prompt",
     "model_call_parts",
     "parse_prompt",
     "render_prompt",
+    "reply_flags",
 ]
 
 Role = Literal["system", "user", "assistant"]
@@ -39,8 +49,34 @@ class ModelRef(StrictModel):
 
     name: str
     """A model name from the models file."""
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    """Request parameters (temperature, max_tokens...) over the models file's defaults."""
+    parameters: ModelParameters = Field(default_factory=dict)
+    """Request parameters (temperature, max_tokens...) over the models file's defaults.
+    Known OpenAI parameters are checked by type and range; others are sent as they are."""
+
+
+class ReplyChecks(StrictModel):
+    """A node's own choices for replies cut off or empty, over its model entry's (the
+    configs of node types that call models take these fields)."""
+
+    on_truncated: ReplyAction | None = None
+    """A reply cut off by `max_tokens`: `fail` the record, `retry` (within the retries, then
+    fail), or `keep` it, flagged under the record's `reply_flags`. Unset: the model entry's
+    `on_truncated` (`fail` by default)."""
+    on_empty: ReplyAction | None = None
+    """A reply with no text and no tool calls: `retry` (then fail), `fail`, or `keep` it,
+    flagged under `reply_flags`. Unset: the model entry's `on_empty` (`retry` by default)."""
+
+    def reply_policy(self) -> ReplyPolicy:
+        return ReplyPolicy(self.on_truncated, self.on_empty)
+
+
+def reply_flags(result: ChatResult, *, node: str, model: str) -> dict[str, Any]:
+    """The state update that flags a kept reply cut off or empty (``{}`` for a sound one):
+    ``reply_flags`` entries reach the output record, so a kept defect stays visible."""
+    defect = result.defect
+    if defect is None:
+        return {}
+    return {REPLY_FLAGS: [{"node": node, "model": model, "flag": defect}]}
 
 
 async def render_prompt(
@@ -88,15 +124,17 @@ class ModelCallConfig(Protocol):
 
 
 def model_call_parts(
-    name: str, config: ModelCallConfig, env: BuildEnv
+    name: str, config: ModelCallConfig, env: BuildEnv, replies: ReplyPolicy | None = None
 ) -> tuple[ModelClient, StructuredOutput | None, MediaContext]:
     """The client, structured-output setup and media context of a node whose config has
-    ``model``, ``structured_output`` and ``media`` (llm and agent nodes)."""
-    client = client_for(env, config.model.name)
+    ``model``, ``structured_output`` and ``media`` (llm and agent nodes); the client follows
+    the node's ``replies`` choices when it has any."""
+    client = client_for(env, config.model.name, replies)
     structured = StructuredOutput.build(
         config.structured_output,
         node=name,
-        provider=env.models.get(config.model.name).provider,
+        model=config.model.name,
+        spec=env.models.get(config.model.name),
         parameters=config.model.parameters,
         task_dir=env.task_dir,
     )

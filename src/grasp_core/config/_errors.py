@@ -8,12 +8,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from grasp_core.config.parameters import misspelt_parameters
 from grasp_core.config.yaml_source import YamlDocument, YamlPath, format_yaml_path
 from grasp_core.errors import ConfigError
+from grasp_core.logs import get_logger
 
 __all__ = ["validate_block"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+_log = get_logger(__name__)
 
 
 def validate_block(
@@ -27,15 +30,20 @@ def validate_block(
     """Validate ``data`` (found at ``path`` in ``document``) against ``model``.
 
     Every problem becomes one line of a single ``ConfigError``; an unknown key gets the
-    nearest valid key as a suggestion.
+    nearest valid key as a suggestion. A request parameter that looks misspelt is valid
+    (it is sent as it is) but logged as a warning at its location.
     """
     try:
-        return model.model_validate(data, context=dict(context or {}))
+        validated = model.model_validate(data, context=dict(context or {}))
     except ValidationError as exc:
         problems = [_describe(err, model, data, path, document) for err in exc.errors()]
         header = "invalid task configuration" if len(problems) > 1 else ""
         body = "\n".join(f"  {p}" for p in problems) if header else problems[0]
         raise ConfigError(f"{header}:\n{body}" if header else body) from None
+    for where, message in misspelt_parameters(validated, path):
+        located = document.where(where) if document is not None else format_yaml_path(where)
+        _log.warning(f"{located}: {message}")
+    return validated
 
 
 def _describe(

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from grasp_core.config._base import StrictModel
+from grasp_core.config.parameters import ModelParameters
 from grasp_core.errors import ConfigError
 
-__all__ = ["PROVIDER_KEY_ENV", "ModelCost", "ModelSpec"]
+__all__ = ["PROVIDER_KEY_ENV", "ModelCost", "ModelSpec", "ReplyAction"]
+
+ReplyAction = Literal["keep", "fail", "retry"]
+"""What a call does with a reply that is cut off or empty: write it (flagged), fail the
+record, or ask again (within the retry budget, then fail)."""
 
 PROVIDER_KEY_ENV = {
     "openai": "OPENAI_API_KEY",
@@ -48,12 +53,21 @@ class ModelSpec(StrictModel):
     """Azure API version."""
     max_concurrency: int = Field(default=16, ge=1)
     """Most requests in flight to this backend, shared by every node and record."""
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    """Default request parameters; a node's own `parameters` override them."""
+    parameters: ModelParameters = Field(default_factory=dict)
+    """Default request parameters; a node's own `parameters` override them. Known OpenAI
+    parameters are checked by type and range; others are sent as they are."""
     timeout: float = Field(default=120.0, gt=0)
     """Seconds one request may take before it is abandoned and retried."""
     max_retries: int = Field(default=5, ge=0)
     """Retries on 429, 5xx, timeouts and dropped connections (exponential backoff, jitter)."""
+    on_truncated: ReplyAction = "fail"
+    """A reply cut off by `max_tokens` (`finish_reason: length`): `fail` the record (a cut
+    answer is a bad training row), `retry` it within `max_retries` then fail, or `keep` it
+    (written, and flagged under the record's `reply_flags`). A node's `on_truncated` wins."""
+    on_empty: ReplyAction = "retry"
+    """A reply with no text and no tool calls (often a passing server hiccup): `retry` it
+    within `max_retries` then fail the record, `fail` at once, or `keep` it (flagged under
+    `reply_flags`). A node's `on_empty` wins."""
     backend: str | None = None
     """Backend name; entries with the same backend share one concurrency limit."""
     rpm: float | None = Field(default=None, gt=0)
@@ -64,6 +78,12 @@ class ModelSpec(StrictModel):
     """Halve the backend's concurrency on 429s and grow it back on success (AIMD)."""
     transport: Literal["auto", "litellm"] = "auto"
     """`litellm` forces the litellm transport; `auto` lets GraSP pick."""
+    schema_mode: Literal["auto", "json_schema", "json_object", "tool", "prompt"] = "auto"
+    """How `structured_output` sends its JSON schema to this model: `json_schema`
+    (`response_format: {type: json_schema, ...}`), `json_object` (`{type: json_object,
+    schema: ...}`, as llama.cpp's server takes it), `tool` (one forced function call whose
+    arguments are the object), `prompt` (the schema in the prompt). `auto`: `json_schema`
+    on openai, azure, hosted_vllm, mistral and ollama routes, else `prompt`."""
     cost: ModelCost | None = None
     """Price of this model in dollars per million tokens; overrides litellm's price table
     (and prices routes the table does not know, such as your own vLLM server)."""

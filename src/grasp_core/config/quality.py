@@ -6,11 +6,12 @@ tagging; the core only appends that node to a run's graph by its registered name
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
 from grasp_core.config._base import StrictModel
+from grasp_core.config.parameters import ModelParameters
 
 __all__ = ["QUALITY_TASKS", "DataQualityConfig", "QualityTask"]
 
@@ -36,7 +37,7 @@ class DataQualityConfig(StrictModel):
     """Record key that receives the tags."""
     judge_model: str = "judge"
     """Model name (from the models file) that the judge calls."""
-    judge_parameters: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.0})
+    judge_parameters: ModelParameters = Field(default_factory=lambda: {"temperature": 0.0})
     """Request parameters of the judge's calls."""
     judge_graph: str | None = None
     """Another judge graph (a YAML file beside the task, or a dotted path); default

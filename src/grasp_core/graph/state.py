@@ -9,9 +9,14 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from grasp_core.errors import NodeError
 
-__all__ = ["APPEND_KEYS", "json_safe", "jsonable_delta"]
+__all__ = ["APPEND_KEYS", "REPLY_FLAGS", "json_safe", "jsonable_delta"]
 
-APPEND_KEYS = frozenset({"messages"})
+REPLY_FLAGS = "reply_flags"
+"""Where a record lists the model replies it kept although they were cut off or empty
+(``on_truncated``/``on_empty: keep``): ``{"node", "model", "flag"}`` entries, written to
+its output."""
+
+APPEND_KEYS = frozenset({"messages", REPLY_FLAGS})
 """Keys whose updates extend the existing list instead of replacing it."""
 
 

@@ -5,6 +5,13 @@ were skipped, the node is skipped and so are its outgoing edges (joins never dea
 A back edge re-runs its target and resets the loop body's edges, leaving edges from
 outside the loop as they were. Finished node runs are reported to ``on_node_done``
 (the journal); on resume, ``memo`` replays them without running the node again.
+
+Appended keys (``messages``) keep a fixed order whichever parallel branch finishes first:
+each node run has a *step*, one more than the highest step among the runs whose edges
+started it (START's is 0; a back edge's target, one more than the run that fired it), and
+the lists a run appends are ordered by (step, the node's place in ``graph_config.nodes``,
+iteration). Causes come before their effects, and the order depends on the graph and the
+routes taken, never on latency, so a replay from the journal rebuilds it too.
 """
 
 from __future__ import annotations
@@ -32,11 +39,11 @@ __all__ = ["MemoEntry", "OnNodeDone", "walk_record"]
 MemoEntry = Mapping[str, Any]
 """A journaled node run: ``{"d": delta, "routes": {edge index: label}}``."""
 
-OnNodeDone = Callable[[str, str, int, dict[str, Any], dict[str, str], int], None]
-"""``(record_id, node, iteration, delta, routes, seq)``, once per finished node run.
+OnNodeDone = Callable[[str, str, int, dict[str, Any], dict[str, str]], None]
+"""``(record_id, node, iteration, delta, routes)``, once per finished node run."""
 
-``seq`` orders node runs within one walk (one graph level of one record); appended keys
-(``messages``) are kept in that order, so a replay rebuilds them exactly."""
+_Rank = tuple[int, int, int]
+"""Where a node run's appended lists go: (step, node's place in the graph, iteration)."""
 
 _FIRED, _SKIPPED = 1, 2
 _EXPENSIVE_SECONDS = 0.005
@@ -88,15 +95,18 @@ class _Walk:
         self.iterations: dict[str, int] = {}
         self.steps = 0
         self.running: set[str] = set()
-        self.again: dict[str, int] = {}
-        self.restarts: list[str] = []
+        self.pending: dict[str, deque[int]] = {}
+        """Per node, the step of each start not yet run (more than one: run it again)."""
+        self.fired_at: dict[EdgeKey, int] = {}
+        """The step of the node run that fired each edge."""
+        self.place = {name: index for index, name in enumerate(graph.nodes)}
+        self.restarts: list[tuple[str, int]] = []
         self.ready: deque[str] = deque()
         self.base = {
             key: list(value) if isinstance(value := state.get(key), list) else []
             for key in APPEND_KEYS
         }
-        self.chunks: dict[str, list[tuple[int, list[Any]]]] = {}
-        self.next_seq = 1 + max((int(e.get("s", -1)) for e in memo.values()), default=-1)
+        self.chunks: dict[str, list[tuple[_Rank, list[Any]]]] = {}
         self.failure: RecordError | None = None
         self._tg: TaskGroup | None = None
         self.seed = 0
@@ -168,24 +178,19 @@ class _Walk:
 
     async def _route_start(self) -> None:
         routes = await self._evaluate_routes(START)
-        self._propagate(START, routes)
+        self._propagate(START, routes, step=0)
         self._restart_loops()
 
-    def _start(self, name: str) -> None:
-        if name in self.running:
-            self.again[name] = self.again.get(name, 0) + 1
-            return
-        self.running.add(name)
-        self.ready.append(name)
+    def _start(self, name: str, step: int) -> None:
+        self.pending.setdefault(name, deque()).append(step)
+        if name not in self.running:
+            self.running.add(name)
+            self.ready.append(name)
 
     async def _run_node(self, name: str) -> None:
         try:
-            while True:
-                await self._execute(name)
-                pending = self.again.get(name, 0)
-                if not pending:
-                    break
-                self.again[name] = pending - 1
+            while queue := self.pending.get(name):
+                await self._execute(name, queue.popleft())
         finally:
             self.running.discard(name)
         self._restart_loops()
@@ -197,15 +202,15 @@ class _Walk:
         running waits for it, so the stale run cannot fire edges of the new iteration.
         """
         waiting, self.restarts = self.restarts, []
-        for head in waiting:
+        for head, step in waiting:
             body = self.graph.reach.get(head, frozenset({head}))
             if self.running & body:
-                self.restarts.append(head)
+                self.restarts.append((head, step))
                 continue
             self._reset_loop(head)
-            self._start(head)
+            self._start(head, step + 1)
 
-    async def _execute(self, name: str) -> None:
+    async def _execute(self, name: str, step: int) -> None:
         iteration = self.iterations.get(name, 0)
         self.iterations[name] = iteration + 1
         self.steps += 1
@@ -217,25 +222,24 @@ class _Walk:
                 "graph_config.recursion_limit",
                 node=name,
             )
+        rank = (step, self.place[name], iteration)
         entry = self.memo.pop((name, iteration), None)
         if entry is not None:
-            self._apply(entry["d"], int(entry.get("s", -1)))
+            self._apply(entry["d"], rank)
             routes = dict(entry.get("routes") or {})
             self.metrics.node(name).replayed += 1
         else:
             started = time.perf_counter()
             delta = await self._call(name, iteration)
-            seq = self.next_seq
-            self.next_seq += 1
-            self._apply(delta, seq)
+            self._apply(delta, rank)
             routes = await self._evaluate_routes(name)
-            self.on_node_done(self.record_id, name, iteration, delta, routes, seq)
+            self.on_node_done(self.record_id, name, iteration, delta, routes)
             if self.flush is not None and time.perf_counter() - started > _EXPENSIVE_SECONDS:
                 self.flush()
-        self._propagate(name, routes)
+        self._propagate(name, routes, step)
 
-    def _apply(self, delta: Mapping[str, Any], seq: int) -> None:
-        """Apply a node's update; appended keys stay in node-run order (``seq``)."""
+    def _apply(self, delta: Mapping[str, Any], rank: _Rank) -> None:
+        """Apply a node's update; appended keys are kept in ``rank`` order (see above)."""
         for key, value in delta.items():
             if key not in APPEND_KEYS:
                 self.state[key] = value
@@ -243,7 +247,7 @@ class _Walk:
             chunks = self.chunks.setdefault(key, [])
             bisect.insort(
                 chunks,
-                (seq, value if isinstance(value, list) else [value]),
+                (rank, value if isinstance(value, list) else [value]),
                 key=lambda chunk: chunk[0],
             )
             self.state[key] = [*self.base[key], *(m for _, chunk in chunks for m in chunk)]
@@ -276,14 +280,9 @@ class _Walk:
         }
 
         def on_done(
-            record_id: str,
-            node: str,
-            it: int,
-            delta: dict[str, Any],
-            routes: dict[str, str],
-            seq: int,
+            record_id: str, node: str, it: int, delta: dict[str, Any], routes: dict[str, str]
         ) -> None:
-            self.on_node_done(record_id, f"{prefix}.{node}", it, delta, routes, seq)
+            self.on_node_done(record_id, f"{prefix}.{node}", it, delta, routes)
 
         try:
             return await walk_record(
@@ -319,10 +318,11 @@ class _Walk:
             routes[str(edge.index)] = label
         return routes
 
-    def _propagate(self, name: str, routes: Mapping[str, str]) -> None:
+    def _propagate(self, name: str, routes: Mapping[str, str], step: int) -> None:
+        """Fire or skip the edges out of ``name``, whose run had ``step``."""
         for edge in self.graph.out_edges.get(name, ()):
             if edge.to is not None:
-                self._fire((edge.index, edge.to))
+                self._fire((edge.index, edge.to), step)
                 continue
             assert edge.path_map is not None
             chosen = edge.path_map[routes[str(edge.index)]]
@@ -330,16 +330,17 @@ class _Walk:
             for target in edge.targets():
                 key = (edge.index, target)
                 if target == chosen:
-                    self._fire(key)
+                    self._fire(key, step)
                 elif not looping and not self.graph.is_back_edge(key):
                     # when the edge loops back, the other targets stay pending: this node
                     # runs again and decides again
                     self._resolve(key, _SKIPPED)
 
-    def _fire(self, key: EdgeKey) -> None:
+    def _fire(self, key: EdgeKey, step: int) -> None:
         if self.graph.is_back_edge(key):
-            self.restarts.append(key[1])
+            self.restarts.append((key[1], step))
         else:
+            self.fired_at[key] = step
             self._resolve(key, _FIRED)
 
     def _resolve(self, key: EdgeKey, status: int) -> None:
@@ -347,11 +348,13 @@ class _Walk:
         target = key[1]
         if target == END:
             return
-        incoming = [self.status.get(k) for k in self.graph.forward_in.get(target, ())]
+        edges = self.graph.forward_in.get(target, ())
+        incoming = [self.status.get(k) for k in edges]
         if None in incoming:
             return
         if _FIRED in incoming:
-            self._start(target)
+            fired = (self.fired_at[k] for k in edges if self.status.get(k) == _FIRED)
+            self._start(target, 1 + max(fired))
         else:
             self._skip_node(target)
 

@@ -12,6 +12,7 @@ from grasp_core.config import validate_block
 from grasp_core.config.models_file import ModelCost, ModelSpec
 from grasp_core.config.yaml_source import YamlDocument, load_yaml
 from grasp_core.errors import ConfigError
+from grasp_core.logs import register_secret
 
 __all__ = [
     "MODELS_ENV_VAR",
@@ -24,6 +25,7 @@ __all__ = [
 
 MODELS_ENV_VAR = "GRASP_MODELS"
 MOCK_API_KEY = "sk-grasp-mock"
+_VALIDATE_MOCK_HINT = "; for a run with --mock, check the task with `grasp validate --mock`"
 
 
 @dataclass
@@ -34,9 +36,14 @@ class ModelCatalog:
     source: str = "<no models file>"
     mock_url: str | None = None
     check_only: bool = False
-    """For `grasp validate`: model names are checked, API key variables are not read."""
+    """For `grasp validate` and `grasp graph`: :meth:`api_key` never returns a key."""
+    check_keys: bool = False
+    """With ``check_only``: still look each key up, so that an unset variable or an
+    unreadable key file is reported (`grasp validate`); `grasp graph` needs no key."""
     base_dir: Path | None = None
     """The models file's folder (relative ``api_key_file`` paths start there)."""
+    lines: dict[str, int] = field(default_factory=dict)
+    """The line of each model's entry in the models file, for errors."""
 
     def get(self, name: str) -> ModelSpec:
         """The spec for ``name``; an unknown name lists the known ones and the file."""
@@ -78,11 +85,26 @@ class ModelCatalog:
         )
 
     def api_key(self, name: str, task_dir: Path | None = None) -> str | None:
-        """The API key for ``name`` (a fixed dummy key when talking to the mock)."""
+        """The API key for ``name`` (a fixed dummy key when talking to the mock).
+
+        A key that is read is registered for redaction (see ``grasp_core.logs.redact``), so
+        no log line, failure reason or error message can show it, even when a server
+        echoes it back. An error names the model, its entry in the models file and where
+        the key was looked for, never the key."""
         if self.mock_url is not None:
             return MOCK_API_KEY
         spec = self.get(name)
-        return None if self.check_only else spec.api_key(self.base_dir, task_dir)
+        if self.check_only and not self.check_keys:
+            return None
+        try:
+            key = spec.api_key(self.base_dir, task_dir)
+        except ConfigError as exc:
+            line = self.lines.get(name)
+            where = f"{self.source}:{line}" if line is not None else self.source
+            hint = _VALIDATE_MOCK_HINT if self.check_only else ""
+            raise ConfigError(f"model {name!r} ({where}): {exc}{hint}") from None
+        register_secret(key)
+        return None if self.check_only else key
 
     @classmethod
     def from_mapping(
@@ -102,12 +124,20 @@ class ModelCatalog:
             specs[str(name)] = validate_block(
                 ModelSpec, entry, path=(str(name),), document=document
             )
-        return cls(specs=specs, source=source)
+        found = {n: document.line_of((n,)) for n in specs} if document is not None else {}
+        lines = {name: line for name, line in found.items() if line is not None}
+        return cls(specs=specs, source=source, lines=lines)
 
-    def for_checking(self) -> ModelCatalog:
-        """A copy that validates model names without reading API keys."""
+    def for_checking(self, *, check_keys: bool = False) -> ModelCatalog:
+        """A copy for checking a task: model names and, with ``check_keys``, that each
+        model's key can be found; no key is ever returned."""
         return ModelCatalog(
-            specs=dict(self.specs), source=self.source, check_only=True, base_dir=self.base_dir
+            specs=dict(self.specs),
+            source=self.source,
+            check_only=True,
+            check_keys=check_keys,
+            base_dir=self.base_dir,
+            lines=self.lines,
         )
 
     @classmethod
@@ -138,10 +168,14 @@ def find_models_file(explicit: Path | None, task_dir: Path | None) -> Path | Non
     return None
 
 
-def catalog_for_checking(explicit: Path | None, task_dir: Path | None) -> ModelCatalog:
+def catalog_for_checking(
+    explicit: Path | None, task_dir: Path | None, *, check_keys: bool = False
+) -> ModelCatalog:
     """The catalog ``grasp validate`` and ``grasp graph`` compile against: the models file's
-    names and settings when there is one (no key needed), else every name accepted."""
+    names and settings when there is one, else every name accepted. With ``check_keys``
+    (``grasp validate``), each model the task uses must have its key available, as a run
+    would require; the key itself is never returned."""
     path = find_models_file(explicit, task_dir)
     if path is None:
         return ModelCatalog(mock_url="-")
-    return ModelCatalog.load(path).for_checking()
+    return ModelCatalog.load(path).for_checking(check_keys=check_keys)

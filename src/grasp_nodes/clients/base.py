@@ -1,28 +1,43 @@
 """The model-client interface, and the retrying base every transport shares.
 
 Transports differ only in how one attempt is sent (:meth:`RetryingClient._attempt`); the
-retry policy, the backend limiter and the metrics are the same for all of them, so a run
-behaves identically whichever transport carries its calls.
+retry policy, the backend limiter, the checks on replies (:mod:`.replies`) and the metrics
+are the same for all of them, so a run behaves identically whichever transport carries its
+calls. The metrics split a call's time: each request's seconds on the wire (inside its
+backend slot), and the rest, mostly waiting (for the breaker, budgets, a slot, backoff).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from grasp_core.errors import ModelCallError, RetryableModelError
-from grasp_core.plugin import Backend, ModelSpec, RunMetrics
+from grasp_core.errors import ModelCallError, RejectedRequestError, RetryableModelError
+from grasp_core.plugin import Backend, ModelSpec, RunMetrics, get_logger
+from grasp_nodes.clients.rejected import explain_rejection
+from grasp_nodes.clients.replies import (
+    ReplyDefect,
+    ReplyPolicy,
+    defect_error,
+    defect_hint,
+    reply_defect,
+)
 from grasp_nodes.clients.retry import call_with_retries
 
-__all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "RetryingClient"]
+__all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "PolicyClient", "RetryingClient"]
 
 KEYLESS_API_KEYS = {"openai": "EMPTY", "azure": "EMPTY", "hosted_vllm": "fake-api-key"}
 """The key litellm sends when none is configured (local servers without auth); both
 transports send it, so their requests stay identical."""
 
+
+_log = get_logger(__name__)
 
 _MEDIA_PART_TOKENS = 800
 """A media part's guess: providers bill an image at ~85-1,500 tokens and audio by length;
@@ -51,20 +66,55 @@ def _estimate_tokens(messages: list[dict[str, Any]], params: Mapping[str, Any]) 
     return prompt + int(cap)
 
 
-class _AttemptClock:
-    """When the latest attempt of a call began: a failed call's latency is its last
-    attempt's, as for a successful one, not the whole call with its backoff sleeps."""
+def wire_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    """``message`` as every server takes it: an assistant turn that carries ``tool_calls``
+    with no text gets ``content: ""``, since some servers (llama.cpp's) answer HTTP 500 to
+    ``content: null`` or to no ``content`` at all, and OpenAI accepts ``""``."""
+    wired = dict(message)
+    if wired.get("tool_calls") and wired.get("content") is None:
+        wired["content"] = ""
+    return wired
 
-    __slots__ = ("_started",)
+
+def request_parameters(
+    defaults: Mapping[str, Any], parameters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The models file's parameters, then the node's; ``tool_choice: "auto"`` when tools are
+    offered and neither says otherwise (some servers ignore ``tools`` without it), and no
+    ``tool_choice`` at all when one of them sets it to null."""
+    params = {**defaults, **parameters}
+    if "tool_choice" in params:
+        if params["tool_choice"] is None:
+            del params["tool_choice"]
+    elif params.get("tools"):
+        params["tool_choice"] = "auto"
+    return params
+
+
+class _CallLog:
+    """One call's requests: seconds each spent on the wire, and the tokens of every reply
+    (a reply asked again, or failed for being cut off, was still billed)."""
+
+    __slots__ = ("completion_tokens", "prompt_tokens", "started", "wire")
 
     def __init__(self) -> None:
-        self._started = time.perf_counter()
+        self.started = time.perf_counter()
+        self.wire: list[float] = []
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
 
-    def start(self) -> None:
-        self._started = time.perf_counter()
+    def replied(self, result: ChatResult) -> None:
+        self.prompt_tokens += result.prompt_tokens
+        self.completion_tokens += result.completion_tokens
 
-    def seconds(self) -> float:
-        return time.perf_counter() - self._started
+    def queued(self) -> float:
+        """The call's seconds off the wire: waiting for the breaker, the budgets and a
+        slot, backoff between attempts (and the little CPU around each request)."""
+        return max(0.0, time.perf_counter() - self.started - math.fsum(self.wire))
+
+
+_CALL_LOG: ContextVar[_CallLog | None] = ContextVar("grasp_call_log", default=None)
+"""The call in progress in this task, where :meth:`RetryingClient._slot` logs wire time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +128,11 @@ class ChatResult:
     finish_reason: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 1
-    latency: float = 0.0
+
+    @property
+    def defect(self) -> ReplyDefect | None:
+        """``truncated`` (cut off at the token limit), ``empty``, or None."""
+        return reply_defect(self.text, self.finish_reason, self.tool_calls)
 
 
 class ModelClient(Protocol):
@@ -93,8 +147,9 @@ class ModelClient(Protocol):
     ) -> ChatResult:
         """Send one chat completion (retrying transient failures); raise ``ModelCallError``.
 
-        ``parameters`` go into the request body as they are (``tools``, ``tool_choice``,
-        ``response_format``...); ``max_retries`` overrides the model entry's for this call.
+        ``parameters`` go into the request body over the model entry's (``tools``,
+        ``tool_choice``, ``response_format``...; see :func:`request_parameters`);
+        ``max_retries`` overrides the model entry's for this call.
         """
         ...
 
@@ -116,6 +171,7 @@ class RetryingClient:
         self._api_key = api_key
         self.backend = backend
         self.metrics = metrics
+        self._rejection_logged = False
 
     async def chat(
         self,
@@ -123,39 +179,61 @@ class RetryingClient:
         parameters: Mapping[str, Any],
         *,
         max_retries: int | None = None,
+        replies: ReplyPolicy | None = None,
     ) -> ChatResult:
-        params = {**self.spec.parameters, **parameters}
+        """:meth:`ModelClient.chat`; ``replies`` overrides the model entry's ``on_truncated``
+        and ``on_empty`` for this call (a node's own choices, see :class:`PolicyClient`)."""
+        params = request_parameters(self.spec.parameters, parameters)
         retries = self.spec.max_retries if max_retries is None else max_retries
-        last_attempt = _AttemptClock()
+        log = _CallLog()
+        wired = [wire_message(m) for m in messages]
+        attempt = functools.partial(self._tracked, wired, params, replies or ReplyPolicy(), log)
+        token = _CALL_LOG.set(log)
         try:
-            result, attempts = await call_with_retries(
-                functools.partial(self._tracked, [dict(m) for m in messages], params, last_attempt),
-                max_retries=retries,
-            )
+            result, attempts = await call_with_retries(attempt, max_retries=retries)
         except ModelCallError as exc:
-            self.metrics.record_call(
-                self.name,
-                latency=last_attempt.seconds(),
-                prompt_tokens=0,
-                completion_tokens=0,
-                retries=max(exc.attempts - 1, 0),
-                error=exc.kind,
-            )
+            if isinstance(exc, RejectedRequestError):
+                self._explain(exc, params)
+            elif (hint := defect_hint(exc.kind)) is not None:
+                exc.args = (f"{exc}; {hint}",)
+            self._record(log, retries=max(exc.attempts - 1, 0), error=exc.kind)
             raise
-        self.metrics.record_call(
-            self.name,
-            latency=result.latency,
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            retries=attempts - 1,
-        )
+        finally:
+            _CALL_LOG.reset(token)
+        self._record(log, retries=attempts - 1)
         return result if attempts == 1 else replace(result, attempts=attempts)
 
+    def _record(self, log: _CallLog, *, retries: int, error: str | None = None) -> None:
+        self.metrics.record_call(
+            self.name,
+            wire=log.wire,
+            queued=log.queued(),
+            prompt_tokens=log.prompt_tokens,
+            completion_tokens=log.completion_tokens,
+            retries=retries,
+            error=error,
+        )
+
+    def _explain(self, exc: RejectedRequestError, params: Mapping[str, Any]) -> None:
+        """Make a refused request's error say what to change; warn once per model and run
+        (every record that meets the refusal still fails with the explanation)."""
+        exc.args = (
+            explain_rejection(str(exc), params, model=self.name, api_base=self.spec.api_base),
+        )
+        if not self._rejection_logged:
+            self._rejection_logged = True
+            _log.warning("server rejects requests", model=self.name, error=str(exc))
+
     async def _tracked(
-        self, messages: list[dict[str, Any]], params: dict[str, Any], clock: _AttemptClock
+        self,
+        messages: list[dict[str, Any]],
+        params: dict[str, Any],
+        replies: ReplyPolicy,
+        log: _CallLog,
     ) -> ChatResult:
-        """One attempt, its outcome reported to the backend (AIMD, breaker, token budget)."""
-        clock.start()
+        """One attempt, its outcome reported to the backend (AIMD, breaker, token budget);
+        a reply cut off or empty is counted, then kept, failed or retried per ``replies``
+        (the server answered, so the breaker counts it a success)."""
         try:
             result = await self._attempt(messages, params)
         except RetryableModelError as exc:
@@ -172,16 +250,56 @@ class RetryingClient:
         if self.backend.tpm:
             used = result.prompt_tokens + result.completion_tokens
             self.backend.used_tokens(_estimate_tokens(messages, params), used)
+        log.replied(result)
+        defect = result.defect
+        if defect is not None:
+            self.metrics.record_reply(self.name, defect)
+            action = replies.action(defect, self.spec)
+            if action != "keep":
+                self.metrics.record_attempt_error(self.name, defect)
+                node = self.metrics.calling_node()
+                raise defect_error(defect, action, model=self.name, node=node, params=params)
         return result
 
-    def _slot(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
-        """The backend slot one attempt holds (circuit, budgets, then concurrency)."""
+    @asynccontextmanager
+    async def _slot(
+        self, messages: list[dict[str, Any]], params: dict[str, Any]
+    ) -> AsyncIterator[None]:
+        """The backend slot one attempt holds (circuit, budgets, then concurrency); the
+        time inside it, the request on the wire, is logged for the call in progress."""
         estimate = _estimate_tokens(messages, params) if self.backend.tpm else 0
-        return self.backend.slot(estimate)
+        async with self.backend.slot(estimate):
+            sent = time.perf_counter()
+            try:
+                yield
+            finally:
+                log = _CALL_LOG.get()
+                if log is not None:
+                    log.wire.append(time.perf_counter() - sent)
 
     async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
-        """Send one request inside :meth:`_slot`; ``latency`` excludes the wait for it."""
+        """Send one request inside :meth:`_slot` (whose time is the call's wire time)."""
         raise NotImplementedError
 
     async def aclose(self) -> None:
         """Release connections (nothing to do for stateless transports)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyClient:
+    """A model's client whose calls follow a node's own ``on_truncated``/``on_empty``
+    (the connections, limiter and metrics stay the shared client's)."""
+
+    client: RetryingClient
+    replies: ReplyPolicy
+
+    async def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        parameters: Mapping[str, Any],
+        *,
+        max_retries: int | None = None,
+    ) -> ChatResult:
+        return await self.client.chat(
+            messages, parameters, max_retries=max_retries, replies=self.replies
+        )

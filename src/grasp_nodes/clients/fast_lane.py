@@ -10,7 +10,6 @@ results are identical. aiohttp is asyncio-only: under trio calls go through lite
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import aiohttp
@@ -56,7 +55,6 @@ class FastLaneClient(RetryingClient):
             {"model": self._model_id, "messages": messages, **params}, separators=(",", ":")
         )
         async with self._slot(messages, params):
-            sent = time.perf_counter()
             try:
                 with anyio.fail_after(self.spec.timeout):
                     async with session.post(self._url, data=body, headers=self._headers) as resp:
@@ -72,10 +70,9 @@ class FastLaneClient(RetryingClient):
                     f"model {self.name!r}: connection failed ({type(exc).__name__}: {exc})",
                     kind="connection",
                 ) from exc
-            latency = time.perf_counter() - sent
         if status >= 400:
             raise error_for_status(status, _error_message(raw), model=self.name, headers=headers)
-        return _parse(raw, self.name, latency)
+        return _parse(raw, self.name)
 
     def _open_session(self) -> Any:
         connector = aiohttp.TCPConnector(limit=self.spec.max_concurrency, keepalive_timeout=30)
@@ -114,9 +111,9 @@ def _error_message(raw: bytes) -> str:
     return str(error)
 
 
-def _parse(raw: bytes, name: str, latency: float) -> ChatResult:
+def _parse(raw: bytes, name: str) -> ChatResult:
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, strict=False)  # a raw newline in a string is still readable
         choices = data.get("choices")
     except (ValueError, AttributeError) as exc:
         raise RetryableModelError(f"model {name!r}: the response is not JSON ({exc})") from exc
@@ -133,7 +130,6 @@ def _parse(raw: bytes, name: str, latency: float) -> ChatResult:
             completion_tokens=int(usage.get("completion_tokens") or 0),
             finish_reason=choice.get("finish_reason"),
             tool_calls=list(message.get("tool_calls") or []),
-            latency=latency,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ModelCallError(f"model {name!r}: unexpected response shape ({exc!r})") from exc

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 from typing import Any
 
 import anyio
@@ -58,7 +57,6 @@ class LiteLLMClient(RetryingClient):
             # `tools` are sent; plain function tools never need it. litellm pops this flag.
             kwargs["_skip_mcp_handler"] = True
         async with self._slot(messages, params):
-            sent = time.perf_counter()
             try:
                 with anyio.fail_after(self.spec.timeout + 5):
                     if sniffio.current_async_library() == "asyncio":
@@ -77,13 +75,12 @@ class LiteLLMClient(RetryingClient):
                 raise
             except Exception as exc:
                 raise map_litellm_error(exc, model=self.name) from exc
-            latency = time.perf_counter() - sent
         if not getattr(response, "choices", None):
             raise RetryableModelError(f"model {self.name!r}: the response has no choices")
-        return _to_result(response, self.name, latency)
+        return _to_result(response, self.name)
 
 
-def _to_result(response: Any, name: str, latency: float) -> ChatResult:
+def _to_result(response: Any, name: str) -> ChatResult:
     choice = response.choices[0]
     message = choice.message
     usage = getattr(response, "usage", None)
@@ -98,5 +95,4 @@ def _to_result(response: Any, name: str, latency: float) -> ChatResult:
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         finish_reason=getattr(choice, "finish_reason", None),
         tool_calls=tool_calls,
-        latency=latency,
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from grasp_core.plugin import BuildEnv
-from grasp_nodes.clients.base import ModelClient, RetryingClient
+from grasp_nodes.clients.base import ModelClient, PolicyClient, RetryingClient
 from grasp_nodes.clients.fast_lane import FastLaneClient, fast_lane_supports
 from grasp_nodes.clients.litellm_client import LiteLLMClient, import_litellm
+from grasp_nodes.clients.replies import ReplyPolicy
 
 __all__ = ["ClientPool", "client_for"]
 
@@ -23,12 +24,20 @@ class ClientPool:
             await client.aclose()
 
 
-def client_for(env: BuildEnv, model_name: str) -> ModelClient:
-    """The run's client for ``model_name`` (checked against the models file now).
+def client_for(env: BuildEnv, model_name: str, replies: ReplyPolicy | None = None) -> ModelClient:
+    """The run's client for ``model_name`` (checked against the models file now); with
+    ``replies``, a view of it whose calls follow a node's own ``on_truncated``/``on_empty``.
 
     OpenAI-compatible routes take the fast lane; every other route, and any entry with
     ``transport: litellm``, goes through litellm.
     """
+    client = _shared_client(env, model_name)
+    if replies is None or replies == ReplyPolicy():
+        return client
+    return PolicyClient(client, replies)
+
+
+def _shared_client(env: BuildEnv, model_name: str) -> RetryingClient:
     pool: ClientPool = env.shared.setdefault(_SHARED_KEY, ClientPool())
     client = pool.clients.get(model_name)
     if client is not None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,3 +64,24 @@ def test_bound_method_is_refused() -> None:
     graph = graph_with(ROUTER.route)
     with pytest.raises(ConfigError):
         graph.to_yaml()
+
+
+def test_function_of_the_running_script_gets_a_hint(tmp_path: Path) -> None:
+    """A function defined in the script being run (__main__) cannot be named in YAML: the
+    error names it and says to move it into a module (importing the script would rerun it)."""
+    script = tmp_path / "build.py"
+    script.write_text(
+        "from grasp_core import END, START, Graph\n"
+        "def bump(state):\n"
+        "    return 1\n"
+        "graph = Graph().add_node('b', 'lambda', output_keys='n', **{'lambda': bump})\n"
+        "print(graph.add_edge(START, 'b').add_edge('b', END).to_yaml())\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert "graph_config.nodes.b.lambda: 'bump' is defined in the script being run" in last
+    assert "move it into a module beside the task (such as steps.py)" in last

@@ -44,7 +44,6 @@ class Trace:
     def __init__(self) -> None:
         self.ran: list[str] = []
         self.journal: list[tuple[str, int, dict[str, Any], dict[str, str]]] = []
-        self.seq: dict[tuple[str, int], int] = {}
 
     def step(self, name: str, value: Any = True) -> Callable[[Mapping[str, Any]], Any]:
         def fn(state: Mapping[str, Any]) -> Any:
@@ -54,16 +53,9 @@ class Trace:
         return fn
 
     def on_done(
-        self,
-        _rid: str,
-        node_name: str,
-        it: int,
-        delta: dict[str, Any],
-        routes: dict[str, str],
-        seq: int = 0,
+        self, _rid: str, node_name: str, it: int, delta: dict[str, Any], routes: dict[str, str]
     ) -> None:
         self.journal.append((node_name, it, delta, routes))
-        self.seq[(node_name, it)] = seq
 
 
 async def walk(

@@ -1,4 +1,5 @@
-"""``grasp validate``: compile a task and check everything but its data."""
+"""``grasp validate``: compile a task and check everything but its data, including that
+each model it uses has its API key available (unless the run will use the mock)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ def add_command(commands: Commands) -> None:
     validate = commands.add_parser("validate", help="check a task file and compile its graph")
     validate.add_argument("task", type=Path)
     validate.add_argument("--models", type=Path, help="models file to check model names against")
+    validate.add_argument(
+        "--mock",
+        action="store_true",
+        help="check for a run with --mock: the models' API keys are not needed",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -26,7 +32,7 @@ def run_command(args: argparse.Namespace) -> int:
     from grasp_core.runs import check_task
 
     task = Task.load(args.task)
-    catalog = catalog_for_checking(args.models, task.task_dir)
+    catalog = catalog_for_checking(args.models, task.task_dir, check_keys=not args.mock)
 
     async def check() -> int:
         graph = await check_task(task, catalog)
