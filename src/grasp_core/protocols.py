@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from grasp_core.config.yaml_source import YamlDocument
+    from grasp_core.config.yaml_source import YamlDocument, YamlPath
     from grasp_core.models.backends import BackendPool
     from grasp_core.models.catalog import ModelCatalog
     from grasp_core.observe.metrics import RunMetrics
@@ -27,6 +27,7 @@ __all__ = [
     "Node",
     "NodeContext",
     "NodeType",
+    "ReadsState",
     "RecordFormat",
     "Sink",
     "SinkType",
@@ -128,7 +129,12 @@ class Sink(Protocol):
     tokens the journal committed, and the sink must return to exactly that state (truncate
     an appended file, delete uncommitted part files). A sink may also define ``sync()``,
     forcing what it wrote to disk; the engine calls it on its fsync policy, before the
-    journal's own sync.
+    journal's own sync. And it may define ``cannot_write(record) -> str | None``: why its
+    format cannot hold ``record`` (``find_unwritable`` finds the usual cases), else None.
+    The engine asks it on the event loop (so it must be quick and touch no files) for every
+    row before writing: a row it refuses fails its record alone, not the whole write. A sink
+    that writes lists and dicts as text (JSON in a CSV cell) sets the class attribute
+    ``nested_as_text = True``; a run whose row format has ``nested_columns`` is then refused.
     """
 
     def restore(self, committed: list[CommitToken]) -> None:
@@ -155,6 +161,12 @@ class RecordFormat(Protocol):
     A registered format is a class built with no arguments. The engine writes every row of
     a record in the same sink commit, so a record is never half-written. A record that
     cannot be mapped raises ``RecordError`` saying why; it is counted as failed.
+
+    Two optional class attributes let a run refuse a mismatch before its first model call:
+    ``required_fields`` (``tuple[str, ...]``), the record fields every row is made from, so
+    a task whose output records cannot have them is refused; and ``nested_columns``
+    (``tuple[str, ...]``), the row columns holding lists or dicts, so a sink that stores
+    them as text (a sink with ``nested_as_text = True``, such as ``csv``) is refused.
     """
 
     def rows(self, record_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -231,6 +243,23 @@ class Node(Protocol):
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
         """Process one record; return the state update. Raise ``RecordError`` to fail it."""
+        ...
+
+
+@runtime_checkable
+class ReadsState(Protocol):
+    """A node that says which state keys it reads (optional: nodes without it are not checked).
+
+    Before the first model call, ``grasp validate`` and every run check each key against
+    what can be in the state when the node runs: the data's columns and the ``output_keys``
+    of the nodes that can run before it. A name nothing provides is an error at its line.
+    """
+
+    def input_keys(self) -> Mapping[str, YamlPath]:
+        """Each state key the node reads, as written (``{a.b}`` reads ``a.b``: the key
+        ``a``, or a key named ``a.b``), with where it is read, relative to the node's block
+        (``("prompt", 1)``; ``()`` for the node as a whole). Keys read only when present
+        (``state.get``) are not listed."""
         ...
 
 

@@ -71,7 +71,10 @@ def parse_yaml(text: str, *, source: str = "<string>") -> YamlDocument:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
+    from grasp_core.config._yaml_bounds import BoundedComposer
+
     yaml = YAML(typ="rt")
+    yaml.Composer = BoundedComposer  # aliases and nesting are bounded: see _yaml_bounds
     try:
         raw = yaml.load(text)
     except MarkedYAMLError as exc:
@@ -86,6 +89,8 @@ def parse_yaml(text: str, *, source: str = "<string>") -> YamlDocument:
         ) from None
     except YAMLError as exc:
         raise ConfigError(f"{source}: invalid YAML ({exc})") from exc
+    except ConfigError as exc:  # from BoundedComposer: "LINE: problem"
+        raise ConfigError(f"{source}:{exc}") from None
     except Exception as exc:  # ruamel raises plain errors for some tags (python/object...)
         raise ConfigError(
             f"{source}: cannot read this YAML ({type(exc).__name__}: {exc}); task files are "

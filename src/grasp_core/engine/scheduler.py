@@ -24,7 +24,7 @@ from grasp_core.engine.writer import EngineCounts, RecordResult, RecordWriter
 from grasp_core.errors import GraspError, RecordError
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.graph.walker import walk_record
-from grasp_core.logs import get_logger
+from grasp_core.logs import get_logger, redact
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import Sink, SourceItem
 
@@ -76,6 +76,11 @@ class Engine:
             sync_every=sync_every,
             sync_seconds=sync_seconds,
         )
+        self._cannot_write: list[Callable[[dict[str, Any]], str | None]] = [
+            check for sink in sinks.values() if (check := getattr(sink, "cannot_write", None))
+        ]
+        """Sinks' optional ``cannot_write(row)``: a row one refuses fails its record alone,
+        where writing it would fail the whole batch (and the run)."""
         self.in_flight = 0
         self._stop_requested = False
         self._abandon = False
@@ -197,11 +202,15 @@ class Engine:
                             violations=violations,
                         ),
                     )
+            rows = None
             if output is not None and self.row_mapper is not None:
-                return RecordResult(
-                    record_id, output=output, rows=self.row_mapper(record_id, output)
-                )
-            return RecordResult(record_id, output=output)
+                rows = self.row_mapper(record_id, output)
+            result = RecordResult(record_id, output=output, rows=rows)
+            refused = self._refused(result.written())
+            if refused is not None:
+                reason = f"record {record_id!r}: {refused}"
+                return RecordResult(record_id, failure=_failure(item, None, "SinkError", reason))
+            return result
         except RecordError as exc:
             kind = type(exc).__name__
             extra = {"attempts": exc.attempts} if hasattr(exc, "attempts") else {}
@@ -217,12 +226,23 @@ class Engine:
                 ),
             )
 
+    def _refused(self, rows: list[dict[str, Any]]) -> str | None:
+        """Why a sink cannot write one of ``rows`` (the first reason), or None."""
+        for row in rows:
+            for cannot_write in self._cannot_write:
+                reason = cannot_write(row)
+                if reason is not None:
+                    return reason
+        return None
+
 
 def raise_grasp_error(group: BaseExceptionGroup[BaseException]) -> None:
     """Raise the first GraSP error inside an exception group, so callers can catch it."""
     grasp_errors = [e for e in _leaves(group) if isinstance(e, GraspError)]
     if grasp_errors:
-        raise grasp_errors[0] from group
+        first = grasp_errors[0]
+        # keep what it was raised from (a full disk's OSError): callers look there
+        raise first from first.__cause__ or group
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
@@ -239,7 +259,7 @@ def _failure(
         "id": item.record_id,
         "node": node,
         "error": error,
-        "reason": reason,
+        "reason": redact(reason),  # the failures file and the journal: no secret reaches them
         **extra,
         "input": _safe_input(item.data),
     }

@@ -72,9 +72,8 @@ class AppendFile:
                     os.fsync(self._file.fileno())
             except OSError as exc:
                 self._roll_back()
-                raise SinkError(
-                    f"cannot write to {self.path}: {exc.strerror or exc}; "
-                    "the batch was not written, free disk space or fix permissions and resume"
+                raise SinkError(  # a run adds what to do (free space, then --resume)
+                    f"cannot write to {self.path}: {exc.strerror or exc}; the batch was not written"
                 ) from exc
             self._offset += len(data)
             return {"offset": self._offset, "count": count}

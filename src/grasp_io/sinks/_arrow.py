@@ -23,6 +23,7 @@ from grasp_io._media_columns import (
     media_from_metadata,
     merge_media,
 )
+from grasp_io.sinks._unwritable import unwritable_error
 
 __all__ = ["MEDIA_TYPE", "count_rows", "merge_parts", "split_merged", "write_part"]
 
@@ -188,7 +189,10 @@ def _to_table(records: Sequence[dict[str, Any]], path: Path) -> Any:
             table = _columns_table(
                 [{key: _without_empty_dicts(value) for key, value in r.items()} for r in records]
             )
-    except _ARROW_ERRORS as exc:
+    except (*_ARROW_ERRORS, UnicodeEncodeError) as exc:  # lone surrogates: arrow needs UTF-8
+        unwritable = unwritable_error(records, path, sink="parquet")
+        if unwritable is not None:
+            raise unwritable from exc
         column = _column_at_fault(records)
         where = f"the field {column!r}" if column is not None else "a field"
         raise SinkError(

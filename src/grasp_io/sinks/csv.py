@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import threading
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -16,6 +17,7 @@ from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._media_columns import json_default
 from grasp_io.sinks._appender import AppendFile
+from grasp_io.sinks._unwritable import cannot_write, unwritable_error
 
 __all__ = ["CsvSink", "CsvSinkConfig"]
 
@@ -44,8 +46,10 @@ class CsvSink:
     """Appends records as CSV rows (UTF-8, ``\\n`` line ends, quoting as Excel does).
 
     The columns are the keys of the first record written, in order, or the header of
-    the file being resumed. A record with other keys fails the whole write; a missing
-    key or ``None`` is an empty cell; objects and arrays are JSON-encoded into the cell.
+    the file being resumed. A record with other keys fails the whole write. Cells are
+    written as GraSP reads them back (see :func:`_cell`): ``true``/``false``, numbers as
+    JSON writes them, objects and arrays as JSON, a missing key or ``None`` empty. Text
+    that is not Unicode (a lone surrogate) fails the write with a :class:`SinkError`.
     A run with no records leaves an empty file. Tokens are those of
     :class:`~grasp_io.sinks.JsonlSink`.
     """
@@ -83,11 +87,19 @@ class CsvSink:
         with self._lock:
             columns = self._columns if self._columns is not None else _first_keys(records)
             text = _encode_rows(records, columns, header=self._columns is None, path=self.path)
-            data = text.encode("utf-8", "backslashreplace")  # a lone surrogate cannot be UTF-8
+            try:
+                data = text.encode("utf-8")
+            except UnicodeEncodeError as exc:  # a lone surrogate: not text UTF-8 can hold
+                raise _unwritable(records, self.path, exc) from exc
             token = self._file.append(data, len(records))
             if records:
                 self._columns = columns
             return token
+
+    def cannot_write(self, record: dict[str, Any]) -> str | None:
+        """Why ``record`` cannot be a CSV row: text that is not Unicode (UTF-8 cannot hold
+        a lone surrogate), an integer too long for text; None when it can."""
+        return cannot_write(record, sink="csv")
 
     def finalize(self) -> list[Path]:
         """Close the file and return it."""
@@ -139,12 +151,27 @@ def _encode_rows(
                 f"among the csv columns {columns!r}; the columns come from the first record, "
                 "so give every record the same keys (or use a jsonl or parquet sink)"
             )
-        writer.writerow([_cell(record.get(column)) for column in columns])
+        try:
+            writer.writerow([_cell(record.get(column)) for column in columns])
+        except ValueError as exc:  # an integer too long to write as text
+            raise _unwritable(records, path, exc) from exc
     return buffer.getvalue()
 
 
+def _unwritable(records: list[dict[str, Any]], path: Path, exc: Exception) -> SinkError:
+    found = unwritable_error(records, path, sink="csv")
+    return found or SinkError(f"cannot write to {path}: {exc}")
+
+
 def _cell(value: Any) -> Any:
+    """A cell as the csv source and ``grasp filter`` read it back: booleans as ``true`` and
+    ``false``, numbers as JSON writes them, objects and arrays as JSON text; None, NaN and
+    the infinities (which JSON writes as null) as an empty cell."""
     if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
         return ""
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default)

@@ -24,6 +24,7 @@ from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._hf_token import read_token
 from grasp_io._media_columns import MediaKind
 from grasp_io.sinks._hub import ApiFactory, HubTarget, default_api, push_dataset
+from grasp_io.sinks._unwritable import cannot_write
 from grasp_io.sinks.parquet import ParquetSink
 
 __all__ = ["HfSink", "HfSinkConfig"]
@@ -154,6 +155,10 @@ class HfSink:
     def write(self, records: list[dict[str, Any]]) -> CommitToken:
         """Write ``records`` as the next part file and return its token."""
         return self._staging.write(records)
+
+    def cannot_write(self, record: dict[str, Any]) -> str | None:
+        """Why ``record`` cannot be a dataset row: as for :class:`~grasp_io.sinks.ParquetSink`."""
+        return cannot_write(record, sink="hf")
 
     def sync(self) -> None:
         """Force the part files written since the last sync to disk."""

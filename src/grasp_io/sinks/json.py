@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from grasp_core.errors import SinkError
 from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, fsync_dir, resolve_path
+from grasp_io.sinks._unwritable import cannot_write
 from grasp_io.sinks.jsonl import JsonlSink
 
 __all__ = ["JsonArraySink", "JsonArraySinkConfig"]
@@ -77,6 +78,10 @@ class JsonArraySink:
     def write(self, records: list[dict[str, Any]]) -> CommitToken:
         """Append ``records`` (all or none of them) to the staging file; return their token."""
         return self._staging.write(records)
+
+    def cannot_write(self, record: dict[str, Any]) -> str | None:
+        """Why ``record`` cannot be in the array: as for :class:`~grasp_io.sinks.JsonlSink`."""
+        return cannot_write(record, sink="json", surrogates=False)
 
     def finalize(self) -> list[Path]:
         """Turn the staging file into the target array; idempotent once it has succeeded."""

@@ -15,6 +15,7 @@ from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._media_columns import json_default
 from grasp_io.sinks._appender import AppendFile
+from grasp_io.sinks._unwritable import cannot_write
 
 __all__ = ["JsonlSink", "JsonlSinkConfig", "encode_jsonl"]
 
@@ -119,6 +120,11 @@ class JsonlSink:
     def write(self, records: list[dict[str, Any]]) -> CommitToken:
         """Append ``records`` (all or none of them) and return their token."""
         return self._file.append(encode_jsonl(records, self.path), len(records))
+
+    def cannot_write(self, record: dict[str, Any]) -> str | None:
+        """Why ``record`` cannot be a JSON line (an integer too long for text), or None.
+        A lone surrogate is written as its ``\\u`` escape, which reads back the same."""
+        return cannot_write(record, sink="jsonl", surrogates=False)
 
     def finalize(self) -> list[Path]:
         """Close the file and return it: JSON Lines needs no closing bracket."""

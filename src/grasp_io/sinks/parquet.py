@@ -15,6 +15,7 @@ from grasp_core.errors import SinkError
 from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, fsync_dir, resolve_path
 from grasp_io._media_columns import MediaKind
+from grasp_io.sinks._unwritable import cannot_write
 
 __all__ = ["ParquetSink", "ParquetSinkConfig"]
 
@@ -141,6 +142,11 @@ class ParquetSink:
                 self._unsynced.append(name)
             self._next += 1
             return {"part": name, "count": len(records)}
+
+    def cannot_write(self, record: dict[str, Any]) -> str | None:
+        """Why ``record`` cannot be a parquet row: text that is not Unicode (Arrow strings
+        are UTF-8), an integer too long for text; None when it can."""
+        return cannot_write(record, sink="parquet")
 
     def sync(self) -> None:
         """Force the part files written since the last sync (and their folder) to disk."""

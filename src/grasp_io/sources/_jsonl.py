@@ -6,7 +6,7 @@ import json
 from collections.abc import Generator
 from pathlib import Path
 
-from grasp_io.sources._raw import RawRecord, describe_json, excerpt
+from grasp_io.sources._raw import RawRecord, describe_json, excerpt, too_long_integer
 
 __all__ = ["iter_jsonl", "iter_jsonl_bytes", "line_starts"]
 
@@ -95,6 +95,8 @@ def _parse_line(line: str, number: int, encoding: str) -> RawRecord:
         )
     except RecursionError:
         return RawRecord(number, None, f"json nested too deeply to read: {excerpt(line)}")
+    except ValueError:  # the only other one: an integer past Python's digit limit
+        return RawRecord(number, None, f"{too_long_integer()}: {excerpt(line)}")
     if not isinstance(value, dict):
         return RawRecord(
             number,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, NamedTuple
 
-__all__ = ["RawRecord", "describe_json", "excerpt"]
+__all__ = ["RawRecord", "describe_json", "excerpt", "too_long_integer"]
 
 _EXCERPT_CHARS = 60
 
@@ -42,3 +43,11 @@ def describe_json(value: object) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def too_long_integer() -> str:
+    """Why a JSON integer past Python's digit limit fails its record."""
+    return (
+        f"an integer of more than {sys.get_int_max_str_digits()} digits, too long to read; "
+        "write it as a string (in quotes)"
+    )

@@ -179,14 +179,14 @@ def test_json_array_appears_at_finalize_and_leaves_no_side_files(tmp_path: Path)
 
 
 def test_csv_header_comes_from_the_first_record_and_cells_are_encoded(tmp_path: Path) -> None:
-    """Columns follow the first record; None is empty, objects and arrays are JSON."""
+    """Columns follow the first record; None is empty, booleans, objects and arrays are JSON."""
     path = tmp_path / "o.csv"
     sink = CsvSink(path)
     sink.restore([])
     sink.write([{"b": 1, "a": {"k": "é"}}, {"a": None}])
     sink.write([{"a": [1, 2], "b": True}])
     sink.finalize()
-    assert path.read_text(encoding="utf-8") == 'b,a\n1,"{""k"":""é""}"\n,\nTrue,"[1,2]"\n'
+    assert path.read_text(encoding="utf-8") == 'b,a\n1,"{""k"":""é""}"\n,\ntrue,"[1,2]"\n'
 
 
 def test_csv_unknown_keys_fail_the_whole_batch_and_leave_the_file_untouched(

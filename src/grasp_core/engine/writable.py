@@ -1,0 +1,72 @@
+"""Values a sink may be unable to write: text that is not Unicode, integers too long.
+
+A JSON escape such as ``"\\ud800"`` is valid JSON but decodes to a lone surrogate, which is
+not Unicode text: JSON can carry it as that escape, but UTF-8 (Parquet, CSV, Hugging Face
+datasets) cannot hold it. An integer past :func:`sys.get_int_max_str_digits` digits cannot
+be written as decimal text at all. Sinks use :func:`find_unwritable` in their optional
+``cannot_write(record)``, which the engine asks before a record is written: a record a sink
+cannot write fails on its own, instead of failing the whole write (and the run).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["find_unwritable"]
+
+
+def find_unwritable(value: Any, *, surrogates: bool = True, path: str = "") -> str | None:
+    """Describe the first value in ``value`` that cannot be written, with its dotted path
+    (``field 'messages.0.content' holds ...``), or return None when every value can be.
+
+    ``value`` is JSON-like data (dicts, lists, scalars); keys are checked as well as values.
+    Integers too long for text are always reported; text with lone surrogates only with
+    ``surrogates`` (a JSON writer keeps them as ``\\u`` escapes). ASCII text and ordinary
+    integers cost one check each.
+    """
+    if isinstance(value, str):
+        return _not_unicode(value, f"field {path!r}" if path else "the value", surrogates)
+    if isinstance(value, int):
+        return _too_long(value, path)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            where = f"a key under {path!r}" if path else "a key"
+            found = (_not_unicode(key, where, surrogates) if isinstance(key, str) else None) or (
+                find_unwritable(item, surrogates=surrogates, path=inner)
+            )
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            inner = f"{path}.{index}" if path else str(index)
+            found = find_unwritable(item, surrogates=surrogates, path=inner)
+            if found is not None:
+                return found
+    return None
+
+
+def _not_unicode(text: str, where: str, surrogates: bool) -> str | None:
+    if not surrogates or text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        surrogate = text[exc.start]
+        return f"{where} holds text that is not valid Unicode (the lone surrogate {surrogate!r})"
+    return None
+
+
+def _too_long(number: int, path: str) -> str | None:
+    limit = sys.get_int_max_str_digits()
+    # An integer has under one digit per 3 bits: this one surely converts.
+    if not limit or number.bit_length() <= 3 * limit:
+        return None
+    try:
+        str(number)
+    except ValueError:
+        where = f"field {path!r}" if path else "the value"
+        return f"{where} holds an integer of more than {limit} digits, too long to write as text"
+    return None
