@@ -1,13 +1,13 @@
 """The examples gallery page (docs/examples.md), generated from the examples themselves.
 
-``python tools/gallery.py > docs/examples.md`` rewrites it: each entry shows what the example
-is for (the comment at the top of its task file), how to run it, and a Mermaid picture of its
-graph drawn by ``grasp graph``. A test runs every example and fails when the page is stale.
+``python tools/gallery.py > docs/examples.md`` rewrites it: each entry says once what the
+example shows (``Example.shows``; the longer comment at the top of its task file is for
+readers of that file), how to run it, and a Mermaid picture of its graph drawn by ``grasp
+graph``. A test runs every example and fails when the page is stale.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +79,7 @@ GALLERY: tuple[Example, ...] = (
     Example(
         "DPO pairs with multi_llm and a judge",
         "examples/dpo_pairs/task.yaml",
-        "two models answer at once, a structured-output judge scores both, TRL `dpo` rows out",
+        "two models answering at once, a structured-output judge scoring both, TRL `dpo` rows out",
         args="--format dpo",
     ),
     Example(
@@ -95,7 +95,7 @@ GALLERY: tuple[Example, ...] = (
     Example(
         "LLM judge loop",
         "examples/recipes/llm_judge.yaml",
-        "regenerate until a judge recipe scores the answer high enough",
+        "regenerating until a judge recipe scores the answer high enough",
     ),
     Example(
         "Critique and revise",
@@ -103,19 +103,6 @@ GALLERY: tuple[Example, ...] = (
         "the critique-and-revise recipe as a subgraph",
     ),
 )
-
-
-def description(task_file: Path) -> str:
-    """The comment block at the top of the task file, without the run instructions."""
-    lines: list[str] = []
-    for line in task_file.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("#"):
-            break
-        text = line.lstrip("#").strip()
-        if text.startswith(("grasp run", "Run offline")):
-            continue
-        lines.append(text)
-    return re.sub(r"\s+", " ", " ".join(lines)).strip()
 
 
 async def picture(task_file: Path) -> str:
@@ -137,11 +124,7 @@ def gallery_page() -> str:
     ]
     for example in GALLERY:
         task_file = ROOT / example.task
-        parts += [f"## {example.title}", "", f"Shows {example.shows}.", ""]
-        text = description(task_file)
-        if text:
-            parts += [text, ""]
-        parts += ["```bash"]
+        parts += [f"## {example.title}", "", f"Shows {example.shows}.", "", "```bash"]
         if example.prepare:
             parts.append(example.prepare)
         flags = f"{example.args} --mock --overwrite".strip()

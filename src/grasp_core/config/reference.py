@@ -60,8 +60,12 @@ def yaml_reference() -> str:
     ):
         parts.append(f"## {title}\n")
         for names, config in _plugin_configs(plugins):
-            heading = ", ".join(f"{key}: {n}" for n in names)
-            parts.extend(_model_sections(config, heading, skip=set(), level=3))
+            name, *aliases = sorted(names, key=lambda n: (n != n.lower(), n))
+            sections = _model_sections(config, f"{key}: {name}", skip=set(), level=3)
+            parts.append(next(sections))
+            if aliases:
+                parts.append(f"Also accepted as {', '.join(f'`{a}`' for a in aliases)}.\n")
+            parts.extend(sections)
     parts.append("## Models file\n")
     parts.append("`models.yaml` maps a model name (used in `model: {name: ...}`) to:\n")
     parts.extend(_model_sections(ModelSpec, "models.yaml: <name>", skip=set(), level=3))
@@ -89,10 +93,10 @@ def _model_sections(
     level: int = 3,
     ancestors: frozenset[type[BaseModel]] = frozenset(),
 ) -> Iterator[str]:
-    """A table for ``model``, then one section per nested model it holds (a model that
-    contains itself is described once)."""
+    """A heading, a table for ``model``, then one section per nested model it holds (a
+    model that contains itself is described once)."""
     doc = inspect.cleandoc(model.__doc__ or "").split("\n\n")[0].replace("\n", " ")
-    yield f"{'#' * level} `{heading}`\n"
+    yield f'{"#" * level} `{heading}` {{ data-toc-label="{_toc_label(heading)}" }}\n'
     if doc and not doc.startswith("!!! abstract"):
         yield f"{doc}\n"
     docs = _attribute_docs(model)
@@ -128,9 +132,20 @@ def _child(heading: str, key: str) -> str:
     return f"{heading}.{key}"
 
 
+def _toc_label(heading: str) -> str:
+    """The heading's last part, for the page's contents: the contents nest sections under
+    their parents, so ``agent › structured_output.schema`` reads there as ``schema``, whole
+    and distinct from its siblings (the full path would be cut to the same few words)."""
+    last = re.split(r" › |\.|: ", heading)[-1]
+    return "models.yaml" if heading.startswith("models.yaml") else last
+
+
 def _nested_models(annotation: Any) -> Iterator[type[BaseModel]]:
+    """The models a field's value may be (a ``type[Model]`` is a class, not a mapping)."""
     if _is_model(annotation):
         yield annotation
+        return
+    if typing.get_origin(annotation) is type:
         return
     for arg in typing.get_args(annotation):
         yield from _nested_models(arg)
@@ -180,7 +195,10 @@ def _default(field: Any) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """``text`` on one line, its pipes escaped for the table, except inside code spans:
+    there the table reader already keeps them, and a backslash would be shown as is."""
+    parts = re.split(r"(``.+?``|`[^`]*`)", " ".join(text.split()))
+    return "".join(p if p.startswith("`") else p.replace("|", "\\|") for p in parts)
 
 
 def _attribute_docs(model: type[BaseModel]) -> dict[str, str]:

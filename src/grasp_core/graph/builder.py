@@ -12,7 +12,9 @@
     task = graph.to_task(data_config={"source": {...}}, task_dir=".")
 
 Callables may stand wherever YAML has a dotted path; ``to_yaml`` writes module-level
-functions and classes back as dotted paths.
+functions and classes back as dotted paths. A function of the script being run
+(``__main__``) has none a task file could import (importing the script would run it again),
+so ``to_yaml`` asks for it to be moved into a module.
 """
 
 from __future__ import annotations
@@ -172,21 +174,34 @@ def _dotted(value: Any, where: str) -> Any:
     if isinstance(value, list):
         return [_dotted(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if callable(value) and not isinstance(value, str):
-        module = getattr(value, "__module__", None)
-        qualname = getattr(value, "__qualname__", "")
-        path = f"{module}.{qualname}"
-        plain = inspect.isfunction(value) or inspect.isclass(value)
-        if not plain or not module or module == "__main__" or "<" in qualname:
-            raise ConfigError(
-                f"{where}: {qualname or value!r} has no importable dotted path (a lambda, a "
-                "nested function, a bound method, a partial, an instance or code in "
-                "__main__); use a module-level function or class to write YAML"
-            )
-        try:
-            same = resolve_dotted(path, None) is value
-        except ConfigError:
-            same = False
-        if not same:
-            raise ConfigError(f"{where}: {path!r} does not import back to the same object")
-        return path
+        return _dotted_path(value, where)
     return value
+
+
+def _dotted_path(value: Callable[..., Any], where: str) -> str:
+    """The dotted path that imports back to ``value``, or an error saying what to do."""
+    module = getattr(value, "__module__", None)
+    qualname = getattr(value, "__qualname__", "")
+    plain = inspect.isfunction(value) or inspect.isclass(value)
+    if plain and module == "__main__" and "<" not in qualname:
+        # Naming the script as a module would run the whole script again on import.
+        raise ConfigError(
+            f"{where}: {qualname!r} is defined in the script being run (__main__), which a "
+            "task file cannot import; move it into a module beside the task (such as "
+            f"steps.py) and import it from there, so the YAML names it 'steps.{qualname}' "
+            "(graph.to_task() needs no YAML and runs it as it is)"
+        )
+    if not plain or not module or "<" in qualname:
+        raise ConfigError(
+            f"{where}: {qualname or value!r} has no importable dotted path (a lambda, a "
+            "nested function, a bound method, a partial or an instance); use a module-level "
+            "function or class to write YAML"
+        )
+    path = f"{module}.{qualname}"
+    try:
+        same = resolve_dotted(path, None) is value
+    except ConfigError:
+        same = False
+    if not same:
+        raise ConfigError(f"{where}: {path!r} does not import back to the same object")
+    return path
