@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from grasp_core.engine.writable import find_unwritable
     from grasp_core.graph import CompiledGraph, compile_graph
     from grasp_core.graph.state import APPEND_KEYS, REPLY_FLAGS
+    from grasp_core.graph.state_keys import check_state_reads, free_reads
     from grasp_core.logs import get_logger, redact, register_secret
     from grasp_core.models.backends import Backend
     from grasp_core.observe.metrics import RunMetrics
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         Node,
         NodeContext,
         NodeType,
+        ReadsState,
         RecordFormat,
         Sink,
         SinkType,
@@ -70,6 +72,7 @@ __all__ = [
     "NodeConfig",
     "NodeContext",
     "NodeType",
+    "ReadsState",
     "RecordFormat",
     "ReplyAction",
     "RunMetrics",
@@ -84,9 +87,11 @@ __all__ = [
     "TransformType",
     "UserCallable",
     "YamlPath",
+    "check_state_reads",
     "compile_graph",
     "find_unwritable",
     "formats",
+    "free_reads",
     "get_logger",
     "load_callable",
     "load_yaml",
@@ -117,6 +122,7 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.engine.writable": ["find_unwritable"],
         "grasp_core.graph": ["CompiledGraph", "compile_graph"],
         "grasp_core.graph.state": ["APPEND_KEYS", "REPLY_FLAGS"],
+        "grasp_core.graph.state_keys": ["check_state_reads", "free_reads"],
         "grasp_core.models.backends": ["Backend"],
         "grasp_core.config.models_file": ["ModelSpec", "ReplyAction"],
         "grasp_core.config.parameters": ["ModelParameters"],
@@ -128,6 +134,7 @@ __getattr__, __dir__ = lazy_exports(
             "Node",
             "NodeContext",
             "NodeType",
+            "ReadsState",
             "RecordFormat",
             "Sink",
             "SinkType",

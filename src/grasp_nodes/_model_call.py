@@ -17,6 +17,7 @@ from grasp_core.plugin import (
     NodeContext,
     ReplyAction,
     StrictModel,
+    YamlPath,
 )
 from grasp_nodes.clients import ChatResult, ModelClient, ReplyPolicy, client_for
 from grasp_nodes.prompting.parts import (
@@ -36,6 +37,7 @@ __all__ = [
     "check_prompt",
     "model_call_parts",
     "parse_prompt",
+    "prompt_reads",
     "render_prompt",
     "reply_flags",
 ]
@@ -161,6 +163,16 @@ def parse_prompt(
         role, content = _role_and_content(message)
         parsed.append((role, PromptContent(content, where=f"{where}[{index}]")))
     return parsed
+
+
+def prompt_reads(prompt: Sequence[tuple[str, PromptContent]]) -> dict[str, YamlPath]:
+    """The state keys a parsed prompt reads, each at its first message (``("prompt", i)``):
+    what a node's ``input_keys`` reports for it."""
+    reads: dict[str, YamlPath] = {}
+    for index, (_role, content) in enumerate(prompt):
+        for field in content.variables:
+            reads.setdefault(field, ("prompt", index))
+    return reads
 
 
 def _role_and_content(message: Mapping[str, Any]) -> tuple[str, Any]:

@@ -7,14 +7,17 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext
+from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, YamlPath
 from grasp_nodes._model_call import (
     ModelRef,
+    ReplyChecks,
     Role,
     check_prompt,
     model_call_parts,
     parse_prompt,
+    prompt_reads,
     render_prompt,
+    reply_flags,
 )
 from grasp_nodes.clients import ModelClient
 from grasp_nodes.prompting.parts import (
@@ -27,7 +30,7 @@ from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
 __all__ = ["LLMNode", "LLMNodeConfig", "ModelRef"]
 
 
-class LLMNodeConfig(NodeConfig):
+class LLMNodeConfig(ReplyChecks, NodeConfig):
     """An `llm` node."""
 
     node_type: Literal["llm"] = "llm"
@@ -83,13 +86,17 @@ class LLMNode:
 
     @classmethod
     def build(cls, name: str, config: LLMNodeConfig, env: BuildEnv) -> LLMNode:
-        client, structured, media = model_call_parts(name, config, env)
+        client, structured, media = model_call_parts(name, config, env, config.reply_policy())
         return cls(name, config, client, structured, media=media)
 
     @property
     def output_keys(self) -> tuple[str, ...]:
         keys = self._placement.keys if self._placement is not None else (self._key,)
         return (*keys, "messages")
+
+    def input_keys(self) -> dict[str, YamlPath]:
+        """The prompt's ``{var}`` keys, checked before the run's first call."""
+        return prompt_reads(self._messages)
 
     async def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
         """The messages sent for this record (history first in multiturn graphs)."""
@@ -104,7 +111,8 @@ class LLMNode:
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
         """Call the model; the reply goes to the output key and, after the prompt's own
-        non-system turns, to ``messages`` (so the record keeps a readable transcript)."""
+        non-system turns, to ``messages`` (so the record keeps a readable transcript); a
+        reply kept although cut off or empty is flagged under ``reply_flags``."""
         messages = await self.render(state, ctx)
         retry = self.config.retry
         max_retries = retry.max_retries if retry is not None else None
@@ -125,4 +133,5 @@ class LLMNode:
         turns = messages[-len(self._messages) :]
         sent = without_media([m for m in turns if m["role"] != "system"])
         reply = {"role": self.config.output_role, "content": result.text}
-        return {**update, "messages": [*sent, reply]}
+        flags = reply_flags(result, node=self.name, model=self.config.model.name)
+        return {**update, **flags, "messages": [*sent, reply]}

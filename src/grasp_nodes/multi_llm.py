@@ -14,7 +14,16 @@ import anyio
 from pydantic import Field, field_validator, model_validator
 
 from grasp_core.errors import ConfigError, ModelCallError, NodeError, RecordError
-from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, UserCallable, load_callable
+from grasp_core.plugin import (
+    REPLY_FLAGS,
+    BuildEnv,
+    NodeConfig,
+    NodeContext,
+    UserCallable,
+    YamlPath,
+    load_callable,
+)
+from grasp_nodes._model_call import ReplyChecks
 from grasp_nodes.clients import client_for
 from grasp_nodes.llm import LLMNode, LLMNodeConfig, ModelRef
 from grasp_nodes.prompting.parts import MediaOptions, media_context
@@ -32,7 +41,7 @@ _NOT_FORWARDED = frozenset(
 """Keys of this node's config that the per-label llm nodes must not take over."""
 
 
-class MultiLLMNodeConfig(NodeConfig):
+class MultiLLMNodeConfig(ReplyChecks, NodeConfig):
     """A `multi_llm` node."""
 
     node_type: Literal["multi_llm"] = "multi_llm"
@@ -128,12 +137,13 @@ class MultiLLMNode:
             structured = StructuredOutput.build(
                 config.structured_output,
                 node=name,
-                provider=env.models.get(ref.name).provider,
+                model=ref.name,
+                spec=env.models.get(ref.name),
                 parameters=ref.parameters,
                 task_dir=env.task_dir,
             )
             media = media_context(env, config.media, ref.name)
-            client = client_for(env, ref.name)
+            client = client_for(env, ref.name, config.reply_policy())
             nodes[label] = LLMNode(name, llm_config, client, structured, media=media)
         combine = None
         if config.multi_llm_post_process is not None:
@@ -147,6 +157,10 @@ class MultiLLMNode:
         extra = (self.errors_key,) if self.config.allow_partial else ()
         messages = ("messages",) if self.config.append_to_messages is not None else ()
         return (*self._keys, *extra, *messages)
+
+    def input_keys(self) -> dict[str, YamlPath]:
+        """The prompt's ``{var}`` keys (every model gets the same prompt)."""
+        return next(iter(self.nodes.values())).input_keys()
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
         replies, errors = await self._call_all(state, ctx)
@@ -168,6 +182,9 @@ class MultiLLMNode:
         appended = self.config.append_to_messages
         if appended is not None and appended in replies:
             update["messages"] = replies[appended]["messages"]
+        flags = [f for label in self.nodes for f in replies.get(label, {}).get(REPLY_FLAGS, ())]
+        if flags:
+            update[REPLY_FLAGS] = flags
         return update
 
     async def _call_all(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -19,13 +19,16 @@ from pydantic import Field, model_validator
 from grasp_core.errors import CompileError, ConfigError, NodeError
 from grasp_core.plugin import (
     APPEND_KEYS,
+    REPLY_FLAGS,
     BuildEnv,
     CompiledGraph,
     GraphConfig,
     NodeConfig,
     NodeContext,
     YamlPath,
+    check_state_reads,
     compile_graph,
+    free_reads,
     load_yaml,
     resolve_dotted,
     validate_block,
@@ -76,6 +79,8 @@ class SubgraphNode:
             m for n in graph.nodes.values() for m in getattr(n.node, "model_names", ())
         )
         self._keys = tuple(config.output_map) if config.output_map else tuple(inner_keys)
+        self.inner_env: BuildEnv | None = None
+        """What the inner graph was built with: its file and YAML path, for error locations."""
 
     @classmethod
     def build(cls, name: str, config: SubgraphNodeConfig, env: BuildEnv) -> SubgraphNode:
@@ -90,7 +95,39 @@ class SubgraphNode:
         )
         graph = compile_graph(graph_config, inner_env)
         inner_keys = sorted({k for n in graph.nodes.values() for k in n.node.output_keys})
-        return cls(name, config, graph, inner_keys)
+        node = cls(name, config, graph, inner_keys)
+        node.inner_env = inner_env
+        if config.input_map:
+            node.check_inputs(config.input_map, what=f"subgraph {name!r}'s input_map")
+        return node
+
+    def check_inputs(self, keys: Iterable[str], *, what: str) -> None:
+        """Refuse an inner graph that reads a key neither ``keys`` (all it starts with, named
+        ``what`` in messages) nor its own nodes provide, or whose ``output_map`` takes a
+        key the inner graph never holds."""
+        env = self.inner_env
+        found = check_state_reads(
+            self.graph,
+            keys,
+            document=env.document if env is not None else None,
+            root=env.graph_root if env is not None else ("graph_config",),
+            what=what,
+        )
+        held = found.at_end()
+        for outer, inner in (self.config.output_map or {}).items():
+            if held is not None and inner not in held:
+                raise ConfigError(
+                    f"output_map.{outer}: the inner graph never holds {inner!r} (it ends with "
+                    f"{', '.join(sorted(held)) or 'no key'}); map a key it writes"
+                )
+
+    def input_keys(self) -> dict[str, YamlPath]:
+        """The outer keys the subgraph reads: its ``input_map``'s, else the keys its inner
+        nodes read that no inner node writes."""
+        if self.config.input_map:
+            return {outer: ("input_map", inner) for inner, outer in self.config.input_map.items()}
+        at = "graph" if self.config.graph is not None else "graph_config"
+        return dict.fromkeys(free_reads(self.graph), (at,))
 
     @property
     def output_keys(self) -> tuple[str, ...]:
@@ -101,8 +138,12 @@ class SubgraphNode:
             raise NodeError(f"node {self.name!r}: no graph runner in this context")
         inner = self._inputs(state, ctx)
         history = len(inner.get("messages") or [])
+        flagged = len(inner.get(REPLY_FLAGS) or [])
         prefix = self.name if ctx.iteration == 0 else f"{self.name}@{ctx.iteration}"
         final = await ctx.run_graph(self.graph, inner, prefix)
+        # replies the inner nodes kept although cut off or empty stay flagged on the record
+        new_flags = list(final.get(REPLY_FLAGS) or [])[flagged:]
+        flags = {REPLY_FLAGS: new_flags} if new_flags else {}
         if self.config.output_map:
             missing = [k for k in self.config.output_map.values() if k not in final]
             if missing:
@@ -112,17 +153,20 @@ class SubgraphNode:
                     node=self.name,
                 )
             return {
-                outer: (
-                    list(final[inner_key])[history:]
-                    if outer in APPEND_KEYS and inner_key == "messages"
-                    else final[inner_key]
-                )
-                for outer, inner_key in self.config.output_map.items()
+                **flags,
+                **{
+                    outer: (
+                        list(final[inner_key])[history:]
+                        if outer in APPEND_KEYS and inner_key == "messages"
+                        else final[inner_key]
+                    )
+                    for outer, inner_key in self.config.output_map.items()
+                },
             }
-        delta = {k: final[k] for k in self._keys if k in final and k != "messages"}
+        delta = {k: final[k] for k in self._keys if k in final and k not in APPEND_KEYS}
         if "messages" in self._keys and final.get("messages"):
             delta["messages"] = list(final["messages"])[history:]
-        return delta
+        return {**delta, **flags}
 
     def _inputs(self, state: Mapping[str, Any], ctx: NodeContext) -> dict[str, Any]:
         if not self.config.input_map:

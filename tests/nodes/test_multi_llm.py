@@ -43,7 +43,7 @@ MODELS = """
 ma: {{model: openai/ma, api_base: "{base}", max_concurrency: {limit}, max_retries: 0,
       api_key_env: GRASP_TEST_KEY, transport: {transport}}}
 mb: {{model: openai/mb, api_base: "{bad_base}", max_concurrency: {limit}, max_retries: 0,
-      api_key_env: GRASP_TEST_KEY, transport: {transport}, timeout: 5}}
+      api_key_env: GRASP_TEST_KEY, transport: {transport}, timeout: 5, on_truncated: keep}}
 """
 
 PAIRS = """
@@ -109,12 +109,34 @@ def failures(result: RunResult) -> list[dict[str, object]]:
 def test_replies_are_stored_by_label(
     tmp_path: Path, mock_server: MockServer, transport: str
 ) -> None:
-    """Each model's reply lands under its label in the node's key; messages stay untouched."""
+    """Each model's reply lands under its label in the node's key; messages stay untouched.
+    Label b's reply, cut off at its max_tokens and kept (its model entry says `on_truncated:
+    keep`), is flagged on the record."""
     result = run(tmp_path, mock_server, ["hello big world"], transport=transport)
     assert result.done == 1, failures(result)
     out = outputs(tmp_path)[0]
     assert out["answers"] == {"a": "hello big world", "b": "hello big"}
     assert "messages" not in out
+    assert out["reply_flags"] == [{"node": "answers", "model": "mb", "flag": "truncated"}]
+    assert result.metrics["nodes"]["answers"]["truncated_replies"] == 1
+
+
+def test_the_nodes_on_truncated_applies_to_every_label(
+    tmp_path: Path, mock_server: MockServer
+) -> None:
+    """`on_truncated: fail` on the node wins over label b's model entry (`keep`): b's cut
+    reply fails the record, naming the label, the model and its max_tokens."""
+    result = run(
+        tmp_path,
+        mock_server,
+        ["hello big world"],
+        transport="auto",
+        extra="      on_truncated: fail",
+    )
+    assert (result.done, result.failed) == (0, 1)
+    (failure,) = failures(result)
+    for part in ("label 'b'", "model 'mb'", "max_tokens=2"):
+        assert part in str(failure["reason"])
 
 
 def test_models_are_called_concurrently(
@@ -276,15 +298,19 @@ async def test_model_names_lists_every_model(tmp_path: Path) -> None:
 
 
 def test_dpo_example_runs_with_the_mock(tmp_path: Path, mock_url: str) -> None:
-    """examples/dpo_pairs: two answers, a structured judge, a DPO conversation per record."""
+    """examples/dpo_pairs: two answers, a structured judge, a DPO conversation per record;
+    the weak model's answers cut off at its max_tokens are kept, and flagged."""
     result = run_task(
         EXAMPLES / "dpo_pairs" / "task.yaml", RunOptions(mock=mock_url, output_dir=tmp_path)
     )
     assert (result.done, result.failed) == (6, 0)
     records = list(result.records())
-    assert set(records[0]) == {"id", "conversation", "margin", "judge_reason"}
     for record in records:
         question, pair = record["conversation"]
+        cut = len(question["content"].split()) > 10  # the weak label's max_tokens
+        flags = [{"node": "answers", "model": "weak", "flag": "truncated"}] if cut else None
+        assert record.pop("reply_flags", None) == flags
+        assert set(record) == {"id", "conversation", "margin", "judge_reason"}
         assert question["role"] == "user"
         assert pair["role"] == "assistant"
         assert pair["chosen"] != pair["rejected"]

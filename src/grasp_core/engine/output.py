@@ -12,7 +12,7 @@ from pydantic_core import PydanticSerializationError
 from grasp_core.config import OutputConfig
 from grasp_core.config.dotted import resolve_dotted
 from grasp_core.errors import ConfigError, NodeError, RecordError
-from grasp_core.graph.state import json_safe
+from grasp_core.graph.state import REPLY_FLAGS, json_safe
 
 __all__ = ["MISSING", "OutputShaper", "lookup", "resolve_task_refs"]
 
@@ -90,7 +90,9 @@ class OutputShaper:
             self._fields.append((name, getter))
 
     def shape(self, record_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
-        """The JSON-safe output record, or ``None`` when the generator drops it."""
+        """The JSON-safe output record, or ``None`` when the generator drops it. An
+        ``output_map`` record also carries the state's ``reply_flags`` when there are any
+        (a ``generate()`` builds its record itself)."""
         if self._generate is not None:
             produced = self._generate(state)
             if produced is None:
@@ -98,6 +100,9 @@ class OutputShaper:
             record = dict(produced)
         elif self._fields:
             record = {name: getter(state) for name, getter in self._fields}
+            if state.get(REPLY_FLAGS) and REPLY_FLAGS not in record:
+                # replies kept although cut off or empty stay visible on the record
+                record[REPLY_FLAGS] = state[REPLY_FLAGS]
         else:
             record = {self.id_column: record_id, **state} if self.id_column not in state else state
         try:

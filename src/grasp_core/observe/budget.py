@@ -35,7 +35,7 @@ class Spending:
         return Spending(self.cost_usd + other.cost_usd, self.tokens + other.tokens)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"cost_usd": round(self.cost_usd, 6), "tokens": self.tokens}
+        return {"cost_usd": self.cost_usd, "tokens": self.tokens}
 
     @classmethod
     def recorded_in(cls, metrics_path: Path) -> Spending:

@@ -2,13 +2,19 @@
 
 Model calls are counted under their model and under the node that made them: the node
 running in the current task is kept in a context variable (see :meth:`RunMetrics.node`).
+
+Time is split in two: ``latency_s`` is the wire, one sample per HTTP request (every attempt,
+failed ones included); ``queue_s`` is what each call spent waiting around its requests (for
+the circuit breaker, the rpm/tpm budgets, a concurrency slot, and backoff between retries).
+A call that waited ten seconds behind a busy backend for a reply that took ten milliseconds
+shows both, apart. Costs are kept at full precision; only printed tables round them.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -16,7 +22,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from grasp_core.models.pricing import Price
 
-__all__ = ["ModelStats", "NodeStats", "RunMetrics", "latency_summary", "percentile"]
+__all__ = [
+    "REPLY_DEFECTS",
+    "ModelStats",
+    "NodeStats",
+    "RunMetrics",
+    "latency_summary",
+    "percentile",
+    "queue_summary",
+]
+
+REPLY_DEFECTS = ("truncated", "empty")
+"""What :meth:`RunMetrics.record_reply` counts: replies cut off at ``max_tokens``, and
+replies with no text and no tool calls."""
 
 _CALLING_NODE: ContextVar[str | None] = ContextVar("grasp_calling_node", default=None)
 
@@ -40,6 +58,12 @@ def latency_summary(values: Iterable[float]) -> dict[str, float]:
     }
 
 
+def queue_summary(values: Iterable[float]) -> dict[str, float]:
+    """:func:`latency_summary` of waiting times, with their ``total`` in seconds."""
+    waits = list(values)
+    return {**latency_summary(waits), "total": round(math.fsum(waits), 4)}
+
+
 @dataclass
 class ModelStats:
     """Calls to one model (from the whole run, or from one node)."""
@@ -53,9 +77,16 @@ class ModelStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     errors: dict[str, int] = field(default_factory=dict)
-    """Failed attempts by kind (``429``, ``500``, ``timeout``, ``connection``...), retried
-    ones included."""
+    """Failed attempts by kind (``429``, ``500``, ``timeout``, ``connection``, ``truncated``,
+    ``empty``...), retried ones included."""
+    truncated: int = 0
+    """Replies cut off at ``max_tokens`` (kept, retried or failed)."""
+    empty: int = 0
+    """Replies with no text and no tool calls (kept, retried or failed)."""
     latencies: array[float] = field(default_factory=lambda: array("d"))
+    """Seconds on the wire, one per request sent (every attempt)."""
+    queued: array[float] = field(default_factory=lambda: array("d"))
+    """Seconds each call waited around its requests (breaker, budgets, slot, backoff)."""
 
     def cost(self, price: Price | None) -> float | None:
         """Dollars spent on these calls; ``None`` when the price is unknown."""
@@ -72,19 +103,24 @@ class ModelStats:
         self.completion_tokens += other.completion_tokens
         for kind, count in other.errors.items():
             self.errors[kind] = self.errors.get(kind, 0) + count
+        self.truncated += other.truncated
+        self.empty += other.empty
         self.latencies.extend(other.latencies)
+        self.queued.extend(other.queued)
 
     def summary(self, price: Price | None = None) -> dict[str, Any]:
-        cost = self.cost(price)
         return {
             "calls": self.calls,
             "failures": self.failures,
             "retries": self.retries,
             "errors": dict(sorted(self.errors.items())),
+            "truncated_replies": self.truncated,
+            "empty_replies": self.empty,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "latency_s": latency_summary(self.latencies),
-            "cost_usd": round(cost, 6) if cost is not None else None,
+            "queue_s": queue_summary(self.queued),
+            "cost_usd": self.cost(price),
             "price_source": price.source if price is not None else None,
         }
 
@@ -125,10 +161,13 @@ class NodeStats:
             "model_calls": sum(s.calls for s in calls),
             "retries": sum(s.retries for s in calls),
             "errors": dict(sorted(errors.items())),
+            "truncated_replies": sum(s.truncated for s in calls),
+            "empty_replies": sum(s.empty for s in calls),
             "prompt_tokens": sum(s.prompt_tokens for s in calls),
             "completion_tokens": sum(s.completion_tokens for s in calls),
             "latency_s": latency_summary(v for s in calls for v in s.latencies),
-            "cost_usd": round(sum(c for c in costs if c is not None), 6)
+            "queue_s": queue_summary(v for s in calls for v in s.queued),
+            "cost_usd": math.fsum(c for c in costs if c is not None)
             if costs and None not in costs
             else None,
         }
@@ -169,6 +208,10 @@ class RunMetrics:
             stats = self.nodes[name] = NodeStats()
         return stats
 
+    def calling_node(self) -> str | None:
+        """The node whose model calls the current task makes (None outside a node run)."""
+        return _CALLING_NODE.get()
+
     def _node_model(self, model: str) -> ModelStats | None:
         node = _CALLING_NODE.get()
         if node is None:
@@ -187,25 +230,40 @@ class RunMetrics:
             if stats is not None:
                 stats.errors[kind] = stats.errors.get(kind, 0) + 1
 
+    def record_reply(self, model: str, defect: str) -> None:
+        """Count one reply of ``model`` that is ``truncated`` or ``empty``, whatever the call
+        then does with it (keep it, ask again, or fail)."""
+        if defect not in REPLY_DEFECTS:
+            raise ValueError(f"unknown reply defect {defect!r}; use one of {REPLY_DEFECTS}")
+        for stats in (self.model(model), self._node_model(model)):
+            if stats is not None:
+                if defect == "truncated":
+                    stats.truncated += 1
+                else:
+                    stats.empty += 1
+
     def record_call(
         self,
         model: str,
         *,
-        latency: float,
+        wire: Sequence[float],
+        queued: float,
         prompt_tokens: int,
         completion_tokens: int,
         retries: int,
         error: str | None = None,
     ) -> None:
-        """Count one logical model call (with all of its retries); ``error`` marks a call
-        that failed after them (its attempts' errors are counted by
+        """Count one logical model call (with all of its retries): ``wire`` holds the
+        seconds of each request it sent, ``queued`` the seconds it waited around them;
+        ``error`` marks a call that failed after them (its attempts' errors are counted by
         :meth:`record_attempt_error`)."""
         for stats in (self.model(model), self._node_model(model)):
             if stats is None:
                 continue
             stats.calls += 1
             stats.retries += retries
-            stats.latencies.append(latency)
+            stats.latencies.extend(wire)
+            stats.queued.append(queued)
             stats.prompt_tokens += prompt_tokens
             stats.completion_tokens += completion_tokens
             if error is not None:
@@ -247,13 +305,16 @@ class RunMetrics:
 
     def summary(self) -> dict[str, Any]:
         unpriced = self.unpriced_models()
+        models = self.models.values()
         return {
             "totals": {
-                "model_calls": sum(s.calls for s in self.models.values()),
-                "retries": sum(s.retries for s in self.models.values()),
+                "model_calls": sum(s.calls for s in models),
+                "retries": sum(s.retries for s in models),
+                "truncated_replies": sum(s.truncated for s in models),
+                "empty_replies": sum(s.empty for s in models),
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
-                "cost_usd": round(self.cost_usd, 6),
+                "cost_usd": self.cost_usd,
                 "unpriced_models": unpriced,
             },
             "models": {

@@ -73,7 +73,7 @@ class ProgressSnapshot:
             "elapsed_s": round(self.elapsed, 2),
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "cost_usd": round(self.cost_usd, 6),
+            "cost_usd": self.cost_usd,
             "backends": self.backends,
         }
 

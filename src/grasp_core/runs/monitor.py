@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grasp_core.engine.storage import write_atomically
 from grasp_core.models.pricing import prices_for
 from grasp_core.observe.budget import BudgetCap, BudgetWatch, Spending
 from grasp_core.observe.metrics import RunMetrics
@@ -109,6 +110,4 @@ class RunMonitor:
     def write_metrics(self, records: dict[str, Any], metrics: dict[str, Any]) -> None:
         """Write ``metrics.json`` atomically: record counts, then the run's metrics."""
         body = {"records": records, **metrics}
-        tmp = self.metrics_path.with_name(self.metrics_path.name + ".tmp")
-        tmp.write_text(json.dumps(body, indent=2), encoding="utf-8")
-        tmp.replace(self.metrics_path)
+        write_atomically(self.metrics_path, json.dumps(body, indent=2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from grasp_core.engine.storage import write_atomically
 from grasp_core.runs.monitor import RunMonitor
 from grasp_core.runs.result import RunResult
 
@@ -31,9 +32,7 @@ def write_summary(result: RunResult, monitor: RunMonitor) -> None:
         "failure_reasons": result.failure_reasons,
         **result.metrics,
     }
-    tmp = result.summary_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    tmp.replace(result.summary_path)
+    write_atomically(result.summary_path, json.dumps(summary, indent=2))
     records = {k: v for k, v in summary.items() if k in _RECORD_COUNTS}
     monitor.write_metrics(
         {**records, "stopped_by_budget": result.stopped_by_budget}, result.metrics

@@ -10,14 +10,17 @@ import anyio
 from pydantic import Field, field_validator, model_validator
 
 from grasp_core.errors import ConfigError, NodeError
-from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, get_logger
+from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, YamlPath, get_logger
 from grasp_nodes._model_call import (
     ModelRef,
+    ReplyChecks,
     Role,
     check_prompt,
     model_call_parts,
     parse_prompt,
+    prompt_reads,
     render_prompt,
+    reply_flags,
 )
 from grasp_nodes.agent.tools import Tool, load_tools, run_tool
 from grasp_nodes.clients import ModelClient
@@ -34,7 +37,7 @@ __all__ = ["AgentNode", "AgentNodeConfig"]
 _log = get_logger(__name__)
 
 
-class AgentNodeConfig(NodeConfig):
+class AgentNodeConfig(ReplyChecks, NodeConfig):
     """An `agent` node."""
 
     node_type: Literal["agent"] = "agent"
@@ -151,13 +154,21 @@ class AgentNode:
     @classmethod
     def build(cls, name: str, config: AgentNodeConfig, env: BuildEnv) -> AgentNode:
         tools = load_tools(config.tools, env.task_dir)
-        client, structured, media = model_call_parts(name, config, env)
+        client, structured, media = model_call_parts(name, config, env, config.reply_policy())
         return cls(name, config, client, tools, structured, media=media)
 
     @property
     def output_keys(self) -> tuple[str, ...]:
         keys = self._placement.keys if self._placement is not None else (self._key,)
         return (*keys, self._transcript_key, "messages")
+
+    def input_keys(self) -> dict[str, YamlPath]:
+        """The ``{var}`` keys of the prompt and of the injected system messages."""
+        reads = prompt_reads(self._prompt)
+        for turn, template in self._injected.items():
+            for field in template.variables:
+                reads.setdefault(field, ("inject_system_messages", turn))
+        return reads
 
     async def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
         """The first request's messages (history first in multiturn graphs)."""
@@ -206,6 +217,7 @@ class AgentNode:
                 sent = without_media([m for m in prompt if m["role"] != "system"])
                 return {
                     **update,
+                    **reply_flags(result, node=self.name, model=self.config.model.name),
                     self._transcript_key: without_media(conversation[own:]),
                     "messages": [*sent, reply],
                 }

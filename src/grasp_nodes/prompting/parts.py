@@ -129,6 +129,17 @@ class PromptContent:
             self._text = Template(str(raw), where=where)
 
     @property
+    def variables(self) -> tuple[str, ...]:
+        """Every ``{field}`` of the content, text and media parts alike, in order."""
+        if self._text is not None:
+            return self._text.variables
+        return tuple(
+            field
+            for part in self._parts
+            for field in (part if isinstance(part, Template) else part.template).variables
+        )
+
+    @property
     def has_media_parts(self) -> bool:
         """True when the content declares image or audio parts."""
         return any(isinstance(part, _MediaPart) for part in self._parts)

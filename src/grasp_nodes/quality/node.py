@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 import anyio.to_thread
 
 from grasp_core.errors import NodeError
-from grasp_core.plugin import BuildEnv, DataQualityConfig, NodeConfig, NodeContext
+from grasp_core.plugin import BuildEnv, DataQualityConfig, NodeConfig, NodeContext, YamlPath
 from grasp_nodes.quality.heuristic_tags import flags_of, heuristic_score, heuristics
 from grasp_nodes.quality.text import RecordText, record_text
 from grasp_nodes.subgraph import SubgraphNode, SubgraphNodeConfig
@@ -51,7 +51,23 @@ class QualityNode:
                 }
             )
             judge = SubgraphNode.build(name, inner, env)
+            judge.check_inputs(
+                _JUDGE_INPUTS, what=f"the judge's inputs ({', '.join(_JUDGE_INPUTS)})"
+            )
         return cls(name, config, judge)
+
+    def input_keys(self) -> dict[str, YamlPath]:
+        """The fields it tags: ``prompt_fields`` and ``response_fields``, else a set
+        ``messages_field`` (by default ``conversation`` or ``messages``, either one, which
+        only the record can tell)."""
+        cfg = self.config
+        fields: dict[str, YamlPath] = {
+            **{f: ("prompt_fields", i) for i, f in enumerate(cfg.prompt_fields)},
+            **{f: ("response_fields", i) for i, f in enumerate(cfg.response_fields)},
+        }
+        if not fields and cfg.messages_field:
+            fields[cfg.messages_field] = ("messages_field",)
+        return fields
 
     @property
     def output_keys(self) -> tuple[str, ...]:
@@ -118,6 +134,8 @@ class QualityNode:
 
 
 _JUDGE_SCORES = ("response_quality", "question_quality")
+_JUDGE_INPUTS = ("question", "response", "conversation")
+"""The keys a judge graph starts with."""
 """The judge block's scores that ``overall`` averages; a custom judge graph sets both."""
 
 

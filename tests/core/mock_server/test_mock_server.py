@@ -182,6 +182,34 @@ def test_empty_marker_answers_no_choices(client: httpx.Client) -> None:
     assert response.json()["choices"] == []
 
 
+def test_blank_marker_answers_a_reply_with_no_text_and_no_tool_calls(
+    client: httpx.Client,
+) -> None:
+    """[[mock:blank]] answers 200 with one choice whose content is "" (finish_reason stop, no
+    completion tokens), as a real server now and then does; `:1` blanks the first try only."""
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    blank = chat(client, 'x [[mock:blank]] [[mock:call:f {"a": 1}]]', tools=tools).json()
+    (choice,) = blank["choices"]
+    assert choice["message"] == {"role": "assistant", "content": ""}
+    assert choice["finish_reason"] == "stop"
+    assert blank["usage"]["completion_tokens"] == 0
+    assert content_of(chat(client, "once [[mock:blank:1]]")) == ""
+    assert content_of(chat(client, "once [[mock:blank:1]]")) == "once"
+
+
+def test_max_tokens_cuts_streamed_and_lorem_replies_too() -> None:
+    """A streamed reply and a lorem reply stop at max_tokens words with finish_reason length."""
+    with MockServer(reply_mode="lorem").running() as url, httpx.Client(base_url=url) as client:
+        lorem = chat(client, "anything", max_tokens=4)
+        streamed = chat(client, "anything", max_tokens=4, stream=True).text
+    assert len(content_of(lorem).split()) == 4
+    assert lorem.json()["choices"][0]["finish_reason"] == "length"
+    events = [json.loads(line[6:]) for line in streamed.splitlines() if line[6:].startswith("{")]
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])
+    assert text == content_of(lorem)
+    assert [c["finish_reason"] for e in events for c in e["choices"]][-1] == "length"
+
+
 def test_bad_markers_and_bodies_answer_400(client: httpx.Client) -> None:
     """An unknown marker, conflicting faults or a non-JSON body answer 400 naming the problem."""
     unknown = chat(client, "[[mock:teapot]]")
@@ -415,7 +443,16 @@ def test_request_log_file_records_what_another_process_saw(tmp_path: Path) -> No
 
 def test_fault_kinds_are_the_documented_ones() -> None:
     """The fault kinds are exactly the documented markers."""
-    assert set(FAULT_KINDS) == {"429", "500", "503", "timeout", "drop", "malformed", "empty"}
+    assert set(FAULT_KINDS) == {
+        "429",
+        "500",
+        "503",
+        "timeout",
+        "drop",
+        "malformed",
+        "empty",
+        "blank",
+    }
 
 
 @pytest.mark.anyio

@@ -1,9 +1,11 @@
-"""Run metrics: correct percentiles, retries and errors by kind per model and per node, and
-cost from litellm's price table or a models-file override."""
+"""Run metrics: correct percentiles, retries and errors by kind per model and per node, wire
+time apart from queue time, and cost from litellm's price table or a models-file override,
+at full precision."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,57 @@ def test_mock_runs_and_renamed_models_keep_their_real_price() -> None:
     assert price_of(mocked.get("own")) is None
     renamed = ModelSpec(model="hosted_vllm/my-llama", price_as="openai/gpt-4o-mini")
     assert price_of(renamed) == price_of(ModelSpec(model="openai/gpt-4o-mini"))
+
+
+def test_latency_is_the_wire_and_waiting_is_queue_time(tmp_path: Path, mock_url: str) -> None:
+    """A call's waits (for the one slot of a busy backend, and backoff between its tries) are
+    queue time, not latency: latency has one sample per request, timed on the wire only.
+
+    Three records get an instant 500 on both tries and one waits 2 s at the server, behind a
+    single slot, so failed retries queue behind the slow request. Bounds that hold however
+    loaded the machine: the slot makes the requests' wire times disjoint within the run, so
+    the samples at or above the median sum to at most the run's seconds; the slow request's
+    wire time is at least the server's 2 s; each failed call's queue time holds its backoff
+    (at least 0.25 s)."""
+    rows = [{"id": f"r{i}", "marker": "[[mock:500]]"} for i in range(3)]
+    rows.append({"id": "slow", "marker": "[[mock:latency=2]]"})
+    models = "gpt-4o-mini: {model: openai/gpt-4o-mini, max_concurrency: 1, max_retries: 1}\n"
+    data = "".join(json.dumps(row) + "\n" for row in rows)
+    files = {"data.jsonl": data, "models.yaml": models + "writer: {model: openai/writer}\n"}
+    task = write_task(tmp_path, ASK.format(tag=tmp_path.name), files)
+    result = run_task(task, RunOptions(mock=mock_url))
+    assert (result.done, result.failed) == (1, 3)
+    stats = result.metrics["models"]["gpt-4o-mini"]
+    assert (stats["calls"], stats["retries"], stats["failures"]) == (4, 3, 3)
+    latency, queue = stats["latency_s"], stats["queue_s"]
+    requests = stats["calls"] + stats["retries"]
+    at_or_above_median = requests - math.ceil(requests / 2) + 1
+    assert at_or_above_median * latency["p50"] <= result.seconds + 1e-3
+    assert latency["max"] >= 2.0
+    assert queue["p50"] >= 0.25  # three of the four calls slept a backoff
+    assert queue["total"] >= 0.75
+    assert queue["p50"] <= queue["p95"] <= queue["p99"] <= queue["max"] <= queue["total"]
+    assert result.metrics["nodes"]["ask"]["queue_s"] == queue
+
+
+def test_costs_keep_full_precision_in_the_metrics_files(tmp_path: Path, mock_url: str) -> None:
+    """A cost far below a millionth of a dollar is kept exactly in summary.json and
+    metrics.json (per model, per node, in the totals), not rounded to 0."""
+    models = MODELS.replace(
+        "cost: {input_per_million: 2.0, output_per_million: 8.0}",
+        "cost: {input_per_million: 0.0001, output_per_million: 0.0003}",
+    )
+    rows = "".join(json.dumps({"id": i, "marker": ""}) + "\n" for i in range(2))
+    task = write_task(tmp_path, ASK.format(tag="p"), {"data.jsonl": rows, "models.yaml": models})
+    result = run_task(task, RunOptions(mock=mock_url))
+    assert result.done == 2
+    for path in (result.summary_path, result.metrics_path):
+        assert path is not None
+        written = json.loads(path.read_text(encoding="utf-8"))
+        writer = written["models"]["writer"]
+        expected = (writer["prompt_tokens"] * 0.0001 + writer["completion_tokens"] * 0.0003) / 1e6
+        assert 0 < expected < 5e-7
+        assert writer["cost_usd"] == pytest.approx(expected, rel=1e-9)
+        assert written["nodes"]["judge"]["cost_usd"] == pytest.approx(expected, rel=1e-9)
+        mini = written["models"]["gpt-4o-mini"]["cost_usd"]
+        assert written["totals"]["cost_usd"] == pytest.approx(mini + expected, rel=1e-9)

@@ -437,3 +437,19 @@ async def test_the_example_task_runs_against_the_mock(tmp_path: Path, mock_url: 
         "assistant",
     ]
     assert [m["role"] for m in records[4]["messages"]] == ["system", "user", "assistant"]
+
+
+async def test_an_agents_own_on_empty_keeps_a_blank_answer_flagged(
+    tmp_path: Path, mock_server: MockServer
+) -> None:
+    """An empty final answer fails the record by default (retried within max_retries, here
+    none); the agent's own `on_empty: keep` writes it, flagged under reply_flags."""
+    for folder in ("failed", "kept"):
+        (tmp_path / folder).mkdir()
+    failed = await run(tmp_path / "failed", mock_server, ["[[mock:blank]]"], "auto")
+    assert failed.failed == 1
+    assert "the reply was empty" in str(failures(failed)[0]["reason"])
+    kept = await run(tmp_path / "kept", mock_server, ["[[mock:blank]]"], "auto", on_empty="keep")
+    record = by_id(kept)[0]
+    assert record["agent"] == ""
+    assert record["reply_flags"] == [{"node": "agent", "model": "m", "flag": "empty"}]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from grasp_core.protocols import NodeContext
 from grasp_nodes.agent import AgentNode, AgentNodeConfig
 from grasp_nodes.agent.tools import tool_from_callable
+from grasp_nodes.clients import ChatResult
 
 pytestmark = pytest.mark.anyio
 
@@ -54,8 +54,8 @@ async def test_duplicate_tool_call_ids_get_distinct_tool_messages() -> None:
     """Repeated tool-call ids are renamed so each tool message answers one call."""
     client = Scripted(
         [
-            SimpleNamespace(text="", tool_calls=[call("call_0", 1, 2), call("call_0", 10, 20)]),
-            SimpleNamespace(text="done", tool_calls=None),
+            ChatResult("", "m", tool_calls=[call("call_0", 1, 2), call("call_0", 10, 20)]),
+            ChatResult("done", "m"),
         ]
     )
     node = agent(client)

@@ -25,6 +25,7 @@ class Call:
     node: str
     model: str
     latency: float
+    queued: float
     prompt_tokens: int
     completion_tokens: int
     retries: int
@@ -38,6 +39,7 @@ calls = st.builds(
     node=st.sampled_from(["ask", "judge"]),
     model=st.sampled_from(sorted(PRICES)),
     latency=st.floats(0.001, 30.0),
+    queued=st.integers(0, 80).map(lambda n: n / 8),  # exact sums in any order
     prompt_tokens=st.integers(0, 500),
     completion_tokens=st.integers(0, 500),
     retries=st.integers(0, 2),
@@ -57,7 +59,8 @@ def count(metrics: RunMetrics, call: Call) -> None:
             metrics.record_attempt_error(call.model, "429")
         metrics.record_call(
             call.model,
-            latency=call.latency,
+            wire=[call.latency],
+            queued=call.queued,
             prompt_tokens=call.prompt_tokens,
             completion_tokens=call.completion_tokens,
             retries=call.retries,
