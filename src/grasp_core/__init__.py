@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from grasp_core.api import run, run_task, run_task_async
     from grasp_core.config.task_file import Task
     from grasp_core.errors import (
+        ClusterConnectionError,
         CompileError,
         ConfigError,
         GraspError,
@@ -48,6 +49,7 @@ __all__ = [
     "END",
     "START",
     "BuildEnv",
+    "ClusterConnectionError",
     "CompileError",
     "ConfigError",
     "Graph",
@@ -93,6 +95,7 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.api": ["run", "run_task", "run_task_async"],
         "grasp_core.config.task_file": ["Task"],
         "grasp_core.errors": [
+            "ClusterConnectionError",
             "CompileError",
             "ConfigError",
             "GraspError",

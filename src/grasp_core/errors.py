@@ -18,6 +18,7 @@ __all__ = [
     "NodeError",
     "OutputWriteError",
     "PluginError",
+    "PostProcessError",
     "RecordError",
     "RejectedRequestError",
     "ResumeError",
@@ -73,6 +74,11 @@ class OutputWriteError(SinkError):
     """A run's output (a sink, the journal, the summary) cannot be written: the disk is full,
     or the folder is read-only. What was committed is kept; the message says what to free or
     fix before ``--resume``. ``__cause__`` is the operating system's error."""
+
+
+class PostProcessError(GraspError, RuntimeError):
+    """A post-process step failed over a finished output. The generation's output is left
+    as it was; the message names the step and how to run the steps again."""
 
 
 class RecordError(GraspError, RuntimeError):

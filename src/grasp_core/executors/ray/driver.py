@@ -7,23 +7,20 @@ The driver holds no records: only the plan, the actors' handles and per-shard co
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import anyio
 
 from grasp_core.config.task_file import Task
-from grasp_core.errors import GraspError, ResumeError, ShardFailedError
+from grasp_core.errors import ConfigError, GraspError, ResumeError, ShardFailedError
 from grasp_core.executors.ray._ray import import_ray
 from grasp_core.executors.ray.board import ProgressBoard, ReportStep
+from grasp_core.executors.ray.connect import connected
 from grasp_core.executors.ray.finish import DriverRun, ShardOutcome, finish_run, interrupted_run
 from grasp_core.executors.ray.layout import ShardLayout
 from grasp_core.executors.ray.limits import BackendLimits
@@ -71,9 +68,15 @@ def run_on_ray(
     loaded = load_task(task, options)
     with mock_server_for(options.mock) as mock_url:
         catalog = catalog_for(loaded, options, mock_url)
-        models = _graph_models(loaded, catalog)
+        models = _graph_models(loaded, catalog, options)
         backends = _backends_of(models, catalog)
         parts = TaskParts(loaded, options, catalog)
+        if parts.ordered():
+            raise ConfigError(
+                "source order (--ordered, or a sink's `ordered: true`) needs the local "
+                "executor: Ray shards finish on their own and are merged shard by shard. Drop "
+                "it, or run without --executor ray"
+            )
         metrics = RunMetrics()
         local = DriverRun(parts, metrics, monitor_for(loaded, options, parts.layout, metrics))
         layout = ShardLayout.beside(parts.layout.journal_path)
@@ -84,15 +87,16 @@ def run_on_ray(
         lock = RunLock(parts.layout.lock_path)
         lock.acquire()
         try:
-            with _connected(ray, options.ray_address, options.handle_signals) as cpus:
+            with connected(ray, options.ray_address, options.handle_signals) as session:
                 count = layout.prepare(
                     num_shards=options.num_shards,
-                    default=max(1, int(cpus)),
+                    default=max(1, int(session.cpus)),
                     resume=options.resume,
                     overwrite=options.overwrite,
                     plan={"task": loaded.name, "task_hash": loaded.fingerprint()},
                 )
                 jobs = _Jobs(ray, loaded, options, catalog, layout, count, on_progress)
+                jobs.owns_session = session.owned
                 try:
                     jobs.start(backends, lease_seconds, local.monitor.cap, earlier)
                     results = jobs.wait()
@@ -121,9 +125,9 @@ def _stopped(jobs: _Jobs, local: DriverRun, layout: ShardLayout, seconds: float)
     return interrupted_run(local, layout, posted, limits, budget, seconds)
 
 
-def _graph_models(task: Task, catalog: ModelCatalog) -> list[str]:
-    """Every model the graph calls (compiling also checks the task)."""
-    return graph_models(anyio.run(check_task, task, catalog))
+def _graph_models(task: Task, catalog: ModelCatalog, options: RunOptions) -> list[str]:
+    """Every model the graph calls (compiling also checks the task, with the run's flags)."""
+    return graph_models(anyio.run(check_task, task, catalog, options))
 
 
 def _backends_of(models: list[str], catalog: ModelCatalog) -> dict[str, dict[str, Any]]:
@@ -148,38 +152,8 @@ def _refuse_foreign_output(local: DriverRun, layout: ShardLayout, options: RunOp
         if target.is_file() and target.stat().st_size > 0:
             raise ResumeError(
                 f"{target} exists and no shards folder says how it was made, so this run "
-                "would overwrite it. Move it away, or pass --overwrite"
+                f"would overwrite it. Move it away, or pass {options.hint('overwrite')}"
             )
-
-
-@contextmanager
-def _connected(ray: Any, address: str | None, handle_signals: bool) -> Iterator[float]:
-    """Connect to ``address`` (or $RAY_ADDRESS, else start a local cluster); yield its
-    CPU count. A cluster this call started is shut down at the end.
-
-    With ``handle_signals`` (the CLI), SIGTERM stops the run as Ctrl-C does, instead of
-    Ray's handler (set by ``ray.init``: exit 1 with a native stack dump); the handler from
-    before is restored at the end."""
-    catch = handle_signals and threading.current_thread() is threading.main_thread()
-    before = signal.getsignal(signal.SIGTERM) if catch else None
-    ours = not ray.is_initialized()
-    try:
-        if ours:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        if catch:
-            signal.signal(signal.SIGTERM, _interrupt)
-        try:
-            yield float(ray.cluster_resources().get("CPU", 1.0))
-        finally:
-            if ours:
-                ray.shutdown()
-    finally:
-        if catch:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
-
-
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 @dataclass
@@ -199,6 +173,8 @@ class _Jobs:
     lease_seconds: float = 1.0
     report_step: ReportStep = field(default_factory=ReportStep)
     stop_reason: str | None = None
+    owns_session: bool = False
+    """This run opened the Ray session, so closing it ends the shards (see :meth:`cancel`)."""
 
     def start(
         self,
@@ -261,11 +237,22 @@ class _Jobs:
         return self.outcomes
 
     def cancel(self) -> None:
-        """Stop every shard still running (their journals keep what they committed)."""
-        for ref, index in self.pending.items():
-            self.ray.cancel(ref, force=True)
+        """Stop every shard still running (their journals keep what they committed).
+
+        In a session this run opened, nothing is cancelled here: closing the session (next,
+        on the way out) ends the shards, as Ray ends the tasks of a driver that leaves and a
+        local cluster is stopped. Force-cancelling a shard that finishes at that instant can
+        abort the driver inside Ray's core ("Tried to complete task that was not pending",
+        a race between the cancel and the task's reply). In a session the caller opened,
+        the shards still running are force-cancelled."""
+        pending, self.pending = self.pending, {}
+        if self.owns_session or not pending:
+            return
+        done, _ = self.ray.wait(list(pending), num_returns=len(pending), timeout=0)
+        for ref, index in pending.items():
+            if ref not in done:
+                self.ray.cancel(ref, force=True)
             self._reclaim(index)
-        self.pending.clear()
 
     def _reclaim(self, index: int) -> None:
         """Free the backend slots the shard's latest attempt may still hold."""
