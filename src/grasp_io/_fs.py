@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TypeVar
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from grasp_core.errors import ConfigError
 
-__all__ = ["coerce_config", "fsync_dir", "resolve_path"]
+__all__ = ["coerce_config", "discard", "fsync_dir", "resolve_path"]
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -18,6 +19,13 @@ _Model = TypeVar("_Model", bound=BaseModel)
 def resolve_path(file_path: str, base_dir: Path) -> Path:
     """Return ``file_path`` as an absolute path; relative paths resolve against ``base_dir``."""
     return (base_dir / Path(file_path).expanduser()).absolute()
+
+
+def discard(temporary: Path) -> None:
+    """Remove a half-written temporary file (after a full disk, say), if it can be removed:
+    a failed write leaves no ``.tmp`` behind."""
+    with contextlib.suppress(OSError):
+        temporary.unlink(missing_ok=True)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -15,7 +15,9 @@ from grasp_core import CompileError, RunOptions, RunResult, Task, run_task_async
 pytestmark = pytest.mark.anyio
 
 STEPS = """\
+import sys
 import threading
+from pathlib import Path
 
 
 def both(state):
@@ -66,6 +68,26 @@ class Doubler:
 class Tripler:
     def __call__(self, state):
         return state["n"] * 3
+
+
+def exits(state):
+    if state["n"] == 1:
+        sys.exit(3)
+    return state["n"]
+
+
+async def exits_async(state):
+    return exits(state)
+
+
+def interrupts(state):
+    if state["n"] == 3 and Path(__file__).with_name("interrupt").exists():
+        raise KeyboardInterrupt
+    return state["n"]
+
+
+async def interrupts_async(state):
+    return interrupts(state)
 """
 
 
@@ -213,3 +235,80 @@ async def test_unknown_lambda_path_is_a_config_error(tmp_path: Path) -> None:
     """A dotted path to a missing function names the module and the attribute."""
     with pytest.raises(CompileError, match="'steps' has no attribute 'nothing'"):
         await run(tmp_path, {"lambda": "steps.nothing", "output_keys": "k"})
+
+
+USER_CODE_RUNS = {
+    "in a thread": {"lambda": "steps.{}"},
+    "inline": {"lambda": "steps.{}", "inline": True},
+    "async": {"lambda": "steps.{}_async"},
+}
+
+
+def node_running(function: str, where: str) -> dict[str, Any]:
+    spec = USER_CODE_RUNS[where]
+    return {**spec, "lambda": spec["lambda"].format(function), "output_keys": "k"}
+
+
+@pytest.mark.parametrize("where", USER_CODE_RUNS)
+async def test_sys_exit_fails_only_that_record(tmp_path: Path, where: str) -> None:
+    """sys.exit(3) in a lambda (thread, inline or async) fails its record with a reason that
+    says so; the run and the other records go on."""
+    result = await run(tmp_path, node_running("exits", where), 3)
+    assert {rid: r["k"] for rid, r in by_id(result).items()} == {"r0": 0, "r2": 2}
+    (failure,) = failures(result)
+    assert (failure["id"], failure["node"], failure["error"]) == ("r1", "step", "NodeError")
+    assert failure["reason"].startswith("record 'r1', node 'step': the lambda called sys.exit(3);")
+
+
+@pytest.mark.parametrize("where", USER_CODE_RUNS)
+async def test_keyboard_interrupt_stops_the_run_like_ctrl_c(tmp_path: Path, where: str) -> None:
+    """KeyboardInterrupt from a lambda stops the run as Ctrl-C does: the run returns as
+    interrupted, that record is neither written nor failed, and a resume writes every record
+    exactly once."""
+    node = node_running("interrupts", where)
+    task = lambda_task(tmp_path, node, 8)
+    (tmp_path / "interrupt").touch()
+    first = await run_task_async(task, RunOptions(output_dir=tmp_path / "out", window=2))
+    assert first.interrupted
+    assert first.failed == 0
+    assert "r3" not in by_id(first)
+
+    (tmp_path / "interrupt").unlink()
+    resumed = await run_task_async(task, RunOptions(output_dir=tmp_path / "out", resume=True))
+    assert not resumed.interrupted
+    assert (resumed.failed, resumed.previously_failed) == (0, 0)
+    assert resumed.done + resumed.previously_done == 8
+    ids = [r["id"] for r in resumed.records()]
+    assert sorted(ids) == [f"r{i}" for i in range(8)]
+
+
+def test_keyboard_interrupt_in_a_lambda_exits_130_with_the_resume_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From the CLI, a lambda's KeyboardInterrupt ends `grasp run` like Ctrl-C: exit code 130,
+    the command that resumes, no traceback."""
+    from grasp_core.cli import main
+
+    lambda_task(tmp_path, {}, 8)  # writes steps.py and data.jsonl
+    (tmp_path / "interrupt").touch()
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        textwrap.dedent(
+            """\
+            data_config:
+              source: {type: disk, file_path: data.jsonl}
+              sink: {type: jsonl, file_path: out/result.jsonl}
+            graph_config:
+              nodes:
+                step: {node_type: lambda, lambda: steps.interrupts, output_keys: k}
+              edges:
+                - {from: START, to: step}
+                - {from: step, to: END}
+            """
+        ),
+        encoding="utf-8",
+    )
+    assert main(["run", str(task), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert f"grasp run {task} --resume" in err
+    assert "Traceback" not in err

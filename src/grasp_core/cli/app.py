@@ -11,9 +11,10 @@ import argparse
 import sys
 from types import ModuleType
 
+from grasp_core.cli import signals
+from grasp_core.cli.commands import curate, graph, mock_server, run, tag, validate
 from grasp_core.cli.commands import filter as filter_command
-from grasp_core.cli.commands import graph, mock_server, run, tag, validate
-from grasp_core.cli.options import EXIT_ERROR, EXIT_INTERRUPTED
+from grasp_core.cli.options import EXIT_CLUSTER, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OUTPUT
 
 __all__ = ["COMMANDS", "main"]
 
@@ -23,6 +24,7 @@ COMMANDS: dict[str, ModuleType] = {
     "graph": graph,
     "tag": tag,
     "filter": filter_command,
+    "curate": curate,
     "mock-server": mock_server,
 }
 """Command name → its module, in the order ``grasp --help`` lists them."""
@@ -92,10 +94,41 @@ def _is_value(word: str, accepted: set[str] | None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``grasp`` console script; returns the exit code."""
-    args = _parser().parse_args(_bare_optional_values(sys.argv[1:] if argv is None else argv))
-    from grasp_core.errors import GraspError
-    from grasp_core.logs import configure_logging
+    """Entry point of the ``grasp`` console script; returns the exit code.
+
+    From its first line, SIGINT and SIGTERM end a command with exit code 130 and one line
+    (for ``grasp run``, the command that resumes; see :mod:`grasp_core.cli.signals`).
+    Called without ``argv`` it is the program; with ``argv`` (in-process) it puts the
+    process's signal handlers back before returning."""
+    previous = signals.interrupt()
+    args: argparse.Namespace | None = None
+    code: int | None = None
+    try:
+        args = _parser().parse_args(_bare_optional_values(sys.argv[1:] if argv is None else argv))
+        signals.unblock()  # after parsing, so that a signal held until now names the command
+        code = _dispatch(args)
+    except KeyboardInterrupt:
+        signals.ignore()
+        code = EXIT_INTERRUPTED
+        print(_interrupted_message(args), file=sys.stderr)
+    finally:
+        ending = EXIT_INTERRUPTED if code is None else code
+        signals.restore(previous, exit_code=ending if argv is None else None)
+    return code
+
+
+def _interrupted_message(args: argparse.Namespace | None) -> str:
+    """The command's own ``interrupted_message(args)`` (``grasp run``: how to resume), else
+    a plain line (also when the signal came before the arguments were parsed)."""
+    module = COMMANDS.get(args.command) if args is not None else None
+    message = getattr(module, "interrupted_message", None)
+    return str(message(args)) if message is not None else "grasp: interrupted"
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command; a GraSP error becomes one line and its exit code."""
+    from grasp_core.errors import ClusterConnectionError, GraspError, OutputWriteError
+    from grasp_core.logs import configure_logging, redact
 
     configure_logging(fmt=args.log_format, level="debug" if args.debug else "warning")
     try:
@@ -104,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     except GraspError as exc:
         if args.debug:
             raise
-        print(f"grasp: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("grasp: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(f"grasp: error: {redact(str(exc))}", file=sys.stderr)
+        if isinstance(exc, ClusterConnectionError):
+            return EXIT_CLUSTER
+        return EXIT_OUTPUT if isinstance(exc, OutputWriteError) else EXIT_ERROR

@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_BUDGET",
+    "EXIT_CLUSTER",
     "EXIT_ERROR",
     "EXIT_FAILED_RECORDS",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_OUTPUT",
     "Commands",
     "add_dataset_arguments",
     "failure_budget",
@@ -27,6 +29,12 @@ __all__ = [
 EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BUDGET = 3
 """The run reached --max-cost or --max-tokens; `--resume` with a higher cap continues."""
+EXIT_OUTPUT = 4
+"""The output could not be written (a full disk, a read-only folder); what was committed is
+kept: free space or fix the folder, then `--resume` continues."""
+EXIT_CLUSTER = 5
+"""`--executor ray` could not join the Ray cluster (nothing answers at the address, it refused
+our auth token) or start a local one; nothing ran."""
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The ``grasp`` parser's subcommands, where each command module adds its own parser."""
@@ -58,6 +66,7 @@ def run_options(args: argparse.Namespace, **more: Any) -> RunOptions:
         window=args.window,
         allowed_failures=failure_budget(args.allowed_failures),
         handle_signals=True,
+        hints="cli",
         **more,
     )
 

@@ -10,6 +10,11 @@ Events (one JSON object a line, key ``e``):
 A record is done only when its output is in the sink and ``record_done`` is in the journal.
 On resume, each sink is restored to its last committed token, so a crash between the two
 writes neither loses nor duplicates a record. A torn last line (a crash mid-write) is cut off.
+
+Events are buffered in memory and reach the file at :meth:`Journal.flush` (the writer's
+commits, the walker after an expensive node). When a write fails (a full disk), the journal
+writes nothing more: it ends at that torn line, which a resume cuts off, and every later flush
+raises the same :class:`OutputWriteError`, so no commit is ever journaled after the failure.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from grasp_core.errors import ResumeError
+from grasp_core.engine.storage import cannot_write
+from grasp_core.errors import OutputWriteError, ResumeError
 from grasp_core.protocols import CommitToken
 
 __all__ = ["JOURNAL_VERSION", "Journal", "JournalState"]
@@ -57,7 +63,9 @@ class Journal:
     def __init__(self, path: Path, *, fsync: bool = False) -> None:
         self.path = path
         self.fsync = fsync
-        self._file: IO[str] | None = None
+        self._fd: int | None = None
+        self._pending: list[str] = []
+        self._broken: OutputWriteError | None = None
         self._ready = False
         self._header: dict[str, Any] | None = None
 
@@ -106,33 +114,64 @@ class Journal:
         before doing anything (an unreadable source) leaves no journal behind."""
         self._ready = True
 
-    def _ensure_open(self) -> None:
-        if self._file is None:
-            assert self._ready, "journal is not open"
+    def _create(self) -> None:
+        """Create (or reopen) the file for the first event, with the run's header first."""
+        assert self._ready, "journal is not open"
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
-            header, self._header = self._header, None
-            if header is not None:
-                self._file.write(_encode(header) + "\n")
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            self._break(exc)
+        header, self._header = self._header, None
+        if header is not None:
+            self._pending.append(_encode(header) + "\n")
 
     def close(self) -> None:
+        """Flush and close. A journal that could not be written closes without writing
+        again (its failure was raised when it happened)."""
         self._ready = False
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        try:
+            if self._broken is None:
+                self.flush()
+        finally:
+            self._pending.clear()
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                os.close(fd)
 
     def write(self, event: dict[str, Any]) -> None:
-        """Buffer one event; it reaches the OS at the next :meth:`flush` or :meth:`append`."""
-        self._ensure_open()
-        assert self._file is not None
-        self._file.write(_encode(event) + "\n")
+        """Buffer one event; it reaches the OS at the next :meth:`flush` or :meth:`append`.
+
+        Never raises for the disk's sake (a record's walk calls it): a file that cannot be
+        created fails the next flush instead."""
+        if self._fd is None and self._broken is None:
+            self._create()
+        self._pending.append(_encode(event) + "\n")
 
     def flush(self) -> None:
-        """Hand buffered events to the OS (a process kill cannot lose them after this)."""
-        if self._file is not None:
-            self._file.flush()
+        """Hand buffered events to the OS (a process kill cannot lose them after this).
+
+        Raises :class:`OutputWriteError` when the journal cannot be written, now or since
+        an earlier failure."""
+        if self._broken is not None:
+            raise self._broken
+        if not self._pending or self._fd is None:
+            return
+        data = "".join(self._pending).encode()
+        self._pending.clear()
+        try:
+            _write_all(self._fd, data)
             if self.fsync:
-                os.fsync(self._file.fileno())
+                os.fsync(self._fd)
+        except OSError as exc:
+            raise self._break(exc) from exc
+
+    def _break(self, exc: OSError) -> OutputWriteError:
+        """Remember that the journal cannot be written: nothing is written after this."""
+        if self._broken is None:
+            self._broken = cannot_write(self.path, exc)
+            self._broken.__cause__ = exc
+        return self._broken
 
     def sync(self) -> None:
         """Flush and force the journal to disk."""
@@ -142,20 +181,21 @@ class Journal:
     def force_to_disk(self) -> None:
         """Force what was flushed to disk. Touches no Python buffer, so it may run in a
         worker thread while the event loop goes on writing events."""
-        if self._file is not None:
-            os.fsync(self._file.fileno())
+        fd = self._fd
+        if fd is None or self._broken is not None:
+            return
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise self._break(exc) from exc
 
     def append(self, event: dict[str, Any]) -> None:
         """Write one event and flush it to the OS (a process kill cannot lose it).
 
         ASCII escapes keep any string (even a lone surrogate from a broken source) encodable.
         """
-        self._ensure_open()
-        assert self._file is not None
-        self._file.write(_encode(event) + "\n")
-        self._file.flush()
-        if self.fsync:
-            os.fsync(self._file.fileno())
+        self.write(event)
+        self.flush()
 
     def run_started(self, task_hash: str, **extra: Any) -> None:
         """The run's header, written just before the run's first event."""
@@ -168,7 +208,6 @@ class Journal:
         iteration: int,
         delta: dict[str, Any],
         routes: dict[str, str],
-        seq: int = 0,
     ) -> None:
         """Buffer a finished node run; the walker flushes after expensive ones."""
         event: dict[str, Any] = {
@@ -176,7 +215,6 @@ class Journal:
             "r": record_id,
             "n": node,
             "i": iteration,
-            "s": seq,
             "d": delta,
         }
         if routes:
@@ -192,6 +230,12 @@ class Journal:
         self.append({"e": "record_failed", "failures": failures, "tokens": tokens})
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _apply(state: JournalState, event: dict[str, Any]) -> None:
     kind = event.get("e")
     if kind == "run":
@@ -204,7 +248,6 @@ def _apply(state: JournalState, event: dict[str, Any]) -> None:
             state.memo.setdefault(record_id, {})[(event["n"], event["i"])] = {
                 "d": event["d"],
                 "routes": event.get("routes", {}),
-                "s": event.get("s", -1),
             }
     elif kind == "record_done":
         for record_id in event["ids"]:

@@ -3,7 +3,9 @@
 Records are admitted into a bounded window as others finish (no batch barrier). Each
 record walks the graph in its own task, and is shaped, validated and mapped to rows there;
 its result goes through a bounded stream to the one writer (:mod:`grasp_core.engine.writer`),
-so a record is "done" only once its output is durably in the sink.
+so a record is "done" only once its output is durably in the sink. Results reach the writer
+as records finish, or, with ``ordered``, in source order through a reorder buffer bounded by
+the same window (:mod:`grasp_core.engine.reorder`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic_core import to_jsonable_python
 
 from grasp_core.engine.journal import Journal
 from grasp_core.engine.output import OutputShaper
+from grasp_core.engine.reorder import ReorderBuffer
 from grasp_core.engine.validation import RecordValidator
 from grasp_core.engine.writer import EngineCounts, RecordResult, RecordWriter
 from grasp_core.errors import GraspError, RecordError
@@ -55,6 +58,7 @@ class Engine:
         seed: int = 0,
         sync_every: int = 1000,
         sync_seconds: float = 5.0,
+        ordered: bool = False,
     ) -> None:
         self.graph = graph
         self.journal = journal
@@ -66,6 +70,8 @@ class Engine:
         self.finished = finished
         self.memo = memo or {}
         self.seed = seed
+        self.ordered = ordered
+        """Write results in source order (held until the records before them are written)."""
         self.counts = EngineCounts()
         self.writer = RecordWriter(
             sinks=sinks,
@@ -119,6 +125,8 @@ class Engine:
             # the writer syncs once more when its stream closes
             async with send:
                 slots = anyio.Semaphore(self.window)
+                reorder = ReorderBuffer(send, slots.release) if self.ordered else None
+                position = 0
                 async with anyio.create_task_group() as records:
                     self._records_scope = records.cancel_scope
                     if self._abandon:
@@ -133,7 +141,8 @@ class Engine:
                             self.counts.interrupted = True  # this item was not admitted
                             break
                         self.in_flight += 1
-                        records.start_soon(self._record, item, send, slots)
+                        records.start_soon(self._record, item, position, send, slots, reorder)
+                        position += 1
         return self.counts
 
     async def _pending(self, items: Iterator[SourceItem]) -> Any:
@@ -157,17 +166,30 @@ class Engine:
                     yield item
 
     async def _record(
-        self, item: SourceItem, send: MemoryObjectSendStream[RecordResult], slots: anyio.Semaphore
+        self,
+        item: SourceItem,
+        position: int,
+        send: MemoryObjectSendStream[RecordResult],
+        slots: anyio.Semaphore,
+        reorder: ReorderBuffer | None,
     ) -> None:
+        """Process one record and pass its result on. Its admission slot is freed here, or,
+        in source order, once the reorder buffer sends the result on."""
         try:
-            result = await self._process(item)
+            try:
+                result = await self._process(item)
+            finally:
+                self.in_flight -= 1
+            if reorder is not None:
+                await reorder.put(position, result)
+                return
             try:
                 send.send_nowait(result)
             except anyio.WouldBlock:
                 await send.send(result)
         finally:
-            self.in_flight -= 1
-            slots.release()
+            if reorder is None:
+                slots.release()
 
     async def _process(self, item: SourceItem) -> RecordResult:
         record_id = item.record_id

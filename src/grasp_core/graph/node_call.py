@@ -1,12 +1,19 @@
 """One node run: its ``pre_process`` hook, the node, its ``post_process`` hook, under the
 node's ``timeout``, counted in the run's metrics; the result is the node's JSON-safe state
-update."""
+update.
+
+A node's code may raise what ends a program: ``SystemExit`` (``sys.exit(3)`` in a lambda)
+fails the record with a reason saying so, never the run; ``KeyboardInterrupt`` stops the run as
+Ctrl-C does, through the stop that :func:`stop_on_interrupt` names, leaving the record for
+``--resume``. Neither escapes the record's task, where asyncio would end the whole event loop.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any
 
@@ -15,12 +22,26 @@ import anyio
 from grasp_core.errors import NodeError
 from grasp_core.graph.compiled import CompiledNode
 from grasp_core.graph.state import jsonable_delta
+from grasp_core.logs import get_logger
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import NodeContext
 
-__all__ = ["call_node"]
+__all__ = ["call_node", "stop_on_interrupt"]
 
 _NO_SCOPE = contextlib.nullcontext()
+_log = get_logger(__name__)
+_stop_run: ContextVar[Callable[[], None] | None] = ContextVar("grasp_stop_run", default=None)
+
+
+@contextlib.contextmanager
+def stop_on_interrupt(stop: Callable[[], None]) -> Iterator[None]:
+    """Inside the block (and the tasks it starts), a ``KeyboardInterrupt`` raised by a node
+    calls ``stop``, which must cancel the records in flight (``Engine.request_stop``)."""
+    token = _stop_run.set(stop)
+    try:
+        yield
+    finally:
+        _stop_run.reset(token)
 
 
 async def call_node(
@@ -42,6 +63,7 @@ async def call_node(
     view: dict[str, Any] = dict(state) if snapshot else state
     delta: dict[str, Any] = {}
     started = time.perf_counter()
+    stage = "pre_process"
     deadline = (
         anyio.CancelScope(deadline=anyio.current_time() + compiled.timeout)
         if compiled.timeout
@@ -52,10 +74,12 @@ async def call_node(
             if compiled.pre_process is not None:
                 delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
                 view.update(delta)
+            stage = "node"
             output = dict(
                 await compiled.node.run(MappingProxyType(view) if view is state else view, ctx)
             )
             if compiled.post_process is not None:
+                stage = "post_process"
                 output = _mapping(
                     await compiled.post_process(output, MappingProxyType(view)),
                     name,
@@ -67,6 +91,27 @@ async def call_node(
                 f"of {compiled.timeout:g}s; raise the node's `timeout` or make it faster",
                 node=name,
             )
+    except SystemExit as exc:
+        stats.failures += 1
+        code = "" if exc.code is None else repr(exc.code)
+        raise NodeError(
+            f"record {record_id!r}, node {name!r}: {_whose(compiled, stage)} called "
+            f"sys.exit({code}); a node fails its record by raising an exception, and cannot "
+            "end the run",
+            node=name,
+        ) from exc
+    except KeyboardInterrupt:
+        stop = _stop_run.get()
+        if stop is None:
+            raise
+        _log.warning(
+            "a node raised KeyboardInterrupt: stopping as on Ctrl-C; run again with --resume",
+            record_id=record_id,
+            node=name,
+        )
+        stop()
+        await anyio.sleep_forever()  # the stop cancels this record: it is left for --resume
+        raise
     except Exception:
         stats.failures += 1
         raise
@@ -75,6 +120,12 @@ async def call_node(
     stats.runs += 1
     delta.update(output)
     return jsonable_delta(delta, node=name, record_id=record_id)
+
+
+def _whose(compiled: CompiledNode, stage: str) -> str:
+    if stage != "node":
+        return f"its {stage} hook"
+    return "the lambda" if compiled.node_type == "lambda" else f"the {compiled.node_type} node"
 
 
 def _mapping(value: Any, node: str, hook: str) -> dict[str, Any]:

@@ -3,10 +3,10 @@ run the engine over its records, finalize the sinks and write the summary."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -16,20 +16,25 @@ from grasp_core.config.task_file import Task
 from grasp_core.engine import FAILURES_SINK, Engine, EngineCounts, raise_grasp_error
 from grasp_core.engine.journal import Journal, JournalState
 from grasp_core.engine.row_formats import format_flag, format_label
+from grasp_core.engine.storage import as_output_error
 from grasp_core.errors import ResumeError
 from grasp_core.graph.compiled import CompiledGraph
+from grasp_core.graph.node_call import stop_on_interrupt
 from grasp_core.logs import get_logger
 from grasp_core.models.catalog import ModelCatalog
 from grasp_core.observe.metrics import RunMetrics
-from grasp_core.protocols import BuildEnv, Sink, SourceItem
+from grasp_core.protocols import BuildEnv, Sink, Source, SourceItem
 from grasp_core.runs.catalog import graph_models
+from grasp_core.runs.curation import post_process_run
 from grasp_core.runs.hooks import RunHooks
 from grasp_core.runs.layout import RunLayout
 from grasp_core.runs.lock import RunLock
 from grasp_core.runs.monitor import RunMonitor
 from grasp_core.runs.options import RunOptions
 from grasp_core.runs.parts import TaskParts
+from grasp_core.runs.preflight import check_before_calls
 from grasp_core.runs.result import RunResult
+from grasp_core.runs.signals import StopSignals
 from grasp_core.runs.summary import write_summary
 
 __all__ = ["TaskRun", "monitor_for"]
@@ -71,33 +76,51 @@ class TaskRun:
         self.hooks = hooks or RunHooks()
         self.metrics = RunMetrics()
         self.monitor = monitor_for(task, options, self.layout, self.metrics)
+        self.signals = StopSignals()
 
     async def execute(self) -> RunResult:
+        """Run the task and return its result.
+
+        A full or read-only disk raises :class:`OutputWriteError`, chained to the operating
+        system's error, once the lock is released and every file and model client is closed:
+        what was committed stays, and ``--resume`` finishes the rest."""
+        with self.signals.installed(self.options.handle_signals):
+            try:
+                return await self._execute()
+            except Exception as exc:
+                translated = as_output_error(exc, self.layout.journal_path.parent)
+                if translated is None:
+                    raise
+                raise translated[0] from translated[1]
+
+    async def _execute(self) -> RunResult:
         started = time.perf_counter()
         parts, layout, options = self.parts, self.layout, self.options
         journal = Journal(layout.journal_path)
         seed = parts.seed(journal)
         env = self.hooks.env(parts.build_env(seed, self.metrics))
-        graph, shaper, validator = parts.compile(env)
-        row_mapper = parts.row_mapper()
-        resumed = options.resume and not options.overwrite and journal.exists()
-        await anyio.to_thread.run_sync(
-            functools.partial(
-                self.monitor.prepare, parts.catalog, graph_models(graph), resumed=resumed
+        async with contextlib.AsyncExitStack() as cleanup:
+            cleanup.push_async_callback(_close_shared, env)  # clients exist once compiled
+            graph, shaper, validator = parts.compile(env)
+            row_mapper = parts.row_mapper()
+            await check_before_calls(parts, graph)
+            resumed = options.resume and not options.overwrite and journal.exists()
+            await anyio.to_thread.run_sync(
+                functools.partial(
+                    self.monitor.prepare, parts.catalog, graph_models(graph), resumed=resumed
+                )
             )
-        )
-        items = self._items(seed)
-        sinks = parts.sinks()
-        failures = parts.failures_sink()
-        lock = RunLock(layout.lock_path)
-        lock.acquire()
-        engine_started = summary_written = False
-        try:
+            source, items = self._items(seed)
+            sinks = parts.sinks()
+            failures = parts.failures_sink()
+            lock = RunLock(layout.lock_path)
+            lock.acquire()
+            cleanup.callback(lock.release)
             try:
                 previous = await anyio.to_thread.run_sync(self._prepare, journal, sinks, failures)
             except BaseException:
-                for opened in (*sinks.values(), failures):
-                    opened.close()  # sinks restored before the one that failed hold files
+                # sinks restored before the one that failed hold files
+                _close_quietly([s.close for s in (*sinks.values(), failures)])
                 raise
             journal.open()
             journal.run_started(
@@ -122,56 +145,76 @@ class TaskRun:
                 seed=seed,
                 sync_every=options.sync_every,
                 sync_seconds=options.sync_seconds,
+                ordered=parts.ordered(),
             )
-            self.monitor.attach(engine, env.backends, total=parts.total())
-            outputs: dict[str, list[Path]] | None = None
-            engine_started = True
+            self.monitor.attach(
+                engine, env.backends, total=parts.total(), count=parts.counter(source)
+            )
             try:
-                counts = await self._run_engine(engine, items)
-                if not counts.interrupted:
-                    outputs = await _finalize(sinks, failures)
-            finally:
-                if outputs is None:
-                    for sink in sinks.values():
-                        sink.close()
-                    failures.close()
-                journal.close()
-                await _close_shared(env)
-            seconds = time.perf_counter() - started
-            result = self._result(counts, previous, outputs or {}, seconds, env)
-            await anyio.to_thread.run_sync(write_summary, result, self.monitor)
-            summary_written = True
-            return result
-        finally:
-            if engine_started and not summary_written:
+                counts, outputs = await self._run_and_close(engine, items, journal)
+                seconds = time.perf_counter() - started
+                result = self._result(counts, previous, outputs, seconds, env)
+                await anyio.to_thread.run_sync(write_summary, result, self.monitor)
+            except BaseException:
                 self._record_spending_of_a_failed_run()
-            lock.release()
+                raise
+            stop = lambda: self.signals.received is not None  # noqa: E731 - a Ctrl-C stops it
+            await post_process_run(parts, result, self.monitor, seed=seed, stop=stop)
+            return result
+        raise AssertionError("unreachable")  # mypy: AsyncExitStack may swallow exceptions
 
-    def _items(self, seed: int) -> Iterator[SourceItem]:
+    async def _run_and_close(
+        self, engine: Engine, items: Iterator[SourceItem], journal: Journal
+    ) -> tuple[EngineCounts, dict[str, list[Path]]]:
+        """Run the engine, finalize the sinks when it got through every record, close the
+        files. After a failure they are closed quietly: their own errors (the same full
+        disk, met again while flushing) would hide the one that matters."""
+        sinks, failures = engine.writer.sinks, engine.writer.failures
+        outputs: dict[str, list[Path]] = {}
+        try:
+            counts = await self._run_engine(engine, items)
+            if counts.interrupted:
+                for sink in (*sinks.values(), failures):
+                    sink.close()
+            else:
+                outputs = await _finalize(sinks, failures)
+            journal.close()
+        except BaseException:
+            _close_quietly([*(s.close for s in (*sinks.values(), failures)), journal.close])
+            raise
+        return counts, outputs
+
+    def _items(self, seed: int) -> tuple[Source | None, Iterator[SourceItem]]:
+        """The source this run reads (None: data-less) and its records."""
         has_source = self.task.config.data_config.source is not None
         source = self.hooks.source(self.parts.source(seed)) if has_source else None
-        return self.hooks.items(self.parts.items(source), data_less=not has_source)
+        return source, self.hooks.items(self.parts.items(source), data_less=not has_source)
 
     def _record_spending_of_a_failed_run(self) -> None:
         """A run that stopped on an error still spent tokens: ``metrics.json`` keeps them, so
-        a ``--resume`` counts them against its budget."""
+        a ``--resume`` counts them against its budget. Best effort: the error that stopped
+        the run (a full disk, which this write would meet too) is the one to report."""
         metrics = self.metrics.summary()
         metrics["budget"] = self.monitor.budget_summary()
-        self.monitor.write_metrics({"interrupted": True, "stopped_by_error": True}, metrics)
+        try:
+            self.monitor.write_metrics({"interrupted": True, "stopped_by_error": True}, metrics)
+        except Exception as exc:
+            _log.info("the spending of the failed run was not recorded", error=str(exc))
 
     async def _run_engine(self, engine: Engine, items: Iterator[SourceItem]) -> EngineCounts:
         beside = self.monitor.side_tasks()
         if self.options.handle_signals:
-            beside.append(functools.partial(_stop_on_signal, engine))
+            beside.append(functools.partial(self.signals.stop_engine, engine))
         try:
-            async with self.hooks.around_engine(engine, self.metrics):
-                if not beside:
-                    return await engine.run(items)
-                async with anyio.create_task_group() as tg:
-                    for task in beside:
-                        tg.start_soon(task)
-                    counts = await engine.run(items)
-                    tg.cancel_scope.cancel()
+            with stop_on_interrupt(engine.request_stop):
+                async with self.hooks.around_engine(engine, self.metrics):
+                    if not beside:
+                        return await engine.run(items)
+                    async with anyio.create_task_group() as tg:
+                        for task in beside:
+                            tg.start_soon(task)
+                        counts = await engine.run(items)
+                        tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             raise_grasp_error(group)
             raise
@@ -186,15 +229,16 @@ class TaskRun:
         if not options.resume or not journal.exists():
             if journal.exists():
                 raise ResumeError(
-                    f"{journal_path} exists: an earlier run of this task wrote here. "
-                    "Pass --resume to continue it, or --overwrite to start over"
+                    f"{journal_path} exists: an earlier run of this task wrote here. Pass "
+                    f"{options.hint('resume')} to continue it, or {options.hint('overwrite')} "
+                    "to start over"
                 )
             ours = journal_path.is_file()  # even empty: a run of ours died at its start
             for target in self.layout.sink_paths():
                 if not options.overwrite and not ours and _holds_data(target):
                     raise ResumeError(
                         f"{target} exists and no journal says how it was made, so starting "
-                        "would overwrite it. Move it away, or pass --overwrite"
+                        f"would overwrite it. Move it away, or pass {options.hint('overwrite')}"
                     )
             for sink in sinks.values():
                 sink.restore([])
@@ -205,8 +249,9 @@ class TaskRun:
         changed = state.task_hash is not None and state.task_hash != self.parts.fingerprint()
         if changed and not options.force:
             raise ResumeError(
-                f"the task changed since {journal_path} was started; resuming could "
-                "mix outputs of two tasks. Pass --force to resume anyway, or --overwrite"
+                f"the task changed since {journal_path} was started; resuming could mix "
+                f"outputs of two tasks. Pass {options.hint('force')} to resume anyway, or "
+                f"{options.hint('overwrite')}"
             )
         for name, sink in sinks.items():
             sink.restore(state.tokens.get(name, []))
@@ -220,11 +265,13 @@ class TaskRun:
             return
         before, now = state.header["format"], self.parts.format_name()
         if before != now:
+            options = self.options
+            again = options.hint("format", before) if before else format_flag(before)
             raise ResumeError(
                 f"{self.layout.journal_path} was started writing {format_label(before)}; "
                 f"resuming with {format_label(now)} would mix two row layouts in one output, "
-                f"even with --force. Resume with {format_flag(before)}, or start over with "
-                "--overwrite"
+                f"even with {options.hint('force')}. Resume with {again}, or start over with "
+                f"{options.hint('overwrite')}"
             )
 
     def _result(
@@ -246,7 +293,7 @@ class TaskRun:
             done=counts.done,
             failed=counts.failed,
             filtered=counts.filtered,
-            previously_done=counts.skipped,
+            previously_done=len(previous.done) + len(previous.failed) + len(previous.unreadable),
             previously_failed=len(previous.failed) + len(previous.unreadable),
             interrupted=counts.interrupted,
             seconds=seconds,
@@ -272,11 +319,24 @@ async def _finalize(sinks: dict[str, Sink], failures: Sink) -> dict[str, list[Pa
 
 
 async def _close_shared(env: BuildEnv) -> None:
+    """Close what nodes share (model clients and their HTTP sessions), whatever happened."""
     for obj in env.shared.values():
         close = getattr(obj, "aclose", None)
         if close is not None:
             with anyio.CancelScope(shield=True):
-                await close()
+                try:
+                    await close()
+                except Exception as exc:
+                    _log.warning("closing a shared client failed", error=str(exc))
+
+
+def _close_quietly(closers: list[Callable[[], None]]) -> None:
+    """Call each of ``closers`` while an error is on its way out; theirs are only logged."""
+    for close in closers:
+        try:
+            close()
+        except Exception as exc:
+            _log.debug("closing after a failure failed too", error=str(exc))
 
 
 def _holds_data(target: Path) -> bool:
@@ -284,11 +344,3 @@ def _holds_data(target: Path) -> bool:
     if target.is_file():
         return target.stat().st_size > 0
     return target.is_dir() and any(target.iterdir())
-
-
-async def _stop_on_signal(engine: Engine) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            _log.warning("stopping: finishing what is committed; run again with --resume")
-            engine.request_stop()
-            return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from grasp_core.engine.storage import cannot_write
 from grasp_core.errors import ResumeError, SinkError
 
 __all__ = ["RunLock"]
@@ -40,11 +41,16 @@ class RunLock:
                 f"another grasp run is writing to {self.path.parent} (it holds {self.path}); "
                 "wait for it to finish, or give this run another --output-dir"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:  # a full disk: the lock is not taken, and the file is closed
+            os.close(fd)
+            raise cannot_write(self.path, exc) from exc
         self._fd = fd
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Let another run in; safe to call more than once."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)

@@ -13,7 +13,12 @@ from grasp_core.engine.storage import write_atomically
 from grasp_core.models.pricing import prices_for
 from grasp_core.observe.budget import BudgetCap, BudgetWatch, Spending
 from grasp_core.observe.metrics import RunMetrics
-from grasp_core.observe.progress import ProgressReporter, ProgressSnapshot, resolve_mode
+from grasp_core.observe.progress import (
+    ProgressReporter,
+    ProgressSnapshot,
+    RecordTotal,
+    resolve_mode,
+)
 
 if TYPE_CHECKING:
     from grasp_core.config.budget import BudgetConfig
@@ -49,6 +54,7 @@ class RunMonitor:
             else getattr(task_budget, "max_tokens", None),
         )
         self.watch: BudgetWatch | None = None
+        self.total = RecordTotal()
         self._read: Callable[[float], ProgressSnapshot] | None = None
 
     def prepare(self, catalog: ModelCatalog, graph_models: list[str], *, resumed: bool) -> None:
@@ -60,10 +66,19 @@ class RunMonitor:
         earlier = Spending.recorded_in(self.metrics_path) if resumed else Spending()
         self.watch = BudgetWatch(self.cap, earlier, on_reached=lambda _reason: None)
 
-    def attach(self, engine: Engine, backends: BackendPool, *, total: int | None) -> None:
+    def attach(
+        self,
+        engine: Engine,
+        backends: BackendPool,
+        *,
+        total: int | None,
+        count: Callable[[], int | None] | None = None,
+    ) -> None:
         """Watch ``engine``: progress reads its counters, and it stops admitting records
-        once the cap is reached (checked now too: earlier runs may have spent it)."""
-        self._read = functools.partial(self._snapshot, engine, backends, total)
+        once the cap is reached (checked now too: earlier runs may have spent it). The
+        record total is ``total``, or what ``count`` learns beside the run."""
+        self.total = RecordTotal(total, count)
+        self._read = functools.partial(self._snapshot, engine, backends)
         if self.watch is None or not self.cap.active:
             return
         self.watch.on_reached = lambda _reason: engine.request_stop(finish_in_flight=True)
@@ -79,11 +94,9 @@ class RunMonitor:
         if self.progress_mode is None or self._read is None:
             return []
         reporter = ProgressReporter(self.progress_mode, self._read, interval=self.progress_every)
-        return [reporter.run]
+        return [reporter.run, self.total.learn]
 
-    def _snapshot(
-        self, engine: Engine, backends: BackendPool, total: int | None, elapsed: float
-    ) -> ProgressSnapshot:
+    def _snapshot(self, engine: Engine, backends: BackendPool, elapsed: float) -> ProgressSnapshot:
         counts = engine.counts
         return ProgressSnapshot(
             done=counts.done,
@@ -91,7 +104,8 @@ class RunMonitor:
             filtered=counts.filtered,
             earlier=counts.skipped,
             in_flight=engine.in_flight,
-            total=total,
+            total=self.total.value,
+            counting=self.total.counting,
             elapsed=elapsed,
             prompt_tokens=self.metrics.prompt_tokens,
             completion_tokens=self.metrics.completion_tokens,

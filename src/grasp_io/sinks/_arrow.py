@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from grasp_core.errors import SinkError
+from grasp_io._fs import discard
 from grasp_io._media_columns import (
     MediaKind,
     detect_media,
@@ -94,6 +95,7 @@ def _write_table(table: Any, path: Path, *, fsync: bool) -> None:
                 os.fsync(out.fileno())
         os.replace(temporary, path)
     except (*_ARROW_ERRORS, OSError) as exc:
+        discard(temporary)
         raise SinkError(f"cannot write the parquet part {path}: {exc}") from exc
 
 
@@ -150,6 +152,7 @@ def merge_parts(
                 os.fsync(out.fileno())
         os.replace(temporary, target)
     except (*_ARROW_ERRORS, OSError) as exc:
+        discard(temporary)
         raise SinkError(f"cannot merge the parquet parts into {target}: {exc}") from exc
 
 

@@ -41,6 +41,10 @@ class CsvSinkConfig(BaseModel):
     fsync: bool = False
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
 
+    ordered: bool = False
+    """Write records in source order rather than as they finish (as `grasp run --ordered`):
+    a finished record waits for those before it, within the run's window."""
+
 
 class CsvSink:
     """Appends records as CSV rows (UTF-8, ``\\n`` line ends, quoting as Excel does).
@@ -55,6 +59,8 @@ class CsvSink:
     """
 
     config_model: ClassVar[type[BaseModel]] = CsvSinkConfig
+    nested_as_text: ClassVar[bool] = True
+    """Lists and dicts become JSON text: a row format with such columns is refused."""
 
     def __init__(self, path: Path, *, fsync: bool = False) -> None:
         self.path = path

@@ -77,6 +77,10 @@ class HfSinkConfig(BaseModel):
     fsync: bool = False
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
 
+    ordered: bool = False
+    """Write records in source order rather than as they finish (as `grasp run --ordered`):
+    a finished record waits for those before it, within the run's window."""
+
     @field_validator("split")
     @classmethod
     def _split_name(cls, value: str) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from grasp_core.errors import SinkError
 from grasp_core.plugin import CommitToken
-from grasp_io._fs import coerce_config, fsync_dir, resolve_path
+from grasp_io._fs import coerce_config, discard, fsync_dir, resolve_path
 from grasp_io.sinks._unwritable import cannot_write
 from grasp_io.sinks.jsonl import JsonlSink
 
@@ -35,6 +35,10 @@ class JsonArraySinkConfig(BaseModel):
 
     fsync: bool = False
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
+
+    ordered: bool = False
+    """Write records in source order rather than as they finish (as `grasp run --ordered`):
+    a finished record waits for those before it, within the run's window."""
 
 
 class JsonArraySink:
@@ -101,6 +105,7 @@ class JsonArraySink:
                 "finalize(), and leave staging files alone while a run can still resume"
             ) from exc
         except OSError as exc:
+            discard(temporary)
             raise SinkError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
         self._finalized = True
         return [self.path]

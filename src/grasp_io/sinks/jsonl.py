@@ -39,6 +39,10 @@ class JsonlSinkConfig(BaseModel):
     fsync: bool = False
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
 
+    ordered: bool = False
+    """Write records in source order rather than as they finish (as `grasp run --ordered`):
+    a finished record waits for those before it, within the run's window."""
+
 
 _encode_utf8 = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default

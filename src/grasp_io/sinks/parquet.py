@@ -44,6 +44,10 @@ class ParquetSinkConfig(BaseModel):
     fsync: bool = False
     """Force every write to disk before it is committed: survives a power cut, costs speed."""
 
+    ordered: bool = False
+    """Write records in source order rather than as they finish (as `grasp run --ordered`):
+    a finished record waits for those before it, within the run's window."""
+
     media: dict[str, MediaKind] | None = None
     """Columns to store as Hugging Face ``Image`` or ``Audio`` features
     (``{column: image|audio}``). Columns whose values are ``{"bytes", "path"}`` dicts of a

@@ -16,7 +16,7 @@ from grasp_core.cli.options import (
     run_options,
 )
 
-__all__ = ["add_command", "run_command"]
+__all__ = ["add_command", "interrupted_message", "run_command"]
 
 
 def add_command(commands: Commands) -> None:
@@ -50,6 +50,12 @@ def add_command(commands: Commands) -> None:
     )
     run.add_argument("--window", type=int, help="most records in flight at once")
     run.add_argument(
+        "--ordered",
+        action="store_true",
+        help="write records in source order (finished ones wait, within --window, for "
+        "earlier ones)",
+    )
+    run.add_argument(
         "--allowed-failures",
         type=float,
         help="failure budget: a count, or a fraction below 1 (exit 0 within it)",
@@ -79,6 +85,11 @@ def add_command(commands: Commands) -> None:
         const="heuristics",
         metavar="TASKS",
         help="tag every output record under `quality`: heuristics (default) and/or judge",
+    )
+    run.add_argument(
+        "--no-post-process",
+        action="store_true",
+        help="skip the task's post_process steps (run them later with grasp curate)",
     )
     run.add_argument(
         "--max-cost",
@@ -129,6 +140,8 @@ def run_command(args: argparse.Namespace) -> int:
         oasst=True if args.oasst == "auto" else args.oasst,
         format=args.format,
         quality=args.quality,
+        post_process=not args.no_post_process,
+        ordered=args.ordered,
         progress=False if args.quiet else _PROGRESS_BY_LOG_FORMAT[args.log_format],
         progress_every=args.progress_every,
         max_cost=args.max_cost,
@@ -143,19 +156,39 @@ def run_command(args: argparse.Namespace) -> int:
     if result.stopped_by_budget:
         print(
             f"grasp: budget reached ({result.metrics['budget']['reason']}); "
-            f"{result.done} records committed. Continue with a higher cap:\n"
+            f"{_committed(result)}. Continue with a higher cap:\n"
             f"  grasp run {args.task} --resume --max-cost USD (or --max-tokens N)",
             file=sys.stderr,
         )
         return EXIT_BUDGET
     if result.interrupted:
         print(
-            f"grasp: stopped early; {result.done} records committed. Continue with:\n"
-            f"  grasp run {args.task} --resume",
+            f"grasp: stopped early; {_committed(result)}. {_resume_hint(args)}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_FAILED_RECORDS
+
+
+def interrupted_message(args: argparse.Namespace) -> str:
+    """What ``grasp`` prints when Ctrl-C or SIGTERM lands outside the run itself (while it
+    starts, or once it is over): what was committed is kept either way, and ``--resume``
+    also starts a run that had not begun."""
+    return f"grasp: interrupted. {_resume_hint(args)}"
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    return f"Continue with:\n  grasp run {args.task} --resume"
+
+
+def _committed(result: Any) -> str:
+    """``N records committed (M by this run)``: earlier runs of the journal included."""
+    return f"{result.finished_total} records committed ({_this_run(result)} by this run)"
+
+
+def _this_run(result: Any) -> int:
+    """Records this run finished (written, filtered or failed)."""
+    return int(result.done + result.failed + result.filtered)
 
 
 _PROGRESS_BY_LOG_FORMAT: dict[str, Literal["auto", "rich", "json"]] = {
@@ -175,6 +208,7 @@ def _print_summary(result: Any) -> None:
         ("filtered", result.filtered),
         ("finished earlier", result.previously_done),
         ("failed earlier", result.previously_failed),
+        ("finished in all", f"{result.finished_total} ({_this_run(result)} by this run)"),
         ("seconds", f"{result.seconds:.2f}"),
     ]
     print(f"grasp run {result.task}")
@@ -193,6 +227,13 @@ def _print_summary(result: Any) -> None:
         )
     for path in result.output_paths:
         print(f"  output           {path}")
+    for path in result.unfinished_outputs:
+        print(f"  output           {path} (unfinished: --resume completes it)")
+    curated = result.metrics.get("post_process", {})
+    if curated.get("outputs") or curated.get("removed_report"):
+        print(f"  post-process     kept {curated['kept']} of {curated['read']}")
+        for path in [*curated["outputs"], curated["removed_report"], *curated["files"]]:
+            print(f"    {path}")
     if result.failed:
         print(f"  failures         {result.failures_path}")
         for reason, count in sorted(result.failure_reasons.items(), key=lambda kv: -kv[1])[:5]:

@@ -7,6 +7,7 @@ runs it like any other, so it resumes after a crash and accounts for every faile
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,11 +63,12 @@ def add_command(commands: Commands) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Build the tagging task from the options and run it."""
+    """Build the tagging task from the options, check the input's fields, and run it."""
     from grasp_core.api import run_task
     from grasp_core.runs.dataset_files import refuse_input_as_output, sink_block, source_block
+    from grasp_core.runs.layout import RunLayout
     from grasp_core.runs.quality import parse_tasks
-    from grasp_core.runs.tagging import tag_task
+    from grasp_core.runs.tagging import check_tag_fields, nothing_committed, tag_task
 
     tasks = parse_tasks(args.tasks) if args.tasks else ("heuristics",)
     source = source_block(args.input, args.source)
@@ -81,20 +83,29 @@ def run_command(args: argparse.Namespace) -> int:
         "judge_graph": args.judge_graph,
     }
     quality.update({k: v for k, v in optional.items() if v not in (None, [])})
+    check_tag_fields(source, quality, base_dir=Path.cwd(), start=args.start_index or 0)
     task = tag_task(source, sink, quality, task_dir=Path.cwd(), name=Path(sink["file_path"]).stem)
-    result = run_task(task, run_options(args))
+    options = run_options(args)
+    if not (args.resume or args.overwrite) and nothing_committed(RunLayout.of(task).journal_path):
+        # an earlier tagging tagged nothing: its files are replaced, not in the way
+        options = dataclasses.replace(options, overwrite=True)
+    result = run_task(task, options)
     if not args.quiet:
         print(f"grasp tag: tagged {result.done}, failed {result.failed}", end="")
         print(f", finished earlier {result.previously_done}" if result.previously_done else "")
         for path in result.output_paths:
             print(f"  output    {path}")
+        for path in result.unfinished_outputs:
+            print(f"  output    {path} (unfinished: --resume completes it)")
         if result.failed:
             print(f"  failures  {result.failures_path}")
             for reason, count in sorted(result.failure_reasons.items(), key=lambda kv: -kv[1])[:5]:
                 print(f"    {count} × {reason}")
     if result.interrupted:
+        this_run = result.done + result.failed + result.filtered
         print(
-            f"grasp: stopped early; {result.done} records committed. Continue with --resume",
+            f"grasp: stopped early; {result.finished_total} records committed ({this_run} by "
+            "this run). Continue with --resume",
             file=sys.stderr,
         )
         return 130
