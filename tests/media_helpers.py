@@ -59,7 +59,8 @@ def audio_bytes(fmt: str = "WAV", hz: float = 440.0) -> bytes:
 class MediaHttpServer:
     """Serves ``routes`` (path → bytes) on loopback and counts requests per path.
 
-    ``/slow/...`` waits ``slow_seconds`` before answering; ``/stream/N`` streams N bytes
+    ``/slow/...`` waits ``slow_seconds`` before answering, or, while ``gate`` is an event,
+    until it is set (at most 60 s), so a test decides when; ``/stream/N`` streams N bytes
     without a Content-Length; ``/redirect-ftp`` redirects to an ``ftp:`` URL.
     """
 
@@ -67,6 +68,7 @@ class MediaHttpServer:
         self.routes = routes
         self.slow_seconds = slow_seconds
         self.hits: Counter[str] = Counter()
+        self.gate: threading.Event | None = None
         self.url = ""
 
     @contextmanager
@@ -83,7 +85,11 @@ class MediaHttpServer:
                 path = self.path.split("?", 1)[0]
                 owner.hits[path] += 1
                 if path.startswith("/slow/"):
-                    time.sleep(owner.slow_seconds)
+                    gate = owner.gate
+                    if gate is not None:
+                        gate.wait(60)
+                    else:
+                        time.sleep(owner.slow_seconds)
                     path = path.removeprefix("/slow")
                 if path == "/redirect-ftp":
                     self.send_response(302)

@@ -23,15 +23,19 @@ _NOT_A_REJECTION = frozenset({401, 403, 404})
 """4xx statuses about the key, access or route, not the request's content (they keep their
 own hints)."""
 _REJECTION_WORDS: Final = (
-    "invalid",
+    "invalid request",
+    "invalid_request",
     "not supported",
     "unsupported",
     "schema",
     "response_format",
+    "tool_choice",
     "bad request",
 )
 """Words by which a 500's message calls the request itself wrong (llama.cpp's server
-answers 500 for request forms it does not take); any other 500 is taken as transient."""
+answers 500 for request forms it does not take); any other 500 is taken as transient.
+Not a bare "invalid": OpenAI's retryable "The model produced invalid content" and a
+garbled reply's decoder error ("Invalid \\escape", which litellm reports as a 500) say it."""
 _HINTS = {
     401: "; check the API key variable named by api_key_env",
     403: "; the key lacks access to this model",

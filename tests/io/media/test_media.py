@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import threading
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
@@ -186,26 +187,43 @@ async def test_waiter_downloads_again_when_the_first_download_is_cancelled_or_di
     resolver: MediaResolver, server: MediaHttpServer
 ) -> None:
     """A waiter whose download was cancelled, or failed under other limits (a smaller
-    max_bytes), downloads for itself instead of sharing a failure that is not its own."""
+    max_bytes), downloads for itself instead of sharing a failure that is not its own.
+
+    The server holds the first download until the waiter is waiting for it, so the order
+    of events is fixed whatever the machine's load."""
     url = server.url + "/slow/cat.png"
     got: list[Media] = []
-
-    async def cancelled_first() -> None:
-        with anyio.move_on_after(0.1):
-            await resolver.resolve(url)
-
-    async def small_first() -> None:
-        with pytest.raises(RecordError, match="over the media limit of 10 bytes"):
-            await resolver.resolve(url, max_bytes=10)
-
-    for first in (cancelled_first, small_first):
+    for cancelled in (True, False):
         await resolver.fetcher.aclose()
+        server.gate = threading.Event()
+        seen = server.hits["/slow/cat.png"]
+        first = anyio.CancelScope()
+
         async with anyio.create_task_group() as group:
-            group.start_soon(first)
-            await anyio.sleep(0.05)
-            group.start_soon(lambda: _append(got, resolver.resolve(url)))
+            group.start_soon(_first_download, resolver, url, first, cancelled)
+            with anyio.fail_after(30):  # the first download reached the server
+                # the server counts in its own thread: nothing to await but the count
+                while server.hits["/slow/cat.png"] == seen:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
+            group.start_soon(_append, got, resolver.resolve(url))
+            await anyio.wait_all_tasks_blocked()  # the waiter waits for that download
+            if cancelled:
+                first.cancel()
+            server.gate.set()
+        assert server.hits["/slow/cat.png"] == seen + 2
     assert [m.data for m in got] == [png_bytes()] * 2
-    assert server.hits["/slow/cat.png"] == 4
+
+
+async def _first_download(
+    resolver: MediaResolver, url: str, scope: anyio.CancelScope, cancelled: bool
+) -> None:
+    """Download ``url`` inside ``scope`` (to be cancelled), or under a 10-byte limit."""
+    with scope:
+        if cancelled:
+            await resolver.resolve(url)
+        else:
+            with pytest.raises(RecordError, match="over the media limit of 10 bytes"):
+                await resolver.resolve(url, max_bytes=10)
 
 
 async def _append(results: list[Media], pending: Awaitable[Media]) -> None:
