@@ -45,3 +45,16 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site strictly (broken links fail), into site/."""
     session.install("-e", ".[docs]")
     session.run("python", "-m", "mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session
+def realserver(session: nox.Session) -> None:
+    """GraSP against llama.cpp's OpenAI-compatible server (llama-cpp-python) and a tiny model
+    made offline (tests/realserver). Not a default session: installing llama-cpp-python
+    compiles llama.cpp, several minutes on two cores the first time (pip keeps the wheel)."""
+    session.install("-e", ".", "pytest>=8", "pytest-timeout>=2.3")
+    session.install("llama-cpp-python[server]", "gguf")
+    built = session.run("python", "tools/realserver/make_tiny_model.py", silent=True)
+    model = str(built).strip().splitlines()[-1]
+    env = {"GRASP_REALSERVER_MODEL": model}
+    session.run("pytest", "-m", "realserver", "tests/realserver", *session.posargs, env=env)

@@ -1,7 +1,8 @@
-"""Everything a plugin author imports: node types, sources, sinks, transforms, row formats
-and media encoders are written against these names (with ``grasp_core.errors`` for errors
-and the package root for the public API), never against engine modules. ``grasp_nodes``
-and ``grasp_io`` hold to the same rule, checked by import-linter.
+"""Everything a plugin author imports: node types, sources, sinks, transforms, row formats,
+media encoders and post-process steps are written against these names (with
+``grasp_core.errors`` for errors and the package root for the public API), never against
+engine modules. ``grasp_nodes`` and ``grasp_io`` hold to the same rule, checked by
+import-linter.
 
 Names are imported lazily on first use, as at the package root.
 """
@@ -29,9 +30,12 @@ if TYPE_CHECKING:
     from grasp_core.logs import get_logger, redact, register_secret
     from grasp_core.models.backends import Backend
     from grasp_core.observe.metrics import RunMetrics
+    from grasp_core.postprocess import Removed, Step, StepEnv, StepOutput, StepType
     from grasp_core.protocols import (
         BuildEnv,
         CommitToken,
+        Embedder,
+        EmbedderFactory,
         Node,
         NodeContext,
         NodeType,
@@ -47,9 +51,11 @@ if TYPE_CHECKING:
         TransformType,
     )
     from grasp_core.registry import (
+        embedders,
         formats,
         media,
         nodes,
+        postprocess,
         register,
         sinks,
         sources,
@@ -65,6 +71,8 @@ __all__ = [
     "CommitToken",
     "CompiledGraph",
     "DataQualityConfig",
+    "Embedder",
+    "EmbedderFactory",
     "GraphConfig",
     "ModelParameters",
     "ModelSpec",
@@ -74,6 +82,7 @@ __all__ = [
     "NodeType",
     "ReadsState",
     "RecordFormat",
+    "Removed",
     "ReplyAction",
     "RunMetrics",
     "Sink",
@@ -81,6 +90,10 @@ __all__ = [
     "Source",
     "SourceItem",
     "SourceType",
+    "Step",
+    "StepEnv",
+    "StepOutput",
+    "StepType",
     "StrictModel",
     "Transform",
     "TransformEnv",
@@ -89,6 +102,7 @@ __all__ = [
     "YamlPath",
     "check_state_reads",
     "compile_graph",
+    "embedders",
     "find_unwritable",
     "formats",
     "free_reads",
@@ -99,6 +113,7 @@ __all__ = [
     "media",
     "nodes",
     "parse_type",
+    "postprocess",
     "redact",
     "register",
     "register_secret",
@@ -128,9 +143,12 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.config.parameters": ["ModelParameters"],
         "grasp_core.logs": ["get_logger", "redact", "register_secret"],
         "grasp_core.observe.metrics": ["RunMetrics"],
+        "grasp_core.postprocess": ["Removed", "Step", "StepEnv", "StepOutput", "StepType"],
         "grasp_core.protocols": [
             "BuildEnv",
             "CommitToken",
+            "Embedder",
+            "EmbedderFactory",
             "Node",
             "NodeContext",
             "NodeType",
@@ -146,9 +164,11 @@ __getattr__, __dir__ = lazy_exports(
             "TransformType",
         ],
         "grasp_core.registry": [
+            "embedders",
             "formats",
             "media",
             "nodes",
+            "postprocess",
             "register",
             "sinks",
             "sources",

@@ -8,7 +8,7 @@ so plugin authors write plain blocking file code.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BuildEnv",
     "CommitToken",
+    "Embedder",
+    "EmbedderFactory",
     "Node",
     "NodeContext",
     "NodeType",
@@ -69,6 +71,12 @@ class Source(Protocol):
     applies ``start`` and ``limit`` to the whole source's positions, then keeps the shard's
     records. The Ray executor uses it; a source without it is split round-robin, each
     shard reading the whole input.
+
+    It may also define ``count() -> int | None`` (optional too): how many items
+    ``iter_records()`` yields, error items included, when that is cheap to learn without
+    parsing the records (the lines of a JSONL file, a Parquet footer, a dataset's
+    ``num_rows``), else None. Live progress shows a total, a bar and an ETA from it; it is
+    called in another thread while the run reads the records, and may be left unfinished.
     """
 
     def iter_records(self, start: int = 0, limit: int | None = None) -> Iterator[SourceItem]:
@@ -94,6 +102,10 @@ class Transform(Protocol):
     whole input first. Items with ``error`` set pass through unchanged. A record mapped
     1:1 keeps its id; a record made from several gets an id derived from theirs, the same
     on every run, since resume tells records apart by id.
+
+    A transform may also define ``count(items: int) -> int | None``: how many items it yields
+    from ``items`` input items (as many for a 1:1 mapping, fewer for a skip), or None when
+    that depends on the records (a filter); the run's progress total is built from it.
     """
 
     def apply(self, items: Iterator[SourceItem]) -> Iterator[SourceItem]:
@@ -270,3 +282,30 @@ class NodeType(Protocol):
 
     @classmethod
     def build(cls, name: str, config: Any, env: BuildEnv) -> Node: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into vectors for one models-file entry: a remote embeddings route or a
+    local model. Built by the ``grasp.embedders`` entry point ``default`` (an
+    :class:`EmbedderFactory`); post-process steps get one from ``StepEnv.embedder``."""
+
+    name: str
+    """The model's name in the models file."""
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order. Any number of texts: the embedder splits them into
+        requests of its batch size and sends those under the backend's limits and retries;
+        raise ``ModelCallError`` when that fails. Texts must not be empty."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; the embedder may be used again afterwards (it reconnects)."""
+        ...
+
+
+class EmbedderFactory(Protocol):
+    """Builds the :class:`Embedder` of a models-file entry, checking the entry now (an
+    unknown model, a route without embeddings, a local model whose package is missing)."""
+
+    def __call__(self, model: str, env: BuildEnv, *, batch_size: int = 64) -> Embedder: ...

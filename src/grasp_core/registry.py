@@ -1,5 +1,5 @@
-"""Plugins by name: node types, sources, sinks, row formats, transforms and media
-encoders, found through entry points, loaded lazily.
+"""Plugins by name: node types, sources, sinks, row formats, transforms, media encoders,
+post-process steps and embedders, found through entry points, loaded lazily.
 
 Built-in types are declared as entry points in GraSP's own ``pyproject.toml``, so the core
 never imports ``grasp_nodes`` or ``grasp_io``; third parties add types the same way, or
@@ -16,16 +16,20 @@ from typing import Any, TypeVar
 from grasp_core.errors import PluginError
 
 __all__ = [
+    "EMBEDDER_GROUP",
     "FORMAT_GROUP",
     "MEDIA_GROUP",
     "NODE_GROUP",
+    "POSTPROCESS_GROUP",
     "SINK_GROUP",
     "SOURCE_GROUP",
     "TRANSFORM_GROUP",
     "Registry",
+    "embedders",
     "formats",
     "media",
     "nodes",
+    "postprocess",
     "register",
     "sinks",
     "sources",
@@ -38,6 +42,8 @@ SINK_GROUP = "grasp.sinks"
 FORMAT_GROUP = "grasp.formats"
 TRANSFORM_GROUP = "grasp.transforms"
 MEDIA_GROUP = "grasp.media"
+POSTPROCESS_GROUP = "grasp.postprocess"
+EMBEDDER_GROUP = "grasp.embedders"
 
 T = TypeVar("T")
 
@@ -93,6 +99,8 @@ sinks = Registry(SINK_GROUP, "sink type")
 formats = Registry(FORMAT_GROUP, "output format")
 transforms = Registry(TRANSFORM_GROUP, "transform")
 media = Registry(MEDIA_GROUP, "media encoder")
+postprocess = Registry(POSTPROCESS_GROUP, "post-process step")
+embedders = Registry(EMBEDDER_GROUP, "embedder")
 
 _BY_KIND = {
     "nodes": nodes,
@@ -101,14 +109,17 @@ _BY_KIND = {
     "formats": formats,
     "transforms": transforms,
     "media": media,
+    "postprocess": postprocess,
+    "embedders": embedders,
 }
 
 
 def register(kind: str, name: str) -> Callable[[T], T]:
     """Register a plugin in this process: ``@register("nodes", "my_type")`` on a class.
 
-    ``kind`` is one of ``nodes``, ``sources``, ``sinks``, ``formats``, ``transforms`` or
-    ``media``. Packages usually declare entry points instead (see the plugin guide)."""
+    ``kind`` is one of ``nodes``, ``sources``, ``sinks``, ``formats``, ``transforms``,
+    ``media``, ``postprocess`` or ``embedders``. Packages usually declare entry points
+    instead (see the plugin guide)."""
     registry = _BY_KIND.get(kind)
     if registry is None:
         raise PluginError(

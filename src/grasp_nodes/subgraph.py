@@ -98,7 +98,7 @@ class SubgraphNode:
         node = cls(name, config, graph, inner_keys)
         node.inner_env = inner_env
         if config.input_map:
-            node.check_inputs(config.input_map, what=f"subgraph {name!r}'s input_map")
+            node.check_inputs(config.input_map, what=f"the input_map keys of subgraph {name!r}")
         return node
 
     def check_inputs(self, keys: Iterable[str], *, what: str) -> None:

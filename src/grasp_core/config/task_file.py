@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from grasp_core.config import TaskConfig, validate_block
+from grasp_core.config.locate import located
+from grasp_core.config.postprocess import resolve_steps, step_specs
 from grasp_core.config.yaml_source import YamlDocument, load_yaml, parse_yaml
 
 __all__ = ["Task"]
@@ -45,16 +47,24 @@ class Task:
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], *, task_dir: str | Path = ".", name: str = "task"
+        cls, data: Mapping[str, Any], *, task_dir: str | Path = ".", name: str | None = None
     ) -> Task:
-        """Validate a task built in Python (callables may stand where dotted paths go)."""
+        """Validate a task built in Python (callables may stand where dotted paths go).
+
+        Without ``name``, the task is named ``task-`` and the first 8 hex digits of its
+        fingerprint: the name of its files when it has no sink (``output/NAME.jsonl``, with
+        its journal and summary beside), so two different tasks built in one folder never
+        share them, and the same task finds its journal again on resume."""
         config = validate_block(TaskConfig, dict(data), path=(), document=None)
-        return cls(config=config, data=data, task_dir=Path(task_dir).resolve(), name=name)
+        _check_steps(config, Path(task_dir).resolve(), None)
+        task = cls(config=config, data=data, task_dir=Path(task_dir).resolve(), name=name or "")
+        return task if name else dataclasses.replace(task, name=f"task-{task.fingerprint()[:8]}")
 
     @classmethod
     def _from_document(cls, document: YamlDocument, *, task_dir: Path, name: str) -> Task:
         data = document.data if document.data is not None else {}
         config = validate_block(TaskConfig, data, path=(), document=document)
+        _check_steps(config, task_dir, document)
         if name == "task":
             name = task_dir.name
         return cls(config=config, data=data, task_dir=task_dir, name=name, document=document)
@@ -62,11 +72,23 @@ class Task:
     def fingerprint(self) -> str:
         """A hash of the task's content; a resume against a different task is refused.
 
-        The ``budget`` block is left out: raising a spending cap to continue a stopped run
+        The ``budget`` block and the post-process steps are left out: raising a spending cap
+        to continue a stopped run, or changing the steps run over the finished output,
         changes nothing about the records."""
-        content = {key: value for key, value in self.data.items() if key != "budget"}
+        content = {key: value for key, value in self.data.items() if key not in _NOT_HASHED}
         canonical = json.dumps(content, sort_keys=True, default=_stable_name, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+_NOT_HASHED = frozenset({"budget", "post_process", "graph_post_process"})
+
+
+def _check_steps(config: TaskConfig, task_dir: Path, document: YamlDocument | None) -> None:
+    """Find every post-process step's class and validate its settings now, before a run
+    spends anything on the records it would curate."""
+    with located(document, ("graph_post_process",)):
+        specs = step_specs(config.post_process, config.graph_post_process)
+    resolve_steps(specs, base_dir=task_dir, document=document)
 
 
 def _stable_name(value: Any) -> str:

@@ -17,32 +17,42 @@ from typing import Any
 __all__ = ["find_unwritable"]
 
 
-def find_unwritable(value: Any, *, surrogates: bool = True, path: str = "") -> str | None:
+_INT64 = range(-(2**63), 2**63)
+
+
+def find_unwritable(
+    value: Any, *, surrogates: bool = True, int64: bool = False, path: str = ""
+) -> str | None:
     """Describe the first value in ``value`` that cannot be written, with its dotted path
     (``field 'messages.0.content' holds ...``), or return None when every value can be.
 
     ``value`` is JSON-like data (dicts, lists, scalars); keys are checked as well as values.
     Integers too long for text are always reported; text with lone surrogates only with
-    ``surrogates`` (a JSON writer keeps them as ``\\u`` escapes). ASCII text and ordinary
-    integers cost one check each.
+    ``surrogates`` (a JSON writer keeps them as ``\\u`` escapes); integers outside 64 bits
+    only with ``int64`` (Arrow-based formats store integers as int64). ASCII text and
+    ordinary integers cost one check each.
     """
     if isinstance(value, str):
         return _not_unicode(value, f"field {path!r}" if path else "the value", surrogates)
     if isinstance(value, int):
-        return _too_long(value, path)
+        too_long = _too_long(value, path)
+        if too_long is None and int64 and value not in _INT64:
+            where = f"field {path!r}" if path else "the value"
+            return f"{where} holds an integer outside the 64-bit range ({len(str(value))} digits)"
+        return too_long
     if isinstance(value, Mapping):
         for key, item in value.items():
             inner = f"{path}.{key}" if path else str(key)
             where = f"a key under {path!r}" if path else "a key"
             found = (_not_unicode(key, where, surrogates) if isinstance(key, str) else None) or (
-                find_unwritable(item, surrogates=surrogates, path=inner)
+                find_unwritable(item, surrogates=surrogates, int64=int64, path=inner)
             )
             if found is not None:
                 return found
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             inner = f"{path}.{index}" if path else str(index)
-            found = find_unwritable(item, surrogates=surrogates, path=inner)
+            found = find_unwritable(item, surrogates=surrogates, int64=int64, path=inner)
             if found is not None:
                 return found
     return None

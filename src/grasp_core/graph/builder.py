@@ -97,9 +97,12 @@ class Graph:
         output_config: Mapping[str, Any] | None = None,
         schema_config: Mapping[str, Any] | None = None,
         task_dir: str | Path = ".",
-        name: str = "task",
+        name: str | None = None,
     ) -> Task:
-        """A task around this graph, ready for ``run_task``."""
+        """A task around this graph, ready for ``run_task``. Without ``name`` it is named
+        after its content (``task-`` and 8 hex digits; see :meth:`Task.from_dict`), which
+        names its files when ``data_config`` has no sink: ``output/NAME.jsonl`` under
+        ``task_dir``, or under ``RunOptions(output_dir=...)``."""
         data: dict[str, Any] = {"graph_config": self.to_graph_config()}
         for key, block in (
             ("data_config", data_config),

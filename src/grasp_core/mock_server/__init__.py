@@ -6,6 +6,8 @@ It binds loopback only and answers:
 - ``POST /openai/deployments/{deployment}/chat/completions`` (Azure; model = deployment),
 - ``POST /api/chat`` and ``POST /api/generate`` (Ollama; streams NDJSON only when the
   request says ``"stream": true``),
+- ``POST /v1/embeddings`` (and Azure's ``/openai/deployments/{deployment}/embeddings``):
+  deterministic unit vectors in which near-duplicate texts lie close (see ``_embeddings``),
 - ``GET /v1/models``, ``GET /health``, ``GET /_mock/stats`` and ``POST /_mock/reset``.
 
 The reply echoes the last user message (``reply_mode="lorem"``: 20-60 pseudo-words seeded by
@@ -57,9 +59,10 @@ This package uses asyncio directly, a deliberate exception to "anyio everywhere"
 ``_http``.
 """
 
+from grasp_core.mock_server._cli import serve_cli
 from grasp_core.mock_server._quirks import PROFILES, QUIRKS
 from grasp_core.mock_server._replies import FAULT_KINDS, Latency
-from grasp_core.mock_server.server import NO_LATENCY, MockServer, serve_cli
+from grasp_core.mock_server.server import NO_LATENCY, MockServer
 
 __all__ = [
     "FAULT_KINDS",

@@ -31,10 +31,17 @@ from grasp_core.mock_server._dialects import (
     malformed_response,
     read_chat_request,
 )
+from grasp_core.mock_server._embeddings import (
+    AZURE_EMBEDDINGS_PATH,
+    EMBEDDINGS_PATHS,
+    embeddings_response,
+    read_embeddings_request,
+)
 from grasp_core.mock_server._http import DROP, Drop, HttpServer, Request, Response, loopback_address
 from grasp_core.mock_server._quirks import Quirks
 from grasp_core.mock_server._replies import (
     FAULT_KINDS,
+    Directive,
     FaultPlan,
     Latency,
     ReplyMode,
@@ -48,7 +55,7 @@ from grasp_core.mock_server._request_log import RequestLog
 from grasp_core.mock_server._structured import SchemaRequestError, structured_reply, wanted_json
 from grasp_core.mock_server._tool_calls import forced_call
 
-__all__ = ["NO_LATENCY", "MockServer", "serve_cli"]
+__all__ = ["NO_LATENCY", "MockServer"]
 
 NO_LATENCY: Final = Latency.fixed(0.0)
 _FAULT_STATUS: Final = {"429": 429, "500": 500, "503": 503}
@@ -256,6 +263,12 @@ class MockServer:
                 return error_response("openai", 405, f"use POST for {path}", code="bad_method")
             deployment = azure.group(1) if azure is not None else None
             return await self._model_call(request, dialect or "openai", deployment)
+        embeddings = AZURE_EMBEDDINGS_PATH.fullmatch(path)
+        if path in EMBEDDINGS_PATHS or embeddings is not None:
+            if method != "POST":
+                return error_response("openai", 405, f"use POST for {path}", code="bad_method")
+            deployment = embeddings.group(1) if embeddings is not None else None
+            return await self._embeddings_call(request, deployment)
         if method == "GET" and path in ("/v1/models", "/models"):
             model = {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "grasp"}
             return json_response({"object": "list", "data": [model]})
@@ -288,31 +301,11 @@ class MockServer:
                 request.path, chat.model, key, refused.status, None, chat.messages, request=request
             )
             return refused
-        with self._lock:
-            fault = self._fault_plan.decide(key, directive)
-            delay = directive.latency
-            if delay is None:
-                delay = self._latency.sample(self._rng)
-            self._sequence += 1
-            sequence = self._sequence
-        if fault == "timeout":
-            delay += directive.hang if directive.hang is not None else self._hang_seconds
-        status = None if fault == "drop" else _FAULT_STATUS.get(fault or "", 200)
-        # Logged now rather than when answered, so a request its client gave up on still shows.
-        self._log.record(
-            request.path, chat.model, key, status, fault, chat.messages, request=request
+        fault, sequence, ended = await self._fault(
+            request, dialect, chat.model, key, directive, chat.messages
         )
-        if delay > 0:
-            await self._log.wait(delay)
-        if fault == "drop":
-            return DROP
-        if status is not None and status != 200:
-            headers: tuple[tuple[str, str], ...] = ()
-            if status == 429:
-                retry = directive.retry_after
-                retry = self._retry_after if retry is None else retry
-                headers = (("Retry-After", f"{retry:g}"), ("retry-after-ms", f"{retry * 1000:.0f}"))
-            return error_response(dialect, status, f"mock fault [[mock:{fault}]]", headers=headers)
+        if ended is not None:
+            return ended
         if fault == "malformed":
             return malformed_response(chat)
         raw = self._quirks.raw_newlines
@@ -342,45 +335,53 @@ class MockServer:
             chat, answer, id_=f"chatcmpl-mock{sequence}", empty=fault == "empty"
         )
 
+    async def _embeddings_call(self, request: Request, deployment: str | None) -> Response | Drop:
+        try:
+            asked = read_embeddings_request(request.body, deployment)
+            directive = parse_markers(asked.inputs)
+        except RequestError as exc:
+            self._log.record(request.path, None, None, 400, None, None)
+            return error_response("openai", 400, str(exc))
+        key = request_key(asked.model, asked.inputs)
+        fault, _, ended = await self._fault(
+            request, "openai", asked.model, key, directive, asked.inputs
+        )
+        return ended if ended is not None else embeddings_response(asked, fault)
 
-def serve_cli(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    latency: Latency | str = NO_LATENCY,
-    reply_mode: ReplyMode = "echo",
-    fault_rate: float = 0.0,
-    faults: Sequence[str] = ("429", "500"),
-    seed: int = 0,
-    max_seconds: float = 3600.0,
-    request_log_path: str | Path | None = None,
-    hang_seconds: float = 30.0,
-    retry_after: float = 0.05,
-    like: str = "openai",
-    quirks: Sequence[str] = (),
-) -> None:
-    """Serve in the foreground until ``max_seconds`` pass, printing one URL line first.
+    async def _fault(
+        self,
+        request: Request,
+        dialect: Dialect,
+        model: str,
+        key: str,
+        directive: Directive,
+        messages: list[Any],
+    ) -> tuple[str | None, int, Response | Drop | None]:
+        """Draw the call's fault and latency, log the call and wait; return the fault, the
+        call's sequence number and, for an error status or a dropped connection, the end."""
+        with self._lock:
+            fault = self._fault_plan.decide(key, directive)
+            delay = directive.latency
+            if delay is None:
+                delay = self._latency.sample(self._rng)
+            self._sequence += 1
+            sequence = self._sequence
+        if fault == "timeout":
+            delay += directive.hang if directive.hang is not None else self._hang_seconds
+        status = None if fault == "drop" else _FAULT_STATUS.get(fault or "", 200)
+        # Logged now rather than when answered, so a request its client gave up on still shows.
+        self._log.record(request.path, model, key, status, fault, messages, request=request)
+        if delay > 0:
+            await self._log.wait(delay)
+        if fault == "drop":
+            return fault, sequence, DROP
+        if status is not None and status != 200:
+            headers: tuple[tuple[str, str], ...] = ()
+            if status == 429:
+                retry = directive.retry_after
+                retry = self._retry_after if retry is None else retry
+                headers = (("Retry-After", f"{retry:g}"), ("retry-after-ms", f"{retry * 1000:.0f}"))
+            error = error_response(dialect, status, f"mock fault [[mock:{fault}]]", headers=headers)
+            return fault, sequence, error
+        return fault, sequence, None
 
-    ``latency`` may be text such as ``"lognormal:0.5:0.5"`` (see :meth:`Latency.parse`);
-    ``quirks`` names real-server behaviours to switch on beside the ``like`` profile's.
-    """
-    server = MockServer(
-        host=host,
-        port=port,
-        latency=Latency.parse(latency) if isinstance(latency, str) else latency,
-        reply_mode=reply_mode,
-        fault_rate=fault_rate,
-        faults=faults,
-        seed=seed,
-        hang_seconds=hang_seconds,
-        retry_after=retry_after,
-        max_seconds=max_seconds,
-        request_log_path=request_log_path,
-        like=like,
-        **dict.fromkeys(quirks, True),
-    )
-
-    def announce(url: str) -> None:
-        print(f"grasp mock server listening on {url}", flush=True)
-
-    asyncio.run(server._serve(announce))

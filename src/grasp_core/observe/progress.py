@@ -3,12 +3,17 @@
 The reporter is a task beside the engine that reads counters the engine, the metrics and
 the backends keep anyway (no locks, no callbacks on the hot path) a few times a second on a
 terminal, or every few seconds in logs. It renders once more when the run ends.
+
+The record total is known at once for a data-less run; for a source it is counted beside the
+run, in a thread (:class:`RecordTotal`), where the source can tell cheaply, and shown as
+unknown until then, or for good when it cannot.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,11 +21,43 @@ from typing import Any, Literal, Protocol
 
 import anyio
 
-__all__ = ["ProgressMode", "ProgressReporter", "ProgressSnapshot", "resolve_mode"]
+from grasp_core.logs import get_logger
+
+__all__ = ["ProgressMode", "ProgressReporter", "ProgressSnapshot", "RecordTotal", "resolve_mode"]
 
 ProgressMode = Literal["rich", "json"]
 _TTY_INTERVAL = 0.25
 _LOG_INTERVAL = 10.0
+_log = get_logger(__name__)
+
+
+class RecordTotal:
+    """How many records the run sees in all: ``known`` at once, or learned by ``count`` (a
+    blocking call that may read a whole file) in a thread beside the run."""
+
+    def __init__(
+        self, known: int | None = None, count: Callable[[], int | None] | None = None
+    ) -> None:
+        self.value = known
+        self.counting = known is None and count is not None
+        """Still being counted (unknown so far, perhaps known soon)."""
+        self._count = count
+
+    async def learn(self) -> None:
+        """Start counting. The count runs in a daemon thread, not a worker thread of the
+        event loop: a run that ends first neither waits for it nor keeps the process alive
+        until it is done (the total then stays unknown)."""
+        if self.counting:
+            threading.Thread(target=self._learn, name="grasp record count", daemon=True).start()
+
+    def _learn(self) -> None:
+        assert self._count is not None
+        try:
+            self.value = self._count()
+        except Exception as exc:  # progress never stops a run: the total stays unknown
+            _log.debug("the records could not be counted for progress", error=str(exc))
+        finally:
+            self.counting = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +78,8 @@ class ProgressSnapshot:
     cost_usd: float
     backends: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per backend: ``in_flight`` and its current adaptive ``limit``."""
+    counting: bool = False
+    """The total is unknown so far and being counted."""
 
     @property
     def processed(self) -> int:
@@ -176,7 +215,10 @@ def _render(s: ProgressSnapshot) -> Any:
     grid.add_column(style="bold")
     grid.add_column()
     finished = s.earlier + s.processed
-    count = f"{finished}/{s.total}" if s.total is not None else f"{finished}"
+    if s.total is not None:
+        count = f"{finished}/{s.total}"
+    else:
+        count = f"{finished}/? ({'counting' if s.counting else 'total unknown'})"
     row = f"{count}  done {s.done}  failed {s.failed}  filtered {s.filtered}"
     row += f"  in flight {s.in_flight}" + (f"  earlier {s.earlier}" if s.earlier else "")
     grid.add_row("records", row)

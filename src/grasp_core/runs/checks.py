@@ -7,17 +7,22 @@ from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.models.catalog import ModelCatalog
 from grasp_core.runs.options import RunOptions
 from grasp_core.runs.parts import TaskParts
+from grasp_core.runs.preflight import check_before_calls
 
 __all__ = ["check_task"]
 
 
-async def check_task(task: Task, catalog: ModelCatalog) -> CompiledGraph:
+async def check_task(
+    task: Task, catalog: ModelCatalog, options: RunOptions | None = None
+) -> CompiledGraph:
     """Check the graph, the source and sink configs, the output map and the schema (type
-    names, rules), and return the compiled graph. Nothing is read or written."""
-    parts = TaskParts(task, RunOptions(), catalog)
+    names, rules), the keys nodes read and the row format (``options``' flags included),
+    and return the compiled graph. Only the first records are read; nothing is written."""
+    parts = TaskParts(task, options or RunOptions(), catalog)
     graph, _shaper, _validator = parts.compile(parts.build_env())
     parts.row_mapper()
     if task.config.data_config.source is not None:
         parts.source()
     parts.sinks()
+    await check_before_calls(parts, graph)
     return graph

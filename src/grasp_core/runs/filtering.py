@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grasp_core.engine.output import MISSING, lookup
+from grasp_core.engine.output import MISSING
 from grasp_core.errors import ConfigError, SourceError
 from grasp_core.runs.dataset_files import open_sink, open_source
+from grasp_core.runs.record_fields import MAX_PATHS, did_you_mean, field_list, find, paths_of
 
 __all__ = [
     "OPERATORS",
@@ -73,7 +74,7 @@ class Condition:
 
     def holds(self, record: Mapping[str, Any]) -> bool:
         """Whether ``record`` meets the condition (a missing path never does)."""
-        found = _find(record, self.path)
+        found = find(record, self.path)
         if found is MISSING:
             return False
         if isinstance(found, str) and not self._text_literal():
@@ -150,27 +151,6 @@ def _syntax_error(text: str) -> FilterSyntaxError:
     )
 
 
-def _find(record: Mapping[str, Any], path: str) -> Any:
-    """``lookup``, reading through nested values stored as JSON text (CSV cells)."""
-    found = lookup(record, path)
-    if found is not MISSING:
-        return found
-    current: Any = record
-    for part in path.split("."):
-        if isinstance(current, str) and current[:1] in ("{", "["):
-            try:
-                current = json.loads(current)
-            except ValueError:
-                return MISSING
-        found = lookup(current, part) if isinstance(current, Mapping) else MISSING
-        if isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            found = current[int(part)]
-        if found is MISSING:
-            return MISSING
-        current = found
-    return current
-
-
 def _json_scalar(text: str) -> Any:
     """``text`` read as JSON when it is JSON (a CSV cell holding ``4.5``, ``true`` or
     ``null``), else ``text`` itself: a typed literal compares with the typed value."""
@@ -242,10 +222,16 @@ def filter_dataset(
     max_errors: int = 5,
 ) -> FilterResult:
     """Stream ``source`` through the conditions into ``sink`` (source and sink blocks as in
-    a task's ``data_config``)."""
+    a task's ``data_config``).
+
+    A condition whose path no record of the input has (a typo: ``quality.overal``) is a
+    :class:`ConfigError` naming the nearest path records do have, raised once the input is
+    read: no record met that condition, so the sink was never opened and nothing (not even
+    an empty file) was written; an earlier file at the output stays as it was."""
     result = FilterResult()
     reader = open_source(source, base_dir)
     writer = open_sink(sink, base_dir)
+    watch = _PathWatch(conditions)
 
     def readable() -> Iterator[dict[str, Any]]:
         for item in reader.iter_records():
@@ -256,18 +242,64 @@ def filter_dataset(
                 continue
             yield item.data
 
-    writer.restore([])
+    opened = False
     try:
         batch: list[dict[str, Any]] = []
-        for record in filter_records(readable(), conditions, result):
+        for record in filter_records(watch.watch(readable()), conditions, result):
             batch.append(dict(record))
             if len(batch) >= batch_size:
+                if not opened:
+                    writer.restore([])
+                    opened = True
                 writer.write(batch)
                 batch = []
+        watch.check()
+        if not opened:
+            writer.restore([])
+            opened = True
         if batch:
             writer.write(batch)
         result.output_paths = writer.finalize()
     except SourceError:
-        writer.close()
+        if opened:
+            writer.close()
         raise
     return result
+
+
+class _PathWatch:
+    """Which conditions' paths some record has, and the paths of the first records to
+    suggest from: a few sets, whatever the size of the input."""
+
+    def __init__(self, conditions: Sequence[Condition], sample: int = 100) -> None:
+        self.unseen = {c.path: c for c in reversed(conditions)}
+        """Paths no record has had so far, each with (the first) condition reading it."""
+        self.sample = sample
+        self.paths: set[str] = set()
+        self.records = 0
+
+    def watch(self, records: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+        """``records``, noting the paths each has."""
+        for record in records:
+            if self.records < self.sample and len(self.paths) < MAX_PATHS:
+                self.paths |= paths_of([record], MAX_PATHS - len(self.paths))
+            if self.unseen:
+                for path in [p for p in self.unseen if find(record, p) is not MISSING]:
+                    del self.unseen[path]
+            self.records += 1
+            yield record
+
+    def check(self) -> None:
+        """Raise when a condition's path was in none of the records read (an empty input
+        passes: it has no fields to compare with)."""
+        if not self.unseen or not self.records:
+            return
+        missing = "; ".join(
+            f"--where {condition.text!r}: no record has {path!r}{did_you_mean(path, self.paths)}"
+            for path, condition in reversed(self.unseen.items())
+        )
+        raise ConfigError(
+            f"{missing}; the {self.records} records read have the fields "
+            f"{field_list(self.paths)}. Nothing was written: fix the path (a record without "
+            "it never meets the condition)"
+        )

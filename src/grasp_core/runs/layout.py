@@ -78,6 +78,11 @@ class RunLayout:
         kind = str(first["type"])
         return kind if kind in READABLE_FORMATS else None
 
+    @property
+    def ordered(self) -> bool:
+        """A sink block asks for source order (``ordered: true``)."""
+        return any(block.get("ordered") is True for block, _ in self.sink_blocks.values())
+
     def sink_paths(self) -> list[Path]:
         """Where each sink writes (its ``file_path`` under the output folder)."""
         return [

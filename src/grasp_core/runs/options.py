@@ -39,6 +39,9 @@ class RunOptions:
     """Most records in flight (default: twice the backends' total concurrency, at least 16)."""
     batch_size: int = 64
     """Most records written to the sink in one commit."""
+    ordered: bool = False
+    """Write records in source order instead of as they finish (also a sink's `ordered: true`);
+    finished records wait, within the window, for the ones before them."""
     allowed_failures: float | int | None = None
     """Failure budget (a count, or a fraction below 1); within it the run counts as a success."""
     sync_every: int = 1000
@@ -55,8 +58,14 @@ class RunOptions:
     quality: str | tuple[str, ...] | None = None
     """Tag every output record under `quality` with these tasks (`heuristics`, `judge`;
     comma-separated or a tuple), over the task's `output_config.data_quality`."""
+    post_process: bool = True
+    """Run the task's `post_process` steps over the output once every record is done
+    (`--no-post-process`: skip them; `grasp curate` runs them later)."""
     handle_signals: bool = False
     """Turn SIGINT/SIGTERM into a clean stop (the CLI sets it; libraries usually don't)."""
+    hints: Literal["python", "cli"] = "python"
+    """How error messages name these options: as `RunOptions` fields (`RunOptions(resume=True)`)
+    or, set by the CLI, as its flags (`--resume`)."""
     progress: bool | Literal["auto", "rich", "json", "off"] = False
     """Live progress on stderr: `"rich"` (a live display), `"json"` (structlog lines), `True`
     or `"auto"` (rich on a terminal, JSON lines otherwise). Off by default in Python."""
@@ -77,7 +86,21 @@ class RunOptions:
     ray_address: str | None = None
     """With the ray executor: the cluster to join (default: $RAY_ADDRESS, else a local one)."""
 
+    def hint(self, name: str, value: object = True) -> str:
+        """Option ``name`` set to ``value``, as the caller writes it: ``--seed 3`` on the
+        command line, ``RunOptions(seed=3)`` in Python."""
+        if self.hints == "cli":
+            flag = "--" + name.replace("_", "-")
+            return flag if value is True else f"{flag} {value}"
+        return f"RunOptions({name}={value!r})"
+
     def __post_init__(self) -> None:
+        if self.resume and self.overwrite:
+            raise ConfigError(
+                f"{self.hint('resume')} and {self.hint('overwrite')} contradict each other: "
+                f"{self.hint('resume')} continues the earlier run, {self.hint('overwrite')} "
+                "deletes its output; pass one of them"
+            )
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"executor must be 'local' or 'ray', got {self.executor!r}")
         if self.num_shards is not None and self.num_shards < 1:

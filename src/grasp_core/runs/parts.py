@@ -6,7 +6,7 @@ here, so ``grasp validate`` and every executor check a task the same way."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from grasp_core import registry
@@ -27,7 +27,7 @@ from grasp_core.protocols import BuildEnv, Sink, Source, SourceItem
 from grasp_core.runs.layout import RunLayout
 from grasp_core.runs.options import RunOptions
 from grasp_core.runs.quality import graph_with_quality, output_with_quality, with_quality_tasks
-from grasp_core.sourcing import build_source, record_items
+from grasp_core.sourcing import build_source, count_of, record_items, windowed_count
 
 __all__ = ["TaskParts", "load_task"]
 
@@ -118,20 +118,35 @@ class TaskParts:
         recorded = header.get("seed") if header is not None else None
         if recorded is not None:
             if self.options.seed is not None and self.options.seed != recorded:
+                options = self.options
                 raise ResumeError(
-                    f"this run was started with --seed {recorded}; resuming with "
-                    f"--seed {self.options.seed} would draw different values. Drop --seed"
+                    f"this run was started with {options.hint('seed', recorded)}; resuming "
+                    f"with {options.hint('seed', options.seed)} would draw different values. "
+                    f"Drop {'--seed' if options.hints == 'cli' else 'seed'}"
                 )
             return int(recorded)
         return self.options.seed if self.options.seed is not None else 0
 
+    def ordered(self) -> bool:
+        """Whether the run writes in source order (``ordered`` option, or any sink's
+        ``ordered: true``: every sink gets the same stream)."""
+        return self.options.ordered or self.layout.ordered
+
     def total(self) -> int | None:
-        """How many records a data-less run makes (a source's size is not known ahead)."""
-        data = self.task.config.data_config
-        if data.source is not None:
+        """How many records a data-less run makes (a source's size is learned by
+        :meth:`counter`)."""
+        _, limit = self._window()
+        return limit if self.task.config.data_config.source is None else None
+
+    def counter(self, source: Source | None) -> Callable[[], int | None] | None:
+        """What learns how many records the run sees from ``source`` (earlier runs'
+        included): its cheap count (``Source.count``) within the start/limit window, None
+        when it cannot tell. It may read the file's lines or metadata: call it off the event
+        loop. None for a data-less run (see :meth:`total`)."""
+        if source is None:
             return None
-        limit = self.options.num_records
-        return limit if limit is not None else data.num_records
+        start, limit = self._window()
+        return lambda: windowed_count(count_of(source), start, limit)
 
     def source(self, seed: int = 0) -> Source:
         """The configured source(s) with transforms and joins (validated; nothing is read
@@ -145,11 +160,15 @@ class TaskParts:
 
     def items(self, source: Source | None) -> Iterator[SourceItem]:
         """The records of ``source`` (None: a data-less run) within the start/limit window."""
-        data = self.task.config.data_config
-        options = self.options
+        start, limit = self._window()
+        return record_items(source, start=start, limit=limit)
+
+    def _window(self) -> tuple[int, int | None]:
+        """The run's start and limit: the options', else the task's."""
+        data, options = self.task.config.data_config, self.options
         start = options.start_index if options.start_index is not None else data.start_index
         limit = options.num_records if options.num_records is not None else data.num_records
-        return record_items(source, start=start, limit=limit)
+        return start, limit
 
     def sinks(self) -> dict[str, Sink]:
         """Every configured sink by its journal name (validated; nothing is opened)."""

@@ -25,7 +25,8 @@ class RunResult:
     failed: int
     filtered: int
     previously_done: int
-    """Records skipped because an earlier run finished them (written or failed)."""
+    """Records that earlier runs of this journal finished (written, filtered or failed), as
+    the journal records them; this run skips them."""
     interrupted: bool
     seconds: float
     output_paths: list[Path]
@@ -48,6 +49,10 @@ class RunResult:
     ``interrupted``); resume with a higher cap to continue."""
     metrics_path: Path | None = None
     """``NAME.metrics.json``: per model and per node calls, tokens, latency, cost."""
+    unfinished_outputs: list[Path] = field(default_factory=list)
+    """Where an interrupted run's sinks hold what it committed, not finalized yet (a JSON
+    array not closed, Parquet parts not merged): a resume finishes them. Empty once the run
+    finished; its files are then ``output_paths``."""
 
     @classmethod
     def build(
@@ -91,6 +96,7 @@ class RunResult:
             output_format=layout.output_format,
             stopped_by_budget=stopped_by_budget,
             metrics_path=layout.metrics_path,
+            unfinished_outputs=layout.sink_paths() if interrupted else [],
         )
 
     @property
@@ -116,6 +122,12 @@ class RunResult:
         return next(iter(self.sink_paths.values())) if self.sink_paths else self.output_paths
 
     @property
+    def finished_total(self) -> int:
+        """Records of the dataset finished so far, by this run and earlier runs of its journal
+        (written, filtered or failed)."""
+        return self.done + self.failed + self.filtered + self.previously_done
+
+    @property
     def failed_total(self) -> int:
         """Failed records of the whole dataset: this run's and earlier runs'."""
         return self.failed + self.previously_failed
@@ -126,7 +138,7 @@ class RunResult:
         if self.interrupted:
             return False
         budget = self.allowed_failures or 0
-        total = self.done + self.failed + self.filtered + self.previously_done
+        total = self.finished_total
         limit = budget * total if isinstance(budget, float) and budget < 1 else budget
         return self.failed_total <= limit
 

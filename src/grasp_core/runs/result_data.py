@@ -36,7 +36,8 @@ def to_dataset(paths: list[Path], output_format: str | None) -> Any:
     if not paths:
         raise SinkError(
             "the run wrote no finished output (it was interrupted, stopped by its budget, or "
-            "made no records); resume it with --resume to finish the dataset"
+            "made no records); resume it to finish the dataset: RunOptions(resume=True), or "
+            "grasp run --resume"
         )
     fmt = output_format or _SUFFIXES.get(paths[0].suffix.lower())
     builder = _BUILDERS.get(fmt or "")

@@ -12,7 +12,16 @@ from grasp_core.runs.result import RunResult
 __all__ = ["write_summary"]
 
 _RECORD_COUNTS = frozenset(
-    {"done", "failed", "filtered", "previously_finished", "failed_total", "interrupted", "seconds"}
+    {
+        "done",
+        "failed",
+        "filtered",
+        "previously_finished",
+        "finished_total",
+        "failed_total",
+        "interrupted",
+        "seconds",
+    }
 )
 
 
@@ -25,10 +34,12 @@ def write_summary(result: RunResult, monitor: RunMonitor) -> None:
         "failed": result.failed,
         "filtered": result.filtered,
         "previously_finished": result.previously_done,
+        "finished_total": result.finished_total,
         "failed_total": result.failed_total,
         "interrupted": result.interrupted,
         "seconds": round(result.seconds, 3),
         "outputs": [str(p) for p in result.output_paths],
+        "unfinished_outputs": [str(p) for p in result.unfinished_outputs],
         "failure_reasons": result.failure_reasons,
         **result.metrics,
     }

@@ -4,7 +4,12 @@ objects. The runner and the Ray executor both build their records here."""
 
 from grasp_core.sourcing._build import build_source, record_items, transform_type
 from grasp_core.sourcing._join import JoinedSource, Secondary, StackedSource
-from grasp_core.sourcing._pipeline import RoundRobinShard, TransformedSource
+from grasp_core.sourcing._pipeline import (
+    RoundRobinShard,
+    TransformedSource,
+    count_of,
+    windowed_count,
+)
 
 __all__ = [
     "JoinedSource",
@@ -13,6 +18,8 @@ __all__ = [
     "StackedSource",
     "TransformedSource",
     "build_source",
+    "count_of",
     "record_items",
     "transform_type",
+    "windowed_count",
 ]

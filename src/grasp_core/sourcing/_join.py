@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from grasp_core.errors import SourceError
 from grasp_core.protocols import Source, SourceItem
-from grasp_core.sourcing._pipeline import check_window, window
+from grasp_core.sourcing._pipeline import check_window, count_of, window
 
 __all__ = ["JoinedSource", "Secondary", "SecondaryJoin", "StackedSource"]
 
@@ -84,6 +84,13 @@ class JoinedSource:
             items = (_with_id(item, self.id_column) for item in items)
         return window(items, start, limit)
 
+    def count(self) -> int | None:
+        """The primary's count: each primary record yields one joined record, except in a
+        cross join (unknown then)."""
+        if any(secondary.join_type == "cross" for secondary in self.secondaries):
+            return None
+        return count_of(self.primary)
+
 
 class StackedSource:
     """The records of every source, one source after another (``vstack``); each id is
@@ -108,6 +115,11 @@ class StackedSource:
             for item in source.iter_records()
         )
         return window(stacked, start, limit)
+
+    def count(self) -> int | None:
+        """The sum of the parts' counts, when every part can tell."""
+        counts = [count_of(source) for _, source in self.parts]
+        return None if None in counts else sum(c for c in counts if c is not None)
 
 
 def _with_id(item: SourceItem, id_column: str) -> SourceItem:

@@ -8,7 +8,14 @@ from collections.abc import Iterator, Sequence
 from grasp_core.errors import ConfigError
 from grasp_core.protocols import Source, SourceItem, Transform
 
-__all__ = ["RoundRobinShard", "TransformedSource", "check_window", "window"]
+__all__ = [
+    "RoundRobinShard",
+    "TransformedSource",
+    "check_window",
+    "count_of",
+    "window",
+    "windowed_count",
+]
 
 
 def check_window(start: int, limit: int | None) -> None:
@@ -20,6 +27,21 @@ def check_window(start: int, limit: int | None) -> None:
 def window(items: Iterator[SourceItem], start: int, limit: int | None) -> Iterator[SourceItem]:
     """The items from position ``start``, at most ``limit`` of them (error items count)."""
     return itertools.islice(items, start, None if limit is None else start + limit)
+
+
+def count_of(source: Source) -> int | None:
+    """How many items ``source.iter_records()`` yields, when the source can tell cheaply
+    (its optional ``count()``), else None."""
+    count = getattr(source, "count", None)
+    return count() if callable(count) else None
+
+
+def windowed_count(total: int | None, start: int, limit: int | None) -> int | None:
+    """How many of ``total`` items the window from ``start`` (at most ``limit``) holds."""
+    if total is None:
+        return None
+    left = max(total - start, 0)
+    return left if limit is None else min(left, limit)
 
 
 class TransformedSource:
@@ -43,6 +65,17 @@ class TransformedSource:
         for transform in self.transforms:
             items = transform.apply(items)
         return window(items, start, limit)
+
+    def count(self) -> int | None:
+        """The source's count passed through each transform's optional ``count(items)``;
+        None once a step cannot tell (a filter, a sample by fraction)."""
+        total = count_of(self.source)
+        for transform in self.transforms:
+            counted = getattr(transform, "count", None)
+            if total is None or not callable(counted):
+                return None
+            total = counted(total)
+        return total
 
 
 class RoundRobinShard:

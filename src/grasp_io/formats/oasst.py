@@ -25,7 +25,8 @@ OASST_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "grasp-sdg:oasst")
 """The uuid5 namespace of every generated message id."""
 
 _ROLES = {"user": "prompter", "assistant": "assistant"}
-_CONVERSATION_FIELDS = ("taxonomy", "annotation_type", "tags")
+_COPIED = ("taxonomy", "annotation_type", "tags")
+"""Record fields copied to every row."""
 
 
 def message_id(record_id: str, path: str) -> str:
@@ -35,6 +36,10 @@ def message_id(record_id: str, path: str) -> str:
 
 class _OasstFormat:
     kind: ClassVar[Literal["sft", "dpo"]]
+    required_fields: ClassVar[tuple[str, ...]] = ("conversation",)
+    """The record field rows are made from (a run whose records lack it is refused)."""
+    nested_columns: ClassVar[tuple[str, ...]] = ("quality", "conversation_quality", *_COPIED)
+    """Row columns that hold the record's lists and dicts (quality tags, taxonomy...)."""
 
     def rows(self, record_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
         name = f"oasst_{self.kind}"
@@ -58,7 +63,7 @@ class _OasstFormat:
             "synthetic": True,
             "system": conversation.system,
             "conversation_quality": record.get("quality"),
-            **{key: record.get(key) for key in _CONVERSATION_FIELDS},
+            **{key: record.get(key) for key in _COPIED},
         }
 
         def row(

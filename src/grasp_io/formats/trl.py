@@ -9,7 +9,7 @@ earlier preference turns appear in the prompt with their chosen reply.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from grasp_core.errors import RecordError
 from grasp_io.formats.conversation import parse_conversation
@@ -19,6 +19,11 @@ __all__ = ["DpoFormat", "SftFormat"]
 
 class SftFormat:
     """``--format sft``: one ``{"messages": [...]}`` row per record."""
+
+    required_fields: ClassVar[tuple[str, ...]] = ("conversation",)
+    """The record field rows are made from (a run whose records lack it is refused)."""
+    nested_columns: ClassVar[tuple[str, ...]] = ("messages",)
+    """Row columns holding lists (a sink that stores them as text is refused)."""
 
     def rows(self, record_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
         conversation = parse_conversation(record_id, record, "sft")
@@ -32,6 +37,9 @@ class SftFormat:
 
 class DpoFormat:
     """``--format dpo``: one ``{"prompt", "chosen", "rejected"}`` row per preference turn."""
+
+    required_fields: ClassVar[tuple[str, ...]] = ("conversation",)
+    nested_columns: ClassVar[tuple[str, ...]] = ("prompt", "chosen", "rejected")
 
     def rows(self, record_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
         conversation = parse_conversation(record_id, record, "dpo")

@@ -193,7 +193,7 @@ def _to_table(records: Sequence[dict[str, Any]], path: Path) -> Any:
                 [{key: _without_empty_dicts(value) for key, value in r.items()} for r in records]
             )
     except (*_ARROW_ERRORS, UnicodeEncodeError) as exc:  # lone surrogates: arrow needs UTF-8
-        unwritable = unwritable_error(records, path, sink="parquet")
+        unwritable = unwritable_error(records, path, sink="parquet", int64=True)
         if unwritable is not None:
             raise unwritable from exc
         column = _column_at_fault(records)

@@ -14,10 +14,13 @@ from grasp_core.plugin import find_unwritable
 __all__ = ["cannot_write", "unwritable_error"]
 
 
-def cannot_write(record: dict[str, Any], *, sink: str, surrogates: bool = True) -> str | None:
+def cannot_write(
+    record: dict[str, Any], *, sink: str, surrogates: bool = True, int64: bool = False
+) -> str | None:
     """Why the ``sink`` sink (``"parquet"``...) cannot write ``record``, or None if it can.
-    ``surrogates=False`` for sinks that keep lone surrogates (as JSON ``\\u`` escapes)."""
-    found = find_unwritable(record, surrogates=surrogates)
+    ``surrogates=False`` for sinks that keep lone surrogates (as JSON ``\\u`` escapes);
+    ``int64=True`` for Arrow-based sinks, whose integers are 64-bit."""
+    found = find_unwritable(record, surrogates=surrogates, int64=int64)
     if found is None:
         return None
     return (
@@ -27,11 +30,16 @@ def cannot_write(record: dict[str, Any], *, sink: str, surrogates: bool = True) 
 
 
 def unwritable_error(
-    records: Sequence[dict[str, Any]], path: Path, *, sink: str, surrogates: bool = True
+    records: Sequence[dict[str, Any]],
+    path: Path,
+    *,
+    sink: str,
+    surrogates: bool = True,
+    int64: bool = False,
 ) -> SinkError | None:
     """A :class:`SinkError` naming the first record of a batch that ``sink`` cannot write."""
     for index, record in enumerate(records):
-        reason = cannot_write(record, sink=sink, surrogates=surrogates)
+        reason = cannot_write(record, sink=sink, surrogates=surrogates, int64=int64)
         if reason is not None:
             return SinkError(f"cannot write record {index} of the batch to {path}: {reason}")
     return None

@@ -162,7 +162,7 @@ class HfSink:
 
     def cannot_write(self, record: dict[str, Any]) -> str | None:
         """Why ``record`` cannot be a dataset row: as for :class:`~grasp_io.sinks.ParquetSink`."""
-        return cannot_write(record, sink="hf")
+        return cannot_write(record, sink="hf", int64=True)
 
     def sync(self) -> None:
         """Force the part files written since the last sync to disk."""

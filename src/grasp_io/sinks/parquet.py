@@ -150,7 +150,7 @@ class ParquetSink:
     def cannot_write(self, record: dict[str, Any]) -> str | None:
         """Why ``record`` cannot be a parquet row: text that is not Unicode (Arrow strings
         are UTF-8), an integer too long for text; None when it can."""
-        return cannot_write(record, sink="parquet")
+        return cannot_write(record, sink="parquet", int64=True)
 
     def sync(self) -> None:
         """Force the part files written since the last sync (and their folder) to disk."""

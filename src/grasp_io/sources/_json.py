@@ -36,7 +36,7 @@ def iter_json(path: Path, *, encoding: str, skip: int) -> Generator[RawRecord, N
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             raise SourceError(
-                f"{path}: item {index} of the array is {describe_json(item)}, expected an "
+                f"{path}: item {index} of the array is {_describe(item)}, expected an "
                 "object; every record of a json source must be an object"
             )
     for index in range(skip, len(value)):
@@ -62,7 +62,14 @@ def _load(text: str, path: Path) -> tuple[Any, bool]:
     except ValueError:  # the only other one: an integer past the digit limit
         pass
     # Read again, leaving a marker for each too-long integer: only its record fails.
-    return json.loads(text, parse_int=_int_or_marker), True
+    try:
+        return json.loads(text, parse_int=_int_or_marker), True
+    except RecursionError:
+        raise SourceError(f"{path}: json nested too deeply to read; flatten the records") from None
+
+
+def _describe(item: Any) -> str:
+    return "an integer too long to read" if isinstance(item, _TooLong) else describe_json(item)
 
 
 def _int_or_marker(digits: str) -> int | _TooLong:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator
 from pathlib import Path
 
 from grasp_io.sources._raw import RawRecord, describe_json, excerpt, too_long_integer
 
-__all__ = ["iter_jsonl", "iter_jsonl_bytes", "line_starts"]
+__all__ = ["count_jsonl", "iter_jsonl", "iter_jsonl_bytes", "line_starts"]
+
+_CHUNK = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+_BLANK_LINE = re.compile(rb"\n[ \t\r\f\v]*(?=\n)")
+"""A line holding only ASCII whitespace, matched from the end of the line before."""
 
 
 def iter_jsonl(path: Path, *, encoding: str, skip: int) -> Generator[RawRecord, None, None]:
@@ -27,6 +33,26 @@ def iter_jsonl(path: Path, *, encoding: str, skip: int) -> Generator[RawRecord, 
                 skipped += 1
                 continue
             yield _parse_line(line, number, encoding)
+
+
+def count_jsonl(path: Path) -> int:
+    """How many records :func:`iter_jsonl` yields: the lines that are not blank, counted a
+    megabyte at a time without decoding or parsing them (only for encodings in which a byte
+    ``\\n`` ends a line; a line of other Unicode whitespace alone counts as a record)."""
+    count = 0
+    carry = b"\n"  # the end of the line before: a virtual one before the first line
+    with path.open("rb") as raw:
+        if raw.read(len(_BOM)) != _BOM:
+            raw.seek(0)
+        chunk = raw.read(_CHUNK)
+        while chunk:
+            data = carry + chunk
+            end = data.rfind(b"\n")
+            lines = data[: end + 1]
+            count += lines.count(b"\n") - 1 - len(_BLANK_LINE.findall(lines))
+            carry = data[end:]
+            chunk = raw.read(_CHUNK)
+    return count + bool(carry[1:].strip())
 
 
 def line_starts(path: Path, count: int) -> list[int]:

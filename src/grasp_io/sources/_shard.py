@@ -15,7 +15,7 @@ from typing import Protocol
 from grasp_io.sources._jsonl import iter_jsonl_bytes, line_starts
 from grasp_io.sources._raw import RawRecord
 
-__all__ = ["Positioned", "read_shard"]
+__all__ = ["Positioned", "newline_is_a_byte", "read_shard"]
 
 Positioned = Generator[tuple[int, RawRecord], None, None]
 
@@ -39,7 +39,7 @@ def read_shard(
     """Yield ``(position, record)`` for the records of ``shard`` (index, count) from
     position ``start`` on, in file order."""
     index, count = shard
-    if file_format == "jsonl" and _newline_is_a_byte(encoding):
+    if file_format == "jsonl" and newline_is_a_byte(encoding):
         offsets = line_starts(path, count)
         for position, raw in iter_jsonl_bytes(
             path, encoding=reading_encoding, begin=offsets[index], end=offsets[index + 1]
@@ -72,6 +72,6 @@ def read_shard(
             rows.close()
 
 
-def _newline_is_a_byte(encoding: str) -> bool:
+def newline_is_a_byte(encoding: str) -> bool:
     """Whether every ``\\n`` byte ends a line (UTF-8, Latin-1...; not UTF-16)."""
     return "\n{".encode(encoding) == b"\n{"

@@ -15,9 +15,9 @@ from grasp_io._fs import coerce_config, resolve_path
 from grasp_io.sources._csv import iter_csv
 from grasp_io.sources._ids import IdDigests, id_digest
 from grasp_io.sources._json import iter_json
-from grasp_io.sources._jsonl import iter_jsonl
+from grasp_io.sources._jsonl import count_jsonl, iter_jsonl
 from grasp_io.sources._raw import RawRecord
-from grasp_io.sources._shard import read_shard
+from grasp_io.sources._shard import newline_is_a_byte, read_shard
 
 __all__ = ["DiskFormat", "DiskSource", "DiskSourceConfig", "infer_format"]
 
@@ -145,6 +145,20 @@ class DiskSource:
         )
         part.shard_of = (index, count)
         return part
+
+    def count(self) -> int | None:
+        """How many items :meth:`iter_records` yields, learned cheaply: the non-blank lines
+        of a JSONL file (not parsed), the row count in a Parquet file's footer. None for CSV
+        (a quoted cell may hold a line break), JSON arrays (parsed whole) and shards."""
+        if self.shard_of is not None:
+            return None
+        if self.file_format == "jsonl" and newline_is_a_byte(self.encoding):
+            return count_jsonl(self.path)
+        if self.file_format == "parquet":
+            from grasp_io.sources._parquet import parquet_rows
+
+            return parquet_rows(self.path)
+        return None
 
     def iter_records(self, start: int = 0, limit: int | None = None) -> Iterator[SourceItem]:
         """Yield records from position ``start`` (0-based), at most ``limit`` of them."""

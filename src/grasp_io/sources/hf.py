@@ -9,6 +9,7 @@ Decoding audio through ``datasets`` would need torch; this way nothing does.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -26,6 +27,9 @@ from grasp_io.sources.disk import _record_id
 __all__ = ["HfSource", "HfSourceConfig"]
 
 _BATCH_ROWS = 256
+_OPENING = threading.Lock()
+"""Held while a source opens its dataset: a progress count and the run's reading may both
+ask for it at once, from two threads (a module lock, so sources stay picklable)."""
 _PATH_PREFIXES = ("/", "./", "../", "~")
 
 
@@ -146,12 +150,34 @@ class HfSource:
             raise ConfigError(f"start and limit must be >= 0, got start={start!r}, limit={limit!r}")
         if limit == 0:
             return
-        if self._dataset is None:
-            self._dataset = open_dataset(self.request)
         seen = IdDigests()
-        rows = read_guarded(self._rows(self._dataset, start, limit), self.request)
+        rows = read_guarded(self._rows(self._open(), start, limit), self.request)
         for position, row in rows:
             yield self._to_item(row, position, seen)
+
+    def count(self) -> int | None:
+        """How many rows :meth:`iter_records` yields: ``num_rows`` of a memory-mapped
+        dataset, the split sizes a streaming dataset's metadata declares (None when it
+        declares none); a shard's share of either."""
+        import datasets
+
+        dataset = self._open()
+        mapped = isinstance(dataset, datasets.Dataset)
+        total = len(dataset) if mapped else _declared_rows(dataset, self.request.splits)
+        if total is None or self.shard_of is None:
+            return total
+        index, count = self.shard_of
+        if mapped:
+            low, high = _contiguous_range(total, index, count)
+            return high - low
+        return len(range(index, total, count))
+
+    def _open(self) -> Any:
+        """The dataset, opened once (a progress count and the records may both ask)."""
+        with _OPENING:
+            if self._dataset is None:
+                self._dataset = open_dataset(self.request)
+            return self._dataset
 
     def _rows(self, dataset: Any, start: int, limit: int | None) -> Iterator[tuple[int, Any]]:
         """Rows of this shard whose positions lie in ``[start, start + limit)``."""
@@ -196,6 +222,14 @@ def _local_folder(repo_id: str, base_dir: Path) -> Path | None:
             "as 'owner/name' (relative folders resolve against the task folder)"
         )
     return None
+
+
+def _declared_rows(dataset: Any, splits: tuple[str, ...]) -> int | None:
+    """The rows a streaming dataset's metadata declares for ``splits``, if it declares them."""
+    declared = getattr(getattr(dataset, "info", None), "splits", None) or {}
+    sizes = [getattr(declared.get(split), "num_examples", None) for split in splits]
+    known = [size for size in sizes if isinstance(size, int) and size > 0]
+    return sum(known) if known and len(known) == len(sizes) else None
 
 
 def _contiguous_range(length: int, index: int, count: int) -> tuple[int, int]:

@@ -8,7 +8,15 @@ from typing import Any
 
 from grasp_core.plugin import SourceItem
 
-__all__ = ["map_data", "unit_hash"]
+__all__ = ["OneForOne", "map_data", "unit_hash"]
+
+
+class OneForOne:
+    """A transform that yields one item for each item it reads (a rename, a shuffle), so a
+    source's count passes through it unchanged (see ``Transform.count``)."""
+
+    def count(self, items: int) -> int:
+        return items
 
 
 def map_data(

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from grasp_core.plugin import SourceItem
 
-__all__ = ["Span", "parse_spans", "skip_spans"]
+__all__ = ["Span", "kept_count", "parse_spans", "skip_spans"]
 
 _SPAN = re.compile(r"\s*\[\s*(-?\d*)\s*:\s*(-?\d*)\s*\]\s*")
 
@@ -31,6 +31,22 @@ class Span(NamedTuple):
         """Whether ``position`` is in the span of a stream of ``length`` records
         (``math.inf`` while the length is not known yet)."""
         return _bound(self.start, length, 0) <= position < _bound(self.end, length, length)
+
+
+def kept_count(spans: Sequence[Span], length: int) -> int:
+    """How many of ``length`` positions lie in none of ``spans`` (what :func:`skip_spans`
+    yields from ``length`` records without an error)."""
+    covered = sorted(
+        (int(_bound(s.start, length, 0)), int(min(_bound(s.end, length, length), length)))
+        for s in spans
+    )
+    skipped = reach = 0
+    for low, high in covered:
+        low = max(low, reach)
+        if high > low:
+            skipped += high - low
+        reach = max(reach, high)
+    return length - skipped
 
 
 def _bound(value: int | None, length: float, default: float) -> float:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from grasp_core.plugin import SourceItem, StrictModel, TransformEnv
 from grasp_io._fs import coerce_config
-from grasp_io.transforms._base import map_data
+from grasp_io.transforms._base import OneForOne, map_data
 
 __all__ = ["AddNewField", "AddNewFieldParams"]
 
@@ -24,7 +24,7 @@ class AddNewFieldParams(StrictModel):
     """When a record already has the field: replace it (true) or keep the record's value."""
 
 
-class AddNewField:
+class AddNewField(OneForOne):
     """Adds the same fields to every record (each record gets its own copy of the value)."""
 
     config_model: ClassVar[type[BaseModel]] = AddNewFieldParams

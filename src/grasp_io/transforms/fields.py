@@ -9,7 +9,7 @@ from pydantic import BaseModel, model_validator
 
 from grasp_core.plugin import SourceItem, StrictModel, TransformEnv
 from grasp_io._fs import coerce_config
-from grasp_io.transforms._base import map_data
+from grasp_io.transforms._base import OneForOne, map_data
 
 __all__ = ["SelectFields", "SelectFieldsParams"]
 
@@ -29,7 +29,7 @@ class SelectFieldsParams(StrictModel):
         return self
 
 
-class SelectFields:
+class SelectFields(OneForOne):
     """Column selection. Record ids are fixed when the source reads a record, so dropping
     the id field does not change them."""
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from grasp_core.plugin import SourceItem, StrictModel, TransformEnv
 from grasp_io._fs import coerce_config
-from grasp_io.transforms._base import map_data
+from grasp_io.transforms._base import OneForOne, map_data
 
 __all__ = ["RenameFields", "RenameFieldsParams"]
 
@@ -24,7 +24,7 @@ class RenameFieldsParams(StrictModel):
     both fields as they are (false)."""
 
 
-class RenameFields:
+class RenameFields(OneForOne):
     """Renames fields record by record; a record without the old field is left as it is."""
 
     config_model: ClassVar[type[BaseModel]] = RenameFieldsParams

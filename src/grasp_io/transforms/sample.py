@@ -57,6 +57,10 @@ class SampleRecords:
             return self._reservoir(items, self.n)
         return self._by_fraction(items)
 
+    def count(self, items: int) -> int | None:
+        """``n`` of ``items`` (all when fewer); None for a fraction, which depends on ids."""
+        return None if self.n is None else min(self.n, items)
+
     def _by_fraction(self, items: Iterator[SourceItem]) -> Iterator[SourceItem]:
         assert self.fraction is not None
         for item in items:

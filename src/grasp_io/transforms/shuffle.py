@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from grasp_core.plugin import SourceItem, StrictModel, TransformEnv
 from grasp_io._fs import coerce_config
+from grasp_io.transforms._base import OneForOne
 
 __all__ = ["ShuffleParams", "ShuffleRecords"]
 
@@ -26,7 +27,7 @@ class ShuffleParams(StrictModel):
     """Seed of the shuffle (default: the run's seed)."""
 
 
-class ShuffleRecords:
+class ShuffleRecords(OneForOne):
     """Reorders records (ids unchanged, so resume is unaffected by the order); the same
     seed and input give the same order. Error items pass through as they come."""
 

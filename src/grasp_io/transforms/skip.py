@@ -9,7 +9,7 @@ from pydantic import AliasChoices, BaseModel, Field, field_validator, model_vali
 
 from grasp_core.plugin import SourceItem, StrictModel, TransformEnv
 from grasp_io._fs import coerce_config
-from grasp_io.transforms._positions import Span, parse_spans, skip_spans
+from grasp_io.transforms._positions import Span, kept_count, parse_spans, skip_spans
 
 __all__ = ["SkipCount", "SkipRecords", "SkipRecordsParams", "count_spans"]
 
@@ -86,3 +86,7 @@ class SkipRecords:
 
     def apply(self, items: Iterator[SourceItem]) -> Iterator[SourceItem]:
         return skip_spans(items, self.spans)
+
+    def count(self, items: int) -> int:
+        """How many of ``items`` records are left (exact when none is an error item)."""
+        return kept_count(self.spans, items)

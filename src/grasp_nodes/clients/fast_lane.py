@@ -17,7 +17,7 @@ import anyio
 import sniffio
 
 from grasp_core.errors import ModelCallError, RetryableModelError
-from grasp_core.plugin import ModelSpec
+from grasp_core.plugin import ModelSpec, redact
 from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClient
 from grasp_nodes.clients.errors import error_for_status
 from grasp_nodes.clients.litellm_client import LiteLLMClient
@@ -85,27 +85,30 @@ class FastLaneClient(RetryingClient):
             self._session = None
 
 
-def _endpoint(spec: ModelSpec, api_key: str | None) -> tuple[str, dict[str, str]]:
+def _endpoint(
+    spec: ModelSpec, api_key: str | None, operation: str = "chat/completions"
+) -> tuple[str, dict[str, str]]:
+    """The URL of ``operation`` (``chat/completions``, ``embeddings``) and the headers."""
     base = (spec.api_base or _DEFAULT_BASES[spec.provider]).rstrip("/")
     headers = {"Content-Type": "application/json"}
     api_key = api_key or KEYLESS_API_KEYS[spec.provider]
     if spec.provider == "azure":
         deployment = spec.model.split("/", 1)[1]
         version = spec.api_version or "2024-10-21"
-        url = f"{base}/openai/deployments/{deployment}/chat/completions?api-version={version}"
+        url = f"{base}/openai/deployments/{deployment}/{operation}?api-version={version}"
         if api_key:
             headers["api-key"] = api_key
         return url, headers
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    return f"{base}/chat/completions", headers
+    return f"{base}/{operation}", headers
 
 
 def _error_message(raw: bytes) -> str:
     try:
         error = json.loads(raw).get("error")
     except (ValueError, AttributeError):
-        return raw[:200].decode("utf-8", "replace")
+        return redact(raw.decode("utf-8", "replace"))[:200]  # redact before cutting a key in two
     if isinstance(error, dict):
         return str(error.get("message", error))
     return str(error)

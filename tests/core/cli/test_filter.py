@@ -275,3 +275,52 @@ def test_missing_input_and_unknown_suffix_are_errors(
     data = write_jsonl(tmp_path / "d.jsonl", RECORDS)
     assert main(["filter", str(data), "--where", "a == 1", "-o", str(tmp_path / "o.txt")]) == 2
     assert "cannot tell the output format" in capsys.readouterr().err
+
+
+def test_a_path_no_record_has_is_an_error_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt path (in no record) is one line naming the nearest path records have; no
+    output is written, and an earlier output at that path (with --overwrite) stays whole."""
+    data = write_jsonl(tmp_path / "tagged.jsonl", RECORDS)
+    out = tmp_path / "kept.jsonl"
+    assert main(["filter", str(data), "--where", "quality.overal >= 4", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "grasp: error: --where 'quality.overal >= 4': no record has 'quality.overal' (did you "
+        "mean 'quality.overall'?); the 5 records read have the fields id, quality, text. Nothing "
+        "was written: fix the path (a record without it never meets the condition)"
+    ]
+    assert not out.exists()
+    write_jsonl(out, [{"old": True}])
+    where = ["--where", "quality.overall >= 4", "--where", "qualty.flags == []"]
+    assert main(["filter", str(data), *where, "-o", str(out), "--overwrite"]) == 2
+    assert "'qualty.flags' (did you mean 'quality.flags'?)" in capsys.readouterr().err
+    assert read_jsonl(out) == [{"old": True}]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_path_only_later_records_have_is_no_error(tmp_path: Path, suffix: str) -> None:
+    """A path the first records lack but a later one has (past the records sampled for
+    suggestions) is read like any other, in JSONL and through CSV's JSON text alike."""
+    records = [{"id": f"r{i}", "quality": {"overall": 1}} for i in range(150)]
+    records.append({"id": "last", "quality": {"overall": 5, "judge": {"score": 4}}})
+    data = write_jsonl(tmp_path / "in.jsonl", records)
+    if suffix == ".csv":
+        assert (
+            main(["filter", str(data), "--where", "id != null", "-o", str(tmp_path / "in.csv")])
+            == 0
+        )
+        data = tmp_path / "in.csv"
+    out = tmp_path / "kept.jsonl"
+    assert main(["filter", str(data), "--where", "quality.judge.score >= 4", "-o", str(out)]) == 0
+    assert [r["id"] for r in read_jsonl(out)] == ["last"]
+
+
+def test_an_empty_input_is_no_error(tmp_path: Path) -> None:
+    """No record: nothing to check a path against, so kept 0 of 0 and an empty output."""
+    data = tmp_path / "empty.jsonl"
+    data.write_text("", encoding="utf-8")
+    out = tmp_path / "kept.jsonl"
+    assert main(["filter", str(data), "--where", "anything >= 4", "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == ""

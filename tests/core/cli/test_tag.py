@@ -278,3 +278,49 @@ def test_oasst_rows_carry_the_records_quality(tmp_path: Path, mock_url: str) -> 
         tags = row["conversation_quality"]
         assert tags["heuristics"]["turns"] == 2
         assert tags["overall"] == 5.0
+
+
+def test_tag_checks_the_input_fields_before_tagging(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An input whose records lack the field the tagger reads is refused once, up front, in
+    one line naming the fields they have (and the nearest to a misspelt --prompt-field);
+    nothing is written, so the corrected command runs as it is."""
+    data = write_jsonl(tmp_path / "plain.jsonl", [{"q": "Hi?", "text": "Hello"}] * 3)
+    out = tmp_path / "tagged.jsonl"
+    assert main(["tag", str(data), "-o", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "grasp: error: none of the first 3 input records has a 'conversation' or 'messages' "
+        "field to tag (their fields: q, text); name the role/content list with "
+        "--messages-field, or the text with --prompt-field and --response-field. Nothing "
+        "was tagged"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.jsonl"]
+    assert main(["tag", str(data), "-o", str(out), "--prompt-field", "qq"]) == 2
+    assert "has the field 'qq' to tag (did you mean 'q'?)" in capsys.readouterr().err
+    fixed = ["tag", str(data), "-o", str(out), "--prompt-field", "q", "--response-field", "text"]
+    assert main([*fixed, "--quiet"]) == 0
+    assert [r["quality"]["heuristics"]["response_words"] for r in read_jsonl(out)] == [1] * 3
+
+
+def test_a_tagging_that_tagged_nothing_does_not_block_the_next(
+    tmp_path: Path, mock_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every record failed (the judge needs a reply, and none was named): the corrected
+    command runs without --resume or --overwrite, replacing the files of the run that tagged
+    nothing; a run that tagged something is still kept from being overwritten."""
+    data = write_jsonl(
+        tmp_path / "pairs.jsonl", [{"q": f"Question {i}?", "a": "Yes."} for i in range(3)]
+    )
+    out = tmp_path / "judged.jsonl"
+    base = ["tag", str(data), "-o", str(out), "--tasks", "heuristics,judge", "--mock-url", mock_url]
+    assert main([*base, "--prompt-field", "q"]) == 1
+    assert "tagged 0, failed 3" in capsys.readouterr().out
+    fixed = [*base, "--prompt-field", "q", "--response-field", "a", "--quiet"]
+    assert main(fixed) == 0
+    judged = read_jsonl(out)
+    assert len(judged) == 3
+    assert all("judge" in r["quality"] for r in judged)
+    assert read_jsonl(tmp_path / "judged.failures.jsonl") == []
+    assert main(fixed) == 2
+    assert "Pass --resume to continue it, or --overwrite" in capsys.readouterr().err

@@ -8,12 +8,15 @@ import os
 import pty
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
-from grasp_core import RunOptions, run_task
+from grasp_core import ModelCatalog, RunOptions, SourceItem, Task, run_task
+from grasp_core.runs import RunHooks, TaskRun
 from tests.conftest import write_task
 from tests.core.cli.test_cli import grasp
 
@@ -149,3 +152,64 @@ def test_a_nonsense_progress_interval_is_a_config_error(every: float) -> None:
 
     with pytest.raises(ConfigError, match="--progress-every must be at least"):
         RunOptions(progress_every=every)
+
+
+class TotalFirst(RunHooks):
+    """Hands the engine its records only once the progress total is counted, so the run
+    cannot end before its total is known, however fast or loaded the machine is."""
+
+    def __init__(self) -> None:
+        self.run: TaskRun | None = None
+
+    def items(self, items: Iterator[SourceItem], *, data_less: bool) -> Iterator[SourceItem]:
+        def after_the_count() -> Iterator[SourceItem]:
+            assert self.run is not None
+            while self.run.monitor.total.counting:  # read in a worker thread: it may wait
+                time.sleep(0.005)
+            yield from items
+
+        return after_the_count()
+
+
+def _counted_run(folder: Path, source: dict[str, Any], **options: Any) -> None:
+    """Run a one-lambda task over ``source``, with JSON progress on stderr."""
+    task = Task.from_dict(
+        {
+            "data_config": {"source": source, "sink": {"type": "jsonl", "file_path": "o.jsonl"}},
+            "graph_config": {
+                "nodes": {"n": {"node_type": "lambda", "lambda": len, "output_keys": "x"}},
+                "edges": [{"from": "START", "to": "n"}, {"from": "n", "to": "END"}],
+            },
+        },
+        task_dir=folder,
+    )
+    hooks = TotalFirst()
+    run = TaskRun(task, RunOptions(progress="json", **options), ModelCatalog(), hooks=hooks)
+    hooks.run = run
+    anyio.run(run.execute)
+
+
+def test_a_file_sources_progress_carries_its_total(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A JSONL source's total is its lines, less what skip_records drops, within the
+    start/limit window: the progress events carry it (and an ETA once records finish)."""
+    lines = "".join(json.dumps({"id": f"r{i}"}) + "\n" for i in range(12))
+    (tmp_path / "in.jsonl").write_text(lines, encoding="utf-8")
+    skip = {"transform": "skip_records", "params": {"count": {"from_start": 2}}}
+    source = {"type": "disk", "file_path": "in.jsonl", "transformations": [skip]}
+    _counted_run(tmp_path, source, start_index=1, num_records=50)
+    last = _progress_lines(capfd.readouterr().err)[-1]
+    assert (last["final"], last["done"], last["total"]) == (True, 9, 9)
+    assert last["eta_s"] == 0
+
+
+def test_an_uncountable_sources_total_stays_unknown(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A CSV source cannot be counted cheaply: every event says total null, not a guess."""
+    (tmp_path / "in.csv").write_text("q\n1\n2\n3\n", encoding="utf-8")
+    _counted_run(tmp_path, {"type": "disk", "file_path": "in.csv"})
+    lines = _progress_lines(capfd.readouterr().err)
+    assert lines[-1]["done"] == 3
+    assert {line["total"] for line in lines} == {None}

@@ -339,7 +339,7 @@ def test_resuming_with_another_format_is_refused_even_with_force(tmp_path: Path)
     message = str(refused.value)
     assert "rows in format 'dpo'" in message
     assert "rows in format 'sft'" in message
-    assert "Resume with --format dpo" in message
+    assert "Resume with RunOptions(format='dpo')" in message  # raised through Python
     assert out.read_text() == before
     again = run_task(task, RunOptions(resume=True, format="dpo"))
     assert (again.done, again.previously_done) == (2, 1)

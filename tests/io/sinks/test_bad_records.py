@@ -30,9 +30,10 @@ from hypothesis import strategies as st
 
 from grasp_core import RunOptions, RunResult, run_task
 from grasp_core.config.task_file import Task
-from grasp_core.errors import SourceError
+from grasp_core.errors import ConfigError, SourceError
 from grasp_core.mock_server import MockServer
 from grasp_core.models.catalog import ModelCatalog, ModelSpec
+from grasp_core.runs.preflight import PEEK
 
 SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -345,11 +346,28 @@ surrogates; see test_the_mock_server_answers_a_prompt_with_a_lone_surrogate.)"""
 def test_jsonl_records_through_an_llm_node_are_written_as_echoed_or_failed(
     new_folder: NewFolder, mock_server: MockServer, file: tuple[bytes, Found]
 ) -> None:
-    """An llm node against the mock server: each record gets its echoed prompt, or fails."""
+    """An llm node against the mock server: each record gets its echoed prompt, or fails;
+    when none of the first records the run reads to learn the columns has `text`, the run
+    is refused before any call."""
     folder = new_folder()
     task = llm_task(folder, "data.jsonl", mock_server.url)
+    if _lacks_text_up_front(file[1], folder / "data.jsonl"):
+        (folder / "data.jsonl").write_bytes(file[0])
+        with pytest.raises(ConfigError, match=r"\{text\} is not in the record's state"):
+            run_task(*task)
+        assert not (folder / "out").exists()
+        event("refused before any call")
+        return
     result, items = run_over(folder, "data.jsonl", *file, task=task)
     check_accounted(result, folder, items, llm_output)
+
+
+def _lacks_text_up_front(found: Found, path: Path) -> bool:
+    """Whether the records a run reads first to learn the data's columns are readable and
+    none has `text` (the prompt's variable): the run is then refused up front."""
+    first = assign_ids(found, "line", path.resolve())[:PEEK]
+    readable = [item.data for item in first if item.data is not None]
+    return bool(readable) and not any("text" in data for data in readable)
 
 
 # --- JSON ------------------------------------------------------------------------------------

@@ -113,3 +113,29 @@ def test_find_unwritable_names_the_first_bad_value_by_its_dotted_path() -> None:
         "a key under 'a' holds text that is not valid Unicode (the lone surrogate '\\ud800')"
     )
     assert find_unwritable({"a": "\ud800"}, surrogates=False) is None
+
+
+@pytest.mark.parametrize("kind", list(SINKS))
+def test_an_integer_past_64_bits_fails_its_record_only_in_arrow_sinks(
+    tmp_path: Path, kind: str
+) -> None:
+    """2**70 is valid JSON: text sinks write it; Parquet and hf (int64 columns) fail that
+    record alone, never the batch or the run."""
+    rows = [{"id": "a", "n": 1}, {"id": "b", "n": 2**70}, {"id": "c", "n": -5}]
+    task = write_task(
+        tmp_path,
+        copy_task_yaml(SINKS[kind]),
+        {
+            "data.jsonl": "".join(json.dumps(row) + "\n" for row in rows),
+            "steps.py": "def copy(state):\n    return state['id']\n",
+        },
+    )
+    result = run_task(task, RunOptions())
+    if kind in ("parquet", "hf"):
+        assert (result.done, result.failed) == (2, 1)
+        (failure,) = [json.loads(line) for line in result.failures_path.read_text().splitlines()]
+        assert failure["id"] == "b"
+        assert "field 'n' holds an integer outside the 64-bit range" in failure["reason"]
+        assert sorted(r["id"] for r in result.records()) == ["a", "c"]
+    else:
+        assert (result.done, result.failed) == (3, 0)

@@ -34,6 +34,14 @@ def add_command(commands: Commands) -> None:
         help="the steps: a YAML list (`- dedup: {method: minhash, fields: [text]}`), or a file "
         "with `post_process:` or `graph_post_process:` as in a task",
     )
+    cmd.add_argument(
+        "--models",
+        type=Path,
+        help="models file, for steps that call a model such as embedding_dedup (default: "
+        "$GRASP_MODELS, then models.yaml beside the steps file)",
+    )
+    cmd.add_argument("--mock", action="store_true", help="route every model to a bundled mock")
+    cmd.add_argument("--mock-url", help="route every model to this running mock server")
     cmd.add_argument("--overwrite", action="store_true", help="replace an existing output")
     cmd.add_argument("--quiet", action="store_true", help="print no counts")
 
@@ -41,7 +49,9 @@ def add_command(commands: Commands) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Check the steps and the files first (nothing is read before), then stream."""
     from grasp_core.errors import ConfigError
+    from grasp_core.models.catalog import ModelCatalog, find_models_file
     from grasp_core.postprocess import CurationTarget, curate, load_steps_file
+    from grasp_core.runs.catalog import mock_server_for
     from grasp_core.runs.dataset_files import (
         open_source,
         refuse_input_as_output,
@@ -50,6 +60,7 @@ def run_command(args: argparse.Namespace) -> int:
     )
 
     steps = load_steps_file(args.steps)
+    here = args.steps.resolve().parent
     source = source_block(args.input, args.source)
     sink = sink_block(args.output, args.output_format)
     target = CurationTarget.at(sink, Path(sink["file_path"]))
@@ -58,13 +69,16 @@ def run_command(args: argparse.Namespace) -> int:
     if target.output.exists() and not args.overwrite:
         raise ConfigError(f"--output {str(args.output)!r} exists; pass --overwrite to replace it")
     reader = open_source(source, Path.cwd())
-    result = curate(
-        reader.iter_records(),
-        steps,
-        target,
-        base_dir=args.steps.resolve().parent,
-        metadata={"output_file": str(source.get("file_path", target.output))},
-    )
+    models = ModelCatalog.load(found) if (found := find_models_file(args.models, here)) else None
+    with mock_server_for(args.mock_url or args.mock) as mock_url:
+        result = curate(
+            reader.iter_records(),
+            steps,
+            target,
+            base_dir=here,
+            models=(models or ModelCatalog()).with_mock(mock_url) if mock_url else models,
+            metadata={"output_file": str(source.get("file_path", target.output))},
+        )
     if not args.quiet:
         print(f"grasp curate: kept {result.kept} of {result.read}, removed {result.removed}")
         for step in result.steps:

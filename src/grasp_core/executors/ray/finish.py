@@ -11,6 +11,7 @@ from grasp_core.executors.ray.layout import ShardLayout
 from grasp_core.executors.ray.merge import concatenate, merge_into
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.runs import RunResult, TaskParts, write_summary
+from grasp_core.runs.curation import post_process_run_sync
 from grasp_core.runs.monitor import RunMonitor
 
 __all__ = ["DriverRun", "ShardOutcome", "finish_run", "interrupted_run"]
@@ -88,6 +89,7 @@ def finish_run(
         stopped_by_budget=stopped_by_budget,
     )
     write_summary(result, local.monitor)
+    post_process_run_sync(local.parts, result, local.monitor)  # over the merged output
     return result
 
 

@@ -118,13 +118,14 @@ def _wait_for_unlock(path: Path, seconds: float = 60.0) -> None:
 
 
 def _shard_task(task: Task) -> Task:
-    """The task writing JSON Lines to ``output.jsonl``, without a ``budget`` block (the
-    journal's task hash still comes from the task file, so a shard resumes only the task
-    it started)."""
+    """The task writing JSON Lines to ``output.jsonl``, without a ``budget`` block nor
+    post-process steps (the driver runs them over the merged output; the journal's task hash
+    still comes from the task file, so a shard resumes only the task it started)."""
     data = task.config.data_config.model_copy(
         update={"sink": {"type": "jsonl", "file_path": SHARD_OUTPUT}}
     )
-    config = task.config.model_copy(update={"data_config": data, "budget": None})
+    no_steps = {"post_process": None, "graph_post_process": None}
+    config = task.config.model_copy(update={"data_config": data, "budget": None, **no_steps})
     return dataclasses.replace(task, config=config)
 
 

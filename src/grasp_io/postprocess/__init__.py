@@ -1,0 +1,22 @@
+"""Post-process steps run over a finished output (entry point group ``grasp.postprocess``):
+``dedup`` (exact and MinHash-LSH), ``embedding_dedup`` (cosine similarity of embeddings) and
+``decontaminate`` (n-gram overlap with benchmarks). ``_text`` reads and normalises the text
+of chosen fields for every step that compares records."""
+
+from grasp_io.postprocess.decontaminate import (
+    BenchmarkConfig,
+    DecontaminateConfig,
+    DecontaminateStep,
+)
+from grasp_io.postprocess.dedup import DedupConfig, DedupStep
+from grasp_io.postprocess.embed_dedup import EmbeddingDedupConfig, EmbeddingDedupStep
+
+__all__ = [
+    "BenchmarkConfig",
+    "DecontaminateConfig",
+    "DecontaminateStep",
+    "DedupConfig",
+    "DedupStep",
+    "EmbeddingDedupConfig",
+    "EmbeddingDedupStep",
+]
