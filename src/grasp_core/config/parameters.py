@@ -37,27 +37,30 @@ _Int = Annotated[int, Field(strict=True)]
 def _stop(value: Any) -> str | list[str]:
     if isinstance(value, str):
         return value
-    if isinstance(value, list) and len(value) <= 4 and all(isinstance(s, str) for s in value):
+    if isinstance(value, list) and all(isinstance(s, str) for s in value):
         return value
-    raise ValueError("give a string or a list of at most 4 strings")
+    raise ValueError("give a string or a list of strings")
 
 
 @with_config(ConfigDict(extra="allow"))
 class _ChatParameters(TypedDict, total=False):
-    """The OpenAI chat parameters checked by type and range; other keys are kept as is."""
+    """The OpenAI chat parameters, checked by type and by the ranges that hold for every
+    server (OpenAI's tighter limits, such as temperature <= 2 or 4 stop strings, are not
+    checked: vLLM or llama.cpp accept more, and a server refusing a value fails at once with
+    its reason). Other keys are kept as is."""
 
-    temperature: Annotated[_Number, Field(ge=0, le=2)]
+    temperature: Annotated[_Number, Field(ge=0)]
     top_p: Annotated[_Number, Field(ge=0, le=1)]
     max_tokens: Annotated[_Int, Field(ge=1)]
     max_completion_tokens: Annotated[_Int, Field(ge=1)]
     n: Annotated[_Int, Field(ge=1)]
-    presence_penalty: Annotated[_Number, Field(ge=-2, le=2)]
-    frequency_penalty: Annotated[_Number, Field(ge=-2, le=2)]
+    presence_penalty: _Number
+    frequency_penalty: _Number
     seed: _Int
     stop: Annotated[Any, AfterValidator(_stop)]
     logprobs: Annotated[bool, Field(strict=True)]
-    top_logprobs: Annotated[_Int, Field(ge=0, le=20)]
-    logit_bias: dict[str | int, Annotated[_Number, Field(ge=-100, le=100)]]
+    top_logprobs: Annotated[_Int, Field(ge=0)]
+    logit_bias: dict[str | int, _Number]
     """Token ids (YAML may write them as numbers) → bias."""
     response_format: dict[str, Any]
     user: Annotated[str, Field(strict=True)]
