@@ -15,7 +15,7 @@ import anyio
 import anyio.to_thread
 
 from grasp_core.config.task_file import Task
-from grasp_core.errors import ConfigError
+from grasp_core.errors import ConfigError, GraspError
 from grasp_core.logs import default_logging
 from grasp_core.runs import (
     RunOptions,
@@ -25,6 +25,7 @@ from grasp_core.runs import (
     load_task,
     mock_server_for,
 )
+from grasp_core.runs.sink_suffixes import warn_on_sink_suffixes
 
 __all__ = ["run", "run_task", "run_task_async"]
 
@@ -37,6 +38,7 @@ def run(task: Task | str | Path, /, **options: Any) -> RunResult:
     Progress stays off unless ``progress=True``; for an event loop of your own, use
     ``run_task_async``.
     """
+    _refuse_a_running_event_loop("run")
     known = {f.name for f in dataclasses.fields(RunOptions)}
     for name in options:
         if name not in known:
@@ -52,7 +54,9 @@ def run_task(
     *,
     backend: Literal["asyncio", "trio"] = "asyncio",
 ) -> RunResult:
-    """Run a task from synchronous code (starts its own event loop)."""
+    """Run a task from synchronous code (starts its own event loop; inside one already
+    running, in Jupyter or an async function, use ``await run_task_async(...)``)."""
+    _refuse_a_running_event_loop("run_task")
     if options is not None and options.executor == "ray":
         from grasp_core.executors.ray import run_on_ray
 
@@ -73,6 +77,21 @@ async def run_task_async(task: Task | str | Path, options: RunOptions | None = N
 
         return await anyio.to_thread.run_sync(run_on_ray, task, options)
     loaded = load_task(task, options)
+    warn_on_sink_suffixes(loaded)  # here, not in TaskRun: a Ray run warns in its driver
     with mock_server_for(options.mock) as mock_url:
         catalog = catalog_for(loaded, options, mock_url)
         return await TaskRun(loaded, options, catalog).execute()
+
+
+def _refuse_a_running_event_loop(function: str) -> None:
+    """Refuse to start an event loop inside a running one (a Jupyter cell, an async
+    function), where anyio would only say "Already running asyncio in this thread"."""
+    try:
+        anyio.get_current_task()
+    except RuntimeError:  # no event loop runs in this thread: the caller may start one
+        return
+    raise GraspError(
+        f"{function}() starts its own event loop, and one is already running in this thread "
+        "(a Jupyter notebook, an async function): use `await run_task_async(task, options)` "
+        "instead"
+    )

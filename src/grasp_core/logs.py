@@ -86,10 +86,14 @@ def default_logging() -> None:
 
 
 def configure_logging(
-    *, level: str = "warning", fmt: Literal["auto", "json", "console"] = "auto"
+    *,
+    level: str = "warning",
+    fmt: Literal["auto", "json", "console"] = "auto",
+    records: bool = True,
 ) -> None:
     """Configure structlog for the CLI: console on a terminal, JSON lines otherwise; every
-    line goes through :func:`redact`."""
+    line goes through :func:`redact`. ``records=False`` (``--quiet``) drops the warnings
+    about single records (a failed record: the failures file lists each one)."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
@@ -97,6 +101,7 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            *([] if records else [_drop_record_warnings]),
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact_event,
@@ -108,6 +113,14 @@ def configure_logging(
         logger_factory=_current_stderr,
         cache_logger_on_first_use=False,
     )
+
+
+def _drop_record_warnings(_logger: Any, method: str, event: Any) -> Any:
+    """The processor that drops events about one record (they carry ``record_id``) below
+    the error level."""
+    if "record_id" in event and method not in ("error", "exception", "critical"):
+        raise structlog.DropEvent
+    return event
 
 
 def _current_stderr(*_args: Any) -> structlog.PrintLogger:

@@ -217,6 +217,9 @@ class BuildEnv:
     subgraph_chain: tuple[str, ...] = ()
     """Graphs being built, outermost first (a graph that includes itself is an error)."""
     shared: dict[str, Any] = field(default_factory=dict)
+    media_dir: Path | None = None
+    """Where nodes that make media store it: ``NAME.media`` beside the run's first sink
+    (records hold paths relative to its parent). None when the run writes no output."""
 
 
 @dataclass(frozen=True, slots=True)

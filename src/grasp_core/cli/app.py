@@ -61,7 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="log rendering (default: console on a terminal, JSON lines otherwise)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="one of these (grasp COMMAND --help shows its options)",
+    )
     for module in COMMANDS.values():
         module.add_command(commands)
     return parser
@@ -130,7 +135,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     from grasp_core.errors import ClusterConnectionError, GraspError, OutputWriteError
     from grasp_core.logs import configure_logging, redact
 
-    configure_logging(fmt=args.log_format, level="debug" if args.debug else "warning")
+    quiet = getattr(args, "quiet", False) and not args.debug  # per-record lines: --debug only
+    configure_logging(
+        fmt=args.log_format, level="debug" if args.debug else "warning", records=not quiet
+    )
     try:
         code: int = COMMANDS[args.command].run_command(args)
         return code

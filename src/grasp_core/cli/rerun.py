@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import shlex
 from collections.abc import Callable, Collection, Iterator, Sequence
-from pathlib import Path
 
 from grasp_core.cli.options import Commands
 
@@ -35,7 +34,9 @@ def command_line(
     add_command(commands)
     actions = commands.choices[args.command]._actions
     words = ["grasp", args.command]
-    words += [word for action in actions if not action.option_strings for word in _words(action, args)]
+    for action in actions:
+        if not action.option_strings:
+            words += _words(action, args)
     words += first
     for action in actions:
         if action.option_strings and not set(action.option_strings) & set(without):
@@ -50,7 +51,7 @@ def _words(action: argparse.Action, args: argparse.Namespace) -> Iterator[str]:
         return
     value = getattr(args, action.dest, action.default)
     if not action.option_strings:  # a positional
-        yield from (_text(v) for v in (value if isinstance(value, list) else [value]) if v is not None)
+        yield from (str(v) for v in (value if isinstance(value, list) else [value]) if v is not None)
         return
     if value == action.default or value is None:
         return
@@ -61,12 +62,8 @@ def _words(action: argparse.Action, args: argparse.Namespace) -> Iterator[str]:
         yield flag
     elif isinstance(action, argparse._AppendAction):
         for item in value:
-            yield from (flag, _text(item))
+            yield from (flag, str(item))
     elif action.nargs == argparse.OPTIONAL:
-        yield f"{flag}={_text(value)}"  # a bare --oasst before a positional would take it
+        yield f"{flag}={value}"  # spelt whole: a bare `--oasst` before a positional takes it
     else:
-        yield from (flag, _text(value))
-
-
-def _text(value: object) -> str:
-    return str(value) if isinstance(value, Path | str) else repr(value) if isinstance(value, float) else str(value)
+        yield from (flag, str(value))

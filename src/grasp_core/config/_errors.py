@@ -36,7 +36,7 @@ def validate_block(
     try:
         validated = model.model_validate(data, context=dict(context or {}))
     except ValidationError as exc:
-        problems = [_describe(err, model, data, path, document) for err in exc.errors()]
+        problems = _problems(exc.errors(), model, data, path, document)
         header = "invalid task configuration" if len(problems) > 1 else ""
         body = "\n".join(f"  {p}" for p in problems) if header else problems[0]
         raise ConfigError(f"{header}:\n{body}" if header else body) from None
@@ -46,6 +46,92 @@ def validate_block(
     return validated
 
 
+_EXPECTED = {
+    "string_type": "a string",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "set_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "dataclass_type": "a mapping",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "none_required": "null",
+    "callable_type": "a callable",
+}
+"""What a type error expected, in YAML's words (never a Python class name)."""
+
+
+def _problems(
+    errors: list[Any],
+    model: type[BaseModel],
+    data: Any,
+    base: YamlPath,
+    document: YamlDocument | None,
+) -> list[str]:
+    """One line per place in the YAML. A value that fits no member of a union gets one
+    line saying what each member expected (``expected a string or a list (got 42)``), not
+    one line per member; a member that matched the value's shape (a list whose item is
+    wrong) speaks alone, at the item."""
+    located = [(_clean_loc(err["loc"], data), err) for err in errors]
+    deeper = {loc[:n] for loc, _ in located for n in range(len(loc))}
+    kept = [(loc, err) for loc, err in located if not (_in_union(err) and loc in deeper)]
+    grouped: dict[YamlPath, list[Any]] = {}
+    for loc, err in kept:
+        grouped.setdefault(loc, []).append(err)
+    problems = []
+    for loc, group in grouped.items():
+        unions = [err for err in group if _in_union(err)]
+        if len(unions) > 1:
+            problems.append(_describe_union(unions, (*base, *loc), document))
+        problems += [
+            _describe(err, model, data, base, document) for err in group if len(unions) < 2
+            or not _in_union(err)
+        ]
+    return problems
+
+
+def _in_union(err: Any) -> bool:
+    """Whether pydantic tried ``err``'s value against one member of a union."""
+    return any(_is_marker(part) for part in err["loc"])
+
+
+def _describe_union(group: list[Any], full: YamlPath, document: YamlDocument | None) -> str:
+    where = document.where(full) if document is not None else format_yaml_path(full)
+    expected: list[str] = []
+    for err in group:
+        text = _expected(err)
+        if text not in expected:
+            expected.append(text)
+    either = ", ".join(expected[:-1]) + f" or {expected[-1]}" if len(expected) > 1 else expected[0]
+    return f"{where}: expected {either}{_got(err['input'])}"
+
+
+def _expected(err: Any) -> str:
+    known = _EXPECTED.get(err["type"])
+    if known is not None:
+        return known
+    if err["type"] == "literal_error":
+        return f"one of {err.get('ctx', {}).get('expected', '')}".strip()
+    message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
+    return message[0].lower() + message[1:] if message else message
+
+
+def _got(value: Any) -> str:
+    """`` (got 42)``, `` (got a list)``; nothing for null (the key is there, but empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return f" (got {'a mapping' if isinstance(value, dict) else 'a list'})"
+    return f" (got {_short(value)})"
+
+
 def _describe(
     err: Any, model: type[BaseModel], data: Any, base: YamlPath, document: YamlDocument | None
 ) -> str:
@@ -53,6 +139,8 @@ def _describe(
     full: YamlPath = (*base, *loc)
     where = document.where(full) if document is not None else format_yaml_path(full)
     kind = err["type"]
+    if kind in ("model_type", "model_attributes_type", "dataclass_type"):
+        return f"{where}: expected a mapping{_got(err.get('input'))}"  # not the class's name
     if kind == "extra_forbidden" and loc:
         bad = str(loc[-1])
         valid = _field_names(model, data, loc[:-1])

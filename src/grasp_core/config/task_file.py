@@ -14,8 +14,9 @@ from grasp_core.config import TaskConfig, validate_block
 from grasp_core.config.locate import located
 from grasp_core.config.postprocess import resolve_steps, step_specs
 from grasp_core.config.yaml_source import YamlDocument, load_yaml, parse_yaml
+from grasp_core.errors import ConfigError
 
-__all__ = ["Task"]
+__all__ = ["TASK_FILE_NAMES", "Task", "task_file"]
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,9 @@ class Task:
 
     @classmethod
     def load(cls, path: str | Path) -> Task:
-        """Read and validate a task file (a folder means its ``task.yaml``)."""
-        file = Path(path)
-        if file.is_dir():
-            file = file / "task.yaml"
+        """Read and validate a task file (a folder means its task file: see
+        :func:`task_file`)."""
+        file = task_file(Path(path))
         document = load_yaml(file)
         task = cls._from_document(document, task_dir=file.resolve().parent, name=file.stem)
         return dataclasses.replace(task, path=file.resolve())
@@ -78,6 +78,23 @@ class Task:
         content = {key: value for key, value in self.data.items() if key not in _NOT_HASHED}
         canonical = json.dumps(content, sort_keys=True, default=_stable_name, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+TASK_FILE_NAMES = ("task.yaml", "graph_config.yaml")
+"""The task file a folder holds: GraSP's name, then SyGra's."""
+
+
+def task_file(path: Path) -> Path:
+    """``path`` itself, or for a folder the first of :data:`TASK_FILE_NAMES` in it (what
+    every command taking a task accepts: ``grasp run DIR``, ``grasp validate DIR``...)."""
+    if not path.is_dir():
+        return path
+    for name in TASK_FILE_NAMES:
+        if (path / name).is_file():
+            return path / name
+    raise ConfigError(
+        f"{path}: a folder without {' or '.join(TASK_FILE_NAMES)}; pass the task file itself"
+    )
 
 
 _NOT_HASHED = frozenset({"budget", "post_process", "graph_post_process"})

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import inspect
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +96,15 @@ class Graph:
         data_config: Mapping[str, Any] | None = None,
         output_config: Mapping[str, Any] | None = None,
         schema_config: Mapping[str, Any] | None = None,
+        post_process: Sequence[Any] | None = None,
         task_dir: str | Path = ".",
         name: str | None = None,
     ) -> Task:
         """A task around this graph, ready for ``run_task``. Without ``name`` it is named
         after its content (``task-`` and 8 hex digits; see :meth:`Task.from_dict`), which
         names its files when ``data_config`` has no sink: ``output/NAME.jsonl`` under
-        ``task_dir``, or under ``RunOptions(output_dir=...)``."""
+        ``task_dir``, or under ``RunOptions(output_dir=...)``. ``post_process`` lists the
+        steps run over the finished output (``[{"dedup": {"fields": ["answer"]}}]``)."""
         data: dict[str, Any] = {"graph_config": self.to_graph_config()}
         for key, block in (
             ("data_config", data_config),
@@ -111,6 +113,8 @@ class Graph:
         ):
             if block is not None:
                 data[key] = dict(block)
+        if post_process is not None:
+            data["post_process"] = list(post_process)
         return Task.from_dict(data, task_dir=task_dir, name=name)
 
     def to_yaml(self) -> str:

@@ -19,6 +19,7 @@ import collections
 import http
 import ipaddress
 import json
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -349,15 +350,23 @@ class HttpServer:
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
-        """Bind ``host:port`` (0 picks a free port) and return the bound port."""
+        """Bind ``host:port`` (0 picks a free port) and return the bound port; a port that
+        cannot be bound (taken, privileged) is one ``ConfigError`` line."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: HttpProtocol(self._handler, self._connections),
-            host,
-            port,
-            reuse_address=True,
-            backlog=1024,
-        )
+        try:
+            self._server = await loop.create_server(
+                lambda: HttpProtocol(self._handler, self._connections),
+                host,
+                port,
+                reuse_address=True,
+                backlog=1024,
+            )
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ConfigError(
+                f"the mock server cannot listen on {host}:{port}: {reason}; another server "
+                "may be running there: choose another port (--port; 0 picks a free one)"
+            ) from exc
         port_: int = self._server.sockets[0].getsockname()[1]
         return port_
 

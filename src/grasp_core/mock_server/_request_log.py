@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from grasp_core.mock_server._http import Request
+from grasp_core.mock_server._multipart import loggable_form
 
 __all__ = ["RequestLog"]
 
@@ -71,7 +72,12 @@ class RequestLog:
                 else ""
             )
             entry["headers"] = dict(request.headers)
-            entry["body"] = json.loads(request.body)
+            content_type = request.headers.get("content-type", "")
+            entry["body"] = (
+                loggable_form(content_type, request.body)
+                if content_type.startswith("multipart/")
+                else json.loads(request.body)
+            )
         with self._lock:
             self._entries.append(entry)
             self._by_status["dropped" if status is None else str(status)] += 1

@@ -20,6 +20,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from grasp_core.errors import ConfigError
+from grasp_core.mock_server import _media_out as media
 from grasp_core.mock_server._dialects import (
     AZURE_PATH,
     CHAT_PATHS,
@@ -269,6 +270,8 @@ class MockServer:
                 return error_response("openai", 405, f"use POST for {path}", code="bad_method")
             deployment = embeddings.group(1) if embeddings is not None else None
             return await self._embeddings_call(request, deployment)
+        if path in media.MEDIA_PATHS and method == "POST":
+            return await self._media_call(request, media.MEDIA_PATHS[path])
         if method == "GET" and path in ("/v1/models", "/models"):
             model = {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "grasp"}
             return json_response({"object": "list", "data": [model]})
@@ -348,6 +351,17 @@ class MockServer:
         )
         return ended if ended is not None else embeddings_response(asked, fault)
 
+    async def _media_call(self, request: Request, route: media.MediaRoute) -> Response | Drop:
+        try:
+            asked = media.read_media_request(route, request)
+            directive = parse_markers(asked.texts)
+        except RequestError as exc:
+            self._log.record(request.path, None, None, 400, None, None)
+            return error_response("openai", 400, str(exc))
+        key, model = request_key(asked.model, asked.key_material()), asked.model
+        fault, _, ended = await self._fault(request, "openai", model, key, directive, asked.texts)
+        return ended if ended is not None else media.media_response(asked, fault)
+
     async def _fault(
         self,
         request: Request,
@@ -384,4 +398,3 @@ class MockServer:
             error = error_response(dialect, status, f"mock fault [[mock:{fault}]]", headers=headers)
             return fault, sequence, error
         return fault, sequence, None
-

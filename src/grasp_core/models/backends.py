@@ -130,13 +130,21 @@ class Backend:
             self.limit = max(1.0, self.limit / 2)
             self._apply_limit()
 
-    def record_failure(self) -> None:
-        """A 5xx, timeout or dropped connection (after which the call may be retried)."""
+    def record_failure(self, error: str | None = None, *, url: str | None = None) -> None:
+        """A 5xx, timeout or dropped connection (after which the call may be retried).
+
+        When it opens the circuit, the warning names ``error`` (the last one) and ``url``
+        (the endpoint called; None: the provider's default): a backend that keeps failing
+        is most often the wrong endpoint, or a server that is down."""
         if self.breaker.record_failure(time.monotonic()):
+            seconds = self.breaker.current_cooldown
+            where = url or "the provider's default endpoint"
+            last = f"; last error: {error}" if error else ""
             _log.warning(
-                "backend keeps failing; pausing its calls",
+                f"backend {self.name!r} at {where} keeps failing; pausing its calls for "
+                f"{seconds:g} s{last}",
                 backend=self.name,
-                seconds=self.breaker.current_cooldown,
+                seconds=seconds,
             )
 
     def _apply_limit(self) -> None:

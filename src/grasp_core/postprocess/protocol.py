@@ -104,7 +104,8 @@ class StepEnv:
         self.id_column = id_column
         """The field holding a record's id."""
         self.models = models
-        """The run's models (``grasp curate``: none), for steps that call them."""
+        """The run's models (``grasp curate``: those of ``--models`` or ``--mock``, if any),
+        for steps that call them."""
         self.metadata: Mapping[str, Any] = dict(metadata or {})
         """What a SyGra processor receives as ``metadata``: ``output_file`` (the dataset being
         curated) and ``task_name``."""

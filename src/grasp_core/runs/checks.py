@@ -8,6 +8,7 @@ from grasp_core.models.catalog import ModelCatalog
 from grasp_core.runs.options import RunOptions
 from grasp_core.runs.parts import TaskParts
 from grasp_core.runs.preflight import check_before_calls
+from grasp_core.runs.sink_suffixes import warn_on_sink_suffixes
 
 __all__ = ["check_task"]
 
@@ -24,5 +25,6 @@ async def check_task(
     if task.config.data_config.source is not None:
         parts.source()
     parts.sinks()
+    warn_on_sink_suffixes(task)
     await check_before_calls(parts, graph)
     return graph

@@ -68,6 +68,11 @@ class RunLayout:
         return self._beside(".metrics.json")
 
     @property
+    def media_dir(self) -> Path:
+        """Where media outputs go (``NAME.media/<node>/<sha256>.<ext>``)."""
+        return self._beside(".media")
+
+    @property
     def lock_path(self) -> Path:
         return self.journal_path.with_suffix(".lock")
 

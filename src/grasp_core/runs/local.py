@@ -33,6 +33,7 @@ from grasp_core.runs.monitor import RunMonitor
 from grasp_core.runs.options import RunOptions
 from grasp_core.runs.parts import TaskParts
 from grasp_core.runs.preflight import check_before_calls
+from grasp_core.runs.provenance import RunProvenance
 from grasp_core.runs.result import RunResult
 from grasp_core.runs.signals import StopSignals
 from grasp_core.runs.summary import write_summary
@@ -98,6 +99,7 @@ class TaskRun:
         parts, layout, options = self.parts, self.layout, self.options
         journal = Journal(layout.journal_path)
         seed = parts.seed(journal)
+        self.provenance = RunProvenance(parts, seed=seed)
         env = self.hooks.env(parts.build_env(seed, self.metrics))
         async with contextlib.AsyncExitStack() as cleanup:
             cleanup.push_async_callback(_close_shared, env)  # clients exist once compiled
@@ -160,6 +162,8 @@ class TaskRun:
                 raise
             stop = lambda: self.signals.received is not None  # noqa: E731 - a Ctrl-C stops it
             await post_process_run(parts, result, self.monitor, seed=seed, stop=stop)
+            if not result.interrupted:
+                await anyio.to_thread.run_sync(self.provenance.write, result)
             return result
         raise AssertionError("unreachable")  # mypy: AsyncExitStack may swallow exceptions
 
@@ -177,6 +181,7 @@ class TaskRun:
                 for sink in (*sinks.values(), failures):
                     sink.close()
             else:
+                self.provenance.describe(sinks.values(), self.metrics.summary())
                 outputs = await _finalize(sinks, failures)
             journal.close()
         except BaseException:
@@ -288,6 +293,7 @@ class TaskRun:
         metrics = self.metrics.summary()
         metrics["backends"] = env.backends.summary()
         metrics["budget"] = self.monitor.budget_summary()
+        metrics["pricing"] = self.monitor.pricing_summary()
         return RunResult.build(
             self.layout,
             done=counts.done,

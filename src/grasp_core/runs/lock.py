@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -14,8 +15,14 @@ __all__ = ["RunLock"]
 class RunLock:
     """An exclusive lock on a run's output: two runs never write the same journal and sinks.
 
-    ``flock`` is released by the operating system when the process dies, so a killed run
-    leaves no stale lock. The lock file stays (unlinking it would race with a new run).
+    The lock is an ``flock`` on ``NAME.journal.lock``, which holds the process id of the run
+    that has it. :meth:`release` deletes the file (a finished, failed or stopped run leaves
+    none), while it still holds the lock, and only when the file is still its own. A run
+    that took the lock checks that its file is still the one at the path: a file deleted
+    by the run before, between this run opening it and locking it, is not a lock, and this
+    run takes the lock again on a fresh file. ``flock`` is released by the operating system
+    when a process dies, so a killed run (``kill -9``) leaves its file, with no lock on it:
+    the next run takes it over.
     """
 
     def __init__(self, path: Path) -> None:
@@ -25,22 +32,19 @@ class RunLock:
     def acquire(self) -> None:
         import fcntl
 
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except (OSError, ValueError) as exc:
-            raise SinkError(
-                f"cannot create the output folder {str(self.path.parent)!r}: "
-                f"{getattr(exc, 'strerror', None) or exc}; check the sink's file_path"
-            ) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise ResumeError(
-                f"another grasp run is writing to {self.path.parent} (it holds {self.path}); "
-                "wait for it to finish, or give this run another --output-dir"
-            ) from None
+        while True:
+            fd = self._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise ResumeError(
+                    f"another grasp run is writing to {self.path.parent} (it holds {self.path}); "
+                    "wait for it to finish, or give this run another --output-dir"
+                ) from None
+            if _is_at(fd, self.path):
+                break
+            os.close(fd)  # the run before deleted it as it ended: lock a fresh file
         try:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
@@ -50,7 +54,35 @@ class RunLock:
         self._fd = fd
 
     def release(self) -> None:
-        """Let another run in; safe to call more than once."""
+        """Delete the lock file if it is still ours, then let another run in; safe to call
+        more than once."""
         fd, self._fd = self._fd, None
-        if fd is not None:
+        if fd is None:
+            return
+        try:
+            # a folder gone read-only keeps the file, unlocked, as a crash does
+            with contextlib.suppress(OSError):
+                if _is_at(fd, self.path):
+                    self.path.unlink()
+        finally:
             os.close(fd)
+
+    def _open(self) -> int:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except (OSError, ValueError) as exc:
+            raise SinkError(
+                f"cannot create the output folder {str(self.path.parent)!r}: "
+                f"{getattr(exc, 'strerror', None) or exc}; check the sink's file_path"
+            ) from exc
+
+
+def _is_at(fd: int, path: Path) -> bool:
+    """Whether the open file ``fd`` is the file at ``path`` (not one deleted or replaced)."""
+    try:
+        at_path = path.stat()
+    except OSError:
+        return False
+    opened = os.fstat(fd)
+    return (opened.st_dev, opened.st_ino) == (at_path.st_dev, at_path.st_ino)

@@ -56,11 +56,16 @@ class RunMonitor:
         self.watch: BudgetWatch | None = None
         self.total = RecordTotal()
         self._read: Callable[[float], ProgressSnapshot] | None = None
+        self._mock = False
+        self._routes: dict[str, str] = {}
 
     def prepare(self, catalog: ModelCatalog, graph_models: list[str], *, resumed: bool) -> None:
         """Price every model (before any call, so costs add up as calls finish) and check
         that a dollar cap can be enforced. Blocking (reads files): run it in a thread."""
         self.metrics.prices = prices_for(catalog, sorted({*catalog.specs, *graph_models}))
+        self._mock = catalog.mock_url is not None
+        specs = {name: catalog.get(name) for name in self.metrics.prices}
+        self._routes = {name: spec.price_as or spec.model for name, spec in specs.items()}
         unpriced = [m for m in graph_models if self.metrics.prices.get(m) is None]
         self.cap.check_prices(unpriced, catalog.source)
         earlier = Spending.recorded_in(self.metrics_path) if resumed else Spending()
@@ -115,6 +120,14 @@ class RunMonitor:
                 for name, b in backends.summary().items()
             },
         )
+
+    def pricing_summary(self) -> dict[str, Any]:
+        """The ``pricing`` block of the run's metrics: whether the calls went to a mock
+        server (then the cost is an estimate, and nothing was billed), and the route whose
+        price each priced model that was called is counted at."""
+        called = [name for name, stats in self.metrics.models.items() if stats.calls]
+        priced = [m for m in sorted(called) if self.metrics.prices.get(m) and m in self._routes]
+        return {"mock": self._mock, "priced_as": {m: self._routes[m] for m in priced}}
 
     def budget_summary(self) -> dict[str, Any]:
         """The ``budget`` block of the run's metrics."""

@@ -64,6 +64,7 @@ class TaskParts:
             seed=seed,
             document=self.task.document,
             subgraph_chain=(str(self.task.path),) if self.task.path is not None else (),
+            media_dir=self.layout.media_dir,
         )
 
     def compile(self, env: BuildEnv) -> tuple[CompiledGraph, OutputShaper, RecordValidator | None]:

@@ -27,6 +27,7 @@ from grasp_io.media._local import (
     sniff_bytes,
 )
 from grasp_io.media._media import Media
+from grasp_io.media.store import is_stored
 
 __all__ = ["MediaResolver", "media_resolver"]
 
@@ -40,18 +41,25 @@ class MediaResolver:
     Accepted values: a Pillow image; Hugging Face ``Image``/``Audio`` values (``{"bytes",
     "path"}`` dicts, decoded ``{"array", "sampling_rate"}`` audio); raw bytes (type read
     from the bytes); a path (relative to ``base_dir``); an ``http(s)`` URL (fetched through
-    the run's ``fetcher``); a ``data:`` URL. Anything wrong fails the record with a
-    ``RecordError`` saying what and why.
+    the run's ``fetcher``); a ``data:`` URL; a ``{path, type, size}`` record of media an
+    earlier node stored (its path relative to the run's output folder). Anything wrong
+    fails the record with a ``RecordError`` saying what and why.
     """
 
-    def __init__(self, base_dir: Path, fetcher: RemoteFetcher) -> None:
+    def __init__(
+        self, base_dir: Path, fetcher: RemoteFetcher, stored_root: Path | None = None
+    ) -> None:
         self.base_dir = base_dir
         self.fetcher = fetcher
+        self.stored_root = stored_root
+        """Where the paths of media this run stored start (the sink's folder)."""
 
     def is_media(self, value: Any) -> bool:
         """True for values that can only mean media (bytes, images, media dicts), so a text
         placeholder holding one becomes a media part; strings are text unless a part says."""
         if isinstance(value, bytes | bytearray | memoryview):
+            return True
+        if is_stored(value):
             return True
         if isinstance(value, Mapping):
             return ("array" in value and "sampling_rate" in value) or (
@@ -105,6 +113,9 @@ class MediaResolver:
         return await self.fetcher.fetch(text, limits)
 
     async def _from_mapping(self, value: Mapping[str, Any], limits: FetchLimits) -> Media:
+        if is_stored(value) and self.stored_root is not None:
+            root = self.stored_root
+            return await self._in_thread(read_path, value["path"], root, limits=limits)
         if value.get("array") is not None:
             return await self._in_thread(encode_audio_array, value, limits=limits)
         data = value.get("bytes")
@@ -134,4 +145,5 @@ def media_resolver(env: BuildEnv) -> MediaResolver:
     fetcher = env.shared.get(_SHARED_KEY)
     if not isinstance(fetcher, RemoteFetcher):
         fetcher = env.shared[_SHARED_KEY] = RemoteFetcher()
-    return MediaResolver(env.task_dir, fetcher)
+    stored_root = env.media_dir.parent if env.media_dir is not None else None
+    return MediaResolver(env.task_dir, fetcher, stored_root)

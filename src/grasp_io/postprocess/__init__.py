@@ -1,7 +1,8 @@
 """Post-process steps run over a finished output (entry point group ``grasp.postprocess``):
 ``dedup`` (exact and MinHash-LSH), ``embedding_dedup`` (cosine similarity of embeddings) and
-``decontaminate`` (n-gram overlap with benchmarks). ``_text`` reads and normalises the text
-of chosen fields for every step that compares records."""
+``decontaminate`` (n-gram overlap with benchmarks), ``metrics`` (evaluation scores) and
+``profile`` (a dataset's profile as JSON and an HTML page). ``_text`` reads and normalises
+the text of chosen fields for every step that compares records."""
 
 from grasp_io.postprocess.decontaminate import (
     BenchmarkConfig,
@@ -10,6 +11,8 @@ from grasp_io.postprocess.decontaminate import (
 )
 from grasp_io.postprocess.dedup import DedupConfig, DedupStep
 from grasp_io.postprocess.embed_dedup import EmbeddingDedupConfig, EmbeddingDedupStep
+from grasp_io.postprocess.metrics import MetricsConfig, MetricsStep
+from grasp_io.postprocess.profile import ProfileConfig, ProfileStep
 
 __all__ = [
     "BenchmarkConfig",
@@ -19,4 +22,8 @@ __all__ = [
     "DedupStep",
     "EmbeddingDedupConfig",
     "EmbeddingDedupStep",
+    "MetricsConfig",
+    "MetricsStep",
+    "ProfileConfig",
+    "ProfileStep",
 ]

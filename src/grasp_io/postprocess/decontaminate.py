@@ -13,14 +13,16 @@ words cannot be matched; the step's results count those per benchmark.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from grasp_core.errors import ConfigError
+from grasp_core.errors import ConfigError, GraspError
 from grasp_core.plugin import (
     Removed,
+    Source,
     SourceItem,
     StepEnv,
     StepOutput,
@@ -132,7 +134,7 @@ class DecontaminateStep:
         where = ("benchmarks", number, "source")
         config = validate_block(kind.config_model, block, path=where, document=None)
         counts, ids = self.indexed[number], self.row_ids[number]
-        for item in kind.from_config(config, env.base_dir).iter_records():
+        for item in _rows(benchmark.name, kind.from_config, config, env):
             if item.error is not None:
                 counts["unreadable"] += 1
                 _log.warning("benchmark row unreadable", benchmark=benchmark.name, error=item.error)
@@ -205,3 +207,14 @@ def _id_of(config: BaseModel) -> str:
     """The id column a source config reads (``id`` when it has none)."""
     value = getattr(config, "id_column", "id")
     return value if isinstance(value, str) else "id"
+
+
+def _rows(
+    name: str, open_source: Callable[[BaseModel, Path], Source], config: BaseModel, env: StepEnv
+) -> Iterator[SourceItem]:
+    """The benchmark's rows; a source that cannot be opened or read is a config error (it
+    is located at the step in the steps file) naming the benchmark."""
+    try:
+        yield from open_source(config, env.base_dir).iter_records()
+    except GraspError as exc:
+        raise ConfigError(f"benchmark {name!r}: {exc}") from exc

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,9 +72,17 @@ def default_api(token: str | None) -> HubApi:
     return api
 
 
-def push_dataset(dataset: Any, target: HubTarget, staging: Path, api: HubApi) -> list[str]:
+def push_dataset(
+    dataset: Any,
+    target: HubTarget,
+    staging: Path,
+    api: HubApi,
+    *,
+    files: Mapping[str, str] | None = None,
+) -> list[str]:
     """Write ``dataset`` as parquet shards under ``staging`` and upload them as
-    ``data/<split>-NNNNN-of-NNNNN.parquet``, replacing that split's earlier shards.
+    ``data/<split>-NNNNN-of-NNNNN.parquet``, replacing that split's earlier shards, with
+    ``files`` (text by name: the dataset card ``README.md``, ``task.yaml``) at the top.
 
     Returns the paths uploaded (inside the repository). ``staging`` is removed after.
     """
@@ -89,6 +97,9 @@ def push_dataset(dataset: Any, target: HubTarget, staging: Path, api: HubApi) ->
                 str(folder / name)
             )
             names.append(f"data/{name}")
+        for name, text in (files or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
+            names.append(name)
         api.create_repo(target.repo_id, private=target.private, repo_type="dataset", exist_ok=True)
         api.upload_folder(
             repo_id=target.repo_id,

@@ -12,17 +12,18 @@ import contextlib
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from grasp_core.errors import SinkError
 from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._hf_token import read_token
 from grasp_io._media_columns import MediaKind
+from grasp_io.sinks._card import TASK_FILE, HfCardConfig, render_card
 from grasp_io.sinks._hub import ApiFactory, HubTarget, default_api, push_dataset
 from grasp_io.sinks._unwritable import cannot_write
 from grasp_io.sinks.parquet import ParquetSink
@@ -71,6 +72,10 @@ class HfSinkConfig(BaseModel):
     Columns whose values are ``{"bytes", "path"}`` dicts of a recognisable image or audio
     format are found without it."""
 
+    card: HfCardConfig = Field(default_factory=HfCardConfig)
+    """The dataset card (``README.md``, with the task file as ``task.yaml``) written into
+    the dataset folder and pushed with the data: its metadata and how the data was made."""
+
     alias: str | None = None
     """A name for this sink; required when ``data_config.sink`` is a list."""
 
@@ -116,9 +121,15 @@ class HfSink:
         media: dict[str, MediaKind] | None = None,
         hub: HubTarget | None = None,
         api_factory: ApiFactory = default_api,
+        split: str = "train",
+        card: HfCardConfig | None = None,
     ) -> None:
         self.path = path
         self.hub = hub
+        self.split = hub.split if hub is not None else split
+        self.card = card if card is not None else HfCardConfig()
+        self.provenance: Mapping[str, Any] | None = None
+        """What the run says of how the data was made (:meth:`set_provenance`)."""
         self.api_factory = api_factory
         self.pushed: list[str] = []
         """Files uploaded by the last push (paths inside the hub repository)."""
@@ -141,7 +152,14 @@ class HfSink:
                 token=read_token(cfg.token_env, "data_config.sink.token_env"),
                 commit_message=cfg.commit_message,
             )
-        return cls(resolve_path(cfg.file_path, base_dir), fsync=cfg.fsync, media=cfg.media, hub=hub)
+        return cls(
+            resolve_path(cfg.file_path, base_dir),
+            fsync=cfg.fsync,
+            media=cfg.media,
+            hub=hub,
+            split=cfg.split,
+            card=cfg.card,
+        )
 
     def __repr__(self) -> str:
         return f"HfSink({str(self.path)!r})"
@@ -155,6 +173,10 @@ class HfSink:
             staging.restore(committed)
             if not committed:
                 _remove_tree(self.path)
+
+    def set_provenance(self, provenance: Mapping[str, Any]) -> None:
+        """Take the run's provenance (secrets already masked) for the dataset card."""
+        self.provenance = provenance
 
     def write(self, records: list[dict[str, Any]]) -> CommitToken:
         """Write ``records`` as the next part file and return its token."""
@@ -191,6 +213,9 @@ class HfSink:
             dataset = datasets.Dataset.from_parquet(str(merged), cache_dir=str(cache))
             _remove_tree(temporary)
             dataset.save_to_disk(str(temporary))
+            described = self._card_files(dataset)
+            for name, text in described.items():
+                (temporary / name).write_text(text, encoding="utf-8")
             _remove_tree(self.path)
             temporary.rename(self.path)
             # Only now does the dataset hold every committed record: until here, the merged
@@ -199,7 +224,7 @@ class HfSink:
             if self.hub is not None:
                 api = self.api_factory(self.hub.token)
                 staging = self.path.with_name(f".{self.path.name}.hub")
-                self.pushed = push_dataset(dataset, self.hub, staging, api)
+                self.pushed = push_dataset(dataset, self.hub, staging, api, files=described)
         except SinkError:
             raise
         except (OSError, ValueError) as exc:
@@ -209,6 +234,28 @@ class HfSink:
             ) from exc
         finally:
             shutil.rmtree(cache, ignore_errors=True)
+
+    def _card_files(self, dataset: Any) -> dict[str, str]:
+        """``README.md`` and ``task.yaml`` by name (nothing with ``card.enabled: false``)."""
+        if not self.card.enabled:
+            return {}
+        columns = {
+            name: str(getattr(feature, "dtype", type(feature).__name__))
+            for name, feature in dataset.features.items()
+        }
+        card = render_card(
+            self.card,
+            title=self.hub.repo_id if self.hub is not None else self.path.name,
+            split=self.split,
+            rows=dataset.num_rows,
+            columns=columns,
+            provenance=self.provenance,
+        )
+        files = {"README.md": card}
+        task_yaml = (self.provenance or {}).get("task", {}).get("yaml")
+        if task_yaml:
+            files[TASK_FILE] = str(task_yaml)
+        return files
 
     def _parts_gone(self, committed: list[CommitToken]) -> bool:
         parts = self._staging.parts_dir

@@ -241,7 +241,7 @@ class RetryingClient:
             if exc.status == 429:
                 self.backend.record_rate_limited()
             else:
-                self.backend.record_failure()
+                self.backend.record_failure(str(exc), url=self.spec.api_base)
             raise
         except ModelCallError as exc:
             self.metrics.record_attempt_error(self.name, exc.kind)

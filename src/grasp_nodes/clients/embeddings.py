@@ -173,7 +173,7 @@ class RemoteEmbedder:
                 if exc.status == 429:
                     self.backend.record_rate_limited()
                 else:
-                    self.backend.record_failure()
+                    self.backend.record_failure(str(exc), url=self.spec.api_base)
                 raise
             finally:
                 wire.append(time.perf_counter() - sent)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from grasp_core import RunOptions, Task, run_task
+from grasp_core import END, START, Graph, RunOptions, Task, run_task
 from grasp_core.cli import main
 from grasp_core.errors import ConfigError, PostProcessError
 from grasp_core.mock_server import MockServer
@@ -207,31 +207,28 @@ def test_bad_steps_stop_the_task_when_it_loads(tmp_path: Path, steps: str, messa
 
 
 def test_a_task_built_in_python_can_have_steps(tmp_path: Path) -> None:
-    """`Task.from_dict` takes the same blocks, and a processor class may be given as is."""
+    """`Graph.to_task(post_process=...)` and `Task.from_dict` take the steps, a processor
+    class may be given as is, and the steps leave the task's fingerprint alone."""
 
     class DropAll:
         def process(self, data: list[dict[str, Any]], metadata: dict[str, Any]) -> list[Any]:
             return []
 
-    graph = {
-        "nodes": {"n": {"node_type": "lambda", "lambda": lambda s: "same", "output_keys": "x"}},
-        "edges": [{"from": "START", "to": "n"}, {"from": "n", "to": "END"}],
-    }
+    graph = (
+        Graph()
+        .add_node("n", "lambda", output_keys="x", **{"lambda": lambda s: "same"})
+        .add_edge(START, "n")
+        .add_edge("n", END)
+    )
     data = {"num_records": 3, "sink": {"type": "jsonl", "file_path": "out.jsonl"}}
-    task = Task.from_dict(
-        {
-            "data_config": data,
-            "graph_config": graph,
-            "post_process": [{"dedup": {"fields": ["x"]}}],
-        },
-        task_dir=tmp_path,
+    task = graph.to_task(
+        data_config=data, post_process=[{"dedup": {"fields": ["x"]}}], task_dir=tmp_path
     )
     run_task(task, RunOptions(output_dir=tmp_path))
     assert len(read_jsonl(tmp_path / "out.curated.jsonl")) == 1
-    other = Task.from_dict(
-        {"data_config": data, "graph_config": graph, "graph_post_process": [DropAll]},
-        task_dir=tmp_path,
-    )
-    result = run_task(other, RunOptions(output_dir=tmp_path, overwrite=True))
-    assert result.metrics["post_process"]["kept"] == 0
+    blocks = {key: value for key, value in task.data.items() if key != "post_process"}
+    other = Task.from_dict({**blocks, "graph_post_process": [DropAll]}, task_dir=tmp_path)
     assert task.fingerprint() == other.fingerprint()
+    result = run_task(other, RunOptions(output_dir=tmp_path, resume=True))
+    assert result.metrics["post_process"]["kept"] == 0
+    assert read_jsonl(tmp_path / "out.curated.jsonl") == []

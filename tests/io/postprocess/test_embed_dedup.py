@@ -13,11 +13,19 @@ from typing import Any
 
 import pytest
 
+from grasp_core import RunOptions, run_task
 from grasp_core.cli import main
 from grasp_core.errors import ConfigError
+from grasp_core.mock_server import MockServer
 from grasp_core.models.catalog import ModelCatalog
-from grasp_core.postprocess import CurationResult, CurationTarget, curate, load_steps_file
-from grasp_core.postprocess import read_output
+from grasp_core.postprocess import (
+    CurationResult,
+    CurationTarget,
+    curate,
+    load_steps_file,
+    read_output,
+)
+from tests.conftest import copy_task_yaml, write_task
 
 Records = list[dict[str, Any]]
 
@@ -46,7 +54,7 @@ def run_steps(
 
 
 def words(rng: random.Random, count: int) -> list[str]:
-    """Random pronounceable-free words: no two share more than a chance trigram."""
+    """Random letter strings: two of them rarely share a trigram."""
     return ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9))) for _ in range(count)]
 
 
@@ -57,7 +65,7 @@ def planted(seed: int = 3) -> tuple[Records, dict[str, str]]:
     rng = random.Random(seed)
     originals = [words(rng, 25) for _ in range(300)]
     records: Records = [{"id": f"o{i}", "question": " ".join(w)} for i, w in enumerate(originals)]
-    copies: list[tuple[int, dict[str, Any]]] = []
+    extras: list[tuple[int, dict[str, Any]]] = []
     planted_ids: dict[str, str] = {}
     for n in range(80):
         source = rng.randrange(300)
@@ -66,17 +74,20 @@ def planted(seed: int = 3) -> tuple[Records, dict[str, str]]:
             copy[position] = words(rng, 1)[0]
         text = " ".join(copy).capitalize().replace(" ", ", ", 3) + "?"
         planted_ids[f"c{n}"] = f"o{source}"
-        copies.append((source, {"id": f"c{n}", "question": text}))
+        extras.append((source, {"id": f"c{n}", "question": text}))
     for n in range(40):
-        source = originals[rng.randrange(300)]
-        copies.append((rng.randrange(300), {"id": f"s{n}", "question": " ".join(source[:10] + words(rng, 15))}))
-    for after, record in copies:  # each copy somewhere after its original
-        place = rng.randrange(after + 1, len(records) + 1) if after < 299 else len(records)
-        records.insert(max(place, next(i for i, r in enumerate(records) if r["id"] == f"o{after}") + 1), record)
+        source = rng.randrange(300)
+        text = " ".join(originals[source][:10] + words(rng, 15))
+        extras.append((source, {"id": f"s{n}", "question": text}))
+    for source, record in extras:  # somewhere after the original it resembles
+        after = next(i for i, r in enumerate(records) if r["id"] == f"o{source}")
+        records.insert(rng.randint(after + 1, len(records)), record)
     return records, planted_ids
 
 
-STEPS = "- embedding_dedup: {model: embedder, fields: [question], threshold: 0.85, batch_size: 16}\n"
+STEPS = (
+    "- embedding_dedup: {model: embedder, fields: [question], threshold: 0.85, batch_size: 16}\n"
+)
 
 
 def test_planted_near_copies_found_with_their_originals(tmp_path: Path, mock_url: str) -> None:
@@ -109,7 +120,7 @@ def test_report_says_which_record_and_how_similar(tmp_path: Path, mock_url: str)
     request round is found too."""
     records = [
         {"id": "a", "question": "How many apples does Maria have after buying three more?"},
-        {"id": "b", "question": "how many apples does maria have, after buying three more"},
+        {"id": "b", "question": "how many apples does maria have, after buying three more today"},
         {"id": "c", "question": "Write a Python function that reverses a linked list."},
         {"id": "d", "question": "How many apples does Maria have after buying three more?"},
     ]
@@ -198,3 +209,47 @@ def test_local_model_finds_paraphrases(tmp_path: Path) -> None:
     assert [r["id"] for r in kept] == ["a", "c"]
     assert removed[0]["details"]["duplicate_of"] == "a"
     assert result.steps[0].results["dimensions"] == 384
+
+
+def test_a_task_dedups_and_decontaminates_after_its_run(
+    tmp_path: Path, mock_server: MockServer
+) -> None:
+    """A task's `post_process` embeds on the run's own event loop (the mock serving every
+    model) and decontaminates against a local benchmark; the curated output, the removal
+    report and the summary agree, and the generation's output keeps every record."""
+    leak = "a train leaves the station at nine and travels at sixty miles an hour how far"
+    rows = [
+        {"id": "r0", "text": "How many apples does Maria have after buying three more?"},
+        {"id": "r1", "text": "how many apples does maria have after buying three more today"},
+        {"id": "r2", "text": f"Solve: {leak.upper()}?"},
+        {"id": "r3", "text": "Write a Python function that reverses a linked list."},
+    ]
+    steps = (
+        "post_process:\n"
+        "  - embedding_dedup: {model: embedder, fields: [copied], threshold: 0.85}\n"
+        "  - decontaminate:\n"
+        "      fields: [copied]\n"
+        "      benchmarks: [{name: trains, source: {type: disk, file_path: bench.jsonl}}]\n"
+    )
+    files = {
+        "data.jsonl": "".join(json.dumps(row) + "\n" for row in rows),
+        "bench.jsonl": json.dumps({"id": "t7", "question": leak}) + "\n",
+        "steps.py": "def copy(state):\n    return state['text']\n",
+    }
+    task = write_task(tmp_path, copy_task_yaml() + steps, files)
+    result = run_task(task, RunOptions(mock=mock_server.url))
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 4
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.curated.jsonl")] == ["r0", "r3"]
+    removed = read_jsonl(tmp_path / "out.removed.jsonl")
+    assert [(r["id"], r["step"], r["reason"]) for r in removed] == [
+        ("r1", "embedding_dedup", "near duplicate"),
+        ("r2", "decontaminate", "benchmark overlap"),
+    ]
+    assert removed[0]["details"]["duplicate_of"] == "r0"
+    [match] = removed[1]["details"]["matches"]
+    assert (match["benchmark_id"], match["span"]) == ("t7", leak)
+    summary = result.metrics["post_process"]
+    assert [(s["step"], s["removed"]) for s in summary["steps"]] == [
+        ("embedding_dedup", 1),
+        ("decontaminate", 1),
+    ]

@@ -123,8 +123,8 @@ def test_push_creates_a_private_repo_and_uploads_parquet_shards(
     upload = hub.calls[1][1]
     assert upload["repo_type"] == "dataset"
     assert upload["delete_patterns"] == ["data/train-*"]
-    assert list(hub.files) == ["data/train-00000-of-00001.parquet"]
-    assert sink.pushed == ["data/train-00000-of-00001.parquet"]
+    assert sorted(hub.files) == ["README.md", "data/train-00000-of-00001.parquet"]
+    assert sink.pushed == ["data/train-00000-of-00001.parquet", "README.md"]
     shard = tmp_path / "shard.parquet"
     shard.write_bytes(hub.files["data/train-00000-of-00001.parquet"])
     assert pq.read_table(shard).to_pylist() == media_records(2)

@@ -7,21 +7,44 @@ from pathlib import Path
 
 from grasp_core.cli.options import EXIT_OK, Commands
 
-__all__ = ["add_command", "run_command"]
+__all__ = ["FAULT_KINDS", "add_command", "run_command"]
+
+FAULT_KINDS = ("429", "500", "503", "timeout", "drop", "malformed", "empty", "blank")
+"""The mock's fault kinds, for ``--help`` without importing the server (a test keeps this
+equal to ``grasp_core.mock_server.FAULT_KINDS``)."""
 
 
 def add_command(commands: Commands) -> None:
     """Register ``grasp mock-server``."""
     mock = commands.add_parser("mock-server", help="serve the bundled OpenAI-compatible mock")
-    mock.add_argument("--port", type=int, default=8000)
+    mock.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default 8000; 0: a free one)"
+    )
     mock.add_argument("--host", default="127.0.0.1", help="loopback addresses only")
     mock.add_argument(
         "--latency", default="0", help="seconds, 'fixed:S' or 'lognormal:MEDIAN:SIGMA' (default 0)"
     )
-    mock.add_argument("--reply-mode", choices=["echo", "lorem"], default="echo")
-    mock.add_argument("--fault-rate", type=float, default=0.0)
-    mock.add_argument("--faults", default="429,500", help="comma-separated fault kinds")
-    mock.add_argument("--seed", type=int, default=0)
+    mock.add_argument(
+        "--reply-mode",
+        choices=["echo", "lorem"],
+        default="echo",
+        help="echo: reply with the last user message (default); lorem: 20-60 pseudo-words",
+    )
+    mock.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="fraction of requests (0 to 1) answered with a fault from --faults (default 0)",
+    )
+    mock.add_argument(
+        "--faults",
+        default="429,500",
+        help=f"fault kinds --fault-rate draws from, comma-separated: {', '.join(FAULT_KINDS)} "
+        "(default 429,500)",
+    )
+    mock.add_argument(
+        "--seed", type=int, default=0, help="seed for drawing faults and latencies (default 0)"
+    )
     mock.add_argument(
         "--max-seconds", type=float, default=3600.0, help="stop by itself after this long"
     )

@@ -15,6 +15,7 @@ from grasp_core.cli.options import (
     Commands,
     run_options,
 )
+from grasp_core.cli.rerun import command_line
 
 __all__ = ["add_command", "interrupted_message", "run_command"]
 
@@ -22,7 +23,7 @@ __all__ = ["add_command", "interrupted_message", "run_command"]
 def add_command(commands: Commands) -> None:
     """Register ``grasp run``."""
     run = commands.add_parser("run", help="run a task")
-    run.add_argument("task", type=Path, help="task file (or a folder holding task.yaml)")
+    run.add_argument("task", type=Path, help="task file, or a folder holding task.yaml (or graph_config.yaml)")
     run.add_argument("--num-records", type=int, help="most records (data-less: how many)")
     run.add_argument("--start-index", type=int, help="skip this many source records first")
     run.add_argument("--output-dir", type=Path, help="folder that relative sink paths use")
@@ -156,8 +157,7 @@ def run_command(args: argparse.Namespace) -> int:
     if result.stopped_by_budget:
         print(
             f"grasp: budget reached ({result.metrics['budget']['reason']}); "
-            f"{_committed(result)}. Continue with a higher cap:\n"
-            f"  grasp run {args.task} --resume --max-cost USD (or --max-tokens N)",
+            f"{_committed(result)}. Continue with a higher cap:\n  {_higher_cap(args)}",
             file=sys.stderr,
         )
         return EXIT_BUDGET
@@ -178,7 +178,21 @@ def interrupted_message(args: argparse.Namespace) -> str:
 
 
 def _resume_hint(args: argparse.Namespace) -> str:
-    return f"Continue with:\n  grasp run {args.task} --resume"
+    """The command that continues the run: the flags it was given (the same models or mock,
+    output folder, row format, executor...) with ``--resume``, not ``--overwrite``."""
+    again = command_line(args, add_command, first=["--resume"], without=_NOT_AGAIN)
+    return f"Continue with:\n  {again}"
+
+
+def _higher_cap(args: argparse.Namespace) -> str:
+    """The command that continues a run stopped by its budget, with a cap left to raise."""
+    without = {*_NOT_AGAIN, "--max-cost", "--max-tokens"}
+    again = command_line(args, add_command, first=["--resume"], without=without)
+    return f"{again} --max-cost USD (or --max-tokens N)"
+
+
+_NOT_AGAIN = frozenset({"--resume", "--overwrite"})
+"""Flags the command that continues a run leaves out: it says ``--resume`` first itself."""
 
 
 def _committed(result: Any) -> str:
@@ -215,11 +229,17 @@ def _print_summary(result: Any) -> None:
     for label, value in rows:
         print(f"  {label:<17}{value}")
     totals = result.metrics.get("totals", {})
+    pricing = result.metrics.get("pricing", {})
     if totals.get("model_calls"):
-        print(
-            f"  {'tokens':<17}{totals['prompt_tokens']:,} in, "
-            f"{totals['completion_tokens']:,} out, cost {format_dollars(totals['cost_usd'])}"
-        )
+        tokens = f"{totals['prompt_tokens']:,} in, {totals['completion_tokens']:,} out"
+        cost = format_dollars(totals["cost_usd"])
+        if not pricing.get("mock"):
+            print(f"  {'tokens':<17}{tokens}, cost {cost}")
+        else:  # the mock bills nothing: what the calls would cost at the named models' prices
+            routes = ", ".join(sorted(set(pricing.get("priced_as", {}).values())))
+            estimate = f"estimated at {routes} prices: {cost}" if routes else "no price known"
+            print(f"  {'tokens':<17}{tokens}")
+            print(f"  {'cost':<17}{estimate} (mock run: nothing was billed)")
     for name, backend in result.metrics.get("backends", {}).items():
         print(
             f"  backend {name}: limit {backend['current_limit']}/{backend['max_concurrency']}, "

@@ -12,9 +12,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from grasp_core.cli.options import Commands, add_dataset_arguments, run_options
+from grasp_core.cli.options import (
+    EXIT_FAILED_RECORDS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Commands,
+    add_dataset_arguments,
+    run_options,
+)
+from grasp_core.cli.rerun import command_line
 
-__all__ = ["add_command", "run_command"]
+__all__ = ["add_command", "interrupted_message", "run_command"]
 
 
 def add_command(commands: Commands) -> None:
@@ -71,6 +79,8 @@ def run_command(args: argparse.Namespace) -> int:
     from grasp_core.runs.tagging import check_tag_fields, nothing_committed, tag_task
 
     tasks = parse_tasks(args.tasks) if args.tasks else ("heuristics",)
+    if "judge" in tasks and not (args.mock or args.mock_url or args.judge_graph):
+        _check_judge_model(args.models, args.judge_model)
     source = source_block(args.input, args.source)
     sink = sink_block(args.output, args.output_format)
     refuse_input_as_output(source, sink, Path.cwd(), output_arg=args.output)
@@ -105,8 +115,43 @@ def run_command(args: argparse.Namespace) -> int:
         this_run = result.done + result.failed + result.filtered
         print(
             f"grasp: stopped early; {result.finished_total} records committed ({this_run} by "
-            "this run). Continue with --resume",
+            f"this run). {_resume_hint(args)}",
             file=sys.stderr,
         )
-        return 130
-    return 0 if result.ok else 1
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.ok else EXIT_FAILED_RECORDS
+
+
+def _check_judge_model(models: Path | None, judge_model: str) -> None:
+    """The judge calls one model, by name, for every rubric: say once, before anything is
+    built, how to give it one (rather than once per rubric node that calls it)."""
+    from grasp_core.errors import ConfigError
+    from grasp_core.models.catalog import ModelCatalog, find_models_file
+
+    path = find_models_file(models, Path.cwd())
+    offline = "--mock (the bundled mock server: offline, nothing billed)"
+    if path is None:
+        raise ConfigError(
+            f"--tasks judge calls the model {judge_model!r}, and no models file was found "
+            f"(--models, $GRASP_MODELS, ./models.yaml): pass {offline}, or --models FILE "
+            f"with an entry {judge_model!r} (or --judge-model NAME for another of its entries)"
+        )
+    known = ModelCatalog.load(path).specs
+    if judge_model not in known:
+        names = ", ".join(sorted(known)) or "none"
+        raise ConfigError(
+            f"--tasks judge calls the model {judge_model!r}, which {path} does not have "
+            f"(it has: {names}): pass --judge-model NAME, or add an entry {judge_model!r}, "
+            f"or pass {offline}"
+        )
+
+
+def interrupted_message(args: argparse.Namespace) -> str:
+    """What ``grasp`` prints when Ctrl-C or SIGTERM lands outside the tagging run itself."""
+    return f"grasp: interrupted. {_resume_hint(args)}"
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    """The command that continues the tagging: the same flags, with ``--resume``."""
+    again = command_line(args, add_command, first=["--resume"], without={"--resume", "--overwrite"})
+    return f"Continue with:\n  {again}"

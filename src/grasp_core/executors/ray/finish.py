@@ -82,6 +82,7 @@ def finish_run(
                 for i, s in finished
             },
             "budget": budget,
+            "pricing": local.monitor.pricing_summary(),
         },
         failure_reasons=reasons,
         allowed_failures=shards[0].allowed_failures if shards else None,

@@ -1,0 +1,327 @@
+"""Media endpoints: image generation and editing, text-to-speech and transcription.
+
+Every answer is real, decodable media derived only from the request, so tests can check
+bytes end to end:
+
+- ``POST /v1/images/generations`` (JSON) and ``POST /v1/images/edits`` (multipart: one or
+  several ``image`` / ``image[]`` files, an optional ``mask``) answer ``n`` PNGs of the
+  asked ``size`` (``WxH``; ``auto`` and unknown sizes are 64x64, sides capped at 1024) as
+  ``b64_json``. The PNG is an 8x8 grid of colours drawn from a hash of the model, prompt,
+  size, image index and (for edits) the input images' bytes, written with zlib only.
+- ``POST /v1/audio/speech`` (JSON) answers a 16 kHz mono 16-bit WAV: one tone per
+  character of ``input`` lasting ``0.04 / speed`` seconds, and the text itself in a
+  ``gtxt`` RIFF chunk after the samples (readers skip unknown chunks). ``response_format``
+  ``wav`` or ``pcm`` (the bare samples); other formats need an encoder and answer 400.
+- ``POST /v1/audio/transcriptions`` (multipart ``file``) reads the ``gtxt`` chunk back, so
+  speech → transcription round-trips exactly; other audio is transcribed as a fixed
+  sentence naming the upload's size and sha256 prefix. ``response_format`` ``json``
+  (default), ``text`` or ``verbose_json``.
+
+Markers in the prompt (or the speech input) inject faults and latency as in chat;
+``[[mock:content_policy]]`` answers OpenAI's content-policy 400
+(``code: content_policy_violation``). Markers are removed before the media is derived.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from grasp_core.mock_server._dialects import error_response, json_response
+from grasp_core.mock_server._http import Request, Response
+from grasp_core.mock_server._multipart import FormPart, parse_form
+from grasp_core.mock_server._replies import RequestError, strip_markers
+
+__all__ = [
+    "MEDIA_PATHS",
+    "MediaRequest",
+    "MediaRoute",
+    "decode_speech",
+    "media_response",
+    "read_media_request",
+    "speech_wav",
+]
+
+MediaRoute = Literal["generate", "edit", "speech", "transcribe"]
+MEDIA_PATHS: Final[dict[str, MediaRoute]] = {
+    "/v1/images/generations": "generate",
+    "/images/generations": "generate",
+    "/v1/images/edits": "edit",
+    "/images/edits": "edit",
+    "/v1/audio/speech": "speech",
+    "/audio/speech": "speech",
+    "/v1/audio/transcriptions": "transcribe",
+    "/audio/transcriptions": "transcribe",
+}
+CONTENT_POLICY: Final = "[[mock:content_policy]]"
+MAX_SIDE: Final = 1024
+MAX_IMAGES: Final = 10
+SAMPLE_RATE: Final = 16_000
+_TEXT_CHUNK: Final = b"gtxt"
+_SECONDS_PER_CHAR: Final = 0.04
+_SIZE: Final = re.compile(r"(\d{1,5})x(\d{1,5})")
+_GRID: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRequest:
+    """The parts of a media request the mock server looks at."""
+
+    route: MediaRoute
+    model: str
+    text: str
+    """The prompt, or the speech input; empty for a transcription."""
+    inputs: tuple[bytes, ...] = ()
+    """Uploaded images, or the audio file."""
+    mask: bytes | None = None
+    n: int = 1
+    size: tuple[int, int] = (64, 64)
+    response_format: str = ""
+    speed: float = 1.0
+
+    @property
+    def texts(self) -> list[str]:
+        """What markers are read from (the content-policy marker left out)."""
+        return [self.text.replace(CONTENT_POLICY, "")]
+
+    def key_material(self) -> list[Any]:
+        """What identifies "the same request" for count markers."""
+        return [
+            self.route,
+            self.text,
+            self.n,
+            list(self.size),
+            self.response_format,
+            *_digests(self),
+        ]
+
+
+def read_media_request(route: MediaRoute, request: Request) -> MediaRequest:
+    """Parse a media request; :class:`RequestError` (a 400) says what is wrong."""
+    if route in ("generate", "speech"):
+        fields = _json_fields(request.body)
+        files: list[FormPart] = []
+    else:
+        parts = parse_form(request.headers.get("content-type", ""), request.body)
+        fields = {part.name: part.text() for part in parts if part.filename is None}
+        files = [part for part in parts if part.filename is not None]
+    model = fields.get("model")
+    if not isinstance(model, str) or not model:
+        raise RequestError("'model' is required")
+    if route == "transcribe":
+        audio = [part.data for part in files if part.name == "file"]
+        if len(audio) != 1 or not audio[0]:
+            raise RequestError("send the audio as one non-empty multipart file named 'file'")
+        return MediaRequest(route, model, "", (audio[0],), response_format=_format(fields, "json"))
+    text = fields.get("input" if route == "speech" else "prompt")
+    if not isinstance(text, str) or not text.strip():
+        name = "input" if route == "speech" else "prompt"
+        raise RequestError(f"'{name}' is required: a non-empty string")
+    if route == "speech":
+        speed = fields.get("speed", 1.0)
+        if isinstance(speed, str):
+            speed = _number(speed, "speed")
+        if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.25 <= speed <= 4:
+            raise RequestError(f"'speed' must be a number from 0.25 to 4, got {speed!r}")
+        return MediaRequest(
+            route, model, text, response_format=_format(fields, "mp3"), speed=float(speed)
+        )
+    inputs: tuple[bytes, ...] = ()
+    masks: list[bytes] = []
+    if route == "edit":
+        images = [part.data for part in files if part.name in ("image", "image[]")]
+        if not images:
+            raise RequestError("send at least one image as a multipart file named 'image[]'")
+        inputs = tuple(images)
+        masks = [part.data for part in files if part.name == "mask"]
+        if len(masks) > 1:
+            raise RequestError("send at most one 'mask' file")
+    n = fields.get("n", 1)
+    n = _number(n, "n") if isinstance(n, str) else n
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_IMAGES:
+        raise RequestError(f"'n' must be an integer from 1 to {MAX_IMAGES}, got {n!r}")
+    mask = masks[0] if route == "edit" and masks else None
+    return MediaRequest(route, model, text, inputs, mask, n, _size(fields.get("size")))
+
+
+def media_response(request: MediaRequest, fault: str | None = None) -> Response:
+    """The 200 answer (``malformed``: a cut body; ``empty``/``blank``: no media), or the
+    content-policy 400 the request's prompt asks for."""
+    if CONTENT_POLICY in request.text:
+        message = "Your request was rejected as a result of our safety system. [mock]"
+        return error_response("openai", 400, message, code="content_policy_violation")
+    if fault == "malformed":
+        return Response(200, b'{"created": 0, "data": [{"b64_json": "iVBOR')
+    empty = fault in ("empty", "blank")
+    if request.route == "speech":
+        wav = speech_wav(strip_markers(request.text), request.speed)
+        if request.response_format == "pcm":
+            return Response(200, b"" if empty else _samples_of(wav), "audio/pcm")
+        return Response(200, b"" if empty else wav, "audio/wav")
+    if request.route == "transcribe":
+        text = "" if empty else _transcribe(request.inputs[0])
+        if request.response_format == "text":
+            return Response(200, text.encode(), "text/plain; charset=utf-8")
+        if request.response_format == "verbose_json":
+            duration = _duration(request.inputs[0])
+            verbose = {"task": "transcribe", "language": "english", "duration": duration}
+            return json_response({**verbose, "text": text, "segments": []})
+        return json_response({"text": text})
+    images = [] if empty else [_image(request, index) for index in range(request.n)]
+    data = [{"b64_json": base64.b64encode(png).decode("ascii")} for png in images]
+    return json_response({"created": 0, "data": data})
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def _image(request: MediaRequest, index: int) -> bytes:
+    material = [request.model, strip_markers(request.text), index, list(request.size)]
+    material += _digests(request)
+    seed = hashlib.sha256(json.dumps(material).encode()).digest()
+    colours = hashlib.shake_256(seed).digest(_GRID * _GRID * 3)
+    width, height = request.size
+    rows: list[bytes] = []
+    for y in range(height):
+        cell_row = y * _GRID // height
+        row = bytearray(b"\x00")  # filter type 0 (None)
+        for x in range(width):
+            start = (cell_row * _GRID + x * _GRID // width) * 3
+            row += colours[start : start + 3]
+        rows.append(bytes(row))
+    return png_bytes(width, height, b"".join(rows))
+
+
+def _digests(request: MediaRequest) -> list[str]:
+    """The inputs' sha256 digests, the mask's marked as such."""
+    digests = [hashlib.sha256(data).hexdigest() for data in request.inputs]
+    if request.mask is not None:
+        digests.append("mask:" + hashlib.sha256(request.mask).hexdigest())
+    return digests
+
+
+def png_bytes(width: int, height: int, raw: bytes) -> bytes:
+    """An 8-bit RGB PNG of ``raw`` scanlines (each led by its filter byte)."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _size(value: Any) -> tuple[int, int]:
+    match = _SIZE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return (64, 64)
+    return (min(max(int(match[1]), 1), MAX_SIDE), min(max(int(match[2]), 1), MAX_SIDE))
+
+
+# --- audio --------------------------------------------------------------------------------
+
+
+def speech_wav(text: str, speed: float = 1.0) -> bytes:
+    """A WAV with one tone per character of ``text`` and ``text`` in a ``gtxt`` chunk."""
+    per_char = max(1, round(SAMPLE_RATE * _SECONDS_PER_CHAR / speed))
+    samples = bytearray()
+    for char in text:
+        frequency = 220.0 + (ord(char) % 64) * 25.0
+        step = 2 * math.pi * frequency / SAMPLE_RATE
+        samples += struct.pack(
+            f"<{per_char}h", *(int(8000 * math.sin(step * i)) for i in range(per_char))
+        )
+    encoded = text.encode("utf-8")
+    fmt = struct.pack("<HHIIHH", 1, 1, SAMPLE_RATE, SAMPLE_RATE * 2, 2, 16)
+    chunks = (
+        b"fmt " + struct.pack("<I", len(fmt)) + fmt
+        + b"data" + struct.pack("<I", len(samples)) + bytes(samples)
+        + _TEXT_CHUNK + struct.pack("<I", len(encoded)) + encoded + b"\x00" * (len(encoded) % 2)
+    )  # fmt: skip
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def decode_speech(data: bytes) -> str | None:
+    """The text a :func:`speech_wav` file carries, or None for any other bytes."""
+    chunks = _riff_chunks(data)
+    text = chunks.get(_TEXT_CHUNK)
+    return text.decode("utf-8", "replace") if text is not None else None
+
+
+def _riff_chunks(data: bytes) -> dict[bytes, bytes]:
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return {}
+    chunks: dict[bytes, bytes] = {}
+    pos = 12
+    while pos + 8 <= len(data):
+        kind, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        chunks.setdefault(kind, data[pos + 8 : pos + 8 + size])
+        pos += 8 + size + size % 2
+    return chunks
+
+
+def _samples_of(wav: bytes) -> bytes:
+    return _riff_chunks(wav).get(b"data", b"")
+
+
+def _duration(data: bytes) -> float:
+    chunks = _riff_chunks(data)
+    fmt = chunks.get(b"fmt ", b"")
+    if len(fmt) < 16 or b"data" not in chunks:
+        return 0.0
+    bytes_per_second = struct.unpack("<I", fmt[8:12])[0]
+    return round(len(chunks[b"data"]) / bytes_per_second, 3) if bytes_per_second else 0.0
+
+
+def _transcribe(data: bytes) -> str:
+    text = decode_speech(data)
+    if text is not None:
+        return text
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    return f"mock transcription of {len(data)} bytes of audio {digest}"
+
+
+# --- fields -------------------------------------------------------------------------------
+
+
+def _json_fields(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(f"request body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RequestError("request body must be a JSON object")
+    return data
+
+
+def _number(text: str, name: str) -> int | float:
+    try:
+        return int(text) if text.strip().lstrip("-").isdigit() else float(text)
+    except ValueError:
+        raise RequestError(f"'{name}' must be a number, got {text!r}") from None
+
+
+def _format(fields: dict[str, Any], default: str) -> str:
+    value = fields.get("response_format", default)
+    allowed = {
+        "json": ("json", "text", "verbose_json"),
+        "mp3": ("wav", "pcm"),
+    }[default]
+    if value not in allowed:
+        hint = (
+            "; the mock makes wav and pcm only (no encoder for others)" if default == "mp3" else ""
+        )
+        raise RequestError(f"'response_format' must be one of {allowed}, got {value!r}{hint}")
+    return str(value)

@@ -1,0 +1,268 @@
+"""Media calls of a models-file entry: image generation and editing, speech, transcription.
+
+Every call goes through litellm (``aimage_generation``, ``aimage_edit``, ``aspeech``,
+``atranscription``; their sync forms in a worker thread under trio), under the entry's
+backend slot and retried as a chat call is (:func:`call_with_retries`; errors mapped by
+:func:`map_litellm_error`, so a content-policy refusal, a 400, fails at once). Each call
+is counted in the run's metrics as one call of the model. The fast lane does not carry
+media calls yet.
+
+Images come back as bytes (``b64_json`` decoded) or as the URL a provider answered with;
+the node fetches URLs and bounds sizes. A response without media is retried.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import io
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Final, TypeVar
+
+import anyio
+import anyio.to_thread
+import sniffio
+
+from grasp_core.errors import ModelCallError, RetryableModelError
+from grasp_core.plugin import Backend, BuildEnv, ModelSpec, RunMetrics
+from grasp_nodes.clients.base import KEYLESS_API_KEYS
+from grasp_nodes.clients.errors import map_litellm_error
+from grasp_nodes.clients.litellm_client import import_litellm
+from grasp_nodes.clients.retry import call_with_retries
+
+__all__ = ["CHAT_ONLY_PARAMETERS", "MediaClient", "UploadedMedia", "media_client"]
+
+T = TypeVar("T")
+
+CHAT_ONLY_PARAMETERS: Final = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "presence_penalty",
+        "frequency_penalty",
+        "logprobs",
+        "top_logprobs",
+        "seed",
+        "stream",
+        "tools",
+        "tool_choice",
+        "logit_bias",
+    }
+)
+"""Entry parameters a media request leaves out, so one entry may serve chat and media."""
+_EXTENSIONS: Final = {"image/jpeg": "jpg", "audio/mpeg": "mp3"}
+_SHARED_KEY: Final = "grasp_nodes.clients.media"
+
+
+class UploadedMedia:
+    """Bytes to upload with their MIME type (``grasp_io.media.Media`` fits)."""
+
+    def __init__(self, data: bytes, mime: str) -> None:
+        self.data = data
+        self.mime = mime
+
+    def file(self, stem: str) -> io.BytesIO:
+        """A named file object (the name's extension tells the server the type)."""
+        subtype = self.mime.split("/", 1)[-1]
+        handle = io.BytesIO(self.data)
+        handle.name = f"{stem}.{_EXTENSIONS.get(self.mime, subtype)}"
+        return handle
+
+
+def media_client(env: BuildEnv, model_name: str) -> MediaClient:
+    """The run's media client for ``model_name`` (checked against the models file now)."""
+    clients: dict[str, MediaClient] = env.shared.setdefault(_SHARED_KEY, {})
+    client = clients.get(model_name)
+    if client is None:
+        import_litellm()  # once, at build time, so no record waits for it
+        client = clients[model_name] = MediaClient(
+            model_name,
+            env.models.get(model_name),
+            api_key=env.models.api_key(model_name, env.task_dir),
+            backend=env.backends.backend(model_name),
+            metrics=env.metrics,
+        )
+    return client
+
+
+class MediaClient:
+    """Image, speech and transcription requests of one model entry."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: ModelSpec,
+        *,
+        api_key: str | None,
+        backend: Backend,
+        metrics: RunMetrics,
+    ) -> None:
+        self.name = name
+        self.spec = spec
+        self.backend = backend
+        self.metrics = metrics
+        self._api_key = api_key
+        self.defaults = {k: v for k, v in spec.parameters.items() if k not in CHAT_ONLY_PARAMETERS}
+
+    def __repr__(self) -> str:
+        return f"MediaClient({self.name!r}, route={self.spec.model!r})"
+
+    async def generate_images(self, prompt: str, params: Mapping[str, Any]) -> list[Any]:
+        """The images (``{b64_json}`` or ``{url}`` items) made from ``prompt``."""
+        response = await self._call(
+            "aimage_generation", "image_generation", prompt=prompt, **params
+        )
+        return _image_items(response, self.name)
+
+    async def edit_images(
+        self,
+        prompt: str,
+        images: Sequence[UploadedMedia],
+        mask: UploadedMedia | None,
+        params: Mapping[str, Any],
+    ) -> list[Any]:
+        """The images ``prompt`` makes of ``images`` (and ``mask``)."""
+
+        def files() -> dict[str, Any]:  # fresh file objects for every try
+            sent: dict[str, Any] = {"image": [m.file(f"image{i}") for i, m in enumerate(images)]}
+            if mask is not None:
+                sent["mask"] = mask.file("mask")
+            return sent
+
+        response = await self._call("aimage_edit", "image_edit", files, prompt=prompt, **params)
+        return _image_items(response, self.name)
+
+    async def speak(self, text: str, params: Mapping[str, Any]) -> bytes:
+        """The audio of ``text``."""
+        response = await self._call("aspeech", "speech", input=text, **params)
+        content = getattr(response, "content", response)
+        if not isinstance(content, bytes):
+            raise RetryableModelError(f"model {self.name!r}: the speech response holds no audio")
+        return content
+
+    async def transcribe(self, audio: UploadedMedia, params: Mapping[str, Any]) -> str:
+        """The text of ``audio``."""
+        response = await self._call(
+            "atranscription", "transcription", lambda: {"file": audio.file("audio")}, **params
+        )
+        text = getattr(response, "text", None)
+        if not isinstance(text, str):
+            raise RetryableModelError(f"model {self.name!r}: the transcription holds no text")
+        return text
+
+    async def _call(
+        self,
+        async_name: str,
+        sync_name: str,
+        files: Callable[[], dict[str, Any]] | None = None,
+        **params: Any,
+    ) -> Any:
+        """One logical call with its retries, counted in the metrics."""
+        started = time.perf_counter()
+        wire: list[float] = []
+        attempt = functools.partial(self._attempt, async_name, sync_name, files, params, wire)
+        try:
+            result, attempts = await call_with_retries(attempt, max_retries=self.spec.max_retries)
+        except ModelCallError as exc:
+            self._record(started, wire, max(exc.attempts - 1, 0), exc.kind)
+            raise
+        self._record(started, wire, attempts - 1, None)
+        return result
+
+    def _record(self, started: float, wire: list[float], retries: int, error: str | None) -> None:
+        queued = max(0.0, time.perf_counter() - started - sum(wire))
+        self.metrics.record_call(
+            self.name,
+            wire=wire,
+            queued=queued,
+            prompt_tokens=0,
+            completion_tokens=0,
+            retries=retries,
+            error=error,
+        )
+
+    async def _attempt(
+        self,
+        async_name: str,
+        sync_name: str,
+        files: Callable[[], dict[str, Any]] | None,
+        params: dict[str, Any],
+        wire: list[float],
+    ) -> Any:
+        async with self.backend.slot(0):
+            sent = time.perf_counter()
+            try:
+                result = await self._litellm(async_name, sync_name, files, params)
+            except RetryableModelError as exc:
+                if exc.status == 429:
+                    self.backend.record_rate_limited()
+                else:
+                    self.backend.record_failure(str(exc), url=self.spec.api_base)
+                raise
+            finally:
+                wire.append(time.perf_counter() - sent)
+        self.backend.record_success()
+        return result
+
+    async def _litellm(
+        self,
+        async_name: str,
+        sync_name: str,
+        files: Callable[[], dict[str, Any]] | None,
+        params: dict[str, Any],
+    ) -> Any:
+        litellm = import_litellm()
+        kwargs: dict[str, Any] = {
+            **self.defaults,
+            **params,
+            **(files() if files is not None else {}),
+            "model": self.spec.model,
+            "api_base": self.spec.api_base,
+            "api_key": self._api_key or KEYLESS_API_KEYS.get(self.spec.provider),
+            "timeout": self.spec.timeout,
+            "max_retries": 0,
+        }
+        if self.spec.api_version is not None:
+            kwargs["api_version"] = self.spec.api_version
+        call: Callable[[], Awaitable[Any]]
+        if sniffio.current_async_library() == "asyncio":
+            call = functools.partial(getattr(litellm, async_name), **kwargs)
+        else:
+            sync = functools.partial(getattr(litellm, sync_name), **kwargs)
+            call = functools.partial(anyio.to_thread.run_sync, sync, abandon_on_cancel=True)
+        try:
+            with anyio.fail_after(self.spec.timeout + 5):
+                return await call()
+        except TimeoutError as exc:
+            raise RetryableModelError(
+                f"model {self.name!r}: request timed out after {self.spec.timeout + 5:.0f}s",
+                status=408,
+            ) from exc
+        except ModelCallError:
+            raise
+        except Exception as exc:
+            raise map_litellm_error(exc, model=self.name) from exc
+
+
+def _image_items(response: Any, name: str) -> list[Any]:
+    """``bytes`` for each ``b64_json`` image, the URL string for each ``url`` one."""
+    items = getattr(response, "data", None) or []
+    out: list[Any] = []
+    for item in items:
+        encoded = getattr(item, "b64_json", None)
+        url = getattr(item, "url", None)
+        if encoded:
+            try:
+                out.append(base64.b64decode(encoded, validate=True))
+            except (binascii.Error, ValueError) as exc:
+                raise RetryableModelError(f"model {name!r}: an image's b64_json is bad") from exc
+        elif url:
+            out.append(str(url))
+    if not out:
+        raise RetryableModelError(f"model {name!r}: the response holds no image")
+    return out

@@ -1,0 +1,93 @@
+"""`NAME.provenance.json` beside a finished run's output: the task file with secrets
+masked, the models-file entries without keys, GraSP's version, the seed, the source, the
+run's dates, calls, tokens and cost, the record counts and the profile of a `profile`
+step; a key set in the environment never appears in it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grasp_core import RunOptions, run_task
+from grasp_core.mock_server import MockServer
+from grasp_core.runs.provenance import grasp_version
+from tests.conftest import write_task
+
+SECRET = "sk-live-provenance-0123456789abcdef"
+
+TASK = f"""
+# pasted by mistake: {SECRET}
+data_config:
+  source: {{type: disk, file_path: data.jsonl}}
+  sink: {{type: jsonl, file_path: out/answers.jsonl}}
+graph_config:
+  nodes:
+    answer:
+      node_type: llm
+      output_keys: answer
+      prompt:
+        - user: "{{text}}"
+      model: {{name: m}}
+  edges:
+    - {{from: START, to: answer}}
+    - {{from: answer, to: END}}
+output_config:
+  output_map:
+    id: {{from: id}}
+    answer: {{from: answer}}
+post_process:
+  - profile: {{fields: [answer]}}
+"""
+
+MODELS = "m:\n  model: openai/m\n  api_base: http://127.0.0.1:1/v1\n  api_key_env: GRASP_TEST_PROVENANCE_KEY\n"
+
+
+def test_a_finished_run_writes_its_provenance(
+    tmp_path: Path, mock_server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three records through the mock: the provenance holds the task text (the pasted key
+    masked), the model entry (its variable's name, not its value), seed 7, the source file,
+    ISO dates, three calls with their tokens, three records written and the profile."""
+    monkeypatch.setenv("GRASP_TEST_PROVENANCE_KEY", SECRET)
+    rows = [
+        {"id": f"r{i}", "text": f"say {word}"} for i, word in enumerate(["one", "two", "three"])
+    ]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = write_task(tmp_path, TASK, {"models.yaml": MODELS})
+    run_task(task, RunOptions(mock=mock_server.url, seed=7))
+    path = tmp_path / "out" / "answers.provenance.json"
+    text = path.read_text(encoding="utf-8")
+    assert SECRET not in text
+    facts = json.loads(text)
+    assert facts["grasp_version"] == grasp_version() != "unknown"
+    assert facts["task"]["name"] == tmp_path.name and facts["task"]["file"] == str(task)
+    assert "pasted by mistake: <redacted>" in facts["task"]["yaml"]
+    assert "node_type: llm" in facts["task"]["yaml"]
+    assert facts["models"]["m"]["model"] == "openai/m"
+    assert facts["models"]["m"]["api_key_env"] == "GRASP_TEST_PROVENANCE_KEY"
+    assert facts["seed"] == 7
+    assert facts["sources"] == [{"type": "disk", "file_path": "data.jsonl"}]
+    assert facts["run"]["started"] <= facts["run"]["finished"]
+    assert facts["run"]["started"].endswith("+00:00")
+    assert facts["usage"]["model_calls"] == 3 and facts["usage"]["prompt_tokens"] > 0
+    assert facts["records"]["written"] == 3
+    assert facts["profile"]["records"] == 3
+    assert facts["profile"]["fields"]["answer"]["words"]["max"] == 2
+
+
+def test_a_run_with_nothing_written_still_has_provenance(
+    tmp_path: Path, mock_server: MockServer
+) -> None:
+    """An empty source: the run finishes and writes its provenance, with no record and,
+    its steps skipped (`post_process=False`), no profile."""
+    (tmp_path / "data.jsonl").write_text("")
+    task = write_task(
+        tmp_path,
+        TASK,
+        {"models.yaml": MODELS.replace("  api_key_env: GRASP_TEST_PROVENANCE_KEY\n", "")},
+    )
+    run_task(task, RunOptions(mock=mock_server.url, post_process=False))
+    facts = json.loads((tmp_path / "out" / "answers.provenance.json").read_text())
+    assert facts["records"]["written"] == 0 and "profile" not in facts
