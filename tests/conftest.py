@@ -65,12 +65,15 @@ graph_config:
 
 
 @pytest.fixture(autouse=True)
-def _isolate_globals(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolate_globals(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Undo what in-process runs and CLI calls change globally: sys.path (task folders are
     added for dotted paths), $GRASP_MODELS, and structlog's output stream (a CLI call binds
-    it to the captured stderr of its test, closed afterwards)."""
+    it to the captured stderr of its test, closed afterwards). Each test gets its own
+    $XDG_CACHE_HOME, so runs never read or fill the user's response cache, nor another
+    test's (child processes inherit it)."""
     monkeypatch.setattr(sys, "path", [*sys.path])
     monkeypatch.delenv("GRASP_MODELS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     yield
     structlog.reset_defaults()
 

@@ -88,6 +88,12 @@ GALLERY: tuple[Example, ...] = (
         "OpenAssistant message trees read back as conversations, tagged by heuristics and a judge",
     ),
     Example(
+        "Curated, carded dataset",
+        "examples/curated_dataset/task.yaml",
+        "post-process steps after generation: MinHash dedup, decontamination against a local "
+        "benchmark, a profile; an hf dataset with its card, task file and provenance",
+    ),
+    Example(
         "Diverse personas",
         "examples/personas/task.yaml",
         "a weighted sampler drawing attributes reproducibly from weights and a data file",

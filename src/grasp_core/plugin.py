@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from grasp_core.config import GraphConfig, NodeConfig, StrictModel, validate_block
     from grasp_core.config.callables import UserCallable, load_callable
     from grasp_core.config.dotted import resolve_dotted
-    from grasp_core.config.models_file import ModelSpec, ReplyAction
+    from grasp_core.config.models_file import CacheMode, ModelSpec, ReplyAction
     from grasp_core.config.parameters import ModelParameters
     from grasp_core.config.quality import DataQualityConfig
     from grasp_core.config.yaml_source import YamlPath, load_yaml
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from grasp_core.graph.state_keys import check_state_reads, free_reads
     from grasp_core.logs import get_logger, redact, register_secret
     from grasp_core.models.backends import Backend
+    from grasp_core.models.cache import ResponseCache
+    from grasp_core.models.cache_key import request_key
     from grasp_core.observe.metrics import RunMetrics
     from grasp_core.postprocess import Removed, Step, StepEnv, StepOutput, StepType
     from grasp_core.protocols import (
@@ -68,6 +70,7 @@ __all__ = [
     "REPLY_FLAGS",
     "Backend",
     "BuildEnv",
+    "CacheMode",
     "CommitToken",
     "CompiledGraph",
     "DataQualityConfig",
@@ -84,6 +87,7 @@ __all__ = [
     "RecordFormat",
     "Removed",
     "ReplyAction",
+    "ResponseCache",
     "RunMetrics",
     "Sink",
     "SinkType",
@@ -117,6 +121,7 @@ __all__ = [
     "redact",
     "register",
     "register_secret",
+    "request_key",
     "resolve_dotted",
     "sinks",
     "sources",
@@ -139,7 +144,9 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.graph.state": ["APPEND_KEYS", "REPLY_FLAGS"],
         "grasp_core.graph.state_keys": ["check_state_reads", "free_reads"],
         "grasp_core.models.backends": ["Backend"],
-        "grasp_core.config.models_file": ["ModelSpec", "ReplyAction"],
+        "grasp_core.models.cache": ["ResponseCache"],
+        "grasp_core.models.cache_key": ["request_key"],
+        "grasp_core.config.models_file": ["CacheMode", "ModelSpec", "ReplyAction"],
         "grasp_core.config.parameters": ["ModelParameters"],
         "grasp_core.logs": ["get_logger", "redact", "register_secret"],
         "grasp_core.observe.metrics": ["RunMetrics"],

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     from grasp_core.config.yaml_source import YamlDocument, YamlPath
     from grasp_core.models.backends import BackendPool
+    from grasp_core.models.cache import ResponseCache
     from grasp_core.models.catalog import ModelCatalog
     from grasp_core.observe.metrics import RunMetrics
 
@@ -220,6 +221,9 @@ class BuildEnv:
     media_dir: Path | None = None
     """Where nodes that make media store it: ``NAME.media`` beside the run's first sink
     (records hold paths relative to its parent). None when the run writes no output."""
+    cache: ResponseCache | None = None
+    """The run's response cache (None: ``--no-cache``); model clients consult it before
+    each call."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from grasp_core.errors import NodeError, RecordError
 from grasp_core.plugin import MISSING, BuildEnv, NodeConfig, StrictModel, YamlPath, lookup
 from grasp_nodes._model_call import ModelRef
 from grasp_nodes.clients.media import MediaClient, UploadedMedia, media_client
-from grasp_nodes.prompting.parts import EncodedMedia, MediaSource
+from grasp_nodes.prompting.parts import MediaSource
 
 __all__ = [
     "MediaCallConfig",
@@ -63,41 +63,45 @@ def model_parameters(ref: ModelRef, **fields: Any) -> dict[str, Any]:
 class MediaIO:
     """A node's media client, resolver and store, built once per run."""
 
-    def __init__(self, name: str, config: MediaCallConfig, env: BuildEnv) -> None:
+    def __init__(self, name: str, model: str, limits: MediaLimits, env: BuildEnv) -> None:
         self.node = name
-        self.limits = config.media
-        self.client: MediaClient = media_client(env, config.model.name)
+        self.limits = limits
+        self.client: MediaClient = media_client(env, model)
         self.source: MediaSource = plugin.media.get("default")(env)
         self.store: MediaStoreLike = plugin.media.get("store")(env)
 
-    async def read(self, state: Mapping[str, Any], key: str, *, record_id: str) -> EncodedMedia:
-        """The media the state holds under ``key`` (a path, URL, bytes, dataset value or
-        an earlier node's stored media)."""
+    async def uploads(
+        self, state: Mapping[str, Any], key: str, *, record_id: str
+    ) -> list[UploadedMedia]:
+        """The media the state holds under ``key`` (a path, URL, bytes, dataset value or an
+        earlier node's stored media; a list sends each item), as bytes to send."""
         value = lookup(state, key)
-        if value is MISSING or value is None:
+        if value is MISSING:
             raise NodeError(
                 f"record {record_id!r}, node {self.node!r}: media key {key!r} is not in the "
                 f"record state (keys: {', '.join(sorted(state)) or 'none'}); add it to the "
                 "data or to an earlier node's output_keys",
                 node=self.node,
             )
-        return await self.source.resolve(
-            value, max_bytes=self.limits.max_bytes, fetch_timeout=self.limits.fetch_timeout
-        )
+        values = value if isinstance(value, list) else [value]
+        return [await self.resolve(item) for item in values]
 
     async def upload(self, state: Mapping[str, Any], key: str, *, record_id: str) -> UploadedMedia:
-        """:meth:`read` as bytes to send."""
-        media = await self.read(state, key, record_id=record_id)
-        return UploadedMedia(media.data, media.mime)
+        """The one media the state holds under ``key``."""
+        found = await self.uploads(state, key, record_id=record_id)
+        if len(found) != 1:
+            raise RecordError(
+                f"record {record_id!r}, node {self.node!r}: {key!r} holds {len(found)} media "
+                "values, this field takes one"
+            )
+        return found[0]
 
-    async def uploads(
-        self, state: Mapping[str, Any], key: str, *, record_id: str
-    ) -> list[UploadedMedia]:
-        """Each media the state holds under ``key`` (one, or each item of a list)."""
-        value = lookup(state, key)
-        if not isinstance(value, list):
-            return [await self.upload(state, key, record_id=record_id)]
-        return [await self.upload({key: item}, key, record_id=record_id) for item in value]
+    async def resolve(self, value: Any) -> UploadedMedia:
+        """One media value as bytes to send."""
+        media = await self.source.resolve(
+            value, max_bytes=self.limits.max_bytes, fetch_timeout=self.limits.fetch_timeout
+        )
+        return UploadedMedia(media.data, media.mime)
 
     async def save(self, made: bytes | str, *, what: str) -> dict[str, Any]:
         """Store ``made`` (bytes, or a URL a provider answered with, fetched now) and return

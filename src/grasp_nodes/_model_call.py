@@ -13,6 +13,7 @@ from pydantic import Field
 from grasp_core.plugin import (
     REPLY_FLAGS,
     BuildEnv,
+    CacheMode,
     ModelParameters,
     NodeContext,
     ReplyAction,
@@ -54,6 +55,15 @@ class ModelRef(StrictModel):
     parameters: ModelParameters = Field(default_factory=dict)
     """Request parameters (temperature, max_tokens...) over the models file's defaults.
     Known OpenAI parameters are checked by type and range; others are sent as they are."""
+    cache: CacheMode | None = None
+    """How the response cache files this node's calls: `record` (the request and the
+    call's place in its record), `content` (the request alone, shared by every record: for
+    deterministic calls), `off`. Unset: the model entry's `cache` (`record`)."""
+    output_type: Literal["text", "image", "audio"] | None = None
+    """SyGra's spelling, over the model entry's: an `llm` node makes an `image` or `audio`
+    (see the media-output how-to); other node types refuse it."""
+    input_type: Literal["text", "audio"] | None = None
+    """SyGra's spelling, over the model entry's: `audio` makes an `llm` node transcribe."""
 
 
 class ReplyChecks(StrictModel):
@@ -131,7 +141,7 @@ def model_call_parts(
     """The client, structured-output setup and media context of a node whose config has
     ``model``, ``structured_output`` and ``media`` (llm and agent nodes); the client follows
     the node's ``replies`` choices when it has any."""
-    client = client_for(env, config.model.name, replies)
+    client = client_for(env, config.model.name, replies, config.model.cache)
     structured = StructuredOutput.build(
         config.structured_output,
         node=name,

@@ -64,7 +64,7 @@ class ImageNode:
 
     @classmethod
     def build(cls, name: str, config: ImageNodeConfig, env: BuildEnv) -> ImageNode:
-        return cls(name, config, MediaIO(name, config, env))
+        return cls(name, config, MediaIO(name, config.model.name, config.media, env))
 
     @property
     def output_keys(self) -> tuple[str, ...]:
@@ -86,11 +86,9 @@ class ImageNode:
         )
         client = self.io.client
         if config.images:
-            images = [
-                media
-                for key in config.images
-                for media in await self.io.uploads(state, key, record_id=ctx.record_id)
-            ]
+            images = []
+            for key in config.images:
+                images += await self.io.uploads(state, key, record_id=ctx.record_id)
             mask = None
             if config.mask is not None:
                 mask = await self.io.upload(state, config.mask, record_id=ctx.record_id)

@@ -26,6 +26,7 @@ from grasp_nodes.prompting.parts import (
     without_media,
 )
 from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
+from grasp_nodes.sygra_media import SygraMediaNode, media_kind
 
 __all__ = ["LLMNode", "LLMNodeConfig", "ModelRef"]
 
@@ -85,7 +86,12 @@ class LLMNode:
         self._messages = parse_prompt(config.prompt, where=f"graph_config.nodes.{name}.prompt")
 
     @classmethod
-    def build(cls, name: str, config: LLMNodeConfig, env: BuildEnv) -> LLMNode:
+    def build(cls, name: str, config: LLMNodeConfig, env: BuildEnv) -> LLMNode | SygraMediaNode:
+        """The node; a model that makes media in SyGra's spelling (``output_type: image``...)
+        gives a :class:`SygraMediaNode` instead."""
+        kind = media_kind(config, env)
+        if kind is not None:
+            return SygraMediaNode(name, config, kind, env)
         client, structured, media = model_call_parts(name, config, env, config.reply_policy())
         return cls(name, config, client, structured, media=media)
 

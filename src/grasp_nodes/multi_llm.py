@@ -143,7 +143,7 @@ class MultiLLMNode:
                 task_dir=env.task_dir,
             )
             media = media_context(env, config.media, ref.name)
-            client = client_for(env, ref.name, config.reply_policy())
+            client = client_for(env, ref.name, config.reply_policy(), ref.cache)
             nodes[label] = LLMNode(name, llm_config, client, structured, media=media)
         combine = None
         if config.multi_llm_post_process is not None:

@@ -59,7 +59,7 @@ class SpeechNode:
                 f"node {name!r}: format 'pcm' is raw samples with no header, which cannot be "
                 "stored as an audio file; use wav"
             )
-        return cls(name, config, MediaIO(name, config, env))
+        return cls(name, config, MediaIO(name, config.model.name, config.media, env))
 
     @property
     def output_keys(self) -> tuple[str, ...]:

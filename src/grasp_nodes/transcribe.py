@@ -42,7 +42,7 @@ class TranscribeNode:
 
     @classmethod
     def build(cls, name: str, config: TranscribeNodeConfig, env: BuildEnv) -> TranscribeNode:
-        return cls(name, config, MediaIO(name, config, env))
+        return cls(name, config, MediaIO(name, config.model.name, config.media, env))
 
     @property
     def output_keys(self) -> tuple[str, ...]:

@@ -55,7 +55,7 @@ def _words(action: argparse.Action, args: argparse.Namespace) -> Iterator[str]:
         return
     if value == action.default or value is None:
         return
-    flag = max(action.option_strings, key=len)  # the long spelling
+    flag = next((f for f in action.option_strings if f.startswith("--")), action.option_strings[0])
     if isinstance(action, argparse.BooleanOptionalAction):
         yield flag if value else "--no-" + flag.removeprefix("--")
     elif isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction):

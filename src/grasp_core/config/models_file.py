@@ -14,11 +14,15 @@ from grasp_core.config._base import StrictModel
 from grasp_core.config.parameters import ModelParameters
 from grasp_core.errors import ConfigError
 
-__all__ = ["PROVIDER_KEY_ENV", "ModelCost", "ModelSpec", "ReplyAction"]
+__all__ = ["PROVIDER_KEY_ENV", "CacheMode", "ModelCost", "ModelSpec", "ReplyAction"]
 
 ReplyAction = Literal["keep", "fail", "retry"]
 """What a call does with a reply that is cut off or empty: write it (flagged), fail the
 record, or ask again (within the retry budget, then fail)."""
+
+CacheMode = Literal["record", "content", "off"]
+"""How the response cache files a call: ``record`` (the request and the call's place in its
+record: the default), ``content`` (the request alone, shared by every record), ``off``."""
 
 PROVIDER_KEY_ENV = {
     "openai": "OPENAI_API_KEY",
@@ -87,9 +91,20 @@ class ModelSpec(StrictModel):
     cost: ModelCost | None = None
     """Price of this model in dollars per million tokens; overrides litellm's price table
     (and prices routes the table does not know, such as your own vLLM server)."""
+    output_type: Literal["text", "image", "audio"] | None = None
+    """SyGra's spelling of a media model: an `llm` node calling this model makes an `image`
+    (generation, or an edit of the prompt's images) or `audio` (speech of the prompt's
+    text) instead of text. GraSP's `image` and `speech` node types say it by their type."""
+    input_type: Literal["text", "audio"] | None = None
+    """SyGra's spelling of a speech-to-text model: with `audio`, an `llm` node calling this
+    model transcribes the prompt's audio (GraSP's `transcribe` node type)."""
     price_as: str | None = None
     """A litellm route whose price in litellm's table applies to this model (a renamed or
     proxied model); `cost` wins over it. `--mock` keeps the real route's price this way."""
+    cache: CacheMode = "record"
+    """How the response cache files this model's calls: `record` (the request and the
+    call's place in its record), `content` (the request alone: for deterministic calls any
+    record may share), `off` (never cached). A node's `model.cache` wins."""
 
     @field_validator("model")
     @classmethod

@@ -134,7 +134,7 @@ def _checked_generate(
     def run(state: dict[str, Any]) -> Any:
         try:
             produced = generate(state)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit in user code fails its record
             raise NodeError(
                 f"output_config.generator {path!r}: generate() raised {type(exc).__name__}: {exc}"
             ) from exc
@@ -181,7 +181,7 @@ def _transformed(
         value = getter(state)
         try:
             return fn(value, state) if takes_state else fn(value)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit in user code fails its record
             raise NodeError(
                 f"{where}.transform {method!r} raised {type(exc).__name__}: {exc}"
             ) from exc

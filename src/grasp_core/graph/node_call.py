@@ -23,6 +23,7 @@ from grasp_core.errors import NodeError
 from grasp_core.graph.compiled import CompiledNode
 from grasp_core.graph.state import jsonable_delta
 from grasp_core.logs import get_logger
+from grasp_core.models.cache_key import enter_node_run
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import NodeContext
 
@@ -60,6 +61,7 @@ async def call_node(
     name = compiled.name
     record_id = ctx.record_id
     stats = metrics.running(name)
+    enter_node_run(record_id, ctx.node, ctx.iteration)  # the response cache's call identity
     view: dict[str, Any] = dict(state) if snapshot else state
     delta: dict[str, Any] = {}
     started = time.perf_counter()

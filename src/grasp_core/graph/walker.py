@@ -162,7 +162,7 @@ class _Walk:
             if exc.node is None:
                 exc.node = name
             self._fail(exc)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit in a condition fails its record
             self._fail(
                 NodeError(
                     f"record {self.record_id!r}, node {name!r}: {type(exc).__name__}: {exc}",

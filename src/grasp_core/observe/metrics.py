@@ -87,6 +87,28 @@ class ModelStats:
     """Seconds on the wire, one per request sent (every attempt)."""
     queued: array[float] = field(default_factory=lambda: array("d"))
     """Seconds each call waited around its requests (breaker, budgets, slot, backoff)."""
+    cache_hits: int = 0
+    """Calls answered from the response cache (not among ``calls``: nothing was sent)."""
+    cache_misses: int = 0
+    """Calls the cache was asked about and did not hold (then sent, and counted in ``calls``)."""
+    saved_prompt_tokens: int = 0
+    """Tokens the cached replies cost when they were first fetched."""
+    saved_completion_tokens: int = 0
+
+    def cache_summary(self, price: Price | None) -> dict[str, Any]:
+        """Hits, misses, and what the hits would have cost (None: unpriced model)."""
+        saved = (
+            price.cost(self.saved_prompt_tokens, self.saved_completion_tokens)
+            if price is not None
+            else None
+        )
+        return {
+            "hits": self.cache_hits,
+            "misses": self.cache_misses,
+            "saved_prompt_tokens": self.saved_prompt_tokens,
+            "saved_completion_tokens": self.saved_completion_tokens,
+            "saved_cost_usd": saved,
+        }
 
     def cost(self, price: Price | None) -> float | None:
         """Dollars spent on these calls; ``None`` when the price is unknown."""
@@ -107,6 +129,10 @@ class ModelStats:
         self.empty += other.empty
         self.latencies.extend(other.latencies)
         self.queued.extend(other.queued)
+        self.cache_hits += other.cache_hits
+        self.cache_misses += other.cache_misses
+        self.saved_prompt_tokens += other.saved_prompt_tokens
+        self.saved_completion_tokens += other.saved_completion_tokens
 
     def summary(self, price: Price | None = None) -> dict[str, Any]:
         return {
@@ -122,6 +148,7 @@ class ModelStats:
             "queue_s": queue_summary(self.queued),
             "cost_usd": self.cost(price),
             "price_source": price.source if price is not None else None,
+            "cache": self.cache_summary(price),
         }
 
 
@@ -170,6 +197,7 @@ class NodeStats:
             "cost_usd": math.fsum(c for c in costs if c is not None)
             if costs and None not in costs
             else None,
+            "cache": _cache_totals(self.models, prices),
         }
 
 
@@ -188,6 +216,10 @@ class RunMetrics:
     """Dollars spent on priced models so far."""
     listeners: list[Callable[[RunMetrics], None]] = field(default_factory=list)
     """Called after every model call (budget caps watch spending through this)."""
+    cache_hits: int = 0
+    """Running totals of the response cache, for live progress."""
+    cache_misses: int = 0
+    saved_cost_usd: float = 0.0
 
     def model(self, name: str) -> ModelStats:
         stats = self.models.get(name)
@@ -276,6 +308,28 @@ class RunMetrics:
         for listener in self.listeners:
             listener(self)
 
+    def record_cache(
+        self, model: str, *, hit: bool, prompt_tokens: int = 0, completion_tokens: int = 0
+    ) -> None:
+        """Count one call the response cache answered (``hit``, with the tokens its reply
+        cost when first fetched) or did not."""
+        for stats in (self.model(model), self._node_model(model)):
+            if stats is None:
+                continue
+            if hit:
+                stats.cache_hits += 1
+                stats.saved_prompt_tokens += prompt_tokens
+                stats.saved_completion_tokens += completion_tokens
+            else:
+                stats.cache_misses += 1
+        if not hit:
+            self.cache_misses += 1
+            return
+        self.cache_hits += 1
+        price = self.prices.get(model)
+        if price is not None:
+            self.saved_cost_usd += price.cost(prompt_tokens, completion_tokens)
+
     def merge(self, other: RunMetrics) -> None:
         """Add what ``other`` counted (a shard of the same run, on another worker): the
         latencies join these, so percentiles are those of every call; listeners are not
@@ -289,6 +343,9 @@ class RunMetrics:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.cost_usd += other.cost_usd
+        self.cache_hits += other.cache_hits
+        self.cache_misses += other.cache_misses
+        self.saved_cost_usd += other.saved_cost_usd
 
     def detached(self) -> RunMetrics:
         """These counts without the listeners (which hold live objects), to send to
@@ -316,9 +373,21 @@ class RunMetrics:
                 "completion_tokens": self.completion_tokens,
                 "cost_usd": self.cost_usd,
                 "unpriced_models": unpriced,
+                "cache": _cache_totals(self.models, self.prices),
             },
             "models": {
                 name: s.summary(self.prices.get(name)) for name, s in sorted(self.models.items())
             },
             "nodes": {name: s.summary(self.prices) for name, s in sorted(self.nodes.items())},
         }
+
+
+def _cache_totals(models: dict[str, ModelStats], prices: dict[str, Price | None]) -> dict[str, Any]:
+    """The response cache's hits, misses and savings over ``models`` (``saved_cost_usd``
+    sums the priced models' savings)."""
+    parts = [stats.cache_summary(prices.get(name)) for name, stats in models.items()]
+    return {
+        "hits": sum(p["hits"] for p in parts),
+        "misses": sum(p["misses"] for p in parts),
+        "saved_cost_usd": math.fsum(p["saved_cost_usd"] or 0.0 for p in parts),
+    }

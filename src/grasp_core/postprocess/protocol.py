@@ -68,7 +68,8 @@ class Step(Protocol):
 
     def finish(self) -> Mapping[str, Any]:
         """The step's aggregate results once every record went through (JSON-safe; empty
-        when it has none). Called after ``process`` is exhausted."""
+        when it has none). Called after ``process`` is exhausted. A ``headline`` entry (one
+        short line of text) is printed by ``grasp run`` and ``grasp curate``."""
         ...
 
 

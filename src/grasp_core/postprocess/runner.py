@@ -110,10 +110,12 @@ def curate(
     stop: Callable[[], bool] | None = None,
     from_loop: bool = False,
     batch_size: int = 1000,
+    provenance: Mapping[str, Any] | None = None,
 ) -> CurationResult:
     """Run ``steps`` over ``items`` into ``target``. ``stop`` is asked before each record;
     when it says so, nothing is written and the result is ``interrupted``. ``from_loop``:
-    called in a worker thread of an event loop, which steps reach through ``run_async``."""
+    called in a worker thread of an event loop, which steps reach through ``run_async``.
+    ``provenance``: the run's, for a sink that describes its output (``set_provenance``)."""
     started = time.perf_counter()
     result = CurationResult(removed_path=target.removed_path)
     staging = Staging.fresh(target.stem.with_name(target.stem.name + ".curating"))
@@ -139,6 +141,9 @@ def curate(
     try:
         built = build_steps(steps, env)
         sink = open_sink(target.sink_block, staging.path(target.output))
+        describe = getattr(sink, "set_provenance", None)
+        if provenance is not None and callable(describe):
+            describe(provenance)
         with _report(staging.path(target.removed_path)) as report:
             _write(sink, items, built, result, report, stop, batch_size)
         for step, counts in zip(built, result.steps, strict=True):

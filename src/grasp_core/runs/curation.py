@@ -11,7 +11,7 @@ they are not part of the task's fingerprint.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio.to_thread
@@ -36,13 +36,16 @@ async def post_process_run(
     *,
     seed: int = 0,
     stop: Callable[[], bool] | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> None:
     """Run the task's steps over ``result``'s output (in a worker thread, so steps can
     await the run's model clients) and add their counts to the summary and metrics."""
     if not _wanted(parts, result):
         return
     summary = await anyio.to_thread.run_sync(
-        functools.partial(_curate, parts, result, seed=seed, stop=stop, from_loop=True)
+        functools.partial(
+            _curate, parts, result, seed=seed, stop=stop, from_loop=True, provenance=provenance
+        )
     )
     result.metrics["post_process"] = summary
     await anyio.to_thread.run_sync(write_summary, result, monitor)
@@ -73,6 +76,7 @@ def _curate(
     seed: int,
     stop: Callable[[], bool] | None = None,
     from_loop: bool = False,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     layout, task = parts.layout, parts.task
     block, _path = next(iter(layout.sink_blocks.values()))
@@ -99,6 +103,7 @@ def _curate(
             metadata={"output_file": str(paths[0]), "task_name": task.name},
             stop=stop,
             from_loop=from_loop,
+            provenance=provenance,
         )
     except OutputWriteError:
         raise

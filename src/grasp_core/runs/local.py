@@ -100,7 +100,7 @@ class TaskRun:
         journal = Journal(layout.journal_path)
         seed = parts.seed(journal)
         self.provenance = RunProvenance(parts, seed=seed)
-        env = self.hooks.env(parts.build_env(seed, self.metrics))
+        env = self.hooks.env(parts.build_env(seed, self.metrics, with_cache=True))
         async with contextlib.AsyncExitStack() as cleanup:
             cleanup.push_async_callback(_close_shared, env)  # clients exist once compiled
             graph, shaper, validator = parts.compile(env)
@@ -161,7 +161,10 @@ class TaskRun:
                 self._record_spending_of_a_failed_run()
                 raise
             stop = lambda: self.signals.received is not None  # noqa: E731 - a Ctrl-C stops it
-            await post_process_run(parts, result, self.monitor, seed=seed, stop=stop)
+            facts = self.provenance.facts(result.metrics)
+            await post_process_run(
+                parts, result, self.monitor, seed=seed, stop=stop, provenance=facts
+            )
             if not result.interrupted:
                 await anyio.to_thread.run_sync(self.provenance.write, result)
             return result

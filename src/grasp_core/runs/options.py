@@ -78,6 +78,19 @@ class RunOptions:
     """Stop admitting records once the dataset's model calls used this many tokens
     (overrides the task's `budget.max_tokens`)."""
 
+    cache: bool = True
+    """Answer model calls from the persistent response cache, and store fresh replies in it
+    (`--no-cache`: neither read nor write it)."""
+    refresh_cache: bool = False
+    """Call the backend for every request even when the cache holds it, and overwrite the
+    stored reply with the fresh one (`--refresh-cache`)."""
+    cache_dir: Path | str | None = None
+    """The response cache's folder (default: `$XDG_CACHE_HOME/grasp/responses`, else
+    `~/.cache/grasp/responses`)."""
+    cache_max_mb: int = 2048
+    """The cache's size limit in MiB: beyond it, the next run to open it drops the oldest
+    replies down to three quarters of it."""
+
     executor: Literal["local", "ray"] = "local"
     """`local`: one engine in this process; `ray`: shards on a Ray cluster (`grasp-sdg[ray]`)."""
     num_shards: int | None = None
@@ -116,3 +129,13 @@ class RunOptions:
             object.__setattr__(self, "output_dir", Path(self.output_dir))
         if isinstance(self.models, str):
             object.__setattr__(self, "models", Path(self.models))
+        if isinstance(self.cache_dir, str):
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if self.refresh_cache and not self.cache:
+            raise ConfigError(
+                f"{self.hint('refresh_cache')} overwrites the response cache and "
+                f"{self.hint('cache', False) if self.hints == 'python' else '--no-cache'} "
+                "turns it off; pass one of them"
+            )
+        if self.cache_max_mb < 1:
+            raise ConfigError(f"cache_max_mb must be at least 1, got {self.cache_max_mb!r}")

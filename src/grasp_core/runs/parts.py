@@ -21,6 +21,7 @@ from grasp_core.errors import ResumeError
 from grasp_core.graph.compile import compile_graph
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.models.backends import BackendPool
+from grasp_core.models.cache import ResponseCache, default_cache_dir
 from grasp_core.models.catalog import ModelCatalog
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import BuildEnv, Sink, Source, SourceItem
@@ -30,6 +31,9 @@ from grasp_core.runs.quality import graph_with_quality, output_with_quality, wit
 from grasp_core.sourcing import build_source, count_of, record_items, windowed_count
 
 __all__ = ["TaskParts", "load_task"]
+
+_CACHE_KEY = "grasp_core.response_cache"
+"""Where the run's response cache sits in ``BuildEnv.shared`` (closed with it)."""
 
 
 def load_task(task: Task | str | Path, options: RunOptions) -> Task:
@@ -53,9 +57,13 @@ class TaskParts:
         self.catalog = catalog
         self.layout = RunLayout.of(task, options.output_dir)
 
-    def build_env(self, seed: int = 0, metrics: RunMetrics | None = None) -> BuildEnv:
-        """What node types see while they are built (one backend pool for the run)."""
-        return BuildEnv(
+    def build_env(
+        self, seed: int = 0, metrics: RunMetrics | None = None, *, with_cache: bool = False
+    ) -> BuildEnv:
+        """What node types see while they are built (one backend pool for the run); with
+        ``with_cache`` (a run, not a check) the response cache the options ask for, opened
+        now and closed with the run's shared objects."""
+        env = BuildEnv(
             task_dir=self.task.task_dir,
             models=self.catalog,
             backends=BackendPool(self.catalog),
@@ -66,6 +74,16 @@ class TaskParts:
             subgraph_chain=(str(self.task.path),) if self.task.path is not None else (),
             media_dir=self.layout.media_dir,
         )
+        if with_cache and self.options.cache:
+            options = self.options
+            directory = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+            env.cache = ResponseCache(
+                directory,
+                max_bytes=options.cache_max_mb * 1024 * 1024,
+                refresh=options.refresh_cache,
+            ).open()
+            env.shared[_CACHE_KEY] = env.cache
+        return env
 
     def compile(self, env: BuildEnv) -> tuple[CompiledGraph, OutputShaper, RecordValidator | None]:
         """The graph, the output shaper and the validator; every config check but I/O."""

@@ -112,14 +112,14 @@ class MediaStore:
 
     def _sweep(self, folder: Path) -> None:
         """Remove the temporary files an interrupted run left in ``folder`` (once a run)."""
-        with self._lock:
+        with self._lock:  # other saves into the folder wait until it exists and is swept
             if folder in self._swept:
                 return
+            folder.mkdir(parents=True, exist_ok=True)
+            for leftover in folder.glob(f".*{_TEMP_SUFFIX}"):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
             self._swept.add(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        for leftover in folder.glob(f".*{_TEMP_SUFFIX}"):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
 
 
 def _whole(target: Path, size: int) -> bool:

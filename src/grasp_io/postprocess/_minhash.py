@@ -7,10 +7,11 @@ values); the most similar one at or above the threshold is the record it duplica
 record that duplicates none is kept and indexed.
 
 The index is ours, not datasketch's ``MinHashLSH``: that one keeps a Python ``set`` per
-bucket (about 3 KB per record at 128 permutations), where a band here maps a 64-bit hash of
-its values to the record's number (about 1 KB per record with 14 bands), which is what lets
-a million records fit in a couple of GB. The bands are chosen to miss few duplicates: a
-false candidate costs one comparison, a missed duplicate stays in the dataset.
+bucket (about 3 KB per record for its 9 bands at a threshold of 0.8), where a band here maps
+a 64-bit hash of its values to the record's number: under 2 KB per record kept with 14
+bands, the signature included (``benchmarks/bench_dedup.py``), so a million records fit in
+2 GB. The bands are chosen to miss few duplicates: a false candidate costs one comparison,
+a missed duplicate stays in the dataset.
 """
 
 from __future__ import annotations

@@ -213,7 +213,7 @@ class MetricsStep:
             results["classification"] = {**scores, "unlabelled": self.unlabelled}
         if self.config.pass_at_k is not None:
             results["pass_at_k"] = self._pass_at_k(self.config.pass_at_k)
-        return results
+        return {"headline": _headline(results), **results}
 
     def _pass_at_k(self, config: PassAtKConfig) -> dict[str, Any]:
         summary: dict[str, Any] = {"metric": config.metric, "items": len(self.items)}
@@ -223,6 +223,25 @@ class MetricsStep:
             summary[f"pass^{k}"] = _mean_of([pass_hat_k(n, c, k) for n, c in counted])
             summary[f"items_with_fewer_than_{k}_samples"] = len(self.items) - len(counted)
         return summary
+
+
+def _headline(results: Mapping[str, Any]) -> str:
+    """The main figures in one line: each unit metric's accuracy, the classification's
+    accuracy and macro F1, pass@k."""
+    figures = [
+        f"{name} {unit['accuracy']:.3f}"
+        for name, unit in results.get("unit", {}).items()
+        if unit["accuracy"] is not None
+    ]
+    if "classification" in results:
+        scores = results["classification"]
+        figures.append(f"accuracy {scores['accuracy']:.3f}, macro F1 {scores['macro']['f1']:.3f}")
+    figures.extend(
+        f"{key} {value:.3f}"
+        for key, value in results.get("pass_at_k", {}).items()
+        if key.startswith("pass") and isinstance(value, float)
+    )
+    return "; ".join(figures) or "nothing scored"
 
 
 def _check(metric: UnitMetric, predicted: Any, golden: Any) -> bool:

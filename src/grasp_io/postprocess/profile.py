@@ -184,7 +184,25 @@ class ProfileStep:
 
     def brief(self, profile: Mapping[str, Any]) -> dict[str, Any]:
         """The few figures shown in the run's summary."""
+        medians = {
+            name: field["words"].get("percentiles", {}).get("p50")
+            for name, field in profile["fields"].items()
+        }
+        languages = dict(list(profile["languages"].items())[:3])
+        distinct = profile["distinct"]
+        figures = [
+            f"{profile['records']} records",
+            *(
+                f"median {name} {value:g} words"
+                for name, value in medians.items()
+                if value is not None
+            ),
+            "languages " + ", ".join(f"{code} {count}" for code, count in languages.items()),
+            f"duplicate rate {profile['duplicates']['rate']}",
+            *(f"{name.replace('_', '-')} {value}" for name, value in distinct.items()),
+        ]
         return {
+            "headline": "; ".join(figures),
             "records": profile["records"],
             "median_words": {
                 name: field["words"].get("percentiles", {}).get("p50")

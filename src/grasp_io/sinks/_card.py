@@ -114,7 +114,7 @@ def _made(provenance: Mapping[str, Any]) -> list[str]:
         ("model calls", usage.get("model_calls")),
         ("prompt tokens", usage.get("prompt_tokens")),
         ("completion tokens", usage.get("completion_tokens")),
-        ("cost (USD)", usage.get("cost_usd")),
+        ("cost (USD)", _dollars(usage.get("cost_usd"))),
     ]
     table = "| | |\n|---|---|\n" + "\n".join(
         f"| {label} | {_cell(value)} |" for label, value in rows
@@ -141,6 +141,10 @@ def _made(provenance: Mapping[str, Any]) -> list[str]:
 
 def _source(source: Mapping[str, Any]) -> str:
     return ", ".join(f"{key} `{value}`" for key, value in source.items())
+
+
+def _dollars(value: Any) -> str | None:
+    return f"{value:.6f}" if isinstance(value, int | float) else None
 
 
 def _cell(value: Any) -> str:

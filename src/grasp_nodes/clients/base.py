@@ -19,7 +19,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from grasp_core.errors import ModelCallError, RejectedRequestError, RetryableModelError
-from grasp_core.plugin import Backend, ModelSpec, RunMetrics, get_logger
+from grasp_core.plugin import (
+    Backend,
+    CacheMode,
+    ModelSpec,
+    ResponseCache,
+    RunMetrics,
+    get_logger,
+    request_key,
+)
 from grasp_nodes.clients.rejected import explain_rejection
 from grasp_nodes.clients.replies import (
     ReplyDefect,
@@ -165,12 +173,14 @@ class RetryingClient:
         api_key: str | None,
         backend: Backend,
         metrics: RunMetrics,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
         self._api_key = api_key
         self.backend = backend
         self.metrics = metrics
+        self.cache = cache
         self._rejection_logged = False
 
     async def chat(
@@ -180,14 +190,72 @@ class RetryingClient:
         *,
         max_retries: int | None = None,
         replies: ReplyPolicy | None = None,
+        cache: CacheMode | None = None,
     ) -> ChatResult:
         """:meth:`ModelClient.chat`; ``replies`` overrides the model entry's ``on_truncated``
-        and ``on_empty`` for this call (a node's own choices, see :class:`PolicyClient`)."""
+        and ``on_empty`` for this call, ``cache`` its cache mode (a node's own choices, see
+        :class:`PolicyClient`). A request the response cache holds is answered from it,
+        with no slot, budget or backend call; a fresh reply is stored once it is accepted
+        (failed calls, and replies failed or retried for being cut off or empty, never)."""
         params = request_parameters(self.spec.parameters, parameters)
+        policy = replies or ReplyPolicy()
+        wired = [wire_message(m) for m in messages]
+        key = self._cache_key(wired, params, cache or self.spec.cache)
+        if key is not None and self.cache is not None:
+            cached = self._cached(self.cache, key, policy)
+            if cached is not None:
+                return cached
+        result = await self._call(wired, params, policy, max_retries)
+        if key is not None and self.cache is not None:
+            self.cache.put(key, _stored(result))
+        return result
+
+    def _cache_key(
+        self, messages: list[dict[str, Any]], params: dict[str, Any], mode: CacheMode
+    ) -> str | None:
+        if self.cache is None:
+            return None
+        spec = self.spec
+        return request_key(
+            route=spec.model,
+            api_base=spec.api_base,
+            api_version=spec.api_version,
+            messages=messages,
+            params=params,
+            mode=mode,
+        )
+
+    def _cached(self, cache: ResponseCache, key: str, policy: ReplyPolicy) -> ChatResult | None:
+        """The stored reply for ``key``, unless this call's policy would not keep it (a
+        reply kept cut off by an earlier run is asked again when the node now fails or
+        retries those); counts the hit or the miss."""
+        stored = cache.get(key)
+        result = _restored(stored, self.name) if stored is not None else None
+        if result is not None and result.defect is not None:
+            if policy.action(result.defect, self.spec) != "keep":
+                result = None
+        if result is None:
+            self.metrics.record_cache(self.name, hit=False)
+            return None
+        self.metrics.record_cache(
+            self.name,
+            hit=True,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+        )
+        return result
+
+    async def _call(
+        self,
+        wired: list[dict[str, Any]],
+        params: dict[str, Any],
+        policy: ReplyPolicy,
+        max_retries: int | None,
+    ) -> ChatResult:
+        """The call to the backend, with its retries, counted in the metrics."""
         retries = self.spec.max_retries if max_retries is None else max_retries
         log = _CallLog()
-        wired = [wire_message(m) for m in messages]
-        attempt = functools.partial(self._tracked, wired, params, replies or ReplyPolicy(), log)
+        attempt = functools.partial(self._tracked, wired, params, policy, log)
         token = _CALL_LOG.set(log)
         try:
             result, attempts = await call_with_retries(attempt, max_retries=retries)
@@ -285,13 +353,40 @@ class RetryingClient:
         """Release connections (nothing to do for stateless transports)."""
 
 
+def _stored(result: ChatResult) -> dict[str, Any]:
+    """What the cache keeps of a reply: its content and usage, nothing of the request."""
+    return {
+        "text": result.text,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "finish_reason": result.finish_reason,
+        "tool_calls": result.tool_calls,
+    }
+
+
+def _restored(stored: Mapping[str, Any], name: str) -> ChatResult | None:
+    """A cached reply as this model's result (None for an entry of another shape)."""
+    try:
+        return ChatResult(
+            text=str(stored["text"]),
+            model=name,
+            prompt_tokens=int(stored["prompt_tokens"]),
+            completion_tokens=int(stored["completion_tokens"]),
+            finish_reason=stored["finish_reason"],
+            tool_calls=list(stored["tool_calls"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyClient:
-    """A model's client whose calls follow a node's own ``on_truncated``/``on_empty``
-    (the connections, limiter and metrics stay the shared client's)."""
+    """A model's client whose calls follow a node's own ``on_truncated``/``on_empty`` and
+    cache mode (the connections, limiter and metrics stay the shared client's)."""
 
     client: RetryingClient
     replies: ReplyPolicy
+    cache: CacheMode | None = None
 
     async def chat(
         self,
@@ -301,5 +396,5 @@ class PolicyClient:
         max_retries: int | None = None,
     ) -> ChatResult:
         return await self.client.chat(
-            messages, parameters, max_retries=max_retries, replies=self.replies
+            messages, parameters, max_retries=max_retries, replies=self.replies, cache=self.cache
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grasp_core.plugin import BuildEnv
+from grasp_core.plugin import BuildEnv, CacheMode
 from grasp_nodes.clients.base import ModelClient, PolicyClient, RetryingClient
 from grasp_nodes.clients.fast_lane import FastLaneClient, fast_lane_supports
 from grasp_nodes.clients.litellm_client import LiteLLMClient, import_litellm
@@ -24,17 +24,23 @@ class ClientPool:
             await client.aclose()
 
 
-def client_for(env: BuildEnv, model_name: str, replies: ReplyPolicy | None = None) -> ModelClient:
+def client_for(
+    env: BuildEnv,
+    model_name: str,
+    replies: ReplyPolicy | None = None,
+    cache: CacheMode | None = None,
+) -> ModelClient:
     """The run's client for ``model_name`` (checked against the models file now); with
-    ``replies``, a view of it whose calls follow a node's own ``on_truncated``/``on_empty``.
+    ``replies`` or ``cache``, a view of it whose calls follow a node's own
+    ``on_truncated``/``on_empty`` and cache mode.
 
     OpenAI-compatible routes take the fast lane; every other route, and any entry with
     ``transport: litellm``, goes through litellm.
     """
     client = _shared_client(env, model_name)
-    if replies is None or replies == ReplyPolicy():
+    if (replies is None or replies == ReplyPolicy()) and cache is None:
         return client
-    return PolicyClient(client, replies)
+    return PolicyClient(client, replies or ReplyPolicy(), cache)
 
 
 def _shared_client(env: BuildEnv, model_name: str) -> RetryingClient:
@@ -47,6 +53,7 @@ def _shared_client(env: BuildEnv, model_name: str) -> RetryingClient:
         "api_key": env.models.api_key(model_name, env.task_dir),
         "backend": env.backends.backend(model_name),
         "metrics": env.metrics,
+        "cache": env.cache,
     }
     litellm_client = LiteLLMClient(model_name, spec, **common)  # type: ignore[arg-type]
     if fast_lane_supports(spec):

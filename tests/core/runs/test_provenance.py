@@ -15,7 +15,8 @@ from grasp_core.mock_server import MockServer
 from grasp_core.runs.provenance import grasp_version
 from tests.conftest import write_task
 
-SECRET = "sk-live-provenance-0123456789abcdef"
+SECRET = "live0123456789abcdefSECRETvalue"
+"""Not shaped like a known key: only its variable, named by the models file, masks it."""
 
 TASK = f"""
 # pasted by mistake: {SECRET}
@@ -41,7 +42,7 @@ post_process:
   - profile: {{fields: [answer]}}
 """
 
-MODELS = "m:\n  model: openai/m\n  api_base: http://127.0.0.1:1/v1\n  api_key_env: GRASP_TEST_PROVENANCE_KEY\n"
+MODELS = "m:\n  model: openai/m\n  api_base: {url}/v1\n  api_key_env: GRASP_TEST_PROVENANCE_KEY\n"
 
 
 def test_a_finished_run_writes_its_provenance(
@@ -55,14 +56,15 @@ def test_a_finished_run_writes_its_provenance(
         {"id": f"r{i}", "text": f"say {word}"} for i, word in enumerate(["one", "two", "three"])
     ]
     (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    task = write_task(tmp_path, TASK, {"models.yaml": MODELS})
-    run_task(task, RunOptions(mock=mock_server.url, seed=7))
+    task = write_task(tmp_path, TASK, {"models.yaml": MODELS.format(url=mock_server.url)})
+    run_task(task, RunOptions(seed=7))
     path = tmp_path / "out" / "answers.provenance.json"
     text = path.read_text(encoding="utf-8")
     assert SECRET not in text
     facts = json.loads(text)
     assert facts["grasp_version"] == grasp_version() != "unknown"
-    assert facts["task"]["name"] == tmp_path.name and facts["task"]["file"] == str(task)
+    assert facts["task"]["name"] == tmp_path.name
+    assert facts["task"]["file"] == str(task)
     assert "pasted by mistake: <redacted>" in facts["task"]["yaml"]
     assert "node_type: llm" in facts["task"]["yaml"]
     assert facts["models"]["m"]["model"] == "openai/m"
@@ -71,7 +73,8 @@ def test_a_finished_run_writes_its_provenance(
     assert facts["sources"] == [{"type": "disk", "file_path": "data.jsonl"}]
     assert facts["run"]["started"] <= facts["run"]["finished"]
     assert facts["run"]["started"].endswith("+00:00")
-    assert facts["usage"]["model_calls"] == 3 and facts["usage"]["prompt_tokens"] > 0
+    assert facts["usage"]["model_calls"] == 3
+    assert facts["usage"]["prompt_tokens"] > 0
     assert facts["records"]["written"] == 3
     assert facts["profile"]["records"] == 3
     assert facts["profile"]["fields"]["answer"]["words"]["max"] == 2
@@ -86,8 +89,9 @@ def test_a_run_with_nothing_written_still_has_provenance(
     task = write_task(
         tmp_path,
         TASK,
-        {"models.yaml": MODELS.replace("  api_key_env: GRASP_TEST_PROVENANCE_KEY\n", "")},
+        {"models.yaml": MODELS.format(url="http://127.0.0.1:1").split("  api_key_env")[0]},
     )
     run_task(task, RunOptions(mock=mock_server.url, post_process=False))
     facts = json.loads((tmp_path / "out" / "answers.provenance.json").read_text())
-    assert facts["records"]["written"] == 0 and "profile" not in facts
+    assert facts["records"]["written"] == 0
+    assert "profile" not in facts

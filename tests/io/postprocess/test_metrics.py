@@ -86,6 +86,7 @@ def test_unit_metrics_match_hand_computed_values(tmp_path: Path) -> None:
         {"exact": True, "fuzzy": True, "number": True, "judged": True},
         {"exact": False, "fuzzy": True, "number": None, "judged": False},
     ]
+    assert results_of(result)["headline"] == "exact 0.500; fuzzy 0.750; number 0.667; judged 0.500"
     unit = results_of(result)["unit"]
     assert {name: unit[name]["accuracy"] for name in unit} == {
         "exact": 0.5,
@@ -118,7 +119,8 @@ def test_classification_scores_match_hand_computed_values(tmp_path: Path) -> Non
     )
     assert records == rows  # no unit metric: records unchanged
     scores = results_of(result)["classification"]
-    assert scores["count"] == 6 and scores["unlabelled"] == 1
+    assert scores["count"] == 6
+    assert scores["unlabelled"] == 1
     assert scores["accuracy"] == pytest.approx(4 / 6, abs=1e-6)
     per_class = scores["per_class"]
     assert per_class["cat"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
@@ -174,7 +176,8 @@ def test_pass_at_k_and_pass_hat_k_match_the_unbiased_estimators(tmp_path: Path) 
         ("- metrics: {}\n", "nothing to score"),
         ("- metrics: {unit: [{name: a, type: exact_match, predicted: x}]}\n", "needs `golden`"),
         (
-            "- metrics: {unit: [{name: a, type: judge, predicted: x}], pass_at_k: {metric: b, item_key: q}}\n",
+            "- metrics: {unit: [{name: a, type: judge, predicted: x}],\n"
+            "    pass_at_k: {metric: b, item_key: q}}\n",
             "pass_at_k.metric 'b' is not a unit metric",
         ),
     ],
@@ -184,7 +187,8 @@ def test_bad_metric_settings_are_one_clear_line(tmp_path: Path, steps: str, expe
     (tmp_path / "steps.yaml").write_text(steps, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_steps_file(tmp_path / "steps.yaml")
-    assert expected in str(caught.value) and "steps.yaml" in str(caught.value)
+    assert expected in str(caught.value)
+    assert "steps.yaml" in str(caught.value)
 
 
 TASK = """

@@ -83,6 +83,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"grasp curate: kept {result.kept} of {result.read}, removed {result.removed}")
         for step in result.steps:
             print(f"  {step.name:<16} removed {step.removed} of {step.seen}")
+            if step.results.get("headline"):
+                print(f"    {step.results['headline']}")
         for path in result.output_paths:
             print(f"  output           {path}")
         print(f"  removed records  {result.removed_path}")

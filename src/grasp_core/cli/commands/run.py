@@ -93,6 +93,22 @@ def add_command(commands: Commands) -> None:
         help="skip the task's post_process steps (run them later with grasp curate)",
     )
     run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither answer calls from the response cache nor store replies in it",
+    )
+    run.add_argument(
+        "--refresh-cache",
+        action="store_true",
+        help="call the backend for every request and overwrite the cached replies",
+    )
+    run.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="the response cache's folder (default: ~/.cache/grasp/responses)",
+    )
+    run.add_argument(
         "--max-cost",
         type=float,
         metavar="USD",
@@ -142,6 +158,9 @@ def run_command(args: argparse.Namespace) -> int:
         format=args.format,
         quality=args.quality,
         post_process=not args.no_post_process,
+        cache=not args.no_cache,
+        refresh_cache=args.refresh_cache,
+        cache_dir=args.cache_dir,
         ordered=args.ordered,
         progress=False if args.quiet else _PROGRESS_BY_LOG_FORMAT[args.log_format],
         progress_every=args.progress_every,
@@ -254,11 +273,19 @@ def _print_summary(result: Any) -> None:
         print(f"  post-process     kept {curated['kept']} of {curated['read']}")
         for path in [*curated["outputs"], curated["removed_report"], *curated["files"]]:
             print(f"    {path}")
+        for step in curated.get("steps", []):
+            if step.get("results", {}).get("headline"):
+                print(f"    {step['step']}: {step['results']['headline']}")
     if result.failed:
         print(f"  failures         {result.failures_path}")
         for reason, count in sorted(result.failure_reasons.items(), key=lambda kv: -kv[1])[:5]:
             print(f"    {count} × {reason}")
     print(f"  summary          {result.summary_path}")
+    provenance = result.summary_path.with_name(
+        result.summary_path.name.removesuffix(".summary.json") + ".provenance.json"
+    )
+    if provenance.is_file():
+        print(f"  provenance       {provenance}")
     if result.metrics_path is not None:
         print(f"  metrics          {result.metrics_path}")
     sys.stdout.flush()

@@ -1,0 +1,94 @@
+"""What a cached response is filed under: a sha256 over the request and, by default, the
+identity of the call inside its record.
+
+The request part covers everything that can change the answer: the route (``openai/gpt-4o``),
+the endpoint (``api_base``, ``api_version``; never the API key or any header), every request
+parameter after the models file's defaults and the node's own are merged (``temperature``,
+``max_tokens``, ``seed``, ``tools``, ``tool_choice``, ``response_format`` with its JSON
+schema...), and the messages as sent (media parts as the bytes they carry, so the same image
+from another path is the same request). The identity part (mode ``record``) adds the record
+id, the node's qualified path, its loop iteration, and how many identical requests this node
+run made before (the n-th sample of one prompt): a data-less run asking one prompt 1,000 times
+makes 1,000 distinct calls, and a rerun gets the same 1,000 answers back. Mode ``content``
+leaves the identity out, for deterministic calls whose answer any record may share.
+
+The walker calls :func:`enter_node_run` as each node run starts; calls made outside a node
+run have no identity and are cached only in ``content`` mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from grasp_core.config.models_file import CacheMode
+
+__all__ = ["CacheMode", "CallIdentity", "current_identity", "enter_node_run", "request_key"]
+
+_KEY_VERSION = 1
+"""Bumped when what goes into a key changes, so old entries are simply never found."""
+
+
+@dataclass(slots=True)
+class CallIdentity:
+    """One node run of one record, and the requests it has made so far."""
+
+    record_id: str
+    node: str
+    iteration: int
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def occurrence(self, digest: str) -> int:
+        """How many requests with this ``digest`` the node run made before this one."""
+        count = self.seen.get(digest, 0)
+        self.seen[digest] = count + 1
+        return count
+
+
+_IDENTITY: ContextVar[CallIdentity | None] = ContextVar("grasp_call_identity", default=None)
+
+
+def enter_node_run(record_id: str, node: str, iteration: int) -> None:
+    """Mark the current task (and the tasks it starts) as running ``node`` for a record."""
+    _IDENTITY.set(CallIdentity(record_id, node, iteration))
+
+
+def current_identity() -> CallIdentity | None:
+    """The node run the current task belongs to (None outside one)."""
+    return _IDENTITY.get()
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr
+    ).encode("utf-8")
+
+
+def request_key(
+    *,
+    route: str,
+    api_base: str | None,
+    api_version: str | None,
+    messages: Sequence[Mapping[str, Any]],
+    params: Mapping[str, Any],
+    mode: CacheMode,
+) -> str | None:
+    """The cache key of one chat request (64 hex digits), or None when it is not cached
+    (``off``, or ``record`` mode outside a node run). In ``record`` mode each call counts
+    as one occurrence of its request in the node run, so call it once per call."""
+    if mode == "off":
+        return None
+    identity = _IDENTITY.get()
+    if mode == "record" and identity is None:
+        return None
+    request = [_KEY_VERSION, route, api_base, api_version, list(messages), dict(params)]
+    digest = hashlib.sha256(_canonical(request)).hexdigest()
+    if mode == "content" or identity is None:
+        return digest
+    index = identity.occurrence(digest)
+    who = [digest, identity.record_id, identity.node, identity.iteration, index]
+    return hashlib.sha256(_canonical(who)).hexdigest()

@@ -1,0 +1,1 @@
+"""The image, speech and transcribe nodes."""
