@@ -41,6 +41,20 @@ class Broken:
 class NotARecord:
     def generate(self, state):
         return ["not", "a", "dict"]
+
+
+class Exits:
+    def generate(self, state):
+        if state["n"] == 1:
+            raise SystemExit(3)
+        return {"id": state["id"]}
+
+
+class ExitingTransform:
+    def shout(self, value):
+        if value == "hello 1":
+            raise SystemExit(3)
+        return value.upper()
 '''
 
 STEPS = "def reply(state):\n    return f\"re: {state['text']}\"\n"
@@ -155,6 +169,26 @@ def test_a_raising_generator_fails_the_record_with_its_error(tmp_path: Path) -> 
     assert "generate" in failure["reason"]
     assert "KeyError" in failure["reason"]
     assert failure["error"] == "NodeError"
+
+
+@pytest.mark.parametrize(
+    "output_config",
+    [
+        "  generator: my_generators.Exits\n",
+        "  generator: my_generators.ExitingTransform\n  output_map:\n"
+        "    id: {from: id}\n    loud: {from: text, transform: shout}\n",
+    ],
+    ids=["generate", "transform"],
+)
+def test_sys_exit_in_a_generator_fails_only_that_record(tmp_path: Path, output_config: str) -> None:
+    """sys.exit() in `generate` or a `transform` method fails its record with the reason;
+    the run goes on and writes every other record."""
+    result = run_task(make_task(tmp_path, output_config), RunOptions())
+    assert (result.done, result.failed) == (3, 1)
+    assert sorted(r["id"] for r in written(result)) == ["r0", "r2", "r3"]
+    failure = json.loads(result.failures_path.read_text().splitlines()[0])
+    assert failure["id"] == "r1"
+    assert "raised SystemExit: 3" in failure["reason"]
 
 
 def test_a_generator_returning_a_non_dict_fails_the_record(tmp_path: Path) -> None:

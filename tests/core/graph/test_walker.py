@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -246,6 +247,24 @@ async def test_condition_label_outside_path_map_fails_the_record() -> None:
     )
     with pytest.raises(RecordError, match=r"returned 'nowhere'"):
         await walk(graph, Trace())
+
+
+@pytest.mark.parametrize("source", ["START", "a"])
+async def test_sys_exit_in_a_condition_fails_the_record(source: str) -> None:
+    """sys.exit() in an edge condition (out of START or a node) fails the record like any
+    exception in user code; it never escapes the walk to end the run."""
+
+    def exits(_state: Mapping[str, Any]) -> str:
+        sys.exit(3)
+
+    routed = {"from": source, "condition": exits, "path_map": {"end": "END", "a": "a"}}
+    edges = [routed, {"from": "a", "to": "END"}]
+    if source == "a":
+        edges = [{"from": "START", "to": "a"}, routed]
+    graph = await build({"a": node(lambda s: 1, "x")}, edges)
+    with pytest.raises(RecordError, match=r"record 'r1', node '.*': SystemExit: 3") as info:
+        await walk(graph, Trace())
+    assert info.value.node == source
 
 
 async def test_node_exception_fails_the_record_with_node_name() -> None:
