@@ -38,7 +38,7 @@ __all__ = [
 
 _log = get_logger(__name__)
 
-ReadKind = Literal["missing", "maybe", "hooks"]
+ReadKind = Literal["missing", "maybe", "hooks", "sparse"]
 _LISTED = 30
 """Most available keys an error lists."""
 
@@ -54,7 +54,8 @@ class Read:
     """Where it is read, relative to the node's block."""
     kind: ReadKind
     """``missing``: nothing provides it; ``maybe``: only ``via`` do, not on every route;
-    ``hooks``: only the hooks of ``via`` can, at run time."""
+    ``hooks``: only the hooks of ``via`` can, at run time; ``sparse``: no column of the
+    first records has it, no near name either, and only some records reach the node."""
     via: tuple[str, ...] = ()
     suggestion: str | None = None
     """The nearest available key, for a missing one."""
@@ -106,7 +107,15 @@ class StateKeys:
         if hooks:
             return Read(target, key, where, "hooks", hooks)
         close = difflib.get_close_matches(key.split(".")[0], sorted(self.available(target)), n=1)
+        if not close and not self._runs_always(target):
+            # Only some records reach this node: they may be the ones whose data has the key
+            # although the first records' do not (a sparse column). A near name is a typo.
+            return Read(target, key, where, "sparse")
         return Read(target, key, where, "missing", suggestion=close[0] if close else None)
+
+    def _runs_always(self, target: str) -> bool:
+        """Whether every record runs ``target`` (no conditional edge decides it)."""
+        return target == END or target in self._must(END)
 
     def available(self, target: str) -> frozenset[str]:
         """Every key that may be in the state at ``target`` (the data's and the writers')."""
@@ -177,7 +186,7 @@ def free_reads(graph: CompiledGraph) -> dict[str, YamlPath]:
     state it starts with), each with the node and place of its first read."""
     found: dict[str, YamlPath] = {}
     for read in StateKeys(graph, ()).reads():
-        if read.kind == "missing":
+        if read.kind in ("missing", "sparse"):
             found.setdefault(read.key, ("nodes", read.node, *read.where))
     return found
 
@@ -232,9 +241,16 @@ def missing_message(read: Read, keys: StateKeys, *, what: str, shown: str = "{%s
 
 
 def uncertain_message(read: Read, *, shown: str = "{%s}") -> str:
-    """What to know about a ``maybe`` or ``hooks`` read (a warning: it may work)."""
+    """What to know about a ``maybe``, ``hooks`` or ``sparse`` read (a warning: it may
+    work)."""
     names = ", ".join(map(repr, read.via))
     key = shown % read.key
+    if read.kind == "sparse":
+        return (
+            f"{key} is in no column of the data's first records and no node's output_keys; "
+            f"node {read.node!r} runs only for some records (behind a conditional edge), so "
+            "it is allowed: those records' data must have it, or they fail"
+        )
     if read.kind == "hooks":
         return (
             f"{key} is in no data column and no node's output_keys; it must come from the "

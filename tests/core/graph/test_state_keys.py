@@ -213,3 +213,29 @@ def test_state_keys_of_a_loop_and_its_free_reads(tmp_path: Path) -> None:
     assert keys.available("draft") == {"topic", "text", "feedback", "messages"}
     assert keys.at_end() == {"topic", "text", "feedback", "messages"}
     assert free_reads(compiled) == {"topic": ("nodes", "draft", "prompt", 0)}
+
+
+async def test_a_sparse_column_read_behind_a_condition_is_a_warning(tmp_path: Path) -> None:
+    """A column the first records lack, read only by a node behind a conditional edge, may
+    be in the records routed there: a warning, not an error. A near name there is still a
+    typo (an error), and the same read in a node every record runs is an error."""
+    rows = "".join(f'{{"q": "{n}"}}\n' for n in range(12)) + '{"q": "x", "context": "c"}\n'
+    nodes = {"rag": llm("answer", "{context}: {q}"), "plain": llm("answer", "{q}")}
+    edges = [
+        "{from: START, condition: steps.route, path_map: {left: rag, right: plain}}",
+        "{from: rag, to: END}",
+        "{from: plain, to: END}",
+    ]
+    data = "source: {type: disk, file_path: data.jsonl}"
+    (warning,) = await check(tmp_path, task_yaml(nodes, edges, data), {"data.jsonl": rows})
+    assert "{context} is in no column of the data's first records" in warning
+    assert "node 'rag' runs only for some records" in warning
+
+    nodes["rag"] = llm("answer", "{qq}")
+    with pytest.raises(CompileError, match=r"\{qq\} is not in .* \(did you mean \{q\}\?\)"):
+        await check(tmp_path, task_yaml(nodes, edges, data), {"data.jsonl": rows})
+
+    always = {"rag": llm("answer", "{context}: {q}")}
+    chain = ["{from: START, to: rag}", "{from: rag, to: END}"]
+    with pytest.raises(CompileError, match=r"\{context\} is not in the record's state"):
+        await check(tmp_path, task_yaml(always, chain, data), {"data.jsonl": rows})
