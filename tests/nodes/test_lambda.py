@@ -88,6 +88,15 @@ def interrupts(state):
 
 async def interrupts_async(state):
     return interrupts(state)
+
+
+def route_interrupts(state):
+    interrupts(state)
+    return "END"
+
+
+def number(state):
+    return state["n"]
 """
 
 
@@ -282,11 +291,18 @@ async def test_keyboard_interrupt_stops_the_run_like_ctrl_c(tmp_path: Path, wher
     assert sorted(ids) == [f"r{i}" for i in range(8)]
 
 
+EDGES_AFTER_STEP = {
+    "lambda": "- {from: step, to: END}",
+    "condition": "- {from: step, condition: steps.route_interrupts, path_map: {END: END}}",
+}
+
+
+@pytest.mark.parametrize("raised_by", EDGES_AFTER_STEP)
 def test_keyboard_interrupt_in_a_lambda_exits_130_with_the_resume_command(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], raised_by: str
 ) -> None:
-    """From the CLI, a lambda's KeyboardInterrupt ends `grasp run` like Ctrl-C: exit code 130,
-    the command that resumes, no traceback."""
+    """From the CLI, a KeyboardInterrupt from a lambda or an edge condition ends `grasp run`
+    like Ctrl-C: exit code 130, the command that resumes, no traceback."""
     from grasp_core.cli import main
 
     lambda_task(tmp_path, {}, 8)  # writes steps.py and data.jsonl
@@ -300,15 +316,17 @@ def test_keyboard_interrupt_in_a_lambda_exits_130_with_the_resume_command(
               sink: {type: jsonl, file_path: out/result.jsonl}
             graph_config:
               nodes:
-                step: {node_type: lambda, lambda: steps.interrupts, output_keys: k}
+                step: {node_type: lambda, lambda: steps.%s, output_keys: k}
               edges:
                 - {from: START, to: step}
-                - {from: step, to: END}
+                %s
             """
-        ),
+        )
+        % ("interrupts" if raised_by == "lambda" else "number", EDGES_AFTER_STEP[raised_by]),
         encoding="utf-8",
     )
     assert main(["run", str(task), "--quiet"]) == 130
     err = capsys.readouterr().err
     assert f"grasp run {task} --resume" in err
+    assert "stopped early" in err  # the run stopped itself, as on Ctrl-C
     assert "Traceback" not in err

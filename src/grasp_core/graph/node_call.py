@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 
@@ -27,7 +27,7 @@ from grasp_core.models.cache_key import enter_node_run
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import NodeContext
 
-__all__ = ["call_node", "stop_on_interrupt"]
+__all__ = ["call_node", "stop_for_interrupt", "stop_on_interrupt"]
 
 _NO_SCOPE = contextlib.nullcontext()
 _log = get_logger(__name__)
@@ -43,6 +43,23 @@ def stop_on_interrupt(stop: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _stop_run.reset(token)
+
+
+async def stop_for_interrupt(exc: KeyboardInterrupt, *, record_id: str, node: str) -> NoReturn:
+    """Stop the run as on Ctrl-C for a ``KeyboardInterrupt`` raised by user code of ``node``
+    (inside :func:`stop_on_interrupt`; re-raised outside it). The stop cancels the record:
+    it is left for ``--resume``."""
+    stop = _stop_run.get()
+    if stop is None:
+        raise exc
+    _log.warning(
+        "user code raised KeyboardInterrupt: stopping as on Ctrl-C; run again with --resume",
+        record_id=record_id,
+        node=node,
+    )
+    stop()
+    await anyio.sleep_forever()
+    raise exc
 
 
 async def call_node(
@@ -102,18 +119,8 @@ async def call_node(
             "end the run",
             node=name,
         ) from exc
-    except KeyboardInterrupt:
-        stop = _stop_run.get()
-        if stop is None:
-            raise
-        _log.warning(
-            "a node raised KeyboardInterrupt: stopping as on Ctrl-C; run again with --resume",
-            record_id=record_id,
-            node=name,
-        )
-        stop()
-        await anyio.sleep_forever()  # the stop cancels this record: it is left for --resume
-        raise
+    except KeyboardInterrupt as exc:
+        await stop_for_interrupt(exc, record_id=record_id, node=name)
     except Exception:
         stats.failures += 1
         raise

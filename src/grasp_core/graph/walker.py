@@ -29,7 +29,7 @@ from anyio.abc import TaskGroup
 
 from grasp_core.errors import NodeError, RecordError
 from grasp_core.graph.compiled import END, START, CompiledGraph, EdgeKey
-from grasp_core.graph.node_call import call_node
+from grasp_core.graph.node_call import call_node, stop_for_interrupt
 from grasp_core.graph.state import APPEND_KEYS
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import NodeContext
@@ -162,6 +162,8 @@ class _Walk:
             if exc.node is None:
                 exc.node = name
             self._fail(exc)
+        except KeyboardInterrupt as exc:  # raised by a condition: a stop, as on Ctrl-C
+            await stop_for_interrupt(exc, record_id=self.record_id, node=name)
         except (Exception, SystemExit) as exc:  # sys.exit in a condition fails its record
             self._fail(
                 NodeError(
