@@ -377,6 +377,7 @@ def _command(task: Path, url: str, out_dir: Path) -> list[str]:
         "--output-dir",
         str(out_dir),
         "--quiet",
+        "--no-cache",  # every call reaches the server, whose log proves exactly-once
     ]
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from grasp_core.config.models_file import CacheMode, ModelSpec, ReplyAction
     from grasp_core.config.parameters import ModelParameters
     from grasp_core.config.quality import DataQualityConfig
+    from grasp_core.config.task_file import folder_task_file
     from grasp_core.config.yaml_source import YamlPath, load_yaml
     from grasp_core.engine.output import MISSING, lookup
     from grasp_core.engine.validation import parse_type
@@ -108,6 +109,7 @@ __all__ = [
     "compile_graph",
     "embedders",
     "find_unwritable",
+    "folder_task_file",
     "formats",
     "free_reads",
     "get_logger",
@@ -136,6 +138,7 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.config.callables": ["UserCallable", "load_callable"],
         "grasp_core.config.dotted": ["resolve_dotted"],
         "grasp_core.config.quality": ["DataQualityConfig"],
+        "grasp_core.config.task_file": ["folder_task_file"],
         "grasp_core.config.yaml_source": ["YamlPath", "load_yaml"],
         "grasp_core.engine.output": ["MISSING", "lookup"],
         "grasp_core.engine.validation": ["parse_type"],

@@ -13,14 +13,16 @@ import base64
 import json
 import mimetypes
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from grasp_core.errors import RecordError
+from grasp_core.errors import RecordError, SinkError
 
 __all__ = [
     "HF_METADATA_KEY",
     "MediaKind",
     "detect_media",
+    "embed_stored_media",
     "hf_metadata",
     "is_media_value",
     "json_default",
@@ -123,6 +125,32 @@ def merge_media(kinds: Iterable[Mapping[str, MediaKind]]) -> dict[str, MediaKind
             if merged.setdefault(column, kind) != kind:
                 conflicting.add(column)
     return {column: kind for column, kind in merged.items() if column not in conflicting}
+
+
+def embed_stored_media(records: Sequence[dict[str, Any]], root: Path) -> list[dict[str, Any]]:
+    """``records`` with each top-level entry of media a node stored (``{path, type, size}``,
+    see ``grasp_io.media.store``) replaced by a ``{bytes, path}`` value holding the file's
+    bytes, read from ``root`` (the sink's folder), so Arrow sinks write it as Image/Audio."""
+    from grasp_io.media.store import is_stored
+
+    out: list[dict[str, Any]] = []
+    for record in records:
+        if any(is_stored(value) for value in record.values()):
+            record = {k: _embedded(v, root) if is_stored(v) else v for k, v in record.items()}
+        out.append(record)
+    return out
+
+
+def _embedded(stored: Mapping[str, Any], root: Path) -> dict[str, Any]:
+    path = root / stored["path"]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SinkError(
+            f"cannot embed the media file {str(path)!r} ({exc.strerror or exc}); stored media "
+            "paths start at the first sink's folder: write parquet and hf sinks beside it"
+        ) from None
+    return {"bytes": data, "path": PurePosixPath(stored["path"]).name}
 
 
 def json_default(value: Any) -> Any:

@@ -10,6 +10,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
+from grasp_core.errors import ConfigError
 from grasp_core.plugin import (
     REPLY_FLAGS,
     BuildEnv,
@@ -39,6 +40,7 @@ __all__ = [
     "model_call_parts",
     "parse_prompt",
     "prompt_reads",
+    "refuse_media_model",
     "render_prompt",
     "reply_flags",
 ]
@@ -61,7 +63,7 @@ class ModelRef(StrictModel):
     deterministic calls), `off`. Unset: the model entry's `cache` (`record`)."""
     output_type: Literal["text", "image", "audio"] | None = None
     """SyGra's spelling, over the model entry's: an `llm` node makes an `image` or `audio`
-    (see the media-output how-to); other node types refuse it."""
+    (see the media-output how-to); other node types that chat refuse it."""
     input_type: Literal["text", "audio"] | None = None
     """SyGra's spelling, over the model entry's: `audio` makes an `llm` node transcribe."""
 
@@ -141,6 +143,7 @@ def model_call_parts(
     """The client, structured-output setup and media context of a node whose config has
     ``model``, ``structured_output`` and ``media`` (llm and agent nodes); the client follows
     the node's ``replies`` choices when it has any."""
+    refuse_media_model(name, config.model, env)
     client = client_for(env, config.model.name, replies, config.model.cache)
     structured = StructuredOutput.build(
         config.structured_output,
@@ -151,6 +154,20 @@ def model_call_parts(
         task_dir=env.task_dir,
     )
     return client, structured, media_context(env, config.media, config.model.name)
+
+
+def refuse_media_model(node: str, ref: ModelRef, env: BuildEnv) -> None:
+    """Refuse a chat call to a model whose SyGra ``output_type``/``input_type`` (on the
+    node's ``model:`` or the entry) says it makes media: only ``llm`` nodes read those."""
+    spec = env.models.get(ref.name)
+    output = ref.output_type or spec.output_type
+    if output not in (None, "text") or (ref.input_type or spec.input_type) == "audio":
+        raise ConfigError(
+            f"node {node!r}: model {ref.name!r} is a media model (output_type "
+            f"{output or 'text'!r}, input_type {ref.input_type or spec.input_type!r}); only "
+            "`llm` nodes read that spelling: use an llm node, or the image, speech or "
+            "transcribe node types"
+        )
 
 
 def check_prompt(prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from grasp_core.errors import ConfigError, NodeError
 from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, UserCallable, load_callable
+from grasp_nodes._sygra_keys import lambda_keys
 
 __all__ = ["LambdaNode", "LambdaNodeConfig"]
 
@@ -21,6 +22,15 @@ class LambdaNodeConfig(NodeConfig):
     """Dotted path to a function `f(state)` or a class with `apply(state)`/`__call__`."""
     inline: bool = False
     """Run a plain function on the event loop instead of a worker thread (cheap code only)."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Settings for a function that takes two arguments: it is called as `f(params,
+    state)`, `params` holding these keys and the node's own (`lambda`, `output_keys`...)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sygra_spelling(cls, data: Any) -> Any:
+        known = frozenset(field.alias or name for name, field in cls.model_fields.items())
+        return lambda_keys(data, known)
 
 
 class LambdaNode:
@@ -31,10 +41,13 @@ class LambdaNode:
 
     config_model: ClassVar[type[LambdaNodeConfig]] = LambdaNodeConfig
 
-    def __init__(self, name: str, fn: UserCallable, keys: list[str]) -> None:
+    def __init__(
+        self, name: str, fn: UserCallable, keys: list[str], params: Mapping[str, Any] | None = None
+    ) -> None:
         self.name = name
         self.fn = fn
         self._keys = tuple(keys)
+        self._params = dict(params) if fn.positional_count() == 2 and params is not None else None
 
     @classmethod
     def build(cls, name: str, config: LambdaNodeConfig, env: BuildEnv) -> LambdaNode:
@@ -42,14 +55,22 @@ class LambdaNode:
         if not keys:
             raise ConfigError(f"lambda node {name!r} needs output_keys (the keys it returns)")
         fn = load_callable(config.lambda_, env.task_dir, what="lambda", inline=config.inline)
-        return cls(name, fn, keys)
+        settings = config.model_dump(by_alias=True, exclude={"params"}, exclude_none=True)
+        return cls(name, fn, keys, {**settings, **config.params})
 
     @property
     def output_keys(self) -> tuple[str, ...]:
         return self._keys
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
-        value = await self.fn(state)
+        working = dict(state)
+        if self._params is not None:
+            value = await self.fn(dict(self._params), working)
+        else:
+            value = await self.fn(working)
+        if value is working or _whole_state(value, state):
+            # SyGra's style: the function changed the state it got and returned all of it
+            return {key: value[key] for key in self._keys if key in value}
         if isinstance(value, Mapping) and (len(self._keys) > 1 or set(value) <= set(self._keys)):
             extra = set(value) - set(self._keys)
             if extra:
@@ -67,3 +88,8 @@ class LambdaNode:
             f"{type(value).__name__}, but a node with several output_keys must return a dict",
             node=self.name,
         )
+
+
+def _whole_state(value: Any, state: Mapping[str, Any]) -> bool:
+    """A returned mapping holding every key of the state (and more than the output keys)."""
+    return isinstance(value, Mapping) and bool(state) and set(state) <= set(value)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, YamlPath
 from grasp_nodes._model_call import (
@@ -19,6 +19,10 @@ from grasp_nodes._model_call import (
     render_prompt,
     reply_flags,
 )
+from grasp_nodes._sygra_keys import node_keys
+from grasp_nodes.agent.node import normalize_tool_call
+from grasp_nodes.agent.tool_specs import expand_tool_specs
+from grasp_nodes.agent.tools import load_tools
 from grasp_nodes.clients import ModelClient
 from grasp_nodes.prompting.parts import (
     MediaContext,
@@ -53,11 +57,38 @@ class LLMNodeConfig(ReplyChecks, NodeConfig):
     """Make the reply JSON that validates against a schema, and store typed values: `{schema:
     <dotted path or {fields: ...}>, max_attempts: 3, mode: auto}` (see the structured-output
     how-to)."""
+    tools: list[str | Callable[..., Any]] = Field(default_factory=list)
+    """Tools described to the model (dotted paths, as for `agent`). The node does not run
+    them: the tool calls the model asks for are stored under `tool_calls` and on the reply
+    in `messages` (for tool-use data; an `agent` runs them)."""
+    tool_choice: str | dict[str, Any] | None = None
+    """With `tools`: `auto`, `required`, `none`, or `{type: function, function: {name:
+    ...}}` to force one tool."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sygra_spelling(cls, data: Any) -> Any:
+        return node_keys(data)
 
     @field_validator("prompt")
     @classmethod
     def _prompt(cls, prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return check_prompt(prompt)
+
+    @model_validator(mode="after")
+    def _tool_choice(self) -> LLMNodeConfig:
+        if self.tool_choice is not None and not self.tools:
+            raise ValueError("tool_choice needs `tools` (the tools the model may call)")
+        if self.tools and self.structured_output is not None:
+            raise ValueError(
+                "an llm node takes `tools` or `structured_output`, not both; use an agent "
+                "for tools followed by a structured answer"
+            )
+        return self
+
+
+_TOOL_CALLS = "tool_calls"
+"""Where an llm node with ``tools`` stores the tool calls of the reply."""
 
 
 class LLMNode:
@@ -84,6 +115,16 @@ class LLMNode:
         self.structured = structured
         self._placement = structured.placement(keys, name) if structured is not None else None
         self._messages = parse_prompt(config.prompt, where=f"graph_config.nodes.{name}.prompt")
+        self._parameters: Mapping[str, Any] = config.model.parameters
+        self._tools: tuple[dict[str, Any], ...] = ()
+
+    def use_tools(self, tools: list[dict[str, Any]], choice: str | dict[str, Any] | None) -> None:
+        """Describe ``tools`` (OpenAI ``tools`` entries) to the model on every call."""
+        self._tools = tuple(tools)
+        extra: dict[str, Any] = {"tools": list(tools)}
+        if choice is not None:
+            extra["tool_choice"] = choice
+        self._parameters = {**self.config.model.parameters, **extra}
 
     @classmethod
     def build(cls, name: str, config: LLMNodeConfig, env: BuildEnv) -> LLMNode | SygraMediaNode:
@@ -93,12 +134,16 @@ class LLMNode:
         if kind is not None:
             return SygraMediaNode(name, config, kind, env)
         client, structured, media = model_call_parts(name, config, env, config.reply_policy())
-        return cls(name, config, client, structured, media=media)
+        node = cls(name, config, client, structured, media=media)
+        if config.tools:
+            tools = load_tools(expand_tool_specs(config.tools, env.task_dir), env.task_dir)
+            node.use_tools([tool.schema() for tool in tools], config.tool_choice)
+        return node
 
     @property
     def output_keys(self) -> tuple[str, ...]:
         keys = self._placement.keys if self._placement is not None else (self._key,)
-        return (*keys, "messages")
+        return (*keys, *((_TOOL_CALLS,) if self._tools else ()), "messages")
 
     def input_keys(self) -> dict[str, YamlPath]:
         """The prompt's ``{var}`` keys, checked before the run's first call."""
@@ -132,12 +177,16 @@ class LLMNode:
             )
             update = self._placement.update(value)
         else:
-            result = await self.client.chat(
-                messages, self.config.model.parameters, max_retries=max_retries
-            )
+            result = await self.client.chat(messages, self._parameters, max_retries=max_retries)
             update = {self._key: result.text}
         turns = messages[-len(self._messages) :]
         sent = without_media([m for m in turns if m["role"] != "system"])
-        reply = {"role": self.config.output_role, "content": result.text}
+        reply: dict[str, Any] = {"role": self.config.output_role, "content": result.text}
+        if self._tools:
+            used: set[str] = set()
+            calls = [normalize_tool_call(c, 0, i, used) for i, c in enumerate(result.tool_calls)]
+            update[_TOOL_CALLS] = calls
+            if calls:
+                reply["tool_calls"] = calls
         flags = reply_flags(result, node=self.name, model=self.config.model.name)
         return {**update, **flags, "messages": [*sent, reply]}

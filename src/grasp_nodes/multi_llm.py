@@ -23,7 +23,8 @@ from grasp_core.plugin import (
     YamlPath,
     load_callable,
 )
-from grasp_nodes._model_call import ReplyChecks
+from grasp_nodes._model_call import ReplyChecks, refuse_media_model
+from grasp_nodes._sygra_keys import node_keys
 from grasp_nodes.clients import client_for
 from grasp_nodes.llm import LLMNode, LLMNodeConfig, ModelRef
 from grasp_nodes.prompting.parts import MediaOptions, media_context
@@ -65,6 +66,13 @@ class MultiLLMNodeConfig(ReplyChecks, NodeConfig):
     structured_output: StructuredOutputConfig | None = None
     """Every model's reply must validate against this schema (as for `llm`); each label
     then maps to the validated object (a dict) instead of the reply text."""
+    structured_outputs: dict[str, StructuredOutputConfig] = Field(default_factory=dict)
+    """Label → a schema for that model's reply only (over `structured_output`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sygra_spelling(cls, data: Any) -> Any:
+        return node_keys(data, models_key="models")
 
     @field_validator("prompt")
     @classmethod
@@ -84,6 +92,12 @@ class MultiLLMNodeConfig(ReplyChecks, NodeConfig):
 
     @model_validator(mode="after")
     def _append_label(self) -> MultiLLMNodeConfig:
+        unknown = sorted(set(self.structured_outputs) - set(self.models))
+        if unknown:
+            raise ValueError(
+                f"structured_outputs names {', '.join(map(repr, unknown))}, not a label in "
+                f"`models` ({', '.join(map(repr, self.models))}); use one of them"
+            )
         label = self.append_to_messages
         if label is not None and label not in self.models:
             raise ValueError(
@@ -135,7 +149,7 @@ class MultiLLMNode:
                 {**common, "model": ref, "output_keys": _REPLY}
             )
             structured = StructuredOutput.build(
-                config.structured_output,
+                config.structured_outputs.get(label, config.structured_output),
                 node=name,
                 model=ref.name,
                 spec=env.models.get(ref.name),
@@ -143,6 +157,7 @@ class MultiLLMNode:
                 task_dir=env.task_dir,
             )
             media = media_context(env, config.media, ref.name)
+            refuse_media_model(name, ref, env)
             client = client_for(env, ref.name, config.reply_policy(), ref.cache)
             nodes[label] = LLMNode(name, llm_config, client, structured, media=media)
         combine = None

@@ -28,6 +28,7 @@ from grasp_core.plugin import (
     YamlPath,
     check_state_reads,
     compile_graph,
+    folder_task_file,
     free_reads,
     load_yaml,
     resolve_dotted,
@@ -43,8 +44,9 @@ class SubgraphNodeConfig(NodeConfig):
 
     node_type: Literal["subgraph"] = "subgraph"
     graph: Any = None
-    """A YAML file (a task, or just nodes and edges) relative to this task, or a dotted path
-    to a graph built in Python (a builder `Graph` or a `graph_config` dict)."""
+    """A YAML file (a task, or just nodes and edges) relative to this task, a folder holding
+    one (`task.yaml`), or a dotted path to a graph built in Python (a builder `Graph` or a
+    `graph_config` dict)."""
     graph_config: dict[str, Any] | None = None
     """The inner graph written inline (nodes, edges, options)."""
     input_map: dict[str, str] | None = None
@@ -56,6 +58,16 @@ class SubgraphNodeConfig(NodeConfig):
     node_config_map: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Inner node → config keys to override; `prompt_placeholder_map: {old: new}` renames
     `{old}` to `{new}` in that node's prompt."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sygra_spelling(cls, data: Any) -> Any:
+        """SyGra names the inner graph under `subgraph:`."""
+        if isinstance(data, Mapping) and "subgraph" in data:
+            if "graph" in data:
+                raise ValueError("subgraph and graph are both set; keep `graph`")
+            data = {("graph" if k == "subgraph" else k): v for k, v in data.items()}
+        return data
 
     @model_validator(mode="after")
     def _one_source(self) -> SubgraphNodeConfig:
@@ -190,8 +202,11 @@ def _load(
         inner_env = dataclasses.replace(env, graph_root=(*node_path, "graph_config"))
         return dict(config.graph_config), f"{':'.join(map(str, node_path))}", inner_env
     spec = config.graph
-    if isinstance(spec, str) and spec.endswith((".yaml", ".yml")):
-        path = Path(spec) if Path(spec).is_absolute() else env.task_dir / spec
+    folder_file = None
+    if isinstance(spec, str) and not spec.endswith((".yaml", ".yml")):
+        folder_file = folder_task_file(spec, env.task_dir)
+    if folder_file is not None or (isinstance(spec, str) and spec.endswith((".yaml", ".yml"))):
+        path = folder_file or (Path(spec) if Path(spec).is_absolute() else env.task_dir / spec)
         if not path.is_file():
             raise ConfigError(
                 f"subgraph {name!r}: graph file {str(path)!r} does not exist (paths are "

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from grasp_core.errors import ConfigError, RecordError
 from grasp_core.plugin import BuildEnv, NodeContext, YamlPath
 from grasp_nodes._media_call import MediaIO, MediaLimits
-from grasp_nodes._model_call import parse_prompt, prompt_reads, render_prompt
+from grasp_nodes._model_call import ModelRef, parse_prompt, prompt_reads, render_prompt
 from grasp_nodes.clients.media import UploadedMedia
 from grasp_nodes.prompting.parts import MediaOptions, media_context
-
-if TYPE_CHECKING:
-    from grasp_nodes.llm import LLMNodeConfig
 
 __all__ = ["SygraMediaNode", "media_kind"]
 
@@ -32,6 +29,25 @@ MediaKind = Literal["image", "speech", "transcribe"]
 _SPEECH_ROUTES = ("tts", "speech")
 """Route words of text-to-speech models; other `output_type: audio` models are chat models
 that answer with audio, which GraSP does not support yet."""
+
+
+class LLMNodeConfig(Protocol):
+    """What this module reads of an ``llm`` node's config (``grasp_nodes.llm`` imports this
+    module, so it does not import that one)."""
+
+    @property
+    def model(self) -> ModelRef: ...
+
+    @property
+    def prompt(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def media(self) -> MediaOptions: ...
+
+    @property
+    def structured_output(self) -> object | None: ...
+
+    def output_key_list(self) -> list[str]: ...
 
 
 def media_kind(config: LLMNodeConfig, env: BuildEnv) -> MediaKind | None:

@@ -33,11 +33,19 @@ __all__ = [
 class ColumnValues(StrictModel):
     """Values read from one column of a data source, once, when the task compiles."""
 
-    column: str
-    """The field whose value is taken from every record of the source."""
+    column: str | list[str]
+    """The field whose value is taken from every record of the source; a list of fields
+    pools their values (each draw picks a record and one of the fields)."""
     source: dict[str, Any]
     """A source block, as in `data_config.source`: `{type: disk, file_path: personas.jsonl}`.
     Relative paths resolve against the task's folder."""
+
+    @field_validator("column")
+    @classmethod
+    def _some_column(cls, column: str | list[str]) -> str | list[str]:
+        if not column:
+            raise ValueError("`column` names a field, or lists at least one")
+        return column
 
     @field_validator("source")
     @classmethod
@@ -175,25 +183,28 @@ class WeightedSamplerNode:
 
 
 def read_column(node: str, attribute: str, spec: ColumnValues, task_dir: Path) -> list[Any]:
-    """Every record's ``spec.column`` from the source (read once, when the task compiles)."""
+    """Every record's ``spec.column`` (each of them, for a list) from the source, read once
+    when the task compiles."""
     path = ("graph_config", "nodes", node, "attributes", attribute, "values", "source")
     where = f"weighted_sampler node {node!r}, attribute {attribute!r}"
     source_type = plugin.sources.get(str(spec.source["type"]))
     config = validate_block(source_type.config_model, spec.source, path=path, document=None)
     origin = spec.origin()
+    columns = [spec.column] if isinstance(spec.column, str) else spec.column
     values: list[Any] = []
     try:
         source = source_type.from_config(config, task_dir)
         for item in source.iter_records():
             if item.error is not None:
                 raise ConfigError(f"{where}: cannot read a value: {item.error}; fix the file")
-            if spec.column not in item.data:
-                raise ConfigError(
-                    f"{where}: record {item.record_id!r} of {origin!r} has no column "
-                    f"{spec.column!r} (columns: {', '.join(sorted(item.data)) or 'none'}); "
-                    "fix `column` or the file"
-                )
-            values.append(item.data[spec.column])
+            for column in columns:
+                if column not in item.data:
+                    raise ConfigError(
+                        f"{where}: record {item.record_id!r} of {origin!r} has no column "
+                        f"{column!r} (columns: {', '.join(sorted(item.data)) or 'none'}); "
+                        "fix `column` or the file"
+                    )
+                values.append(item.data[column])
     except ConfigError:
         raise
     except GraspError as exc:

@@ -135,7 +135,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     from grasp_core.errors import ClusterConnectionError, GraspError, OutputWriteError
     from grasp_core.logs import configure_logging, redact
 
-    quiet = getattr(args, "quiet", False) and not args.debug  # per-record lines: --debug only
+    quiet = getattr(args, "quiet", False) and not args.debug  # --quiet: no line per record
     configure_logging(
         fmt=args.log_format, level="debug" if args.debug else "warning", records=not quiet
     )

@@ -51,7 +51,9 @@ def _words(action: argparse.Action, args: argparse.Namespace) -> Iterator[str]:
         return
     value = getattr(args, action.dest, action.default)
     if not action.option_strings:  # a positional
-        yield from (str(v) for v in (value if isinstance(value, list) else [value]) if v is not None)
+        yield from (
+            str(v) for v in (value if isinstance(value, list) else [value]) if v is not None
+        )
         return
     if value == action.default or value is None:
         return

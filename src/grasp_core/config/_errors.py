@@ -91,8 +91,9 @@ def _problems(
         if len(unions) > 1:
             problems.append(_describe_union(unions, (*base, *loc), document))
         problems += [
-            _describe(err, model, data, base, document) for err in group if len(unions) < 2
-            or not _in_union(err)
+            _describe(err, model, data, base, document)
+            for err in group
+            if len(unions) < 2 or not _in_union(err)
         ]
     return problems
 

@@ -39,6 +39,22 @@ class UserCallable:
         )
         self._warned = False
 
+    def positional_count(self) -> int | None:
+        """How many positional arguments the function takes; None when it takes any number
+        (``*args``) or its signature cannot be read. Hooks written in SyGra's style are told
+        apart by it (``apply(response)`` against ``f(result, state)``)."""
+        try:
+            parameters = inspect.signature(self.fn).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        count = 0
+        for parameter in parameters:
+            if parameter.kind is parameter.VAR_POSITIONAL:
+                return None
+            if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+                count += 1
+        return count
+
     async def __call__(self, *args: Any) -> Any:
         if self.is_async:
             return await self.fn(*args)
@@ -78,6 +94,9 @@ def load_callable(
     target: Any = resolve_dotted(spec, base_dir, what=what) if isinstance(spec, str) else spec
     name = spec if isinstance(spec, str) else getattr(spec, "__qualname__", repr(spec))
     if inspect.isclass(target):
+        on_class = _called_on_class(target, method)
+        if on_class is not None:
+            return UserCallable(on_class, name=name, inline=inline)
         try:
             instance = target()
         except Exception as exc:
@@ -96,3 +115,19 @@ def load_callable(
     if not callable(target):
         raise PluginError(f"{what} {name!r} is a {type(target).__name__}, not a callable")
     return UserCallable(target, name=name, inline=inline)
+
+
+def _called_on_class(target: type, method: str | None) -> Callable[..., Any] | None:
+    """The entry point of a class that is called on the class itself, never created: a
+    ``staticmethod`` or ``classmethod``, or a plain ``apply`` written without ``self`` (as
+    SyGra's hooks are: ``def apply(state)``, called as ``Cls.apply(state)``)."""
+    for candidate in (method, "apply"):
+        if not candidate:
+            continue
+        raw = inspect.getattr_static(target, candidate, None)
+        if isinstance(raw, staticmethod | classmethod):
+            return getattr(target, candidate)  # type: ignore[no-any-return]
+        if inspect.isfunction(raw):
+            first = next(iter(inspect.signature(raw).parameters), None)
+            return raw if first not in ("self", None) else None
+    return None

@@ -24,15 +24,16 @@ class OasstMapperConfig(StrictModel):
     required: bool = True
     """Apply the mapping on every run (`yes`), or only with `grasp run --oasst` (`no`)."""
     intermediate_writing: bool = False
-    """Accepted for the paper's spelling; only `no` is supported (run once without the
-    mapper to keep the unmapped records)."""
+    """SyGra's key: also write the records before mapping. Accepted with `required: no`
+    (the records are then what a run writes; `--oasst` is refused, since it would write only
+    the rows); with `required: yes`, run once without the mapper to keep the records."""
 
     @model_validator(mode="after")
     def _no_intermediate(self) -> OasstMapperConfig:
-        if self.intermediate_writing:
+        if self.intermediate_writing and self.required:
             raise ValueError(
-                "intermediate_writing: yes is not supported; every record is mapped in the "
-                "same commit as it is written. Run once without oasst_mapper to keep the "
-                "unmapped records"
+                "intermediate_writing: yes with required: yes is not supported; every record "
+                "is mapped in the same commit as it is written. Set required: no (the records "
+                "are written; --oasst writes the rows), or run once without oasst_mapper"
             )
         return self

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from grasp_core.config._base import StrictModel
+from grasp_core.logs import get_logger
 
 __all__ = [
     "EdgeConfig",
@@ -19,6 +20,7 @@ __all__ = [
 ]
 
 OutputKeys = str | list[str] | None
+_log = get_logger(__name__)
 
 
 class RetryConfig(StrictModel):
@@ -90,6 +92,19 @@ class GraphProperties(StrictModel):
     """With `multiturn`, how many of the latest history messages are sent."""
     recursion_limit: int = Field(default=25, ge=1)
     """Most node runs one record may take (bounds loops); exceeding it fails the record."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sygra_settings(cls, data: Any) -> Any:
+        """SyGra's `retry_chat_injection` is read by its tasks' own hooks through SyGra's
+        API; GraSP has no such API, so the setting is accepted and left out, with a note."""
+        if isinstance(data, dict) and "retry_chat_injection" in data:
+            data = {k: v for k, v in data.items() if k != "retry_chat_injection"}
+            _log.info(
+                "graph_properties.retry_chat_injection is SyGra's setting for its hooks; "
+                "GraSP ignores it (hooks keep their retry state in the record's keys)"
+            )
+        return data
 
 
 class GraphConfig(GraphProperties):

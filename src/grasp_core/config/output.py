@@ -22,6 +22,10 @@ class OutputField(StrictModel):
     """A constant; strings starting with `$` are paths into this task file."""
     transform: str | None = None
     """Name of a method of the `generator` class applied to the value."""
+    required: bool | None = None
+    """Whether a record whose state lacks the `from` key fails (`true`) or gets null
+    (`false`). Unset: `true`, except in a task file named `graph_config.yaml`, where it is
+    `false` (SyGra's behaviour, for its tasks)."""
 
     @model_validator(mode="after")
     def _source(self) -> OutputField:

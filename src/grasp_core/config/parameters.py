@@ -62,7 +62,8 @@ class _ChatParameters(TypedDict, total=False):
     top_logprobs: Annotated[_Int, Field(ge=0)]
     logit_bias: dict[str | int, _Number]
     """Token ids (YAML may write them as numbers) → bias."""
-    response_format: dict[str, Any]
+    response_format: dict[str, Any] | str
+    """A dict for chat; a string for media endpoints (`b64_json`, `wav`)."""
     user: Annotated[str, Field(strict=True)]
 
 

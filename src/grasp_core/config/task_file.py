@@ -16,7 +16,7 @@ from grasp_core.config.postprocess import resolve_steps, step_specs
 from grasp_core.config.yaml_source import YamlDocument, load_yaml, parse_yaml
 from grasp_core.errors import ConfigError
 
-__all__ = ["TASK_FILE_NAMES", "Task", "task_file"]
+__all__ = ["TASK_FILE_NAMES", "Task", "folder_task_file", "task_file"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ class Task:
         data = document.data if document.data is not None else {}
         config = validate_block(TaskConfig, data, path=(), document=document)
         _check_steps(config, task_dir, document)
+        if Path(document.source).name == TASK_FILE_NAMES[1]:
+            config = _sygra_output_defaults(config)
         if name == "task":
             name = task_dir.name
         return cls(config=config, data=data, task_dir=task_dir, name=name, document=document)
@@ -97,7 +99,39 @@ def task_file(path: Path) -> Path:
     )
 
 
+def folder_task_file(spec: str, task_dir: Path) -> Path | None:
+    """The task file of the folder ``spec`` names (SyGra names subgraphs so), or None.
+
+    ``spec`` is a folder path (``subgraphs/answer``) or a dotted one
+    (``tasks.recipes.answer``, as SyGra writes them from its repository's root); it is
+    looked up from ``task_dir`` and then from each folder above it."""
+    relative = Path(spec) if "/" in spec or "\\" in spec else Path(*spec.split("."))
+    bases = [Path()] if relative.is_absolute() else [task_dir, *task_dir.parents]
+    for base in bases:
+        folder = base / relative
+        if folder.is_dir():
+            for name in TASK_FILE_NAMES:
+                if (folder / name).is_file():
+                    return folder / name
+    return None
+
+
 _NOT_HASHED = frozenset({"budget", "post_process", "graph_post_process"})
+
+
+def _sygra_output_defaults(config: TaskConfig) -> TaskConfig:
+    """In SyGra's task file, an output field whose `from` key a record lacks is null (SyGra
+    writes it so), unless the field says `required: true`."""
+    output = config.output_config
+    if output is None or not output.output_map:
+        return config
+    fields = {
+        name: field.model_copy(update={"required": False}) if field.required is None else field
+        for name, field in output.output_map.items()
+    }
+    return config.model_copy(
+        update={"output_config": output.model_copy(update={"output_map": fields})}
+    )
 
 
 def _check_steps(config: TaskConfig, task_dir: Path, document: YamlDocument | None) -> None:

@@ -81,7 +81,8 @@ class OutputShaper:
         for name, spec in config.output_map.items():
             where = f"output_config.output_map.{name}"
             if spec.from_ is not None:
-                getter = _from_state(spec.from_, name)
+                required = spec.required is not False
+                getter = _from_state(spec.from_, name, required=required)
             else:
                 constant = resolve_task_refs(spec.value, task_data, where=where)
                 getter = _constant(constant)
@@ -99,7 +100,8 @@ class OutputShaper:
                 return None
             record = dict(produced)
         elif self._fields:
-            record = {name: getter(state) for name, getter in self._fields}
+            with_id = state if self.id_column in state else {**state, self.id_column: record_id}
+            record = {name: getter(with_id) for name, getter in self._fields}
             if state.get(REPLY_FLAGS) and REPLY_FLAGS not in record:
                 # replies kept although cut off or empty stay visible on the record
                 record[REPLY_FLAGS] = state[REPLY_FLAGS]
@@ -148,9 +150,15 @@ def _checked_generate(
     return run
 
 
-def _from_state(key: str, name: str) -> Callable[[dict[str, Any]], Any]:
+def _from_state(key: str, name: str, *, required: bool) -> Callable[[dict[str, Any]], Any]:
+    """A getter of ``key``; a state without it fails the record, or gives None when the
+    field is not ``required``. (A record without an id reads its record id under the id
+    column: the state :meth:`OutputShaper.shape` passes holds it.)"""
+
     def get(state: dict[str, Any]) -> Any:
         value = lookup(state, key)
+        if value is MISSING and not required:
+            return None
         if value is MISSING:
             raise RecordError(
                 f"output field {name!r}: the record state has no key {key!r} "

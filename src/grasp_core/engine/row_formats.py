@@ -44,6 +44,12 @@ def select_format(
     if format_name is not None:
         return format_name
     if oasst:
+        if mapper is not None and mapper.intermediate_writing:
+            raise ConfigError(
+                "--oasst with oasst_mapper.intermediate_writing: yes would write only the "
+                "mapped rows; run once without --oasst to keep the records, once with it for "
+                "the rows (or set intermediate_writing: no)"
+            )
         kind = oasst if isinstance(oasst, str) else (mapper.type if mapper else "sft")
         return f"oasst_{kind}"
     if configured is not None and mapper is not None and mapper.required:

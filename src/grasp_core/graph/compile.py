@@ -19,6 +19,7 @@ from grasp_core.graph.checks import (
     reachable,
 )
 from grasp_core.graph.compiled import END, START, CompiledGraph, CompiledNode, Edge, EdgeKey
+from grasp_core.graph.hook_styles import post_process_hook, pre_process_hook
 from grasp_core.graph.state import APPEND_KEYS
 from grasp_core.protocols import BuildEnv
 
@@ -108,7 +109,7 @@ def _build_edges(config: GraphConfig, env: BuildEnv, problems: _Problems) -> tup
             problems.add((*path, "from"), "an edge cannot start at END")
         elif spec.from_ != START and spec.from_ not in names:
             problems.add((*path, "from"), _unknown(spec.from_, names))
-        targets = [spec.to] if spec.to is not None else list((spec.path_map or {}).values())
+        targets = [spec.to] if spec.to is not None else list(_path_map(spec.path_map or {}).values())
         for target in targets:
             if target == START:
                 problems.add(path, "an edge cannot lead to START")
@@ -129,10 +130,23 @@ def _build_edges(config: GraphConfig, env: BuildEnv, problems: _Problems) -> tup
                 source=spec.from_,
                 to=spec.to,
                 condition=condition,
-                path_map=dict(spec.path_map) if spec.path_map is not None else None,
+                path_map=_path_map(spec.path_map) if spec.path_map is not None else None,
             )
         )
     return tuple(edges)
+
+
+_LANGGRAPH_END = "__end__"
+"""LangGraph's END, which SyGra's conditions return and its path maps may name."""
+
+
+def _path_map(path_map: Mapping[str, str] | None) -> dict[str, str]:
+    """``path_map`` with LangGraph's ``"__end__"`` read as END, as a target and as a label
+    (a condition returning ``"__end__"`` takes the map's `END` label)."""
+    mapped = {label: END if to == _LANGGRAPH_END else to for label, to in path_map.items()}
+    if END in mapped and _LANGGRAPH_END not in mapped:
+        mapped[_LANGGRAPH_END] = mapped[END]
+    return mapped
 
 
 def _unknown(name: str, names: set[str]) -> str:
@@ -177,7 +191,7 @@ def _build_node(
     config = validate_block(node_class.config_model, raw, path=path, document=document)
     try:
         node = node_class.build(name, config, env)
-        hooks = _hook(config, "pre_process", env), _hook(config, "post_process", env)
+        hooks = _hook(config, "pre_process", env, name), _hook(config, "post_process", env, name)
     except ConfigError as exc:
         where = document.where(path) if document else format_yaml_path(path)
         raise CompileError(f"{where}: {exc}") from None
@@ -209,11 +223,12 @@ def _missing_node_type(
     )
 
 
-def _hook(config: Any, key: str, env: BuildEnv) -> UserCallable | None:
+def _hook(config: Any, key: str, env: BuildEnv, name: str) -> UserCallable | None:
     spec: str | Callable[..., Any] | None = getattr(config, key, None)
     if spec is None:
         return None
-    return load_callable(spec, env.task_dir, what=key.replace("_", "-") + " hook")
+    hook = load_callable(spec, env.task_dir, what=key.replace("_", "-") + " hook")
+    return pre_process_hook(hook, name) if key == "pre_process" else post_process_hook(hook, name)
 
 
 class _NodeTypeOnly(NodeConfig):

@@ -80,6 +80,11 @@ class ProgressSnapshot:
     """Per backend: ``in_flight`` and its current adaptive ``limit``."""
     counting: bool = False
     """The total is unknown so far and being counted."""
+    cache_hits: int = 0
+    """Calls the response cache answered so far, and those it did not hold."""
+    cache_misses: int = 0
+    saved_usd: float = 0.0
+    """What the cache's hits would have cost (priced models)."""
 
     @property
     def processed(self) -> int:
@@ -113,6 +118,9 @@ class ProgressSnapshot:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cost_usd": self.cost_usd,
+            "cache_hits": self.cache_hits,
+            "cache_misses": self.cache_misses,
+            "saved_usd": self.saved_usd,
             "backends": self.backends,
         }
 
@@ -231,6 +239,9 @@ def _render(s: ProgressSnapshot) -> Any:
         "tokens",
         f"{s.prompt_tokens:,} in  {s.completion_tokens:,} out  cost {format_dollars(s.cost_usd)}",
     )
+    if s.cache_hits or s.cache_misses:
+        saved = format_dollars(s.saved_usd)
+        grid.add_row("cache", f"{s.cache_hits:,} hits  {s.cache_misses:,} misses  saved {saved}")
     for name, load in s.backends.items():
         grid.add_row(f"backend {name}", f"in flight {load['in_flight']}  limit {load['limit']}")
     return grid

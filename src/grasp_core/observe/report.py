@@ -37,9 +37,24 @@ def print_metrics_tables(metrics: Mapping[str, Any], file: IO[str]) -> None:
     for line in _defect_lines(nodes):
         console.print(line, highlight=False)
     totals = metrics.get("totals")
+    if totals and (cached := _cache_line(totals.get("cache"), metrics.get("nodes", {}))):
+        console.print(cached, highlight=False)
     if totals and totals.get("unpriced_models"):
         names = ", ".join(totals["unpriced_models"])
         console.print(f"no price known for {names}; add `cost:` to their models-file entries")
+
+
+def _cache_line(
+    cache: Mapping[str, Any] | None, nodes: Mapping[str, Mapping[str, Any]]
+) -> str | None:
+    """``response cache: 8 hits (first ×4, second ×4), 0 misses, saved $0.0012``; None
+    when the cache was off or never asked."""
+    if not cache or not (cache["hits"] or cache["misses"]):
+        return None
+    by_node = {n: s["cache"]["hits"] for n, s in nodes.items() if s.get("cache", {}).get("hits")}
+    where = f" ({', '.join(f'{n} ×{c}' for n, c in by_node.items())})" if by_node else ""
+    saved = format_dollars(cache["saved_cost_usd"])
+    return f"response cache: {cache['hits']} hits{where}, {cache['misses']} misses, saved {saved}"
 
 
 def _defect_lines(nodes: Mapping[str, Mapping[str, Any]]) -> list[str]:

@@ -35,6 +35,7 @@ from grasp_core.runs.parts import TaskParts
 from grasp_core.runs.preflight import check_before_calls
 from grasp_core.runs.provenance import RunProvenance
 from grasp_core.runs.result import RunResult
+from grasp_core.runs.reuse import Memo, merge_memos, reuse_memo
 from grasp_core.runs.signals import StopSignals
 from grasp_core.runs.summary import write_summary
 
@@ -112,6 +113,7 @@ class TaskRun:
                     self.monitor.prepare, parts.catalog, graph_models(graph), resumed=resumed
                 )
             )
+            reused = await anyio.to_thread.run_sync(self._reused, graph)
             source, items = self._items(seed)
             sinks = parts.sinks()
             failures = parts.failures_sink()
@@ -143,7 +145,7 @@ class TaskRun:
                 window=options.window or _default_window(graph, env),
                 batch_size=options.batch_size,
                 finished=previous.finished,
-                memo=previous.memo,
+                memo=merge_memos(previous.memo, reused) if reused else previous.memo,
                 seed=seed,
                 sync_every=options.sync_every,
                 sync_seconds=options.sync_seconds,
@@ -191,6 +193,16 @@ class TaskRun:
             _close_quietly([*(s.close for s in (*sinks.values(), failures)), journal.close])
             raise
         return counts, outputs
+
+    def _reused(self, graph: CompiledGraph) -> Memo:
+        """The node runs ``--reuse-from``/``--reuse-nodes`` keep from an earlier run (read
+        before ``--overwrite`` could delete that journal)."""
+        options = self.options
+        if options.reuse_from is None:
+            return {}
+        nodes = options.reuse_nodes
+        names = tuple(nodes.split(",")) if isinstance(nodes, str) else nodes
+        return reuse_memo(Path(options.reuse_from), names, graph.nodes)
 
     def _items(self, seed: int) -> tuple[Source | None, Iterator[SourceItem]]:
         """The source this run reads (None: data-less) and its records."""

@@ -115,6 +115,9 @@ class RunMonitor:
             prompt_tokens=self.metrics.prompt_tokens,
             completion_tokens=self.metrics.completion_tokens,
             cost_usd=self.metrics.cost_usd,
+            cache_hits=self.metrics.cache_hits,
+            cache_misses=self.metrics.cache_misses,
+            saved_usd=self.metrics.saved_cost_usd,
             backends={
                 name: {"in_flight": b["in_flight"], "limit": b["current_limit"]}
                 for name, b in backends.summary().items()

@@ -90,6 +90,12 @@ class RunOptions:
     cache_max_mb: int = 2048
     """The cache's size limit in MiB: beyond it, the next run to open it drops the oldest
     replies down to three quarters of it."""
+    reuse_from: Path | str | None = None
+    """An earlier run's journal, or the folder holding it, whose outputs of `reuse_nodes`
+    this run keeps instead of running those nodes again (`--reuse-from`)."""
+    reuse_nodes: tuple[str, ...] | str = ()
+    """The nodes whose outputs come from `reuse_from`, by record (`--reuse-nodes a,b`; a
+    comma-separated string or a tuple)."""
 
     executor: Literal["local", "ray"] = "local"
     """`local`: one engine in this process; `ray`: shards on a Ray cluster (`grasp-sdg[ray]`)."""
@@ -129,6 +135,16 @@ class RunOptions:
             object.__setattr__(self, "output_dir", Path(self.output_dir))
         if isinstance(self.models, str):
             object.__setattr__(self, "models", Path(self.models))
+        if isinstance(self.reuse_nodes, str):
+            names = tuple(n.strip() for n in self.reuse_nodes.split(",") if n.strip())
+            object.__setattr__(self, "reuse_nodes", names)
+        if isinstance(self.reuse_from, str):
+            object.__setattr__(self, "reuse_from", Path(self.reuse_from))
+        if (self.reuse_from is None) != (not self.reuse_nodes):
+            raise ConfigError(
+                f"{self.hint('reuse_from', 'RUN')} and {self.hint('reuse_nodes', 'a,b')} go "
+                "together: the earlier run, and which of its nodes' outputs to keep"
+            )
         if isinstance(self.cache_dir, str):
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         if self.refresh_cache and not self.cache:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from grasp_core.errors import SinkError
 from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, fsync_dir, resolve_path
-from grasp_io._media_columns import MediaKind
+from grasp_io._media_columns import MediaKind, embed_stored_media
 from grasp_io.sinks._unwritable import cannot_write
 
 __all__ = ["ParquetSink", "ParquetSinkConfig"]
@@ -138,6 +138,7 @@ class ParquetSink:
             if not records:
                 return {"part": None, "count": 0}
             name = f"part-{self._next:06d}.parquet"
+            records = embed_stored_media(records, self.path.parent)
             _arrow.write_part(records, self.parts_dir / name, fsync=self.fsync, media=self.media)
             if self.fsync:
                 fsync_dir(self.parts_dir)

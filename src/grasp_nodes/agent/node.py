@@ -22,6 +22,8 @@ from grasp_nodes._model_call import (
     render_prompt,
     reply_flags,
 )
+from grasp_nodes._sygra_keys import node_keys
+from grasp_nodes.agent.tool_specs import expand_tool_specs
 from grasp_nodes.agent.tools import Tool, load_tools, run_tool
 from grasp_nodes.clients import ModelClient
 from grasp_nodes.prompting.parts import (
@@ -47,9 +49,10 @@ class AgentNodeConfig(ReplyChecks, NodeConfig):
     """The model to call; it must support tool calling."""
     media: MediaOptions = Field(default_factory=MediaOptions)
     """Image and audio parts in the prompt, as for `llm`."""
-    tools: list[str | Callable[..., Any]]
+    tools: list[str | Callable[..., Any]] = Field(default_factory=list)
     """Dotted paths to Python functions (sync or async) the model may call; in Python,
-    callables. Each tool's JSON schema comes from its signature and docstring."""
+    callables. Each tool's JSON schema comes from its signature and docstring. Without
+    tools, the agent answers in one call."""
     max_steps: int = Field(default=8, ge=1)
     """Most model calls in one run; a run that has not answered by then fails the record."""
     inject_system_messages: dict[int, str] = Field(default_factory=dict)
@@ -69,12 +72,10 @@ class AgentNodeConfig(ReplyChecks, NodeConfig):
     def _prompt(cls, prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return check_prompt(prompt)
 
-    @field_validator("tools")
+    @model_validator(mode="before")
     @classmethod
-    def _tools(cls, tools: list[str | Callable[..., Any]]) -> list[str | Callable[..., Any]]:
-        if not tools:
-            raise ValueError("an agent needs at least one tool; use an llm node for a plain prompt")
-        return tools
+    def _sygra_spelling(cls, data: Any) -> Any:
+        return node_keys(data)
 
     @model_validator(mode="after")
     def _check(self) -> AgentNodeConfig:
@@ -137,10 +138,9 @@ class AgentNode:
             turn: Template(text, where=f"{where}.inject_system_messages.{turn}")
             for turn, text in config.inject_system_messages.items()
         }
-        self._parameters = {
-            **config.model.parameters,
-            "tools": [tool.schema() for tool in tools],
-        }
+        self._parameters = dict(config.model.parameters)
+        if tools:  # an empty `tools` list is refused by some servers: send none
+            self._parameters["tools"] = [tool.schema() for tool in tools]
         if structured is not None:
             if structured.form == "tool":
                 raise ConfigError(
@@ -153,7 +153,7 @@ class AgentNode:
 
     @classmethod
     def build(cls, name: str, config: AgentNodeConfig, env: BuildEnv) -> AgentNode:
-        tools = load_tools(config.tools, env.task_dir)
+        tools = load_tools(expand_tool_specs(config.tools, env.task_dir), env.task_dir)
         client, structured, media = model_call_parts(name, config, env, config.reply_policy())
         return cls(name, config, client, tools, structured, media=media)
 
@@ -222,7 +222,7 @@ class AgentNode:
                     "messages": [*sent, reply],
                 }
             calls = [
-                _normalize(call, turn, i, used_ids) for i, call in enumerate(result.tool_calls)
+                normalize_tool_call(call, turn, i, used_ids) for i, call in enumerate(result.tool_calls)
             ]
             # `content: ""`, never null: some servers answer HTTP 500 to a null content
             conversation.append({"role": "assistant", "content": result.text, "tool_calls": calls})
@@ -266,7 +266,7 @@ class AgentNode:
         ]
 
 
-def _normalize(
+def normalize_tool_call(
     call: Mapping[str, Any], turn: int, index: int, used_ids: set[str]
 ) -> dict[str, Any]:
     """A tool call in OpenAI's shape whatever the transport returned (arguments as text).

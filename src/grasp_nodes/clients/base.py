@@ -174,6 +174,7 @@ class RetryingClient:
         backend: Backend,
         metrics: RunMetrics,
         cache: ResponseCache | None = None,
+        cache_endpoint: str | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -181,6 +182,8 @@ class RetryingClient:
         self.backend = backend
         self.metrics = metrics
         self.cache = cache
+        self.cache_endpoint = cache_endpoint if cache_endpoint is not None else spec.api_base
+        """The endpoint the cache key names (the mock's changing URL is one name)."""
         self._rejection_logged = False
 
     async def chat(
@@ -218,7 +221,7 @@ class RetryingClient:
         spec = self.spec
         return request_key(
             route=spec.model,
-            api_base=spec.api_base,
+            api_base=self.cache_endpoint,
             api_version=spec.api_version,
             messages=messages,
             params=params,
@@ -231,9 +234,9 @@ class RetryingClient:
         retries those); counts the hit or the miss."""
         stored = cache.get(key)
         result = _restored(stored, self.name) if stored is not None else None
-        if result is not None and result.defect is not None:
-            if policy.action(result.defect, self.spec) != "keep":
-                result = None
+        defect = result.defect if result is not None else None
+        if defect is not None and policy.action(defect, self.spec) != "keep":
+            result = None
         if result is None:
             self.metrics.record_cache(self.name, hit=False)
             return None

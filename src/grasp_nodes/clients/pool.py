@@ -54,6 +54,7 @@ def _shared_client(env: BuildEnv, model_name: str) -> RetryingClient:
         "backend": env.backends.backend(model_name),
         "metrics": env.metrics,
         "cache": env.cache,
+        "cache_endpoint": _cache_endpoint(env, spec.api_base),
     }
     litellm_client = LiteLLMClient(model_name, spec, **common)  # type: ignore[arg-type]
     if fast_lane_supports(spec):
@@ -63,3 +64,12 @@ def _shared_client(env: BuildEnv, model_name: str) -> RetryingClient:
         client = litellm_client
     pool.clients[model_name] = client
     return client
+
+
+def _cache_endpoint(env: BuildEnv, api_base: str | None) -> str | None:
+    """The endpoint a cache key names: ``mock`` for the mock server (``--mock`` starts it
+    on a new port each run; its replies depend only on the request), else ``api_base``."""
+    mock = env.models.mock_url
+    if mock is not None and api_base is not None and api_base.startswith(mock):
+        return "mock" + api_base[len(mock) :]
+    return api_base

@@ -158,8 +158,24 @@ def test_the_resume_hint_run_as_printed_continues_the_same_run(
         (run_command, ["run", "t.yaml", "--executor", "ray", "--ray-address", "h:1", "--quiet"]),
         (run_command, ["run", "t.yaml", "--allowed-failures", "0.5", "--max-cost", "2.5"]),
         (tag_command, ["tag", "in.jsonl", "-o", "out.csv", "--no-expects-json", "--mock"]),
-        (tag_command, ["tag", "--source", '{"type": "hf"}', "-o", "o.jsonl", "--prompt-field", "a",
-                       "--prompt-field", "b", "--tasks", "judge", "--judge-model", "j"]),
+        (
+            tag_command,
+            [
+                "tag",
+                "--source",
+                '{"type": "hf"}',
+                "-o",
+                "o.jsonl",
+                "--prompt-field",
+                "a",
+                "--prompt-field",
+                "b",
+                "--tasks",
+                "judge",
+                "--judge-model",
+                "j",
+            ],
+        ),
     ],
 )
 def test_the_printed_command_parses_back_to_the_same_options(
@@ -180,8 +196,19 @@ def test_the_budget_hint_keeps_the_flags_and_leaves_the_cap_to_raise(
     """A run stopped by --max-tokens prints the command to continue with its other flags
     and a cap to raise in place of the one it had."""
     chat_task(tmp_path)
-    code = main(["run", str(tmp_path), "--mock-url", mock_server.url, "--max-tokens", "5",
-                 "--window", "1", "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "run",
+            str(tmp_path),
+            "--mock-url",
+            mock_server.url,
+            "--max-tokens",
+            "5",
+            "--window",
+            "1",
+            "--quiet",
+        ]
+    )
     assert code == 3
     hint = capsys.readouterr().err.splitlines()[-1]
     assert hint == (
@@ -223,8 +250,9 @@ def test_a_failing_backend_is_named_with_its_url_and_last_error(
     (HTTP 503 here), and never the API key."""
     key = "sk-test-0123456789abcdef"
     monkeypatch.setenv("WRITER_KEY", key)
-    rows = "".join(json.dumps({"id": f"q{i}", "question": f"q{i} [[mock:503]]"}) + "\n"
-                   for i in range(8))  # fmt: skip
+    rows = "".join(
+        json.dumps({"id": f"q{i}", "question": f"q{i} [[mock:503]]"}) + "\n" for i in range(8)
+    )
     write_task(tmp_path, CHAT_TASK, {"data.jsonl": rows, "steps.py": HELD_CHAT})
     models = f"writer:\n  model: openai/writer\n  api_base: {mock_server.url}/v1\n"
     models += "  api_key_env: WRITER_KEY\n  max_retries: 0\n"

@@ -51,9 +51,16 @@ def test_a_taken_port_is_one_line(taken_port: int, capsys: pytest.CaptureFixture
 
 
 def conversations(folder: Path) -> Path:
-    rows = [{"id": i, "conversation": [{"role": "user", "content": "hi"},
-                                       {"role": "assistant", "content": "hello"}]}
-            for i in range(3)]  # fmt: skip
+    rows = [
+        {
+            "id": i,
+            "conversation": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"},
+            ],
+        }
+        for i in range(3)
+    ]
     path = folder / "chats.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
@@ -63,8 +70,10 @@ def conversations(folder: Path) -> Path:
     ("models", "needles"),
     [
         (None, ["no models file was found", "--mock", "--models FILE", "--judge-model NAME"]),
-        ("writer: {model: openai/gpt-4o-mini}\n", ["does not have (it has: writer)",
-                                                    "--judge-model NAME", "--mock"]),
+        (
+            "writer: {model: openai/gpt-4o-mini}\n",
+            ["does not have (it has: writer)", "--judge-model NAME", "--mock"],
+        ),
     ],
     ids=["no-models-file", "no-judge-entry"],
 )
@@ -88,8 +97,9 @@ def test_tag_judge_without_a_judge_model_is_one_hint(
     message = one_error(capsys)
     assert message.startswith("--tasks judge calls the model 'judge'")
     assert all(needle in message for needle in needles), message
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["chats.jsonl", *(
-        ["models.yaml"] if models else [])])  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["chats.jsonl", *(["models.yaml"] if models else [])]
+    )
 
 
 def test_a_missing_data_file_names_the_task_file_line_and_path(
@@ -110,14 +120,22 @@ def test_a_missing_data_file_names_the_task_file_line_and_path(
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (("output_keys: copied", "output_keys: 42"),
-         "graph_config.nodes.copy.output_keys: expected a string or a list (got 42)"),
-        (("output_keys: copied", "output_keys: {a: 1}"),
-         "graph_config.nodes.copy.output_keys: expected a string or a list (got a mapping)"),
-        (("output_keys: copied", "output_keys: [1]"),
-         "graph_config.nodes.copy.output_keys[0]: input should be a valid string (got 1)"),
-        (("sink: {type: jsonl, file_path: out.jsonl}", "sink: 5"),
-         "data_config.sink: expected a mapping or a list (got 5)"),
+        (
+            ("output_keys: copied", "output_keys: 42"),
+            "graph_config.nodes.copy.output_keys: expected a string or a list (got 42)",
+        ),
+        (
+            ("output_keys: copied", "output_keys: {a: 1}"),
+            "graph_config.nodes.copy.output_keys: expected a string or a list (got a mapping)",
+        ),
+        (
+            ("output_keys: copied", "output_keys: [1]"),
+            "graph_config.nodes.copy.output_keys[0]: input should be a valid string (got 1)",
+        ),
+        (
+            ("sink: {type: jsonl, file_path: out.jsonl}", "sink: 5"),
+            "data_config.sink: expected a mapping or a list (got 5)",
+        ),
     ],
     ids=["int", "mapping", "list-item", "sink"],
 )
@@ -156,8 +174,11 @@ def test_a_folder_holding_graph_config_yaml_is_a_task(
 ) -> None:
     """`grasp validate DIR` and `grasp run DIR` read DIR/task.yaml, else SyGra's
     DIR/graph_config.yaml; a folder with neither is one line naming both."""
-    write_task(tmp_path, copy_task_yaml(), {"data.jsonl": '{"id": 1}\n',
-                                            "steps.py": "def copy(state):\n    return 1\n"})  # fmt: skip
+    write_task(
+        tmp_path,
+        copy_task_yaml(),
+        {"data.jsonl": '{"id": 1}\n', "steps.py": "def copy(state):\n    return 1\n"},
+    )
     (tmp_path / "task.yaml").rename(tmp_path / "graph_config.yaml")
 
     assert main(["validate", str(tmp_path)]) == 0

@@ -28,7 +28,9 @@ def failing_task(folder: Path, sink: str = "{type: jsonl, file_path: out.jsonl}"
 
 
 def quickstart(folder: Path) -> Path:
-    shutil.copytree(REPO_ROOT / "examples" / "quickstart", folder, ignore=shutil.ignore_patterns("output"))
+    shutil.copytree(
+        REPO_ROOT / "examples" / "quickstart", folder, ignore=shutil.ignore_patterns("output")
+    )
     return folder / "task.yaml"
 
 

@@ -553,7 +553,7 @@ def test_a_wrong_type_is_named_at_its_key_or_an_enclosing_one(
     tmp_path: Path, at: YamlPath, value: Any
 ) -> None:
     """A known key given a value of another type is accepted, or reported at file:line: path
-    of that key or of a block that holds it."""
+    of that key, of an item in it (a list of the wrong items), or of a block that holds it."""
     assume(_kind(value) != _kind(get(BASE, at)))
     doc = copy.deepcopy(BASE)
     get(doc, at[:-1])[at[-1]] = value
@@ -565,7 +565,8 @@ def test_a_wrong_type_is_named_at_its_key_or_an_enclosing_one(
         return
     enclosing = [at[:end] for end in range(len(at), 0, -1)]
     cited = [f"{path}:{emitter.lines[p]}: {format_yaml_path(p)}" for p in enclosing]
-    assert any(where in message for where in cited), (cited, message)
+    item = re.escape(f"{path}:") + r"\d+: " + re.escape(format_yaml_path(at)) + r"\["
+    assert any(where in message for where in cited) or re.search(item, message), (cited, message)
 
 
 @settings(

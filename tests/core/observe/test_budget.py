@@ -178,7 +178,7 @@ def test_a_run_stopped_by_an_error_still_records_its_spending(
     tmp_path: Path, mock_url: str
 ) -> None:
     """A sink error ends the run, but metrics.json keeps what it spent, so a resume counts it
-    against the cap; --overwrite with --resume starts from nothing."""
+    against the cap; --overwrite starts from nothing."""
     mark = """
     mark:
       node_type: lambda
@@ -201,6 +201,6 @@ def test_a_run_stopped_by_an_error_still_records_its_spending(
     recorded = json.loads((tmp_path / "out.metrics.json").read_text())
     assert recorded["records"]["stopped_by_error"] is True
     assert Spending.recorded_in(tmp_path / "out.metrics.json").tokens > 0
-    options = RunOptions(mock=mock_url, overwrite=True, resume=True, num_records=1)
+    options = RunOptions(mock=mock_url, overwrite=True, num_records=1)
     fresh = run_task(task, options)
     assert fresh.metrics["budget"]["spent_earlier"]["tokens"] == 0

@@ -118,7 +118,7 @@ def test_partial_records_restart_after_their_last_journaled_node(
 ) -> None:
     """Journaled node runs are replayed, not called again; the uncommitted sink tail is cut."""
     task = make_task(tmp_path, 6)
-    run_task(task, RunOptions(mock=mock_server.url))
+    run_task(task, RunOptions(mock=mock_server.url, cache=False))  # the log shows every call
     journal = tmp_path / "out/result.journal.jsonl"
     events = [json.loads(line) for line in journal.read_text().splitlines()]
     kept = [
@@ -131,7 +131,7 @@ def test_partial_records_restart_after_their_last_journaled_node(
     output = tmp_path / "out/result.jsonl"
     output.write_text(output.read_text() + '{"id": "ghost", "final": "uncommitted"}\n')
     mock_server.reset()
-    result = run_task(task, RunOptions(mock=mock_server.url, resume=True))
+    result = run_task(task, RunOptions(mock=mock_server.url, resume=True, cache=False))
     assert result.done == 6
     assert sorted(user_prompts(mock_server)) == [
         "polish r0000: draft r0000: text 0",

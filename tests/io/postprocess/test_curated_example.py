@@ -22,13 +22,16 @@ def test_the_example_dedups_decontaminates_profiles_and_cards(
 ) -> None:
     """q02 and q08 repeat q01 and q03 (case, punctuation): near duplicates; q05 quotes the
     benchmark's first question: removed with the span; seven records are left, profiled,
-    and written as a carded dataset."""
+    and written as a carded dataset; `grasp run` prints the profile's headline and the
+    provenance file."""
     folder = tmp_path / "curated_dataset"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("output"))
-    code = main(["run", str(folder / "task.yaml"), "--mock-url", mock_server.url, "--quiet"])
-    capsys.readouterr()
+    code = main(["run", str(folder / "task.yaml"), "--mock-url", mock_server.url])
+    printed = capsys.readouterr().out
     assert code == 0
     out = folder / "output"
+    assert f"provenance       {out / 'qa.provenance.json'}" in printed
+    assert "    profile: 7 records; median question " in printed  # the profile's headline
     removed = [json.loads(line) for line in (out / "qa.removed.jsonl").read_text().splitlines()]
     assert {(r["id"], r["reason"]) for r in removed} == {
         ("q02", "near duplicate"),

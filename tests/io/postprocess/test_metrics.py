@@ -240,3 +240,20 @@ def test_a_runs_metrics_reach_the_summary_and_metrics_json(
     for name in ("answers.summary.json", "answers.metrics.json"):
         steps = json.loads((out / name).read_text())["post_process"]["steps"]
         assert steps[0]["results"]["unit"]["exact"]["accuracy"] == pytest.approx(2 / 3, abs=1e-6)
+
+
+def test_grasp_curate_prints_the_headline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`grasp curate` prints each step's headline under its counts."""
+    from grasp_core.cli import main
+
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in QA))
+    (tmp_path / "steps.yaml").write_text(UNIT_STEPS, encoding="utf-8")
+    args = ["curate", str(tmp_path / "data.jsonl"), "--steps", str(tmp_path / "steps.yaml")]
+    assert main([*args, "--output", str(tmp_path / "scored.jsonl")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:3] == [
+        "  metrics          removed 0 of 4",
+        "    exact 0.500; fuzzy 0.750; number 0.667; judged 0.500",
+    ]

@@ -346,7 +346,6 @@ async def test_a_tool_without_a_schema_is_a_config_error(
     [
         ({"max_steps": 2, "inject_system_messages": {2: "late"}}, "turn(s) [2] never happen"),
         ({"model": {"name": "m", "parameters": {"tools": []}}}, "model.parameters.tools is set"),
-        ({"tools": []}, "an agent needs at least one tool"),
         ({"transcript_key": "messages"}, "collides with the answer's key(s)"),
         ({"transcript_key": "agent"}, "transcript_key 'agent' collides with the answer's"),
     ],

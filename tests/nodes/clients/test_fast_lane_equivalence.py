@@ -89,7 +89,7 @@ def test_fast_lane_and_litellm_send_identical_requests(
             entry["api_key_env"] = "EQ_KEY"
         catalog = ModelCatalog.from_mapping({"m": entry}, source="test")
         recording_server.reset()
-        result = run_task(task, RunOptions(models=catalog))
+        result = run_task(task, RunOptions(models=catalog, cache=False))
         assert result.done == 3
         seen[transport] = (
             requests(recording_server),

@@ -40,7 +40,7 @@ def run_route(
     entry = {"model": route, "api_base": server.url + base, "transport": transport, **extra}
     catalog = ModelCatalog.from_mapping({"m": entry}, source="test")
     task = write_task(tmp_path, TASK, {"data.jsonl": ROWS})
-    return run_task(task, RunOptions(models=catalog))
+    return run_task(task, RunOptions(models=catalog, cache=False))  # each transport calls
 
 
 def replies(tmp_path: Path) -> dict[int, str]:

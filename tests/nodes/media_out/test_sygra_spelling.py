@@ -66,8 +66,7 @@ def test_output_type_image_on_the_entry_and_on_the_node(tmp_path: Path, server: 
     expected = served_image(server, "a picture of a fox", size="24x24")
     assert (tmp_path / "out" / record["picture"]["path"]).read_bytes() == expected
     assert len(record["redrawn"]) == 2
-    edit = server.requests()[-1]
-    assert edit["path"] == "/v1/images/edits"
+    (edit,) = [e for e in server.requests() if e["path"] == "/v1/images/edits"]
     assert edit["body"]["prompt"] == ["make it blue"]
     assert [f["sha256"] for f in edit["body"]["image[]"]] == [hashlib.sha256(expected).hexdigest()]
     assert edit["body"]["size"] == ["16x16"]
@@ -127,3 +126,29 @@ def test_audio_out_of_a_chat_model_is_refused_with_its_reason(
     write_data(tmp_path, [{"id": "a", "line": "hi"}])
     with pytest.raises(ConfigError, match="audio out of a chat model is not supported yet"):
         run(tmp_path, server, {"ear": {"input_type": "audio"}})
+
+
+def test_chat_node_types_refuse_a_media_model(tmp_path: Path, server: MockServer) -> None:
+    """A multi_llm (or agent) node calling an `output_type: image` model fails to build,
+    naming the node, rather than sending the image model a chat request."""
+    task = """
+data_config:
+  source: {type: disk, file_path: data.jsonl}
+  sink: {type: jsonl, file_path: out/result.jsonl}
+graph_config:
+  nodes:
+    both:
+      node_type: multi_llm
+      prompt:
+        - user: "{topic}"
+      models:
+        art: {name: painter}
+        text: {name: m}
+  edges:
+    - {from: START, to: both}
+    - {from: both, to: END}
+"""
+    write_task(tmp_path, task)
+    write_data(tmp_path, [{"id": "a", "topic": "a fox"}])
+    with pytest.raises(ConfigError, match="node 'both': model 'painter' is a media model"):
+        run(tmp_path, server, {"painter": {"output_type": "image"}})

@@ -105,7 +105,8 @@ def run(
     task_yaml = TASK.format(keys=keys, mode=mode, attempts=attempts, schema=schema)
     write_task(folder, task_yaml, {"data.jsonl": rows, **(files or {})})
     server.reset()
-    return run_task(folder / "task.yaml", RunOptions(models=catalog(server, route, transport)))
+    options = RunOptions(models=catalog(server, route, transport), cache=False)  # both transports call
+    return run_task(folder / "task.yaml", options)
 
 
 def outputs(folder: Path) -> dict[int, dict[str, Any]]:

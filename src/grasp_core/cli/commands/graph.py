@@ -14,7 +14,9 @@ __all__ = ["add_command", "run_command"]
 def add_command(commands: Commands) -> None:
     """Register ``grasp graph`` on the CLI's subcommands."""
     graph = commands.add_parser("graph", help="draw a task's graph (mermaid, dot, svg, png)")
-    graph.add_argument("task", type=Path, help="task file, or a folder holding task.yaml (or graph_config.yaml)")
+    graph.add_argument(
+        "task", type=Path, help="task file, or a folder holding task.yaml (or graph_config.yaml)"
+    )
     graph.add_argument(
         "--format",
         choices=["mermaid", "dot", "svg", "png"],

@@ -23,7 +23,9 @@ __all__ = ["add_command", "interrupted_message", "run_command"]
 def add_command(commands: Commands) -> None:
     """Register ``grasp run``."""
     run = commands.add_parser("run", help="run a task")
-    run.add_argument("task", type=Path, help="task file, or a folder holding task.yaml (or graph_config.yaml)")
+    run.add_argument(
+        "task", type=Path, help="task file, or a folder holding task.yaml (or graph_config.yaml)"
+    )
     run.add_argument("--num-records", type=int, help="most records (data-less: how many)")
     run.add_argument("--start-index", type=int, help="skip this many source records first")
     run.add_argument("--output-dir", type=Path, help="folder that relative sink paths use")
@@ -109,6 +111,18 @@ def add_command(commands: Commands) -> None:
         help="the response cache's folder (default: ~/.cache/grasp/responses)",
     )
     run.add_argument(
+        "--reuse-from",
+        type=Path,
+        metavar="RUN",
+        help="an earlier run's journal (or its output folder) to take --reuse-nodes from",
+    )
+    run.add_argument(
+        "--reuse-nodes",
+        metavar="A,B",
+        default="",
+        help="keep these nodes' outputs from --reuse-from instead of running them again",
+    )
+    run.add_argument(
         "--max-cost",
         type=float,
         metavar="USD",
@@ -161,6 +175,8 @@ def run_command(args: argparse.Namespace) -> int:
         cache=not args.no_cache,
         refresh_cache=args.refresh_cache,
         cache_dir=args.cache_dir,
+        reuse_from=args.reuse_from,
+        reuse_nodes=args.reuse_nodes,
         ordered=args.ordered,
         progress=False if args.quiet else _PROGRESS_BY_LOG_FORMAT[args.log_format],
         progress_every=args.progress_every,

@@ -14,7 +14,9 @@ __all__ = ["add_command", "run_command"]
 def add_command(commands: Commands) -> None:
     """Register ``grasp validate``."""
     validate = commands.add_parser("validate", help="check a task file and compile its graph")
-    validate.add_argument("task", type=Path, help="task file, or a folder holding task.yaml (or graph_config.yaml)")
+    validate.add_argument(
+        "task", type=Path, help="task file, or a folder holding task.yaml (or graph_config.yaml)"
+    )
     validate.add_argument("--models", type=Path, help="models file to check model names against")
     validate.add_argument(
         "--mock",

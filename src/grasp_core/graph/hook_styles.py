@@ -1,0 +1,116 @@
+"""``pre_process`` and ``post_process`` hooks written in SyGra's style, called as GraSP's.
+
+GraSP's hooks return the keys they change (``f(state) -> dict``, ``f(result, state) ->
+dict``). SyGra's change the state they are given and return all of it, and its
+post-processors read the reply as a message object (``response.message.content``), some
+without the state (``apply(response)``). Both styles work unchanged:
+
+- each hook gets its own deep copy of the state, and what it returns is reduced to the
+  keys whose values differ from the state's (returning the whole state stores nothing
+  twice; a grown ``messages`` list contributes only its new messages);
+- the node's result is a dict that also answers ``.message`` (``content``, ``role``,
+  ``tool_calls``), and a one-argument post-processor gets only that.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from grasp_core.config.callables import UserCallable
+from grasp_core.errors import NodeError
+from grasp_core.graph.state import APPEND_KEYS
+
+__all__ = ["NodeResult", "ReplyMessage", "post_process_hook", "pre_process_hook"]
+
+
+@dataclass(frozen=True)
+class ReplyMessage:
+    """The node's reply as a message object (the attributes SyGra's hooks read)."""
+
+    content: Any
+    role: str = "assistant"
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def type(self) -> str:
+        """LangChain's name for the role (``ai``, ``human``, ``system``)."""
+        return {"assistant": "ai", "user": "human"}.get(self.role, self.role)
+
+
+class NodeResult(dict[str, Any]):
+    """A node's result: the dict GraSP's hooks get, with ``.message`` for SyGra's."""
+
+    @property
+    def message(self) -> ReplyMessage:
+        """The last message the node added to ``messages`` (else its first value)."""
+        added = self.get("messages")
+        if isinstance(added, list) and added and isinstance(added[-1], Mapping):
+            last = added[-1]
+            return ReplyMessage(
+                last.get("content"),
+                str(last.get("role", "assistant")),
+                list(last.get("tool_calls") or []),
+            )
+        first = next((value for key, value in self.items() if key != "messages"), None)
+        return ReplyMessage(first)
+
+
+def pre_process_hook(hook: UserCallable, node: str) -> UserCallable:
+    """``hook`` called on a copy of the state, its return reduced to what it changed."""
+
+    async def call(state: Mapping[str, Any]) -> dict[str, Any]:
+        before = dict(state)
+        value = await hook(copy.deepcopy(before))
+        return changed_keys(value, before, node=node, hook="pre_process")
+
+    return UserCallable(call, name=hook.name)
+
+
+def post_process_hook(hook: UserCallable, node: str) -> UserCallable:
+    """``hook`` given the result as a :class:`NodeResult` (alone, for a one-argument
+    post-processor), a returned whole state reduced to what it changed."""
+    alone = hook.positional_count() == 1
+
+    async def call(result: Mapping[str, Any], state: Mapping[str, Any]) -> Any:
+        response = NodeResult(result)
+        if alone:
+            return await hook(response)
+        before = dict(state)
+        value = await hook(response, copy.deepcopy(before))
+        if value is None or not _whole_state(value, before):
+            return value
+        return changed_keys(value, before, node=node, hook="post_process")
+
+    return UserCallable(call, name=hook.name)
+
+
+def _whole_state(value: Any, state: Mapping[str, Any]) -> bool:
+    return isinstance(value, Mapping) and bool(state) and set(state) <= set(value)
+
+
+def changed_keys(value: Any, before: Mapping[str, Any], *, node: str, hook: str) -> Any:
+    """``value`` when it is not a whole state; else its keys that differ from ``before``.
+
+    A ``messages`` list that replaces earlier messages (rather than adding to them) cannot be
+    stored: messages are only ever appended."""
+    if not _whole_state(value, before):
+        return value
+    delta: dict[str, Any] = {}
+    for key, new in value.items():
+        if key in before and before[key] == new:
+            continue
+        if key in APPEND_KEYS and key in before:
+            old = list(before[key] or [])
+            if not isinstance(new, list) or new[: len(old)] != old:
+                raise NodeError(
+                    f"node {node!r}: the {hook} hook rewrote earlier `{key}`; they can only "
+                    "be added to. To relabel roles for one node, use its `history_role_map` "
+                    "(such as {assistant: user, user: assistant})",
+                    node=node,
+                )
+            new = new[len(old) :]
+        delta[key] = new
+    return delta
