@@ -108,7 +108,7 @@ def main() -> None:
                 task = prepare(Path(tmp), args.records, args.concurrency, transport)
                 cpu_before = resource.getrusage(resource.RUSAGE_SELF)
                 started = time.perf_counter()
-                result = run_task(task, RunOptions(mock=url))
+                result = run_task(task, RunOptions(mock=url, cache=False))
                 wall = time.perf_counter() - started
                 cpu_after = resource.getrusage(resource.RUSAGE_SELF)
                 assert result.done == args.records, result

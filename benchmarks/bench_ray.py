@@ -60,7 +60,7 @@ def records_per_second(url: str, shards: int, per_shard: int, window: int) -> fl
     records = per_shard * shards
     with tempfile.TemporaryDirectory() as tmp:
         options = RunOptions(
-            executor="ray", num_shards=shards, window=window, mock=url, models=catalog
+            executor="ray", num_shards=shards, window=window, mock=url, models=catalog, cache=False
         )
         started = time.perf_counter()
         result = run_task(llm_task(Path(tmp), records), options)

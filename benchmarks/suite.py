@@ -62,7 +62,7 @@ def p1(quick: bool) -> list[Row]:
                 with tempfile.TemporaryDirectory() as tmp:
                     task = prepare(Path(tmp), records, concurrency)
                     started = time.perf_counter()
-                    result = run_task(task, RunOptions(mock=url))
+                    result = run_task(task, RunOptions(mock=url, cache=False))
                     wall = time.perf_counter() - started
                 assert result.done == records
                 rows.append(

@@ -67,6 +67,27 @@ GALLERY: tuple[Example, ...] = (
         "audio clips sent as `input_audio` parts, the reply mapped onto a label set and scored",
     ),
     Example(
+        "Text → image → caption",
+        "examples/image_chain/task.yaml",
+        "an `image` node's pictures stored as files beside the output and read by a vision "
+        "model as image parts",
+    ),
+    Example(
+        "Image editing with two inputs",
+        "examples/image_edit/task.yaml",
+        "two generated images edited into one by an `image` node that names its inputs",
+    ),
+    Example(
+        "Text → speech → transcription",
+        "examples/speech_round_trip/task.yaml",
+        "a `speech` node's WAV transcribed back to text and compared with the line spoken",
+    ),
+    Example(
+        "A SyGra text-to-image task",
+        "examples/sygra_image/task.yaml",
+        "SyGra's `output_type: image` on a models-file entry: an `llm` node that draws, unchanged",
+    ),
+    Example(
         "Research agent with tools",
         "examples/agent_tools/task.yaml",
         "an agent calling Python tools; the tool transcript is kept as training data",

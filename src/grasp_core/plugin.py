@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from grasp_core.models.backends import Backend
     from grasp_core.models.cache import ResponseCache
     from grasp_core.models.cache_key import request_key
+    from grasp_core.observe.calls import report_model_call
     from grasp_core.observe.metrics import RunMetrics
     from grasp_core.postprocess import Removed, Step, StepEnv, StepOutput, StepType
     from grasp_core.protocols import (
@@ -123,6 +124,7 @@ __all__ = [
     "redact",
     "register",
     "register_secret",
+    "report_model_call",
     "request_key",
     "resolve_dotted",
     "sinks",
@@ -152,6 +154,7 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.config.models_file": ["CacheMode", "ModelSpec", "ReplyAction"],
         "grasp_core.config.parameters": ["ModelParameters"],
         "grasp_core.logs": ["get_logger", "redact", "register_secret"],
+        "grasp_core.observe.calls": ["report_model_call"],
         "grasp_core.observe.metrics": ["RunMetrics"],
         "grasp_core.postprocess": ["Removed", "Step", "StepEnv", "StepOutput", "StepType"],
         "grasp_core.protocols": [

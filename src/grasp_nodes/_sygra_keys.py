@@ -13,15 +13,24 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["lambda_keys", "model_keys", "node_keys"]
+from pydantic import ValidationInfo
+
+__all__ = ["in_sygra_file", "lambda_keys", "model_keys", "node_keys"]
 
 _MODEL_FIELDS = ("name", "parameters", "cache", "output_type", "input_type")
 
 
-def model_keys(model: Any) -> tuple[Any, Any]:
+def in_sygra_file(info: ValidationInfo) -> bool:
+    """Whether the config being validated comes from SyGra's task file (`graph_config.yaml`):
+    only there do unknown keys take SyGra's meaning (rather than being refused)."""
+    return bool(info.context and info.context.get("dialect") == "sygra")
+
+
+def model_keys(model: Any, *, sygra: bool) -> tuple[Any, Any]:
     """A ``model:`` block in GraSP's spelling, and the ``structured_output`` it held (SyGra
-    writes it inside the model block; GraSP on the node). Request parameters written directly
-    under ``model:`` (``temperature: 0.2``) move into ``parameters``."""
+    writes it inside the model block; GraSP on the node). In SyGra's file, request
+    parameters written directly under ``model:`` (``temperature: 0.2``) move into
+    ``parameters``."""
     if not isinstance(model, Mapping):
         return model, None
     block = dict(model)
@@ -35,7 +44,8 @@ def model_keys(model: Any) -> tuple[Any, Any]:
     loose = {
         key: block.pop(key)
         for key in list(block)
-        if key not in _MODEL_FIELDS
+        if sygra
+        and key not in _MODEL_FIELDS
         and not difflib.get_close_matches(str(key), _MODEL_FIELDS, n=1, cutoff=0.75)
     }
     if loose:
@@ -52,7 +62,7 @@ def model_keys(model: Any) -> tuple[Any, Any]:
     return block, structured
 
 
-def node_keys(data: Any, *, models_key: str = "model") -> Any:
+def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
     """SyGra's node-level spellings for nodes that call models (llm, agent, multi_llm):
     ``structured_output`` inside the model block, loose model parameters, ``output_key``,
     ``input_key: messages`` and ``chat_history``."""
@@ -60,13 +70,13 @@ def node_keys(data: Any, *, models_key: str = "model") -> Any:
         return data
     node = dict(data)
     if models_key == "model" and "model" in node:
-        node["model"], structured = model_keys(node["model"])
+        node["model"], structured = model_keys(node["model"], sygra=sygra)
         _lift_structured(node, structured, "model.structured_output")
     elif models_key == "models" and isinstance(node.get("models"), Mapping):
         models: dict[str, Any] = {}
         per_model: dict[str, Any] = dict(node.get("structured_outputs") or {})
         for label, ref in node["models"].items():
-            models[label], structured = model_keys(ref)
+            models[label], structured = model_keys(ref, sygra=sygra)
             if structured is not None:
                 if label in per_model:
                     raise ValueError(
@@ -110,14 +120,17 @@ def _lift_structured(node: dict[str, Any], structured: Any, where: str) -> None:
     node["structured_output"] = structured
 
 
-def lambda_keys(data: Any, known: frozenset[str]) -> Any:
-    """A lambda node's keys beyond GraSP's own go to ``params`` (SyGra passes the whole node
-    dict to the function); SyGra's ``function_type`` is dropped, since GraSP tells ``async
-    def`` apart itself. A key close to a known one stays, for the did-you-mean."""
+def lambda_keys(data: Any, known: frozenset[str], *, sygra: bool) -> Any:
+    """SyGra's ``function_type`` is dropped (GraSP tells ``async def`` apart itself); in
+    SyGra's file, a lambda node's keys beyond GraSP's own go to ``params`` (SyGra passes the
+    whole node dict to the function). A key close to a known one stays, for the
+    did-you-mean."""
     if not isinstance(data, Mapping):
         return data
     node = dict(data)
     node.pop("function_type", None)
+    if not sygra:
+        return node
     extra = {
         key: node.pop(key)
         for key in list(node)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from grasp_core.errors import ConfigError, NodeError
 from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, UserCallable, load_callable
-from grasp_nodes._sygra_keys import lambda_keys
+from grasp_nodes._sygra_keys import in_sygra_file, lambda_keys
 
 __all__ = ["LambdaNode", "LambdaNodeConfig"]
 
@@ -28,9 +28,9 @@ class LambdaNodeConfig(NodeConfig):
 
     @model_validator(mode="before")
     @classmethod
-    def _sygra_spelling(cls, data: Any) -> Any:
+    def _sygra_spelling(cls, data: Any, info: ValidationInfo) -> Any:
         known = frozenset(field.alias or name for name, field in cls.model_fields.items())
-        return lambda_keys(data, known)
+        return lambda_keys(data, known, sygra=in_sygra_file(info))
 
 
 class LambdaNode:

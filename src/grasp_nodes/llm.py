@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, YamlPath
 from grasp_nodes._model_call import (
@@ -19,7 +19,7 @@ from grasp_nodes._model_call import (
     render_prompt,
     reply_flags,
 )
-from grasp_nodes._sygra_keys import node_keys
+from grasp_nodes._sygra_keys import in_sygra_file, node_keys
 from grasp_nodes.agent.node import normalize_tool_call
 from grasp_nodes.agent.tool_specs import expand_tool_specs
 from grasp_nodes.agent.tools import load_tools
@@ -67,8 +67,8 @@ class LLMNodeConfig(ReplyChecks, NodeConfig):
 
     @model_validator(mode="before")
     @classmethod
-    def _sygra_spelling(cls, data: Any) -> Any:
-        return node_keys(data)
+    def _sygra_spelling(cls, data: Any, info: ValidationInfo) -> Any:
+        return node_keys(data, sygra=in_sygra_file(info))
 
     @field_validator("prompt")
     @classmethod

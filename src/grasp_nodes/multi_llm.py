@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 import anyio
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from grasp_core.errors import ConfigError, ModelCallError, NodeError, RecordError
 from grasp_core.plugin import (
@@ -24,7 +24,7 @@ from grasp_core.plugin import (
     load_callable,
 )
 from grasp_nodes._model_call import ReplyChecks, refuse_media_model
-from grasp_nodes._sygra_keys import node_keys
+from grasp_nodes._sygra_keys import in_sygra_file, node_keys
 from grasp_nodes.clients import client_for
 from grasp_nodes.llm import LLMNode, LLMNodeConfig, ModelRef
 from grasp_nodes.prompting.parts import MediaOptions, media_context
@@ -71,8 +71,8 @@ class MultiLLMNodeConfig(ReplyChecks, NodeConfig):
 
     @model_validator(mode="before")
     @classmethod
-    def _sygra_spelling(cls, data: Any) -> Any:
-        return node_keys(data, models_key="models")
+    def _sygra_spelling(cls, data: Any, info: ValidationInfo) -> Any:
+        return node_keys(data, models_key="models", sygra=in_sygra_file(info))
 
     @field_validator("prompt")
     @classmethod

@@ -79,28 +79,23 @@ def _problems(
     line saying what each member expected (``expected a string or a list (got 42)``), not
     one line per member; a member that matched the value's shape (a list whose item is
     wrong) speaks alone, at the item."""
-    located = [(_clean_loc(err["loc"], data), err) for err in errors]
-    deeper = {loc[:n] for loc, _ in located for n in range(len(loc))}
-    kept = [(loc, err) for loc, err in located if not (_in_union(err) and loc in deeper)]
-    grouped: dict[YamlPath, list[Any]] = {}
-    for loc, err in kept:
-        grouped.setdefault(loc, []).append(err)
+    grouped: dict[YamlPath, list[tuple[Any, bool]]] = {}
+    for err in errors:
+        loc = _clean_loc(err["loc"], data)
+        in_union = len(loc) < len(err["loc"])  # a union member's marker was dropped
+        grouped.setdefault(loc, []).append((err, in_union))
+    deeper = {loc[:n] for loc in grouped for n in range(len(loc))}
     problems = []
     for loc, group in grouped.items():
-        unions = [err for err in group if _in_union(err)]
+        unions = [err for err, in_union in group if in_union and loc not in deeper]
         if len(unions) > 1:
             problems.append(_describe_union(unions, (*base, *loc), document))
         problems += [
             _describe(err, model, data, base, document)
-            for err in group
-            if len(unions) < 2 or not _in_union(err)
+            for err, in_union in group
+            if not in_union or (len(unions) == 1 and loc not in deeper)
         ]
     return problems
-
-
-def _in_union(err: Any) -> bool:
-    """Whether pydantic tried ``err``'s value against one member of a union."""
-    return any(_is_marker(part) for part in err["loc"])
 
 
 def _describe_union(group: list[Any], full: YamlPath, document: YamlDocument | None) -> str:
@@ -111,7 +106,7 @@ def _describe_union(group: list[Any], full: YamlPath, document: YamlDocument | N
         if text not in expected:
             expected.append(text)
     either = ", ".join(expected[:-1]) + f" or {expected[-1]}" if len(expected) > 1 else expected[0]
-    return f"{where}: expected {either}{_got(err['input'])}"
+    return f"{where}: expected {either}{_got(group[0]['input'])}"
 
 
 def _expected(err: Any) -> str:
@@ -119,7 +114,7 @@ def _expected(err: Any) -> str:
     if known is not None:
         return known
     if err["type"] == "literal_error":
-        return f"one of {err.get('ctx', {}).get('expected', '')}".strip()
+        return str(err.get("ctx", {}).get("expected", "one of its values"))
     message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
     return message[0].lower() + message[1:] if message else message
 
@@ -191,10 +186,14 @@ def _has_key(data: Any, part: Any) -> bool:
         return False
 
 
+_TYPE_NAMES = frozenset({"str", "list", "dict", "int", "float", "bool", "bytes", "none", "set"})
+"""Pydantic's names for the plain members of a union (``str | int``)."""
+
+
 def _is_marker(part: Any) -> bool:
     """Pydantic's names for union members and validators (``list[str]``, ``function-after``)."""
     return isinstance(part, str) and (
-        "[" in part or part.startswith("function-") or part in {"str", "list", "dict"}
+        "[" in part or part.startswith("function-") or part in _TYPE_NAMES
     )
 
 

@@ -16,7 +16,7 @@ from grasp_core.config.postprocess import resolve_steps, step_specs
 from grasp_core.config.yaml_source import YamlDocument, load_yaml, parse_yaml
 from grasp_core.errors import ConfigError
 
-__all__ = ["TASK_FILE_NAMES", "Task", "folder_task_file", "task_file"]
+__all__ = ["TASK_FILE_NAMES", "Task", "folder_task_file", "in_sygra_file", "task_file"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Task:
         data = document.data if document.data is not None else {}
         config = validate_block(TaskConfig, data, path=(), document=document)
         _check_steps(config, task_dir, document)
-        if Path(document.source).name == TASK_FILE_NAMES[1]:
+        if in_sygra_file(document):
             config = _sygra_output_defaults(config)
         if name == "task":
             name = task_dir.name
@@ -97,6 +97,12 @@ def task_file(path: Path) -> Path:
     raise ConfigError(
         f"{path}: a folder without {' or '.join(TASK_FILE_NAMES)}; pass the task file itself"
     )
+
+
+def in_sygra_file(document: YamlDocument | None) -> bool:
+    """Whether ``document`` is SyGra's task file (``graph_config.yaml``), where keys GraSP
+    does not know take SyGra's meaning (see docs/how-to/coming-from-sygra.md)."""
+    return document is not None and Path(document.source).name == TASK_FILE_NAMES[1]
 
 
 def folder_task_file(spec: str, task_dir: Path) -> Path | None:

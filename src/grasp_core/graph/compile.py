@@ -9,6 +9,7 @@ from typing import Any
 from grasp_core import registry
 from grasp_core.config import GraphConfig, NodeConfig, validate_block
 from grasp_core.config.callables import UserCallable, load_callable
+from grasp_core.config.task_file import in_sygra_file
 from grasp_core.config.yaml_source import YamlDocument, YamlPath, format_yaml_path
 from grasp_core.errors import CompileError, ConfigError
 from grasp_core.graph.checks import (
@@ -188,7 +189,10 @@ def _build_node(
     except ConfigError as exc:
         where = document.where((*path, "node_type")) if document else format_yaml_path(path)
         raise CompileError(f"{where}: {exc}") from None
-    config = validate_block(node_class.config_model, raw, path=path, document=document)
+    dialect = {"dialect": "sygra"} if in_sygra_file(document) else None
+    config = validate_block(
+        node_class.config_model, raw, path=path, document=document, context=dialect
+    )
     try:
         node = node_class.build(name, config, env)
         hooks = _hook(config, "pre_process", env, name), _hook(config, "post_process", env, name)

@@ -10,6 +10,7 @@ from typing import Any
 
 from grasp_core.config import validate_block
 from grasp_core.config.models_file import ModelCost, ModelSpec
+from grasp_core.config.sygra_models import translate_sygra_models
 from grasp_core.config.yaml_source import YamlDocument, load_yaml
 from grasp_core.errors import ConfigError
 from grasp_core.logs import register_secret
@@ -44,6 +45,9 @@ class ModelCatalog:
     """The models file's folder (relative ``api_key_file`` paths start there)."""
     lines: dict[str, int] = field(default_factory=dict)
     """The line of each model's entry in the models file, for errors."""
+    unusable: dict[str, str] = field(default_factory=dict)
+    """Models that cannot be called on this machine, and why (a SyGra entry whose URL
+    variable is unset); reported when a key is asked for, so ``--mock`` still runs them."""
 
     def get(self, name: str) -> ModelSpec:
         """The spec for ``name``; an unknown name lists the known ones and the file."""
@@ -96,23 +100,30 @@ class ModelCatalog:
         spec = self.get(name)
         if self.check_only and not self.check_keys:
             return None
+        hint = _VALIDATE_MOCK_HINT if self.check_only else ""
+        if name in self.unusable:
+            raise ConfigError(f"model {name!r} ({self._where(name)}): {self.unusable[name]}{hint}")
         try:
             key = spec.api_key(self.base_dir, task_dir)
         except ConfigError as exc:
-            line = self.lines.get(name)
-            where = f"{self.source}:{line}" if line is not None else self.source
-            hint = _VALIDATE_MOCK_HINT if self.check_only else ""
-            raise ConfigError(f"model {name!r} ({where}): {exc}{hint}") from None
+            raise ConfigError(f"model {name!r} ({self._where(name)}): {exc}{hint}") from None
         register_secret(key)
         return None if self.check_only else key
+
+    def _where(self, name: str) -> str:
+        line = self.lines.get(name)
+        return f"{self.source}:{line}" if line is not None else self.source
 
     @classmethod
     def from_mapping(
         cls, data: Mapping[str, Any], *, source: str, document: YamlDocument | None = None
     ) -> ModelCatalog:
-        """Validate a models mapping (name → entry)."""
+        """Validate a models mapping (name → entry); SyGra's entries (with ``model_type``)
+        are translated first (:mod:`grasp_core.config.sygra_models`)."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: a models file maps model names to entries")
+        translated = translate_sygra_models(data, source=source, document=document)
+        data = translated.entries
         specs: dict[str, ModelSpec] = {}
         for name, entry in data.items():
             if isinstance(entry, Mapping) and "api_key" in entry:
@@ -126,7 +137,7 @@ class ModelCatalog:
             )
         found = {n: document.line_of((n,)) for n in specs} if document is not None else {}
         lines = {name: line for name, line in found.items() if line is not None}
-        return cls(specs=specs, source=source, lines=lines)
+        return cls(specs=specs, source=source, lines=lines, unusable=translated.unusable)
 
     def for_checking(self, *, check_keys: bool = False) -> ModelCatalog:
         """A copy for checking a task: model names and, with ``check_keys``, that each
@@ -138,6 +149,7 @@ class ModelCatalog:
             check_keys=check_keys,
             base_dir=self.base_dir,
             lines=self.lines,
+            unusable=self.unusable,
         )
 
     @classmethod

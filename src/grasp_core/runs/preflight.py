@@ -78,9 +78,10 @@ def _check_output_map(parts: TaskParts, keys: StateKeys, what: str) -> None:
     if output is None or output.output_map is None:
         return
     problems: list[str] = []
+    id_column = parts.task.config.data_config.id_column
     for field_name, spec in output.output_map.items():
-        if spec.from_ is None:
-            continue
+        if spec.from_ is None or spec.required is False or spec.from_ == id_column:
+            continue  # a field that may be null, or the id (a record without one has its own)
         path: YamlPath = ("output_config", "output_map", field_name, "from")
         read = keys.read_at(END, spec.from_, path)
         if read is None:

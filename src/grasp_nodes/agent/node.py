@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import anyio
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from grasp_core.errors import ConfigError, NodeError
 from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, YamlPath, get_logger
@@ -22,7 +22,7 @@ from grasp_nodes._model_call import (
     render_prompt,
     reply_flags,
 )
-from grasp_nodes._sygra_keys import node_keys
+from grasp_nodes._sygra_keys import in_sygra_file, node_keys
 from grasp_nodes.agent.tool_specs import expand_tool_specs
 from grasp_nodes.agent.tools import Tool, load_tools, run_tool
 from grasp_nodes.clients import ModelClient
@@ -74,8 +74,8 @@ class AgentNodeConfig(ReplyChecks, NodeConfig):
 
     @model_validator(mode="before")
     @classmethod
-    def _sygra_spelling(cls, data: Any) -> Any:
-        return node_keys(data)
+    def _sygra_spelling(cls, data: Any, info: ValidationInfo) -> Any:
+        return node_keys(data, sygra=in_sygra_file(info))
 
     @model_validator(mode="after")
     def _check(self) -> AgentNodeConfig:

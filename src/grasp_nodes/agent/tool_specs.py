@@ -58,7 +58,9 @@ def expand_tool_specs(
     Anything else is left for :func:`load_tools` (a function, or a class with ``apply``)."""
     expanded: list[str | Callable[..., Any]] = []
     for spec in specs:
-        target = resolve_dotted(spec, base_dir, what="tool") if isinstance(spec, str) else spec
+        target = spec
+        if isinstance(spec, str):
+            target = resolve_dotted(spec, base_dir, what="tool", module=True)
         function = wrapped_tool_function(target)
         if function is not None:
             expanded.append(function)

@@ -26,6 +26,7 @@ from grasp_core.plugin import (
     ResponseCache,
     RunMetrics,
     get_logger,
+    report_model_call,
     request_key,
 )
 from grasp_nodes.clients.rejected import explain_rejection
@@ -200,6 +201,7 @@ class RetryingClient:
         :class:`PolicyClient`). A request the response cache holds is answered from it,
         with no slot, budget or backend call; a fresh reply is stored once it is accepted
         (failed calls, and replies failed or retried for being cut off or empty, never)."""
+        started = time.perf_counter()
         params = request_parameters(self.spec.parameters, parameters)
         policy = replies or ReplyPolicy()
         wired = [wire_message(m) for m in messages]
@@ -207,8 +209,10 @@ class RetryingClient:
         if key is not None and self.cache is not None:
             cached = self._cached(self.cache, key, policy)
             if cached is not None:
+                report_model_call(self.name, wired, params, cached, started=started, cached=True)
                 return cached
         result = await self._call(wired, params, policy, max_retries)
+        report_model_call(self.name, wired, params, result, started=started)
         if key is not None and self.cache is not None:
             self.cache.put(key, _stored(result))
         return result

@@ -105,7 +105,7 @@ def run(
     task_yaml = TASK.format(keys=keys, mode=mode, attempts=attempts, schema=schema)
     write_task(folder, task_yaml, {"data.jsonl": rows, **(files or {})})
     server.reset()
-    options = RunOptions(models=catalog(server, route, transport), cache=False)  # both transports call
+    options = RunOptions(models=catalog(server, route, transport), cache=False)  # each calls
     return run_task(folder / "task.yaml", options)
 
 

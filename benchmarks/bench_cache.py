@@ -1,0 +1,132 @@
+"""The response cache: a rerun answered from it, a lookup against a fast-lane call, and what it
+costs a run that misses everything. Every figure is a ratio or a rate measured in this run.
+
+- rerun: 1,000 records × a 2-node llm chain, run once to fill the cache, then again with the
+  mock server stopped → records/s of the rerun (whole ``run_task``, start-up included).
+- lookup: ``client.chat`` answered from the cache vs sent over the fast lane to a zero-latency
+  mock server in another process → microseconds of this process per call, and the ratio.
+- all-miss: the same run with the cache on (an empty folder each time) and off, alternated;
+  the median wall times → overhead in %.
+
+    python benchmarks/bench_cache.py [--records 1000] [--calls 5000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import anyio
+
+from _mock_process import mock_process  # type: ignore[import-not-found]
+from bench_engine import prepare  # type: ignore[import-not-found]
+from grasp_core import RunOptions, run_task
+
+
+def rerun_rate(url: str, records: int) -> tuple[float, float]:
+    """Records/s of the first run (all misses) and of the rerun (all hits)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        task = prepare(Path(tmp), records, 64)
+        cache = Path(tmp) / "cache"
+        started = time.perf_counter()
+        first = run_task(task, RunOptions(mock=url, cache_dir=cache))
+        cold = time.perf_counter() - started
+        started = time.perf_counter()
+        again = run_task(task, RunOptions(mock=url, cache_dir=cache, overwrite=True))
+        warm = time.perf_counter() - started
+    assert first.done == again.done == records
+    assert again.metrics["totals"]["model_calls"] == 0, again.metrics["totals"]
+    return records / cold, records / warm
+
+
+async def _calls(url: str, calls: int, cache_dir: Path | None) -> float:
+    """Seconds of this process's CPU per ``client.chat`` (distinct requests, one at a time)."""
+    from grasp_core.models.backends import BackendPool
+    from grasp_core.models.cache import ResponseCache
+    from grasp_core.models.cache_key import enter_node_run
+    from grasp_core.models.catalog import ModelCatalog
+    from grasp_core.observe.metrics import RunMetrics
+    from grasp_core.protocols import BuildEnv
+    from grasp_nodes.clients import client_for
+
+    entry = {"model": "hosted_vllm/m", "api_base": url + "/v1", "max_concurrency": 64}
+    catalog = ModelCatalog.from_mapping({"m": entry}, source="bench")
+    env = BuildEnv(Path.cwd(), catalog, BackendPool(catalog), RunMetrics())
+    if cache_dir is not None:
+        env.cache = ResponseCache(cache_dir).open()
+    client = client_for(env, "m")
+    enter_node_run("r", "n", 0)
+    requests = [[{"role": "user", "content": f"question {i}"}] for i in range(calls)]
+    for messages in requests[:50]:  # warm the connection pool
+        await client.chat(messages, {})
+    enter_node_run("r", "n", 0)
+    started = time.process_time()
+    for messages in requests:
+        await client.chat(messages, {})
+    cpu = time.process_time() - started
+    await env.shared["grasp_nodes.clients"].aclose()
+    if env.cache is not None:
+        env.cache.close()
+    return cpu / calls
+
+
+def lookup_vs_call(url: str, calls: int) -> tuple[float, float]:
+    """CPU seconds per call: a cache hit, and a fast-lane call (no cache)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        anyio.run(_calls, url, calls, cache)  # fills the cache
+        hit = anyio.run(_calls, url, calls, cache)
+    call = anyio.run(_calls, url, calls, None)
+    return hit, call
+
+
+def all_miss_overhead(url: str, records: int, repeats: int) -> tuple[float, float]:
+    """Median wall seconds of a run with an empty cache, and with the cache off."""
+    walls: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(repeats):
+        for cache in (True, False):
+            with tempfile.TemporaryDirectory() as tmp:
+                task = prepare(Path(tmp), records, 64)
+                options = RunOptions(mock=url, cache=cache, cache_dir=Path(tmp) / "cache")
+                started = time.perf_counter()
+                result = run_task(task, options)
+                walls[cache].append(time.perf_counter() - started)
+            assert result.done == records
+    return statistics.median(walls[True]), statistics.median(walls[False])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with mock_process("0") as url:
+        cold, warm = rerun_rate(url, args.records)
+        hit, call = lookup_vs_call(url, args.calls)
+        on, off = all_miss_overhead(url, args.records, args.repeats)
+    rows = [
+        (f"first run, {args.records} records × 2 llm calls (all miss)", f"{cold:,.0f} rec/s"),
+        ("rerun answered from the cache (all hit)", f"{warm:,.0f} rec/s"),
+        ("client.chat answered from the cache", f"{hit * 1e6:,.0f} µs CPU"),
+        ("client.chat over the fast lane (zero-latency mock)", f"{call * 1e6:,.0f} µs CPU"),
+        ("lookup / fast-lane call", f"{hit / call:.2f}×"),
+        ("all-miss run, cache on (median wall)", f"{on:.3f} s"),
+        ("same run, cache off (median wall)", f"{off:.3f} s"),
+        ("cache overhead when it misses everything", f"{(on / off - 1) * 100:+.1f} %"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    print(f"| {'measure':<{width}} | {'value':>14} |")
+    print(f"|{'-' * (width + 2)}|{'-' * 16}|")
+    for label, value in rows:
+        print(f"| {label:<{width}} | {value:>14} |")
+
+
+if __name__ == "__main__":
+    main()

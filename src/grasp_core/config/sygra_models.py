@@ -1,0 +1,278 @@
+"""SyGra's ``models.yaml`` entries, translated into GraSP models-file entries.
+
+An entry with a ``model_type`` key is SyGra's (GraSP's own entries have a ``model`` route
+instead): its ``model_type`` picks the litellm route, its URL and token come from SyGra's
+``SYGRA_<NAME>_URL`` / ``SYGRA_<NAME>_TOKEN`` environment variables (``<NAME>`` is the entry's
+name upper-cased with spaces as underscores), and its ``parameters`` carry over. The token
+stays in the environment: the entry names the variable (``api_key_env``), never the key.
+
+Two kinds of problem are told apart. What cannot mean the same thing in GraSP (a Triton
+payload, a completions-API model with a local chat template, a model post-processor) is
+refused when the file loads, in one line naming the entry and GraSP's way. What depends only
+on the environment (an unset URL, several ``|``-separated URLs) is kept per entry and
+reported when the model is used for real, so ``--mock`` runs and ``grasp graph`` still work
+on a machine without SyGra's variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from grasp_core.config.yaml_source import YamlDocument
+from grasp_core.errors import ConfigError
+
+__all__ = ["SygraTranslation", "is_sygra_entry", "sygra_env_name", "translate_sygra_models"]
+
+_Where = Callable[..., str]
+"""``where(key=None)``: the file, line and YAML path of an entry (or of one of its keys)."""
+
+_ROUTES = {
+    "openai": "openai",
+    "azure_openai": "azure",
+    "azure": "azure_ai",
+    "vllm": "hosted_vllm",
+    "tgi": "hosted_vllm",
+    "ollama": "ollama_chat",
+    "mistralai": "mistral",
+}
+"""SyGra's ``model_type`` → litellm provider prefix. TGI's Messages API is OpenAI-compatible
+(``/v1/chat/completions``), so it shares vLLM's route."""
+
+_NEEDS_URL = {"azure_openai", "azure", "vllm", "tgi", "mistralai"}
+"""Model types with no default endpoint (``openai`` defaults to OpenAI's, ``ollama`` to
+``http://localhost:11434``)."""
+
+_NEEDS_TOKEN = {"openai", "azure_openai", "azure", "mistralai"}
+"""Model types whose server always wants a key; the others send one only when
+``SYGRA_<NAME>_TOKEN`` is set."""
+
+_V1_SUFFIX = {"vllm", "tgi"}
+"""OpenAI-compatible servers whose base URL ends in ``/v1`` (added when SyGra's URL lacks it)."""
+
+_REFUSED_TYPES = {
+    "triton": "Triton's payload_cfg.json request shapes have no GraSP equivalent; serve the "
+    "model with an OpenAI-compatible frontend (Triton's, or vLLM) and use model_type: vllm",
+    "vertex_ai": "give a GraSP entry `model: vertex_ai/<model>` and set VERTEXAI_PROJECT, "
+    "VERTEXAI_LOCATION and GOOGLE_APPLICATION_CREDENTIALS (litellm's variables)",
+    "bedrock": "give a GraSP entry `model: bedrock/<model>` and set AWS_ACCESS_KEY_ID, "
+    "AWS_SECRET_ACCESS_KEY and AWS_REGION_NAME (litellm's variables)",
+    "claude_proxy": "SyGra's in-house proxy clients have no GraSP equivalent; give a GraSP "
+    "entry with the proxy's OpenAI-compatible route (`model: openai/<name>`, `api_base`)",
+    "gemini_proxy": "SyGra's in-house proxy clients have no GraSP equivalent; give a GraSP "
+    "entry with the proxy's OpenAI-compatible route (`model: openai/<name>`, `api_base`)",
+}
+
+_REFUSED_KEYS = {
+    "completions_api": "GraSP sends chat messages to the chat completions API and the server "
+    "applies the model's chat template; drop `completions_api` (serve a custom template with "
+    "vLLM's --chat-template)",
+    "modify_tokenizer": "chat templates are applied by the server in GraSP; drop "
+    "`modify_tokenizer` and serve SYGRA_<NAME>_CHAT_TEMPLATE with vLLM's --chat-template",
+    "post_process": "a model-level post-processor has no GraSP equivalent; put it on each llm "
+    "node's `post_process`",
+    "ssl_cert": "GraSP trusts the system's certificates; add the certificate there "
+    "(or set SSL_CERT_FILE)",
+    "payload_key": "Triton payloads are not supported; serve the model with an "
+    "OpenAI-compatible frontend",
+    "client_type": "SyGra's client selection has no GraSP equivalent; GraSP picks the client "
+    "from the route",
+    "additional_params": "move these into `parameters` (sent with every request as they are)",
+    "backend": "SyGra's `backend` names a proxy; GraSP's `backend` groups entries sharing "
+    "one limit: rewrite the entry in GraSP's spelling",
+    "url": "URLs never go in the models file in SyGra's format; set SYGRA_<NAME>_URL",
+    "auth_token": "keys never go in the models file; set SYGRA_<NAME>_TOKEN",
+    "api_key": "keys never go in the models file; set SYGRA_<NAME>_TOKEN",
+}
+
+_FALSE_IS_FINE = {"completions_api", "modify_tokenizer"}
+"""Refused keys that may be written as ``false`` (SyGra's default)."""
+
+_IGNORED_KEYS = {"hf_chat_template_model_id", "image_capabilities", "load_balancing"}
+"""Keys that change nothing with a chat API: the server applies the chat template, SyGra's
+client-side image checks have no effect on the request, and ``load_balancing`` only matters
+with several URLs (reported when the model is used)."""
+
+_NAME_KEYS = ("model_serving_name", "model_name", "model")
+"""Where SyGra names the served model or Azure deployment, most specific first."""
+
+_CARRIED_KEYS = {
+    "api_version",
+    "output_type",
+    "input_type",
+    "max_concurrency",
+    "rpm",
+    "tpm",
+    "timeout",
+    "max_retries",
+    "adaptive",
+    "on_truncated",
+    "on_empty",
+    "cost",
+    "price_as",
+    "cache",
+    "schema_mode",
+}
+"""Keys copied as they are: SyGra's own that GraSP shares, and GraSP's limits and prices,
+which a SyGra entry may add."""
+
+_KNOWN_KEYS = (
+    {"model_type", "parameters", "special_tokens", "chat_template_params", "ssl_verify"}
+    | set(_NAME_KEYS)
+    | _IGNORED_KEYS
+    | _CARRIED_KEYS
+    | set(_REFUSED_KEYS)
+)
+
+
+@dataclass
+class SygraTranslation:
+    """SyGra entries as GraSP entries, and the models that cannot be called as configured."""
+
+    entries: dict[str, Any] = field(default_factory=dict)
+    """Every entry of the file: SyGra's translated, GraSP's as they were."""
+    unusable: dict[str, str] = field(default_factory=dict)
+    """Model name → why it cannot be called on this machine (reported on first real use)."""
+
+
+def is_sygra_entry(entry: Any) -> bool:
+    """Whether a models-file entry is in SyGra's shape (it has ``model_type``)."""
+    return isinstance(entry, Mapping) and "model_type" in entry
+
+
+def sygra_env_name(name: str, suffix: str) -> str:
+    """SyGra's variable for model ``name``: ``SYGRA_<NAME>_<SUFFIX>``, upper-cased, spaces
+    as underscores (``gpt-4o`` keeps its dash: ``SYGRA_GPT-4O_URL``)."""
+    return f"SYGRA_{name.upper().replace(' ', '_')}_{suffix}"
+
+
+def _env_lookup(name: str, suffix: str, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """The variable SyGra reads, else its shell-friendly spelling (every character that is
+    not a letter, digit or underscore as ``_``: ``SYGRA_GPT_4O_URL``), with its value."""
+    exact = sygra_env_name(name, suffix)
+    if exact in environ:
+        return exact, environ[exact]
+    friendly = re.sub(r"[^A-Z0-9_]", "_", exact)
+    return (friendly, environ[friendly]) if friendly in environ else (exact, None)
+
+
+def translate_sygra_models(
+    data: Mapping[str, Any],
+    *,
+    source: str,
+    document: YamlDocument | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> SygraTranslation:
+    """Translate every SyGra-shaped entry of ``data``; GraSP entries pass through."""
+    env = os.environ if environ is None else environ
+    result = SygraTranslation()
+    for raw_name, entry in data.items():
+        name = str(raw_name)
+        if not is_sygra_entry(entry):
+            result.entries[name] = entry
+            continue
+
+        def where(key: str | None = None, _name: str = name) -> str:
+            path = (_name,) if key is None else (_name, key)
+            return document.where(path) if document is not None else f"{source}: {_name}"
+
+        result.entries[name] = _translate(name, entry, where, env, result.unusable)
+    return result
+
+
+def _translate(
+    name: str,
+    entry: Mapping[str, Any],
+    where: _Where,
+    env: Mapping[str, str],
+    unusable: dict[str, str],
+) -> dict[str, Any]:
+    model_type = str(entry["model_type"])
+    prefix = f"{where('model_type')}: SyGra model {name!r}"
+    if model_type in _REFUSED_TYPES:
+        raise ConfigError(f"{prefix} has model_type {model_type!r}: {_REFUSED_TYPES[model_type]}")
+    if model_type not in _ROUTES:
+        known = ", ".join(sorted(_ROUTES))
+        raise ConfigError(
+            f"{prefix} has model_type {model_type!r}, which GraSP does not know; use one of "
+            f"{known}, or write the entry in GraSP's spelling (`model: provider/name`)"
+        )
+    _check_keys(name, entry, where)
+    served = next((str(entry[k]) for k in _NAME_KEYS if entry.get(k) is not None), name)
+    spec: dict[str, Any] = {"model": f"{_ROUTES[model_type]}/{served}"}
+    spec.update({k: entry[k] for k in _CARRIED_KEYS if k in entry})
+    spec["parameters"] = _parameters(name, entry, model_type, where)
+    url_var, url = _env_lookup(name, "URL", env)
+    urls = [u.strip() for u in (url or "").split("|") if u.strip()]
+    if len(urls) > 1:
+        unusable[name] = (
+            f"{url_var} holds {len(urls)} URLs; GraSP sends a model to one endpoint: serve the "
+            "replicas behind one load-balancing URL (a LiteLLM proxy, nginx), or write one "
+            "models-file entry per URL and spread the task's nodes across them"
+        )
+    elif urls:
+        spec["api_base"] = _base_url(urls[0], model_type)
+    elif model_type in _NEEDS_URL:
+        unusable[name] = f"set {url_var} to the server's URL (model_type {model_type!r})"
+    elif model_type == "ollama":
+        spec["api_base"] = "http://localhost:11434"
+    token_var, token = _env_lookup(name, "TOKEN", env)
+    if model_type in _NEEDS_TOKEN or token is not None:
+        spec["api_key_env"] = token_var
+    return spec
+
+
+def _check_keys(name: str, entry: Mapping[str, Any], where: _Where) -> None:
+    for key in entry:
+        if key in _REFUSED_KEYS and not (key in _FALSE_IS_FINE and not entry[key]):
+            raise ConfigError(f"{where(key)}: SyGra model {name!r}: {_REFUSED_KEYS[key]}")
+        if key not in _KNOWN_KEYS:
+            raise ConfigError(
+                f"{where(key)}: SyGra model {name!r} has key {key!r}, which GraSP does not "
+                "know; remove it, or write the entry in GraSP's spelling (see the models "
+                "file reference)"
+            )
+    if entry.get("ssl_verify") is False:
+        raise ConfigError(
+            f"{where('ssl_verify')}: SyGra model {name!r}: GraSP always verifies certificates; "
+            "trust the server's certificate (SSL_CERT_FILE) instead of `ssl_verify: false`"
+        )
+
+
+def _parameters(
+    name: str, entry: Mapping[str, Any], model_type: str, where: _Where
+) -> dict[str, Any]:
+    """SyGra's ``parameters`` in GraSP's spelling: TGI's ``max_new_tokens`` is ``max_tokens``
+    on the chat API, ``special_tokens`` are stop strings, and vLLM's chat-template parameters
+    travel as ``chat_template_kwargs``."""
+    raw = entry.get("parameters") or {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where('parameters')}: SyGra model {name!r}: give a mapping")
+    params = dict(raw)
+    if "max_new_tokens" in params:
+        params.setdefault("max_tokens", params.pop("max_new_tokens"))
+        params.pop("max_new_tokens", None)
+    special = entry.get("special_tokens")
+    if special:
+        stop = params.get("stop") or []
+        stop = [stop] if isinstance(stop, str) else list(stop)
+        params["stop"] = stop + [t for t in special if t not in stop]
+    template = entry.get("chat_template_params")
+    if template:
+        if model_type != "vllm":
+            raise ConfigError(
+                f"{where('chat_template_params')}: SyGra model {name!r}: chat-template "
+                "parameters reach only vLLM servers (as `chat_template_kwargs`); remove them"
+            )
+        params["chat_template_kwargs"] = dict(template)
+    return params
+
+
+def _base_url(url: str, model_type: str) -> str:
+    url = url.rstrip("/")
+    if model_type in _V1_SUFFIX and not url.endswith("/v1"):
+        return url + "/v1"
+    return url
