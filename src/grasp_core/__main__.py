@@ -1,7 +1,5 @@
 """``python -m grasp_core`` runs the CLI."""
 
-import sys
+from grasp_core._console import run
 
-from grasp_core.cli import main
-
-sys.exit(main())
+run()

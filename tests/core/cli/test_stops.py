@@ -38,6 +38,19 @@ async def copy(state):
 """
 
 
+BLOCKED_THREAD_STEPS = """
+import os
+import time
+
+
+def copy(state):
+    # A plain function runs in a worker thread; the held ones block it past the stop.
+    if os.environ.get("HOLD") and int(state["id"][1:]) >= 30:
+        time.sleep(3600)
+    return state["id"]
+"""
+
+
 def make_task(folder: Path, steps: str) -> Path:
     rows = "".join(json.dumps({"id": i}) + "\n" for i in ALL_IDS)
     return write_task(folder, copy_task_yaml(), {"data.jsonl": rows, "steps.py": steps})
@@ -118,3 +131,22 @@ def test_a_stop_signal_at_any_point_exits_130_and_resume_writes_each_record_once
     resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert output_ids(output) == ALL_IDS
+
+
+@pytest.mark.slow
+def test_a_stop_ends_the_process_while_user_code_blocks_a_worker_thread(tmp_path: Path) -> None:
+    """A lambda stuck in its worker thread cannot keep the process alive after Ctrl-C: the
+    run stops, says how to resume, and the process exits 130 (it does not wait an hour for
+    the thread at interpreter shutdown)."""
+    task = make_task(tmp_path, BLOCKED_THREAD_STEPS)
+    output = tmp_path / "out.jsonl"
+    process = start_held_run(task)
+    try:
+        wait_for("committed", output, time.monotonic() + 60)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    text = stderr.decode()
+    assert process.returncode == EXIT_INTERRUPTED, text
+    assert f"grasp run {task} --resume" in text
