@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -57,6 +58,6 @@ def test_yaml_and_builder_forms_write_the_same_records(
         options = RunOptions(mock=mock_server.url, output_dir=tmp_path / name, num_records=count)
         result = run_task(task, options)
         assert result.failed == 0, result.failure_reasons
-        runs.append(sorted(result.output_paths[0].read_text().splitlines()))
+        runs.append(sorted(json.dumps(record, sort_keys=True) for record in result.records()))
     assert runs[0] == runs[1]
     assert runs[0]
