@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     )
     from grasp_core.registry import formats, nodes, register, sinks, sources, transforms
     from grasp_core.runs import RunOptions, RunResult, check_task
+    from grasp_core.runs.preview import preview
 
 __all__ = [
     "END",
@@ -80,6 +81,7 @@ __all__ = [
     "check_task",
     "formats",
     "nodes",
+    "preview",
     "register",
     "run",
     "run_task",
@@ -125,6 +127,7 @@ __getattr__, __dir__ = lazy_exports(
         ],
         "grasp_core.registry": ["formats", "nodes", "register", "sinks", "sources", "transforms"],
         "grasp_core.runs": ["RunOptions", "RunResult", "check_task"],
+        "grasp_core.runs.preview": ["preview"],
     },
     __all__,
 )

@@ -31,6 +31,8 @@ _CREDENTIAL_SHAPES = (
     ),
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"()(?<![A-Za-z0-9_-])(?:sk-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{16,})"),
+    # the password of a URL's user info: https://user:<redacted>@host
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s/?#@:]*:)[^\s/?#@]+(?=@)"),
 )
 _secrets: tuple[str, ...] = ()
 """Known secrets, longest first (a key containing another is masked whole)."""

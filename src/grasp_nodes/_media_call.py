@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from grasp_core import plugin
 from grasp_core.errors import NodeError, RecordError
@@ -46,6 +46,12 @@ class MediaCallConfig(NodeConfig):
     """The model to call (a models-file entry) and request parameters over its own."""
     media: MediaLimits = Field(default_factory=MediaLimits)
     """Size and download-time limits of the media read and made."""
+
+    @model_validator(mode="after")
+    def _one_output_key(self) -> MediaCallConfig:
+        if len(self.output_key_list()) > 1:
+            raise ValueError("a media node writes one output key; give `output_keys` one name")
+        return self
 
 
 class MediaStoreLike(Protocol):

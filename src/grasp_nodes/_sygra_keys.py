@@ -99,13 +99,12 @@ def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
                 "`messages`; copy that key into `messages` with a pre_process hook, or "
                 "remove input_key"
             )
-    if "chat_history" in node:
-        if _yes(node.pop("chat_history")) is False:
-            raise ValueError(
-                "chat_history: false: GraSP sends the history to every model-calling node "
-                "of a `chat_conversation: multiturn` graph and to none of a singleturn one; "
-                "remove chat_history and choose with graph_config.chat_conversation"
-            )
+    if "chat_history" in node and _yes(node.pop("chat_history")) is False:
+        raise ValueError(
+            "chat_history: false: GraSP sends the history to every model-calling node "
+            "of a `chat_conversation: multiturn` graph and to none of a singleturn one; "
+            "remove chat_history and choose with graph_config.chat_conversation"
+        )
     return node
 
 

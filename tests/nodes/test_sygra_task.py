@@ -177,4 +177,5 @@ def test_a_sygra_task_runs_with_sygras_meaning(tmp_path: Path, mock_server: Mock
     assert why["absent"] is None
     assert [call["function"]["name"] for call in why["calls"]] == ["add"]
     assert set(json.loads(why["calls"][0]["function"]["arguments"])) == {"a", "b"}
-    assert len({row["id"] for row in rows}) == 2 and all(row["id"] is not None for row in rows)
+    assert len({row["id"] for row in rows}) == 2
+    assert all(row["id"] is not None for row in rows)

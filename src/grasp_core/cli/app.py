@@ -12,7 +12,7 @@ import sys
 from types import ModuleType
 
 from grasp_core.cli import signals
-from grasp_core.cli.commands import curate, graph, mock_server, run, tag, validate
+from grasp_core.cli.commands import curate, graph, mock_server, preview, run, tag, validate
 from grasp_core.cli.commands import filter as filter_command
 from grasp_core.cli.options import EXIT_CLUSTER, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OUTPUT
 
@@ -21,6 +21,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, ModuleType] = {
     "run": run,
     "validate": validate,
+    "preview": preview,
     "graph": graph,
     "tag": tag,
     "filter": filter_command,

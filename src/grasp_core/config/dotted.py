@@ -24,17 +24,17 @@ _FROM_TASK_FOLDER: dict[str, Path] = {}
 
 
 def resolve_dotted(
-    path: str, base_dir: Path | None, *, what: str = "object", module: bool = False
+    path: str, base_dir: Path | None, *, what: str = "object", whole_module: bool = False
 ) -> Any:
     """Import the longest module prefix of ``path`` and walk the rest as attributes; with
-    ``module``, ``path`` may name a whole module (SyGra names tool modules so)."""
+    ``whole_module``, ``path`` may name a module itself (SyGra names tool modules so)."""
     if not path or any(not part.isidentifier() for part in path.split(".")):
         raise PluginError(f"{path!r} is not a dotted path (expected `package.module.name`)")
     if base_dir is not None:
         _prefer_folder(base_dir.resolve())
     parts = path.split(".")
     errors: list[str] = []
-    for cut in range(len(parts) if module else len(parts) - 1, 0, -1):
+    for cut in range(len(parts) if whole_module else len(parts) - 1, 0, -1):
         module_name = ".".join(parts[:cut])
         try:
             module = _import_from(module_name, base_dir)

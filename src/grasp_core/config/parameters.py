@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -62,8 +62,11 @@ class _ChatParameters(TypedDict, total=False):
     top_logprobs: Annotated[_Int, Field(ge=0)]
     logit_bias: dict[str | int, _Number]
     """Token ids (YAML may write them as numbers) → bias."""
-    response_format: dict[str, Any] | str
-    """A dict for chat; a string for media endpoints (`b64_json`, `wav`)."""
+    response_format: (
+        dict[str, Any] | Literal["b64_json", "url", "wav", "mp3", "flac", "opus", "aac", "pcm"]
+    )
+    """A dict for chat; an image (`b64_json`, `url`) or speech (`wav`, `mp3`...) format for
+    media models in SyGra's spelling (`output_type: image | audio`)."""
     user: Annotated[str, Field(strict=True)]
 
 

@@ -110,7 +110,9 @@ def _build_edges(config: GraphConfig, env: BuildEnv, problems: _Problems) -> tup
             problems.add((*path, "from"), "an edge cannot start at END")
         elif spec.from_ != START and spec.from_ not in names:
             problems.add((*path, "from"), _unknown(spec.from_, names))
-        targets = [spec.to] if spec.to is not None else list(_path_map(spec.path_map or {}).values())
+        targets = (
+            [spec.to] if spec.to is not None else list(_path_map(spec.path_map or {}).values())
+        )
         for target in targets:
             if target == START:
                 problems.add(path, "an edge cannot lead to START")
@@ -141,7 +143,7 @@ _LANGGRAPH_END = "__end__"
 """LangGraph's END, which SyGra's conditions return and its path maps may name."""
 
 
-def _path_map(path_map: Mapping[str, str] | None) -> dict[str, str]:
+def _path_map(path_map: Mapping[str, str]) -> dict[str, str]:
     """``path_map`` with LangGraph's ``"__end__"`` read as END, as a target and as a label
     (a condition returning ``"__end__"`` takes the map's `END` label)."""
     mapped = {label: END if to == _LANGGRAPH_END else to for label, to in path_map.items()}

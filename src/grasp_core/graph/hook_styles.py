@@ -61,7 +61,7 @@ class NodeResult(dict[str, Any]):
 def pre_process_hook(hook: UserCallable, node: str) -> UserCallable:
     """``hook`` called on a copy of the state, its return reduced to what it changed."""
 
-    async def call(state: Mapping[str, Any]) -> dict[str, Any]:
+    async def call(state: Mapping[str, Any]) -> Any:
         before = dict(state)
         value = await hook(copy.deepcopy(before))
         return changed_keys(value, before, node=node, hook="pre_process")

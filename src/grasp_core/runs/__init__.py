@@ -2,7 +2,8 @@
 API function, is never shadowed by a subpackage): its options (``options``), where its files go
 (``layout``), the lock, how its parts are built (``parts``), the local run itself
 (``local``), its result and summary, ``check_task``, the seams executors adapt
-(``hooks``), and the commands over finished datasets (``filtering``, ``dataset_files``,
+(``hooks``), ``preview`` (a few records shown node by node, with ``estimate``, the full
+run's size and cost), and the commands over finished datasets (``filtering``, ``dataset_files``,
 quality wiring in ``quality``). Executors build on this package; it imports none of them."""
 
 from grasp_core.runs.catalog import catalog_for, graph_models, mock_server_for

@@ -1,24 +1,19 @@
-"""What ``grasp preview`` reports: per record, each node run with its state update and its
-model calls (the prompt as sent, media shown as a placeholder, the raw reply, tokens,
-latency, cost). Plain dataclasses; :meth:`Preview.to_dict` is the ``--json`` output and
-what the Studio reads."""
+"""What ``grasp preview`` shows of a sampled record: each node run with its state update
+and its model calls (the prompt as sent, media shown as a placeholder, the raw reply,
+tokens, latency, cost). Plain dataclasses, turned into JSON by ``Preview.to_dict``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from grasp_core.models.pricing import Price
 from grasp_core.observe.calls import ModelCall
 
-if TYPE_CHECKING:
-    from grasp_core.runs.estimate import Estimate
-
-__all__ = ["CallView", "NodeRun", "Preview", "RecordPreview", "media_placeholder"]
+__all__ = ["CallView", "NodeRun", "RecordPreview", "media_placeholder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,48 +104,6 @@ class RecordPreview:
     @property
     def calls(self) -> list[CallView]:
         return [call for run in self.nodes for call in run.calls]
-
-
-@dataclass(slots=True)
-class Preview:
-    """``grasp preview``'s result: the sampled records and the estimate for the full run."""
-
-    task: str
-    mock: bool
-    """The calls went to a mock server: costs are at the named models' prices, nothing
-    was billed."""
-    records: list[RecordPreview]
-    estimate: Estimate
-    node: str | None = None
-    """With ``node``, ``records`` keep only that node's runs (the estimate covers every
-    node: the whole graph ran)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: what ``grasp preview --json`` prints."""
-        records = [
-            {
-                **dataclasses.asdict(record),
-                "nodes": [_node_dict(run) for run in record.nodes],
-            }
-            for record in self.records
-        ]
-        return {
-            "task": self.task,
-            "mock": self.mock,
-            "node": self.node,
-            "records": records,
-            "estimate": self.estimate.to_dict(),
-        }
-
-
-def _node_dict(run: NodeRun) -> dict[str, Any]:
-    return {
-        **dataclasses.asdict(run),
-        "prompt_tokens": run.prompt_tokens,
-        "completion_tokens": run.completion_tokens,
-        "seconds": run.seconds,
-        "cost_usd": run.cost_usd,
-    }
 
 
 def _without_media(message: Mapping[str, Any]) -> dict[str, Any]:

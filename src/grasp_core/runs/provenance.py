@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from grasp_core.engine.storage import write_atomically
-from grasp_core.logs import redact, register_secret
+from grasp_core.logs import MASK, redact, register_secret
 from grasp_core.runs.parts import TaskParts
 from grasp_core.runs.result import RunResult
 
@@ -35,6 +36,10 @@ _PACKAGE = "grasp-sdg"
 _SOURCE_KEYS = ("type", "repo_id", "config_name", "split", "revision", "file_path", "file_format")
 """What identifies a source's data (its other options shape how it is read)."""
 _TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY")
+_SECRET_KEY = re.compile(r"(?i)(?:api[-_]?key|authori[sz]ation|password|passwd|secret|token)$")
+"""A mapping key whose value is a credential (a header under `parameters.extra_headers`,
+a password option): the value is masked whatever its shape. `api_key_env`, `token_env`
+and `api_key_file` name where a key is, not the key, and are kept."""
 
 
 def grasp_version() -> str:
@@ -193,7 +198,10 @@ def _masked(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, Mapping):
-        return {key: _masked(inner) for key, inner in value.items()}
+        return {
+            key: MASK if _SECRET_KEY.search(str(key)) and inner else _masked(inner)
+            for key, inner in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_masked(inner) for inner in value]
     return value

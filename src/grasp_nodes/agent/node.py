@@ -222,7 +222,8 @@ class AgentNode:
                     "messages": [*sent, reply],
                 }
             calls = [
-                normalize_tool_call(call, turn, i, used_ids) for i, call in enumerate(result.tool_calls)
+                normalize_tool_call(call, turn, i, used_ids)
+                for i, call in enumerate(result.tool_calls)
             ]
             # `content: ""`, never null: some servers answer HTTP 500 to a null content
             conversation.append({"role": "assistant", "content": result.text, "tool_calls": calls})

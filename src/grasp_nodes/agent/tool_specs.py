@@ -60,7 +60,7 @@ def expand_tool_specs(
     for spec in specs:
         target = spec
         if isinstance(spec, str):
-            target = resolve_dotted(spec, base_dir, what="tool", module=True)
+            target = resolve_dotted(spec, base_dir, what="tool", whole_module=True)
         function = wrapped_tool_function(target)
         if function is not None:
             expanded.append(function)

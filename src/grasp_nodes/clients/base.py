@@ -143,6 +143,21 @@ class ChatResult:
         """``truncated`` (cut off at the token limit), ``empty``, or None."""
         return reply_defect(self.text, self.finish_reason, self.tool_calls)
 
+    def stored(self) -> dict[str, Any]:
+        """What the response cache keeps: the reply and its usage, nothing of the request."""
+        return {name: getattr(self, name) for name in _STORED}
+
+    @classmethod
+    def restored(cls, stored: Mapping[str, Any], model: str) -> ChatResult | None:
+        """A cached reply as ``model``'s result (None for an entry of another shape)."""
+        try:
+            return cls(model=model, **{name: stored[name] for name in _STORED})
+        except (KeyError, TypeError):
+            return None
+
+
+_STORED = ("text", "prompt_tokens", "completion_tokens", "finish_reason", "tool_calls")
+
 
 class ModelClient(Protocol):
     """Sends chat requests for one model entry, under its backend's limiter and retries."""
@@ -214,7 +229,7 @@ class RetryingClient:
         result = await self._call(wired, params, policy, max_retries)
         report_model_call(self.name, wired, params, result, started=started)
         if key is not None and self.cache is not None:
-            self.cache.put(key, _stored(result))
+            self.cache.put(key, result.stored())
         return result
 
     def _cache_key(
@@ -237,7 +252,7 @@ class RetryingClient:
         reply kept cut off by an earlier run is asked again when the node now fails or
         retries those); counts the hit or the miss."""
         stored = cache.get(key)
-        result = _restored(stored, self.name) if stored is not None else None
+        result = ChatResult.restored(stored, self.name) if stored is not None else None
         defect = result.defect if result is not None else None
         if defect is not None and policy.action(defect, self.spec) != "keep":
             result = None
@@ -358,32 +373,6 @@ class RetryingClient:
 
     async def aclose(self) -> None:
         """Release connections (nothing to do for stateless transports)."""
-
-
-def _stored(result: ChatResult) -> dict[str, Any]:
-    """What the cache keeps of a reply: its content and usage, nothing of the request."""
-    return {
-        "text": result.text,
-        "prompt_tokens": result.prompt_tokens,
-        "completion_tokens": result.completion_tokens,
-        "finish_reason": result.finish_reason,
-        "tool_calls": result.tool_calls,
-    }
-
-
-def _restored(stored: Mapping[str, Any], name: str) -> ChatResult | None:
-    """A cached reply as this model's result (None for an entry of another shape)."""
-    try:
-        return ChatResult(
-            text=str(stored["text"]),
-            model=name,
-            prompt_tokens=int(stored["prompt_tokens"]),
-            completion_tokens=int(stored["completion_tokens"]),
-            finish_reason=stored["finish_reason"],
-            tool_calls=list(stored["tool_calls"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ def models_file(tmp_path: Path, parameters: str) -> Path:
         ("logprobs: 'yes'", "logprobs: input should be a valid boolean (got 'yes')"),
         ("top_logprobs: -1", "top_logprobs: input should be greater than or equal to 0"),
         ("logit_bias: {'50256': high}", "logit_bias.50256: input should be a valid number"),
-        ("response_format: json", "response_format: input should be a valid dictionary"),
+        ("response_format: json", "response_format: expected a mapping or 'b64_json'"),
         ("user: 42", "user: input should be a valid string (got 42)"),
         ("extra_body: {top_k: .inf}", "parameters: extra_body.top_k is inf, which JSON cannot"),
         ("guided_choice: [a, .nan]", "parameters: guided_choice.1 is nan, which JSON cannot"),

@@ -66,7 +66,8 @@ def test_a_hook_returning_the_whole_state_stores_only_what_it_changed() -> None:
     hook = pre_process_hook(load_callable(mutate, None, what="hook", inline=True), "node")
     update = _run(hook(state))
     assert update == {"n": 2, "messages": [{"role": "user", "content": "more"}]}
-    assert state["n"] == 1 and len(state["messages"]) == 1  # the record's state is untouched
+    assert state["n"] == 1
+    assert len(state["messages"]) == 1
 
 
 def test_a_hook_rewriting_earlier_messages_is_refused_with_history_role_map() -> None:

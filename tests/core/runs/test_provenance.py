@@ -95,3 +95,33 @@ def test_a_run_with_nothing_written_still_has_provenance(
     facts = json.loads((tmp_path / "out" / "answers.provenance.json").read_text())
     assert facts["records"]["written"] == 0
     assert "profile" not in facts
+
+
+HEADER_KEY = "hdr0123456789abcdefHEADERvalue"
+URL_PASSWORD = "Pa55wordXYZ"
+
+
+def test_credentials_in_urls_and_headers_are_masked(
+    tmp_path: Path, mock_server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A password in a URL (`https://user:PASS@host`, here pasted in the task file) and a
+    header value under the model's `extra_headers` are masked in the provenance, whatever
+    their shape; the names of the variables that hold keys are kept."""
+    monkeypatch.setenv("GRASP_TEST_PROVENANCE_KEY", SECRET)
+    (tmp_path / "data.jsonl").write_text('{"id": "a", "text": "hi"}\n')
+    task_text = f"# mirror: https://alice:{URL_PASSWORD}@mirror.example.com/data\n{TASK}"
+    models = (
+        f"m:\n  model: openai/m\n  api_base: {mock_server.url}/v1\n"
+        "  api_key_env: GRASP_TEST_PROVENANCE_KEY\n"
+        f"  parameters:\n    extra_headers: {{X-Api-Key: {HEADER_KEY}}}\n"
+    )
+    task = write_task(tmp_path, task_text, {"models.yaml": models})
+    run_task(task, RunOptions(post_process=False))
+    text = (tmp_path / "out" / "answers.provenance.json").read_text(encoding="utf-8")
+    assert URL_PASSWORD not in text
+    assert HEADER_KEY not in text
+    facts = json.loads(text)
+    assert "https://alice:<redacted>@mirror.example.com/data" in facts["task"]["yaml"]
+    model = facts["models"]["m"]
+    assert model["parameters"]["extra_headers"] == {"X-Api-Key": "<redacted>"}
+    assert model["api_key_env"] == "GRASP_TEST_PROVENANCE_KEY"

@@ -241,3 +241,30 @@ def test_runs_on_the_bundled_mock_share_entries_whatever_its_port(tmp_path: Path
     again = run_task(task, RunOptions(mock=True, overwrite=True, cache_dir=cache))
     assert again.metrics["totals"]["model_calls"] == 0
     assert again.metrics["totals"]["cache"]["hits"] == 8
+
+
+def test_a_kept_cut_off_reply_is_reused_only_while_the_node_keeps_them(
+    tmp_path: Path, mock_server: MockServer
+) -> None:
+    """A reply kept cut off is stored; a rerun that now fails such replies asks again."""
+    task = """
+    data_config: {{num_records: 2, sink: {{type: jsonl, file_path: out.jsonl}}}}
+    graph_config:
+      nodes:
+        ask: {{node_type: llm, output_keys: reply, prompt: [{{user: "one two three four"}}],
+              model: {{name: m, parameters: {{max_tokens: 2}}}}, on_truncated: {action}}}
+      edges: [{{from: START, to: ask}}, {{from: ask, to: END}}]
+    """
+    models = {"models.yaml": "m: {model: openai/m, max_retries: 0}\n"}
+    cache = tmp_path / "cache"
+    kept = run_task(write_task(tmp_path / "t", task.format(action="keep"), models),
+                    _options(mock_server, cache))  # fmt: skip
+    assert kept.done == 2
+    mock_server.reset()
+    again = run_task(write_task(tmp_path / "t", task.format(action="keep"), models),
+                     _options(mock_server, cache))  # fmt: skip
+    assert (again.done, len(mock_server.requests())) == (2, 0)
+    mock_server.reset()
+    strict = run_task(write_task(tmp_path / "t", task.format(action="fail"), models),
+                      _options(mock_server, cache))  # fmt: skip
+    assert (strict.failed, len(mock_server.requests())) == (2, 2)

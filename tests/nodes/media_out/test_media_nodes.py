@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from grasp_core.errors import ConfigError
 from grasp_core.mock_server import MockServer
 from tests.conftest import write_task
 from tests.nodes.media_out.helpers import (
@@ -248,3 +249,11 @@ def test_a_failed_save_fails_the_record(tmp_path: Path, server: MockServer) -> N
     failure = (tmp_path / "out" / "result.failures.jsonl").read_text()
     assert "cannot store it" in failure
     assert_no_base64(tmp_path)
+
+
+def test_a_media_node_takes_one_output_key(tmp_path: Path, server: MockServer) -> None:
+    """Two output keys for one image are refused when the task loads, at their line."""
+    write_task(tmp_path, REFUSED_TASK.replace("output_keys: picture", "output_keys: [a, b]"))
+    write_data(tmp_path, [{"id": "a", "topic": "a fox"}])
+    with pytest.raises(ConfigError, match="one output key"):
+        run(tmp_path, server)
