@@ -25,6 +25,7 @@ Markers in the prompt (or the speech input) inject faults and latency as in chat
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
@@ -188,15 +189,14 @@ def _image(request: MediaRequest, index: int) -> bytes:
     seed = hashlib.sha256(json.dumps(material).encode()).digest()
     colours = hashlib.shake_256(seed).digest(_GRID * _GRID * 3)
     width, height = request.size
-    rows: list[bytes] = []
-    for y in range(height):
-        cell_row = y * _GRID // height
-        row = bytearray(b"\x00")  # filter type 0 (None)
+    distinct = []  # one scanline per row of cells, each led by filter type 0 (None)
+    for cell_row in range(_GRID):
+        row = bytearray(b"\x00")
         for x in range(width):
             start = (cell_row * _GRID + x * _GRID // width) * 3
             row += colours[start : start + 3]
-        rows.append(bytes(row))
-    return png_bytes(width, height, b"".join(rows))
+        distinct.append(bytes(row))
+    return png_bytes(width, height, b"".join(distinct[y * _GRID // height] for y in range(height)))
 
 
 def _digests(request: MediaRequest) -> list[str]:
@@ -236,21 +236,22 @@ def _size(value: Any) -> tuple[int, int]:
 def speech_wav(text: str, speed: float = 1.0) -> bytes:
     """A WAV with one tone per character of ``text`` and ``text`` in a ``gtxt`` chunk."""
     per_char = max(1, round(SAMPLE_RATE * _SECONDS_PER_CHAR / speed))
-    samples = bytearray()
-    for char in text:
-        frequency = 220.0 + (ord(char) % 64) * 25.0
-        step = 2 * math.pi * frequency / SAMPLE_RATE
-        samples += struct.pack(
-            f"<{per_char}h", *(int(8000 * math.sin(step * i)) for i in range(per_char))
-        )
+    samples = b"".join(_tone(ord(char) % 64, per_char) for char in text)
     encoded = text.encode("utf-8")
     fmt = struct.pack("<HHIIHH", 1, 1, SAMPLE_RATE, SAMPLE_RATE * 2, 2, 16)
     chunks = (
         b"fmt " + struct.pack("<I", len(fmt)) + fmt
-        + b"data" + struct.pack("<I", len(samples)) + bytes(samples)
+        + b"data" + struct.pack("<I", len(samples)) + samples
         + _TEXT_CHUNK + struct.pack("<I", len(encoded)) + encoded + b"\x00" * (len(encoded) % 2)
     )  # fmt: skip
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+@functools.lru_cache(maxsize=256)
+def _tone(note: int, samples: int) -> bytes:
+    """``samples`` 16-bit samples of the sine wave of ``note`` (one of 64 pitches)."""
+    step = 2 * math.pi * (220.0 + note * 25.0) / SAMPLE_RATE
+    return struct.pack(f"<{samples}h", *(int(8000 * math.sin(step * i)) for i in range(samples)))
 
 
 def decode_speech(data: bytes) -> str | None:

@@ -184,6 +184,7 @@ class _Sampler:
             count = await anyio.to_thread.run_sync(counter) if counter else parts.total()
             journal = _KeepingJournal(self.scratch / "preview.journal.jsonl")
             journal.open()
+            cleanup.callback(journal.close)
             journal.run_started(parts.fingerprint(), seed=seed)
             sink, failures = _MemorySink(), _MemorySink()
             window = options.window or _default_window(graph, env)
@@ -201,7 +202,6 @@ class _Sampler:
             )
             with watching_model_calls(self.calls.append):
                 await engine.run(iter(items))
-            journal.close()
             models = sorted({*graph_models(graph), *(c.model for c in self.calls)})
             prices = await anyio.to_thread.run_sync(prices_for, parts.catalog, models)
             sampled = self._records(items, journal, sink, failures, prices)

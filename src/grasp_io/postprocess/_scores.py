@@ -30,15 +30,22 @@ __all__ = [
 ]
 
 _NUMBER = re.compile(r"[-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_MINUS = re.compile(r"(?<![\w.])[-\u2012\u2013](?=\.?\d)")
+"""A hyphen or dash used as a number's sign (`-5`, `(-0.5)`, not `1-2`): Unicode calls it
+punctuation, so it becomes the minus sign (a symbol), which normalising keeps."""
+
+
+def _answer(text: str) -> str:
+    """An answer's normal form for comparing: ``_text.normalise`` without punctuation, the
+    sign of a negative number kept (``-5`` is not ``5``)."""
+    return normalise(_MINUS.sub("\u2212", text), strip_punctuation=True)
 
 
 def exact_match(predicted: str, golden: str, *, normalised: bool) -> bool:
-    """The same text; with ``normalised``, after case, Unicode forms, punctuation and
-    whitespace are folded (``_text.normalise``)."""
+    """The same text; with ``normalised``, after case, Unicode forms, punctuation (not a
+    number's sign) and whitespace are folded."""
     if normalised:
-        return normalise(predicted, strip_punctuation=True) == normalise(
-            golden, strip_punctuation=True
-        )
+        return _answer(predicted) == _answer(golden)
     return predicted == golden
 
 
@@ -46,10 +53,7 @@ def fuzzy_ratio(predicted: str, golden: str) -> float:
     """Similarity in [0, 1] of the normalised texts (difflib's ratio: twice the matched
     characters over the total)."""
     return difflib.SequenceMatcher(
-        None,
-        normalise(predicted, strip_punctuation=True),
-        normalise(golden, strip_punctuation=True),
-        autojunk=False,
+        None, _answer(predicted), _answer(golden), autojunk=False
     ).ratio()
 
 

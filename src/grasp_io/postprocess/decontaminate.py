@@ -134,6 +134,8 @@ class DecontaminateStep:
         where = ("benchmarks", number, "source")
         config = validate_block(kind.config_model, block, path=where, document=None)
         counts, ids = self.indexed[number], self.row_ids[number]
+        texted = 0  # rows with any text in the chosen fields
+        columns: list[str] = []
         for item in _rows(benchmark.name, kind.from_config, config, env):
             if item.error is not None:
                 counts["unreadable"] += 1
@@ -143,6 +145,8 @@ class DecontaminateStep:
             ids.append(item.record_id)
             counts["rows"] += 1
             texts = field_texts(item.data, benchmark.fields, id_column=_id_of(config))
+            texted += any(text.strip() for text in texts)
+            columns = columns or sorted(item.data)
             added = sum(self.index.add(number, row, text) for text in texts)
             counts["ngrams"] += added
             counts["too_short"] += added == 0
@@ -150,6 +154,11 @@ class DecontaminateStep:
             raise ConfigError(
                 f"benchmark {benchmark.name!r}: its source {block!r} holds no readable row; "
                 "check the file, split or fields"
+            )
+        if not texted:  # a misspelt field would find no leak, silently
+            raise ConfigError(
+                f"benchmark {benchmark.name!r}: no row has text in its fields "
+                f"{benchmark.fields or 'but the id'}; its rows have {columns}: name those fields"
             )
 
     def process(self, items: Iterator[SourceItem]) -> Iterator[StepOutput]:

@@ -226,3 +226,17 @@ def test_a_missing_benchmark_file_stops_before_any_record(tmp_path: Path) -> Non
         run_steps(tmp_path, Planted().records, steps(JSONL_BENCH))
     assert not (tmp_path / "curated.jsonl").exists()
     assert not (tmp_path / "curated.removed.jsonl").exists()
+
+
+def test_a_benchmark_field_no_row_has_stops_before_any_record(tmp_path: Path) -> None:
+    """A misspelt benchmark field (`questoin`) would index nothing and miss every leak
+    silently: it stops the step with one line naming the benchmark and the row's fields."""
+    write_jsonl(tmp_path / "bench.jsonl", [{"id": "a", "question": "a long enough question"}])
+    typo = JSONL_BENCH.replace("[question]", "[questoin]")
+    with pytest.raises(
+        ConfigError,
+        match=r"steps\.yaml:1.*benchmark 'mybench': no row has text in its fields "
+        r"\['questoin'\]; its rows have \['id', 'question'\]",
+    ):
+        run_steps(tmp_path, [{"id": "1", "prompt": "x", "response": "y"}], steps(typo))
+    assert not (tmp_path / "curated.jsonl").exists()

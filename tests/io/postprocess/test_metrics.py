@@ -257,3 +257,21 @@ def test_grasp_curate_prints_the_headline(
         "  metrics          removed 0 of 4",
         "    exact 0.500; fuzzy 0.750; number 0.667; judged 0.500",
     ]
+
+
+def test_exact_match_keeps_the_sign_of_a_number(tmp_path: Path) -> None:
+    """Punctuation does not count, but a number's sign does: `-40` is not `40` (the hyphen
+    is Unicode punctuation), `(-0.5)` is `-0.5`, the minus sign is the hyphen, `1-2` is `1 2`."""
+    pairs = [
+        ("-40", "40"),
+        ("(-0.5)", "-0.5"),
+        ("\u22125", "-5"),
+        ("1-2", "1 2"),
+        ("Paris.", "paris"),
+    ]
+    rows = [{"id": str(i), "answer": p, "golden": g} for i, (p, g) in enumerate(pairs)]
+    steps = (
+        "- metrics: {unit: [{name: exact, type: exact_match, predicted: answer, golden: golden}]}\n"
+    )
+    records, _ = run_steps(tmp_path, rows, steps)
+    assert [r["eval"]["exact"] for r in records] == [False, True, True, True, True]

@@ -257,3 +257,17 @@ def test_a_media_node_takes_one_output_key(tmp_path: Path, server: MockServer) -
     write_data(tmp_path, [{"id": "a", "topic": "a fox"}])
     with pytest.raises(ConfigError, match="one output key"):
         run(tmp_path, server)
+
+
+def test_a_file_where_the_media_folder_goes_stops_the_run_first(
+    tmp_path: Path, server: MockServer
+) -> None:
+    """A file in the media folder's place is refused before any call, naming it."""
+    write_task(tmp_path, REFUSED_TASK)
+    write_data(tmp_path, [{"id": "a", "topic": "a fox"}])
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "result.media").write_text("in the way")
+    server.reset()
+    with pytest.raises(ConfigError, match=r"result\.media' is a file"):
+        run(tmp_path, server)
+    assert server.requests() == []
