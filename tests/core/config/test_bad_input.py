@@ -566,6 +566,13 @@ def test_a_wrong_type_is_named_at_its_key_or_an_enclosing_one(
     enclosing = [at[:end] for end in range(len(at), 0, -1)]
     cited = [f"{path}:{emitter.lines[p]}: {format_yaml_path(p)}" for p in enclosing]
     item = re.escape(f"{path}:") + r"\d+: " + re.escape(format_yaml_path(at)) + r"\["
+    if value in (None, [], {}) and not any(where in message for where in cited):
+        # null or empty is the same as leaving an optional key out: the task then fails (if
+        # at all) where the default leads, exactly as it does without the key.
+        del get(doc, at[:-1])[at[-1]]
+        path.write_text(Emitter().document(doc), encoding="utf-8")
+        assert validate_file(path)[0] == code
+        return
     assert any(where in message for where in cited) or re.search(item, message), (cited, message)
 
 
