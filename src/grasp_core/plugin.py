@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from grasp_core.config.models_file import CacheMode, ModelSpec, ReplyAction
     from grasp_core.config.parameters import ModelParameters
     from grasp_core.config.quality import DataQualityConfig
+    from grasp_core.config.sygra_keys import in_sygra_file, lambda_keys, node_keys
     from grasp_core.config.task_file import folder_task_file
     from grasp_core.config.yaml_source import YamlPath, load_yaml
     from grasp_core.engine.output import MISSING, lookup
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from grasp_core.models.backends import Backend
     from grasp_core.models.cache import ResponseCache
     from grasp_core.models.cache_key import request_key
+    from grasp_core.models.tokens import TOKEN_ENCODING, count_tokens
     from grasp_core.observe.calls import report_model_call
     from grasp_core.observe.metrics import RunMetrics
     from grasp_core.postprocess import Removed, Step, StepEnv, StepOutput, StepType
@@ -70,6 +72,7 @@ __all__ = [
     "APPEND_KEYS",
     "MISSING",
     "REPLY_FLAGS",
+    "TOKEN_ENCODING",
     "Backend",
     "BuildEnv",
     "CacheMode",
@@ -108,16 +111,20 @@ __all__ = [
     "YamlPath",
     "check_state_reads",
     "compile_graph",
+    "count_tokens",
     "embedders",
     "find_unwritable",
     "folder_task_file",
     "formats",
     "free_reads",
     "get_logger",
+    "in_sygra_file",
+    "lambda_keys",
     "load_callable",
     "load_yaml",
     "lookup",
     "media",
+    "node_keys",
     "nodes",
     "parse_type",
     "postprocess",
@@ -140,6 +147,7 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.config.callables": ["UserCallable", "load_callable"],
         "grasp_core.config.dotted": ["resolve_dotted"],
         "grasp_core.config.quality": ["DataQualityConfig"],
+        "grasp_core.config.sygra_keys": ["in_sygra_file", "lambda_keys", "node_keys"],
         "grasp_core.config.task_file": ["folder_task_file"],
         "grasp_core.config.yaml_source": ["YamlPath", "load_yaml"],
         "grasp_core.engine.output": ["MISSING", "lookup"],
@@ -151,6 +159,7 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.models.backends": ["Backend"],
         "grasp_core.models.cache": ["ResponseCache"],
         "grasp_core.models.cache_key": ["request_key"],
+        "grasp_core.models.tokens": ["TOKEN_ENCODING", "count_tokens"],
         "grasp_core.config.models_file": ["CacheMode", "ModelSpec", "ReplyAction"],
         "grasp_core.config.parameters": ["ModelParameters"],
         "grasp_core.logs": ["get_logger", "redact", "register_secret"],

@@ -12,7 +12,16 @@ import sys
 from types import ModuleType
 
 from grasp_core.cli import signals
-from grasp_core.cli.commands import curate, graph, mock_server, preview, run, tag, validate
+from grasp_core.cli.commands import (
+    convert,
+    curate,
+    graph,
+    mock_server,
+    preview,
+    run,
+    tag,
+    validate,
+)
 from grasp_core.cli.commands import filter as filter_command
 from grasp_core.cli.options import EXIT_CLUSTER, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OUTPUT
 
@@ -26,6 +35,7 @@ COMMANDS: dict[str, ModuleType] = {
     "tag": tag,
     "filter": filter_command,
     "curate": curate,
+    "convert": convert,
     "mock-server": mock_server,
 }
 """Command name → its module, in the order ``grasp --help`` lists them."""

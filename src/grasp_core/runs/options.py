@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from grasp_core.errors import ConfigError
+from grasp_core.models.cache import default_cache_dir
 from grasp_core.models.catalog import ModelCatalog
 
 __all__ = ["RunOptions"]
@@ -86,7 +87,7 @@ class RunOptions:
     stored reply with the fresh one (`--refresh-cache`)."""
     cache_dir: Path | str | None = None
     """The response cache's folder (default: `$XDG_CACHE_HOME/grasp/responses`, else
-    `~/.cache/grasp/responses`)."""
+    `~/.cache/grasp/responses`, as this process sees them: Ray shards use the same)."""
     cache_max_mb: int = 2048
     """The cache's size limit in MiB: beyond it, the next run to open it drops the oldest
     replies down to three quarters of it."""
@@ -147,6 +148,8 @@ class RunOptions:
             )
         if isinstance(self.cache_dir, str):
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if self.cache and self.cache_dir is None:  # resolved here, so Ray shards use it too
+            object.__setattr__(self, "cache_dir", default_cache_dir())
         if self.refresh_cache and not self.cache:
             raise ConfigError(
                 f"{self.hint('refresh_cache')} overwrites the response cache and "

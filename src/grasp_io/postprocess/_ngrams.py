@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from grasp_io.postprocess._text import normalise
 
-__all__ = ["NgramIndex", "Overlap", "tokens"]
+__all__ = ["NgramIndex", "Overlap", "ngram_hashes", "tokens"]
 
 _BASE = np.uint64(0x9E3779B97F4A7C15)
 """An odd multiplier (the golden ratio in 64 bits) for the polynomial hash."""
@@ -37,7 +37,7 @@ def _token_hash(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
 
 
-def _ngram_hashes(words: list[str], n: int) -> np.ndarray:
+def ngram_hashes(words: list[str], n: int) -> np.ndarray:
     """The hash of each n-gram of ``words``, by start position (empty when fewer than n)."""
     if len(words) < n:
         return np.empty(0, dtype=np.uint64)
@@ -73,7 +73,7 @@ class NgramIndex:
     def add(self, benchmark: int, row: int, text: str) -> int:
         """Index the n-grams of one benchmark text; how many it has (0 when it is shorter
         than n words: it cannot be found)."""
-        hashes = _ngram_hashes(tokens(text), self.n)
+        hashes = ngram_hashes(tokens(text), self.n)
         if hashes.size:
             self._hashes.append(hashes)
             owner = np.uint64((benchmark << _ROW_BITS) | row)
@@ -94,24 +94,37 @@ class NgramIndex:
 
     def overlaps(self, text: str) -> list[Overlap]:
         """For each benchmark ``text`` shares an n-gram with, the longest shared stretch of
-        words (consecutive matching n-grams merged into one span)."""
+        words (its consecutive matching n-grams merged into one span). An n-gram several
+        benchmarks hold counts for each of them: spans are merged per benchmark, so every
+        benchmark a text leaks from is reported."""
         words = tokens(text)
-        hashes = _ngram_hashes(words, self.n)
+        hashes = ngram_hashes(words, self.n)
         if not hashes.size or not self._keys.size:
             return []
-        places = np.searchsorted(self._keys, hashes).clip(max=self._keys.size - 1)
-        found = np.flatnonzero(self._keys[places] == hashes)
-        best: dict[int, Overlap] = {}
+        low = np.searchsorted(self._keys, hashes, side="left")
+        high = np.searchsorted(self._keys, hashes, side="right")
+        starts: dict[int, list[tuple[int, int]]] = {}  # benchmark: (position, row), in order
+        for position in np.flatnonzero(high > low):
+            owners = self._who[low[position] : high[position]]
+            benchmarks = owners >> np.uint64(_ROW_BITS)
+            for benchmark in np.unique(benchmarks):
+                rows = owners[benchmarks == benchmark] & np.uint64((1 << _ROW_BITS) - 1)
+                starts.setdefault(int(benchmark), []).append((int(position), int(rows.min())))
+        return [self._longest(key, starts[key], words) for key in sorted(starts)]
+
+    def _longest(self, benchmark: int, found: list[tuple[int, int]], words: list[str]) -> Overlap:
+        """The longest span of one benchmark's matching n-gram starts (windows starting at
+        most n-1 words apart overlap: one span), owned by the row of its first n-gram."""
+        best: Overlap | None = None
         start = 0
-        while start < found.size:
-            end = start  # windows starting at most n-1 words apart overlap: one span
-            while end + 1 < found.size and found[end + 1] - found[end] < self.n:
+        while start < len(found):
+            end = start
+            while end + 1 < len(found) and found[end + 1][0] - found[end][0] < self.n:
                 end += 1
-            first, last = int(found[start]), int(found[end]) + self.n
-            owner = int(self._who[places[found[start]]])
-            benchmark, row = owner >> _ROW_BITS, owner & ((1 << _ROW_BITS) - 1)
-            span = Overlap(benchmark, row, " ".join(words[first:last]), last - first)
-            if benchmark not in best or span.words > best[benchmark].words:
-                best[benchmark] = span
+            first, last = found[start][0], found[end][0] + self.n
+            span = Overlap(benchmark, found[start][1], " ".join(words[first:last]), last - first)
+            if best is None or span.words > best.words:
+                best = span
             start = end + 1
-        return [best[key] for key in sorted(best)]
+        assert best is not None  # ``found`` is never empty
+        return best

@@ -14,7 +14,7 @@ import difflib
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from grasp_io.postprocess._text import normalise
@@ -97,17 +97,24 @@ def pass_hat_k(n: int, c: int, k: int) -> float:
     return math.comb(c, k) / math.comb(n, k)
 
 
-def classification_scores(pairs: Mapping[tuple[str, str], int]) -> dict[str, Any]:
+def classification_scores(pairs: Mapping[tuple[str, str | None], int]) -> dict[str, Any]:
     """Accuracy, and precision, recall, F1 and support per class with their macro
-    averages, from counts of ``(golden, predicted)`` pairs. A class never predicted has
-    precision 0; never present, recall 0 (as scikit-learn's ``zero_division=0``)."""
+    averages, from counts of ``(golden, predicted)`` pairs. A ``None`` prediction (no
+    answer) is wrong: it counts against accuracy and its golden class's recall, but is no
+    class of its own. A class never predicted has precision 0; never present, recall 0 (as
+    scikit-learn's ``zero_division=0``). With no pair, the scores are ``None``: nothing was
+    measured, which is not a score of 0."""
     total = sum(pairs.values())
     correct = sum(count for (golden, predicted), count in pairs.items() if golden == predicted)
     golden_counts: Counter[str] = Counter()
     predicted_counts: Counter[str] = Counter()
+    unanswered = 0
     for (golden, predicted), count in pairs.items():
         golden_counts[golden] += count
-        predicted_counts[predicted] += count
+        if predicted is None:
+            unanswered += count
+        else:
+            predicted_counts[predicted] += count
     classes = sorted(golden_counts.keys() | predicted_counts.keys())
     per_class: dict[str, dict[str, float | int]] = {}
     for name in classes:
@@ -122,16 +129,16 @@ def classification_scores(pairs: Mapping[tuple[str, str], int]) -> dict[str, Any
             "support": golden_counts[name],
         }
     return {
-        "count": total,
-        "accuracy": correct / total if total else 0.0,
+        "labelled": total,
+        "unanswered": unanswered,
+        "accuracy": correct / total if total else None,
         "macro": {
-            key: _mean(scores[key] for scores in per_class.values())
+            key: _mean([scores[key] for scores in per_class.values()])
             for key in ("precision", "recall", "f1")
         },
         "per_class": per_class,
     }
 
 
-def _mean(values: Iterable[float]) -> float:
-    listed = list(values)
-    return sum(listed) / len(listed) if listed else 0.0
+def _mean(values: list[float | int]) -> float | None:
+    return sum(values) / len(values) if values else None

@@ -6,9 +6,12 @@ with a tolerance, or a ``judge``'s verdict field) and add the results to the rec
 ``null`` and is left out of that metric's accuracy (and counted as ``missing``). The
 aggregates, in the step's results (the run's summary and ``metrics.json``): each unit
 metric's accuracy; with ``classification``, accuracy and precision, recall and F1 per
-class and macro-averaged; with ``pass_at_k``, pass@k and pass^k over the records grouped
+class and macro-averaged over the records with a golden label (``labelled``; a record
+without an answer counts as wrong, ``unanswered``, and is no class of its own); with ``pass_at_k``, pass@k and pass^k over the records grouped
 by an item key (``k`` samples per item, each scored by a unit metric). Records are kept;
-memory holds counts per class pair and per item, never the records.
+memory holds counts per class pair and per item, never the records. A figure over no
+record is ``null``, not 0, and a metric that scored no record at all logs a warning (a
+misspelt path reads as missing everywhere).
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from grasp_core.plugin import MISSING, SourceItem, StepEnv, StepOutput, StrictModel, lookup
+from grasp_core.plugin import (
+    MISSING,
+    SourceItem,
+    StepEnv,
+    StepOutput,
+    StrictModel,
+    get_logger,
+    lookup,
+)
 from grasp_io._fs import coerce_config
 from grasp_io.postprocess._scores import (
     classification_scores,
@@ -32,6 +43,8 @@ from grasp_io.postprocess._scores import (
 from grasp_io.postprocess._text import normalise
 
 __all__ = ["MetricsConfig", "MetricsStep"]
+
+_log = get_logger(__name__)
 
 _DIGITS = 6
 _CORRECT: tuple[str | int | bool, ...] = ("correct", "yes", "true", "pass", "a")
@@ -143,7 +156,7 @@ class MetricsStep:
         self.scored: Counter[str] = Counter()
         self.missing: Counter[str] = Counter()
         self.records = 0
-        self.pairs: Counter[tuple[str, str]] = Counter()
+        self.pairs: Counter[tuple[str, str | None]] = Counter()
         self.unlabelled = 0
         self.items: dict[str, list[int]] = {}
         """pass@k: [samples, correct] per item."""
@@ -178,11 +191,11 @@ class MetricsStep:
         config = self.config.classification
         if config is None:
             return
-        golden, predicted = lookup(record, config.golden), lookup(record, config.predicted)
-        if golden in (MISSING, None) or predicted is MISSING:
+        golden = _label(lookup(record, config.golden), config.normalise)
+        if golden is None:
             self.unlabelled += 1
             return
-        self.pairs[(_label(golden, config.normalise), _label(predicted, config.normalise))] += 1
+        self.pairs[(golden, _label(lookup(record, config.predicted), config.normalise))] += 1
 
     def _sample(self, record: Mapping[str, Any], results: Mapping[str, bool | None]) -> None:
         config = self.config.pass_at_k
@@ -197,6 +210,7 @@ class MetricsStep:
 
     def finish(self) -> Mapping[str, Any]:
         results: dict[str, Any] = {"records": self.records}
+        self._warn_unscored()
         if self.config.unit:
             results["unit"] = {
                 metric.name: {
@@ -214,6 +228,26 @@ class MetricsStep:
         if self.config.pass_at_k is not None:
             results["pass_at_k"] = self._pass_at_k(self.config.pass_at_k)
         return {"headline": _headline(results), **results}
+
+    def _warn_unscored(self) -> None:
+        """One warning per metric that scored none of the records it saw: its fields are
+        missing in every record, which is most often a misspelt path."""
+        if not self.records:
+            return
+        for metric in self.config.unit:
+            if not self.scored[metric.name]:
+                paths = [path for path in (metric.predicted, metric.golden) if path]
+                _log.warning(
+                    f"metric {metric.name!r} scored no record: every one of the "
+                    f"{self.records} records lacks {' or '.join(map(repr, paths))}; "
+                    "check the paths",
+                )
+        classification = self.config.classification
+        if classification is not None and not sum(self.pairs.values()):
+            _log.warning(
+                f"classification scored no record: none of the {self.records} records has "
+                f"a golden label at {classification.golden!r}; check the path",
+            )
 
     def _pass_at_k(self, config: PassAtKConfig) -> dict[str, Any]:
         summary: dict[str, Any] = {"metric": config.metric, "items": len(self.items)}
@@ -235,7 +269,9 @@ def _headline(results: Mapping[str, Any]) -> str:
     ]
     if "classification" in results:
         scores = results["classification"]
-        figures.append(f"accuracy {scores['accuracy']:.3f}, macro F1 {scores['macro']['f1']:.3f}")
+        if scores["accuracy"] is not None:
+            macro_f1 = scores["macro"]["f1"]
+            figures.append(f"accuracy {scores['accuracy']:.3f}, macro F1 {macro_f1:.3f}")
     figures.extend(
         f"{key} {value:.3f}"
         for key, value in results.get("pass_at_k", {}).items()
@@ -261,9 +297,11 @@ def _str(value: Any) -> str:
     return "" if value is None or value is MISSING else str(value)
 
 
-def _label(value: Any, fold: bool) -> str:
+def _label(value: Any, fold: bool) -> str | None:
+    """A label to compare; None for a missing, null or blank one (no label, no class)."""
     text = _str(value)
-    return normalise(text) if fold else text
+    label = normalise(text) if fold else text
+    return label if label.strip() else None
 
 
 def _ratio(part: int, whole: int) -> float | None:

@@ -8,8 +8,9 @@ reaches it: put it after `dedup` to profile the curated output, before to see th
 one); from the quality tags when present: flag counts and the `overall` score histogram;
 histograms of any numeric score fields named (a judge's); and, with `embedding_model`, a
 diversity figure: the mean cosine distance between the embeddings of a sample of records.
-Records pass unchanged. Memory: a length per record and field, a hash per record and per
-distinct n-gram, and the embedding sample.
+Records pass unchanged. Memory: a length per record and field, a hash per record, at most
+``EXACT_LIMIT`` n-gram hashes and 16 KB of HyperLogLog registers per n (``_stats``), and the
+embedding sample.
 """
 
 from __future__ import annotations
@@ -24,10 +25,18 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, Field
 
-from grasp_core.plugin import SourceItem, StepEnv, StepOutput, StrictModel, lookup
+from grasp_core.errors import ConfigError
+from grasp_core.plugin import (
+    SourceItem,
+    StepEnv,
+    StepOutput,
+    StrictModel,
+    count_tokens,
+    lookup,
+)
 from grasp_io._fs import coerce_config
 from grasp_io.postprocess._profile_html import render_html
-from grasp_io.postprocess._stats import DistinctNgrams, count_tokens, histogram, percentiles
+from grasp_io.postprocess._stats import DistinctNgrams, histogram, percentiles
 from grasp_io.postprocess._text import field_texts, normalise
 
 __all__ = ["ProfileConfig", "ProfileStep"]
@@ -110,7 +119,7 @@ class ProfileStep:
         for name, text in zip(names, texts, strict=True):
             self.words.setdefault(name, array("I")).append(len(text.split()))
             if config.tokens:
-                self.tokens.setdefault(name, array("I")).append(count_tokens(text))
+                self.tokens.setdefault(name, array("I")).append(_tokens(text))
         whole = "\n".join(texts)
         self.distinct.add(normalise(whole, strip_punctuation=True).split())
         key = hashlib.blake2b(normalise(whole).encode(), digest_size=16).digest()
@@ -174,6 +183,7 @@ class ProfileStep:
                 "rate": round(self.duplicates / self.records, 4) if self.records else None,
             },
             "distinct": self.distinct.ratios(),
+            "distinct_estimated": self.distinct.estimated,
             "languages": dict(self.languages.most_common()),
             "quality": {"tagged": self.tagged, "flags": dict(self.flags.most_common())},
             "scores": scores,
@@ -225,6 +235,13 @@ class ProfileStep:
             "sample": len(texts),
             "mean_cosine_distance": _mean_cosine_distance(vectors),
         }
+
+
+def _tokens(text: str) -> int:
+    try:
+        return count_tokens(text)
+    except ConfigError as exc:
+        raise ConfigError(f"the profile step: {exc}; or set `tokens: false`") from exc
 
 
 def _lengths(values: Any, bins: int) -> dict[str, Any]:

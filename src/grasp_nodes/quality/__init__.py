@@ -4,6 +4,7 @@
 See docs/how-to/quality-tagging.md for every tag.
 """
 
+from grasp_core.plugin import count_tokens
 from grasp_nodes.quality.checks import (
     asks_for_json,
     is_blank,
@@ -18,7 +19,6 @@ from grasp_nodes.quality.language import detect_language
 from grasp_nodes.quality.lexical import mtld, repetition_ratio, type_token_ratio, words
 from grasp_nodes.quality.node import QualityNode, QualityNodeConfig, overall
 from grasp_nodes.quality.text import RecordText, Turn, record_text
-from grasp_nodes.quality.tokens import count_tokens
 
 __all__ = [
     "CATEGORIES",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from grasp_core.plugin import count_tokens
 from grasp_nodes.quality.checks import (
     asks_for_json,
     is_blank,
@@ -15,7 +16,6 @@ from grasp_nodes.quality.checks import (
 from grasp_nodes.quality.language import detect_language
 from grasp_nodes.quality.lexical import mtld, repetition_ratio, type_token_ratio, words
 from grasp_nodes.quality.text import RecordText
-from grasp_nodes.quality.tokens import count_tokens
 
 __all__ = ["FLAG_NAMES", "flags_of", "heuristic_score", "heuristics"]
 

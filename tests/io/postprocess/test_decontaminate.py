@@ -240,3 +240,35 @@ def test_a_benchmark_field_no_row_has_stops_before_any_record(tmp_path: Path) ->
     ):
         run_steps(tmp_path, [{"id": "1", "prompt": "x", "response": "y"}], steps(typo))
     assert not (tmp_path / "curated.jsonl").exists()
+
+
+def test_every_benchmark_a_record_leaks_from_is_reported_and_counted(tmp_path: Path) -> None:
+    """A text two benchmarks share counts for both, and stretches of two benchmarks that
+    touch in a record are two spans, one per benchmark: no benchmark hides another."""
+    rng = random.Random(5)
+    shared, only_a, only_b = words(rng, 15), words(rng, 14), words(rng, 14)
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "a0", "q": " ".join(shared)}])
+    write_jsonl(
+        tmp_path / "b.jsonl",
+        [{"id": "b0", "q": " ".join(only_b)}, {"id": "b1", "q": " ".join(shared)}],
+    )
+    write_jsonl(tmp_path / "c.jsonl", [{"id": "c0", "q": " ".join(only_a)}])
+    benchmarks = "".join(
+        f"      - {{name: {name}, source: {{type: disk, file_path: {name}.jsonl}}}}\n"
+        for name in ("a", "b", "c")
+    )
+    records = [
+        {"id": "both", "prompt": "x", "response": " ".join(shared)},
+        {"id": "touching", "prompt": "x", "response": " ".join([*only_a, *only_b])},
+    ]
+    _, removed, result = run_steps(tmp_path, records, steps(benchmarks))
+    found = {
+        r["id"]: [(m["benchmark"], m["benchmark_id"], m["words"]) for m in r["details"]["matches"]]
+        for r in removed
+    }
+    assert found == {
+        "both": [("a", "a0", 15), ("b", "b1", 15)],
+        "touching": [("b", "b0", 14), ("c", "c0", 14)],
+    }
+    counts = result.steps[0].results["benchmarks"]
+    assert {name: counts[name]["records_matched"] for name in counts} == {"a": 1, "b": 2, "c": 1}

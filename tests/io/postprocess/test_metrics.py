@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from grasp_core import RunOptions, run_task
 from grasp_core.errors import ConfigError
@@ -119,8 +120,7 @@ def test_classification_scores_match_hand_computed_values(tmp_path: Path) -> Non
     )
     assert records == rows  # no unit metric: records unchanged
     scores = results_of(result)["classification"]
-    assert scores["count"] == 6
-    assert scores["unlabelled"] == 1
+    assert (scores["labelled"], scores["unlabelled"], scores["unanswered"]) == (6, 1, 0)
     assert scores["accuracy"] == pytest.approx(4 / 6, abs=1e-6)
     per_class = scores["per_class"]
     assert per_class["cat"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
@@ -131,6 +131,52 @@ def test_classification_scores_match_hand_computed_values(tmp_path: Path) -> Non
     assert macro["precision"] == pytest.approx((0.5 + 2 / 3 + 1) / 3, abs=1e-6)
     assert macro["recall"] == pytest.approx((0.5 + 1 + 0.5) / 3, abs=1e-6)
     assert macro["f1"] == pytest.approx((0.5 + 0.8 + 2 / 3) / 3, abs=1e-6)
+
+
+def test_a_missing_prediction_is_wrong_and_no_class(tmp_path: Path) -> None:
+    """cat→cat, cat→null, dog→dog, dog→cat, dog→(absent): accuracy 2/5; cat P=1/2 R=1/2
+    F1=1/2, dog P=1 R=1/3 F1=1/2; no class for the missing answers in the macro means."""
+    rows: Records = [
+        {"id": "1", "label": "cat", "guess": "cat"},
+        {"id": "2", "label": "cat", "guess": None},
+        {"id": "3", "label": "dog", "guess": "dog"},
+        {"id": "4", "label": "dog", "guess": "cat"},
+        {"id": "5", "label": "dog"},
+    ]
+    _, result = run_steps(
+        tmp_path, rows, "- metrics: {classification: {predicted: guess, golden: label}}\n"
+    )
+    scores = results_of(result)["classification"]
+    assert (scores["labelled"], scores["unanswered"], scores["unlabelled"]) == (5, 2, 0)
+    assert scores["accuracy"] == pytest.approx(2 / 5)
+    assert set(scores["per_class"]) == {"cat", "dog"}
+    assert scores["per_class"]["dog"]["recall"] == pytest.approx(1 / 3, abs=1e-6)
+    assert scores["macro"] == {
+        "precision": pytest.approx(3 / 4),
+        "recall": pytest.approx((1 / 2 + 1 / 3) / 2, abs=1e-6),
+        "f1": pytest.approx(1 / 2),
+    }
+
+
+def test_nothing_labelled_gives_null_scores_and_a_warning(tmp_path: Path) -> None:
+    """A golden path no record has (`lable`) scores nothing: accuracy and the macro means
+    are null, not 0, `labelled` is 0, and one warning names the path."""
+    rows: Records = [{"id": "1", "label": "cat", "guess": "cat"}]
+    with capture_logs() as logs:
+        _, result = run_steps(
+            tmp_path, rows, "- metrics: {classification: {predicted: guess, golden: lable}}\n"
+        )
+    results = results_of(result)
+    scores = results["classification"]
+    assert (scores["labelled"], scores["unlabelled"], scores["accuracy"]) == (0, 1, None)
+    assert scores["macro"] == {"precision": None, "recall": None, "f1": None}
+    assert scores["per_class"] == {}
+    assert results["headline"] == "nothing scored"
+    warnings = [log["event"] for log in logs if log["log_level"] == "warning"]
+    assert warnings == [
+        "classification scored no record: none of the 1 records has a golden label at "
+        "'lable'; check the path"
+    ]
 
 
 def samples(item: str, answers: list[str]) -> Records:

@@ -388,9 +388,9 @@ def test_a_ray_runs_metrics_and_cli_summary_match_a_local_runs(
         tmp_path / "local", LLM_TASK % "{type: jsonl, file_path: out.jsonl}", files
     )
     ray_task = write_task(tmp_path / "ray", LLM_TASK % "{type: jsonl, file_path: out.jsonl}", files)
-    run_task(local_task, RunOptions(mock=mock_server.url))
+    run_task(local_task, RunOptions(mock=mock_server.url, cache=False))  # both runs call
     sigterm_before = signal.getsignal(signal.SIGTERM)
-    argv = ["run", str(ray_task), "--mock-url", mock_server.url, "--executor", "ray"]
+    argv = ["run", str(ray_task), "--mock-url", mock_server.url, "--executor", "ray", "--no-cache"]
     assert main([*argv, "--num-shards", "3"]) == 0
     assert signal.getsignal(signal.SIGTERM) == sigterm_before
     local = json.loads((tmp_path / "local" / "out.metrics.json").read_text())

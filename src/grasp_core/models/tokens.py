@@ -1,4 +1,5 @@
-"""Token counts with tiktoken's ``cl100k_base``, offline.
+"""Token counts with tiktoken's ``cl100k_base``, offline: the one counter the quality node's
+heuristic tags and the profile step share.
 
 tiktoken downloads its BPE files on first use unless ``TIKTOKEN_CACHE_DIR`` holds them.
 litellm ships ``cl100k_base`` in its package (and points ``TIKTOKEN_CACHE_DIR`` there when it
@@ -16,9 +17,9 @@ from typing import Any
 
 from grasp_core.errors import ConfigError
 
-__all__ = ["ENCODING", "count_tokens"]
+__all__ = ["TOKEN_ENCODING", "count_tokens"]
 
-ENCODING = "cl100k_base"
+TOKEN_ENCODING = "cl100k_base"
 _lock = threading.Lock()
 _encoding: Any = None
 
@@ -41,10 +42,10 @@ def _load() -> Any:
             if bundled is not None:
                 os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(bundled))
             try:
-                _encoding = tiktoken.get_encoding(ENCODING)
-            except Exception as exc:
+                _encoding = tiktoken.get_encoding(TOKEN_ENCODING)
+            except Exception as exc:  # a download refused offline, a broken cache...
                 raise ConfigError(
-                    f"cannot load the {ENCODING} tokenizer ({type(exc).__name__}: {exc}); "
+                    f"cannot load the {TOKEN_ENCODING} tokenizer ({type(exc).__name__}: {exc}); "
                     "set TIKTOKEN_CACHE_DIR to a folder holding it (litellm ships one in "
                     "litellm/litellm_core_utils/tokenizers)"
                 ) from exc

@@ -1,0 +1,151 @@
+"""SyGra's spellings of node keys, read as GraSP's before a node config is validated.
+
+The dialect is accepted, not advertised (docs/how-to/coming-from-sygra.md has the mapping).
+Node types reach these through ``grasp_core.plugin``; ``grasp convert sygra`` applies the same
+functions to rewrite a task file in GraSP's spelling, so the mapping is written once:
+each function takes a node's raw config and returns it in GraSP's spelling, or raises a
+``ValueError`` whose message names GraSP's equivalent (pydantic turns it into one line with
+the file, line and YAML path). A key close to one of GraSP's own names is never moved, so a
+typo still meets the did-you-mean of the strict models.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationInfo
+
+__all__ = ["in_sygra_file", "lambda_keys", "model_keys", "node_keys"]
+
+_MODEL_FIELDS = ("name", "parameters", "cache", "output_type", "input_type")
+
+
+def in_sygra_file(info: ValidationInfo) -> bool:
+    """Whether the config being validated comes from SyGra's task file (`graph_config.yaml`):
+    only there do unknown keys take SyGra's meaning (rather than being refused)."""
+    return bool(info.context and info.context.get("dialect") == "sygra")
+
+
+def model_keys(model: Any, *, sygra: bool) -> tuple[Any, Any]:
+    """A ``model:`` block in GraSP's spelling, and the ``structured_output`` it held (SyGra
+    writes it inside the model block; GraSP on the node). In SyGra's file, request
+    parameters written directly under ``model:`` (``temperature: 0.2``) move into
+    ``parameters``."""
+    if not isinstance(model, Mapping):
+        return model, None
+    block = dict(model)
+    if "provider" in block:
+        raise ValueError(
+            f"model.provider ({block['provider']!r}) is SyGra's spelling; in GraSP the "
+            "provider is the route of the models-file entry (`model: openai/gpt-4o`, "
+            "`hosted_vllm/...`): remove `provider` from the node"
+        )
+    structured = block.pop("structured_output", None)
+    loose = {
+        key: block.pop(key)
+        for key in list(block)
+        if sygra
+        and key not in _MODEL_FIELDS
+        and not difflib.get_close_matches(str(key), _MODEL_FIELDS, n=1, cutoff=0.75)
+    }
+    if loose:
+        parameters = block.get("parameters") or {}
+        if not isinstance(parameters, Mapping):
+            return block, structured  # the strict model reports the bad `parameters`
+        doubled = sorted(set(loose) & set(parameters))
+        if doubled:
+            raise ValueError(
+                f"model: {', '.join(doubled)} set both directly under `model` and in "
+                "`model.parameters`; keep one, under `parameters`"
+            )
+        block["parameters"] = {**parameters, **loose}
+    return block, structured
+
+
+def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
+    """SyGra's node-level spellings for nodes that call models (llm, agent, multi_llm):
+    ``structured_output`` inside the model block, loose model parameters, ``output_key``,
+    ``input_key: messages`` and ``chat_history``."""
+    if not isinstance(data, Mapping):
+        return data
+    node = dict(data)
+    if models_key == "model" and "model" in node:
+        node["model"], structured = model_keys(node["model"], sygra=sygra)
+        _lift_structured(node, structured, "model.structured_output")
+    elif models_key == "models" and isinstance(node.get("models"), Mapping):
+        models: dict[str, Any] = {}
+        per_model: dict[str, Any] = dict(node.get("structured_outputs") or {})
+        for label, ref in node["models"].items():
+            models[label], structured = model_keys(ref, sygra=sygra)
+            if structured is not None:
+                if label in per_model:
+                    raise ValueError(
+                        f"models.{label}.structured_output and structured_outputs.{label} "
+                        "are both set; keep one"
+                    )
+                per_model[label] = structured
+        node["models"] = models
+        if per_model:
+            node["structured_outputs"] = per_model
+    if "output_key" in node:
+        if "output_keys" in node:
+            raise ValueError("output_key and output_keys are both set; keep `output_keys`")
+        node["output_keys"] = node.pop("output_key")
+    if "input_key" in node:
+        key = node.pop("input_key")
+        if key not in (None, "messages"):
+            raise ValueError(
+                f"input_key {key!r}: GraSP nodes read the chat history from the record's "
+                "`messages`; copy that key into `messages` with a pre_process hook, or "
+                "remove input_key"
+            )
+    if "chat_history" in node and _yes(node.pop("chat_history")) is False:
+        raise ValueError(
+            "chat_history: false: GraSP sends the history to every model-calling node "
+            "of a `chat_conversation: multiturn` graph and to none of a singleturn one; "
+            "remove chat_history and choose with graph_config.chat_conversation"
+        )
+    return node
+
+
+def _lift_structured(node: dict[str, Any], structured: Any, where: str) -> None:
+    if structured is None:
+        return
+    if node.get("structured_output") is not None:
+        raise ValueError(
+            f"{where} and the node's structured_output are both set; keep the node's "
+            "`structured_output`"
+        )
+    node["structured_output"] = structured
+
+
+def lambda_keys(data: Any, known: frozenset[str], *, sygra: bool) -> Any:
+    """SyGra's ``function_type`` is dropped (GraSP tells ``async def`` apart itself); in
+    SyGra's file, a lambda node's keys beyond GraSP's own go to ``params`` (SyGra passes the
+    whole node dict to the function). A key close to a known one stays, for the
+    did-you-mean."""
+    if not isinstance(data, Mapping):
+        return data
+    node = dict(data)
+    node.pop("function_type", None)
+    if not sygra:
+        return node
+    extra = {
+        key: node.pop(key)
+        for key in list(node)
+        if key not in known and not difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)
+    }
+    if extra:
+        params = node.get("params") or {}
+        if isinstance(params, Mapping):
+            node["params"] = {**extra, **params}
+    return node
+
+
+def _yes(value: Any) -> bool | None:
+    """SyGra writes flags as booleans or as ``"yes"``/``"no"``."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("yes", "true", "1")
+    return None if value is None else bool(value)
