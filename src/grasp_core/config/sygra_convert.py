@@ -14,6 +14,7 @@ file gets no ``task.yaml`` (never a silently different task).
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 from collections.abc import Callable, Mapping
@@ -44,6 +45,8 @@ class Conversion:
 
     tasks: list[Path] = field(default_factory=list)
     """Converted task folders, relative to the destination."""
+    subgraphs: list[Path] = field(default_factory=list)
+    """Converted folders without ``data_config``: graphs other tasks use, not run alone."""
     problems: list[str] = field(default_factory=list)
     """One line each: ``file[:line]: what was not converted, and what to do``."""
 
@@ -51,6 +54,9 @@ class Conversion:
         """The Markdown report written as ``CONVERT_REPORT.md``."""
         out = ["# Conversion report (grasp convert sygra)", "", "## Converted tasks", ""]
         out += [f"- `{task.as_posix()}`" for task in self.tasks] or ["- none"]
+        if self.subgraphs:
+            out += ["", "## Converted subgraphs (no data_config: not run alone)", ""]
+            out += [f"- `{folder.as_posix()}`" for folder in self.subgraphs]
         out += ["", "## Not converted", ""]
         out += [f"- {line}" for line in self.problems] or ["- nothing: every file converted"]
         return "\n".join(out) + "\n"
@@ -86,10 +92,10 @@ def convert_sygra_tree(
             target.unlink(missing_ok=True)  # a stale one from an earlier conversion
             continue
         target.write_text(converted, encoding="utf-8")
-        result.tasks.append(rel_dir)
+        (result.tasks if converter.runnable else result.subgraphs).append(rel_dir)
     if models is not None:
         models_text = _convert_models(models, result.problems)
-        for rel_dir in result.tasks:
+        for rel_dir in result.tasks + result.subgraphs:
             (dest / rel_dir / "models.yaml").write_text(models_text, encoding="utf-8")
     (dest / "CONVERT_REPORT.md").write_text(result.report(), encoding="utf-8")
     return result
@@ -103,6 +109,8 @@ class _TaskConverter:
         self.name = task_file.relative_to(src).as_posix()
         self.problems: list[str] = []
         self.failed = False
+        self.runnable = False
+        """Whether the file has a ``data_config`` (a task, rather than a subgraph)."""
 
     def convert(self) -> str | None:
         from ruamel.yaml import YAML
@@ -118,6 +126,7 @@ class _TaskConverter:
         yaml.width = 4096
         yaml.indent(mapping=2, sequence=4, offset=2)  # SyGra's files indent list items
         tree = yaml.load(text)
+        self.runnable = isinstance(tree, dict) and "data_config" in tree
         nodes = (tree.get("graph_config") or {}).get("nodes") if isinstance(tree, dict) else None
         for node_name, node in (nodes or {}).items():
             if isinstance(node, dict):
@@ -139,6 +148,9 @@ class _TaskConverter:
         try:
             if node_type in _MODEL_NODES:
                 plain = node_keys(_plain(node), sygra=True, models_key=_MODEL_NODES[node_type])
+            elif node_type == "subgraph":
+                self._subgraph(node, where(path))
+                return
             elif node_type == "lambda":
                 known = self.node_fields("lambda")
                 if known is None:
@@ -163,32 +175,49 @@ class _TaskConverter:
                     value[key] = type(item)(moved) if type(item) is not str else moved
 
     def _dotted(self, dotted: str, where: str) -> str | None:
+        """A module path from SyGra's root as one from the task's folder (None: no change)."""
         parts = dotted.split(".")
-        task_dir = self.task_file.parent.resolve()
-        for root in (task_dir, self.src.resolve(), *self.src.resolve().parents):
-            for cut in range(len(parts), 0, -1):
-                base = root.joinpath(*parts[:cut])
-                for target, module_parts in (
-                    (base.with_suffix(".py"), parts[:cut]),
-                    (base / SYGRA_TASK_FILE, None),
-                ):
-                    if not target.is_file():
-                        continue
-                    if not target.resolve().is_relative_to(task_dir):
-                        if module_parts is None or target.resolve().is_relative_to(
-                            self.src.resolve()
-                        ):
-                            self._fail(
-                                f"{self.name}: {where}",
-                                f"{dotted!r} names {target.relative_to(root)}, outside the "
-                                "task's folder; GraSP resolves dotted paths and subgraphs from "
-                                "the task's folder: move the module (or subgraph) into it",
-                            )
-                        return None
-                    if module_parts is None:
-                        return None  # a subgraph inside the task's folder: read as it is
-                    inside = target.resolve().relative_to(task_dir).with_suffix("").parts
-                    return ".".join((*inside, *parts[cut:]))
+        for cut in range(len(parts), 0, -1):
+            found = self._locate(parts[:cut], ".py")
+            if found is None:
+                continue
+            task_dir = self.task_file.parent.resolve()
+            if not found.is_relative_to(task_dir):
+                self._fail(
+                    f"{self.name}: {where}",
+                    f"{dotted!r} names {found.relative_to(self.src.resolve())}, outside the "
+                    "task's folder; GraSP resolves dotted paths from the task's folder: move "
+                    "the module into it",
+                )
+                return None
+            inside = found.relative_to(task_dir).with_suffix("").parts
+            return ".".join((*inside, *parts[cut:]))
+        return None
+
+    def _subgraph(self, node: Any, where: str) -> None:
+        """SyGra's ``subgraph: tasks.x.y`` as GraSP's ``graph: ../y/task.yaml``: the folder's
+        converted task file, from this task's folder."""
+        spec = node.get("subgraph")
+        if not isinstance(spec, str) or "graph" in node:
+            return  # not SyGra's spelling, or both keys: the subgraph node reports it
+        found = self._locate(spec.replace("/", ".").split("."), "", SYGRA_TASK_FILE)
+        if found is None:
+            self._fail(where, f"subgraph {spec!r} names no SyGra task folder under the source")
+            return
+        task_file = found.parent / "task.yaml"
+        relative = os.path.relpath(task_file, self.task_file.parent.resolve())
+        plain = {("graph" if k == "subgraph" else k): v for k, v in _plain(node).items()}
+        _reconcile(node, {**plain, "graph": Path(relative).as_posix()})
+
+    def _locate(self, parts: list[str], suffix: str, name: str = "") -> Path | None:
+        """The file ``parts`` names inside the source tree, looked up from the task's folder,
+        then the source folder and each folder above it (SyGra's repository root)."""
+        src = self.src.resolve()
+        for root in (self.task_file.parent.resolve(), src, *src.parents):
+            target = root.joinpath(*parts)
+            target = target / name if name else target.with_suffix(suffix)
+            if target.is_file() and target.resolve().is_relative_to(src):
+                return target.resolve()
         return None
 
 

@@ -67,9 +67,12 @@ def open_sink(block: dict[str, Any], path: Path) -> Sink:
     return sink
 
 
-def read_output(paths: Sequence[Path], output_format: str, id_column: str) -> Iterator[SourceItem]:
-    """The records of a finished output, in order: the ``disk`` source for a file format,
-    the ``hf`` source for a dataset folder."""
+def read_output(
+    paths: Sequence[Path], output_format: str | None, id_column: str | None = None
+) -> Iterator[SourceItem]:
+    """The records of a finished output, in order: the ``disk`` source for a file format
+    (``None``: inferred from each file's name), the ``hf`` source for a dataset folder. The
+    one way GraSP reads an output back (a run's result and a post-process alike)."""
     for path in paths:
         block: dict[str, Any]
         if output_format == "hf":
@@ -78,7 +81,7 @@ def read_output(paths: Sequence[Path], output_format: str, id_column: str) -> It
             block = {"type": "disk", "file_path": str(path), "file_format": output_format}
         kind = registry.sources.get(block["type"])
         fields = kind.config_model.model_fields
-        if "id_column" in fields:
+        if id_column is not None and "id_column" in fields:
             block["id_column"] = id_column
         config = validate_block(kind.config_model, block, path=("source",), document=None)
         yield from kind.from_config(config, path.parent).iter_records()

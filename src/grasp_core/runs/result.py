@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grasp_core import registry
 from grasp_core.errors import SinkError
+from grasp_core.postprocess.output import read_output
 from grasp_core.runs import result_data
 from grasp_core.runs.layout import RunLayout
 
@@ -145,17 +145,7 @@ class RunResult:
     def records(self) -> Iterator[dict[str, Any]]:
         """The (first sink's) output records, read lazily through the disk source, or the
         hf source for an ``hf`` sink's dataset folder."""
-        for path in self._first_sink_paths():
-            block: dict[str, str | None]
-            if self.output_format == "hf":
-                kind, block = "hf", {"type": "hf", "repo_id": str(path)}
-            else:
-                fmt = self.output_format
-                kind, block = "disk", {"type": "disk", "file_path": str(path), "file_format": fmt}
-            source_type = registry.sources.get(kind)
-            config = source_type.config_model.model_validate(block)
-            source = source_type.from_config(config, path.parent)
-            for item in source.iter_records():
-                if item.error is not None:
-                    raise SinkError(f"cannot read back the output: {item.error}")
-                yield item.data
+        for item in read_output(self._first_sink_paths(), self.output_format):
+            if item.error is not None:
+                raise SinkError(f"cannot read back the output: {item.error}")
+            yield item.data

@@ -7,11 +7,12 @@ with a tolerance, or a ``judge``'s verdict field) and add the results to the rec
 aggregates, in the step's results (the run's summary and ``metrics.json``): each unit
 metric's accuracy; with ``classification``, accuracy and precision, recall and F1 per
 class and macro-averaged over the records with a golden label (``labelled``; a record
-without an answer counts as wrong, ``unanswered``, and is no class of its own); with ``pass_at_k``, pass@k and pass^k over the records grouped
-by an item key (``k`` samples per item, each scored by a unit metric). Records are kept;
-memory holds counts per class pair and per item, never the records. A figure over no
-record is ``null``, not 0, and a metric that scored no record at all logs a warning (a
-misspelt path reads as missing everywhere).
+without an answer counts as wrong, ``unanswered``, and is no class of its own); with
+``pass_at_k``, pass@k and pass^k over the records grouped by an item key (``k`` samples
+per item, each scored by a unit metric). Records are kept; memory holds counts per class
+pair and per item, never the records. A figure over no record is ``null``, not 0, and a
+metric that scored no record at all logs a warning (a misspelt path reads as missing
+everywhere).
 """
 
 from __future__ import annotations

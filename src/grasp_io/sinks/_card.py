@@ -2,11 +2,13 @@
 file it ships with it.
 
 The card's metadata is Hugging Face's (license, task categories, size category,
-languages, tags, and ``configs`` naming the split's parquet files as ``push_to_hub``
-lays them out); its text says what the dataset holds and, when the run handed the sink its
-provenance (``set_provenance``), how it was made: GraSP's version, the task, the seed, the
-sources, the dates, calls, tokens and cost, the models, and the task file itself (secrets
-masked), saved as ``task.yaml`` so ``grasp run task.yaml`` makes the dataset again.
+languages, tags, and ``configs`` naming the split's files where they are: the
+``data-*.arrow`` files of a ``save_to_disk`` folder in the folder's card, the parquet shards
+``push_to_hub`` uploads in the pushed one); its text says what the dataset holds and, when
+the run handed the sink its provenance (``set_provenance``), how it was made: GraSP's
+version, the task, the seed, the sources, the dates, calls, tokens and cost, the models, and
+the task file itself (secrets masked), saved as ``task.yaml`` so ``grasp run task.yaml``
+makes the dataset again.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from pydantic import Field
 
 from grasp_core.plugin import StrictModel
 
-__all__ = ["TASK_FILE", "HfCardConfig", "render_card", "size_category"]
+__all__ = ["SAVED_DATA_FILES", "TASK_FILE", "HfCardConfig", "render_card", "size_category"]
 
 TASK_FILE = "task.yaml"
 """The task file's name beside the card."""
+SAVED_DATA_FILES = "data-*.arrow"
+"""The data files ``Dataset.save_to_disk`` writes into a dataset folder."""
 
 _SIZES = (
     (1_000, "n<1K"),
@@ -69,8 +73,10 @@ def render_card(
     rows: int,
     columns: Mapping[str, str],
     provenance: Mapping[str, Any] | None,
+    data_files: str,
 ) -> str:
-    """The card's text: YAML metadata between ``---`` lines, then markdown."""
+    """The card's text: YAML metadata between ``---`` lines, then markdown. ``data_files``:
+    the glob, relative to the card, of the split's files."""
     from huggingface_hub import DatasetCardData
 
     data = DatasetCardData(
@@ -80,9 +86,7 @@ def render_card(
         size_categories=[size_category(rows)],
         tags=config.tags or None,
         pretty_name=config.pretty_name or title,
-        configs=[
-            {"config_name": "default", "data_files": [{"split": split, "path": f"data/{split}-*"}]}
-        ],
+        configs=[{"config_name": "default", "data_files": [{"split": split, "path": data_files}]}],
     )
     name = config.pretty_name or title
     parts = [

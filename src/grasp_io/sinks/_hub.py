@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from grasp_core.errors import SinkError
 from grasp_io._hf_token import hide_token
 
-__all__ = ["HubApi", "HubTarget", "default_api", "push_dataset"]
+__all__ = ["HubApi", "HubTarget", "default_api", "push_dataset", "split_files"]
 
 _SHARD_BYTES = 500 * 1024 * 1024
 """Largest parquet file pushed, before compression (the hub's viewer prefers <= 500 MB)."""
@@ -72,6 +72,11 @@ def default_api(token: str | None) -> HubApi:
     return api
 
 
+def split_files(split: str) -> str:
+    """The glob of a split's parquet shards in a pushed repository."""
+    return f"data/{split}-*"
+
+
 def push_dataset(
     dataset: Any,
     target: HubTarget,
@@ -106,7 +111,7 @@ def push_dataset(
             folder_path=staging,
             commit_message=target.commit_message,
             repo_type="dataset",
-            delete_patterns=[f"data/{target.split}-*"],
+            delete_patterns=[split_files(target.split)],
         )
     except Exception as exc:  # the api may be any HfApi-like object: every failure is one kind
         message = hide_token(f"{type(exc).__name__}: {exc}", target.token)

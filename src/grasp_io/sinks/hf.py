@@ -23,8 +23,8 @@ from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._hf_token import read_token
 from grasp_io._media_columns import MediaKind
-from grasp_io.sinks._card import TASK_FILE, HfCardConfig, render_card
-from grasp_io.sinks._hub import ApiFactory, HubTarget, default_api, push_dataset
+from grasp_io.sinks._card import SAVED_DATA_FILES, TASK_FILE, HfCardConfig, render_card
+from grasp_io.sinks._hub import ApiFactory, HubTarget, default_api, push_dataset, split_files
 from grasp_io.sinks._unwritable import cannot_write
 from grasp_io.sinks.parquet import ParquetSink
 
@@ -213,7 +213,7 @@ class HfSink:
             dataset = datasets.Dataset.from_parquet(str(merged), cache_dir=str(cache))
             _remove_tree(temporary)
             dataset.save_to_disk(str(temporary))
-            described = self._card_files(dataset)
+            described = self._card_files(dataset, SAVED_DATA_FILES)
             for name, text in described.items():
                 (temporary / name).write_text(text, encoding="utf-8")
             _remove_tree(self.path)
@@ -224,7 +224,8 @@ class HfSink:
             if self.hub is not None:
                 api = self.api_factory(self.hub.token)
                 staging = self.path.with_name(f".{self.path.name}.hub")
-                self.pushed = push_dataset(dataset, self.hub, staging, api, files=described)
+                pushed_card = self._card_files(dataset, split_files(self.split))
+                self.pushed = push_dataset(dataset, self.hub, staging, api, files=pushed_card)
         except SinkError:
             raise
         except (OSError, ValueError) as exc:
@@ -235,8 +236,9 @@ class HfSink:
         finally:
             shutil.rmtree(cache, ignore_errors=True)
 
-    def _card_files(self, dataset: Any) -> dict[str, str]:
-        """``README.md`` and ``task.yaml`` by name (nothing with ``card.enabled: false``)."""
+    def _card_files(self, dataset: Any, data_files: str) -> dict[str, str]:
+        """``README.md`` and ``task.yaml`` by name (nothing with ``card.enabled: false``);
+        the card's ``configs`` name ``data_files``, the glob of the data where it goes."""
         if not self.card.enabled:
             return {}
         columns = {
@@ -250,6 +252,7 @@ class HfSink:
             rows=dataset.num_rows,
             columns=columns,
             provenance=self.provenance,
+            data_files=data_files,
         )
         files = {"README.md": card}
         task_yaml = (self.provenance or {}).get("task", {}).get("yaml")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from grasp_core.cli.app import main
+from grasp_core.config.sygra_python import rewrite_imports
 
 GRAPH_CONFIG = """\
 # A SyGra task: answers a question.
@@ -104,9 +105,11 @@ def test_converted_task_runs_with_mock(tmp_path: Path, capsys: pytest.CaptureFix
     assert not (task / "graph_config.yaml").exists()
     assert "lambda: task_executor.Prepare" in text
     assert "condition: task_executor.Done" in text
-    assert "output_keys: answer" in text and "output_key:" not in text
+    assert "output_keys: answer" in text
+    assert "output_key:" not in text
     assert "function_type" not in text
-    assert "parameters:" in text and "temperature: 0.3" in text
+    assert "parameters:" in text
+    assert "temperature: 0.3" in text
     assert "from grasp_nodes.sygra_compat import EdgeCondition" in (
         task / "task_executor.py"
     ).read_text(encoding="utf-8")
@@ -146,13 +149,16 @@ def test_report_lists_what_was_not_converted(
     code = _convert(tmp_path / "sygra", dest, "--models", str(tmp_path / "sygra" / "models.yaml"))
     printed = capsys.readouterr().out
     report = (dest / "CONVERT_REPORT.md").read_text(encoding="utf-8")
-    assert code == 1 and printed == report
+    assert code == 1
+    assert printed == report
     assert "tasks/examples/qa/helpers.py:1: `from sygra.utils import ...`" in report
-    assert "model.provider" in report and "tasks/examples/bad/graph_config.yaml:" in report
+    assert "model.provider" in report
+    assert "tasks/examples/bad/graph_config.yaml:" in report
     assert "SyGra model 'old' has model_type 'triton'" in report
     assert not (dest / "tasks" / "examples" / "bad" / "task.yaml").exists()
     models = (dest / "tasks" / "examples" / "qa" / "models.yaml").read_text(encoding="utf-8")
-    assert "# served by vLLM" in models and "old:" not in models
+    assert "# served by vLLM" in models
+    assert "old:" not in models
 
 
 def test_second_run_refuses_then_is_idempotent(
@@ -184,3 +190,77 @@ def test_module_outside_the_task_folder_is_reported(tmp_path: Path) -> None:
     report = (dest / "CONVERT_REPORT.md").read_text(encoding="utf-8")
     assert "'tasks.examples.shared.Prepare' names tasks/examples/shared.py" in report
     assert not (dest / "tasks" / "examples" / "qa" / "task.yaml").exists()
+
+
+RECIPE = """\
+graph_config:
+  nodes:
+    reply:
+      node_type: llm
+      output_key: reply
+      prompt:
+        - user: "{topic}"
+      model: {name: writer, max_tokens: 50}
+  edges:
+    - {from: START, to: reply}
+    - {from: reply, to: END}
+"""
+
+USES_RECIPE = """\
+data_config:
+  source: {type: disk, file_path: questions.jsonl}
+  sink: {type: jsonl, file_path: output/replies.jsonl}
+graph_config:
+  nodes:
+    inner:
+      node_type: subgraph
+      subgraph: tasks.recipes.reply  # a folder, from SyGra's root
+  edges:
+    - {from: START, to: inner}
+    - {from: inner, to: END}
+output_config:
+  output_map:
+    reply: {from: reply}
+"""
+
+
+def test_subgraph_folder_becomes_a_graph_path(tmp_path: Path) -> None:
+    """`subgraph: tasks.recipes.x` (a folder from SyGra's root) becomes `graph:` naming the
+    converted folder's task.yaml from the task's folder, and the task runs."""
+    root = tmp_path / "sygra"
+    recipe, task = root / "tasks" / "recipes" / "reply", root / "tasks" / "examples" / "uses"
+    recipe.mkdir(parents=True)
+    task.mkdir(parents=True)
+    (recipe / "graph_config.yaml").write_text(RECIPE, encoding="utf-8")
+    (task / "graph_config.yaml").write_text(USES_RECIPE, encoding="utf-8")
+    (task / "questions.jsonl").write_text('{"topic": "tides"}\n', encoding="utf-8")
+    dest = tmp_path / "out"
+    assert _convert(root / "tasks", dest) == 0
+    text = (dest / "examples" / "uses" / "task.yaml").read_text(encoding="utf-8")
+    assert "graph: ../../recipes/reply/task.yaml # a folder, from SyGra's root" in text
+    report = (dest / "CONVERT_REPORT.md").read_text(encoding="utf-8")
+    assert "## Converted subgraphs (no data_config: not run alone)\n\n- `recipes/reply`" in report
+    assert main(["run", str(dest / "examples" / "uses"), "--mock", "--overwrite"]) == 0
+    rows = (dest / "examples" / "uses" / "output" / "replies.jsonl").read_text(encoding="utf-8")
+    assert json.loads(rows) == {"reply": "tides"}
+
+
+def test_multiline_and_aliased_imports_are_rewritten() -> None:
+    """A parenthesised import over several lines, with aliases, becomes one compat import;
+    a SyGra import the compat module lacks is kept and reported with its line."""
+    source = (
+        "import os\n"
+        "from sygra.core.graph.functions.node_processor import (\n"
+        "    NodePreProcessor as Pre,\n"
+        "    NodePostProcessor,\n"
+        ")\n"
+        "from sygra.core.base_task_executor import BaseTaskExecutor\n"
+    )
+    text, problems = rewrite_imports(source, name="t.py")
+    assert text == (
+        "import os\n"
+        "from grasp_nodes.sygra_compat import NodePreProcessor as Pre, NodePostProcessor\n"
+        "from sygra.core.base_task_executor import BaseTaskExecutor\n"
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith("t.py:6: `from sygra.core.base_task_executor import ...`")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from grasp_core.errors import PostProcessError
-from grasp_core.postprocess import CurationResult, CurationTarget, curate, load_steps_file
+from grasp_core.errors import ConfigError, PostProcessError
+from grasp_core.postprocess import CurationResult, CurationTarget, curate, load_steps_file, staging
 from grasp_core.postprocess import read_output as read_back
 from tests.core.postprocess.helpers import read_jsonl, write_jsonl, write_user_steps
 
@@ -168,3 +168,38 @@ def test_no_record_kept_removes_an_older_curated_output(tmp_path: Path) -> None:
     assert result.output_paths == []
     assert not (tmp_path / "out.parquet").exists()
     assert [line["id"] for line in read_jsonl(tmp_path / "out.removed.jsonl")] == ["a"]
+
+
+class _Killed(BaseException):
+    """A kill: nothing runs after it (the test also turns cleanup off)."""
+
+
+def test_a_kill_between_two_moves_is_finished_by_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the curated output moved but before the report did, a post-process
+    leaves its decided moves behind; the next post-process finishes them before anything
+    else (here it fails building its steps), so output and report come from the same pass."""
+    run_steps(tmp_path, "- dedup\n")
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.removed.jsonl")] == ["c"]
+    real_replace, moved = staging.os.replace, []
+
+    def replace_then_die(source: Any, target: Any) -> None:
+        real_replace(source, target)
+        moved.append(Path(target).name)
+        if Path(target).name == "out.jsonl":
+            raise _Killed
+
+    monkeypatch.setattr(staging.os, "replace", replace_then_die)
+    monkeypatch.setattr(staging.Staging, "discard", lambda self: None)  # a kill cleans nothing
+    with pytest.raises(_Killed):
+        run_steps(tmp_path, "- user_steps.DropFlagged\n")
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a", "c", "d"]
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.removed.jsonl")] == ["c"]  # mixed
+    monkeypatch.undo()
+    missing = "{benchmarks: [{name: b, source: {type: disk, file_path: missing.jsonl}}]}"
+    with pytest.raises(ConfigError, match="benchmark 'b'"):
+        run_steps(tmp_path, f"- decontaminate: {missing}\n")
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a", "c", "d"]
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.removed.jsonl")] == ["b"]
+    assert not (tmp_path / "out.curating").exists()

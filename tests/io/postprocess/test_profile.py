@@ -5,11 +5,15 @@ equal values computed by hand; `NAME.profile.json` and a self-contained
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import re
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from grasp_core.postprocess import (
@@ -19,6 +23,7 @@ from grasp_core.postprocess import (
     load_steps_file,
     read_output,
 )
+from grasp_io.postprocess._stats import DistinctNgrams, histogram
 
 Records = list[dict[str, Any]]
 
@@ -153,3 +158,38 @@ def test_diversity_from_embeddings_through_the_mock(tmp_path: Path, mock_url: st
     assert found[0] == {"model": "embedder", "sample": 3, "mean_cosine_distance": 0.0}
     assert found[1]["sample"] == 3
     assert found[1]["mean_cosine_distance"] > 0.05
+
+
+def test_a_value_on_a_bin_edge_lands_where_numpy_puts_it() -> None:
+    """1.925 sits on an edge that float arithmetic puts at 1.9250000000000003: numpy counts
+    it in the seventh bin, and so does the profile (dividing by the width put it in the
+    eighth)."""
+    values = [0.0, 0.275, 0.55, 0.825, 1.1, 1.375, 1.65, 1.925, 2.2]
+    counts, _edges = np.histogram(values, bins=8)
+    assert counts.tolist() == [1, 1, 2, 0, 1, 2, 1, 1]
+    assert histogram(values, 8)["counts"] == counts.tolist()
+
+
+def test_distinct_n_memory_is_bounded_and_the_estimate_close() -> None:
+    """300,000 bigrams over a 1,000-word vocabulary (about 260,000 distinct): the counter
+    holds well under a megabyte once past its exact limit (a set of their hashes held over
+    ten), and the distinct-2 estimate is within 2.5 % of the exact figure."""
+    rng = random.Random(3)
+    vocabulary = [f"w{n}" for n in range(1000)]
+    texts = [[rng.choice(vocabulary) for _ in range(200)] for _ in range(1500)]
+    exact = len({(a, b) for text in texts for a, b in itertools.pairwise(text)})
+    for text in texts[:5]:  # fills the token-hash cache before measuring
+        DistinctNgrams([1]).add(text)
+    tracemalloc.start()
+    try:
+        counter = DistinctNgrams([2])
+        for text in texts:
+            counter.add(text)
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert exact > 250_000
+    assert held < 1_000_000
+    assert counter.estimated
+    ratio = counter.ratios()["distinct_2"]
+    assert ratio == pytest.approx(exact / (1500 * 199), rel=0.025)

@@ -61,7 +61,7 @@ def test_save_to_disk_writes_a_card_that_datasetcard_loads(tmp_path: Path) -> No
     assert data["tags"] == ["synthetic", "grasp"]
     assert data["pretty_name"] == "Planted QA"
     assert data["configs"] == [
-        {"config_name": "default", "data_files": [{"split": "test", "path": "data/test-*"}]}
+        {"config_name": "default", "data_files": [{"split": "test", "path": "data-*.arrow"}]}
     ]
     assert "# Planted QA" in card.text
     assert "One split, `test`, of 3 records" in card.text
@@ -74,6 +74,42 @@ def test_save_to_disk_writes_a_card_that_datasetcard_loads(tmp_path: Path) -> No
     import datasets
 
     assert datasets.load_from_disk(str(tmp_path / "ds")).num_rows == 3
+
+
+def test_the_cards_configs_name_the_files_really_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The saved folder's card names its `data-*.arrow` files and the pushed card the parquet
+    shards: each glob matches data files in its place, and `datasets` reading the files the
+    card names (offline) gets every row of the split."""
+    import datasets
+
+    sink = sink_for(tmp_path, split="test", card=CARD)
+    sink.restore([])
+    sink.write(rows("a", 3))
+    sink.finalize()
+    folder = tmp_path / "ds"
+    [config] = DatasetCard.load(folder / "README.md").data.to_dict()["configs"]
+    [files] = config["data_files"]
+    assert sorted(folder.glob(files["path"]))
+    loaded = datasets.load_dataset(
+        "arrow", data_files={files["split"]: str(folder / files["path"])}, cache_dir=str(tmp_path)
+    )
+    assert loaded["test"].to_list() == datasets.load_from_disk(str(folder)).to_list()
+    assert len(loaded["test"]) == 3
+
+    hub = RecordingHub()
+    pushed = sink_for(tmp_path, file_path="ds2", push_to_hub=True, repo_id="me/qa", card=CARD)
+    pushed.api_factory = lambda token: hub
+    pushed.restore([])
+    pushed.write(rows("a", 2))
+    pushed.finalize()
+    [config] = DatasetCard(hub.files["README.md"].decode()).data.to_dict()["configs"]
+    [files] = config["data_files"]
+    glob = files["path"]
+    assert [name for name in hub.files if Path(name).match(glob)] == [
+        "data/train-00000-of-00001.parquet"
+    ]
 
 
 def test_push_uploads_the_card_and_the_task(
