@@ -27,6 +27,14 @@ if TYPE_CHECKING:
     from grasp_core.engine.validation import parse_type
     from grasp_core.engine.writable import find_unwritable
     from grasp_core.graph import CompiledGraph, compile_graph
+    from grasp_core.graph.chat_messages import (
+        AIMessage,
+        ChatMessage,
+        HumanMessage,
+        SystemMessage,
+        ToolMessage,
+        with_message_objects,
+    )
     from grasp_core.graph.state import APPEND_KEYS, REPLY_FLAGS
     from grasp_core.graph.state_keys import check_state_reads, free_reads
     from grasp_core.logs import get_logger, redact, register_secret
@@ -73,15 +81,18 @@ __all__ = [
     "MISSING",
     "REPLY_FLAGS",
     "TOKEN_ENCODING",
+    "AIMessage",
     "Backend",
     "BuildEnv",
     "CacheMode",
+    "ChatMessage",
     "CommitToken",
     "CompiledGraph",
     "DataQualityConfig",
     "Embedder",
     "EmbedderFactory",
     "GraphConfig",
+    "HumanMessage",
     "ModelParameters",
     "ModelSpec",
     "Node",
@@ -104,6 +115,8 @@ __all__ = [
     "StepOutput",
     "StepType",
     "StrictModel",
+    "SystemMessage",
+    "ToolMessage",
     "Transform",
     "TransformEnv",
     "TransformType",
@@ -138,6 +151,7 @@ __all__ = [
     "sources",
     "transforms",
     "validate_block",
+    "with_message_objects",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -154,6 +168,14 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.engine.validation": ["parse_type"],
         "grasp_core.engine.writable": ["find_unwritable"],
         "grasp_core.graph": ["CompiledGraph", "compile_graph"],
+        "grasp_core.graph.chat_messages": [
+            "AIMessage",
+            "ChatMessage",
+            "HumanMessage",
+            "SystemMessage",
+            "ToolMessage",
+            "with_message_objects",
+        ],
         "grasp_core.graph.state": ["APPEND_KEYS", "REPLY_FLAGS"],
         "grasp_core.graph.state_keys": ["check_state_reads", "free_reads"],
         "grasp_core.models.backends": ["Backend"],

@@ -8,7 +8,14 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from grasp_core.errors import ConfigError, NodeError
-from grasp_core.plugin import BuildEnv, NodeConfig, NodeContext, UserCallable, load_callable
+from grasp_core.plugin import (
+    BuildEnv,
+    NodeConfig,
+    NodeContext,
+    UserCallable,
+    load_callable,
+    with_message_objects,
+)
 from grasp_nodes._sygra_keys import in_sygra_file, lambda_keys
 
 __all__ = ["LambdaNode", "LambdaNodeConfig"]
@@ -63,7 +70,7 @@ class LambdaNode:
         return self._keys
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
-        working = dict(state)
+        working = with_message_objects(dict(state))  # SyGra's lambdas read message objects
         if self._params is not None:
             value = await self.fn(dict(self._params), working)
         else:

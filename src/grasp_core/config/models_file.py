@@ -34,12 +34,33 @@ PROVIDER_KEY_ENV = {
 
 
 class ModelCost(StrictModel):
-    """A model's price, in dollars per million tokens."""
+    """A model's price: dollars per million tokens, and for media models per image, per
+    character spoken or per second of audio."""
 
-    input_per_million: float = Field(ge=0)
+    input_per_million: float = Field(default=0.0, ge=0)
     """Dollars per million prompt (input) tokens."""
-    output_per_million: float = Field(ge=0)
+    output_per_million: float = Field(default=0.0, ge=0)
     """Dollars per million completion (output) tokens."""
+    per_image: float | dict[str, float] | None = None
+    """Dollars per image made: one price, or prices by `QUALITY/SIZE`, `SIZE` or `QUALITY`
+    (`high/1024x1024`, `1024x1024`, `low`), with `default` for the rest."""
+    per_character: float | None = Field(default=None, ge=0)
+    """Dollars per character of text spoken (text-to-speech)."""
+    per_second: float | None = Field(default=None, ge=0)
+    """Dollars per second of audio spoken (text-to-speech) or transcribed."""
+
+    @model_validator(mode="after")
+    def _some_price(self) -> ModelCost:
+        given = self.model_fields_set
+        if not given:
+            raise ValueError(
+                "give a price: `input_per_million` and `output_per_million`, or for media "
+                "models `per_image`, `per_character` or `per_second`"
+            )
+        prices = self.per_image.values() if isinstance(self.per_image, dict) else [self.per_image]
+        if any(price is not None and price < 0 for price in prices):
+            raise ValueError(f"`per_image` prices must be 0 or more, got {self.per_image!r}")
+        return self
 
 
 class ModelSpec(StrictModel):

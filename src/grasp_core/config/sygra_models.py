@@ -242,16 +242,23 @@ def _check_keys(name: str, entry: Mapping[str, Any], where: _Where) -> None:
         )
 
 
+_TEXT_FORMATS = ("json", "text")
+"""Transcription formats whose result is the transcription's text, which is what GraSP keeps
+from every transcription (SyGra's ``transcribe`` entry asks for ``json``)."""
+
+
 def _parameters(
     name: str, entry: Mapping[str, Any], model_type: str, where: _Where
 ) -> dict[str, Any]:
     """SyGra's ``parameters`` in GraSP's spelling: TGI's ``max_new_tokens`` is ``max_tokens``
-    on the chat API, ``special_tokens`` are stop strings, and vLLM's chat-template parameters
-    travel as ``chat_template_kwargs``."""
+    on the chat API, ``special_tokens`` are stop strings, vLLM's chat-template parameters
+    travel as ``chat_template_kwargs``, and a transcription's text format is left to GraSP."""
     raw = entry.get("parameters") or {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where('parameters')}: SyGra model {name!r}: give a mapping")
     params = dict(raw)
+    if entry.get("input_type") == "audio" and params.get("response_format") in _TEXT_FORMATS:
+        del params["response_format"]  # GraSP asks for JSON and keeps the transcription's text
     if "max_new_tokens" in params:
         params.setdefault("max_tokens", params.pop("max_new_tokens"))
         params.pop("max_new_tokens", None)

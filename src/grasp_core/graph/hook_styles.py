@@ -5,7 +5,8 @@ dict``). SyGra's change the state they are given and return all of it, and its
 post-processors read the reply as a message object (``response.message.content``), some
 without the state (``apply(response)``). Both styles work unchanged:
 
-- each hook gets its own deep copy of the state, and what it returns is reduced to the
+- each hook gets its own deep copy of the state, its ``messages`` as objects that are
+  also dicts (:mod:`grasp_core.graph.chat_messages`), and what it returns is reduced to the
   keys whose values differ from the state's (returning the whole state stores nothing
   twice; a grown ``messages`` list contributes only its new messages);
 - the node's result is a dict that also answers ``.message`` (``content``, ``role``,
@@ -21,6 +22,7 @@ from typing import Any
 
 from grasp_core.config.callables import UserCallable
 from grasp_core.errors import NodeError
+from grasp_core.graph.chat_messages import with_message_objects
 from grasp_core.graph.state import APPEND_KEYS
 
 __all__ = ["NodeResult", "ReplyMessage", "post_process_hook", "pre_process_hook"]
@@ -63,7 +65,7 @@ def pre_process_hook(hook: UserCallable, node: str) -> UserCallable:
 
     async def call(state: Mapping[str, Any]) -> Any:
         before = dict(state)
-        value = await hook(copy.deepcopy(before))
+        value = await hook(with_message_objects(copy.deepcopy(before)))
         return changed_keys(value, before, node=node, hook="pre_process")
 
     return UserCallable(call, name=hook.name)
@@ -79,7 +81,7 @@ def post_process_hook(hook: UserCallable, node: str) -> UserCallable:
         if alone:
             return await hook(response)
         before = dict(state)
-        value = await hook(response, copy.deepcopy(before))
+        value = await hook(response, with_message_objects(copy.deepcopy(before)))
         if value is None or not _whole_state(value, before):
             return value
         return changed_keys(value, before, node=node, hook="post_process")

@@ -28,6 +28,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from grasp_core.errors import NodeError, RecordError
+from grasp_core.graph.chat_messages import with_message_objects
 from grasp_core.graph.compiled import END, START, CompiledGraph, EdgeKey
 from grasp_core.graph.node_call import call_node, stop_for_interrupt
 from grasp_core.graph.state import APPEND_KEYS
@@ -308,7 +309,9 @@ class _Walk:
             if edge.condition is None:
                 continue
             assert edge.path_map is not None
-            label = await edge.condition(MappingProxyType(self.state))
+            # messages read as message objects too, as SyGra's conditions read them
+            view = with_message_objects(dict(self.state))
+            label = await edge.condition(MappingProxyType(view))
             label = str(label)
             if label not in edge.path_map:
                 raise RecordError(

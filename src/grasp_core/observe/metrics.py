@@ -94,6 +94,9 @@ class ModelStats:
     saved_prompt_tokens: int = 0
     """Tokens the cached replies cost when they were first fetched."""
     saved_completion_tokens: int = 0
+    media_cost_usd: float = 0.0
+    """Dollars of media made or read (images, characters spoken, audio seconds), priced per
+    call on top of the tokens."""
 
     def cache_summary(self, price: Price | None) -> dict[str, Any]:
         """Hits, misses, and what the hits would have cost (None: unpriced model)."""
@@ -114,7 +117,7 @@ class ModelStats:
         """Dollars spent on these calls; ``None`` when the price is unknown."""
         if price is None:
             return None
-        return price.cost(self.prompt_tokens, self.completion_tokens)
+        return price.cost(self.prompt_tokens, self.completion_tokens) + self.media_cost_usd
 
     def merge(self, other: ModelStats) -> None:
         """Add ``other``'s calls (from another process of the same run) to these."""
@@ -133,6 +136,7 @@ class ModelStats:
         self.cache_misses += other.cache_misses
         self.saved_prompt_tokens += other.saved_prompt_tokens
         self.saved_completion_tokens += other.saved_completion_tokens
+        self.media_cost_usd += other.media_cost_usd
 
     def summary(self, price: Price | None = None) -> dict[str, Any]:
         return {
@@ -284,11 +288,13 @@ class RunMetrics:
         completion_tokens: int,
         retries: int,
         error: str | None = None,
+        media_cost_usd: float = 0.0,
     ) -> None:
         """Count one logical model call (with all of its retries): ``wire`` holds the
         seconds of each request it sent, ``queued`` the seconds it waited around them;
         ``error`` marks a call that failed after them (its attempts' errors are counted by
-        :meth:`record_attempt_error`)."""
+        :meth:`record_attempt_error`); ``media_cost_usd`` is what a media call's images,
+        characters or audio seconds cost."""
         for stats in (self.model(model), self._node_model(model)):
             if stats is None:
                 continue
@@ -298,13 +304,14 @@ class RunMetrics:
             stats.queued.append(queued)
             stats.prompt_tokens += prompt_tokens
             stats.completion_tokens += completion_tokens
+            stats.media_cost_usd += media_cost_usd
             if error is not None:
                 stats.failures += 1
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
         price = self.prices.get(model)
         if price is not None:
-            self.cost_usd += price.cost(prompt_tokens, completion_tokens)
+            self.cost_usd += price.cost(prompt_tokens, completion_tokens) + media_cost_usd
         for listener in self.listeners:
             listener(self)
 

@@ -60,8 +60,9 @@ class Staging:
         written this time (an older curated output when no record was kept), then the
         staging folder; return the targets that exist now. The moves are recorded first
         (:data:`MANIFEST`), so an interrupted commit is finished by the next :meth:`fresh`."""
-        moves = [
-            {"staged": staged.name, "target": str(target), "move": staged.exists()}
+        decided = {staged.name: staged.exists() for staged in self._targets.values()}
+        moves: list[dict[str, Any]] = [
+            {"staged": staged.name, "target": str(target), "move": decided[staged.name]}
             for target, staged in self._targets.items()
         ]
         manifest = self.folder / MANIFEST
@@ -71,7 +72,7 @@ class Staging:
             raise cannot_write(manifest, exc) from exc
         _apply(self.folder, moves)
         shutil.rmtree(self.folder, ignore_errors=True)
-        return [Path(move["target"]) for move in moves if move["move"]]
+        return [target for target, staged in self._targets.items() if decided[staged.name]]
 
     def discard(self) -> None:
         """Remove the staging folder and what it holds (best effort); a commit under way

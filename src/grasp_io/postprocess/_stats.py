@@ -129,7 +129,7 @@ def _mix(values: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finaliser: every output bit depends on every input bit, so the
     register index and the rank are independent (the n-gram hashes are polynomials)."""
     with np.errstate(over="ignore"):
-        mixed = values ^ (values >> np.uint64(33))
+        mixed: np.ndarray = values ^ (values >> np.uint64(33))
         mixed = mixed * np.uint64(0xFF51AFD7ED558CCD)
         mixed ^= mixed >> np.uint64(33)
         mixed = mixed * np.uint64(0xC4CEB9FE1A85EC53)

@@ -4,8 +4,9 @@ Every call goes through litellm (``aimage_generation``, ``aimage_edit``, ``aspee
 ``atranscription``; their sync forms in a worker thread under trio), under the entry's
 backend slot and retried as a chat call is (:func:`call_with_retries`; errors mapped by
 :func:`map_litellm_error`, so a content-policy refusal, a 400, fails at once). Each call
-is counted in the run's metrics as one call of the model. The fast lane does not carry
-media calls yet.
+is counted in the run's metrics as one call of the model, priced by the entry's
+price (``grasp_core.models.pricing``: per image by size and quality, per character spoken, per
+second of audio), so budget caps count media. The fast lane does not carry media calls yet.
 
 Images come back as bytes (``b64_json`` decoded) or as the URL a provider answered with;
 the node fetches URLs and bounds sizes. A response without media is retried.
@@ -115,7 +116,11 @@ class MediaClient:
     async def generate_images(self, prompt: str, params: Mapping[str, Any]) -> list[Any]:
         """The images (``{b64_json}`` or ``{url}`` items) made from ``prompt``."""
         response = await self._call(
-            "aimage_generation", "image_generation", prompt=prompt, **params
+            "aimage_generation",
+            "image_generation",
+            cost_of=self._image_cost(params),
+            prompt=prompt,
+            **params,
         )
         return _image_items(response, self.name)
 
@@ -134,12 +139,27 @@ class MediaClient:
                 sent["mask"] = mask.file("mask")
             return sent
 
-        response = await self._call("aimage_edit", "image_edit", files, prompt=prompt, **params)
+        response = await self._call(
+            "aimage_edit",
+            "image_edit",
+            files,
+            cost_of=self._image_cost(params),
+            prompt=prompt,
+            **params,
+        )
         return _image_items(response, self.name)
 
     async def speak(self, text: str, params: Mapping[str, Any]) -> bytes:
         """The audio of ``text``."""
-        response = await self._call("aspeech", "speech", input=text, **params)
+        response = await self._call(
+            "aspeech",
+            "speech",
+            cost_of=lambda made: self._media_cost(
+                characters=len(text), seconds=_seconds(getattr(made, "content", made))
+            ),
+            input=text,
+            **params,
+        )
         content = getattr(response, "content", response)
         if not isinstance(content, bytes):
             raise RetryableModelError(f"model {self.name!r}: the speech response holds no audio")
@@ -148,7 +168,11 @@ class MediaClient:
     async def transcribe(self, audio: UploadedMedia, params: Mapping[str, Any]) -> str:
         """The text of ``audio``."""
         response = await self._call(
-            "atranscription", "transcription", lambda: {"file": audio.file("audio")}, **params
+            "atranscription",
+            "transcription",
+            lambda: {"file": audio.file("audio")},
+            cost_of=lambda _: self._media_cost(seconds=_seconds(audio.data)),
+            **params,
         )
         text = getattr(response, "text", None)
         if not isinstance(text, str):
@@ -160,9 +184,12 @@ class MediaClient:
         async_name: str,
         sync_name: str,
         files: Callable[[], dict[str, Any]] | None = None,
+        *,
+        cost_of: Callable[[Any], float],
         **params: Any,
     ) -> Any:
-        """One logical call with its retries, counted in the metrics."""
+        """One logical call with its retries, counted in the metrics with what its answer
+        cost (``cost_of``; a failed call costs nothing)."""
         started = time.perf_counter()
         wire: list[float] = []
         attempt = functools.partial(self._attempt, async_name, sync_name, files, params, wire)
@@ -171,10 +198,31 @@ class MediaClient:
         except ModelCallError as exc:
             self._record(started, wire, max(exc.attempts - 1, 0), exc.kind)
             raise
-        self._record(started, wire, attempts - 1, None)
+        self._record(started, wire, attempts - 1, None, cost_of(result))
         return result
 
-    def _record(self, started: float, wire: list[float], retries: int, error: str | None) -> None:
+    def _image_cost(self, params: Mapping[str, Any]) -> Callable[[Any], float]:
+        """What an image response costs: each image at its size and quality."""
+        sent = {**self.defaults, **params}
+        return lambda made: self._media_cost(
+            images=len(getattr(made, "data", None) or []),
+            size=sent.get("size"),
+            quality=sent.get("quality"),
+        )
+
+    def _media_cost(self, **made: Any) -> float:
+        """Dollars for what one call made, by the entry's price (0 when unpriced)."""
+        price = self.metrics.prices.get(self.name)
+        return price.media_cost(**made) if price is not None else 0.0
+
+    def _record(
+        self,
+        started: float,
+        wire: list[float],
+        retries: int,
+        error: str | None,
+        media_cost_usd: float = 0.0,
+    ) -> None:
         queued = max(0.0, time.perf_counter() - started - sum(wire))
         self.metrics.record_call(
             self.name,
@@ -184,6 +232,7 @@ class MediaClient:
             completion_tokens=0,
             retries=retries,
             error=error,
+            media_cost_usd=media_cost_usd,
         )
 
     async def _attempt(
@@ -247,6 +296,19 @@ class MediaClient:
             raise
         except Exception as exc:
             raise map_litellm_error(exc, model=self.name) from exc
+
+
+def _seconds(audio: object) -> float:
+    """How long ``audio`` plays (0 when soundfile cannot read it: it is then not priced by
+    the second)."""
+    if not isinstance(audio, bytes):
+        return 0.0
+    import soundfile
+
+    try:
+        return float(soundfile.info(io.BytesIO(audio)).duration)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return 0.0
 
 
 def _image_items(response: Any, name: str) -> list[Any]:

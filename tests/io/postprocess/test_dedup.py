@@ -95,6 +95,29 @@ def test_minhash_finds_planted_near_duplicates(tmp_path: Path) -> None:
     assert {f"s{n}" for n in range(50)} <= kept_ids
 
 
+def test_short_near_duplicates_need_single_words_and_a_lower_threshold(tmp_path: Path) -> None:
+    """100 texts of 8 words and a copy of each with one word changed (single-word Jaccard
+    7/9): the defaults (trigrams, 0.8) find almost none, `ngram: 1, threshold: 0.7` finds
+    them (precision and recall >= 0.95), and no original is removed."""
+    rng = random.Random(13)
+    originals = [sentence(rng, 8) for _ in range(100)]
+    records = [{"id": f"o{i}", "text": " ".join(words)} for i, words in enumerate(originals)]
+    planted: dict[str, str] = {}
+    for i, words in enumerate(originals):
+        copy = list(words)
+        copy[rng.randrange(8)] = f"changed{i}"
+        planted[f"c{i}"] = f"o{i}"
+        records.append({"id": f"c{i}", "text": " ".join(copy)})
+    _, by_default = run_dedup(tmp_path / "default", records, "- dedup: {method: minhash}\n")
+    assert precision_recall(by_default, planted)[1] <= 0.05
+    short = "- dedup: {method: minhash, ngram: 1, threshold: 0.7}\n"
+    _, removed = run_dedup(tmp_path / "short", records, short)
+    precision, recall = precision_recall(removed, planted)
+    assert precision >= 0.95
+    assert recall >= 0.95
+    assert not [r for r in removed if r["id"].startswith("o")]
+
+
 def test_exact_finds_planted_duplicates_after_normalising(tmp_path: Path) -> None:
     """Copies that differ only in case, spacing and Unicode width are exact duplicates of the
     first occurrence (similarity 1.0); a copy with other punctuation is one only with

@@ -237,7 +237,7 @@ def test_a_task_dedups_and_decontaminates_after_its_run(
         "steps.py": "def copy(state):\n    return state['text']\n",
     }
     task = write_task(tmp_path, copy_task_yaml() + steps, files)
-    result = run_task(task, RunOptions(mock=mock_server.url))
+    result = run_task(task, RunOptions(mock=mock_server.url, ordered=True))  # r0 before r1
     assert len(read_jsonl(tmp_path / "out.jsonl")) == 4
     assert [r["id"] for r in read_jsonl(tmp_path / "out.curated.jsonl")] == ["r0", "r3"]
     removed = read_jsonl(tmp_path / "out.removed.jsonl")

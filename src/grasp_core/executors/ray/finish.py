@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grasp_core.executors.ray.layout import ShardLayout
-from grasp_core.executors.ray.merge import concatenate, merge_into
+from grasp_core.executors.ray.merge import concatenate, gather_media, merge_into
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.runs import RunResult, TaskParts, write_summary
 from grasp_core.runs.curation import post_process_run_sync
@@ -52,7 +52,13 @@ def finish_run(
     indexes = sorted(outcomes)
     finished = [(i, r) for i in indexes if (r := outcomes[i].result) is not None]
     shards = [r for _, r in finished]
-    sink_paths = merge_into(local.parts.sinks(), [layout.output(i) for i in indexes])
+    media_dir = local.parts.layout.media_dir
+    shard_media = [layout.output(i).with_suffix(".media") for i in indexes]
+    gather_media(shard_media, media_dir)  # before the sinks, which may embed the files
+    relocate = (shard_media[0].name, media_dir.name) if shard_media else None
+    sink_paths = merge_into(
+        local.parts.sinks(), [layout.output(i) for i in indexes], media=relocate
+    )
     concatenate([layout.failures(i) for i in indexes], local.parts.layout.failures_path)
     for index in indexes:
         if (metrics := outcomes[index].metrics) is not None:
