@@ -362,7 +362,8 @@ def test_the_cli_exits_3_when_a_ray_run_reaches_the_task_files_cap(
     err = capsys.readouterr().err
     assert "budget reached" in err
     assert "reached --max-tokens 60" in err
-    assert "--resume --max-cost USD (or --max-tokens N)" in err
+    assert f"grasp run {task} --resume " in err
+    assert err.rstrip().endswith("--max-cost USD (or --max-tokens N)")
     assert 0 < len(output_ids(tmp_path / "out.jsonl")) < 100
 
 
