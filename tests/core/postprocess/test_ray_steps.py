@@ -72,3 +72,6 @@ def test_steps_run_once_over_the_merged_output(
     assert result.metrics["post_process"]["kept"] == 10
     shard_files = [p.name for p in tmp_path.rglob("*") if "curated" in p.name]
     assert shard_files == ["answers.curated.jsonl"]
+    provenance = json.loads((tmp_path / "out" / "answers.provenance.json").read_text())
+    assert provenance["records"]["written"] == 30
+    assert provenance["post_process"]["kept"] == 10

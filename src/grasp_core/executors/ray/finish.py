@@ -4,7 +4,7 @@ run's ``summary.json`` and ``metrics.json`` are written as a local run writes th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from grasp_core.executors.ray.layout import ShardLayout
@@ -13,6 +13,7 @@ from grasp_core.observe.metrics import RunMetrics
 from grasp_core.runs import RunResult, TaskParts, write_summary
 from grasp_core.runs.curation import post_process_run_sync
 from grasp_core.runs.monitor import RunMonitor
+from grasp_core.runs.provenance import RunProvenance
 
 __all__ = ["DriverRun", "ShardOutcome", "finish_run", "interrupted_run"]
 
@@ -26,6 +27,11 @@ class DriverRun:
     parts: TaskParts
     metrics: RunMetrics
     monitor: RunMonitor
+    provenance: RunProvenance = field(init=False)
+    """Started with the run (its start time), written beside the merged output."""
+
+    def __post_init__(self) -> None:
+        self.provenance = RunProvenance(self.parts, seed=self.parts.options.seed or 0)
 
 
 @dataclass
@@ -97,6 +103,8 @@ def finish_run(
     )
     write_summary(result, local.monitor)
     post_process_run_sync(local.parts, result, local.monitor)  # over the merged output
+    if not result.interrupted:
+        local.provenance.write(result)
     return result
 
 
