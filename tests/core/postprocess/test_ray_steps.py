@@ -75,3 +75,22 @@ def test_steps_run_once_over_the_merged_output(
     provenance = json.loads((tmp_path / "out" / "answers.provenance.json").read_text())
     assert provenance["records"]["written"] == 30
     assert provenance["post_process"]["kept"] == 10
+
+
+def test_a_ray_runs_hf_card_tells_how_it_was_made(
+    cluster: None, tmp_path: Path, mock_server: MockServer
+) -> None:
+    """The merged hf output of a Ray run is carded with the run's facts, as a local run's."""
+    from huggingface_hub import DatasetCard
+
+    sink = "sink: {type: hf, file_path: out/qa, card: {license: mit}}"
+    task_text = TASK.replace("sink: {type: jsonl, file_path: out/answers.jsonl}", sink)
+    rows = "".join(json.dumps({"id": f"r{i}", "text": f"say {i}"}) + "\n" for i in range(6))
+    task = write_task(tmp_path, task_text, {"data.jsonl": rows})
+    catalog = ModelCatalog(specs={"m": ModelSpec(model="openai/m", max_concurrency=4)})
+    options = RunOptions(mock=mock_server.url, models=catalog, executor="ray", num_shards=2, seed=3)
+    assert run_task(task, options).done == 6
+    card = DatasetCard.load(tmp_path / "out" / "qa" / "README.md")
+    assert card.data.to_dict()["license"] == "mit"
+    assert "| model calls | 6 |" in card.text
+    assert "| seed | 3 |" in card.text

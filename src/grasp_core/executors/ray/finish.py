@@ -62,13 +62,13 @@ def finish_run(
     shard_media = [layout.output(i).with_suffix(".media") for i in indexes]
     gather_media(shard_media, media_dir)  # before the sinks, which may embed the files
     relocate = (shard_media[0].name, media_dir.name) if shard_media else None
-    sink_paths = merge_into(
-        local.parts.sinks(), [layout.output(i) for i in indexes], media=relocate
-    )
-    concatenate([layout.failures(i) for i in indexes], local.parts.layout.failures_path)
     for index in indexes:
         if (metrics := outcomes[index].metrics) is not None:
             local.metrics.merge(metrics)
+    sinks = local.parts.sinks()
+    local.provenance.describe(sinks.values(), local.metrics.summary())  # the hf sink's card
+    sink_paths = merge_into(sinks, [layout.output(i) for i in indexes], media=relocate)
+    concatenate([layout.failures(i) for i in indexes], local.parts.layout.failures_path)
     reasons: dict[str, int] = {}
     for shard in shards:
         for reason, n in shard.failure_reasons.items():
