@@ -6,8 +6,12 @@ text parts of its messages, joined by blank lines, are the image prompt or the t
 speak; the image parts are the images to edit (none: generate); the audio part is what to
 transcribe. The model's ``parameters`` are sent as they are (``size``, ``quality``, ``n``;
 ``voice``, ``response_format``, ``speed``...). Media are stored as the ``image`` and
-``speech`` nodes store them. Audio out of a chat model (``modalities``) is not supported
-yet and is refused when the node is built.
+``speech`` nodes store them.
+
+Audio out of a chat model (gpt-4o-audio: ``output_type: audio`` on a route that is not a
+text-to-speech one, or ``modalities`` with ``audio`` in the model's ``parameters``) sends the
+rendered messages as a chat call asking for text and audio; the reply's text and its audio
+are both kept: one output key holds ``{text, audio}``, two keys get the text and the audio.
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ from grasp_nodes.prompting.parts import MediaOptions, media_context
 
 __all__ = ["SygraMediaNode", "media_kind"]
 
-MediaKind = Literal["image", "speech", "transcribe"]
+MediaKind = Literal["image", "speech", "transcribe", "chat_audio"]
 _SPEECH_ROUTES = ("tts", "speech")
 """Route words of text-to-speech models; other `output_type: audio` models are chat models
-that answer with audio, which GraSP does not support yet."""
+that answer with audio (gpt-4o-audio)."""
 
 
 class LLMNodeConfig(Protocol):
@@ -59,13 +63,12 @@ def media_kind(config: LLMNodeConfig, env: BuildEnv) -> MediaKind | None:
     if output == "image":
         return "image"
     if output == "audio":
-        if not any(word in spec.model.lower() for word in _SPEECH_ROUTES):
-            raise ConfigError(
-                f"model {config.model.name!r} (route {spec.model!r}) has output_type: audio, "
-                "but audio out of a chat model is not supported yet; use a text-to-speech "
-                "model (tts-1, gpt-4o-mini-tts) or the `speech` node type"
-            )
-        return "speech"
+        if any(word in spec.model.lower() for word in _SPEECH_ROUTES):
+            return "speech"
+        return "chat_audio"
+    modalities = config.model.parameters.get("modalities", spec.parameters.get("modalities"))
+    if isinstance(modalities, list) and "audio" in modalities:
+        return "chat_audio"
     return None
 
 
@@ -75,6 +78,12 @@ class SygraMediaNode:
     def __init__(self, name: str, config: LLMNodeConfig, kind: MediaKind, env: BuildEnv) -> None:
         if config.structured_output is not None:
             raise ConfigError(f"node {name!r}: structured_output needs a text model, not {kind}")
+        keys = config.output_key_list()
+        if len(keys) > (2 if kind == "chat_audio" else 1):
+            raise ConfigError(
+                f"node {name!r} makes {kind} and writes at most "
+                f"{2 if kind == 'chat_audio' else 1} output keys, got {keys!r}"
+            )
         self.name = name
         self.config = config
         self.kind = kind
@@ -88,14 +97,16 @@ class SygraMediaNode:
             max_bytes=config.media.max_bytes,
             fetch_timeout=config.media.fetch_timeout,
         )
+        if kind == "chat_audio":  # a chat call: media parts go as the llm node sends them
+            options = config.media
         self.media = media_context(env, options, config.model.name)
-        keys = config.output_key_list()
-        self._key = keys[0] if keys else name
+        self._keys = tuple(keys) if keys else (name,)
+        self._key = self._keys[0]
         self._messages = parse_prompt(config.prompt, where=f"graph_config.nodes.{name}.prompt")
 
     @property
     def output_keys(self) -> tuple[str, ...]:
-        return (self._key,)
+        return self._keys
 
     def input_keys(self) -> dict[str, YamlPath]:
         """The prompt's ``{var}`` keys."""
@@ -110,6 +121,12 @@ class SygraMediaNode:
         params = dict(self.config.model.parameters)
         where = f"record {ctx.record_id!r}, node {self.name!r}"
         client = self.io.client
+        if self.kind == "chat_audio":
+            reply, audio_bytes = await client.speak_reply(messages, params)
+            [stored_audio] = await self.io.save_all([audio_bytes], record_id=ctx.record_id)
+            if len(self._keys) == 2:
+                return {self._keys[0]: reply, self._keys[1]: stored_audio}
+            return {self._key: {"text": reply, "audio": stored_audio}}
         if self.kind == "transcribe":
             if len(audio) != 1:
                 raise RecordError(f"{where}: transcription needs one audio part, got {len(audio)}")

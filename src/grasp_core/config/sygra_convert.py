@@ -25,13 +25,16 @@ from typing import Any
 from grasp_core.config.sygra_keys import lambda_keys, node_keys
 from grasp_core.config.sygra_models import is_sygra_entry, translate_sygra_models
 from grasp_core.config.sygra_python import rewrite_imports
-from grasp_core.config.yaml_source import format_yaml_path, parse_yaml
+from grasp_core.config.yaml_source import parse_yaml
 from grasp_core.errors import ConfigError
 
 __all__ = ["SYGRA_TASK_FILE", "Conversion", "convert_sygra_tree"]
 
 SYGRA_TASK_FILE = "graph_config.yaml"
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_SHARED = "_sygra_shared"
+"""Folder of a converted task holding copies of the tree's modules it names from outside its
+own folder (``tasks.examples.other.tools`` → ``_sygra_shared.examples.other.tools``)."""
 _MODEL_NODES = {"llm": "model", "agent": "model", "multi_llm": "models"}
 
 NodeFields = Callable[[str], frozenset[str] | None]
@@ -79,7 +82,12 @@ def convert_sygra_tree(
         if "__pycache__" in module.parts:
             continue
         rel = module.relative_to(src)
-        text, problems = rewrite_imports(module.read_text(encoding="utf-8"), name=rel.as_posix())
+        local = frozenset(
+            p.stem for p in module.parent.iterdir() if p.suffix == ".py" or p.is_dir()
+        )
+        text, problems = rewrite_imports(
+            module.read_text(encoding="utf-8"), name=rel.as_posix(), local=local
+        )
         (dest / rel).write_text(text, encoding="utf-8")
         result.problems += problems
     for task_file in task_files:
@@ -92,6 +100,9 @@ def convert_sygra_tree(
             target.unlink(missing_ok=True)  # a stale one from an earlier conversion
             continue
         target.write_text(converted, encoding="utf-8")
+        for copy, module in converter.copies.items():
+            (dest / rel_dir / copy).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(dest / module, dest / rel_dir / copy)
         (result.tasks if converter.runnable else result.subgraphs).append(rel_dir)
     if models is not None:
         models_text = _convert_models(models, result.problems)
@@ -108,6 +119,9 @@ class _TaskConverter:
         self.src, self.task_file, self.node_fields = src, task_file, node_fields
         self.name = task_file.relative_to(src).as_posix()
         self.problems: list[str] = []
+        self.copies: dict[Path, Path] = {}
+        """Modules of the tree outside the task's folder that it names: where the copy goes
+        in the converted task's folder → the module, both relative (to it, to the source)."""
         self.failed = False
         self.runnable = False
         """Whether the file has a ``data_config`` (a task, rather than a subgraph)."""
@@ -131,7 +145,7 @@ class _TaskConverter:
         for node_name, node in (nodes or {}).items():
             if isinstance(node, dict):
                 self._node(str(node_name), node, document.where)
-        self._paths(tree, ())
+        self._paths(tree)
         if self.failed:
             return None
         out = io.StringIO()
@@ -163,18 +177,18 @@ class _TaskConverter:
             return
         _reconcile(node, plain)
 
-    def _paths(self, value: Any, path: tuple[Any, ...]) -> None:
+    def _paths(self, value: Any) -> None:
         """Rewrite every string naming a module of the source tree from SyGra's root."""
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in list(items):
             if isinstance(item, dict | list):
-                self._paths(item, (*path, key))
+                self._paths(item)
             elif isinstance(item, str) and _DOTTED.match(item):
-                moved = self._dotted(item, format_yaml_path((*path, key)))
+                moved = self._dotted(item)
                 if moved is not None and moved != item:
                     value[key] = type(item)(moved) if type(item) is not str else moved
 
-    def _dotted(self, dotted: str, where: str) -> str | None:
+    def _dotted(self, dotted: str) -> str | None:
         """A module path from SyGra's root as one from the task's folder (None: no change)."""
         parts = dotted.split(".")
         for cut in range(len(parts), 0, -1):
@@ -182,15 +196,13 @@ class _TaskConverter:
             if found is None:
                 continue
             task_dir = self.task_file.parent.resolve()
-            if not found.is_relative_to(task_dir):
-                self._fail(
-                    f"{self.name}: {where}",
-                    f"{dotted!r} names {found.relative_to(self.src.resolve())}, outside the "
-                    "task's folder; GraSP resolves dotted paths from the task's folder: move "
-                    "the module into it",
-                )
-                return None
-            inside = found.relative_to(task_dir).with_suffix("").parts
+            if found.is_relative_to(task_dir):
+                inside = found.relative_to(task_dir).with_suffix("").parts
+            else:  # GraSP resolves dotted paths from the task's folder: copy the module in
+                module = found.relative_to(self.src.resolve())
+                copy = Path(_SHARED, module)
+                self.copies[copy] = module
+                inside = copy.with_suffix("").parts
             return ".".join((*inside, *parts[cut:]))
         return None
 

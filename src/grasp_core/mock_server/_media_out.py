@@ -17,6 +17,11 @@ bytes end to end:
   sentence naming the upload's size and sha256 prefix. ``response_format`` ``json``
   (default), ``text`` or ``verbose_json``.
 
+- A chat request whose ``modalities`` hold ``audio`` (gpt-4o-audio) is answered with the
+  reply spoken (:func:`spoken_reply`): ``message.audio`` holds a :func:`speech_wav` of the
+  reply in base64 with the reply as its ``transcript``, and ``content`` is null, as OpenAI
+  answers; ``audio.format`` ``wav`` only (others answer 400), not streamed.
+
 Markers in the prompt (or the speech input) inject faults and latency as in chat;
 ``[[mock:content_policy]]`` answers OpenAI's content-policy 400
 (``code: content_policy_violation``). Markers are removed before the media is derived.
@@ -48,6 +53,7 @@ __all__ = [
     "media_response",
     "read_media_request",
     "speech_wav",
+    "spoken_reply",
 ]
 
 MediaRoute = Literal["generate", "edit", "speech", "transcribe"]
@@ -178,6 +184,39 @@ def media_response(request: MediaRequest, fault: str | None = None) -> Response:
     images = [] if empty else [_image(request, index) for index in range(request.n)]
     data = [{"b64_json": base64.b64encode(png).decode("ascii")} for png in images]
     return json_response({"created": 0, "data": data})
+
+
+def spoken_reply(body: bytes, response: Response) -> Response:
+    """``response`` (a chat completion) with its replies spoken when the request ``body``
+    asks for ``modalities`` with ``audio``; other requests and answers are kept."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return response
+    modalities = payload.get("modalities") if isinstance(payload, dict) else None
+    if not isinstance(modalities, list) or "audio" not in modalities:
+        return response
+    audio = payload.get("audio")
+    wanted = audio.get("format", "wav") if isinstance(audio, dict) else "wav"
+    if wanted != "wav":
+        message = f"the mock server speaks wav only, not audio.format {wanted!r}"
+        return error_response("openai", 400, message, code="unsupported_value")
+    if response.status != 200 or response.chunks is not None:
+        return response
+    answer = json.loads(response.body)
+    for choice in answer.get("choices", []):
+        reply = choice.get("message") or {}
+        text = reply.get("content")
+        if isinstance(text, str):
+            wav = speech_wav(text)
+            reply["audio"] = {
+                "id": "audio_mock" + hashlib.sha256(wav).hexdigest()[:16],
+                "data": base64.b64encode(wav).decode("ascii"),
+                "expires_at": 0,
+                "transcript": text,
+            }
+            reply["content"] = None
+    return json_response(answer)
 
 
 # --- images -------------------------------------------------------------------------------

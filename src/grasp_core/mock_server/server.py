@@ -334,9 +334,9 @@ class MockServer:
             ),
         )
         answer = self._quirks.dress(answer)
-        return completion_response(
-            chat, answer, id_=f"chatcmpl-mock{sequence}", empty=fault == "empty"
-        )
+        empty = fault == "empty"
+        reply = completion_response(chat, answer, id_=f"chatcmpl-mock{sequence}", empty=empty)
+        return media.spoken_reply(request.body, reply)  # gpt-4o-audio: `modalities` audio
 
     async def _embeddings_call(self, request: Request, deployment: str | None) -> Response | Drop:
         try:

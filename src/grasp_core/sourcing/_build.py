@@ -22,7 +22,8 @@ from grasp_core.sourcing._pipeline import TransformedSource
 __all__ = ["build_source", "record_items", "transform_type"]
 
 _SOURCE_PATH: YamlPath = ("data_config", "source")
-_SYGRA_MODULE = "sygra.processors.data_transform."
+_SYGRA_MODULES = ("sygra.processors.data_transform.", "grasp.processors.data_transform.")
+"""SyGra's module of built-in transforms (``grasp.`` in its older releases)."""
 
 
 def build_source(
@@ -79,7 +80,8 @@ def record_items(source: Source | None, *, start: int, limit: int | None) -> Ite
 def transform_type(name: str, base_dir: Path | None) -> TransformType:
     """The transform class for ``name``: a registered name (entry point group
     ``grasp.transforms``), SyGra's dotted class path, or a dotted path to a class."""
-    name = name.removeprefix(_SYGRA_MODULE)
+    for prefix in _SYGRA_MODULES:
+        name = name.removeprefix(prefix)
     if "." not in name:
         found: TransformType = registry.transforms.get(name)
         return found

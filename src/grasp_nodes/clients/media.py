@@ -165,6 +165,22 @@ class MediaClient:
             raise RetryableModelError(f"model {self.name!r}: the speech response holds no audio")
         return content
 
+    async def speak_reply(
+        self, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> tuple[str, bytes]:
+        """A chat model's reply to ``messages`` as text and audio (``modalities`` text and
+        audio; WAV in the alloy voice unless ``params`` say otherwise)."""
+        sent = {
+            **self.spec.parameters,  # a chat call: the entry's chat parameters apply
+            "modalities": ["text", "audio"],
+            "audio": {"voice": "alloy", "format": "wav"},
+            **params,
+        }
+        response = await self._call(
+            "acompletion", "completion", cost_of=lambda _: 0.0, messages=messages, **sent
+        )
+        return _spoken_reply(response, self.name)
+
     async def transcribe(self, audio: UploadedMedia, params: Mapping[str, Any]) -> str:
         """The text of ``audio``."""
         response = await self._call(
@@ -198,7 +214,8 @@ class MediaClient:
         except ModelCallError as exc:
             self._record(started, wire, max(exc.attempts - 1, 0), exc.kind)
             raise
-        self._record(started, wire, attempts - 1, None, cost_of(result))
+        prompt, completion = _usage(result) if async_name == "acompletion" else (0, 0)
+        self._record(started, wire, attempts - 1, None, cost_of(result), (prompt, completion))
         return result
 
     def _image_cost(self, params: Mapping[str, Any]) -> Callable[[Any], float]:
@@ -222,14 +239,15 @@ class MediaClient:
         retries: int,
         error: str | None,
         media_cost_usd: float = 0.0,
+        tokens: tuple[int, int] = (0, 0),
     ) -> None:
         queued = max(0.0, time.perf_counter() - started - sum(wire))
         self.metrics.record_call(
             self.name,
             wire=wire,
             queued=queued,
-            prompt_tokens=0,
-            completion_tokens=0,
+            prompt_tokens=tokens[0],
+            completion_tokens=tokens[1],
             retries=retries,
             error=error,
             media_cost_usd=media_cost_usd,
@@ -309,6 +327,33 @@ def _seconds(audio: object) -> float:
         return float(soundfile.info(io.BytesIO(audio)).duration)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
         return 0.0
+
+
+def _usage(response: Any) -> tuple[int, int]:
+    """A chat response's prompt and completion tokens (0 where it does not say)."""
+    usage = getattr(response, "usage", None)
+    prompt = getattr(usage, "prompt_tokens", 0)
+    completion = getattr(usage, "completion_tokens", 0)
+    return (
+        prompt if isinstance(prompt, int) else 0,
+        completion if isinstance(completion, int) else 0,
+    )
+
+
+def _spoken_reply(response: Any, name: str) -> tuple[str, bytes]:
+    """The text (``content``, else the audio's transcript) and audio of a chat reply."""
+    choices = getattr(response, "choices", None) or []
+    message = getattr(choices[0], "message", None) if choices else None
+    audio = getattr(message, "audio", None)
+    encoded = getattr(audio, "data", None)
+    if not encoded:
+        raise RetryableModelError(f"model {name!r}: the reply holds no audio")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RetryableModelError(f"model {name!r}: the reply's audio is bad base64") from exc
+    text = getattr(message, "content", None) or getattr(audio, "transcript", None) or ""
+    return str(text), data
 
 
 def _image_items(response: Any, name: str) -> list[Any]:

@@ -138,7 +138,7 @@ def test_report_lists_what_was_not_converted(
     """Unmapped SyGra imports, refused models and refused node keys are reported by file,
     and a task whose file cannot be converted gets no task.yaml."""
     task = _sygra_repo(tmp_path / "sygra")
-    (task / "helpers.py").write_text("from sygra.utils import utils\n", encoding="utf-8")
+    (task / "helpers.py").write_text("from sygra.core.eval import metrics\n", encoding="utf-8")
     bad = task.parent / "bad"
     bad.mkdir()
     (bad / "graph_config.yaml").write_text(
@@ -151,7 +151,7 @@ def test_report_lists_what_was_not_converted(
     report = (dest / "CONVERT_REPORT.md").read_text(encoding="utf-8")
     assert code == 1
     assert printed == report
-    assert "tasks/examples/qa/helpers.py:1: `from sygra.utils import ...`" in report
+    assert "tasks/examples/qa/helpers.py:1: `from sygra.core.eval import ...`" in report
     assert "model.provider" in report
     assert "tasks/examples/bad/graph_config.yaml:" in report
     assert "SyGra model 'old' has model_type 'triton'" in report
@@ -175,9 +175,9 @@ def test_second_run_refuses_then_is_idempotent(
     assert {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()} == first
 
 
-def test_module_outside_the_task_folder_is_reported(tmp_path: Path) -> None:
-    """A dotted path to a module of the tree outside the task's folder is not rewritten into
-    something else: the task is listed as not converted."""
+def test_module_outside_the_task_folder_is_copied_in(tmp_path: Path) -> None:
+    """A dotted path to a module of the tree outside the task's folder names a copy of it in
+    the converted task's ``_sygra_shared`` folder (GraSP resolves from the task's folder)."""
     task = _sygra_repo(tmp_path / "sygra")
     shared = task.parent / "shared.py"
     shared.write_text("class Prepare:\n    pass\n", encoding="utf-8")
@@ -186,10 +186,13 @@ def test_module_outside_the_task_folder_is_reported(tmp_path: Path) -> None:
     )
     (task / "graph_config.yaml").write_text(text, encoding="utf-8")
     dest = tmp_path / "out"
-    assert _convert(tmp_path / "sygra", dest) == 1
-    report = (dest / "CONVERT_REPORT.md").read_text(encoding="utf-8")
-    assert "'tasks.examples.shared.Prepare' names tasks/examples/shared.py" in report
-    assert not (dest / "tasks" / "examples" / "qa" / "task.yaml").exists()
+    _convert(tmp_path / "sygra", dest)
+    converted = dest / "tasks" / "examples" / "qa"
+    assert "lambda: _sygra_shared.tasks.examples.shared.Prepare" in (
+        converted / "task.yaml"
+    ).read_text(encoding="utf-8")
+    copy = converted / "_sygra_shared" / "tasks" / "examples" / "shared.py"
+    assert copy.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
 
 
 RECIPE = """\
@@ -254,13 +257,13 @@ def test_multiline_and_aliased_imports_are_rewritten() -> None:
         "    NodePreProcessor as Pre,\n"
         "    NodePostProcessor,\n"
         ")\n"
-        "from sygra.core.base_task_executor import BaseTaskExecutor\n"
+        "from sygra.core.graph.graph_postprocessor import GraphPostProcessor\n"
     )
     text, problems = rewrite_imports(source, name="t.py")
     assert text == (
         "import os\n"
         "from grasp_nodes.sygra_compat import NodePreProcessor as Pre, NodePostProcessor\n"
-        "from sygra.core.base_task_executor import BaseTaskExecutor\n"
+        "from sygra.core.graph.graph_postprocessor import GraphPostProcessor\n"
     )
     assert len(problems) == 1
-    assert problems[0].startswith("t.py:6: `from sygra.core.base_task_executor import ...`")
+    assert problems[0].startswith("t.py:6: `from sygra.core.graph.graph_postprocessor import ...`")

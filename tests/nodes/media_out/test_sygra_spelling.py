@@ -118,16 +118,6 @@ def test_output_type_audio_then_input_type_audio_round_trips(
     assert_no_base64(tmp_path)
 
 
-def test_audio_out_of_a_chat_model_is_refused_with_its_reason(
-    tmp_path: Path, server: MockServer
-) -> None:
-    """`output_type: audio` on a chat route is not supported yet: the run says so."""
-    write_task(tmp_path, SYGRA_AUDIO_TASK.replace("name: voice", "name: m"))
-    write_data(tmp_path, [{"id": "a", "line": "hi"}])
-    with pytest.raises(ConfigError, match="audio out of a chat model is not supported yet"):
-        run(tmp_path, server, {"ear": {"input_type": "audio"}})
-
-
 def test_chat_node_types_refuse_a_media_model(tmp_path: Path, server: MockServer) -> None:
     """A multi_llm (or agent) node calling an `output_type: image` model fails to build,
     naming the node, rather than sending the image model a chat request."""
