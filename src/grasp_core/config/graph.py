@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -19,7 +19,9 @@ __all__ = [
     "RetryConfig",
 ]
 
-OutputKeys = str | list[str] | None
+StateKey = Annotated[str, Field(min_length=1)]
+"""A state key: any non-empty text."""
+OutputKeys = StateKey | list[StateKey] | None
 _log = get_logger(__name__)
 
 
