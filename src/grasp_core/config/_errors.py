@@ -193,7 +193,9 @@ _TYPE_NAMES = frozenset({"str", "list", "dict", "int", "float", "bool", "bytes",
 def _is_marker(part: Any) -> bool:
     """Pydantic's names for union members and validators (``list[str]``, ``function-after``)."""
     return isinstance(part, str) and (
-        "[" in part or part.startswith("function-") or part in _TYPE_NAMES
+        "[" in part
+        or part.startswith(("function-", "constrained-"))  # constrained-str: Field(min_length)
+        or part in _TYPE_NAMES
     )
 
 

@@ -133,11 +133,16 @@ def test_a_missing_data_file_names_the_task_file_line_and_path(
             "graph_config.nodes.copy.output_keys[0]: input should be a valid string (got 1)",
         ),
         (
+            ("output_keys: copied", "output_keys: ['']"),
+            "graph_config.nodes.copy.output_keys[0]: string should have at least 1 character "
+            "(got '')",
+        ),
+        (
             ("sink: {type: jsonl, file_path: out.jsonl}", "sink: 5"),
             "data_config.sink: expected a mapping or a list (got 5)",
         ),
     ],
-    ids=["int", "mapping", "list-item", "sink"],
+    ids=["int", "mapping", "list-item", "empty-key", "sink"],
 )
 def test_a_value_of_the_wrong_type_is_one_line_in_the_house_format(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: tuple[str, str], expected: str
