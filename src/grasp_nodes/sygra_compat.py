@@ -34,6 +34,7 @@ __all__ = [
     "BaseMessage",
     "BaseOutputGenerator",
     "BaseTaskExecutor",
+    "DataTransform",
     "EdgeCondition",
     "GraspMessage",
     "GraspState",
@@ -94,6 +95,16 @@ class EdgeCondition:
 class LambdaFunction:
     """``apply(lambda_node_dict, state) -> state`` (no ``self``): the node's keys, then the
     state."""
+
+
+class DataTransform:
+    """``transform(self, data: list[dict], params: dict) -> list[dict]``: a custom transform
+    named in ``transformations``, given every record at once."""
+
+    @property
+    def name(self) -> str:
+        """The transform's name (SyGra logs it)."""
+        return type(self).__name__
 
 
 class BaseTaskExecutor:

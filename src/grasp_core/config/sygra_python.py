@@ -22,6 +22,7 @@ _PROVIDED: dict[str, frozenset[str]] = {
     "core.graph.grasp_message": frozenset({"GraspMessage"}),
     "processors.output_record_generator": frozenset({"BaseOutputGenerator"}),
     "core.base_task_executor": frozenset({"BaseTaskExecutor"}),
+    "processors.data_transform": frozenset({"DataTransform"}),
     "utils": frozenset({"constants", "utils"}),
     "logger.logger_config": frozenset({"logger"}),
 }

@@ -18,6 +18,7 @@ from grasp_core.errors import ConfigError, PluginError
 from grasp_core.protocols import Source, SourceItem, Transform, TransformEnv, TransformType
 from grasp_core.sourcing._join import JoinedSource, Secondary, SecondaryJoin, StackedSource
 from grasp_core.sourcing._pipeline import TransformedSource
+from grasp_core.sourcing._sygra_transform import sygra_transform_type
 
 __all__ = ["build_source", "record_items", "transform_type"]
 
@@ -90,10 +91,13 @@ def transform_type(name: str, base_dir: Path | None) -> TransformType:
     if not (isinstance(model, type) and issubclass(model, BaseModel)) or not callable(
         getattr(target, "from_config", None)
     ):
+        sygra = sygra_transform_type(target)
+        if sygra is not None:
+            return sygra
         raise PluginError(
             f"{name!r} is not a transform class: it needs a `config_model` (a pydantic model of "
             "its params) and a `from_config(config, env)` classmethod returning an object with "
-            "`apply(items)`"
+            "`apply(items)` (or, as in SyGra, a `transform(self, data, params)` method)"
         )
     return cast(TransformType, target)
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from grasp_core.errors import RecordError
+from grasp_core.errors import SourceError
 from grasp_core.protocols import SourceItem, Transform, TransformEnv, TransformType
 
 __all__ = ["sygra_transform_type"]
@@ -73,9 +73,12 @@ class _SygraTransform:
         try:
             out = self.cls().transform([dict(item.data) for item in good], dict(self.params))
         except Exception as exc:  # the user's code: its failure, with its name
-            raise RecordError(f"transform {name}: {type(exc).__name__}: {exc}") from exc
+            raise SourceError(
+                f"transform {name} (SyGra's contract) failed: {type(exc).__name__}: {exc}; fix "
+                "the transform, or remove it from `transformations`"
+            ) from exc
         if not isinstance(out, list) or not all(isinstance(row, dict) for row in out):
-            raise RecordError(
+            raise SourceError(
                 f"transform {name}: returned {type(out).__name__}; SyGra's transform contract "
                 "returns a list of dicts"
             )

@@ -175,3 +175,79 @@ def test_imports_from_sygra_s_root_and_langchain_point_at_the_compat_module() ->
         "from utils import constants\n", name="t.py", local=frozenset({"utils"})
     )
     assert (own, problems) == ("from utils import constants\n", [])
+
+
+TRANSFORM_TASK = """\
+data_config:
+  source:
+    type: disk
+    file_path: chats.jsonl
+    transformations:
+      - transform: tasks.examples.firsts.data_transform.FirstUserTurn
+        params: {field: first}
+      - transform: tasks.examples.firsts.data_transform.DropEmpty
+        params: {}
+  sink: {type: jsonl, file_path: output/firsts.jsonl}
+graph_config:
+  nodes:
+    echo:
+      node_type: llm
+      output_key: reply
+      prompt:
+        - user: "{first}"
+      model: {name: writer}
+  edges:
+    - {from: START, to: echo}
+    - {from: echo, to: END}
+output_config:
+  output_map:
+    id: {from: id}
+    first: {from: first}
+    reply: {from: reply}
+"""
+
+TRANSFORMS = """\
+from grasp.processors.data_transform import DataTransform
+
+
+class FirstUserTurn(DataTransform):
+    def transform(self, data, params):
+        out = []
+        for record in data:
+            users = [m["content"] for m in record["conversation"] if m["role"] == "user"]
+            out.append({**record, params["field"]: users[0] if users else ""})
+        return out
+
+
+class DropEmpty(DataTransform):
+    def transform(self, data, params):
+        return [record for record in data if record["first"]]
+"""
+
+
+def test_custom_transforms_in_sygra_s_contract_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``DataTransform`` subclass with ``transform(self, data, params)`` named by its dotted
+    path gets every record and its params; a 1:1 result keeps ids, a shorter one takes each
+    record's ``id``."""
+    root = tmp_path / "sygra"
+    task = root / "tasks" / "examples" / "firsts"
+    task.mkdir(parents=True)
+    (task / "graph_config.yaml").write_text(TRANSFORM_TASK, encoding="utf-8")
+    (task / "data_transform.py").write_text(TRANSFORMS, encoding="utf-8")
+    chats = [
+        {"id": "c1", "conversation": [{"role": "user", "content": "hello"}]},
+        {"id": "c2", "conversation": [{"role": "assistant", "content": "no user"}]},
+        {"id": "c3", "conversation": [{"role": "user", "content": "tides"}]},
+    ]
+    (task / "chats.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chats))
+    dest = tmp_path / "out"
+    assert main(["convert", "sygra", str(root / "tasks"), str(dest)]) == 0, capsys.readouterr()
+    converted = dest / "examples" / "firsts"
+    assert main(["run", str(converted), "--mock", "--overwrite"]) == 0
+    rows = [json.loads(line) for line in (converted / "output" / "firsts.jsonl").open()]
+    assert sorted(rows, key=lambda r: r["id"]) == [
+        {"id": "c1", "first": "hello", "reply": "hello"},
+        {"id": "c3", "first": "tides", "reply": "tides"},
+    ]
