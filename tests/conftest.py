@@ -78,6 +78,16 @@ def _isolate_globals(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterato
     structlog.reset_defaults()
 
 
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    """One local Ray cluster (2 CPUs, loopback, no dashboard) for the module that asks for it."""
+    ray = pytest.importorskip("ray")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    yield
+    ray.shutdown()
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -9,7 +9,7 @@ Both are reached through the ``grasp.media`` entry points (``default``: the reso
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from pydantic import Field, model_validator
 
@@ -24,6 +24,7 @@ __all__ = [
     "MediaCallConfig",
     "MediaIO",
     "MediaLimits",
+    "MediaNode",
     "MediaStoreLike",
     "key_reads",
     "model_parameters",
@@ -52,6 +53,30 @@ class MediaCallConfig(NodeConfig):
         if len(self.output_key_list()) > 1:
             raise ValueError("a media node writes one output key; give `output_keys` one name")
         return self
+
+
+ConfigT = TypeVar("ConfigT", bound=MediaCallConfig)
+
+
+class MediaNode(Generic[ConfigT]):
+    """What every media node holds: its config, its :class:`MediaIO` (built by
+    :meth:`build`) and the one output key it writes (the node's name when none is given)."""
+
+    def __init__(self, name: str, config: ConfigT, io: MediaIO) -> None:
+        self.name = name
+        self.config = config
+        self.io = io
+        self.model_names = (config.model.name,)
+        keys = config.output_key_list()
+        self._key = keys[0] if keys else name
+
+    @classmethod
+    def build(cls, name: str, config: ConfigT, env: BuildEnv) -> Self:
+        return cls(name, config, MediaIO(name, config.model.name, config.media, env))
+
+    @property
+    def output_keys(self) -> tuple[str, ...]:
+        return (self._key,)
 
 
 class MediaStoreLike(Protocol):

@@ -14,8 +14,14 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from grasp_core.plugin import BuildEnv, NodeContext, YamlPath
-from grasp_nodes._media_call import MediaCallConfig, MediaIO, key_reads, model_parameters
+from grasp_core.plugin import NodeContext, YamlPath
+from grasp_nodes._media_call import (
+    MediaCallConfig,
+    MediaIO,
+    MediaNode,
+    key_reads,
+    model_parameters,
+)
 from grasp_nodes.prompting.templates import Template
 
 __all__ = ["ImageNode", "ImageNodeConfig"]
@@ -48,27 +54,14 @@ class ImageNodeConfig(MediaCallConfig):
         return self
 
 
-class ImageNode:
+class ImageNode(MediaNode[ImageNodeConfig]):
     """Renders the prompt, asks the model for images, stores them, returns their records."""
 
     config_model: ClassVar[type[ImageNodeConfig]] = ImageNodeConfig
 
     def __init__(self, name: str, config: ImageNodeConfig, io: MediaIO) -> None:
-        self.name = name
-        self.config = config
-        self.io = io
-        self.model_names = (config.model.name,)
-        keys = config.output_key_list()
-        self._key = keys[0] if keys else name
+        super().__init__(name, config, io)
         self._prompt = Template(config.prompt, where=f"graph_config.nodes.{name}.prompt")
-
-    @classmethod
-    def build(cls, name: str, config: ImageNodeConfig, env: BuildEnv) -> ImageNode:
-        return cls(name, config, MediaIO(name, config.model.name, config.media, env))
-
-    @property
-    def output_keys(self) -> tuple[str, ...]:
-        return (self._key,)
 
     def input_keys(self) -> dict[str, YamlPath]:
         """The prompt's ``{var}`` keys and the image and mask keys."""

@@ -8,13 +8,13 @@ record, never the audio bytes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field
 
 from grasp_core.errors import ConfigError
 from grasp_core.plugin import BuildEnv, NodeContext, YamlPath
-from grasp_nodes._media_call import MediaCallConfig, MediaIO, model_parameters
+from grasp_nodes._media_call import MediaCallConfig, MediaIO, MediaNode, model_parameters
 from grasp_nodes.prompting.templates import Template
 
 __all__ = ["SpeechNode", "SpeechNodeConfig"]
@@ -38,32 +38,23 @@ class SpeechNodeConfig(MediaCallConfig):
     """How to speak (tone, accent), for models that take it (`gpt-4o-mini-tts`)."""
 
 
-class SpeechNode:
+class SpeechNode(MediaNode[SpeechNodeConfig]):
     """Renders the text, asks the model to speak it, stores the audio, returns its record."""
 
     config_model: ClassVar[type[SpeechNodeConfig]] = SpeechNodeConfig
 
     def __init__(self, name: str, config: SpeechNodeConfig, io: MediaIO) -> None:
-        self.name = name
-        self.config = config
-        self.io = io
-        self.model_names = (config.model.name,)
-        keys = config.output_key_list()
-        self._key = keys[0] if keys else name
+        super().__init__(name, config, io)
         self._text = Template(config.text, where=f"graph_config.nodes.{name}.text")
 
     @classmethod
-    def build(cls, name: str, config: SpeechNodeConfig, env: BuildEnv) -> SpeechNode:
+    def build(cls, name: str, config: SpeechNodeConfig, env: BuildEnv) -> Self:
         if config.format == "pcm":
             raise ConfigError(
                 f"node {name!r}: format 'pcm' is raw samples with no header, which cannot be "
                 "stored as an audio file; use wav"
             )
-        return cls(name, config, MediaIO(name, config.model.name, config.media, env))
-
-    @property
-    def output_keys(self) -> tuple[str, ...]:
-        return (self._key,)
+        return super().build(name, config, env)
 
     def input_keys(self) -> dict[str, YamlPath]:
         """The text's ``{var}`` keys."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from grasp_core.plugin import BuildEnv, NodeContext, YamlPath
-from grasp_nodes._media_call import MediaCallConfig, MediaIO, model_parameters
+from grasp_core.plugin import NodeContext, YamlPath
+from grasp_nodes._media_call import MediaCallConfig, MediaIO, MediaNode, model_parameters
 from grasp_nodes.prompting.templates import Template
 
 __all__ = ["TranscribeNode", "TranscribeNodeConfig"]
@@ -25,28 +25,15 @@ class TranscribeNodeConfig(MediaCallConfig):
     """Text that guides the model (spellings, the previous segment), a `{var}` template."""
 
 
-class TranscribeNode:
+class TranscribeNode(MediaNode[TranscribeNodeConfig]):
     """Reads the audio, asks the model for its text, returns the text."""
 
     config_model: ClassVar[type[TranscribeNodeConfig]] = TranscribeNodeConfig
 
     def __init__(self, name: str, config: TranscribeNodeConfig, io: MediaIO) -> None:
-        self.name = name
-        self.config = config
-        self.io = io
-        self.model_names = (config.model.name,)
-        keys = config.output_key_list()
-        self._key = keys[0] if keys else name
+        super().__init__(name, config, io)
         where = f"graph_config.nodes.{name}.prompt"
         self._prompt = Template(config.prompt, where=where) if config.prompt else None
-
-    @classmethod
-    def build(cls, name: str, config: TranscribeNodeConfig, env: BuildEnv) -> TranscribeNode:
-        return cls(name, config, MediaIO(name, config.model.name, config.media, env))
-
-    @property
-    def output_keys(self) -> tuple[str, ...]:
-        return (self._key,)
 
     def input_keys(self) -> dict[str, YamlPath]:
         """The audio key and the prompt's ``{var}`` keys."""

@@ -29,6 +29,7 @@ from grasp_core.plugin import (
     report_model_call,
     request_key,
 )
+from grasp_nodes.clients.entry import EntryClient
 from grasp_nodes.clients.rejected import explain_rejection
 from grasp_nodes.clients.replies import (
     ReplyDefect,
@@ -178,7 +179,7 @@ class ModelClient(Protocol):
         ...
 
 
-class RetryingClient:
+class RetryingClient(EntryClient):
     """Retries, limiter and metrics around a transport's single attempt."""
 
     def __init__(
@@ -192,11 +193,7 @@ class RetryingClient:
         cache: ResponseCache | None = None,
         cache_endpoint: str | None = None,
     ) -> None:
-        self.name = name
-        self.spec = spec
-        self._api_key = api_key
-        self.backend = backend
-        self.metrics = metrics
+        super().__init__(name, spec, api_key=api_key, backend=backend, metrics=metrics)
         self.cache = cache
         self.cache_endpoint = cache_endpoint if cache_endpoint is not None else spec.api_base
         """The endpoint the cache key names (the mock's changing URL is one name)."""
@@ -328,10 +325,7 @@ class RetryingClient:
             result = await self._attempt(messages, params)
         except RetryableModelError as exc:
             self.metrics.record_attempt_error(self.name, exc.kind)
-            if exc.status == 429:
-                self.backend.record_rate_limited()
-            else:
-                self.backend.record_failure(str(exc), url=self.spec.api_base)
+            self._report_failure(exc)
             raise
         except ModelCallError as exc:
             self.metrics.record_attempt_error(self.name, exc.kind)

@@ -27,15 +27,19 @@ from typing import Any
 
 import aiohttp
 import anyio
-import anyio.to_thread
 import sniffio
 
 from grasp_core.errors import ModelCallError, RetryableModelError
 from grasp_core.plugin import Backend, BuildEnv, Embedder, ModelSpec, RunMetrics
-from grasp_nodes.clients.base import KEYLESS_API_KEYS
-from grasp_nodes.clients.errors import error_for_status, map_litellm_error
-from grasp_nodes.clients.fast_lane import _endpoint, _error_message, fast_lane_supports
-from grasp_nodes.clients.litellm_client import import_litellm
+from grasp_nodes.clients.entry import EntryClient
+from grasp_nodes.clients.errors import error_for_status
+from grasp_nodes.clients.fast_lane import (
+    _endpoint,
+    _error_message,
+    fast_lane_supports,
+    post_request,
+)
+from grasp_nodes.clients.litellm_client import call_litellm, litellm_arguments
 from grasp_nodes.clients.retry import call_with_retries
 
 __all__ = ["EMBEDDING_PARAMETERS", "RemoteEmbedder", "open_embedder"]
@@ -65,7 +69,7 @@ def open_embedder(model: str, env: BuildEnv, *, batch_size: int = 64) -> Embedde
     )
 
 
-class RemoteEmbedder:
+class RemoteEmbedder(EntryClient):
     """Embeddings from an endpoint, under the entry's backend limits and retries."""
 
     def __init__(
@@ -78,12 +82,8 @@ class RemoteEmbedder:
         metrics: RunMetrics,
         batch_size: int = 64,
     ) -> None:
-        self.name = name
-        self.spec = spec
-        self.backend = backend
-        self.metrics = metrics
+        super().__init__(name, spec, api_key=api_key, backend=backend, metrics=metrics)
         self.batch_size = batch_size
-        self._api_key = api_key
         self._fast = fast_lane_supports(spec)
         self._params = {k: v for k, v in spec.parameters.items() if k in EMBEDDING_PARAMETERS}
         self._url, self._headers = (
@@ -135,23 +135,12 @@ class RemoteEmbedder:
                 attempt, max_retries=self.spec.max_retries
             )
         except ModelCallError as exc:
-            self._record(started, wire, tokens[0], max(exc.attempts - 1, 0), exc.kind)
+            retries = max(exc.attempts - 1, 0)
+            self._record_call(
+                started, wire, retries=retries, error=exc.kind, prompt_tokens=tokens[0]
+            )
             raise
-        self._record(started, wire, tokens[0], attempts - 1, None)
-
-    def _record(
-        self, started: float, wire: list[float], tokens: int, retries: int, error: str | None
-    ) -> None:
-        queued = max(0.0, time.perf_counter() - started - sum(wire))
-        self.metrics.record_call(
-            self.name,
-            wire=wire,
-            queued=queued,
-            prompt_tokens=tokens,
-            completion_tokens=0,
-            retries=retries,
-            error=error,
-        )
+        self._record_call(started, wire, retries=attempts - 1, error=None, prompt_tokens=tokens[0])
 
     async def _attempt(
         self,
@@ -162,22 +151,11 @@ class RemoteEmbedder:
     ) -> list[list[float]]:
         """One request inside a backend slot; its outcome is reported to the backend."""
         estimate = sum(len(text) for text in texts) // 4 + len(texts)
-        async with self.backend.slot(estimate if self.backend.tpm else 0):
-            sent = time.perf_counter()
-            try:
-                if session is not None:
-                    data = await self._post(session, texts)
-                else:
-                    data = await self._litellm(texts)
-            except RetryableModelError as exc:
-                if exc.status == 429:
-                    self.backend.record_rate_limited()
-                else:
-                    self.backend.record_failure(str(exc), url=self.spec.api_base)
-                raise
-            finally:
-                wire.append(time.perf_counter() - sent)
-        self.backend.record_success()
+        async with self._reported_slot(wire, estimate if self.backend.tpm else 0):
+            if session is not None:
+                data = await self._post(session, texts)
+            else:
+                data = await self._litellm(texts)
         vectors, used = _vectors(data, len(texts), self.name)
         tokens[0] += used
         if self.backend.tpm:
@@ -188,20 +166,9 @@ class RemoteEmbedder:
         body = json.dumps(
             {"model": self.spec.model.split("/", 1)[1], "input": texts, **self._params}
         )
-        try:
-            with anyio.fail_after(self.spec.timeout):
-                async with session.post(self._url, data=body, headers=self._headers) as resp:
-                    raw = await resp.read()
-                    status, headers = resp.status, resp.headers
-        except TimeoutError as exc:
-            raise RetryableModelError(
-                f"model {self.name!r}: request timed out after {self.spec.timeout:g}s", status=408
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise RetryableModelError(
-                f"model {self.name!r}: connection failed ({type(exc).__name__}: {exc})",
-                kind="connection",
-            ) from exc
+        status, headers, raw = await post_request(
+            session, self._url, body, self._headers, model=self.name, seconds=self.spec.timeout
+        )
         if status >= 400:
             raise error_for_status(status, _error_message(raw), model=self.name, headers=headers)
         try:
@@ -210,35 +177,10 @@ class RemoteEmbedder:
             raise RetryableModelError(f"model {self.name!r}: the response is not JSON") from exc
 
     async def _litellm(self, texts: list[str]) -> Any:
-        litellm = import_litellm()
-        kwargs: dict[str, Any] = {
-            "model": self.spec.model,
-            "input": texts,
-            "api_base": self.spec.api_base,
-            "api_key": self._api_key or KEYLESS_API_KEYS.get(self.spec.provider),
-            "timeout": self.spec.timeout,
-            "max_retries": 0,
-            **self._params,
-        }
-        if self.spec.api_version is not None:
-            kwargs["api_version"] = self.spec.api_version
-        try:
-            with anyio.fail_after(self.spec.timeout + 5):
-                if sniffio.current_async_library() == "asyncio":
-                    response = await litellm.aembedding(**kwargs)
-                else:
-                    response = await anyio.to_thread.run_sync(
-                        functools.partial(litellm.embedding, **kwargs), abandon_on_cancel=True
-                    )
-        except TimeoutError as exc:
-            raise RetryableModelError(
-                f"model {self.name!r}: request timed out after {self.spec.timeout + 5:.0f}s",
-                status=408,
-            ) from exc
-        except ModelCallError:
-            raise
-        except Exception as exc:
-            raise map_litellm_error(exc, model=self.name) from exc
+        kwargs = litellm_arguments(self.spec, self._api_key, {"input": texts, **self._params})
+        response = await call_litellm(
+            "embedding", kwargs, model=self.name, seconds=self.spec.timeout
+        )
         return response.model_dump() if hasattr(response, "model_dump") else response
 
 

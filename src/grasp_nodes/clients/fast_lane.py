@@ -10,6 +10,7 @@ results are identical. aiohttp is asyncio-only: under trio calls go through lite
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,7 @@ from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClien
 from grasp_nodes.clients.errors import error_for_status
 from grasp_nodes.clients.litellm_client import LiteLLMClient
 
-__all__ = ["FAST_LANE_PROVIDERS", "FastLaneClient", "fast_lane_supports"]
+__all__ = ["FAST_LANE_PROVIDERS", "FastLaneClient", "fast_lane_supports", "post_request"]
 
 FAST_LANE_PROVIDERS = frozenset({"openai", "hosted_vllm", "azure"})
 """Routes whose request body litellm sends unchanged. Mistral is not among them: litellm
@@ -55,21 +56,9 @@ class FastLaneClient(RetryingClient):
             {"model": self._model_id, "messages": messages, **params}, separators=(",", ":")
         )
         async with self._slot(messages, params):
-            try:
-                with anyio.fail_after(self.spec.timeout):
-                    async with session.post(self._url, data=body, headers=self._headers) as resp:
-                        raw = await resp.read()
-                        status, headers = resp.status, resp.headers
-            except TimeoutError as exc:
-                raise RetryableModelError(
-                    f"model {self.name!r}: request timed out after {self.spec.timeout:g}s",
-                    status=408,
-                ) from exc
-            except aiohttp.ClientError as exc:
-                raise RetryableModelError(
-                    f"model {self.name!r}: connection failed ({type(exc).__name__}: {exc})",
-                    kind="connection",
-                ) from exc
+            status, headers, raw = await post_request(
+                session, self._url, body, self._headers, model=self.name, seconds=self.spec.timeout
+            )
         if status >= 400:
             raise error_for_status(status, _error_message(raw), model=self.name, headers=headers)
         return _parse(raw, self.name)
@@ -83,6 +72,32 @@ class FastLaneClient(RetryingClient):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def post_request(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: str,
+    headers: Mapping[str, str],
+    *,
+    model: str,
+    seconds: float,
+) -> tuple[int, Mapping[str, str], bytes]:
+    """POST ``body`` and read the whole response: its status, headers and bytes. A request
+    that takes over ``seconds``, or cannot connect, raises a retryable error."""
+    try:
+        with anyio.fail_after(seconds):
+            async with session.post(url, data=body, headers=headers) as resp:
+                return resp.status, resp.headers, await resp.read()
+    except TimeoutError as exc:
+        raise RetryableModelError(
+            f"model {model!r}: request timed out after {seconds:g}s", status=408
+        ) from exc
+    except aiohttp.ClientError as exc:
+        raise RetryableModelError(
+            f"model {model!r}: connection failed ({type(exc).__name__}: {exc})",
+            kind="connection",
+        ) from exc
 
 
 def _endpoint(

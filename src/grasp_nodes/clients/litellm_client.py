@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -11,10 +12,11 @@ import anyio.to_thread
 import sniffio
 
 from grasp_core.errors import ModelCallError, RetryableModelError
+from grasp_core.plugin import ModelSpec
 from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClient
 from grasp_nodes.clients.errors import map_litellm_error
 
-__all__ = ["LiteLLMClient", "import_litellm"]
+__all__ = ["LiteLLMClient", "call_litellm", "import_litellm", "litellm_arguments"]
 
 
 @functools.cache
@@ -31,6 +33,54 @@ def import_litellm() -> Any:
     return litellm
 
 
+def litellm_arguments(
+    spec: ModelSpec, api_key: str | None, request: Mapping[str, Any]
+) -> dict[str, Any]:
+    """litellm's keyword arguments for one request of ``spec``'s entry: its route, endpoint,
+    key, timeout and no retries of litellm's own (ours apply), then ``request`` over them,
+    then the entry's ``api_version`` when it sets one."""
+    kwargs: dict[str, Any] = {
+        "model": spec.model,
+        "api_base": spec.api_base,
+        # keyless local servers: litellm's openai/azure routes refuse to send without one
+        "api_key": api_key or KEYLESS_API_KEYS.get(spec.provider),
+        "timeout": spec.timeout,
+        "max_retries": 0,
+        **request,
+    }
+    if spec.api_version is not None:
+        kwargs["api_version"] = spec.api_version
+    return kwargs
+
+
+async def call_litellm(
+    operation: str, kwargs: Mapping[str, Any], *, model: str, seconds: float
+) -> Any:
+    """``litellm.a{operation}(**kwargs)`` (``completion``, ``embedding``, ``speech``...); under
+    trio, whose loop litellm's HTTP stack cannot use, the sync ``litellm.{operation}`` in a
+    worker thread. Given up after ``seconds`` + 5 (the entry's timeout, which litellm
+    enforces, and a margin); errors mapped by
+    :func:`map_litellm_error`."""
+    litellm = import_litellm()
+    call: Callable[[], Awaitable[Any]]
+    if sniffio.current_async_library() == "asyncio":
+        call = functools.partial(getattr(litellm, f"a{operation}"), **kwargs)
+    else:
+        sync = functools.partial(getattr(litellm, operation), **kwargs)
+        call = functools.partial(anyio.to_thread.run_sync, sync, abandon_on_cancel=True)
+    try:
+        with anyio.fail_after(seconds + 5):
+            return await call()
+    except TimeoutError as exc:
+        raise RetryableModelError(
+            f"model {model!r}: request timed out after {seconds + 5:.0f}s", status=408
+        ) from exc
+    except ModelCallError:
+        raise
+    except Exception as exc:
+        raise map_litellm_error(exc, model=model) from exc
+
+
 class LiteLLMClient(RetryingClient):
     """Chat completions through litellm, one instance per model entry.
 
@@ -39,42 +89,15 @@ class LiteLLMClient(RetryingClient):
     """
 
     async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
-        litellm = import_litellm()
-        kwargs: dict[str, Any] = {
-            "model": self.spec.model,
-            "messages": messages,
-            "api_base": self.spec.api_base,
-            # keyless local servers: litellm's openai/azure routes refuse to send without one
-            "api_key": self._api_key or KEYLESS_API_KEYS.get(self.spec.provider),
-            "timeout": self.spec.timeout,
-            "max_retries": 0,
-            **params,
-        }
-        if self.spec.api_version is not None:
-            kwargs["api_version"] = self.spec.api_version
+        kwargs = litellm_arguments(self.spec, self._api_key, {"messages": messages, **params})
         if params.get("tools"):
             # litellm 1.106 imports its MCP gateway (the optional `mcp` package) whenever
             # `tools` are sent; plain function tools never need it. litellm pops this flag.
             kwargs["_skip_mcp_handler"] = True
         async with self._slot(messages, params):
-            try:
-                with anyio.fail_after(self.spec.timeout + 5):
-                    if sniffio.current_async_library() == "asyncio":
-                        response = await litellm.acompletion(**kwargs)
-                    else:
-                        response = await anyio.to_thread.run_sync(
-                            functools.partial(litellm.completion, **kwargs),
-                            abandon_on_cancel=True,
-                        )
-            except TimeoutError as exc:
-                raise RetryableModelError(
-                    f"model {self.name!r}: request timed out after {self.spec.timeout + 5:.0f}s",
-                    status=408,
-                ) from exc
-            except ModelCallError:
-                raise
-            except Exception as exc:
-                raise map_litellm_error(exc, model=self.name) from exc
+            response = await call_litellm(
+                "completion", kwargs, model=self.name, seconds=self.spec.timeout
+            )
         if not getattr(response, "choices", None):
             raise RetryableModelError(f"model {self.name!r}: the response has no choices")
         return _to_result(response, self.name)

@@ -19,18 +19,13 @@ import binascii
 import functools
 import io
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
-import anyio
-import anyio.to_thread
-import sniffio
-
 from grasp_core.errors import ModelCallError, RetryableModelError
-from grasp_core.plugin import Backend, BuildEnv, ModelSpec, RunMetrics
-from grasp_nodes.clients.base import KEYLESS_API_KEYS
-from grasp_nodes.clients.errors import map_litellm_error
-from grasp_nodes.clients.litellm_client import import_litellm
+from grasp_core.plugin import BuildEnv
+from grasp_nodes.clients.entry import EntryClient
+from grasp_nodes.clients.litellm_client import call_litellm, import_litellm, litellm_arguments
 from grasp_nodes.clients.retry import call_with_retries
 
 __all__ = ["CHAT_ONLY_PARAMETERS", "MediaClient", "UploadedMedia", "media_client"]
@@ -91,24 +86,14 @@ def media_client(env: BuildEnv, model_name: str) -> MediaClient:
     return client
 
 
-class MediaClient:
+class MediaClient(EntryClient):
     """Image, speech and transcription requests of one model entry."""
 
-    def __init__(
-        self,
-        name: str,
-        spec: ModelSpec,
-        *,
-        api_key: str | None,
-        backend: Backend,
-        metrics: RunMetrics,
-    ) -> None:
-        self.name = name
-        self.spec = spec
-        self.backend = backend
-        self.metrics = metrics
-        self._api_key = api_key
-        self.defaults = {k: v for k, v in spec.parameters.items() if k not in CHAT_ONLY_PARAMETERS}
+    @functools.cached_property
+    def defaults(self) -> dict[str, Any]:
+        """The entry's parameters a media request sends (its chat-only ones left out)."""
+        params = self.spec.parameters
+        return {k: v for k, v in params.items() if k not in CHAT_ONLY_PARAMETERS}
 
     def __repr__(self) -> str:
         return f"MediaClient({self.name!r}, route={self.spec.model!r})"
@@ -116,7 +101,6 @@ class MediaClient:
     async def generate_images(self, prompt: str, params: Mapping[str, Any]) -> list[Any]:
         """The images (``{b64_json}`` or ``{url}`` items) made from ``prompt``."""
         response = await self._call(
-            "aimage_generation",
             "image_generation",
             cost_of=self._image_cost(params),
             prompt=prompt,
@@ -140,7 +124,6 @@ class MediaClient:
             return sent
 
         response = await self._call(
-            "aimage_edit",
             "image_edit",
             files,
             cost_of=self._image_cost(params),
@@ -152,7 +135,6 @@ class MediaClient:
     async def speak(self, text: str, params: Mapping[str, Any]) -> bytes:
         """The audio of ``text``."""
         response = await self._call(
-            "aspeech",
             "speech",
             cost_of=lambda made: self._media_cost(
                 characters=len(text), seconds=_seconds(getattr(made, "content", made))
@@ -176,15 +158,12 @@ class MediaClient:
             "audio": {"voice": "alloy", "format": "wav"},
             **params,
         }
-        response = await self._call(
-            "acompletion", "completion", cost_of=lambda _: 0.0, messages=messages, **sent
-        )
+        response = await self._call("completion", cost_of=lambda _: 0.0, messages=messages, **sent)
         return _spoken_reply(response, self.name)
 
     async def transcribe(self, audio: UploadedMedia, params: Mapping[str, Any]) -> str:
         """The text of ``audio``."""
         response = await self._call(
-            "atranscription",
             "transcription",
             lambda: {"file": audio.file("audio")},
             cost_of=lambda _: self._media_cost(seconds=_seconds(audio.data)),
@@ -197,25 +176,32 @@ class MediaClient:
 
     async def _call(
         self,
-        async_name: str,
-        sync_name: str,
+        operation: str,
         files: Callable[[], dict[str, Any]] | None = None,
         *,
         cost_of: Callable[[Any], float],
         **params: Any,
     ) -> Any:
-        """One logical call with its retries, counted in the metrics with what its answer
-        cost (``cost_of``; a failed call costs nothing)."""
+        """One logical call of litellm's ``operation`` with its retries, counted in the
+        metrics with what its answer cost (``cost_of``; a failed call costs nothing)."""
         started = time.perf_counter()
         wire: list[float] = []
-        attempt = functools.partial(self._attempt, async_name, sync_name, files, params, wire)
+        attempt = functools.partial(self._attempt, operation, files, params, wire)
         try:
             result, attempts = await call_with_retries(attempt, max_retries=self.spec.max_retries)
         except ModelCallError as exc:
-            self._record(started, wire, max(exc.attempts - 1, 0), exc.kind)
+            self._record_call(started, wire, retries=max(exc.attempts - 1, 0), error=exc.kind)
             raise
-        prompt, completion = _usage(result) if async_name == "acompletion" else (0, 0)
-        self._record(started, wire, attempts - 1, None, cost_of(result), (prompt, completion))
+        prompt, completion = _usage(result) if operation == "completion" else (0, 0)
+        self._record_call(
+            started,
+            wire,
+            retries=attempts - 1,
+            error=None,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            media_cost_usd=cost_of(result),
+        )
         return result
 
     def _image_cost(self, params: Mapping[str, Any]) -> Callable[[Any], float]:
@@ -232,88 +218,18 @@ class MediaClient:
         price = self.metrics.prices.get(self.name)
         return price.media_cost(**made) if price is not None else 0.0
 
-    def _record(
-        self,
-        started: float,
-        wire: list[float],
-        retries: int,
-        error: str | None,
-        media_cost_usd: float = 0.0,
-        tokens: tuple[int, int] = (0, 0),
-    ) -> None:
-        queued = max(0.0, time.perf_counter() - started - sum(wire))
-        self.metrics.record_call(
-            self.name,
-            wire=wire,
-            queued=queued,
-            prompt_tokens=tokens[0],
-            completion_tokens=tokens[1],
-            retries=retries,
-            error=error,
-            media_cost_usd=media_cost_usd,
-        )
-
     async def _attempt(
         self,
-        async_name: str,
-        sync_name: str,
+        operation: str,
         files: Callable[[], dict[str, Any]] | None,
         params: dict[str, Any],
         wire: list[float],
     ) -> Any:
-        async with self.backend.slot(0):
-            sent = time.perf_counter()
-            try:
-                result = await self._litellm(async_name, sync_name, files, params)
-            except RetryableModelError as exc:
-                if exc.status == 429:
-                    self.backend.record_rate_limited()
-                else:
-                    self.backend.record_failure(str(exc), url=self.spec.api_base)
-                raise
-            finally:
-                wire.append(time.perf_counter() - sent)
-        self.backend.record_success()
-        return result
-
-    async def _litellm(
-        self,
-        async_name: str,
-        sync_name: str,
-        files: Callable[[], dict[str, Any]] | None,
-        params: dict[str, Any],
-    ) -> Any:
-        litellm = import_litellm()
-        kwargs: dict[str, Any] = {
-            **self.defaults,
-            **params,
-            **(files() if files is not None else {}),
-            "model": self.spec.model,
-            "api_base": self.spec.api_base,
-            "api_key": self._api_key or KEYLESS_API_KEYS.get(self.spec.provider),
-            "timeout": self.spec.timeout,
-            "max_retries": 0,
-        }
-        if self.spec.api_version is not None:
-            kwargs["api_version"] = self.spec.api_version
-        call: Callable[[], Awaitable[Any]]
-        if sniffio.current_async_library() == "asyncio":
-            call = functools.partial(getattr(litellm, async_name), **kwargs)
-        else:
-            sync = functools.partial(getattr(litellm, sync_name), **kwargs)
-            call = functools.partial(anyio.to_thread.run_sync, sync, abandon_on_cancel=True)
-        try:
-            with anyio.fail_after(self.spec.timeout + 5):
-                return await call()
-        except TimeoutError as exc:
-            raise RetryableModelError(
-                f"model {self.name!r}: request timed out after {self.spec.timeout + 5:.0f}s",
-                status=408,
-            ) from exc
-        except ModelCallError:
-            raise
-        except Exception as exc:
-            raise map_litellm_error(exc, model=self.name) from exc
+        async with self._reported_slot(wire):
+            request = {**self.defaults, **params, **(files() if files is not None else {})}
+            # the entry's route, endpoint and key over any parameter of the same name
+            kwargs = {**request, **litellm_arguments(self.spec, self._api_key, {})}
+            return await call_litellm(operation, kwargs, model=self.name, seconds=self.spec.timeout)
 
 
 def _seconds(audio: object) -> float:

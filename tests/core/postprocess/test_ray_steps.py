@@ -4,8 +4,6 @@ duplicates that landed in different shards are found, and no shard curates its o
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,15 +39,6 @@ output_config:
 post_process:
   - dedup: {fields: [answer]}
 """
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    """A local Ray cluster (2 CPUs, loopback, no dashboard) for the module."""
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
-    yield
-    ray.shutdown()
 
 
 def test_steps_run_once_over_the_merged_output(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -89,20 +88,6 @@ def slow(state):
     time.sleep(0.03)
     return {"copied": state["id"]}
 """
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    """One local Ray cluster (2 CPUs, loopback, no dashboard) for the module."""
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        _node_ip_address="127.0.0.1",
-    )
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

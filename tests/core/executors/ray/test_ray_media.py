@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,15 +38,6 @@ output_config:
     id: {from: id}
     picture: {from: picture}
 """
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    """One local Ray cluster (2 CPUs, loopback, no dashboard) for the module."""
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
-    yield
-    ray.shutdown()
 
 
 def test_merged_media_paths_resolve(cluster: None, tmp_path: Path, mock_server: MockServer) -> None:
