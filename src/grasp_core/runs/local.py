@@ -39,7 +39,7 @@ from grasp_core.runs.reuse import Memo, merge_memos, reuse_memo
 from grasp_core.runs.signals import StopSignals
 from grasp_core.runs.summary import write_summary
 
-__all__ = ["TaskRun", "monitor_for"]
+__all__ = ["TaskRun", "close_shared", "default_window", "monitor_for"]
 
 _log = get_logger(__name__)
 
@@ -103,7 +103,7 @@ class TaskRun:
         self.provenance = RunProvenance(parts, seed=seed)
         env = self.hooks.env(parts.build_env(seed, self.metrics, with_cache=True))
         async with contextlib.AsyncExitStack() as cleanup:
-            cleanup.push_async_callback(_close_shared, env)  # clients exist once compiled
+            cleanup.push_async_callback(close_shared, env)  # clients exist once compiled
             graph, shaper, validator = parts.compile(env)
             row_mapper = parts.row_mapper()
             await check_before_calls(parts, graph)
@@ -142,7 +142,7 @@ class TaskRun:
                 metrics=self.metrics,
                 validator=validator,
                 row_mapper=row_mapper,
-                window=options.window or _default_window(graph, env),
+                window=options.window or default_window(graph, env),
                 batch_size=options.batch_size,
                 finished=previous.finished,
                 memo=merge_memos(previous.memo, reused) if reused else previous.memo,
@@ -326,7 +326,9 @@ class TaskRun:
         )
 
 
-def _default_window(graph: CompiledGraph, env: BuildEnv) -> int:
+def default_window(graph: CompiledGraph, env: BuildEnv) -> int:
+    """Records in flight when no --window is given: twice the task's models' concurrency
+    (at least 16), or 64 when no model is known."""
     known = [m for m in graph_models(graph) if m in env.models.specs]
     return max(16, 2 * env.backends.total_concurrency(known)) if known else 64
 
@@ -339,7 +341,7 @@ async def _finalize(sinks: dict[str, Sink], failures: Sink) -> dict[str, list[Pa
     return outputs
 
 
-async def _close_shared(env: BuildEnv) -> None:
+async def close_shared(env: BuildEnv) -> None:
     """Close what nodes share (model clients and their HTTP sessions), whatever happened."""
     for obj in env.shared.values():
         close = getattr(obj, "aclose", None)

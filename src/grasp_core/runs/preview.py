@@ -36,7 +36,7 @@ from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import CommitToken, Source, SourceItem
 from grasp_core.runs.catalog import catalog_for, graph_models, mock_server_for
 from grasp_core.runs.estimate import Estimate, estimate_run
-from grasp_core.runs.local import _close_shared, _default_window
+from grasp_core.runs.local import close_shared, default_window
 from grasp_core.runs.options import RunOptions
 from grasp_core.runs.parts import TaskParts, load_task
 from grasp_core.runs.preflight import check_before_calls
@@ -173,7 +173,7 @@ class _Sampler:
         env = parts.build_env(seed, metrics, with_cache=True)
         env.media_dir = self.scratch / "media"
         async with contextlib.AsyncExitStack() as cleanup:
-            cleanup.push_async_callback(_close_shared, env)
+            cleanup.push_async_callback(close_shared, env)
             graph, shaper, validator = parts.compile(env)
             self._check_node(graph)
             await check_before_calls(parts, graph)
@@ -187,7 +187,7 @@ class _Sampler:
             cleanup.callback(journal.close)
             journal.run_started(parts.fingerprint(), seed=seed)
             sink, failures = _MemorySink(), _MemorySink()
-            window = options.window or _default_window(graph, env)
+            window = options.window or default_window(graph, env)
             engine = Engine(
                 graph,
                 sinks={_SINK: sink},
