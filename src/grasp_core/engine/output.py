@@ -13,6 +13,7 @@ from grasp_core.config import OutputConfig
 from grasp_core.config.dotted import resolve_dotted
 from grasp_core.errors import ConfigError, NodeError, RecordError
 from grasp_core.graph.state import REPLY_FLAGS, json_safe
+from grasp_core.signal_exits import raised_by_signal_handler
 
 __all__ = ["MISSING", "OutputShaper", "lookup", "resolve_task_refs"]
 
@@ -137,6 +138,8 @@ def _checked_generate(
         try:
             produced = generate(state)
         except (Exception, SystemExit) as exc:  # sys.exit in user code fails its record
+            if isinstance(exc, SystemExit) and raised_by_signal_handler(exc):
+                raise  # a stop (Ray's SIGTERM), not the user code's doing
             raise NodeError(
                 f"output_config.generator {path!r}: generate() raised {type(exc).__name__}: {exc}"
             ) from exc
@@ -190,6 +193,8 @@ def _transformed(
         try:
             return fn(value, state) if takes_state else fn(value)
         except (Exception, SystemExit) as exc:  # sys.exit in user code fails its record
+            if isinstance(exc, SystemExit) and raised_by_signal_handler(exc):
+                raise  # a stop (Ray's SIGTERM), not the user code's doing
             raise NodeError(
                 f"{where}.transform {method!r} raised {type(exc).__name__}: {exc}"
             ) from exc

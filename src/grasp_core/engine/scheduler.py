@@ -26,6 +26,7 @@ from grasp_core.engine.validation import RecordValidator
 from grasp_core.engine.writer import EngineCounts, RecordResult, RecordWriter
 from grasp_core.errors import GraspError, RecordError
 from grasp_core.graph.compiled import CompiledGraph
+from grasp_core.graph.node_call import stop_for_interrupt
 from grasp_core.graph.walker import walk_record
 from grasp_core.logs import get_logger, redact
 from grasp_core.observe.metrics import RunMetrics
@@ -233,6 +234,8 @@ class Engine:
                 reason = f"record {record_id!r}: {refused}"
                 return RecordResult(record_id, failure=_failure(item, None, "SinkError", reason))
             return result
+        except SystemExit as exc:  # user code's own sys.exit failed its record already
+            await stop_for_interrupt(exc, record_id=record_id, node=None)
         except RecordError as exc:
             kind = type(exc).__name__
             extra = {"attempts": exc.attempts} if hasattr(exc, "attempts") else {}
@@ -259,8 +262,14 @@ class Engine:
 
 
 def raise_grasp_error(group: BaseExceptionGroup[BaseException]) -> None:
-    """Raise the first GraSP error inside an exception group, so callers can catch it."""
-    grasp_errors = [e for e in _leaves(group) if isinstance(e, GraspError)]
+    """Raise the first GraSP error inside an exception group, so callers can catch it; an
+    exit that a signal handler raised (``SystemExit``) goes first, bare, so the program
+    ends as its handler asked."""
+    leaves = _leaves(group)
+    exits = [e for e in leaves if isinstance(e, SystemExit)]
+    if exits:
+        raise exits[0]
+    grasp_errors = [e for e in leaves if isinstance(e, GraspError)]
     if grasp_errors:
         first = grasp_errors[0]
         # keep what it was raised from (a full disk's OSError): callers look there

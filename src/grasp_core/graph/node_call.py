@@ -3,7 +3,8 @@ node's ``timeout``, counted in the run's metrics; the result is the node's JSON-
 update.
 
 A node's code may raise what ends a program: ``SystemExit`` (``sys.exit(3)`` in a lambda)
-fails the record with a reason saying so, never the run; ``KeyboardInterrupt`` stops the run as
+fails the record with a reason saying so, never the run, unless a signal handler raised it
+(:mod:`grasp_core.signal_exits`: it then ends the run); ``KeyboardInterrupt`` stops the run as
 Ctrl-C does, through the stop that :func:`stop_on_interrupt` names, leaving the record for
 ``--resume``. Neither escapes the record's task, where asyncio would end the whole event loop.
 """
@@ -14,6 +15,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NoReturn
 
@@ -26,38 +28,66 @@ from grasp_core.logs import get_logger
 from grasp_core.models.cache_key import enter_node_run
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import NodeContext
+from grasp_core.signal_exits import raised_by_signal_handler
 
-__all__ = ["call_node", "stop_for_interrupt", "stop_on_interrupt"]
+__all__ = ["RunStop", "call_node", "stop_for_interrupt", "stop_on_interrupt"]
 
 _NO_SCOPE = contextlib.nullcontext()
 _log = get_logger(__name__)
-_stop_run: ContextVar[Callable[[], None] | None] = ContextVar("grasp_stop_run", default=None)
+
+
+@dataclass
+class RunStop:
+    """How a run stops for an interrupt raised inside a record's walk: ``stop`` cancels the
+    records in flight (``Engine.request_stop``); ``exit`` keeps the first ``SystemExit`` a
+    signal handler raised, which the run raises once it has closed its files."""
+
+    stop: Callable[[], None]
+    exit: SystemExit | None = None
+
+
+_stop_run: ContextVar[RunStop | None] = ContextVar("grasp_stop_run", default=None)
 
 
 @contextlib.contextmanager
-def stop_on_interrupt(stop: Callable[[], None]) -> Iterator[None]:
-    """Inside the block (and the tasks it starts), a ``KeyboardInterrupt`` raised by a node
-    calls ``stop``, which must cancel the records in flight (``Engine.request_stop``)."""
-    token = _stop_run.set(stop)
+def stop_on_interrupt(stop: Callable[[], None]) -> Iterator[RunStop]:
+    """Inside the block (and the tasks it starts), a ``KeyboardInterrupt`` raised by a node,
+    or a ``SystemExit`` raised by a signal handler, calls ``stop``, which must cancel the
+    records in flight (``Engine.request_stop``)."""
+    box = RunStop(stop)
+    token = _stop_run.set(box)
     try:
-        yield
+        yield box
     finally:
         _stop_run.reset(token)
 
 
-async def stop_for_interrupt(exc: KeyboardInterrupt, *, record_id: str, node: str) -> NoReturn:
-    """Stop the run as on Ctrl-C for a ``KeyboardInterrupt`` raised by user code of ``node``
-    (inside :func:`stop_on_interrupt`; re-raised outside it). The stop cancels the record:
-    it is left for ``--resume``."""
-    stop = _stop_run.get()
-    if stop is None:
+async def stop_for_interrupt(
+    exc: KeyboardInterrupt | SystemExit, *, record_id: str, node: str | None
+) -> NoReturn:
+    """Stop the run as on Ctrl-C for a ``KeyboardInterrupt`` raised by user code of ``node``,
+    or a ``SystemExit`` raised by a signal handler while a record was walking (inside
+    :func:`stop_on_interrupt`; re-raised outside it). The stop cancels the record: it is
+    left for ``--resume``. Raised in the record's task, either would end the event loop at
+    once, without closing files or joining worker threads."""
+    box = _stop_run.get()
+    if box is None:
         raise exc
-    _log.warning(
-        "user code raised KeyboardInterrupt: stopping as on Ctrl-C; run again with --resume",
-        record_id=record_id,
-        node=node,
-    )
-    stop()
+    if isinstance(exc, SystemExit):
+        box.exit = box.exit or exc
+        _log.warning(
+            "a signal handler asked to exit: stopping; run again with --resume",
+            code=exc.code,
+            record_id=record_id,
+            node=node,
+        )
+    else:
+        _log.warning(
+            "user code raised KeyboardInterrupt: stopping as on Ctrl-C; run again with --resume",
+            record_id=record_id,
+            node=node,
+        )
+    box.stop()
     await anyio.sleep_forever()
     raise exc
 
@@ -111,6 +141,8 @@ async def call_node(
                 node=name,
             )
     except SystemExit as exc:
+        if raised_by_signal_handler(exc):  # a stop (Ray's SIGTERM), not the node's doing
+            await stop_for_interrupt(exc, record_id=record_id, node=name)
         stats.failures += 1
         code = "" if exc.code is None else repr(exc.code)
         raise NodeError(

@@ -34,6 +34,7 @@ from grasp_core.graph.node_call import call_node, stop_for_interrupt
 from grasp_core.graph.state import APPEND_KEYS
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import NodeContext
+from grasp_core.signal_exits import raised_by_signal_handler
 
 __all__ = ["MemoEntry", "OnNodeDone", "walk_record"]
 
@@ -166,6 +167,9 @@ class _Walk:
         except KeyboardInterrupt as exc:  # raised by a condition: a stop, as on Ctrl-C
             await stop_for_interrupt(exc, record_id=self.record_id, node=name)
         except (Exception, SystemExit) as exc:  # sys.exit in a condition fails its record
+            if isinstance(exc, SystemExit) and raised_by_signal_handler(exc):
+                # a stop (Ray's SIGTERM), not the condition's doing
+                await stop_for_interrupt(exc, record_id=self.record_id, node=name)
             self._fail(
                 NodeError(
                     f"record {self.record_id!r}, node {name!r}: {type(exc).__name__}: {exc}",

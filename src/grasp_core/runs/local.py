@@ -79,6 +79,9 @@ class TaskRun:
         self.metrics = RunMetrics()
         self.monitor = monitor_for(task, options, self.layout, self.metrics)
         self.signals = StopSignals()
+        self._signal_exit: SystemExit | None = None
+        """A ``SystemExit`` a signal handler raised in a record's walk: the run stops, closes
+        its files, then raises it (:mod:`grasp_core.signal_exits`)."""
 
     async def execute(self) -> RunResult:
         """Run the task and return its result.
@@ -88,12 +91,15 @@ class TaskRun:
         what was committed stays, and ``--resume`` finishes the rest."""
         with self.signals.installed(self.options.handle_signals):
             try:
-                return await self._execute()
+                result = await self._execute()
             except Exception as exc:
                 translated = as_output_error(exc, self.layout.journal_path.parent)
                 if translated is None:
                     raise
                 raise translated[0] from translated[1]
+        if self._signal_exit is not None:  # the run stopped and closed its files: now exit
+            raise self._signal_exit
+        return result
 
     async def _execute(self) -> RunResult:
         started = time.perf_counter()
@@ -226,15 +232,18 @@ class TaskRun:
         if self.options.handle_signals:
             beside.append(functools.partial(self.signals.stop_engine, engine))
         try:
-            with stop_on_interrupt(engine.request_stop):
-                async with self.hooks.around_engine(engine, self.metrics):
-                    if not beside:
-                        return await engine.run(items)
-                    async with anyio.create_task_group() as tg:
-                        for task in beside:
-                            tg.start_soon(task)
-                        counts = await engine.run(items)
-                        tg.cancel_scope.cancel()
+            with stop_on_interrupt(engine.request_stop) as interrupts:
+                try:
+                    async with self.hooks.around_engine(engine, self.metrics):
+                        if not beside:
+                            return await engine.run(items)
+                        async with anyio.create_task_group() as tg:
+                            for task in beside:
+                                tg.start_soon(task)
+                            counts = await engine.run(items)
+                            tg.cancel_scope.cancel()
+                finally:
+                    self._signal_exit = interrupts.exit
         except BaseExceptionGroup as group:
             raise_grasp_error(group)
             raise
