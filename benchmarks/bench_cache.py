@@ -1,21 +1,31 @@
 """The response cache: a rerun answered from it, a lookup against a fast-lane call, and what it
 costs a run that misses everything. Every figure is a ratio or a rate measured in this run.
 
-- rerun: 1,000 records × a 2-node llm chain, run once to fill the cache, then again with the
-  mock server stopped → records/s of the rerun (whole ``run_task``, start-up included).
+- rerun: 1,000 records × a 2-node llm chain, run once to fill the cache, then again → records/s
+  of the rerun (whole ``run_task``, start-up included), and its CPU per record split into the
+  cache path (two hits, from the lookup row), start-up (a 10-record rerun) and the rest, the
+  engine's per-record work (walk, prompt rendering, state checks, writing).
 - lookup: ``client.chat`` answered from the cache vs sent over the fast lane to a zero-latency
   mock server in another process → microseconds of this process per call, and the ratio.
 - all-miss: the CPU a missed lookup and its store add to a fast-lane call; and the same run
   with the cache on (an empty folder each time) and off, alternated, median wall times →
   overhead in % (wall times of seconds-long runs swing more than 5% on a loaded machine:
   read the CPU figure first).
+- open: a folder of 200,000 replies (about 500 bytes each, in 4 segments) opened with each
+  segment's index (mapped), and without (each segment read and scanned, as before indexes; the
+  benchmark holds the segments' locks, as live writers would, so the open does not index
+  them) → CPU seconds of each, and the ratio; and the first open of a folder without indexes,
+  which scans and writes them.
 
     python benchmarks/bench_cache.py [--records 1000] [--calls 5000] [--repeats 3]
+        [--open-replies 200000]
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
+import hashlib
 import os
 import statistics
 import tempfile
@@ -31,20 +41,28 @@ from bench_engine import prepare  # type: ignore[import-not-found]
 from grasp_core import RunOptions, run_task
 
 
-def rerun_rate(url: str, records: int) -> tuple[float, float]:
-    """Records/s of the first run (all misses) and of the rerun (all hits)."""
+def rerun_rate(url: str, records: int) -> tuple[float, float, float, float]:
+    """Records/s of the first run (all misses) and of the rerun (all hits); then the
+    rerun's CPU seconds per record (this process: the primary figure on a loaded machine),
+    and the CPU seconds of a 10-record rerun (start-up: task, models file, cache index)."""
     with tempfile.TemporaryDirectory() as tmp:
         task = prepare(Path(tmp), records, 64)
         cache = Path(tmp) / "cache"
         started = time.perf_counter()
         first = run_task(task, RunOptions(mock=url, cache_dir=cache))
         cold = time.perf_counter() - started
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         again = run_task(task, RunOptions(mock=url, cache_dir=cache, overwrite=True))
-        warm = time.perf_counter() - started
+        warm, warm_cpu = time.perf_counter() - started, time.process_time() - cpu
+        cpu = time.process_time()
+        small = run_task(
+            task, RunOptions(mock=url, cache_dir=cache, overwrite=True, num_records=10)
+        )
+        start_up = time.process_time() - cpu
     assert first.done == again.done == records
+    assert small.done == 10
     assert again.metrics["totals"]["model_calls"] == 0, again.metrics["totals"]
-    return records / cold, records / warm
+    return records / cold, records / warm, warm_cpu / records, start_up
 
 
 async def _calls(url: str, calls: int, cache_dir: Path | None) -> float:
@@ -106,19 +124,70 @@ def all_miss_overhead(url: str, records: int, repeats: int) -> tuple[float, floa
     return statistics.median(walls[True]), statistics.median(walls[False])
 
 
+def _open_cpu(directory: Path) -> float:
+    """CPU seconds of this process to open the cache at ``directory`` (then closed)."""
+    from grasp_core.models.cache import ResponseCache
+
+    started = time.process_time()
+    cache = ResponseCache(directory).open()
+    cpu = time.process_time() - started
+    cache.close()
+    return cpu
+
+
+def open_times(replies: int, repeats: int) -> tuple[float, float, float]:
+    """CPU seconds to open a folder of ``replies`` replies: with indexes, scanning every
+    segment (indexes deleted, segments locked), and the first open that writes indexes."""
+    from grasp_core.models.cache import ResponseCache
+
+    reply = {"text": "x" * 400, "prompt_tokens": 120, "completion_tokens": 100}
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        for part in range(4):
+            cache = ResponseCache(directory).open()
+            for i in range(part, replies, 4):
+                cache.put(hashlib.sha256(b"%d" % i).hexdigest(), {**reply, "n": i})
+            cache.close()
+        indexed = min(_open_cpu(directory) for _ in range(repeats))
+        for index in directory.glob("seg-*.idx"):
+            index.unlink()
+        locks = [os.open(path, os.O_RDONLY) for path in directory.glob("seg-*.log")]
+        for fd in locks:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        scanned = min(_open_cpu(directory) for _ in range(repeats))
+        for fd in locks:
+            os.close(fd)
+        indexing = _open_cpu(directory)
+        assert len(list(directory.glob("seg-*.idx"))) == 4
+    return indexed, scanned, indexing
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--open-replies", type=int, default=200_000)
     args = parser.parse_args()
+    indexed, scanned, indexing = open_times(args.open_replies, args.repeats)
     with mock_process("0") as url:
-        cold, warm = rerun_rate(url, args.records)
+        cold, warm, warm_cpu, start_up = rerun_rate(url, args.records)
         miss, hit, call = lookup_vs_call(url, args.calls)
         on, off = all_miss_overhead(url, args.records, args.repeats)
     rows = [
         (f"first run, {args.records} records × 2 llm calls (all miss)", f"{cold:,.0f} rec/s"),
         ("rerun answered from the cache (all hit)", f"{warm:,.0f} rec/s"),
+        ("rerun, CPU per record (whole run)", f"{warm_cpu * 1e6:,.0f} µs CPU"),
+        ("  of which the cache path (2 hits)", f"{2 * hit * 1e6:,.0f} µs CPU"),
+        (
+            "  of which start-up (10-record rerun's CPU / records)",
+            f"{start_up / args.records * 1e6:,.0f} µs CPU",
+        ),
+        (
+            "  the rest: the engine's per-record work",
+            f"{(warm_cpu - 2 * hit - start_up / args.records) * 1e6:,.0f} µs CPU",
+        ),
+        ("rerun rate the CPU allows (records / CPU s)", f"{1 / warm_cpu:,.0f} rec/s"),
         ("client.chat answered from the cache", f"{hit * 1e6:,.0f} µs CPU"),
         ("client.chat over the fast lane (zero-latency mock)", f"{call * 1e6:,.0f} µs CPU"),
         ("lookup / fast-lane call", f"{hit / call:.2f}×"),
@@ -127,6 +196,10 @@ def main() -> None:
         ("all-miss run, cache on (median wall)", f"{on:.3f} s"),
         ("same run, cache off (median wall)", f"{off:.3f} s"),
         ("cache overhead when it misses everything", f"{(on / off - 1) * 100:+.1f} %"),
+        (f"open, {args.open_replies:,} replies, scanned (no index)", f"{scanned:.3f} s CPU"),
+        ("open, same folder, indexed", f"{indexed:.4f} s CPU"),
+        ("open: scanned / indexed", f"{scanned / indexed:,.0f}×"),
+        ("first open without indexes (scans, writes them)", f"{indexing:.3f} s CPU"),
     ]
     width = max(len(label) for label, _ in rows)
     print(f"| {'measure':<{width}} | {'value':>14} |")

@@ -2,8 +2,10 @@
 
 1,000 records through a 2-node llm chain (generate, then critique), lognormal latency with
 median 0.5 s. Prints the engine's wall time beside the ideal
-(records × calls × mean latency / concurrency) and beside a sequential loop (measured on a
-sample of records and scaled up, stated as such).
+(records × calls × mean latency / concurrency), beside the floor (the best non-clairvoyant
+scheduler on the same latency distribution, simulated: ``bench_floor.py``), beside a
+sequential loop (measured on a sample of records and scaled up, stated as such), and the run's
+fixed cost (start-up, opening, finalising: a warm run of a few records at zero latency).
 
     python benchmarks/bench_engine.py [--records 1000] [--concurrency 64]
 """
@@ -24,6 +26,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import anyio
 
 from _mock_process import mock_process  # type: ignore[import-not-found]
+from bench_floor import floor  # type: ignore[import-not-found]
 from grasp_core import RunOptions, run_task
 
 TASK = """
@@ -88,6 +91,23 @@ async def sequential_sample(url: str, sample: int) -> float:
     return time.perf_counter() - started
 
 
+def fixed_cost(records: int = 10, runs: int = 3) -> float:
+    """Wall seconds of a warm run of ``records`` at zero latency (the best of ``runs``): what
+    a run costs besides its records (loading the task, opening, finalising, the summary)."""
+    walls = []
+    with mock_process("0") as url:
+        for attempt in range(runs + 1):  # the first run warms imports up
+            with tempfile.TemporaryDirectory() as tmp:
+                task = prepare(Path(tmp), records, 64)
+                started = time.perf_counter()
+                result = run_task(task, RunOptions(mock=url, cache=False))
+                wall = time.perf_counter() - started
+                assert result.done == records, result
+            if attempt:
+                walls.append(wall)
+    return min(walls)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1000)
@@ -96,11 +116,13 @@ def main() -> None:
     parser.add_argument("--sigma", type=float, default=0.5)
     parser.add_argument("--sequential-sample", type=int, default=10)
     parser.add_argument("--transports", default="auto,litellm", help="comma-separated")
+    parser.add_argument("--no-fixed", action="store_true", help="skip the fixed-cost runs")
     args = parser.parse_args()
 
     calls = 2
     mean_latency = args.median * math.exp(args.sigma**2 / 2)
     ideal = args.records * calls * mean_latency / args.concurrency
+    best = floor(args.records, args.concurrency, args.median, sigma=args.sigma, calls=calls)
     runs: dict[str, tuple[float, float, dict[str, float]]] = {}
     with mock_process(f"lognormal:{args.median}:{args.sigma}") as url:
         for transport in args.transports.split(","):
@@ -118,22 +140,31 @@ def main() -> None:
                 runs[transport] = (wall, cpu, result.metrics["models"]["gen"]["latency_s"])
         sample = anyio.run(sequential_sample, url, args.sequential_sample)
     sequential = sample * args.records / args.sequential_sample
+    fixed = None if args.no_fixed else fixed_cost()  # after the runs: theirs start cold
 
     print(
         f"\n{args.records} records × {calls} llm calls, lognormal latency "
         f"median {args.median}s sigma {args.sigma} (mean {mean_latency:.3f}s), "
         f"concurrency {args.concurrency}\n"
     )
-    print(f"| {'measure':<50} | {'seconds':>8} | {'× ideal':>8} |")
-    print(f"|{'-' * 52}|{'-' * 10}|{'-' * 10}|")
-    rows = [("ideal (records × calls × mean latency / concurrency)", ideal)]
+    print(f"| {'measure':<50} | {'seconds':>8} | {'× ideal':>8} | {'× floor':>8} |")
+    print(f"|{'-' * 52}|{'-' * 10}|{'-' * 10}|{'-' * 10}|")
+    rows = [
+        ("ideal (records × calls × mean latency / concurrency)", ideal),
+        ("floor (best non-clairvoyant policy, simulated)", best["floor"]),
+    ]
     names = {"auto": "fast lane", "litellm": "litellm transport"}
     for transport, (wall, _cpu, _lat) in runs.items():
         rows.append((f"grasp engine, {names.get(transport, transport)} (run_task, cold)", wall))
     rows.append((f"sequential loop (scaled from {args.sequential_sample} records)", sequential))
     for label, seconds in rows:
-        print(f"| {label:<50} | {seconds:>8.1f} | {seconds / ideal:>8.2f} |")
+        print(
+            f"| {label:<50} | {seconds:>8.2f} | {seconds / ideal:>8.2f} "
+            f"| {seconds / best['floor']:>8.2f} |"
+        )
     print()
+    if fixed is not None:
+        print(f"fixed cost (a warm run of 10 records at zero latency): {fixed:.3f}s")
     for transport, (wall, cpu, lat) in runs.items():
         print(
             f"{names.get(transport, transport)}: {1000 * cpu / (args.records * calls):.2f} ms "

@@ -4,11 +4,13 @@ times the waves of ``concurrency`` requests: what a run would take with free CPU
 the media written, and the resident memory sampled through the run: peak, and its growth
 after the first quarter of the run (flat: media are never all held in memory).
 
-The mock's PNGs are 8x8 grids of colours; its largest (1024x1024, the side cap) compress to
-about 24 KB, so that is the size used. Drawing one costs the mock about 20 ms of CPU, so the
-latency is long enough (2 s by default) for the mock not to be the bottleneck.
+The mock's PNGs are 8x8 grids of colours padded to a photo's weight; its largest (1024x1024,
+the side cap) weigh about 57 KB, so that is the size used. Drawing one costs the mock under
+1 ms of CPU (``grasp_core.mock_server._png``), so the mock is not the bottleneck.
+``--transport litellm`` sends the calls through litellm instead of the fast lane.
 
     python benchmarks/bench_media.py [--records 1000] [--concurrency 64] [--latency 2]
+                                     [--transport auto|litellm]
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=2.0)
+    parser.add_argument("--transport", choices=["auto", "litellm"], default="auto")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, mock_process(f"fixed:{args.latency}") as url:
         folder = Path(tmp)
@@ -89,6 +92,7 @@ def main() -> None:
         (folder / "data.jsonl").write_text("\n".join(rows) + "\n")
         (folder / "models.yaml").write_text(
             f"painter:\n  model: openai/gpt-image-1\n  max_concurrency: {args.concurrency}\n"
+            f"  transport: {args.transport}\n"
         )
         (folder / "task.yaml").write_text(TASK)
         warm = folder / "warm"  # imports (litellm) and first connections, not measured
@@ -111,6 +115,7 @@ def main() -> None:
     rows_out = [
         ("records (one 1024x1024 PNG each)", f"{args.records:,}"),
         ("concurrency / mock latency", f"{args.concurrency} / {args.latency:g} s"),
+        ("transport", args.transport),
         ("wall", f"{wall:.2f} s"),
         ("ideal (waves × latency)", f"{ideal:.2f} s"),
         ("wall / ideal", f"{wall / ideal:.3f}×"),

@@ -104,6 +104,13 @@ GALLERY: tuple[Example, ...] = (
         args="--format dpo",
     ),
     Example(
+        "DPO pairs at batch prices",
+        "examples/batch_dpo/task.yaml",
+        "batch mode: two of three models through the provider's batch API, records parked "
+        "at their nodes while the live model keeps running",
+        args="--format dpo",
+    ),
+    Example(
         "Quality tagging of an OASST-style file",
         "examples/quality_tagging/task.yaml",
         "OpenAssistant message trees read back as conversations, tagged by heuristics and a judge",

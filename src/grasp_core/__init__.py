@@ -44,7 +44,17 @@ if TYPE_CHECKING:
     )
     from grasp_core.registry import formats, nodes, register, sinks, sources, transforms
     from grasp_core.runs import RunOptions, RunResult, check_task
+    from grasp_core.runs.annotations import annotate, annotations_beside, read_annotations
+    from grasp_core.runs.compare import RunComparison, compare_runs, run_metrics
+    from grasp_core.runs.failure_groups import FailureGroup, failure_groups
+    from grasp_core.runs.output_table import OutputTable, TablePage
     from grasp_core.runs.preview import preview
+    from grasp_core.runs.problems import TaskProblem, task_problems
+    from grasp_core.runs.record_trace import RecordTrace, record_trace
+    from grasp_core.runs.retry import retry_failures
+    from grasp_core.runs.run_files import RunFiles, find_runs
+    from grasp_core.runs.sampling import first_records
+    from grasp_core.runs.watch import RunStatus, run_status
 
 __all__ = [
     "END",
@@ -53,6 +63,7 @@ __all__ = [
     "ClusterConnectionError",
     "CompileError",
     "ConfigError",
+    "FailureGroup",
     "Graph",
     "GraspError",
     "MissingDependencyError",
@@ -62,32 +73,51 @@ __all__ = [
     "Node",
     "NodeContext",
     "NodeError",
+    "OutputTable",
     "PluginError",
     "RecordError",
     "RecordFormat",
+    "RecordTrace",
     "ResumeError",
     "RetryableModelError",
+    "RunComparison",
+    "RunFiles",
     "RunOptions",
     "RunResult",
+    "RunStatus",
     "ShardFailedError",
     "Sink",
     "SinkError",
     "Source",
     "SourceError",
     "SourceItem",
+    "TablePage",
     "Task",
+    "TaskProblem",
     "Transform",
     "TransformEnv",
+    "annotate",
+    "annotations_beside",
     "check_task",
+    "compare_runs",
+    "failure_groups",
+    "find_runs",
+    "first_records",
     "formats",
     "nodes",
     "preview",
+    "read_annotations",
+    "record_trace",
     "register",
+    "retry_failures",
     "run",
+    "run_metrics",
+    "run_status",
     "run_task",
     "run_task_async",
     "sinks",
     "sources",
+    "task_problems",
     "transforms",
 ]
 
@@ -127,7 +157,17 @@ __getattr__, __dir__ = lazy_exports(
         ],
         "grasp_core.registry": ["formats", "nodes", "register", "sinks", "sources", "transforms"],
         "grasp_core.runs": ["RunOptions", "RunResult", "check_task"],
+        "grasp_core.runs.annotations": ["annotate", "annotations_beside", "read_annotations"],
+        "grasp_core.runs.compare": ["RunComparison", "compare_runs", "run_metrics"],
+        "grasp_core.runs.failure_groups": ["FailureGroup", "failure_groups"],
+        "grasp_core.runs.output_table": ["OutputTable", "TablePage"],
         "grasp_core.runs.preview": ["preview"],
+        "grasp_core.runs.problems": ["TaskProblem", "task_problems"],
+        "grasp_core.runs.sampling": ["first_records"],
+        "grasp_core.runs.watch": ["RunStatus", "run_status"],
+        "grasp_core.runs.record_trace": ["RecordTrace", "record_trace"],
+        "grasp_core.runs.retry": ["retry_failures"],
+        "grasp_core.runs.run_files": ["RunFiles", "find_runs"],
     },
     __all__,
 )

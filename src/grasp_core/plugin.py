@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from grasp_core.config import GraphConfig, NodeConfig, StrictModel, validate_block
     from grasp_core.config.callables import UserCallable, load_callable
     from grasp_core.config.dotted import resolve_dotted
-    from grasp_core.config.models_file import CacheMode, ModelSpec, ReplyAction
+    from grasp_core.config.models_file import BatchOptions, CacheMode, ModelSpec, ReplyAction
     from grasp_core.config.parameters import ModelParameters
     from grasp_core.config.quality import DataQualityConfig
-    from grasp_core.config.sygra_keys import in_sygra_file, lambda_keys, node_keys
+    from grasp_core.config.sygra_keys import in_sygra_file, lambda_keys, node_keys, subgraph_keys
     from grasp_core.config.task_file import folder_task_file
     from grasp_core.config.yaml_source import YamlPath, load_yaml
     from grasp_core.engine.output import MISSING, lookup
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from grasp_core.logs import get_logger, redact, register_secret
     from grasp_core.models.backends import Backend
     from grasp_core.models.cache import ResponseCache
-    from grasp_core.models.cache_key import request_key
+    from grasp_core.models.cache_key import current_identity, request_key
     from grasp_core.models.tokens import TOKEN_ENCODING, count_tokens
     from grasp_core.observe.calls import report_model_call
     from grasp_core.observe.metrics import RunMetrics
@@ -83,6 +83,7 @@ __all__ = [
     "TOKEN_ENCODING",
     "AIMessage",
     "Backend",
+    "BatchOptions",
     "BuildEnv",
     "CacheMode",
     "ChatMessage",
@@ -125,6 +126,7 @@ __all__ = [
     "check_state_reads",
     "compile_graph",
     "count_tokens",
+    "current_identity",
     "embedders",
     "find_unwritable",
     "folder_task_file",
@@ -149,6 +151,7 @@ __all__ = [
     "resolve_dotted",
     "sinks",
     "sources",
+    "subgraph_keys",
     "transforms",
     "validate_block",
     "with_message_objects",
@@ -161,7 +164,12 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.config.callables": ["UserCallable", "load_callable"],
         "grasp_core.config.dotted": ["resolve_dotted"],
         "grasp_core.config.quality": ["DataQualityConfig"],
-        "grasp_core.config.sygra_keys": ["in_sygra_file", "lambda_keys", "node_keys"],
+        "grasp_core.config.sygra_keys": [
+            "in_sygra_file",
+            "lambda_keys",
+            "node_keys",
+            "subgraph_keys",
+        ],
         "grasp_core.config.task_file": ["folder_task_file"],
         "grasp_core.config.yaml_source": ["YamlPath", "load_yaml"],
         "grasp_core.engine.output": ["MISSING", "lookup"],
@@ -180,9 +188,9 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.graph.state_keys": ["check_state_reads", "free_reads"],
         "grasp_core.models.backends": ["Backend"],
         "grasp_core.models.cache": ["ResponseCache"],
-        "grasp_core.models.cache_key": ["request_key"],
+        "grasp_core.models.cache_key": ["current_identity", "request_key"],
         "grasp_core.models.tokens": ["TOKEN_ENCODING", "count_tokens"],
-        "grasp_core.config.models_file": ["CacheMode", "ModelSpec", "ReplyAction"],
+        "grasp_core.config.models_file": ["BatchOptions", "CacheMode", "ModelSpec", "ReplyAction"],
         "grasp_core.config.parameters": ["ModelParameters"],
         "grasp_core.logs": ["get_logger", "redact", "register_secret"],
         "grasp_core.observe.calls": ["report_model_call"],

@@ -224,6 +224,9 @@ class BuildEnv:
     cache: ResponseCache | None = None
     """The run's response cache (None: ``--no-cache``); model clients consult it before
     each call."""
+    batch_dir: Path | None = None
+    """Where batched models keep the run's batch ledger (``NAME.batches`` beside the first
+    sink). None when the run writes no output."""
 
 
 @dataclass(frozen=True, slots=True)

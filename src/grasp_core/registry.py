@@ -9,13 +9,15 @@ in-process with :func:`register`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import Any, TypeVar
 
 from grasp_core.errors import PluginError
 
 __all__ = [
+    "COMMAND_GROUP",
     "EMBEDDER_GROUP",
     "FORMAT_GROUP",
     "MEDIA_GROUP",
@@ -25,6 +27,7 @@ __all__ = [
     "SOURCE_GROUP",
     "TRANSFORM_GROUP",
     "Registry",
+    "command_modules",
     "embedders",
     "formats",
     "media",
@@ -44,6 +47,9 @@ TRANSFORM_GROUP = "grasp.transforms"
 MEDIA_GROUP = "grasp.media"
 POSTPROCESS_GROUP = "grasp.postprocess"
 EMBEDDER_GROUP = "grasp.embedders"
+COMMAND_GROUP = "grasp.commands"
+"""Commands other packages add to ``grasp`` (``grasp studio``): name → a module with
+``add_command`` and ``run_command``, like those in ``grasp_core.cli.commands``."""
 
 T = TypeVar("T")
 
@@ -126,3 +132,25 @@ def register(kind: str, name: str) -> Callable[[T], T]:
             f"unknown plugin kind {kind!r}; use one of: {', '.join(sorted(_BY_KIND))}"
         )
     return registry.register(name)
+
+
+def command_modules(taken: Iterable[str]) -> tuple[dict[str, ModuleType], list[str]]:
+    """The ``grasp.commands`` entry points, loaded, except names in ``taken`` (a built-in
+    command wins); with one line for each that cannot be imported (it is left out, so a
+    broken add-on never breaks ``grasp`` itself)."""
+    found: dict[str, ModuleType] = {}
+    problems: list[str] = []
+    for ep in entry_points(group=COMMAND_GROUP):
+        if ep.name in taken or ep.name in found:
+            continue
+        try:
+            module = ep.load()
+        except Exception as exc:  # whatever an add-on raises, `grasp` itself still works
+            problems.append(
+                f"command {ep.name!r} ({ep.value}) cannot be imported ({exc}); reinstall the "
+                "package that provides it"
+            )
+            continue
+        if isinstance(module, ModuleType):
+            found[ep.name] = module
+    return found, problems

@@ -27,8 +27,12 @@ class LambdaNodeConfig(NodeConfig):
     node_type: Literal["lambda"] = "lambda"
     lambda_: str | Callable[..., Any] = Field(alias="lambda")
     """Dotted path to a function `f(state)` or a class with `apply(state)`/`__call__`."""
+    run_in: Literal["auto", "loop", "thread"] = "auto"
+    """Where a plain `def` runs: `auto` calls it on the event loop and moves it to worker
+    threads (with a warning) once it is seen to block; `loop` always on the loop (cheap code
+    only); `thread` always in a worker thread. `async def` functions always run on the loop."""
     inline: bool = False
-    """Run a plain function on the event loop instead of a worker thread (cheap code only)."""
+    """The older spelling of `run_in: loop`."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Settings for a function that takes two arguments: it is called as `f(params,
     state)`, `params` holding these keys and the node's own (`lambda`, `output_keys`...)."""
@@ -38,6 +42,15 @@ class LambdaNodeConfig(NodeConfig):
     def _sygra_spelling(cls, data: Any, info: ValidationInfo) -> Any:
         known = frozenset(field.alias or name for name, field in cls.model_fields.items())
         return lambda_keys(data, known, sygra=in_sygra_file(info))
+
+    @model_validator(mode="after")
+    def _inline_means_loop(self) -> LambdaNodeConfig:
+        if self.inline and "run_in" in self.model_fields_set and self.run_in != "loop":
+            raise ValueError(
+                f"`inline: true` means `run_in: loop`, but run_in is {self.run_in!r}; "
+                "keep only run_in"
+            )
+        return self
 
 
 class LambdaNode:
@@ -61,7 +74,13 @@ class LambdaNode:
         keys = config.output_key_list()
         if not keys:
             raise ConfigError(f"lambda node {name!r} needs output_keys (the keys it returns)")
-        fn = load_callable(config.lambda_, env.task_dir, what="lambda", inline=config.inline)
+        fn = load_callable(
+            config.lambda_,
+            env.task_dir,
+            what="lambda",
+            run_in=_run_in(config),
+            where=f"node {name!r}",
+        )
         settings = config.model_dump(by_alias=True, exclude={"params"}, exclude_none=True)
         return cls(name, fn, keys, {**settings, **config.params})
 
@@ -100,3 +119,13 @@ class LambdaNode:
 def _whole_state(value: Any, state: Mapping[str, Any]) -> bool:
     """A returned mapping holding every key of the state (and more than the output keys)."""
     return isinstance(value, Mapping) and bool(state) and set(state) <= set(value)
+
+
+def _run_in(config: LambdaNodeConfig) -> Literal["auto", "loop", "thread"]:
+    """``inline`` is ``loop``; with a ``timeout``, ``auto`` is ``thread``: a timeout cuts
+    only a call that runs off the event loop."""
+    if config.inline:
+        return "loop"
+    if config.run_in == "auto" and config.timeout:
+        return "thread"
+    return config.run_in

@@ -35,6 +35,7 @@ from grasp_core.plugin import (
     validate_block,
 )
 from grasp_nodes._model_call import ModelRef
+from grasp_nodes._sygra_keys import subgraph_keys
 
 __all__ = ["SubgraphNode", "SubgraphNodeConfig"]
 
@@ -62,7 +63,9 @@ class SubgraphNodeConfig(NodeConfig):
     @model_validator(mode="before")
     @classmethod
     def _sygra_spelling(cls, data: Any) -> Any:
-        """SyGra names the inner graph under `subgraph:`."""
+        """SyGra names the inner graph under `subgraph:` (its packaged recipes map to
+        GraSP's: `_sygra_keys.subgraph_keys`)."""
+        data = subgraph_keys(data)
         if isinstance(data, Mapping) and "subgraph" in data:
             if "graph" in data:
                 raise ValueError("subgraph and graph are both set; keep `graph`")

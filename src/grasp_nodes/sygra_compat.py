@@ -10,14 +10,21 @@ Anything else a module imports from SyGra is listed in the conversion report, to
 LangChain's message classes (``langchain_core.messages``), its ``@tool`` decorator and
 LangGraph's ``END`` are given here too, so converted hooks run without LangChain: a message is
 GraSP's ``{"role", "content"}`` dict that also reads as LangChain's (``.content``, ``.type``).
+So are SyGra's eval metric registries (from :mod:`grasp_nodes.sygra_eval`), its
+``GraphPostProcessor`` base, its built-in ``SimpleResponse`` schema and its JSON helpers
+(``utils.extract_and_load_json``, ``utils.load_json``).
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from grasp_core.plugin import (
     AIMessage,
@@ -27,15 +34,37 @@ from grasp_core.plugin import (
     ToolMessage,
     get_logger,
 )
+from grasp_nodes.sygra_eval import (
+    AccuracyMetric,
+    AggregatorMetricRegistry,
+    BaseAggregatorMetric,
+    BaseUnitMetric,
+    ExactMatchMetric,
+    F1ScoreMetric,
+    PrecisionMetric,
+    RecallMetric,
+    UnitMetricRegistry,
+    UnitMetricResult,
+    aggregator_metric,
+    unit_metric,
+)
 
 __all__ = [
     "END",
     "AIMessage",
+    "AccuracyMetric",
+    "AggregatorMetricRegistry",
+    "BaseAggregatorMetric",
     "BaseMessage",
     "BaseOutputGenerator",
     "BaseTaskExecutor",
+    "BaseUnitMetric",
     "DataTransform",
+    "DefaultTaskExecutor",
     "EdgeCondition",
+    "ExactMatchMetric",
+    "F1ScoreMetric",
+    "GraphPostProcessor",
     "GraspMessage",
     "GraspState",
     "HumanMessage",
@@ -43,13 +72,22 @@ __all__ = [
     "NodePostProcessor",
     "NodePostProcessorWithState",
     "NodePreProcessor",
+    "PrecisionMetric",
+    "RecallMetric",
+    "SimpleResponse",
     "SygraMessage",
     "SygraState",
     "SystemMessage",
     "ToolMessage",
+    "UnitMetricRegistry",
+    "UnitMetricResult",
+    "aggregator_metric",
     "constants",
+    "extract_and_load_json",
+    "load_json",
     "logger",
     "tool",
+    "unit_metric",
     "utils",
 ]
 
@@ -112,8 +150,26 @@ class BaseTaskExecutor:
     subclass (``grasp convert sygra`` lists each one, to move into the task file)."""
 
 
+DefaultTaskExecutor = BaseTaskExecutor
+"""SyGra's default task executor, under its other name."""
+
+
 class BaseOutputGenerator:
     """Holds the methods ``output_config.output_map`` names as a field's ``transform``."""
+
+
+class GraphPostProcessor:
+    """SyGra's ``graph_post_process`` processor base: ``process(self, data, metadata)``
+    takes every output record and returns the records to keep (see docs/how-to/curate.md,
+    "A processor class")."""
+
+
+class SimpleResponse(BaseModel):
+    """SyGra's built-in structured-output schema
+    (``sygra.core.models.structured_output.schemas_factory.SimpleResponse``)."""
+
+    message: str = Field(description="Response message")
+    success: bool = Field(description="Operation success status")
 
 
 constants = SimpleNamespace(SYGRA_END="__end__", GRASP_END="__end__", END="END", START="START")
@@ -152,5 +208,55 @@ def _chat_format(messages: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
-utils = SimpleNamespace(convert_messages_from_langchain_to_chat_format=_chat_format)
-"""The helper of SyGra's ``utils`` module that its task executors use."""
+def load_json(text: Any) -> Any:
+    """``text`` parsed as JSON, or None when it is not JSON (SyGra's ``utils.load_json``)."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def extract_and_load_json(text: Any) -> Any:
+    """The first JSON object or array written in ``text`` (a model's reply with prose or a
+    code fence around it), or None when there is none (SyGra's
+    ``utils.extract_and_load_json``)."""
+    if not isinstance(text, str):
+        return None
+    whole = load_json(text)
+    if isinstance(whole, dict | list):
+        return whole
+    decoder = json.JSONDecoder(strict=False)
+    for start, char in enumerate(text):
+        if char in "{[":
+            try:
+                return decoder.raw_decode(text, start)[0]
+            except ValueError:
+                continue
+    return None
+
+
+def get_file_in_task_dir(task: str, filename: str) -> str:
+    """The path of ``filename`` in the task folder SyGra names by its dotted path from the
+    repository root (``tasks.examples.x``; SyGra's ``utils.get_file_in_task_dir``). The
+    folder is looked up from the calling module's folder, each folder above it, then the
+    working folder, also without the path's first part (a converted tree drops
+    ``tasks/``); when none exists, it is the path from the caller's folder."""
+    parts = task.split(".")
+    frame = inspect.currentframe()
+    caller_file = frame.f_back.f_code.co_filename if frame and frame.f_back else "."
+    caller = Path(caller_file).resolve().parent
+    folders = [Path(*parts)] + ([Path(*parts[1:])] if len(parts) > 1 else [])
+    for base in (caller, *caller.parents, Path.cwd()):
+        for folder in folders:
+            if (base / folder).is_dir():
+                return str(base / folder / filename)
+    return str(caller.joinpath(*parts, filename))
+
+
+utils = SimpleNamespace(
+    convert_messages_from_langchain_to_chat_format=_chat_format,
+    get_file_in_task_dir=get_file_in_task_dir,
+    extract_and_load_json=extract_and_load_json,
+    load_json=load_json,
+)
+"""The helpers of SyGra's ``utils`` module that its tasks use."""

@@ -15,7 +15,7 @@ import pytest
 import grasp_core
 from tests.conftest import REPO_ROOT
 
-PACKAGES = ("grasp_core", "grasp_nodes", "grasp_io")
+PACKAGES = ("grasp_core", "grasp_nodes", "grasp_io", "grasp_studio")
 SRC = REPO_ROOT / "src"
 MAX_MODULE_LINES = 400
 

@@ -201,9 +201,16 @@ async def test_exception_in_user_code_fails_only_that_record(tmp_path: Path) -> 
 
 
 async def test_sync_function_runs_in_a_worker_thread(tmp_path: Path) -> None:
-    """A plain function runs off the event loop's thread by default."""
-    result = await run(tmp_path, {"lambda": "steps.where", "output_keys": "off_main"})
+    """With `run_in: thread` a plain function runs off the event loop's thread."""
+    node = {"lambda": "steps.where", "output_keys": "off_main", "run_in": "thread"}
+    result = await run(tmp_path, node)
     assert [r["off_main"] for r in result.records()] == [True, True]
+
+
+async def test_cheap_sync_function_runs_on_the_loop_by_default(tmp_path: Path) -> None:
+    """By default (`run_in: auto`) a plain function that does not block runs on the loop."""
+    result = await run(tmp_path, {"lambda": "steps.where", "output_keys": "off_main"})
+    assert [r["off_main"] for r in result.records()] == [False, False]
 
 
 async def test_inline_sync_function_runs_on_the_loop(tmp_path: Path) -> None:
@@ -247,7 +254,8 @@ async def test_unknown_lambda_path_is_a_config_error(tmp_path: Path) -> None:
 
 
 USER_CODE_RUNS = {
-    "in a thread": {"lambda": "steps.{}"},
+    "in a thread": {"lambda": "steps.{}", "run_in": "thread"},
+    "auto": {"lambda": "steps.{}"},
     "inline": {"lambda": "steps.{}", "inline": True},
     "async": {"lambda": "steps.{}_async"},
 }
@@ -260,7 +268,7 @@ def node_running(function: str, where: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("where", USER_CODE_RUNS)
 async def test_sys_exit_fails_only_that_record(tmp_path: Path, where: str) -> None:
-    """sys.exit(3) in a lambda (thread, inline or async) fails its record with a reason that
+    """sys.exit(3) in a lambda (thread, auto, inline or async) fails its record with a reason that
     says so; the run and the other records go on."""
     result = await run(tmp_path, node_running("exits", where), 3)
     assert {rid: r["k"] for rid, r in by_id(result).items()} == {"r0": 0, "r2": 2}

@@ -8,6 +8,7 @@ happen inside ``run_command``, so ``grasp --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from types import ModuleType
 
@@ -78,9 +79,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="COMMAND",
         help="one of these (grasp COMMAND --help shows its options)",
     )
-    for module in COMMANDS.values():
+    for module in _commands().values():
         module.add_command(commands)
     return parser
+
+
+@functools.cache
+def _commands() -> dict[str, ModuleType]:
+    """:data:`COMMANDS`, then the commands other packages add (entry-point group
+    ``grasp.commands``: ``grasp studio``), read here so the core never imports them."""
+    from grasp_core.registry import command_modules
+
+    added, problems = command_modules(COMMANDS)
+    for problem in problems:
+        print(f"grasp: warning: {problem}", file=sys.stderr)
+    return {**COMMANDS, **added}
 
 
 _OPTIONAL_VALUES = {"--oasst": ("auto", {"sft", "dpo", "auto"}), "--quality": ("heuristics", None)}
@@ -136,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 def _interrupted_message(args: argparse.Namespace | None) -> str:
     """The command's own ``interrupted_message(args)`` (``grasp run``: how to resume), else
     a plain line (also when the signal came before the arguments were parsed)."""
-    module = COMMANDS.get(args.command) if args is not None else None
+    module = _commands().get(args.command) if args is not None else None
     message = getattr(module, "interrupted_message", None)
     return str(message(args)) if message is not None else "grasp: interrupted"
 
@@ -151,7 +164,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         fmt=args.log_format, level="debug" if args.debug else "warning", records=not quiet
     )
     try:
-        code: int = COMMANDS[args.command].run_command(args)
+        code: int = _commands()[args.command].run_command(args)
         return code
     except GraspError as exc:
         if args.debug:

@@ -21,7 +21,9 @@ __all__ = [
     "EXIT_OK",
     "EXIT_OUTPUT",
     "Commands",
+    "add_cache_arguments",
     "add_dataset_arguments",
+    "cache_options",
     "failure_budget",
     "run_options",
 ]
@@ -85,3 +87,43 @@ def add_dataset_arguments(cmd: argparse.ArgumentParser, *, output_help: str) -> 
         choices=["csv", "json", "jsonl", "parquet"],
         help="default: from the output's suffix",
     )
+
+
+def add_cache_arguments(cmd: argparse.ArgumentParser, *, refresh: bool) -> None:
+    """The response cache's flags (``--refresh-cache`` too when ``refresh``); they win over
+    the models file's ``cache:`` block."""
+    cmd.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither answer calls from the response cache nor store replies in it",
+    )
+    if refresh:
+        cmd.add_argument(
+            "--refresh-cache",
+            action="store_true",
+            help="call the backend for every request and overwrite the cached replies",
+        )
+    cmd.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="the response cache's folder (default: the models file's cache.dir, else "
+        "~/.cache/grasp/responses)",
+    )
+    cmd.add_argument(
+        "--cache-max-mb",
+        type=int,
+        metavar="MB",
+        help="the cache's size limit in MiB; the oldest replies go beyond it (default: the "
+        "models file's cache.max_mb, else 2048)",
+    )
+
+
+def cache_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``RunOptions`` fields of :func:`add_cache_arguments`' flags."""
+    return {
+        "cache": not args.no_cache,
+        "refresh_cache": getattr(args, "refresh_cache", False),
+        "cache_dir": args.cache_dir,
+        "cache_max_mb": args.cache_max_mb,
+    }

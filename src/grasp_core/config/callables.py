@@ -1,9 +1,9 @@
 """Load and call user code: lambdas, conditions, hooks, tools.
 
-``async def`` callables run on the event loop. Plain functions run in a worker thread by
-default, since one blocking call would stall every record; ``inline=True`` calls cheap pure
-functions directly (a thread hand-off costs tens of microseconds) and logs a warning
-when such a call holds the loop longer than ``INLINE_WARN_SECONDS``.
+``async def`` callables run on the event loop. Plain functions run where their ``run_in``
+says (:mod:`grasp_core.config.run_in`): in a worker thread (the default here, since one
+blocking call would stall every record), on the loop (``inline=True``), or on the loop until
+measuring shows they block (``auto``, what lambdas, conditions and hooks use).
 """
 
 from __future__ import annotations
@@ -18,26 +18,40 @@ from typing import Any
 import anyio.to_thread
 
 from grasp_core.config.dotted import resolve_dotted
+from grasp_core.config.run_in import LOOP_WARN_SECONDS, Placement, RunIn
 from grasp_core.errors import PluginError
-from grasp_core.logs import get_logger
 
 __all__ = ["INLINE_WARN_SECONDS", "UserCallable", "load_callable"]
 
-INLINE_WARN_SECONDS = 0.01
-_log = get_logger(__name__)
+INLINE_WARN_SECONDS = LOOP_WARN_SECONDS
+"""The older name of :data:`grasp_core.config.run_in.LOOP_WARN_SECONDS`."""
 
 
 class UserCallable:
     """A user function, bound once, called the right way for its kind."""
 
-    def __init__(self, fn: Callable[..., Any], *, name: str, inline: bool = False) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str,
+        inline: bool = False,
+        run_in: RunIn | None = None,
+        where: str = "",
+    ) -> None:
         self.fn = fn
         self.name = name
-        self.inline = inline
         self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None)  # noqa: B004 - an instance's async __call__
         )
-        self._warned = False
+        mode: RunIn = run_in or ("loop" if inline else "thread")
+        self.placement = Placement(mode, name=name, where=where)
+        """Where a plain function runs (``where`` names its user in warnings)."""
+
+    @property
+    def inline(self) -> bool:
+        """Whether a plain function is always called on the event loop (``run_in: loop``)."""
+        return self.placement.mode == "loop"
 
     def positional_count(self) -> int | None:
         """How many positional arguments the function takes; None when it takes any number
@@ -58,24 +72,20 @@ class UserCallable:
     async def __call__(self, *args: Any) -> Any:
         if self.is_async:
             return await self.fn(*args)
-        if not self.inline:
+        placement = self.placement
+        if not placement.on_loop:
             # abandoned on cancel (a node timeout, a stop): a thread cannot be killed, but the
             # record need not wait for it
             return await anyio.to_thread.run_sync(
                 functools.partial(self.fn, *args), abandon_on_cancel=True
             )
         started = time.perf_counter()
-        result = self.fn(*args)
-        held = time.perf_counter() - started
-        if held > INLINE_WARN_SECONDS and not self._warned:
-            self._warned = True
-            _log.warning(
-                "inline callable held the event loop",
-                callable=self.name,
-                seconds=round(held, 4),
-                hint="run it in a thread (inline: false) or make it async",
-            )
-        return result
+        try:
+            return self.fn(*args)
+        finally:
+            held = time.perf_counter() - started
+            if held > placement.notice:
+                placement.held(held)
 
 
 def load_callable(
@@ -85,18 +95,22 @@ def load_callable(
     what: str,
     method: str | None = None,
     inline: bool = False,
+    run_in: RunIn | None = None,
+    where: str = "",
 ) -> UserCallable:
     """Resolve a dotted path (or take a callable) and return it ready to call.
 
     A class is instantiated with no arguments; ``method`` (then ``apply``, then
-    ``__call__``) is the entry point of the instance.
+    ``__call__``) is the entry point of the instance. ``run_in`` (else ``inline``) places a
+    plain function; ``where`` names its user in warnings (``node 'clean'``).
     """
+    placed: dict[str, Any] = {"inline": inline, "run_in": run_in, "where": where}
     target: Any = resolve_dotted(spec, base_dir, what=what) if isinstance(spec, str) else spec
     name = spec if isinstance(spec, str) else getattr(spec, "__qualname__", repr(spec))
     if inspect.isclass(target):
         on_class = _called_on_class(target, method)
         if on_class is not None:
-            return UserCallable(on_class, name=name, inline=inline)
+            return UserCallable(on_class, name=name, **placed)
         try:
             instance = target()
         except Exception as exc:
@@ -108,13 +122,13 @@ def load_callable(
             if candidate and callable(getattr(instance, candidate, None)):
                 bound = getattr(instance, candidate)
                 if candidate != "__call__" or type(instance).__call__ is not object.__call__:
-                    return UserCallable(bound, name=name, inline=inline)
+                    return UserCallable(bound, name=name, **placed)
         raise PluginError(
             f"{what} {name!r} is a class without an `apply` or `__call__` method; add one"
         )
     if not callable(target):
         raise PluginError(f"{what} {name!r} is a {type(target).__name__}, not a callable")
-    return UserCallable(target, name=name, inline=inline)
+    return UserCallable(target, name=name, **placed)
 
 
 def _called_on_class(target: type, method: str | None) -> Callable[..., Any] | None:

@@ -14,7 +14,15 @@ from grasp_core.config._base import StrictModel
 from grasp_core.config.parameters import ModelParameters
 from grasp_core.errors import ConfigError
 
-__all__ = ["PROVIDER_KEY_ENV", "CacheMode", "ModelCost", "ModelSpec", "ReplyAction"]
+__all__ = [
+    "PROVIDER_KEY_ENV",
+    "BatchOptions",
+    "CacheMode",
+    "CacheSettings",
+    "ModelCost",
+    "ModelSpec",
+    "ReplyAction",
+]
 
 ReplyAction = Literal["keep", "fail", "retry"]
 """What a call does with a reply that is cut off or empty: write it (flagged), fail the
@@ -31,6 +39,18 @@ PROVIDER_KEY_ENV = {
     "hosted_vllm": "HOSTED_VLLM_API_KEY",
 }
 """Where a key is looked up when an entry names no ``api_key_env`` (litellm's convention)."""
+
+
+class CacheSettings(StrictModel):
+    """The models file's top-level `cache:` block (not a model): the response cache of every
+    run that uses this models file. `--cache-dir` and `--cache-max-mb` win over it."""
+
+    dir: str | None = None
+    """The response cache's folder (`~` expanded; relative to the models file's folder).
+    Default: `$XDG_CACHE_HOME/grasp/responses`, else `~/.cache/grasp/responses`."""
+    max_mb: int | None = Field(default=None, ge=1)
+    """The cache's size limit in MiB (default 2048): beyond it, the next run to open it
+    drops the oldest replies down to three quarters of it."""
 
 
 class ModelCost(StrictModel):
@@ -61,6 +81,28 @@ class ModelCost(StrictModel):
         if any(price is not None and price < 0 for price in prices):
             raise ValueError(f"`per_image` prices must be 0 or more, got {self.per_image!r}")
         return self
+
+
+class BatchOptions(StrictModel):
+    """How a batched model's requests are gathered into provider batches (`batch: true`
+    takes every default)."""
+
+    max_requests: int = Field(default=10_000, ge=1)
+    """Most requests in one batch (OpenAI allows 50,000); records parked for this model
+    take memory (about 20 KB each), and the run keeps about twice this many admitted."""
+    max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    """Most bytes of JSONL in one batch file (OpenAI's limit is 200 MB)."""
+    max_wait: float = Field(default=60.0, ge=0)
+    """Seconds the first request of a batch waits for others before a partial batch is
+    submitted."""
+    poll_interval: float | None = Field(default=None, gt=0)
+    """Seconds between polls of a batch; unset: about a second at first, backing off
+    toward a minute."""
+    completion_window: str = Field(default="24h", pattern=r"^[1-9][0-9]*h$")
+    """The provider's deadline for a batch (`24h` on OpenAI and Azure)."""
+    max_resubmits: int = Field(default=2, ge=0)
+    """Times a request is submitted again after its batch failed or expired, or after it
+    failed inside a completed batch; then its record fails with the reason."""
 
 
 class ModelSpec(StrictModel):
@@ -126,6 +168,20 @@ class ModelSpec(StrictModel):
     """How the response cache files this model's calls: `record` (the request and the
     call's place in its record), `content` (the request alone: for deterministic calls any
     record may share), `off` (never cached). A node's `model.cache` wins."""
+
+    batch: BatchOptions | None = None
+    """Send this model's requests through the provider's batch API (about half price,
+    answered within the `completion_window`): `true`, or options. Records wait at the
+    node while their request is in a batch; other nodes keep running live."""
+
+    @field_validator("batch", mode="before")
+    @classmethod
+    def _batch_flag(cls, value: object) -> object:
+        if value is True:
+            return {}
+        if value is False or value is None or isinstance(value, dict | BatchOptions):
+            return None if value is False else value
+        raise ValueError("give `true`, `false` or a mapping of batch options")
 
     @field_validator("model")
     @classmethod

@@ -34,6 +34,7 @@ from grasp_core.config._base import StrictModel
 from grasp_core.config._errors import validate_block
 from grasp_core.config.dotted import resolve_dotted
 from grasp_core.config.locate import located
+from grasp_core.config.sygra_steps import sygra_step
 from grasp_core.config.yaml_source import YamlDocument, YamlPath, format_yaml_path
 from grasp_core.errors import ConfigError, PluginError
 
@@ -134,8 +135,9 @@ def step_specs(
         target = processor.processor
         spec_path = path if processor is not item else (*path, "processor")
         params_path = path if processor is not item else (*path, "params")
+        target, params = sygra_step(target, processor.params, format_yaml_path(params_path))
         name = target if isinstance(target, str) else _class_name(target)
-        specs.append(StepSpec(name, target, dict(processor.params), spec_path, params_path))
+        specs.append(StepSpec(name, target, params, spec_path, params_path))
     return specs
 
 

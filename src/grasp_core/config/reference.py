@@ -22,7 +22,7 @@ from pydantic_core import PydanticUndefined
 
 from grasp_core import registry
 from grasp_core.config.graph import NodeConfig
-from grasp_core.config.models_file import ModelSpec
+from grasp_core.config.models_file import CacheSettings, ModelSpec
 from grasp_core.config.task import TaskConfig
 
 __all__ = ["yaml_reference"]
@@ -71,6 +71,8 @@ def yaml_reference() -> str:
     parts.append("## Models file\n")
     parts.append("`models.yaml` maps a model name (used in `model: {name: ...}`) to:\n")
     parts.extend(_model_sections(ModelSpec, "models.yaml: <name>", skip=set(), level=3))
+    parts.append("and holds one top-level block that is not a model:\n")
+    parts.extend(_model_sections(CacheSettings, "models.yaml: cache", skip=set(), level=3))
     return "\n".join(parts).rstrip() + "\n"
 
 

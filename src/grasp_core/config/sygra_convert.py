@@ -22,20 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grasp_core.config.sygra_keys import lambda_keys, node_keys
-from grasp_core.config.sygra_models import is_sygra_entry, translate_sygra_models
-from grasp_core.config.sygra_python import rewrite_imports
-from grasp_core.config.yaml_source import parse_yaml
+from grasp_core.config.sygra_keys import lambda_keys, node_keys, subgraph_keys
+from grasp_core.config.sygra_models import convert_models_file
+from grasp_core.config.sygra_paths import SHARED, PathRebaser, TreeModules, find_in_tree
+from grasp_core.config.sygra_python import compat_path, rewrite_imports
+from grasp_core.config.sygra_steps import sygra_step
+from grasp_core.config.yaml_source import YamlDocument, format_yaml_path, parse_yaml
 from grasp_core.errors import ConfigError
 
 __all__ = ["SYGRA_TASK_FILE", "Conversion", "convert_sygra_tree"]
 
 SYGRA_TASK_FILE = "graph_config.yaml"
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
-_SHARED = "_sygra_shared"
-"""Folder of a converted task holding copies of the tree's modules it names from outside its
-own folder (``tasks.examples.other.tools`` → ``_sygra_shared.examples.other.tools``)."""
 _MODEL_NODES = {"llm": "model", "agent": "model", "multi_llm": "models"}
+_PACKAGES = ("sygra", "grasp")
+"""SyGra's package, under its current name and its earlier one."""
 
 NodeFields = Callable[[str], frozenset[str] | None]
 """Node type → the keys its config model knows (None: not installed)."""
@@ -52,6 +53,8 @@ class Conversion:
     """Converted folders without ``data_config``: graphs other tasks use, not run alone."""
     problems: list[str] = field(default_factory=list)
     """One line each: ``file[:line]: what was not converted, and what to do``."""
+    notes: list[str] = field(default_factory=list)
+    """Changes beyond the spelling, to check: paths moved, SyGra recipes mapped."""
 
     def report(self) -> str:
         """The Markdown report written as ``CONVERT_REPORT.md``."""
@@ -60,6 +63,9 @@ class Conversion:
         if self.subgraphs:
             out += ["", "## Converted subgraphs (no data_config: not run alone)", ""]
             out += [f"- `{folder.as_posix()}`" for folder in self.subgraphs]
+        if self.notes:
+            out += ["", "## Changed beyond the spelling (check these)", ""]
+            out += [f"- {line}" for line in self.notes]
         out += ["", "## Not converted", ""]
         out += [f"- {line}" for line in self.problems] or ["- nothing: every file converted"]
         return "\n".join(out) + "\n"
@@ -78,6 +84,8 @@ def convert_sygra_tree(
     result = Conversion()
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", SYGRA_TASK_FILE, "CONVERT_REPORT.md")
     shutil.copytree(src, dest, dirs_exist_ok=True, ignore=skip)
+    task_dirs = {task_file.parent.resolve() for task_file in task_files}
+    python_copies: set[tuple[Path, Path]] = set()
     for module in sorted(src.rglob("*.py")):
         if "__pycache__" in module.parts:
             continue
@@ -85,27 +93,55 @@ def convert_sygra_tree(
         local = frozenset(
             p.stem for p in module.parent.iterdir() if p.suffix == ".py" or p.is_dir()
         )
+        owner = next(
+            (
+                d
+                for d in (module.parent.resolve(), *module.parent.resolve().parents)
+                if d in task_dirs
+            ),
+            None,
+        )
         text, problems = rewrite_imports(
-            module.read_text(encoding="utf-8"), name=rel.as_posix(), local=local
+            module.read_text(encoding="utf-8"),
+            name=rel.as_posix(),
+            local=local,
+            tree_module=TreeModules(src, owner, python_copies) if owner else None,
         )
         (dest / rel).write_text(text, encoding="utf-8")
         result.problems += problems
+    converted_dirs: list[tuple[Path, bool]] = []
+    used_as_subgraph: set[Path] = set()
+    embedders: set[str] = set()
     for task_file in task_files:
         rel_dir = task_file.parent.relative_to(src)
         converter = _TaskConverter(src, task_file, node_fields)
         converted = converter.convert()
         result.problems += converter.problems
+        used_as_subgraph |= converter.subgraphs
+        embedders |= converter.embedders
         target = dest / rel_dir / "task.yaml"
         if converted is None:
             target.unlink(missing_ok=True)  # a stale one from an earlier conversion
             continue
         target.write_text(converted, encoding="utf-8")
+        for owner, copy in python_copies:  # modules the task's Python imports from the root
+            if owner == task_file.parent.resolve():
+                converter.copies[copy] = copy.relative_to(SHARED)
         for copy, module in converter.copies.items():
             (dest / rel_dir / copy).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(dest / module, dest / rel_dir / copy)
-        (result.tasks if converter.runnable else result.subgraphs).append(rel_dir)
+        for data_file in converter.data_files:
+            converter.paths.media_in(
+                data_file, dest / data_file.relative_to(src.resolve()), converter.name
+            )
+        result.notes += converter.paths.notes
+        converted_dirs.append((rel_dir, converter.runnable))
+    for rel_dir, has_data in converted_dirs:
+        # a folder without data_config is a subgraph when a task names it, else a data-less task
+        subgraph = not has_data and (src / rel_dir).resolve() in used_as_subgraph
+        (result.subgraphs if subgraph else result.tasks).append(rel_dir)
     if models is not None:
-        models_text = _convert_models(models, result.problems)
+        models_text = convert_models_file(models, result.problems, embedders, result.notes)
         for rel_dir in result.tasks + result.subgraphs:
             (dest / rel_dir / "models.yaml").write_text(models_text, encoding="utf-8")
     (dest / "CONVERT_REPORT.md").write_text(result.report(), encoding="utf-8")
@@ -125,6 +161,14 @@ class _TaskConverter:
         self.failed = False
         self.runnable = False
         """Whether the file has a ``data_config`` (a task, rather than a subgraph)."""
+        self.paths = PathRebaser(src, task_file.parent)
+        self.data_files: list[Path] = []
+        """The source's local JSON and JSONL files inside the tree (their media paths are
+        rebased too)."""
+        self.subgraphs: set[Path] = set()
+        """The folders of the tree this task names as subgraphs."""
+        self.embedders: set[str] = set()
+        """The embedding models SyGra's own post-process processors name."""
 
     def convert(self) -> str | None:
         from ruamel.yaml import YAML
@@ -146,6 +190,11 @@ class _TaskConverter:
             if isinstance(node, dict):
                 self._node(str(node_name), node, document.where)
         self._paths(tree)
+        if isinstance(tree, dict):
+            self.paths.data_config(tree.get("data_config"), self.name)
+            self._data_files(tree.get("data_config"))
+            self._optional_fields(tree.get("output_config"))
+            self._processors(tree.get("graph_post_process"), document)
         if self.failed:
             return None
         out = io.StringIO()
@@ -184,27 +233,77 @@ class _TaskConverter:
             if isinstance(item, dict | list):
                 self._paths(item)
             elif isinstance(item, str) and _DOTTED.match(item):
-                moved = self._dotted(item)
+                moved = self._dotted(item) or compat_path(item)
                 if moved is not None and moved != item:
                     value[key] = type(item)(moved) if type(item) is not str else moved
 
-    def _dotted(self, dotted: str) -> str | None:
-        """A module path from SyGra's root as one from the task's folder (None: no change)."""
-        parts = dotted.split(".")
-        for cut in range(len(parts), 0, -1):
-            found = self._locate(parts[:cut], ".py")
-            if found is None:
+    def _processors(self, items: Any, document: YamlDocument) -> None:
+        """Check SyGra's own processors in ``graph_post_process`` now (they run as GraSP's
+        steps) and collect the embedding models they name."""
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            params = item.get("params", {}) if isinstance(item, dict) else None
+            if not isinstance(params, dict):
                 continue
-            task_dir = self.task_file.parent.resolve()
-            if found.is_relative_to(task_dir):
-                inside = found.relative_to(task_dir).with_suffix("").parts
-            else:  # GraSP resolves dotted paths from the task's folder: copy the module in
-                module = found.relative_to(self.src.resolve())
-                copy = Path(_SHARED, module)
-                self.copies[copy] = module
-                inside = copy.with_suffix("").parts
-            return ".".join((*inside, *parts[cut:]))
+            path = ("graph_post_process", index, "params")
+            try:
+                step, settings = sygra_step(item.get("processor"), params, format_yaml_path(path))
+            except ConfigError as exc:
+                line = document.line_of(path)
+                self._fail(f"{self.name}:{line}" if line else self.name, str(exc))
+                continue
+            if step == "embedding_dedup":
+                self.embedders.add(str(settings["model"]))
+
+    def _optional_fields(self, output_config: Any) -> None:
+        """SyGra writes null for an ``output_map`` field whose ``from`` key a record lacks;
+        in ``task.yaml`` such a field fails the record, so each one says ``required: false``
+        (unless it chose already)."""
+        from ruamel.yaml.comments import CommentedMap
+
+        fields = output_config.get("output_map") if isinstance(output_config, dict) else None
+        added = 0
+        for spec in (fields or {}).values():
+            if isinstance(spec, CommentedMap) and "from" in spec and "required" not in spec:
+                spec.insert(list(spec).index("from") + 1, "required", False)
+                added += 1
+        if added:
+            self.paths.notes.append(
+                f"{self.name}: {added} output_map field(s) now say `required: false`: SyGra "
+                "writes null when a record lacks the `from` key (remove it to fail such records)"
+            )
+
+    def _data_files(self, data_config: Any) -> None:
+        sources = (data_config or {}).get("source") if isinstance(data_config, dict) else None
+        for block in sources if isinstance(sources, list) else [sources]:
+            value = block.get("file_path") if isinstance(block, dict) else None
+            if isinstance(value, str):
+                found = (self.task_file.parent / value).resolve()
+                if found.is_file() and found.is_relative_to(self.src.resolve()):
+                    self.data_files.append(found)
+
+    def _dotted(self, dotted: str) -> str | None:
+        """A module path from SyGra's root as one from the task's folder (None: no change).
+        SyGra's older releases also wrote it from inside their package (``grasp.tasks...``,
+        ``grasp.examples...``): the package's name is dropped when the rest is in the tree."""
+        whole = dotted.split(".")
+        for parts in (whole, whole[1:] if whole[0] in _PACKAGES else []):
+            for cut in range(len(parts), 0, -1):
+                found = self._locate(parts[:cut], ".py")
+                if found is not None:
+                    return self._module_path(found, parts[cut:])
         return None
+
+    def _module_path(self, found: Path, rest: list[str]) -> str:
+        """The dotted path from the task's folder to ``rest`` inside module ``found``."""
+        task_dir = self.task_file.parent.resolve()
+        if found.is_relative_to(task_dir):
+            inside = found.relative_to(task_dir).with_suffix("").parts
+        else:  # GraSP resolves dotted paths from the task's folder: copy the module in
+            module = found.relative_to(self.src.resolve())
+            copy = Path(SHARED, module)
+            self.copies[copy] = module
+            inside = copy.with_suffix("").parts
+        return ".".join((*inside, *rest))
 
     def _subgraph(self, node: Any, where: str) -> None:
         """SyGra's ``subgraph: tasks.x.y`` as GraSP's ``graph: ../y/task.yaml``: the folder's
@@ -212,25 +311,33 @@ class _TaskConverter:
         spec = node.get("subgraph")
         if not isinstance(spec, str) or "graph" in node:
             return  # not SyGra's spelling, or both keys: the subgraph node reports it
+        try:
+            recipe = subgraph_keys(_plain(node))
+        except ValueError as exc:
+            self._fail(where, str(exc))
+            return
+        if "subgraph" not in recipe:
+            _reconcile(node, recipe)
+            self.paths.notes.append(
+                f"{where}: SyGra's recipe {spec!r} is GraSP's {recipe['graph']!r} "
+                "(docs/how-to/coming-from-sygra.md lists what differs)"
+            )
+            return
         found = self._locate(spec.replace("/", ".").split("."), "", SYGRA_TASK_FILE)
         if found is None:
             self._fail(where, f"subgraph {spec!r} names no SyGra task folder under the source")
             return
+        self.subgraphs.add(found.parent)
         task_file = found.parent / "task.yaml"
         relative = os.path.relpath(task_file, self.task_file.parent.resolve())
         plain = {("graph" if k == "subgraph" else k): v for k, v in _plain(node).items()}
         _reconcile(node, {**plain, "graph": Path(relative).as_posix()})
 
     def _locate(self, parts: list[str], suffix: str, name: str = "") -> Path | None:
-        """The file ``parts`` names inside the source tree, looked up from the task's folder,
-        then the source folder and each folder above it (SyGra's repository root)."""
-        src = self.src.resolve()
-        for root in (self.task_file.parent.resolve(), src, *src.parents):
-            target = root.joinpath(*parts)
-            target = target / name if name else target.with_suffix(suffix)
-            if target.is_file() and target.resolve().is_relative_to(src):
-                return target.resolve()
-        return None
+        """The file ``parts`` names inside the source tree (see ``find_in_tree``)."""
+        return find_in_tree(
+            self.src.resolve(), self.task_file.parent.resolve(), parts, suffix, name
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -261,28 +368,3 @@ def _reconcile(target: Any, plain: Mapping[str, Any]) -> None:
             _reconcile(target[key], value)
         elif _plain(target[key]) != value:
             target[key] = value
-
-
-def _convert_models(models: Path, problems: list[str]) -> str:
-    """SyGra's models file with the entries GraSP refuses left out (each one reported).
-
-    The loadable entries stay in SyGra's shape, which GraSP reads as it is: their URLs and
-    tokens come from ``SYGRA_<NAME>_URL`` / ``_TOKEN`` when a task runs, which GraSP's own
-    spelling cannot say (it would write this machine's URL into the file)."""
-    from ruamel.yaml import YAML
-
-    text = models.read_text(encoding="utf-8")
-    document = parse_yaml(text, source=str(models))
-    yaml = YAML(typ="rt")
-    tree = yaml.load(text)
-    for name, entry in (document.data or {}).items():
-        if not is_sygra_entry(entry):
-            continue
-        try:
-            translate_sygra_models({name: entry}, source=str(models), document=document, environ={})
-        except ConfigError as exc:
-            problems.append(f"{exc}; entry {name!r} left out of models.yaml")
-            del tree[name]
-    out = io.StringIO()
-    yaml.dump(tree, out)
-    return out.getvalue()

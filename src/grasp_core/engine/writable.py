@@ -18,6 +18,7 @@ __all__ = ["find_unwritable"]
 
 
 _INT64 = range(-(2**63), 2**63)
+_INT64_BOUND = 2**63
 
 
 def find_unwritable(
@@ -42,20 +43,36 @@ def find_unwritable(
         return too_long
     if isinstance(value, Mapping):
         for key, item in value.items():
+            if isinstance(key, str) and not key.isascii():
+                where = f"a key under {path!r}" if path else "a key"
+                found = _not_unicode(key, where, surrogates)
+                if found is not None:
+                    return found
+            if _plain(item):
+                continue
             inner = f"{path}.{key}" if path else str(key)
-            where = f"a key under {path!r}" if path else "a key"
-            found = (_not_unicode(key, where, surrogates) if isinstance(key, str) else None) or (
-                find_unwritable(item, surrogates=surrogates, int64=int64, path=inner)
-            )
+            found = find_unwritable(item, surrogates=surrogates, int64=int64, path=inner)
             if found is not None:
                 return found
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
+            if _plain(item):
+                continue
             inner = f"{path}.{index}" if path else str(index)
             found = find_unwritable(item, surrogates=surrogates, int64=int64, path=inner)
             if found is not None:
                 return found
     return None
+
+
+def _plain(value: Any) -> bool:
+    """A value every sink writes (the common case, checked without building its path)."""
+    kind = type(value)
+    if kind is str:
+        return value.isascii()  # type: ignore[no-any-return]
+    if kind is int:
+        return -_INT64_BOUND <= value < _INT64_BOUND  # type: ignore[no-any-return]
+    return kind is float or kind is bool or value is None
 
 
 def _not_unicode(text: str, where: str, surrogates: bool) -> str | None:

@@ -123,7 +123,11 @@ def _build_edges(config: GraphConfig, env: BuildEnv, problems: _Problems) -> tup
         if spec.condition is not None:
             try:
                 condition = load_callable(
-                    spec.condition, env.task_dir, what="edge condition", inline=True
+                    spec.condition,
+                    env.task_dir,
+                    what="edge condition",
+                    run_in="auto",
+                    where=f"the condition of graph_config.edges[{index}]",
                 )
             except ConfigError as exc:
                 problems.add((*path, "condition"), str(exc))
@@ -233,7 +237,13 @@ def _hook(config: Any, key: str, env: BuildEnv, name: str) -> UserCallable | Non
     spec: str | Callable[..., Any] | None = getattr(config, key, None)
     if spec is None:
         return None
-    hook = load_callable(spec, env.task_dir, what=key.replace("_", "-") + " hook")
+    hook = load_callable(
+        spec,
+        env.task_dir,
+        what=key.replace("_", "-") + " hook",
+        run_in="thread" if getattr(config, "timeout", None) else "auto",  # a timeout cuts threads
+        where=f"node {name!r}, {key}",
+    )
     return pre_process_hook(hook, name) if key == "pre_process" else post_process_hook(hook, name)
 
 

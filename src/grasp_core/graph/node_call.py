@@ -124,8 +124,8 @@ async def call_node(
                 delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
                 view.update(delta)
             stage = "node"
-            output = dict(
-                await compiled.node.run(MappingProxyType(view) if view is state else view, ctx)
+            output: Mapping[str, Any] = await compiled.node.run(
+                MappingProxyType(view) if view is state else view, ctx
             )
             if compiled.post_process is not None:
                 stage = "post_process"
@@ -159,8 +159,10 @@ async def call_node(
     finally:
         stats.seconds += time.perf_counter() - started
     stats.runs += 1
-    delta.update(output)
-    return jsonable_delta(delta, node=name, record_id=record_id)
+    if delta:
+        delta.update(output)
+        output = delta
+    return jsonable_delta(output, node=name, record_id=record_id)  # a copy: nothing shared
 
 
 def _whose(compiled: CompiledNode, stage: str) -> str:

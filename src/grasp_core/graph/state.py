@@ -21,6 +21,7 @@ APPEND_KEYS = frozenset({"messages", REPLY_FLAGS})
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def json_safe(data: Mapping[str, Any], *, keep_bytes: bool = False) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def json_safe(data: Mapping[str, Any], *, keep_bytes: bool = False) -> dict[str,
     them). Raises pydantic's serialization error, ``ValueError`` or ``UnicodeError`` when a
     value cannot be represented; callers turn that into their own error.
     """
-    if all(type(value) in _SCALARS for value in data.values()):
+    if all(map(_SCALAR_TYPES.__contains__, map(type, data.values()))):
         return dict(data)
     if keep_bytes and _holds_bytes(data):
         return {str(key): _keeping_bytes(value) for key, value in data.items()}

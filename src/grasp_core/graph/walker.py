@@ -17,7 +17,6 @@ routes taken, never on latency, so a replay from the journal rebuilds it too.
 from __future__ import annotations
 
 import bisect
-import functools
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -101,7 +100,6 @@ class _Walk:
         """Per node, the step of each start not yet run (more than one: run it again)."""
         self.fired_at: dict[EdgeKey, int] = {}
         """The step of the node run that fired each edge."""
-        self.place = {name: index for index, name in enumerate(graph.nodes)}
         self.restarts: list[tuple[str, int]] = []
         self.ready: deque[str] = deque()
         self.base = {
@@ -109,6 +107,8 @@ class _Walk:
             for key in APPEND_KEYS
         }
         self.chunks: dict[str, list[tuple[_Rank, list[Any]]]] = {}
+        self.place: dict[str, int] | None = None
+        """Each node's place in ``graph_config.nodes``, for appended keys' order."""
         self.failure: RecordError | None = None
         self._tg: TaskGroup | None = None
         self.seed = 0
@@ -118,6 +118,7 @@ class _Walk:
         props = graph.properties
         self.multiturn = props.chat_conversation == "multiturn"
         self.window = props.chat_history_window_size
+        self.limit = props.recursion_limit
 
     async def run(self) -> dict[str, Any]:
         for key in APPEND_KEYS:
@@ -145,7 +146,7 @@ class _Walk:
         A chain of nodes therefore runs in one task, without a task spawn per node.
         """
         while name is not None and self.failure is None:
-            await self._guarded(name, functools.partial(self._run_node, name))
+            await self._guarded(name, self._run_node, name)
             name = self._take_ready()
 
     def _take_ready(self) -> str | None:
@@ -157,9 +158,9 @@ class _Walk:
             self._tg.start_soon(self._drive, self.ready.popleft())
         return name
 
-    async def _guarded(self, name: str, step: Callable[[], Any]) -> None:
+    async def _guarded(self, name: str, step: Callable[..., Any], *args: Any) -> None:
         try:
-            await step()
+            await step(*args)
         except RecordError as exc:
             if exc.node is None:
                 exc.node = name
@@ -189,7 +190,10 @@ class _Walk:
         self._restart_loops()
 
     def _start(self, name: str, step: int) -> None:
-        self.pending.setdefault(name, deque()).append(step)
+        queue = self.pending.get(name)
+        if queue is None:
+            queue = self.pending[name] = deque()
+        queue.append(step)
         if name not in self.running:
             self.running.add(name)
             self.ready.append(name)
@@ -208,6 +212,8 @@ class _Walk:
         A back edge fired while a parallel branch of the previous iteration was still
         running waits for it, so the stale run cannot fire edges of the new iteration.
         """
+        if not self.restarts:
+            return
         waiting, self.restarts = self.restarts, []
         for head, step in waiting:
             body = self.graph.reach.get(head, frozenset({head}))
@@ -221,7 +227,7 @@ class _Walk:
         iteration = self.iterations.get(name, 0)
         self.iterations[name] = iteration + 1
         self.steps += 1
-        limit = self.graph.properties.recursion_limit
+        limit = self.limit
         if self.steps > limit:
             raise RecordError(
                 f"record {self.record_id!r} exceeded recursion_limit={limit} node runs at "
@@ -229,28 +235,32 @@ class _Walk:
                 "graph_config.recursion_limit",
                 node=name,
             )
-        rank = (step, self.place[name], iteration)
-        entry = self.memo.pop((name, iteration), None)
+        run = (step, name, iteration)
+        entry = self.memo.pop((name, iteration), None) if self.memo else None
         if entry is not None:
-            self._apply(entry["d"], rank)
+            self._apply(entry["d"], run)
             routes = dict(entry.get("routes") or {})
             self.metrics.node(name).replayed += 1
         else:
             started = time.perf_counter()
             delta = await self._call(name, iteration)
-            self._apply(delta, rank)
+            self._apply(delta, run)
             routes = await self._evaluate_routes(name)
             self.on_node_done(self.record_id, name, iteration, delta, routes)
             if self.flush is not None and time.perf_counter() - started > _EXPENSIVE_SECONDS:
                 self.flush()
         self._propagate(name, routes, step)
 
-    def _apply(self, delta: Mapping[str, Any], rank: _Rank) -> None:
-        """Apply a node's update; appended keys are kept in ``rank`` order (see above)."""
+    def _apply(self, delta: Mapping[str, Any], run: tuple[int, str, int]) -> None:
+        """Apply a node's update; appended keys are kept in rank order (see above) of the
+        node run ``(step, node, iteration)``."""
         for key, value in delta.items():
             if key not in APPEND_KEYS:
                 self.state[key] = value
                 continue
+            if self.place is None:  # built on first use: most records append nothing
+                self.place = {name: index for index, name in enumerate(self.graph.nodes)}
+            rank = (run[0], self.place[run[1]], run[2])
             chunks = self.chunks.setdefault(key, [])
             bisect.insort(
                 chunks,
@@ -358,6 +368,12 @@ class _Walk:
         if target == END:
             return
         edges = self.graph.forward_in.get(target, ())
+        if len(edges) == 1:  # one way in (a chain): no join to wait for
+            if status == _FIRED:
+                self._start(target, 1 + self.fired_at[key])
+            else:
+                self._skip_node(target)
+            return
         incoming = [self.status.get(k) for k in edges]
         if None in incoming:
             return

@@ -58,10 +58,15 @@ Example::
         ...  # point a client at url + "/v1"
     assert server.stats()["by_status"] == {"200": 10}
 
+The Files and Batch APIs (``/v1/files``, ``/v1/batches``) answer batches through the same
+chat path; ``MockServer(batches=BatchPlan(delay=..., fail=..., expire=...,
+failed_requests=...))`` sets how they end (see ``_batches``).
+
 This package uses asyncio directly, a deliberate exception to "anyio everywhere": see
 ``_http``.
 """
 
+from grasp_core.mock_server._batches import BatchPlan
 from grasp_core.mock_server._cli import serve_cli
 from grasp_core.mock_server._quirks import PROFILES, QUIRKS
 from grasp_core.mock_server._replies import FAULT_KINDS, Latency
@@ -72,6 +77,7 @@ __all__ = [
     "NO_LATENCY",
     "PROFILES",
     "QUIRKS",
+    "BatchPlan",
     "Latency",
     "MockServer",
     "serve_cli",

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+from grasp_core.mock_server._batches import BatchPlan
 from grasp_core.mock_server._replies import Latency, ReplyMode
 from grasp_core.mock_server.server import NO_LATENCY, MockServer
 
@@ -27,11 +28,13 @@ def serve_cli(
     retry_after: float = 0.05,
     like: str = "openai",
     quirks: Sequence[str] = (),
+    batches: BatchPlan | None = None,
 ) -> None:
     """Serve in the foreground until ``max_seconds`` pass, printing one URL line first.
 
     ``latency`` may be text such as ``"lognormal:0.5:0.5"`` (see :meth:`Latency.parse`);
-    ``quirks`` names real-server behaviours to switch on beside the ``like`` profile's.
+    ``quirks`` names real-server behaviours to switch on beside the ``like`` profile's;
+    ``batches`` sets how the Batch API's batches end.
     """
     server = MockServer(
         host=host,
@@ -46,6 +49,7 @@ def serve_cli(
         max_seconds=max_seconds,
         request_log_path=request_log_path,
         like=like,
+        batches=batches,
         **dict.fromkeys(quirks, True),
     )
 

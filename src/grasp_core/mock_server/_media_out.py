@@ -7,7 +7,8 @@ bytes end to end:
   several ``image`` / ``image[]`` files, an optional ``mask``) answer ``n`` PNGs of the
   asked ``size`` (``WxH``; ``auto`` and unknown sizes are 64x64, sides capped at 1024) as
   ``b64_json``. The PNG is an 8x8 grid of colours drawn from a hash of the model, prompt,
-  size, image index and (for edits) the input images' bytes, written with zlib only.
+  size, image index and (for edits) the input images' bytes (see :mod:`._png`: about a
+  millisecond to draw, padded to the weight of a real picture).
 - ``POST /v1/audio/speech`` (JSON) answers a 16 kHz mono 16-bit WAV: one tone per
   character of ``input`` lasting ``0.04 / speed`` seconds, and the text itself in a
   ``gtxt`` RIFF chunk after the samples (readers skip unknown chunks). ``response_format``
@@ -36,13 +37,13 @@ import json
 import math
 import re
 import struct
-import zlib
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from grasp_core.mock_server._dialects import error_response, json_response
 from grasp_core.mock_server._http import Request, Response
 from grasp_core.mock_server._multipart import FormPart, parse_form
+from grasp_core.mock_server._png import grid_png, png_bytes
 from grasp_core.mock_server._replies import RequestError, strip_markers
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "MediaRoute",
     "decode_speech",
     "media_response",
+    "png_bytes",
     "read_media_request",
     "speech_wav",
     "spoken_reply",
@@ -74,7 +76,6 @@ SAMPLE_RATE: Final = 16_000
 _TEXT_CHUNK: Final = b"gtxt"
 _SECONDS_PER_CHAR: Final = 0.04
 _SIZE: Final = re.compile(r"(\d{1,5})x(\d{1,5})")
-_GRID: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,19 +224,11 @@ def spoken_reply(body: bytes, response: Response) -> Response:
 
 
 def _image(request: MediaRequest, index: int) -> bytes:
+    """The PNG for image ``index`` of ``request``: an 8x8 grid of colours from its hash."""
     material = [request.model, strip_markers(request.text), index, list(request.size)]
     material += _digests(request)
     seed = hashlib.sha256(json.dumps(material).encode()).digest()
-    colours = hashlib.shake_256(seed).digest(_GRID * _GRID * 3)
-    width, height = request.size
-    distinct = []  # one scanline per row of cells, each led by filter type 0 (None)
-    for cell_row in range(_GRID):
-        row = bytearray(b"\x00")
-        for x in range(width):
-            start = (cell_row * _GRID + x * _GRID // width) * 3
-            row += colours[start : start + 3]
-        distinct.append(bytes(row))
-    return png_bytes(width, height, b"".join(distinct[y * _GRID // height] for y in range(height)))
+    return grid_png(seed, *request.size)
 
 
 def _digests(request: MediaRequest) -> list[str]:
@@ -244,22 +237,6 @@ def _digests(request: MediaRequest) -> list[str]:
     if request.mask is not None:
         digests.append("mask:" + hashlib.sha256(request.mask).hexdigest())
     return digests
-
-
-def png_bytes(width: int, height: int, raw: bytes) -> bytes:
-    """An 8-bit RGB PNG of ``raw`` scanlines (each led by its filter byte)."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 6))
-        + chunk(b"IEND", b"")
-    )
 
 
 def _size(value: Any) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from anyio.abc import TaskStatus
 
 from grasp_core.errors import ConfigError
 from grasp_core.mock_server import _media_out as media
+from grasp_core.mock_server._batches import BATCH_PREFIXES, BatchPlan, BatchService
 from grasp_core.mock_server._dialects import (
     AZURE_PATH,
     CHAT_PATHS,
@@ -90,12 +91,14 @@ class MockServer:
         reject_json_schema: bool = False,
         raw_newlines: bool = False,
         tools_need_choice: bool = False,
+        batches: BatchPlan | None = None,
     ) -> None:
         """``log_bodies`` adds each request's target, headers and JSON body to its log entry
         (for transport-equivalence tests; off by default to keep the server fast).
 
         ``like="llamacpp"`` copies llama.cpp's server where it differs from OpenAI; the four
-        flags after it switch those behaviours on one at a time (see ``_quirks``)."""
+        flags after it switch those behaviours on one at a time (see ``_quirks``);
+        ``batches`` sets how the Batch API's batches end (see ``_batches``)."""
         self._quirks = Quirks.like(
             like,
             reject_null_content=reject_null_content,
@@ -130,6 +133,7 @@ class MockServer:
             log_bodies=log_bodies,
         )
         self._fault_plan = FaultPlan(rate=fault_rate, kinds=faults, seed=seed)
+        self._batches = BatchService(batches, self._log)
         self._rng = random.Random(seed)
         # Guards the fault plan, the latency generator and the sequence: the loop thread
         # writes, any thread may reset.
@@ -208,22 +212,16 @@ class MockServer:
             loop.call_soon_threadsafe(event.set)
 
     def requests(self) -> list[dict[str, Any]]:
-        """A copy of the request log, oldest first.
-
-        One dict per model call: ``path``, ``model``, ``key`` (sha256 of model and
-        messages), ``status`` (None when dropped), ``fault`` (kind or None), ``messages``,
-        and ``received`` (``time.monotonic()`` when the request was read, for measuring the
-        gaps between a client's tries).
-        A request the server could not read has status 400 and None for the rest.
-        """
+        """A copy of the request log, oldest first: one dict per model call (and per batch
+        created: see ``_batches``) with ``path``, ``model``, ``key`` (sha256 of model and
+        messages), ``status`` (None when dropped), ``fault`` (kind or None), ``messages``
+        and ``received`` (``time.monotonic()`` when read: the gaps between a client's
+        tries). A request the server could not read has status 400 and None for the rest."""
         return self._log.entries()
 
     def stats(self) -> dict[str, Any]:
-        """Model-call counters since start or reset.
-
-        ``requests``, ``by_status`` (``{"200": n, "429": n, "dropped": n}``), ``in_flight``
-        and ``max_in_flight`` (most requests being served at once, latency included).
-        """
+        """Model-call counters since start or reset: ``requests``, ``by_status`` (``{"200":
+        n, "dropped": n}``), ``in_flight`` and ``max_in_flight`` (latency included)."""
         return self._log.stats()
 
     def reset(self) -> None:
@@ -270,6 +268,8 @@ class MockServer:
                 return error_response("openai", 405, f"use POST for {path}", code="bad_method")
             deployment = embeddings.group(1) if embeddings is not None else None
             return await self._embeddings_call(request, deployment)
+        if path.startswith(BATCH_PREFIXES):
+            return await self._batches.handle(request, self._model_call)
         if path in media.MEDIA_PATHS and method == "POST":
             return await self._media_call(request, media.MEDIA_PATHS[path])
         if method == "GET" and path in ("/v1/models", "/models"):

@@ -192,9 +192,14 @@ class BackendPool:
         return backend
 
     def total_concurrency(self, model_names: list[str]) -> int:
-        """Sum of the limits of the backends these models use (sizes the record window)."""
+        """Sum of the limits of the backends these models use (sizes the record window); a
+        batched model counts its ``batch.max_requests``, so that a whole batch of records
+        can wait parked while live models keep their own share (a node's own batched
+        variant of a model too)."""
         backends = {b.name: b for b in map(self.backend, model_names)}
-        return sum(b.max_concurrency for b in backends.values())
+        batched = [self.catalog.get(n).batch for n in self.catalog.named(model_names)]
+        parked = sum(options.max_requests for options in batched if options is not None)
+        return parked + sum(b.max_concurrency for b in backends.values())
 
     def summary(self) -> dict[str, Any]:
         return {name: b.summary() for name, b in sorted(self._backends.items())}

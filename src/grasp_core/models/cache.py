@@ -6,22 +6,31 @@ file and their bytes never interleave. Each entry is one line::
 
     <key: 64 hex> <crc32 of payload: 8 hex> <payload: JSON of the reply>\\n
 
-Opening the cache reads every segment into an in-memory index (key → segment, offset,
-length); a hit reads its payload back with one ``pread``. A line without its newline (a
-writer killed mid-write, or one still writing) or whose checksum fails is skipped, so a crash
-leaves the cache readable and a reader never sees a torn entry. Entries written by other
-runs become visible at the next open. Payloads hold replies only (text, tool calls, token
-counts), never a request's headers or API key.
+A writer keeps its own entries in memory (key → offset, length); when it closes its segment
+it writes the segment's index file beside it (:mod:`.cache_index`): the keys' places, sorted,
+read in place through a memory map. Opening the cache maps the index of every segment that
+has one, so it costs the same whatever the cache holds; only a segment without a usable index
+(its writer is still running, or was killed; or the index is stale or torn) is read through
+and scanned into memory, and when no live writer holds it (its lock is free) the opening run
+writes its index then, so the next open maps it. A lookup asks the segments newest first.
+Every hit reads its whole line back with one ``pread`` and checks the key and checksum there,
+so an index can only make a lookup miss, never answer with another request's reply.
+
+A line without its newline (a writer killed mid-write, or one still writing) or whose
+checksum fails is skipped, so a crash leaves the cache readable and a reader never sees a
+torn entry. Entries written by other runs become visible at the next open. Payloads hold
+replies only (text, tool calls, token counts), never a request's headers or API key.
 
 Size: when the segments together exceed ``max_bytes`` (or there are too many of them), the
 opening run compacts the segments no live writer holds (each writer keeps an exclusive
 ``flock`` on its own) into one new segment, newest entries first until three quarters of the
-limit, written aside and renamed into place; then it deletes the merged ones.
+limit, written aside (with its index) and renamed into place; then it deletes the merged
+ones and their indexes.
 
 Why not sqlite (``diskcache``) or lmdb: the project keeps sqlite out of its storage, lmdb
 needs a fixed map size and one lock file shared by every process (fragile on the network
-filesystems Ray shards share), and a lookup here is a dict access plus one ``pread``, which
-is all a rerun needs (see ``benchmarks/bench_cache.py``).
+filesystems Ray shards share), and a lookup here is a few reads from a memory map plus one
+``pread``, which is all a rerun needs (see ``benchmarks/bench_cache.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +44,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
+
 from grasp_core.logs import get_logger
+from grasp_core.models.cache_index import SegmentIndex, index_path, key_prefix, write_index
 
 __all__ = ["DEFAULT_MAX_BYTES", "ResponseCache", "default_cache_dir"]
 
@@ -47,6 +59,11 @@ _KEY_CHARS = 64
 _HEAD = _KEY_CHARS + 1 + 8 + 1
 """Key, space, checksum, space: where the payload starts in a line."""
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_DECODE = json.JSONDecoder().decode
+"""Both built once (``json.dumps`` with options builds an encoder per call), and the decoder
+given text (``json.loads`` of bytes first sniffs their encoding)."""
+
 _log = get_logger(__name__)
 
 
@@ -54,6 +71,12 @@ def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/grasp/responses``, else ``~/.cache/grasp/responses``."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "grasp" / "responses"
+
+
+_Place = tuple[int, int, int]
+"""Where a reply sits: the segment's number in ``_fds``, the payload's offset and length."""
+_Layer = dict[str, _Place] | tuple[int, SegmentIndex]
+"""The entries of scanned segments (in memory), or one segment's index file."""
 
 
 class ResponseCache:
@@ -69,16 +92,20 @@ class ResponseCache:
         self.directory = directory
         self.max_bytes = max_bytes
         self.refresh = refresh
-        self._index: dict[str, tuple[int, int, int]] = {}
+        self._layers: list[_Layer] = []
+        """Newest first; runs of scanned segments share one dict (later lines win)."""
+        self._own_entries: dict[str, _Place] = {}
         self._fds: list[int] = []
         self._own: int | None = None
+        self._own_path: Path | None = None
         self._own_number = 0
         self._own_size = 0
         self._broken = False
         self._opened = False
 
     def open(self) -> ResponseCache:
-        """Create the folder if needed, compact it when over its limits, load the index."""
+        """Create the folder if needed, compact it when over its limits, map or scan each
+        segment."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             segments = _segments(self.directory)
@@ -86,37 +113,61 @@ class ResponseCache:
             if total > self.max_bytes or len(segments) > _MAX_SEGMENTS:
                 _compact(self.directory, segments, int(self.max_bytes * 0.75))
                 segments = _segments(self.directory)
+            layers: list[_Layer] = []
             for path in segments:
-                self._load(path)
+                layer = self._load(path)
+                if isinstance(layer, dict) and layers and isinstance(layers[-1], dict):
+                    layers[-1].update(layer)
+                elif layer is not None:
+                    layers.append(layer)
+            self._layers = layers[::-1]
         except OSError as exc:
             self._disable(exc)
         self._opened = True
         return self
 
     def __len__(self) -> int:
-        return len(self._index)
+        """How many different keys the cache holds (by their last 64 bits; reads every
+        index, so for tests and tools, not for a run)."""
+        seen = {key_prefix(key) for key in self._own_entries}
+        for layer in self._layers:
+            if isinstance(layer, dict):
+                seen.update(key_prefix(key) for key in layer)
+            else:
+                seen.update(layer[1].prefixes)
+        return len(seen)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The reply filed under ``key``, or None (always None with ``refresh``)."""
         if self.refresh:
             return None
-        where = self._index.get(key)
-        if where is None:
-            return None
-        fd_index, offset, length = where
-        try:
-            payload = os.pread(self._fds[fd_index], length, offset)
-            value: dict[str, Any] = json.loads(payload)
-        except (OSError, ValueError):
-            return None
-        return value
+        where = self._own_entries.get(key)
+        if where is not None:
+            return self._read(where, key)
+        prefix = -1
+        for layer in self._layers:
+            if isinstance(layer, dict):
+                where = layer.get(key)
+                value = None if where is None else self._read(where, key)
+            else:
+                if prefix < 0:
+                    prefix = key_prefix(key)
+                number, index = layer
+                value = None
+                for offset, length in index.find(prefix):
+                    value = self._read((number, offset, length), key)
+                    if value is not None:
+                        break
+            if value is not None:
+                return value
+        return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         """File ``value`` (JSON-safe) under ``key``: one append to this writer's segment.
         A write that fails (a full disk) turns writing off for the run, with one warning."""
         if self._broken:
             return
-        payload = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        payload = _ENCODE(value).encode("utf-8")
         line = b"%s %08x %s\n" % (key.encode("ascii"), zlib.crc32(payload), payload)
         try:
             fd = self._own if self._own is not None else self._create()
@@ -124,41 +175,83 @@ class ResponseCache:
         except OSError as exc:
             self._disable(exc)
             return
-        self._index[key] = (self._own_number, self._own_size + _HEAD, len(payload))
+        self._own_entries[key] = (self._own_number, self._own_size + _HEAD, len(payload))
         self._own_size += len(line)
 
     def close(self) -> None:
-        """Release the files (and this writer's lock on its segment)."""
+        """Write this writer's segment index, then release the files (and the lock on the
+        segment, held until its index is in place)."""
+        if self._own is not None and self._own_path is not None and self._own_entries:
+            rows = ((key, at, length) for key, (_, at, length) in self._own_entries.items())
+            try:
+                write_index(self._own_path, rows, os.fstat(self._own).st_size)
+            except OSError as exc:  # the next open scans the segment instead
+                _log.debug("a cache segment's index was not written", error=str(exc))
+        for layer in self._layers:
+            if not isinstance(layer, dict):
+                layer[1].close()
+        self._layers.clear()
         for fd in self._fds:
             os.close(fd)
         self._fds.clear()
-        self._index.clear()
+        self._own_entries.clear()
         self._own = None
 
     async def aclose(self) -> None:
-        """:meth:`close`, for the run's shared objects."""
-        self.close()
+        """:meth:`close` in a worker thread (it may write an index), for the run's shared
+        objects."""
+        await anyio.to_thread.run_sync(self.close)
+
+    def _read(self, where: _Place, key: str) -> dict[str, Any] | None:
+        """The payload at ``where`` when the line there is ``key``'s and intact."""
+        number, offset, length = where
+        try:
+            line = os.pread(self._fds[number], _HEAD + length, offset - _HEAD)
+            if line[:_KEY_CHARS] != key.encode("ascii") or zlib.crc32(
+                memoryview(line)[_HEAD:]
+            ) != int(line[_KEY_CHARS + 1 : _HEAD - 1], 16):
+                return None
+            value: dict[str, Any] = _DECODE(line[_HEAD:].decode("utf-8"))
+        except (OSError, ValueError):
+            return None
+        return value
 
     def _create(self) -> int:
         """This writer's segment, created exclusively and locked while the run lasts."""
         name = f"seg-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}.log"
-        fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND)
+        path = self.directory / name
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fds.append(fd)
         self._own = fd
+        self._own_path = path
         self._own_number = len(self._fds) - 1
         return fd
 
-    def _load(self, path: Path) -> None:
+    def _load(self, path: Path) -> _Layer | None:
+        """``path``'s index when it has a usable one; else its entries, scanned (and its
+        index written when no writer holds the segment)."""
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
-            return  # merged away by another run's compaction since the listing
-        data = _read_all(fd)
+            return None  # merged away by another run's compaction since the listing
         self._fds.append(fd)
         number = len(self._fds) - 1
-        for key, offset, length in _entries(data):
-            self._index[key] = (number, offset, length)
+        size = os.fstat(fd).st_size
+        index = SegmentIndex.load(path, size)
+        if index is not None:
+            return number, index
+        if size == 0 or not _try_lock(fd):  # empty (being created) or a live writer's
+            return {key: (number, at, length) for key, at, length in _entries(_read_all(fd))}
+        try:  # no writer will add to it: scan it once more, never again
+            entries = _entries(_read_all(fd))
+            try:
+                write_index(path, entries, os.fstat(fd).st_size)
+            except OSError as exc:
+                _log.debug("a cache segment's index was not written", error=str(exc))
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        return {key: (number, at, length) for key, at, length in entries}
 
     def _disable(self, exc: OSError) -> None:
         if not self._broken:
@@ -183,6 +276,15 @@ def _size(path: Path) -> int:
         return 0
 
 
+def _try_lock(fd: int) -> bool:
+    """Take ``fd``'s segment's lock if no writer (nor compaction) holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 def _read_all(fd: int) -> bytes:
     chunks = []
     while chunk := os.read(fd, 1 << 20):
@@ -197,21 +299,26 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _entries(data: bytes) -> list[tuple[str, int, int]]:
-    """``(key, payload offset, payload length)`` of each whole, intact line of a segment."""
+    """``(key, payload offset, payload length)`` of each whole, intact line of a segment.
+
+    Opening a cache scans every line of it, so this loop is kept lean: checksums over a
+    memoryview (no copy of each payload), the methods looked up once."""
     found: list[tuple[str, int, int]] = []
+    append, find, crc32 = found.append, data.find, zlib.crc32
+    view = memoryview(data)
     start = 0
-    end = data.find(b"\n")
+    end = find(b"\n")
     while end != -1:
         if end - start > _HEAD and data[start + _KEY_CHARS] == 0x20:
             try:
                 crc = int(data[start + _KEY_CHARS + 1 : start + _HEAD - 1], 16)
             except ValueError:
                 crc = -1
-            if zlib.crc32(data[start + _HEAD : end]) == crc:
+            if crc32(view[start + _HEAD : end]) == crc:
                 key = data[start : start + _KEY_CHARS].decode("ascii", "replace")
-                found.append((key, start + _HEAD, end - start - _HEAD))
+                append((key, start + _HEAD, end - start - _HEAD))
         start = end + 1
-        end = data.find(b"\n", start)
+        end = find(b"\n", start)
     return found
 
 
@@ -228,15 +335,16 @@ def _compact(directory: Path, segments: list[Path], budget: int) -> None:
         try:
             for path in segments:
                 fd = os.open(path, os.O_RDONLY)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
+                if not _try_lock(fd):
                     os.close(fd)  # a live writer's segment: left as it is
                     continue
                 held.append((path, fd))
             if len(held) < 2 and sum(_size(p) for p, _ in held) <= budget:
                 return
             _merge(directory, held, budget)
+            for orphan in directory.glob("seg-*.idx"):  # left by a crash mid-compaction
+                if not orphan.with_suffix(".log").exists():
+                    orphan.unlink(missing_ok=True)
         finally:
             for _, fd in held:
                 os.close(fd)
@@ -262,10 +370,23 @@ def _merge(directory: Path, held: list[tuple[Path, int]], budget: int) -> None:
     newest = held[-1][0].name.split("-")[1]
     name = f"seg-{newest}-{os.getpid()}-{secrets.token_hex(4)}.log"
     aside = directory / f"tmp-{name}"
+    lines.reverse()  # oldest first again
     with aside.open("wb") as out:
-        out.writelines(reversed(lines))  # oldest first again
+        out.writelines(lines)
         out.flush()
         os.fsync(out.fileno())
+    write_index(directory / name, _line_places(lines), used)
     os.replace(aside, directory / name)
     for path, _ in held:
         path.unlink(missing_ok=True)
+        index_path(path).unlink(missing_ok=True)
+
+
+def _line_places(lines: list[bytes]) -> list[tuple[str, int, int]]:
+    """``(key, payload offset, payload length)`` of whole lines written one after another."""
+    places = []
+    at = 0
+    for line in lines:
+        places.append((line[:_KEY_CHARS].decode("ascii"), at + _HEAD, len(line) - _HEAD - 1))
+        at += len(line)
+    return places

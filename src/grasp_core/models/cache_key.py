@@ -23,6 +23,7 @@ import json
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 from grasp_core.config.models_file import CacheMode
@@ -62,10 +63,25 @@ def current_identity() -> CallIdentity | None:
     return _IDENTITY.get()
 
 
+_ENCODE = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr
+).encode
+"""Built once: a rerun computes a key for every call, and ``json.dumps`` with options
+builds a new encoder each time."""
+
+
 def _canonical(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr
-    ).encode("utf-8")
+    return _ENCODE(value).encode("utf-8")
+
+
+def _identity_json(digest: str, identity: CallIdentity, index: int) -> bytes:
+    """``_canonical([digest, record_id, node, iteration, index])``, spelt out: the same
+    bytes (so keys stay the same) at a third of the cost."""
+    record_id, node, iteration = identity.record_id, identity.node, identity.iteration
+    if type(record_id) is not str or type(node) is not str or type(iteration) is not int:
+        return _canonical([digest, record_id, node, iteration, index])  # not from the walker
+    who = f"{encode_basestring(record_id)},{encode_basestring(node)},{iteration},{index}"
+    return f'["{digest}",{who}]'.encode()
 
 
 def request_key(
@@ -90,5 +106,4 @@ def request_key(
     if mode == "content" or identity is None:
         return digest
     index = identity.occurrence(digest)
-    who = [digest, identity.record_id, identity.node, identity.iteration, index]
-    return hashlib.sha256(_canonical(who)).hexdigest()
+    return hashlib.sha256(_identity_json(digest, identity, index)).hexdigest()

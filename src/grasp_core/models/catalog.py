@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from grasp_core.config import validate_block
-from grasp_core.config.models_file import ModelCost, ModelSpec
+from grasp_core.config.models_file import BatchOptions, CacheSettings, ModelCost, ModelSpec
 from grasp_core.config.sygra_models import translate_sygra_models
 from grasp_core.config.yaml_source import YamlDocument, load_yaml
 from grasp_core.errors import ConfigError
@@ -48,6 +48,15 @@ class ModelCatalog:
     unusable: dict[str, str] = field(default_factory=dict)
     """Models that cannot be called on this machine, and why (a SyGra entry whose URL
     variable is unset); reported when a key is asked for, so ``--mock`` still runs them."""
+    cache_dir: Path | None = None
+    """The response cache's folder from the file's top-level ``cache: {dir}`` (absolute
+    when read by :meth:`load`); ``--cache-dir`` wins, and None means the default folder."""
+    cache_max_mb: int | None = None
+    """The cache's size limit from ``cache: {max_mb}``; ``--cache-max-mb`` wins."""
+    call_live: bool = False
+    """Call batched entries (``batch:``) live, at their batch prices (``grasp preview``)."""
+    variants: dict[str, list[str]] = field(default_factory=dict)
+    """Entries made by :meth:`batch_variant`, by the entry they copy."""
 
     def get(self, name: str) -> ModelSpec:
         """The spec for ``name``; an unknown name lists the known ones and the file."""
@@ -63,6 +72,30 @@ class ModelCatalog:
                 f"{known}. Add an entry for it, or pass --models FILE"
             )
         return spec
+
+    def batch_variant(self, name: str, batch: BatchOptions | None) -> str:
+        """The name of an entry like ``name`` with ``batch`` (None: called live), made for
+        a node whose ``model:`` says otherwise than the entry: ``name[batch]`` (or
+        ``name[live]``; ``name[batch 2]`` for a second set of options). Its calls are
+        priced and counted apart from ``name``'s, on the same backend."""
+        base = self.get(name)
+        spec = base.model_copy(update={"batch": batch, "backend": self.backend_of(name)})
+        made = self.variants.setdefault(name, [])
+        for variant in made:
+            if self.specs[variant] == spec:
+                return variant
+        kind = "batch" if batch is not None else "live"
+        same_kind = sum(1 for v in made if (self.specs[v].batch is None) == (batch is None))
+        variant = f"{name}[{kind}{f' {same_kind + 1}' if same_kind else ''}]"
+        self.specs[variant] = spec
+        made.append(variant)
+        if name in self.lines:
+            self.lines[variant] = self.lines[name]
+        return variant
+
+    def named(self, names: list[str]) -> list[str]:
+        """``names`` and the variants made of them, sorted."""
+        return sorted({*names, *(v for n in names for v in self.variants.get(n, ()))})
 
     def backend_of(self, name: str) -> str:
         """The backend key whose limiter calls to ``name`` share."""
@@ -85,7 +118,11 @@ class ModelCatalog:
             }
             specs[name] = base.model_copy(update=update)
         return ModelCatalog(
-            specs=specs, source=f"{self.source} (routed to mock {url})", mock_url=url
+            specs=specs,
+            source=f"{self.source} (routed to mock {url})",
+            mock_url=url,
+            cache_dir=self.cache_dir,
+            cache_max_mb=self.cache_max_mb,
         )
 
     def api_key(self, name: str, task_dir: Path | None = None) -> str | None:
@@ -118,10 +155,13 @@ class ModelCatalog:
     def from_mapping(
         cls, data: Mapping[str, Any], *, source: str, document: YamlDocument | None = None
     ) -> ModelCatalog:
-        """Validate a models mapping (name → entry); SyGra's entries (with ``model_type``)
-        are translated first (:mod:`grasp_core.config.sygra_models`)."""
+        """Validate a models mapping (name → entry, and the top-level ``cache:`` settings);
+        SyGra's entries (with ``model_type``) are translated first
+        (:mod:`grasp_core.config.sygra_models`)."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: a models file maps model names to entries")
+        settings = _cache_settings(data.get("cache"), source=source, document=document)
+        data = {name: entry for name, entry in data.items() if name != "cache"}
         translated = translate_sygra_models(data, source=source, document=document)
         data = translated.entries
         specs: dict[str, ModelSpec] = {}
@@ -137,7 +177,14 @@ class ModelCatalog:
             )
         found = {n: document.line_of((n,)) for n in specs} if document is not None else {}
         lines = {name: line for name, line in found.items() if line is not None}
-        return cls(specs=specs, source=source, lines=lines, unusable=translated.unusable)
+        return cls(
+            specs=specs,
+            source=source,
+            lines=lines,
+            unusable=translated.unusable,
+            cache_dir=Path(settings.dir).expanduser() if settings.dir else None,
+            cache_max_mb=settings.max_mb,
+        )
 
     def for_checking(self, *, check_keys: bool = False) -> ModelCatalog:
         """A copy for checking a task: model names and, with ``check_keys``, that each
@@ -150,6 +197,8 @@ class ModelCatalog:
             base_dir=self.base_dir,
             lines=self.lines,
             unusable=self.unusable,
+            cache_dir=self.cache_dir,
+            cache_max_mb=self.cache_max_mb,
         )
 
     @classmethod
@@ -158,7 +207,22 @@ class ModelCatalog:
         document = load_yaml(path)
         catalog = cls.from_mapping(document.data or {}, source=str(path), document=document)
         catalog.base_dir = path.resolve().parent
+        if catalog.cache_dir is not None:
+            catalog.cache_dir = catalog.base_dir / catalog.cache_dir  # kept when absolute
         return catalog
+
+
+def _cache_settings(block: object, *, source: str, document: YamlDocument | None) -> CacheSettings:
+    """The top-level ``cache:`` block; ``cache`` is reserved for it, never a model name."""
+    if block is None:
+        return CacheSettings()
+    if isinstance(block, Mapping) and "model" in block:
+        where = document.where(("cache",)) if document else source
+        raise ConfigError(
+            f"{where}: `cache` at the top of a models file holds the response cache's "
+            "settings (`dir`, `max_mb`), not a model; give this model another name"
+        )
+    return validate_block(CacheSettings, block, path=("cache",), document=document)
 
 
 def find_models_file(explicit: Path | None, task_dir: Path | None) -> Path | None:

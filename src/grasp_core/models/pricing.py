@@ -98,7 +98,8 @@ def litellm_price_table() -> dict[str, Any]:
 def price_of(spec: ModelSpec) -> Price | None:
     """The price of ``spec``: its ``cost:`` override, else litellm's entry for its route
     (``openai/gpt-4o-mini`` is found as ``gpt-4o-mini`` when that entry's provider is
-    ``openai``) with its per-image entries, else ``None`` (unknown)."""
+    ``openai``) with its per-image entries, else ``None`` (unknown). A batched entry
+    (``batch:``) takes the entry's batch prices when it lists them."""
     if spec.cost is not None:
         cost = spec.cost
         per_image = cost.per_image
@@ -135,6 +136,9 @@ def price_of(spec: ModelSpec) -> Price | None:
             ),
         )
         return media if media.prices_media else None
+    if spec.batch is not None:  # batch prices where the table has them, else live (a cap)
+        prompt = entry.get("input_cost_per_token_batches", prompt)
+        completion = entry.get("output_cost_per_token_batches", completion)
     if not isinstance(prompt, int | float) or not isinstance(completion, int | float):
         return None
     return Price(float(prompt), float(completion), "litellm")

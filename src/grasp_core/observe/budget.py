@@ -4,7 +4,8 @@ The cap covers the whole dataset, not one invocation: a resumed run starts from 
 earlier runs of its journal spent (read from their ``metrics.json``), so `--resume` with
 the same cap stops at once and a higher cap continues from where the last run stopped.
 Records already in flight when the cap is reached finish and are written, so the final
-spend can pass the cap by what they cost.
+spend can pass the cap by what they cost. Provider batches in flight count at submission:
+what they reserved (:mod:`grasp_core.observe.reserved`) is checked with the spending.
 """
 
 from __future__ import annotations
@@ -103,8 +104,10 @@ class BudgetWatch:
         return Spending(metrics.cost_usd, metrics.total_tokens)
 
     def check(self, metrics: RunMetrics) -> None:
-        """A :attr:`RunMetrics.listeners` callback (also called once before the run starts)."""
-        self.check_spending(self.this_run(metrics))
+        """A :attr:`RunMetrics.listeners` callback (also called once before the run starts):
+        spending so far, and what batches in flight reserved."""
+        reserved = metrics.reserved
+        self.check_spending(self.this_run(metrics) + Spending(reserved.cost_usd, reserved.tokens))
 
     def check_spending(self, this_run: Spending) -> None:
         """:meth:`check` for spending added up elsewhere (a Ray run sums its shards')."""
@@ -121,8 +124,12 @@ class BudgetWatch:
         return self.reason is not None
 
     def summary(self, metrics: RunMetrics) -> dict[str, Any]:
-        """The ``budget`` block of ``metrics.json``."""
-        return self.summary_of(self.this_run(metrics))
+        """The ``budget`` block of ``metrics.json``; ``reserved``: batches still in flight
+        (not in ``spent_*``: a resumed run reserves them again from the batch ledger)."""
+        block = self.summary_of(self.this_run(metrics))
+        if metrics.reserved.batches:
+            block["reserved"] = metrics.reserved.summary()
+        return block
 
     def summary_of(self, this_run: Spending) -> dict[str, Any]:
         """:meth:`summary` for spending added up elsewhere."""

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+
+from grasp_core.observe.latency import latency_summary, percentile, queue_summary
+from grasp_core.observe.reserved import ReservedSpending
 
 if TYPE_CHECKING:
     from grasp_core.models.pricing import Price
@@ -37,31 +40,6 @@ REPLY_DEFECTS = ("truncated", "empty")
 replies with no text and no tool calls."""
 
 _CALLING_NODE: ContextVar[str | None] = ContextVar("grasp_calling_node", default=None)
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values (never above the maximum)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def latency_summary(values: Iterable[float]) -> dict[str, float]:
-    """p50, p95, p99 and max of ``values`` in seconds (all 0 when there are none)."""
-    ordered = sorted(values)
-    return {
-        "p50": round(percentile(ordered, 50), 4),
-        "p95": round(percentile(ordered, 95), 4),
-        "p99": round(percentile(ordered, 99), 4),
-        "max": round(ordered[-1], 4) if ordered else 0.0,
-    }
-
-
-def queue_summary(values: Iterable[float]) -> dict[str, float]:
-    """:func:`latency_summary` of waiting times, with their ``total`` in seconds."""
-    waits = list(values)
-    return {**latency_summary(waits), "total": round(math.fsum(waits), 4)}
 
 
 @dataclass
@@ -224,6 +202,13 @@ class RunMetrics:
     """Running totals of the response cache, for live progress."""
     cache_misses: int = 0
     saved_cost_usd: float = 0.0
+    reserved: ReservedSpending = field(default_factory=ReservedSpending)
+    """Spending reserved by provider batches in flight (batch mode), which budgets count."""
+
+    def notify(self) -> None:
+        """Call the listeners (after a model call, or a change in reserved spending)."""
+        for listener in self.listeners:
+            listener(self)
 
     def model(self, name: str) -> ModelStats:
         stats = self.models.get(name)
@@ -312,8 +297,7 @@ class RunMetrics:
         price = self.prices.get(model)
         if price is not None:
             self.cost_usd += price.cost(prompt_tokens, completion_tokens) + media_cost_usd
-        for listener in self.listeners:
-            listener(self)
+        self.notify()
 
     def record_cache(
         self, model: str, *, hit: bool, prompt_tokens: int = 0, completion_tokens: int = 0

@@ -85,6 +85,8 @@ class ProgressSnapshot:
     cache_misses: int = 0
     saved_usd: float = 0.0
     """What the cache's hits would have cost (priced models)."""
+    batches: dict[str, Any] = field(default_factory=dict)
+    """Batched models (batch mode): ``parked`` requests, and ``batches`` by state."""
 
     @property
     def processed(self) -> int:
@@ -122,6 +124,7 @@ class ProgressSnapshot:
             "cache_misses": self.cache_misses,
             "saved_usd": self.saved_usd,
             "backends": self.backends,
+            **({"batches": self.batches} if self.batches else {}),
         }
 
 
@@ -244,6 +247,11 @@ def _render(s: ProgressSnapshot) -> Any:
         grid.add_row("cache", f"{s.cache_hits:,} hits  {s.cache_misses:,} misses  saved {saved}")
     for name, load in s.backends.items():
         grid.add_row(f"backend {name}", f"in flight {load['in_flight']}  limit {load['limit']}")
+    if s.batches:
+        states = "".join(f"  {state} {n}" for state, n in s.batches.get("batches", {}).items())
+        held = s.batches.get("held", 0)
+        parked = f"parked {s.batches.get('parked', 0)}" + (f" (held {held})" if held else "")
+        grid.add_row("batches", parked + states)
     return grid
 
 

@@ -3,8 +3,11 @@ API function, is never shadowed by a subpackage): its options (``options``), whe
 (``layout``), the lock, how its parts are built (``parts``), the local run itself
 (``local``), its result and summary, ``check_task``, the seams executors adapt
 (``hooks``), ``preview`` (a few records shown node by node, with ``estimate``, the full
-run's size and cost), and the commands over finished datasets (``filtering``, ``dataset_files``,
-quality wiring in ``quality``). Executors build on this package; it imports none of them."""
+run's size and cost), the commands over finished datasets (``filtering``, ``dataset_files``,
+quality wiring in ``quality``), and reading a finished run back (``run_files``,
+``output_table`` over ``row_stores``, ``record_trace``, ``failure_groups``, ``retry``,
+``compare``, ``annotations``: what GraSP Studio shows). Executors build on this package; it
+imports none of them."""
 
 from grasp_core.runs.catalog import catalog_for, graph_models, mock_server_for
 from grasp_core.runs.checks import check_task

@@ -4,12 +4,14 @@ server) and the model names of a built graph's nodes."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from grasp_core.config.task_file import Task
 from grasp_core.graph.compiled import CompiledGraph
+from grasp_core.models.cache import default_cache_dir
 from grasp_core.models.catalog import ModelCatalog, find_models_file
 from grasp_core.runs.options import RunOptions
 
@@ -32,13 +34,16 @@ def mock_server_for(mock: bool | str) -> Iterator[str | None]:
 
 def catalog_for(task: Task, options: RunOptions, mock_url: str | None) -> ModelCatalog:
     """The run's catalog: ``options.models``, else the models file found for the task;
-    every model routed to ``mock_url`` when there is one."""
+    every model routed to ``mock_url`` when there is one. Its response cache folder is
+    resolved here, in the process starting the run, so that Ray shards use the same."""
     if isinstance(options.models, ModelCatalog):
         catalog = options.models
     else:
         explicit = Path(options.models) if options.models is not None else None
         path = find_models_file(explicit, task.task_dir)
         catalog = ModelCatalog.load(path) if path is not None else ModelCatalog()
+    if catalog.cache_dir is None:
+        catalog = dataclasses.replace(catalog, cache_dir=default_cache_dir())
     return catalog.with_mock(mock_url) if mock_url is not None else catalog
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from grasp_core.engine.output import MISSING
 from grasp_core.errors import ConfigError, SourceError
+from grasp_core.runs.annotations import ANNOTATION_FIELD, annotated_records
 from grasp_core.runs.dataset_files import open_sink, open_source
 from grasp_core.runs.record_fields import MAX_PATHS, did_you_mean, field_list, find, paths_of
 
@@ -220,6 +221,7 @@ def filter_dataset(
     base_dir: Path,
     batch_size: int = 1000,
     max_errors: int = 5,
+    annotations: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> FilterResult:
     """Stream ``source`` through the conditions into ``sink`` (source and sink blocks as in
     a task's ``data_config``).
@@ -227,7 +229,11 @@ def filter_dataset(
     A condition whose path no record of the input has (a typo: ``quality.overal``) is a
     :class:`ConfigError` naming the nearest path records do have, raised once the input is
     read: no record met that condition, so the sink was never opened and nothing (not even
-    an empty file) was written; an earlier file at the output stays as it was."""
+    an empty file) was written; an earlier file at the output stays as it was.
+
+    With ``annotations`` (:func:`~grasp_core.runs.annotations.read_annotations`), conditions
+    see each record's review under ``annotation`` and the kept records are written with
+    their edits applied (the ``annotation`` field itself is not written)."""
     result = FilterResult()
     reader = open_source(source, base_dir)
     writer = open_sink(sink, base_dir)
@@ -242,11 +248,14 @@ def filter_dataset(
                 continue
             yield item.data
 
+    records: Iterable[Mapping[str, Any]] = readable()
+    if annotations is not None:
+        records = annotated_records(records, annotations)
     opened = False
     try:
         batch: list[dict[str, Any]] = []
-        for record in filter_records(watch.watch(readable()), conditions, result):
-            batch.append(dict(record))
+        for record in filter_records(watch.watch(records), conditions, result):
+            batch.append({k: v for k, v in record.items() if k != ANNOTATION_FIELD})
             if len(batch) >= batch_size:
                 if not opened:
                     writer.restore([])

@@ -68,9 +68,19 @@ class RunLayout:
         return self._beside(".metrics.json")
 
     @property
+    def progress_path(self) -> Path:
+        """The run's live progress, rewritten while it works (``runs.watch``)."""
+        return self._beside(".progress.json")
+
+    @property
     def media_dir(self) -> Path:
         """Where media outputs go (``NAME.media/<node>/<sha256>.<ext>``)."""
         return self._beside(".media")
+
+    @property
+    def batch_dir(self) -> Path:
+        """Where batched models journal their batches (``NAME.batches/ledger.jsonl``)."""
+        return self._beside(".batches")
 
     @property
     def lock_path(self) -> Path:

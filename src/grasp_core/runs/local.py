@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from grasp_core.runs.curation import post_process_run
 from grasp_core.runs.hooks import RunHooks
 from grasp_core.runs.layout import RunLayout
 from grasp_core.runs.lock import RunLock
-from grasp_core.runs.monitor import RunMonitor
+from grasp_core.runs.monitor import RunMonitor, batch_summary
 from grasp_core.runs.options import RunOptions
 from grasp_core.runs.parts import TaskParts
 from grasp_core.runs.preflight import check_before_calls
@@ -56,6 +57,7 @@ def monitor_for(
         max_cost=options.max_cost,
         max_tokens=options.max_tokens,
         task_budget=task.config.budget,
+        progress_path=layout.progress_path,
     )
 
 
@@ -158,7 +160,11 @@ class TaskRun:
                 ordered=parts.ordered(),
             )
             self.monitor.attach(
-                engine, env.backends, total=parts.total(), count=parts.counter(source)
+                engine,
+                env.backends,
+                total=parts.total(),
+                count=parts.counter(source),
+                batches=batch_summary(env),
             )
             try:
                 counts, outputs = await self._run_and_close(engine, items, journal)
@@ -253,6 +259,8 @@ class TaskRun:
         """Restore the sinks to what the journal committed (resume), or check that starting
         afresh overwrites nothing that is not ours."""
         options, journal_path = self.options, self.layout.journal_path
+        if options.overwrite:  # an earlier run's batch ledger goes with its journal
+            shutil.rmtree(self.layout.batch_dir, ignore_errors=True)
         if options.overwrite and journal.exists():
             journal_path.unlink()
         if not options.resume or not journal.exists():
@@ -316,6 +324,9 @@ class TaskRun:
             budget = self.task.config.output_config.allowed_failures
         metrics = self.metrics.summary()
         metrics["backends"] = env.backends.summary()
+        batches = batch_summary(env)
+        if batches is not None:
+            metrics["batches"] = batches()
         metrics["budget"] = self.monitor.budget_summary()
         metrics["pricing"] = self.monitor.pricing_summary()
         return RunResult.build(

@@ -53,6 +53,25 @@ class RunLock:
             raise cannot_write(self.path, exc) from exc
         self._fd = fd
 
+    @staticmethod
+    def held(path: Path) -> bool:
+        """Whether a live process holds the lock at ``path`` (a look that takes nothing, so
+        it never makes a starting run fail: the process id in the file is checked, as a
+        lock left by a killed run names a process that is gone)."""
+        try:
+            pid = int(path.read_text(encoding="utf-8").strip() or "0")
+        except (OSError, ValueError):
+            return False
+        if pid <= 0:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # alive, under another user
+        return True
+
     def release(self) -> None:
         """Delete the lock file if it is still ours, then let another run in; safe to call
         more than once."""

@@ -7,7 +7,9 @@ import functools
 import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+import anyio
 
 from grasp_core.engine.storage import write_atomically
 from grasp_core.models.pricing import prices_for
@@ -19,14 +21,19 @@ from grasp_core.observe.progress import (
     RecordTotal,
     resolve_mode,
 )
+from grasp_core.runs.watch import ProgressFile
 
 if TYPE_CHECKING:
     from grasp_core.config.budget import BudgetConfig
     from grasp_core.engine import Engine
     from grasp_core.models.backends import BackendPool
     from grasp_core.models.catalog import ModelCatalog
+    from grasp_core.protocols import BuildEnv
 
-__all__ = ["RunMonitor"]
+__all__ = ["RunMonitor", "batch_summary"]
+
+_HELD_CHECK_SECONDS = 0.1
+"""How often a run stopped by its budget looks for records held by batched models."""
 
 
 class RunMonitor:
@@ -42,9 +49,12 @@ class RunMonitor:
         max_cost: float | None = None,
         max_tokens: int | None = None,
         task_budget: BudgetConfig | None = None,
+        progress_path: Path | None = None,
     ) -> None:
         self.metrics = metrics
         self.metrics_path = metrics_path
+        self.progress_path = progress_path
+        """Where the live progress file goes (``runs.watch``); None: no file."""
         self.progress_mode = resolve_mode(progress)
         self.progress_every = progress_every
         self.cap = BudgetCap(
@@ -56,6 +66,9 @@ class RunMonitor:
         self.watch: BudgetWatch | None = None
         self.total = RecordTotal()
         self._read: Callable[[float], ProgressSnapshot] | None = None
+        self._batches: Callable[[], dict[str, Any]] | None = None
+        self._engine: Engine | None = None
+        """The engine, once the budget stopped it."""
         self._mock = False
         self._routes: dict[str, str] = {}
 
@@ -78,28 +91,61 @@ class RunMonitor:
         *,
         total: int | None,
         count: Callable[[], int | None] | None = None,
+        batches: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         """Watch ``engine``: progress reads its counters, and it stops admitting records
         once the cap is reached (checked now too: earlier runs may have spent it). The
-        record total is ``total``, or what ``count`` learns beside the run."""
+        record total is ``total``, or what ``count`` learns beside the run; ``batches``
+        reports batched models' parked requests and batches by state."""
         self.total = RecordTotal(total, count)
         self._read = functools.partial(self._snapshot, engine, backends)
+        self._batches = batches
         if self.watch is None or not self.cap.active:
             return
-        self.watch.on_reached = lambda _reason: engine.request_stop(finish_in_flight=True)
+        self.watch.on_reached = functools.partial(self._budget_reached, engine)
         self.metrics.listeners.append(self.watch.check)
         self.watch.check(self.metrics)
+
+    def _budget_reached(self, engine: Engine, reason: str) -> None:
+        """Admit no more records, and let batched models submit no more batches."""
+        engine.request_stop(finish_in_flight=True)
+        self.metrics.reserved.stop(reason)
+        self._engine = engine
+
+    async def _stop_held_records(self) -> None:
+        """Once the budget is reached, records whose requests wait for a batch that will
+        not be submitted (``held``) never finish: when they are all that is left in
+        flight, stop the run, leaving them for ``--resume``."""
+        while True:
+            await anyio.sleep(_HELD_CHECK_SECONDS)
+            engine, read = self._engine, self._batches
+            if engine is None or read is None:
+                continue
+            held = int(read().get("held", 0))
+            if held and engine.in_flight <= held:
+                engine.request_stop()
+                return
 
     @property
     def stopped_by_budget(self) -> bool:
         return self.watch is not None and self.watch.reached
 
     def side_tasks(self) -> list[Callable[[], Coroutine[Any, Any, None]]]:
-        """Tasks to run beside the attached engine until it returns (progress)."""
-        if self.progress_mode is None or self._read is None:
+        """Tasks to run beside the attached engine until it returns (progress on stderr,
+        and the progress file)."""
+        if self._read is None:
             return []
-        reporter = ProgressReporter(self.progress_mode, self._read, interval=self.progress_every)
-        return [reporter.run, self.total.learn]
+        tasks: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        if self.progress_mode is not None:
+            reporter = ProgressReporter(
+                self.progress_mode, self._read, interval=self.progress_every
+            )
+            tasks.append(reporter.run)
+        if self.progress_path is not None:
+            tasks.append(ProgressFile(self.progress_path, self._read, self.metrics).run)
+        if self._batches is not None and self.cap.active:
+            tasks.append(self._stop_held_records)
+        return [*tasks, self.total.learn] if tasks else []
 
     def _snapshot(self, engine: Engine, backends: BackendPool, elapsed: float) -> ProgressSnapshot:
         counts = engine.counts
@@ -122,6 +168,7 @@ class RunMonitor:
                 name: {"in_flight": b["in_flight"], "limit": b["current_limit"]}
                 for name, b in backends.summary().items()
             },
+            batches=self._batches() if self._batches is not None else {},
         )
 
     def pricing_summary(self) -> dict[str, Any]:
@@ -141,3 +188,11 @@ class RunMonitor:
         """Write ``metrics.json`` atomically: record counts, then the run's metrics."""
         body = {"records": records, **metrics}
         write_atomically(self.metrics_path, json.dumps(body, indent=2))
+
+
+def batch_summary(env: BuildEnv) -> Callable[[], dict[str, Any]] | None:
+    """What batched models report (requests parked, batches by state), when the run has
+    any: their counters sit among the run's shared objects, put there by the batch
+    clients (``grasp_nodes.clients.batch``), which ``runs`` cannot import."""
+    stats = env.shared.get("grasp_nodes.batch_stats")
+    return None if stats is None else cast("Callable[[], dict[str, Any]]", stats.summary)

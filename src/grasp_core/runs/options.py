@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Literal
 
 from grasp_core.errors import ConfigError
-from grasp_core.models.cache import default_cache_dir
 from grasp_core.models.catalog import ModelCatalog
 
 __all__ = ["RunOptions"]
@@ -86,11 +85,13 @@ class RunOptions:
     """Call the backend for every request even when the cache holds it, and overwrite the
     stored reply with the fresh one (`--refresh-cache`)."""
     cache_dir: Path | str | None = None
-    """The response cache's folder (default: `$XDG_CACHE_HOME/grasp/responses`, else
-    `~/.cache/grasp/responses`, as this process sees them: Ray shards use the same)."""
-    cache_max_mb: int = 2048
-    """The cache's size limit in MiB: beyond it, the next run to open it drops the oldest
-    replies down to three quarters of it."""
+    """The response cache's folder (`--cache-dir`; default: the models file's `cache.dir`,
+    else `$XDG_CACHE_HOME/grasp/responses`, else `~/.cache/grasp/responses`, as the process
+    starting the run sees them: Ray shards use the same)."""
+    cache_max_mb: int | None = None
+    """The cache's size limit in MiB (`--cache-max-mb`; default: the models file's
+    `cache.max_mb`, else 2048): beyond it, the next run to open it drops the oldest replies
+    down to three quarters of it."""
     reuse_from: Path | str | None = None
     """An earlier run's journal, or the folder holding it, whose outputs of `reuse_nodes`
     this run keeps instead of running those nodes again (`--reuse-from`)."""
@@ -148,13 +149,14 @@ class RunOptions:
             )
         if isinstance(self.cache_dir, str):
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
-        if self.cache and self.cache_dir is None:  # resolved here, so Ray shards use it too
-            object.__setattr__(self, "cache_dir", default_cache_dir())
         if self.refresh_cache and not self.cache:
             raise ConfigError(
                 f"{self.hint('refresh_cache')} overwrites the response cache and "
                 f"{self.hint('cache', False) if self.hints == 'python' else '--no-cache'} "
                 "turns it off; pass one of them"
             )
-        if self.cache_max_mb < 1:
-            raise ConfigError(f"cache_max_mb must be at least 1, got {self.cache_max_mb!r}")
+        if self.cache_max_mb is not None and self.cache_max_mb < 1:
+            raise ConfigError(
+                f"{self.hint('cache_max_mb', self.cache_max_mb)}: the size limit must be at "
+                "least 1 MiB"
+            )

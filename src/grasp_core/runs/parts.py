@@ -21,7 +21,7 @@ from grasp_core.errors import ResumeError
 from grasp_core.graph.compile import compile_graph
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.models.backends import BackendPool
-from grasp_core.models.cache import ResponseCache, default_cache_dir
+from grasp_core.models.cache import DEFAULT_MAX_BYTES, ResponseCache, default_cache_dir
 from grasp_core.models.catalog import ModelCatalog
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.protocols import BuildEnv, Sink, Source, SourceItem
@@ -73,17 +73,23 @@ class TaskParts:
             document=self.task.document,
             subgraph_chain=(str(self.task.path),) if self.task.path is not None else (),
             media_dir=self.layout.media_dir,
+            batch_dir=self.layout.batch_dir,
         )
         if with_cache and self.options.cache:
-            options = self.options
-            directory = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+            directory, max_bytes = self.cache_location()
             env.cache = ResponseCache(
-                directory,
-                max_bytes=options.cache_max_mb * 1024 * 1024,
-                refresh=options.refresh_cache,
+                directory, max_bytes=max_bytes, refresh=self.options.refresh_cache
             ).open()
             env.shared[_CACHE_KEY] = env.cache
         return env
+
+    def cache_location(self) -> tuple[Path, int]:
+        """The response cache's folder and size limit in bytes: the options' (the CLI's
+        flags), else the models file's ``cache:`` block, else the defaults."""
+        options, catalog = self.options, self.catalog
+        directory = options.cache_dir or catalog.cache_dir or default_cache_dir()
+        max_mb = options.cache_max_mb or catalog.cache_max_mb
+        return Path(directory), max_mb * 1024 * 1024 if max_mb else DEFAULT_MAX_BYTES
 
     def compile(self, env: BuildEnv) -> tuple[CompiledGraph, OutputShaper, RecordValidator | None]:
         """The graph, the output shaper and the validator; every config check but I/O."""

@@ -6,7 +6,9 @@ writes: the output records stay in memory, and the journal (which reports each n
 state change) lives in a temporary folder with any media the nodes make. Model calls are
 watched through :func:`grasp_core.observe.calls.watching_model_calls`. The response cache
 is used as by a run: calls it answers are marked ``cached``, and fresh replies are stored,
-so the full run that follows gets the sampled records' replies back from it.
+so the full run that follows gets the sampled records' replies back from it. Batched
+models (batch mode) are called live, at their batch prices, unless ``batch=True`` asks for
+their batch API (whose ledger then lives in the temporary folder too).
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ def preview(
     sample: int = 5,
     records: Sequence[str] = (),
     node: str | None = None,
+    batch: bool = False,
     **options: Any,
 ) -> Preview:
     """Run ``task`` on its first ``sample`` records (or the records whose ids are in
@@ -106,9 +109,13 @@ def preview(
         print(shown.estimate.total["calls"].value)
 
     ``node`` keeps only that node's runs in ``records`` (the graph still runs whole);
-    ``options`` are :class:`RunOptions` fields (``mock``, ``models``, ``num_records``...).
-    Nothing is written where the task's output, journal or lock go."""
-    return preview_task(task, RunOptions(**options), sample=sample, records=records, node=node)
+    ``batch`` sends batched models' requests through their batch API, as a run does (else
+    they are called live); ``options`` are :class:`RunOptions` fields (``mock``,
+    ``models``, ``num_records``...). Nothing is written where the task's output, journal,
+    lock or batch ledger go."""
+    return preview_task(
+        task, RunOptions(**options), sample=sample, records=records, node=node, batch=batch
+    )
 
 
 def preview_task(
@@ -118,11 +125,14 @@ def preview_task(
     sample: int = 5,
     records: Sequence[str] = (),
     node: str | None = None,
+    batch: bool = False,
 ) -> Preview:
     """:func:`preview` with its options as :class:`RunOptions` (the CLI's way in)."""
 
     async def main() -> Preview:
-        return await preview_async(task, options, sample=sample, records=records, node=node)
+        return await preview_async(
+            task, options, sample=sample, records=records, node=node, batch=batch
+        )
 
     return anyio.run(main)
 
@@ -134,6 +144,7 @@ async def preview_async(
     sample: int = 5,
     records: Sequence[str] = (),
     node: str | None = None,
+    batch: bool = False,
 ) -> Preview:
     """:func:`preview` inside the caller's event loop."""
     options = replace(options or RunOptions(), post_process=False, resume=False, overwrite=False)
@@ -142,7 +153,7 @@ async def preview_async(
         raise ConfigError(f"the preview needs at least one record, got {sample!r}")
     loaded = load_task(task, options)
     with mock_server_for(options.mock) as mock_url:
-        catalog = catalog_for(loaded, options, mock_url)
+        catalog = replace(catalog_for(loaded, options, mock_url), call_live=not batch)
         parts = TaskParts(loaded, options, catalog)
         with tempfile.TemporaryDirectory(prefix="grasp-preview-") as scratch:
             return await _Sampler(parts, Path(scratch), sample, tuple(records), node).run()
@@ -172,6 +183,7 @@ class _Sampler:
         metrics = RunMetrics()
         env = parts.build_env(seed, metrics, with_cache=True)
         env.media_dir = self.scratch / "media"
+        env.batch_dir = self.scratch / "batches"
         async with contextlib.AsyncExitStack() as cleanup:
             cleanup.push_async_callback(close_shared, env)
             graph, shaper, validator = parts.compile(env)

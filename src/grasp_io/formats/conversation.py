@@ -15,6 +15,14 @@ reply, so one record can hold several pairs (multi-turn DPO)::
 One optional ``system`` turn may come first; then ``user`` and ``assistant`` turns alternate,
 starting with ``user``. Turns may carry a ``quality`` dict (pair turns: ``chosen_quality``,
 ``rejected_quality``).
+
+A user or assistant turn with ``content`` may also carry ``images`` and ``audios``: one
+media entry or a list of them (what an ``image`` or ``speech`` node writes, ``{path, type,
+size}``, or a Hugging Face ``{bytes, path}`` value read from a dataset). A conversation
+with media is written the way TRL's vision datasets are: every message's ``content`` is a
+list of parts (a ``{"type": "image"}`` or ``{"type": "audio"}`` placeholder per medium,
+then ``{"type": "text", "text": ...}``), and the media themselves go, in order, in the
+row's ``images`` and ``audios`` columns (:meth:`Conversation.media`).
 """
 
 from __future__ import annotations
@@ -25,10 +33,12 @@ from typing import Any
 
 from grasp_core.errors import RecordError
 
-__all__ = ["Conversation", "Turn", "parse_conversation"]
+__all__ = ["MEDIA_COLUMNS", "Conversation", "Turn", "parse_conversation"]
 
 _Fail = Callable[[str], RecordError]
 _ROLES = {"user": "user", "prompter": "user", "human": "user", "assistant": "assistant"}
+MEDIA_COLUMNS = {"image": "images", "audio": "audios"}
+"""A turn's key (and a row's column) for each medium."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +50,20 @@ class Turn:
     rejected: str | None = None
     quality: Any = None
     rejected_quality: Any = None
+    media: tuple[tuple[str, Any], ...] = ()
+    """``(kind, entry)`` of each image and audio the turn carries, images first."""
 
     @property
     def is_pair(self) -> bool:
         return self.rejected is not None
+
+    def message(self, role: str, text: str, parts: bool) -> dict[str, Any]:
+        """The turn as a message whose content is ``text`` (with ``parts``: a list of
+        media placeholders, then the text part)."""
+        if not parts:
+            return {"role": role, "content": text}
+        content = [{"type": kind} for kind, _ in self.media]
+        return {"role": role, "content": [*content, {"type": "text", "text": text}]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +77,32 @@ class Conversation:
         """Indexes of the preference turns."""
         return [i for i, turn in enumerate(self.turns) if turn.is_pair]
 
-    def messages(self, upto: int | None = None) -> list[dict[str, str]]:
-        """Role/content messages (pairs resolved to ``chosen``), before turn ``upto``."""
-        out = [{"role": "system", "content": self.system}] if self.system is not None else []
-        out += [{"role": t.role, "content": t.content} for t in self.turns[:upto]]
-        return out
+    @property
+    def has_media(self) -> bool:
+        """Whether any turn carries an image or audio (messages then hold content parts)."""
+        return any(turn.media for turn in self.turns)
+
+    def messages(self, upto: int | None = None) -> list[dict[str, Any]]:
+        """Role/content messages (pairs resolved to ``chosen``), before turn ``upto``;
+        content parts in every message when the conversation has media."""
+        parts = self.has_media
+        system = Turn("system", self.system) if self.system is not None else None
+        turns = [system] if system is not None else []
+        return [t.message(t.role, t.content, parts) for t in [*turns, *self.turns[:upto]]]
+
+    def reply(self, text: str) -> list[dict[str, Any]]:
+        """One assistant message holding ``text`` (a preference side), shaped as the
+        conversation's other messages."""
+        return [Turn("assistant", text).message("assistant", text, self.has_media)]
+
+    def media(self, upto: int | None = None) -> dict[str, list[Any]]:
+        """The ``images`` and ``audios`` columns of the turns before ``upto``, in order
+        (only the columns of media the conversation has)."""
+        columns: dict[str, list[Any]] = {}
+        for turn in self.turns[:upto]:
+            for kind, entry in turn.media:
+                columns.setdefault(MEDIA_COLUMNS[kind], []).append(entry)
+        return columns
 
 
 def parse_conversation(record_id: str, record: Mapping[str, Any], fmt: str) -> Conversation:
@@ -108,9 +149,12 @@ def parse_conversation(record_id: str, record: Mapping[str, Any], fmt: str) -> C
 
 def _turn(message: Mapping[str, Any], role: str, where: str, fail: _Fail) -> Turn:
     chosen, rejected = message.get("chosen"), message.get("rejected")
+    media = _media(message, where, fail)
     if chosen is None and rejected is None:
         content = _text(message.get("content"), f"{where}.content", fail)
-        return Turn(role, content, quality=message.get("quality"))
+        return Turn(role, content, quality=message.get("quality"), media=media)
+    if media:
+        raise fail(f"{where} is a preference turn with media; put media in the user turns")
     if role != "assistant":
         raise fail(f"{where} has chosen/rejected, but only assistant turns may")
     if chosen is None or rejected is None:
@@ -122,6 +166,38 @@ def _turn(message: Mapping[str, Any], role: str, where: str, fail: _Fail) -> Tur
         rejected=_text(rejected, f"{where}.rejected", fail),
         quality=message.get("chosen_quality", message.get("quality")),
         rejected_quality=message.get("rejected_quality"),
+    )
+
+
+def _media(message: Mapping[str, Any], where: str, fail: _Fail) -> tuple[tuple[str, Any], ...]:
+    """The turn's ``images`` and ``audios`` entries, each checked for its shape."""
+    found: list[tuple[str, Any]] = []
+    for kind, key in MEDIA_COLUMNS.items():
+        value = message.get(key)
+        for index, entry in enumerate(value if isinstance(value, list) else [value]):
+            if entry is None:
+                continue
+            at = f"{where}.{key}" + (f"[{index}]" if isinstance(value, list) else "")
+            found.append((kind, _entry(entry, kind, at, fail)))
+    return tuple(found)
+
+
+def _entry(entry: Any, kind: str, where: str, fail: _Fail) -> Any:
+    """A stored media entry (``{path, type, size}``) or an hf ``{bytes, path}`` value of
+    ``kind``; anything else fails the record naming what is expected."""
+    if isinstance(entry, Mapping):
+        media_type = entry.get("type")
+        if isinstance(entry.get("path"), str) and isinstance(media_type, str):
+            if not media_type.startswith(f"{kind}/"):
+                raise fail(
+                    f"{where} is {media_type!r}, not {'an image' if kind == 'image' else 'audio'}"
+                )
+            return dict(entry)
+        if set(entry) == {"bytes", "path"} and (entry["bytes"] or entry["path"]):
+            return dict(entry)
+    raise fail(
+        f"{where} must be a media entry (what an image or speech node writes, or a dataset's "
+        f"{{bytes, path}} value), got {type(entry).__name__}"
     )
 
 

@@ -9,6 +9,10 @@ from the record id, so a resumed run writes identical rows.
 With ``oasst_dpo`` a preference turn becomes two sibling assistant messages under the same
 parent: the chosen one with ``rank`` 0, the rejected one with ``rank`` 1. The conversation
 continues under the chosen message; the rejected one is a leaf.
+
+A message whose turn carries images or audio (see :mod:`.conversation`) keeps ``text`` as
+it is and holds its media in ``images`` / ``audios`` columns (entries, which parquet and
+``hf`` sinks store as ``Sequence(Image())`` / ``Sequence(Audio())``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import uuid
 from typing import Any, ClassVar, Literal
 
 from grasp_core.errors import RecordError
-from grasp_io.formats.conversation import Conversation, parse_conversation
+from grasp_io.formats.conversation import MEDIA_COLUMNS, Conversation, parse_conversation
 
 __all__ = ["OASST_NAMESPACE", "OasstDpoFormat", "OasstSftFormat", "message_id"]
 
@@ -38,7 +42,12 @@ class _OasstFormat:
     kind: ClassVar[Literal["sft", "dpo"]]
     required_fields: ClassVar[tuple[str, ...]] = ("conversation",)
     """The record field rows are made from (a run whose records lack it is refused)."""
-    nested_columns: ClassVar[tuple[str, ...]] = ("quality", "conversation_quality", *_COPIED)
+    nested_columns: ClassVar[tuple[str, ...]] = (
+        "quality",
+        "conversation_quality",
+        *_COPIED,
+        *MEDIA_COLUMNS.values(),
+    )
     """Row columns that hold the record's lists and dicts (quality tags, taxonomy...)."""
 
     def rows(self, record_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -105,9 +114,19 @@ class _OasstFormat:
                 parent = chosen
             else:
                 mid = message_id(record_id, str(index))
+                media: dict[str, list[Any]] = {}
+                for kind, entry in turn.media:
+                    media.setdefault(MEDIA_COLUMNS[kind], []).append(entry)
                 out.append(
                     row(
-                        mid, parent, level, turn.role, turn.content, rank=None, quality=turn.quality
+                        mid,
+                        parent,
+                        level,
+                        turn.role,
+                        turn.content,
+                        rank=None,
+                        quality=turn.quality,
+                        **media,
                     )
                 )
                 parent = mid

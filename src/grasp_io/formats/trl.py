@@ -5,6 +5,11 @@ preference with an explicit prompt), as TRL's "Dataset formats" guide documents 
 their chosen reply. ``dpo`` writes one row per preference turn:
 ``{"prompt": [messages before it], "chosen": [assistant message], "rejected": [...]}``;
 earlier preference turns appear in the prompt with their chosen reply.
+
+A conversation with images or audio (see :mod:`.conversation`) is written as TRL's vision
+datasets are: content parts in every message, and the media in ``images`` (and ``audios``)
+columns, those of the prompt for ``dpo``. A parquet or ``hf`` sink stores ``images`` as a
+``Sequence(Image())`` column, which is what TRL's vision-language trainers load.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ class SftFormat:
 
     required_fields: ClassVar[tuple[str, ...]] = ("conversation",)
     """The record field rows are made from (a run whose records lack it is refused)."""
-    nested_columns: ClassVar[tuple[str, ...]] = ("messages",)
+    nested_columns: ClassVar[tuple[str, ...]] = ("messages", "images", "audios")
     """Row columns holding lists (a sink that stores them as text is refused)."""
 
     def rows(self, record_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -32,14 +37,14 @@ class SftFormat:
                 f"record {record_id!r} cannot be written as sft: its conversation has no "
                 "assistant reply to train on"
             )
-        return [{"messages": conversation.messages()}]
+        return [{"messages": conversation.messages(), **conversation.media()}]
 
 
 class DpoFormat:
     """``--format dpo``: one ``{"prompt", "chosen", "rejected"}`` row per preference turn."""
 
     required_fields: ClassVar[tuple[str, ...]] = ("conversation",)
-    nested_columns: ClassVar[tuple[str, ...]] = ("prompt", "chosen", "rejected")
+    nested_columns: ClassVar[tuple[str, ...]] = ("prompt", "chosen", "rejected", "images", "audios")
 
     def rows(self, record_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
         conversation = parse_conversation(record_id, record, "dpo")
@@ -55,8 +60,9 @@ class DpoFormat:
             rows.append(
                 {
                     "prompt": conversation.messages(upto=index),
-                    "chosen": [{"role": "assistant", "content": turn.content}],
-                    "rejected": [{"role": "assistant", "content": turn.rejected}],
+                    "chosen": conversation.reply(turn.content),
+                    "rejected": conversation.reply(turn.rejected or ""),
+                    **conversation.media(upto=index),
                 }
             )
         return rows

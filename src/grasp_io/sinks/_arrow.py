@@ -1,8 +1,9 @@
 """The parquet sink's pyarrow calls: the one place where pyarrow errors are translated.
 
 Media columns (``{"bytes", "path"}`` images and audio, see :mod:`grasp_io._media_columns`) are
-stored as ``struct<bytes: binary, path: string>`` with ``huggingface`` schema metadata, in
-each part and in the merged file, so ``datasets`` reads them back as ``Image``/``Audio``.
+stored as ``struct<bytes: binary, path: string>`` (a list of it for a column of lists) with
+``huggingface`` schema metadata, in each part and in the merged file, so ``datasets`` reads
+them back as ``Image``/``Audio`` (or ``Sequence`` of them).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import pyarrow.parquet as pq
 from grasp_core.errors import SinkError
 from grasp_io._fs import discard
 from grasp_io._media_columns import (
-    MediaKind,
+    ColumnMedia,
     detect_media,
     hf_metadata,
+    is_list,
     media_from_metadata,
     merge_media,
 )
@@ -33,6 +35,8 @@ _BATCH_ROWS = 1024
 
 MEDIA_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 """The Arrow type of an ``Image`` or ``Audio`` column in ``datasets``."""
+MEDIA_LIST_TYPE = pa.list_(MEDIA_TYPE)
+"""The Arrow type of a ``Sequence(Image())`` or ``Sequence(Audio())`` column."""
 
 
 def write_part(
@@ -40,7 +44,7 @@ def write_part(
     path: Path,
     *,
     fsync: bool,
-    media: Mapping[str, MediaKind] | None = None,
+    media: Mapping[str, ColumnMedia] | None = None,
 ) -> None:
     """Write ``records`` to the part file ``path`` atomically (a temporary name, then a rename).
 
@@ -115,7 +119,7 @@ def merge_parts(
     target: Path,
     *,
     fsync: bool,
-    media: Mapping[str, MediaKind] | None = None,
+    media: Mapping[str, ColumnMedia] | None = None,
 ) -> None:
     """Stream ``parts`` in order into ``target``, under the union of their schemas.
 
@@ -156,18 +160,19 @@ def merge_parts(
         raise SinkError(f"cannot merge the parquet parts into {target}: {exc}") from exc
 
 
-def _media_schema(schema: Any, media: Mapping[str, MediaKind]) -> Any:
+def _media_schema(schema: Any, media: Mapping[str, ColumnMedia]) -> Any:
     """``schema`` with media columns typed as :data:`MEDIA_TYPE` and named in its metadata."""
     present = {column: kind for column, kind in media.items() if column in schema.names}
     if not present:
         return schema
     for column in present:
         index = schema.get_field_index(column)
-        schema = schema.set(index, pa.field(column, MEDIA_TYPE))
+        media_type = MEDIA_LIST_TYPE if is_list(present[column]) else MEDIA_TYPE
+        schema = schema.set(index, pa.field(column, media_type))
     return schema.with_metadata(hf_metadata(present))
 
 
-def _with_media(table: Any, media: Mapping[str, MediaKind], path: Path) -> Any:
+def _with_media(table: Any, media: Mapping[str, ColumnMedia], path: Path) -> Any:
     schema = _media_schema(table.schema, media)
     if schema is table.schema:
         return table

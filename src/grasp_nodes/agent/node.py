@@ -58,6 +58,10 @@ class AgentNodeConfig(ReplyChecks, NodeConfig):
     inject_system_messages: dict[int, str] = Field(default_factory=dict)
     """Turn → a system message (a `{var}` template) added before that model call; turn 0 is
     the first call."""
+    inject_by_iteration: dict[int, str] = Field(default_factory=dict)
+    """Iteration → text added to the system prompt of the node's run of that number for the
+    record (0: its first run): SyGra's conversation-turn messages, which a
+    `graph_config.yaml`'s `inject_system_messages` means."""
     transcript_key: str | None = None
     """State key for the run's full message list (default: `<output key>_transcript`)."""
     history_role_map: dict[Role, Role] = Field(default_factory=dict)
@@ -191,6 +195,9 @@ class AgentNode:
             turn: template.render(state, record_id=ctx.record_id, node=self.name)
             for turn, template in self._injected.items()
         }
+        extra = self.config.inject_by_iteration.get(ctx.iteration)
+        if extra is not None:
+            conversation = _with_system_text(conversation, extra)
         retries = self.config.retry.max_retries if self.config.retry is not None else None
         used_ids: set[str] = set()
         rejected = 0
@@ -291,3 +298,12 @@ def normalize_tool_call(
         "type": "function",
         "function": {"name": str(function.get("name") or ""), "arguments": arguments},
     }
+
+
+def _with_system_text(conversation: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """``conversation`` with ``text`` on a line of its own after the first system message's
+    text, or as a new first system message when it has none (or one made of parts)."""
+    first = conversation[0] if conversation else None
+    if first is not None and first.get("role") == "system" and isinstance(first["content"], str):
+        return [{**first, "content": f"{first['content']}\n{text}"}, *conversation[1:]]
+    return [{"role": "system", "content": text}, *conversation]

@@ -1,4 +1,5 @@
-"""Model clients: one interface, two transports (litellm, and the OpenAI-compatible fast lane)."""
+"""Model clients: one interface, two transports (litellm, and the OpenAI-compatible fast lane),
+and batch mode through providers' batch APIs (``batch``)."""
 
 from grasp_nodes.clients.base import ChatResult, ModelClient, PolicyClient, RetryingClient
 from grasp_nodes.clients.fast_lane import FAST_LANE_PROVIDERS, FastLaneClient, fast_lane_supports

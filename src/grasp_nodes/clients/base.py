@@ -40,7 +40,14 @@ from grasp_nodes.clients.replies import (
 )
 from grasp_nodes.clients.retry import call_with_retries
 
-__all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "PolicyClient", "RetryingClient"]
+__all__ = [
+    "KEYLESS_API_KEYS",
+    "ChatResult",
+    "ModelClient",
+    "PolicyClient",
+    "RetryingClient",
+    "prompt_token_estimate",
+]
 
 KEYLESS_API_KEYS = {"openai": "EMPTY", "azure": "EMPTY", "hosted_vllm": "fake-api-key"}
 """The key litellm sends when none is configured (local servers without auth); both
@@ -55,9 +62,15 @@ its base64 characters say nothing about it."""
 
 
 def _estimate_tokens(messages: list[dict[str, Any]], params: Mapping[str, Any]) -> int:
-    """A request's token cost before the reply: ~4 characters a prompt token (a fixed guess
-    per image or audio part), plus the completion's cap (256 when none is set); corrected
-    by the reply's usage."""
+    """A request's token cost before the reply: its prompt's estimate, plus the completion's
+    cap (256 when none is set); corrected by the reply's usage."""
+    cap = params.get("max_tokens") or params.get("max_completion_tokens") or 256
+    return prompt_token_estimate(messages) + int(cap)
+
+
+def prompt_token_estimate(messages: list[dict[str, Any]]) -> int:
+    """A prompt's tokens before the reply: ~4 characters a token, and a fixed guess per
+    image or audio part."""
     chars = 0
     media = 0
     for message in messages:
@@ -71,9 +84,7 @@ def _estimate_tokens(messages: list[dict[str, Any]], params: Mapping[str, Any]) 
                     media += 1
         else:
             chars += len(str(content))
-    prompt = chars // 4 + 1 + media * _MEDIA_PART_TOKENS
-    cap = params.get("max_tokens") or params.get("max_completion_tokens") or 256
-    return prompt + int(cap)
+    return chars // 4 + 1 + media * _MEDIA_PART_TOKENS
 
 
 def wire_message(message: Mapping[str, Any]) -> dict[str, Any]:

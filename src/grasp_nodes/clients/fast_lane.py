@@ -23,7 +23,13 @@ from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClien
 from grasp_nodes.clients.errors import error_for_status
 from grasp_nodes.clients.litellm_client import LiteLLMClient
 
-__all__ = ["FAST_LANE_PROVIDERS", "FastLaneClient", "fast_lane_supports", "post_request"]
+__all__ = [
+    "FAST_LANE_PROVIDERS",
+    "FastLaneClient",
+    "fast_lane_supports",
+    "parse_completion",
+    "post_request",
+]
 
 FAST_LANE_PROVIDERS = frozenset({"openai", "hosted_vllm", "azure"})
 """Routes whose request body litellm sends unchanged. Mistral is not among them: litellm
@@ -61,7 +67,7 @@ class FastLaneClient(RetryingClient):
             )
         if status >= 400:
             raise error_for_status(status, _error_message(raw), model=self.name, headers=headers)
-        return _parse(raw, self.name)
+        return parse_completion(raw, self.name)
 
     def _open_session(self) -> Any:
         connector = aiohttp.TCPConnector(limit=self.spec.max_concurrency, keepalive_timeout=30)
@@ -77,14 +83,15 @@ class FastLaneClient(RetryingClient):
 async def post_request(
     session: aiohttp.ClientSession,
     url: str,
-    body: str,
+    body: str | aiohttp.FormData,
     headers: Mapping[str, str],
     *,
     model: str,
     seconds: float,
 ) -> tuple[int, Mapping[str, str], bytes]:
-    """POST ``body`` and read the whole response: its status, headers and bytes. A request
-    that takes over ``seconds``, or cannot connect, raises a retryable error."""
+    """POST ``body`` (JSON text, or a multipart form) and read the whole response: its
+    status, headers and bytes. A request that takes over ``seconds``, or cannot connect,
+    raises a retryable error."""
     try:
         with anyio.fail_after(seconds):
             async with session.post(url, data=body, headers=headers) as resp:
@@ -129,7 +136,8 @@ def _error_message(raw: bytes) -> str:
     return str(error)
 
 
-def _parse(raw: bytes, name: str) -> ChatResult:
+def parse_completion(raw: bytes, name: str) -> ChatResult:
+    """A chat completion body as a :class:`ChatResult` (errors as the fast lane raises them)."""
     try:
         data = json.loads(raw, strict=False)  # a raw newline in a string is still readable
         choices = data.get("choices")

@@ -16,7 +16,13 @@ from grasp_core.plugin import ModelSpec
 from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClient
 from grasp_nodes.clients.errors import map_litellm_error
 
-__all__ = ["LiteLLMClient", "call_litellm", "import_litellm", "litellm_arguments"]
+__all__ = [
+    "LiteLLMClient",
+    "call_litellm",
+    "import_litellm",
+    "litellm_arguments",
+    "load_litellm",
+]
 
 
 @functools.cache
@@ -31,6 +37,16 @@ def import_litellm() -> Any:
     litellm.num_retries = 0
     litellm.drop_params = True
     return litellm
+
+
+async def load_litellm() -> Any:
+    """:func:`import_litellm` from async code: the first time in a worker thread, since the
+    import takes seconds that would stall every record on the event loop. Deferred to the
+    first call that needs litellm, so a run whose calls the response cache answers never
+    imports it; concurrent first calls all wait on Python's import lock for the one import."""
+    if import_litellm.cache_info().currsize:
+        return import_litellm()
+    return await anyio.to_thread.run_sync(import_litellm)
 
 
 def litellm_arguments(
@@ -61,7 +77,7 @@ async def call_litellm(
     worker thread. Given up after ``seconds`` + 5 (the entry's timeout, which litellm
     enforces, and a margin); errors mapped by
     :func:`map_litellm_error`."""
-    litellm = import_litellm()
+    litellm = await load_litellm()
     call: Callable[[], Awaitable[Any]]
     if sniffio.current_async_library() == "asyncio":
         call = functools.partial(getattr(litellm, f"a{operation}"), **kwargs)
@@ -94,6 +110,7 @@ class LiteLLMClient(RetryingClient):
             # litellm 1.106 imports its MCP gateway (the optional `mcp` package) whenever
             # `tools` are sent; plain function tools never need it. litellm pops this flag.
             kwargs["_skip_mcp_handler"] = True
+        await load_litellm()  # before the slot: its seconds are not the request's
         async with self._slot(messages, params):
             response = await call_litellm(
                 "completion", kwargs, model=self.name, seconds=self.spec.timeout

@@ -1,12 +1,15 @@
 """Media calls of a models-file entry: image generation and editing, speech, transcription.
 
-Every call goes through litellm (``aimage_generation``, ``aimage_edit``, ``aspeech``,
-``atranscription``; their sync forms in a worker thread under trio), under the entry's
-backend slot and retried as a chat call is (:func:`call_with_retries`; errors mapped by
-:func:`map_litellm_error`, so a content-policy refusal, a 400, fails at once). Each call
-is counted in the run's metrics as one call of the model, priced by the entry's
-price (``grasp_core.models.pricing``: per image by size and quality, per character spoken, per
-second of audio), so budget caps count media. The fast lane does not carry media calls yet.
+The transport is chosen as for chat: an ``openai/`` route (not with ``transport:
+litellm``, nor under trio) posts over the fast lane (:mod:`.media_lane`, the request
+litellm would send); every other route, and a chat reply spoken aloud, goes through
+litellm (``aimage_generation``, ``aimage_edit``, ``aspeech``, ``atranscription``; their
+sync forms in a worker thread under trio). Either way the call is made under the entry's
+backend slot and retried as a chat call is (:func:`call_with_retries`; errors mapped to
+the same statuses, so a content-policy refusal, a 400, fails at once). Each call is
+counted in the run's metrics as one call of the model, priced by the entry's price
+(``grasp_core.models.pricing``: per image by size and quality, per character spoken, per
+second of audio), so budget caps count media.
 
 Images come back as bytes (``b64_json`` decoded) or as the URL a provider answered with;
 the node fetches URLs and bounds sizes. A response without media is retried.
@@ -22,10 +25,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
+import sniffio
+
 from grasp_core.errors import ModelCallError, RetryableModelError
-from grasp_core.plugin import BuildEnv
+from grasp_core.plugin import Backend, BuildEnv, ModelSpec, RunMetrics
 from grasp_nodes.clients.entry import EntryClient
 from grasp_nodes.clients.litellm_client import call_litellm, import_litellm, litellm_arguments
+from grasp_nodes.clients.media_lane import MediaLane, media_lane_supports
 from grasp_nodes.clients.retry import call_with_retries
 
 __all__ = ["CHAT_ONLY_PARAMETERS", "MediaClient", "UploadedMedia", "media_client"]
@@ -70,9 +76,17 @@ class UploadedMedia:
         return handle
 
 
+class _MediaClients(dict[str, "MediaClient"]):
+    """The run's media clients by model name; closed with the run's shared objects."""
+
+    async def aclose(self) -> None:
+        for client in self.values():
+            await client.aclose()
+
+
 def media_client(env: BuildEnv, model_name: str) -> MediaClient:
     """The run's media client for ``model_name`` (checked against the models file now)."""
-    clients: dict[str, MediaClient] = env.shared.setdefault(_SHARED_KEY, {})
+    clients: _MediaClients = env.shared.setdefault(_SHARED_KEY, _MediaClients())
     client = clients.get(model_name)
     if client is None:
         import_litellm()  # once, at build time, so no record waits for it
@@ -88,6 +102,23 @@ def media_client(env: BuildEnv, model_name: str) -> MediaClient:
 
 class MediaClient(EntryClient):
     """Image, speech and transcription requests of one model entry."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: ModelSpec,
+        *,
+        api_key: str | None,
+        backend: Backend,
+        metrics: RunMetrics,
+    ) -> None:
+        super().__init__(name, spec, api_key=api_key, backend=backend, metrics=metrics)
+        self._lane = MediaLane(spec, api_key, name) if media_lane_supports(spec) else None
+
+    async def aclose(self) -> None:
+        """Release the fast lane's connections."""
+        if self._lane is not None:
+            await self._lane.aclose()
 
     @functools.cached_property
     def defaults(self) -> dict[str, Any]:
@@ -169,7 +200,7 @@ class MediaClient(EntryClient):
             cost_of=lambda _: self._media_cost(seconds=_seconds(audio.data)),
             **params,
         )
-        text = getattr(response, "text", None)
+        text = _field(response, "text")
         if not isinstance(text, str):
             raise RetryableModelError(f"model {self.name!r}: the transcription holds no text")
         return text
@@ -208,7 +239,7 @@ class MediaClient(EntryClient):
         """What an image response costs: each image at its size and quality."""
         sent = {**self.defaults, **params}
         return lambda made: self._media_cost(
-            images=len(getattr(made, "data", None) or []),
+            images=len(_field(made, "data") or []),
             size=sent.get("size"),
             quality=sent.get("quality"),
         )
@@ -227,6 +258,10 @@ class MediaClient(EntryClient):
     ) -> Any:
         async with self._reported_slot(wire):
             request = {**self.defaults, **params, **(files() if files is not None else {})}
+            if self._lane is not None and sniffio.current_async_library() == "asyncio":
+                answer = await self._lane.send(operation, request)
+                if answer is not None:
+                    return answer
             # the entry's route, endpoint and key over any parameter of the same name
             kwargs = {**request, **litellm_arguments(self.spec, self._api_key, {})}
             return await call_litellm(operation, kwargs, model=self.name, seconds=self.spec.timeout)
@@ -274,11 +309,11 @@ def _spoken_reply(response: Any, name: str) -> tuple[str, bytes]:
 
 def _image_items(response: Any, name: str) -> list[Any]:
     """``bytes`` for each ``b64_json`` image, the URL string for each ``url`` one."""
-    items = getattr(response, "data", None) or []
+    items = _field(response, "data") or []
     out: list[Any] = []
     for item in items:
-        encoded = getattr(item, "b64_json", None)
-        url = getattr(item, "url", None)
+        encoded = _field(item, "b64_json")
+        url = _field(item, "url")
         if encoded:
             try:
                 out.append(base64.b64decode(encoded, validate=True))
@@ -289,3 +324,11 @@ def _image_items(response: Any, name: str) -> list[Any]:
     if not out:
         raise RetryableModelError(f"model {name!r}: the response holds no image")
     return out
+
+
+def _field(answer: Any, name: str) -> Any:
+    """``name`` of a response, whichever transport read it: litellm's objects carry it as
+    an attribute, the fast lane's JSON as a key."""
+    if isinstance(answer, Mapping):
+        return answer.get(name)
+    return getattr(answer, name, None)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from grasp_core.plugin import BuildEnv, CacheMode
 from grasp_nodes.clients.base import ModelClient, PolicyClient, RetryingClient
+from grasp_nodes.clients.batch import BatchClient
 from grasp_nodes.clients.fast_lane import FastLaneClient, fast_lane_supports
-from grasp_nodes.clients.litellm_client import LiteLLMClient, import_litellm
+from grasp_nodes.clients.litellm_client import LiteLLMClient
 from grasp_nodes.clients.replies import ReplyPolicy
 
 __all__ = ["ClientPool", "client_for"]
@@ -35,7 +36,8 @@ def client_for(
     ``on_truncated``/``on_empty`` and cache mode.
 
     OpenAI-compatible routes take the fast lane; every other route, and any entry with
-    ``transport: litellm``, goes through litellm.
+    ``transport: litellm``, goes through litellm; an entry with ``batch:`` through the
+    provider's batch API (unless the catalog says to call it live: a preview).
     """
     client = _shared_client(env, model_name)
     if (replies is None or replies == ReplyPolicy()) and cache is None:
@@ -57,10 +59,11 @@ def _shared_client(env: BuildEnv, model_name: str) -> RetryingClient:
         "cache_endpoint": _cache_endpoint(env, spec.api_base),
     }
     litellm_client = LiteLLMClient(model_name, spec, **common)  # type: ignore[arg-type]
-    if fast_lane_supports(spec):
+    if spec.batch is not None and not env.models.call_live:
+        client = BatchClient.build(env, model_name, spec, **common)
+    elif fast_lane_supports(spec):
         client = FastLaneClient(model_name, spec, fallback=litellm_client, **common)
-    else:
-        import_litellm()  # once, at build time, so no record waits for it
+    else:  # litellm is imported at the first call the response cache does not answer
         client = litellm_client
     pool.clients[model_name] = client
     return client

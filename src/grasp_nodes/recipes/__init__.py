@@ -11,6 +11,10 @@
 - ``quality_judge``: rate a ``question`` (1-5), tag the ``conversation``'s category and
   subcategory, and score the ``response`` per criterion with the category's rubric; writes
   ``judge`` (the ``quality`` node runs it; see docs/how-to/quality-tagging.md).
+- ``self_refinement``: SyGra's recipe of that name: generate a ``candidate`` for ``prompt``,
+  judge it, refine it with the critique until accepted or ``max_iterations`` (the params of
+  ``init_self_refine``, default 2); writes ``candidate``, ``self_refine_judge`` and
+  ``reflection_trajectory``.
 
 Each inner llm node calls the model ``recipe_model``; set the subgraph's ``model:`` (or
 ``node_config_map``) to choose real ones. The YAML lives beside this file.
@@ -32,9 +36,16 @@ __all__ = [
     "llm_judge",
     "quality_judge",
     "recipe",
+    "self_refinement",
 ]
 
-RECIPES = ("critique_and_revise", "evol_instruct", "llm_judge", "quality_judge")
+RECIPES = (
+    "critique_and_revise",
+    "evol_instruct",
+    "llm_judge",
+    "quality_judge",
+    "self_refinement",
+)
 _HERE = Path(__file__).parent
 
 

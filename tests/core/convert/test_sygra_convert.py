@@ -257,13 +257,13 @@ def test_multiline_and_aliased_imports_are_rewritten() -> None:
         "    NodePreProcessor as Pre,\n"
         "    NodePostProcessor,\n"
         ")\n"
-        "from sygra.core.graph.graph_postprocessor import GraphPostProcessor\n"
+        "from sygra.core.graph.graph_builder import GraphBuilder\n"
     )
     text, problems = rewrite_imports(source, name="t.py")
     assert text == (
         "import os\n"
         "from grasp_nodes.sygra_compat import NodePreProcessor as Pre, NodePostProcessor\n"
-        "from sygra.core.graph.graph_postprocessor import GraphPostProcessor\n"
+        "from sygra.core.graph.graph_builder import GraphBuilder\n"
     )
     assert len(problems) == 1
-    assert problems[0].startswith("t.py:6: `from sygra.core.graph.graph_postprocessor import ...`")
+    assert problems[0].startswith("t.py:6: `from sygra.core.graph.graph_builder import ...`")

@@ -69,3 +69,31 @@ def test_content_mode_drops_the_identity_and_off_has_no_key() -> None:
     assert inside == _key("content")
     assert _key("off") is None
     assert contextvars.copy_context().run(lambda: _key("record")) is None
+
+
+def _reference_key(record: Any, node: Any, iteration: Any) -> str:
+    """The key as first defined: two sha256 over ``json.dumps`` of the request and of the
+    call's identity (caches written then must keep hitting)."""
+    import hashlib
+    import json
+
+    def canonical(value: Any) -> bytes:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr
+        ).encode("utf-8")
+
+    request = [1, BASE["route"], BASE["api_base"], None, BASE["messages"], BASE["params"]]
+    digest = hashlib.sha256(canonical(request)).hexdigest()
+    return hashlib.sha256(canonical([digest, record, node, iteration, 0])).hexdigest()
+
+
+def test_keys_are_the_ones_earlier_runs_filed_replies_under() -> None:
+    """The faster key computation gives the same keys, for any record id and node path
+    (quotes, backslashes, control characters, non-ASCII), and for ids of other types."""
+    for record, node in [
+        ("r0", "draft"),
+        ('a "quoted" \\ id\n\t\x00', "outer.inner"),
+        ("é中文🙂", "nœud"),
+        (17, "draft"),
+    ]:
+        assert _in_node_run(record, node, 3, {}) == [_reference_key(record, node, 3)]

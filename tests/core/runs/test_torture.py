@@ -64,6 +64,7 @@ graph_config:
     check:
       node_type: lambda
       lambda: steps.check
+      run_in: thread  # r09 waits for the writer: on the event loop it would hold it up
       output_keys: checked
   edges:
     - {from: START, to: check}

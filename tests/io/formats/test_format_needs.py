@@ -40,9 +40,10 @@ def test_the_built_in_formats_declare_what_they_need() -> None:
     """Every conversation format reads `conversation`; its list columns are named."""
     for fmt in (SftFormat, DpoFormat, OasstSftFormat, OasstDpoFormat):
         assert fmt.required_fields == ("conversation",)
-    assert SftFormat.nested_columns == ("messages",)
-    assert DpoFormat.nested_columns == ("prompt", "chosen", "rejected")
+    assert SftFormat.nested_columns == ("messages", "images", "audios")
+    assert DpoFormat.nested_columns == ("prompt", "chosen", "rejected", "images", "audios")
     assert "conversation_quality" in OasstSftFormat.nested_columns
+    assert {"images", "audios"} <= set(OasstSftFormat.nested_columns)
 
 
 def test_only_the_csv_sink_stores_lists_as_text() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import datasets
@@ -84,3 +85,66 @@ def test_a_media_file_gone_before_the_write_stops_with_one_line(
     stored = {"path": "result.media/draw/missing.png", "type": "image/png", "size": 3}
     with pytest.raises(SinkError, match=r"cannot embed the media file .*missing\.png"):
         embed_stored_media([{"id": "a", "picture": stored}], tmp_path)
+
+
+LIST_TASK = """
+data_config:
+  source: {type: disk, file_path: data.jsonl}
+  sink: SINK
+graph_config:
+  nodes:
+    draw:
+      node_type: image
+      model: {name: painter}
+      prompt: "a picture of {topic}"
+      size: 20x20
+      n: 3
+      output_keys: pictures
+  edges:
+    - {from: START, to: draw}
+    - {from: draw, to: END}
+output_config:
+  output_map:
+    id: {from: id}
+    pictures: {from: pictures}
+"""
+
+
+def check_lists(table: datasets.Dataset, tmp_path: Path) -> None:
+    """A ``Sequence(Image())`` column: each row's images, in order, byte for byte."""
+    feature = table.features["pictures"]
+    inner = getattr(feature, "feature", None)
+    assert isinstance(inner, datasets.Image), feature
+    rows = table.cast_column("pictures", datasets.Sequence(datasets.Image(decode=False)))
+    records = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in (tmp_path / "out" / "result.jsonl").read_text().splitlines()
+    }
+    for row in rows:
+        stored = records[row["id"]]["pictures"]
+        assert len(row["pictures"]) == len(stored) == 3
+        for image, entry in zip(row["pictures"], stored, strict=True):
+            assert image["bytes"] == (tmp_path / "out" / entry["path"]).read_bytes()
+            assert image["path"] == Path(entry["path"]).name
+
+
+@pytest.mark.parametrize("sink", ["parquet", "hf"])
+def test_several_images_per_record_load_as_a_sequence_of_images(
+    tmp_path: Path, server: MockServer, sink: str
+) -> None:
+    """`n: 3` writes a list of three images per record: parquet and hf outputs (written
+    beside a jsonl one) load it as `Sequence(Image())` with every image's bytes."""
+    target = "out/result.parquet" if sink == "parquet" else "out/result_hf"
+    sinks = (
+        "[{alias: main, type: jsonl, file_path: out/result.jsonl}, "
+        f"{{alias: arrow, type: {sink}, file_path: {target}}}]"
+    )
+    write_task(tmp_path, LIST_TASK.replace("SINK", sinks))
+    write_data(tmp_path, [{"id": "a", "topic": "a fox"}, {"id": "b", "topic": "a whale"}])
+    assert run(tmp_path, server).done == 2
+    if sink == "parquet":
+        files = str(tmp_path / target)
+        table = datasets.load_dataset("parquet", data_files=files, split="train")
+    else:
+        table = datasets.load_from_disk(str(tmp_path / target))
+    check_lists(table, tmp_path)

@@ -30,6 +30,12 @@ def add_command(commands: Commands) -> None:
         metavar="CONDITION",
         help="PATH OP VALUE, e.g. 'quality.overall >= 4'; repeat to require several",
     )
+    cmd.add_argument(
+        "--annotations",
+        metavar="FILE",
+        help="review annotations to filter by (annotation.verdict, annotation.rating) and "
+        "whose edits the kept records get; default: INPUT's NAME.annotations.jsonl if any",
+    )
     cmd.add_argument("--overwrite", action="store_true", help="replace an existing output")
     cmd.add_argument("--quiet", action="store_true", help="print no counts")
 
@@ -37,6 +43,7 @@ def add_command(commands: Commands) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Parse every condition first (a bad one stops before anything is read), then stream."""
     from grasp_core.errors import ConfigError
+    from grasp_core.runs.annotations import read_annotations
     from grasp_core.runs.dataset_files import refuse_input_as_output, sink_block, source_block
     from grasp_core.runs.filtering import filter_dataset, parse_condition
 
@@ -47,8 +54,17 @@ def run_command(args: argparse.Namespace) -> int:
     refuse_input_as_output(source, sink, Path.cwd(), output_arg=args.output)
     if output.exists() and not args.overwrite:
         raise ConfigError(f"--output {str(args.output)!r} exists; pass --overwrite to replace it")
-    result = filter_dataset(source, sink, conditions, base_dir=Path.cwd())
+    reviews = _annotations(args)
+    result = filter_dataset(
+        source,
+        sink,
+        conditions,
+        base_dir=Path.cwd(),
+        annotations=None if reviews is None else read_annotations(reviews),
+    )
     if not args.quiet:
+        if reviews is not None:
+            print(f"grasp filter: annotations from {reviews}")
         total = result.kept + result.dropped
         print(f"grasp filter: kept {result.kept} of {total}, dropped {result.dropped}")
         for text, count in result.dropped_by.items():
@@ -71,3 +87,20 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"  {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _annotations(args: argparse.Namespace) -> Path | None:
+    """``--annotations FILE`` (which must exist), else ``NAME.annotations.jsonl`` beside
+    INPUT when the Studio's review wrote one, else none."""
+    from grasp_core.errors import ConfigError
+    from grasp_core.runs.annotations import annotations_beside
+
+    if args.annotations is not None:
+        path = Path(args.annotations)
+        if not path.is_file():
+            raise ConfigError(f"--annotations {args.annotations!r} is not a file; check the path")
+        return path
+    if args.input is None:
+        return None
+    beside = annotations_beside(Path(args.input))
+    return beside if beside.is_file() else None

@@ -64,11 +64,20 @@ def add_command(commands: Commands) -> None:
     for name, meaning in quirks.items():
         flag = "--" + name.replace("_", "-")
         mock.add_argument(flag, dest=name, action="store_true", help=meaning)
+    batches = {
+        "delay": (float, "seconds a batch stays in progress before it ends (default 0)"),
+        "fail": (int, "the first N batches to end fail (default 0)"),
+        "expire": (int, "the next N batches to end expire (default 0)"),
+        "failed_requests": (int, "the first N requests answered inside batches fail (default 0)"),
+    }
+    for name, (kind, meaning) in batches.items():
+        flag = "--batch-" + name.replace("_", "-")
+        mock.add_argument(flag, dest="batch_" + name, type=kind, default=kind(0), help=meaning)
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Serve until stopped (or ``--max-seconds``)."""
-    from grasp_core.mock_server import QUIRKS, Latency, serve_cli
+    from grasp_core.mock_server import QUIRKS, BatchPlan, Latency, serve_cli
 
     serve_cli(
         host=args.host,
@@ -82,5 +91,11 @@ def run_command(args: argparse.Namespace) -> int:
         request_log_path=args.request_log,
         like=args.like,
         quirks=tuple(name for name in QUIRKS if getattr(args, name)),
+        batches=BatchPlan(
+            delay=args.batch_delay,
+            fail=args.batch_fail,
+            expire=args.batch_expire,
+            failed_requests=args.batch_failed_requests,
+        ),
     )
     return EXIT_OK

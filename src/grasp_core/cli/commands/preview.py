@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grasp_core.cli.options import EXIT_OK, Commands
+from grasp_core.cli.options import EXIT_OK, Commands, add_cache_arguments, cache_options
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,14 +53,12 @@ def add_command(commands: Commands) -> None:
     cmd.add_argument("--start-index", type=int, help="skip this many source records first")
     cmd.add_argument("--seed", type=int, help="seed for random choices (default 0, as a run)")
     cmd.add_argument(
-        "--no-cache", action="store_true", help="neither read nor write the response cache"
+        "--batch",
+        action="store_true",
+        help="send batched models' requests through their batch API, as a run does (default: "
+        "call them live; a batch can take hours)",
     )
-    cmd.add_argument(
-        "--cache-dir",
-        type=Path,
-        metavar="DIR",
-        help="the response cache's folder (default: ~/.cache/grasp/responses)",
-    )
+    add_cache_arguments(cmd, refresh=False)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -74,12 +72,13 @@ def run_command(args: argparse.Namespace) -> int:
         models=args.models,
         mock=args.mock_url or args.mock,
         seed=args.seed,
-        cache=not args.no_cache,
-        cache_dir=args.cache_dir,
+        **cache_options(args),
         hints="cli",
     )
     wanted = [r.strip() for r in (args.records or "").split(",") if r.strip()]
-    shown = preview_task(args.task, options, sample=args.n, records=wanted, node=args.node)
+    shown = preview_task(
+        args.task, options, sample=args.n, records=wanted, node=args.node, batch=args.batch
+    )
     if args.json:
         json.dump(shown.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         print()

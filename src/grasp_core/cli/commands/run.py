@@ -13,6 +13,8 @@ from grasp_core.cli.options import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Commands,
+    add_cache_arguments,
+    cache_options,
     run_options,
 )
 from grasp_core.cli.rerun import command_line
@@ -94,22 +96,7 @@ def add_command(commands: Commands) -> None:
         action="store_true",
         help="skip the task's post_process steps (run them later with grasp curate)",
     )
-    run.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="neither answer calls from the response cache nor store replies in it",
-    )
-    run.add_argument(
-        "--refresh-cache",
-        action="store_true",
-        help="call the backend for every request and overwrite the cached replies",
-    )
-    run.add_argument(
-        "--cache-dir",
-        type=Path,
-        metavar="DIR",
-        help="the response cache's folder (default: ~/.cache/grasp/responses)",
-    )
+    add_cache_arguments(run, refresh=True)
     run.add_argument(
         "--reuse-from",
         type=Path,
@@ -172,9 +159,7 @@ def run_command(args: argparse.Namespace) -> int:
         format=args.format,
         quality=args.quality,
         post_process=not args.no_post_process,
-        cache=not args.no_cache,
-        refresh_cache=args.refresh_cache,
-        cache_dir=args.cache_dir,
+        **cache_options(args),
         reuse_from=args.reuse_from,
         reuse_nodes=args.reuse_nodes,
         ordered=args.ordered,

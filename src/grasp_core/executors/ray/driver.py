@@ -77,6 +77,13 @@ def run_on_ray(
                 "executor: Ray shards finish on their own and are merged shard by shard. Drop "
                 "it, or run without --executor ray"
             )
+        batched = sorted(m for m in models if catalog.get(m).batch is not None)
+        if batched:
+            raise ConfigError(
+                f"batch mode (`batch:` on {', '.join(map(repr, batched))} in the models file) "
+                "needs the local executor (it is not supported across Ray shards yet). Run "
+                "without --executor ray, or drop `batch:` from those entries"
+            )
         metrics = RunMetrics()
         local = DriverRun(parts, metrics, monitor_for(loaded, options, parts.layout, metrics))
         layout = ShardLayout.beside(parts.layout.journal_path)

@@ -1,0 +1,76 @@
+"""The workspace: the one folder the Studio reads and writes. Every file access goes through
+:meth:`Workspace.resolve`, which refuses anything outside it (``..``, absolute paths and
+symlinks that lead out alike)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.exceptions import HTTPException
+
+__all__ = ["Workspace"]
+
+_TASK_FILES = ("task.yaml", "graph_config.yaml")
+"""What a folder's task file is called (as ``grasp run FOLDER`` looks for it)."""
+_SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".grasp"}
+_MAX_DEPTH = 4
+"""How deep :meth:`Workspace.task_files` looks for task files."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A folder of tasks and their runs."""
+
+    root: Path
+    mock: bool = False
+    """Tries and runs started from the UI call the bundled mock server, not real models."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", self.root.resolve())
+
+    def resolve(self, relative: str) -> Path:
+        """``relative`` (a path inside the workspace, ``/``-separated) as an absolute path
+        whose real location is inside the workspace; anything else is a 404 (a 400 for a
+        path that is not text a file system takes)."""
+        if not relative or "\x00" in relative or "\\" in relative:
+            raise HTTPException(400, f"{relative!r} is not a path inside the workspace")
+        candidate = Path(relative)
+        if candidate.is_absolute() or ".." in candidate.parts:
+            raise HTTPException(404, f"{relative!r} is outside the workspace")
+        real = (self.root / candidate).resolve()
+        if real != self.root and not real.is_relative_to(self.root):
+            raise HTTPException(404, f"{relative!r} is outside the workspace")
+        return real
+
+    def relative(self, path: Path) -> str:
+        """``path`` (inside the workspace) as the ``/``-separated name the API uses."""
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def hide_root(self, text: str) -> str:
+        """``text`` with the workspace's absolute path left out (paths shown relative to it)."""
+        return text.replace(str(self.root) + "/", "").replace(str(self.root), ".")
+
+    def task_files(self) -> list[Path]:
+        """Task files in the workspace (``task.yaml`` or ``graph_config.yaml`` in a folder),
+        sorted, a few folders deep; hidden and tool folders are skipped."""
+        found: list[Path] = []
+        self._walk(self.root, 0, found)
+        return sorted(found)
+
+    def _walk(self, folder: Path, depth: int, found: list[Path]) -> None:
+        if depth > _MAX_DEPTH:
+            return
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name in _SKIPPED_DIRS:
+                continue
+            if entry.is_symlink() and not entry.resolve().is_relative_to(self.root):
+                continue
+            if entry.is_dir():
+                self._walk(entry, depth + 1, found)
+            elif entry.name in _TASK_FILES:
+                found.append(entry)

@@ -1,0 +1,253 @@
+"""The response cache's segment indexes: a closed segment gets one, an open maps it instead of
+scanning and answers exactly as a scan does; a missing, stale, torn or wrong index is never
+trusted; live writers' segments are not indexed; compaction indexes what it writes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grasp_core.models import cache as cache_module
+from grasp_core.models.cache import ResponseCache
+from grasp_core.models.cache_index import SegmentIndex, index_path, write_index
+
+
+def _key(i: int) -> str:
+    return hashlib.sha256(f"request {i}".encode()).hexdigest()
+
+
+def _reply(i: int, run: int = 0) -> dict[str, Any]:
+    return {"text": f"reply {i} of run {run}", "n": i}
+
+
+def _write(directory: Path, keys: range, run: int = 0) -> None:
+    cache = ResponseCache(directory).open()
+    for i in keys:
+        cache.put(_key(i), _reply(i, run))
+    cache.close()
+
+
+def _answers(directory: Path, keys: range) -> tuple[list[dict[str, Any] | None], int]:
+    cache = ResponseCache(directory).open()
+    try:
+        return [cache.get(_key(i)) for i in keys], len(cache)
+    finally:
+        cache.close()
+
+
+def _no_scans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any scan of a segment fail the test."""
+
+    def scan(data: bytes) -> list[tuple[str, int, int]]:
+        raise AssertionError("a segment was scanned")
+
+    monkeypatch.setattr(cache_module, "_entries", scan)
+
+
+def _segments(directory: Path) -> list[Path]:
+    return sorted(directory.glob("seg-*.log"))
+
+
+def test_an_indexed_cache_answers_exactly_as_a_scanned_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Newer segments win, a key put twice keeps its last reply, and opening reads no
+    segment when each has its index; with the indexes deleted, the scan gives the same."""
+    _write(tmp_path, range(0, 300), run=1)
+    _write(tmp_path, range(200, 500), run=2)  # 200..299 answered again, newer
+    twice = ResponseCache(tmp_path).open()
+    twice.put(_key(7), {"text": "first"})
+    twice.put(_key(7), {"text": "second"})  # --refresh-cache within one run
+    twice.close()
+    assert len(list(tmp_path.glob("seg-*.idx"))) == 3
+    keys = range(600)
+    with monkeypatch.context() as patch:
+        _no_scans(patch)
+        indexed, indexed_len = _answers(tmp_path, keys)
+    assert indexed[7] == {"text": "second"}
+    assert indexed[250] == _reply(250, run=2)
+    assert indexed[100] == _reply(100, run=1)
+    assert indexed[550] is None
+    assert indexed_len == 500
+    for index in tmp_path.glob("seg-*.idx"):
+        index.unlink()
+    assert _answers(tmp_path, keys) == (indexed, indexed_len)
+
+
+def test_a_killed_writers_segment_is_scanned_once_then_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer killed mid-run leaves no index: the next open scans its segment and, the
+    writer's lock being gone, indexes it; the open after that maps the index."""
+    script = textwrap.dedent(
+        """
+        import hashlib, sys
+        from pathlib import Path
+        from grasp_core.models.cache import ResponseCache
+        cache = ResponseCache(Path(sys.argv[1])).open()
+        i = 0
+        while True:
+            key = hashlib.sha256(f"request {i}".encode()).hexdigest()
+            cache.put(key, {"text": "y" * 2000, "n": i})
+            if i == 300:
+                print("ready", flush=True)
+            i += 1
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    (segment,) = _segments(tmp_path)
+    assert not index_path(segment).exists()
+    first = ResponseCache(tmp_path).open()
+    stored = len(first)
+    first.close()
+    assert stored > 300
+    assert index_path(segment).exists()
+    with monkeypatch.context() as patch:
+        _no_scans(patch)
+        again = ResponseCache(tmp_path).open()
+        assert len(again) == stored
+        for i in range(stored):
+            assert again.get(_key(i)) == {"text": "y" * 2000, "n": i}
+        assert again.get(_key(stored)) is None
+        again.close()
+
+
+def test_a_live_writers_segment_is_read_but_not_indexed(tmp_path: Path) -> None:
+    """An open while another run writes sees its entries so far and leaves its segment
+    unindexed; the writer indexes it, whole, when it closes."""
+    live = ResponseCache(tmp_path).open()
+    for i in range(50):
+        live.put(_key(i), _reply(i))
+    (segment,) = _segments(tmp_path)
+    reader = ResponseCache(tmp_path).open()
+    assert reader.get(_key(49)) == _reply(49)
+    reader.close()
+    assert not index_path(segment).exists()
+    live.put(_key(50), _reply(50))
+    live.close()
+    index = SegmentIndex.load(segment, segment.stat().st_size)
+    assert index is not None
+    assert len(index.prefixes) == 51
+    index.close()
+    assert _answers(tmp_path, range(51))[0] == [_reply(i) for i in range(51)]
+
+
+def test_a_stale_index_is_ignored_and_replaced(tmp_path: Path) -> None:
+    """An index covering fewer bytes than its segment holds is not used: the segment is
+    scanned (the lines after the index are found too) and indexed again."""
+    _write(tmp_path, range(20))
+    (segment,) = _segments(tmp_path)
+    stale = index_path(segment).read_bytes()
+    _write(tmp_path, range(20, 21))
+    newer = _segments(tmp_path)[1]
+    with segment.open("ab") as out:  # the other segment's line, as if appended later
+        out.write(newer.read_bytes())
+    newer.unlink()
+    index_path(newer).unlink()
+    assert index_path(segment).read_bytes() == stale
+    assert _answers(tmp_path, range(22)) == ([_reply(i) for i in range(21)] + [None], 21)
+    assert index_path(segment).read_bytes() != stale
+    assert SegmentIndex.load(segment, segment.stat().st_size) is not None
+
+
+@pytest.mark.parametrize("cut", [0, 7, 31, -1])
+def test_a_torn_index_is_ignored(tmp_path: Path, cut: int) -> None:
+    """An index file cut short anywhere (or empty) is not used: every reply is still
+    answered, from a scan."""
+    _write(tmp_path, range(40))
+    (segment,) = _segments(tmp_path)
+    whole = index_path(segment).read_bytes()
+    index_path(segment).write_bytes(whole[:cut])
+    assert SegmentIndex.load(segment, segment.stat().st_size) is None
+    assert _answers(tmp_path, range(40)) == ([_reply(i) for i in range(40)], 40)
+
+
+def test_an_index_pointing_at_other_lines_never_answers_with_them(tmp_path: Path) -> None:
+    """An index whose places are wrong (here: two keys' swapped) makes those lookups
+    miss; a lookup never returns another request's reply."""
+    _write(tmp_path, range(3))
+    (segment,) = _segments(tmp_path)
+    data = segment.read_bytes()
+    lines = data.splitlines(keepends=True)
+    head = 64 + 1 + 8 + 1
+    starts = [sum(map(len, lines[:i])) for i in range(3)]
+    place = [(starts[i] + head, len(lines[i]) - head - 1) for i in range(3)]
+    wrong = [(_key(0), *place[1]), (_key(1), *place[0]), (_key(2), *place[2])]
+    write_index(segment, wrong, len(data))
+    assert _answers(tmp_path, range(3)) == ([None, None, _reply(2)], 3)
+
+
+def test_concurrent_writers_and_openers_lose_nothing(tmp_path: Path) -> None:
+    """Two writers and a process opening the folder over and over meanwhile: every entry
+    reads back intact from the indexes the writers leave, and the same after a rescan."""
+    writer = textwrap.dedent(
+        """
+        import hashlib, sys
+        from pathlib import Path
+        from grasp_core.models.cache import ResponseCache
+        start = int(sys.argv[2])
+        cache = ResponseCache(Path(sys.argv[1])).open()
+        for i in range(start, start + 2000):
+            key = hashlib.sha256(f"request {i}".encode()).hexdigest()
+            cache.put(key, {"text": "x" * (i % 300), "n": i})
+        cache.close()
+        """
+    )
+    opener = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from grasp_core.models.cache import ResponseCache
+        for _ in range(30):
+            ResponseCache(Path(sys.argv[1])).open().close()
+        """
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", writer, str(tmp_path), str(start)])
+        for start in (0, 2000)
+    ]
+    procs.append(subprocess.Popen([sys.executable, "-c", opener, str(tmp_path)]))
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    segments = _segments(tmp_path)
+    assert len(segments) == 2
+    assert all(SegmentIndex.load(s, s.stat().st_size) is not None for s in segments)
+    expected = [{"text": "x" * (i % 300), "n": i} for i in range(4000)]
+    assert _answers(tmp_path, range(4000)) == (expected, 4000)
+    for segment in segments:
+        index_path(segment).unlink()
+    assert _answers(tmp_path, range(4000)) == (expected, 4000)
+
+
+def test_compaction_indexes_the_merged_segment_and_drops_the_old_indexes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The segment compaction writes has its index; the merged segments' indexes go, and
+    so does an index whose segment is gone (a crash between the two deletions)."""
+    for run in range(4):
+        _write(tmp_path, range(run * 100, run * 100 + 100))
+    orphan = tmp_path / "seg-00000000000000000001-1-deadbeef.idx"
+    orphan.write_bytes(b"left behind")
+    total = sum(p.stat().st_size for p in _segments(tmp_path))
+    ResponseCache(tmp_path, max_bytes=total // 2).open().close()
+    (merged,) = _segments(tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("seg-*.idx")) == [index_path(merged).name]
+    with monkeypatch.context() as patch:
+        _no_scans(patch)
+        answers, stored = _answers(tmp_path, range(400))
+    assert answers[399] == _reply(399)
+    assert answers[0] is None
+    assert answers == [None] * (400 - stored) + [_reply(i) for i in range(400 - stored, 400)]
