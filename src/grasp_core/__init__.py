@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from grasp_core.runs.preview import preview
     from grasp_core.runs.problems import TaskProblem, task_problems
     from grasp_core.runs.record_trace import RecordTrace, record_trace
-    from grasp_core.runs.retry import retry_failures
+    from grasp_core.runs.retry import retry_dir, retry_failures
     from grasp_core.runs.run_files import RunFiles, find_runs
     from grasp_core.runs.sampling import first_records
     from grasp_core.runs.watch import RunStatus, run_status
@@ -109,6 +109,7 @@ __all__ = [
     "read_annotations",
     "record_trace",
     "register",
+    "retry_dir",
     "retry_failures",
     "run",
     "run_metrics",
@@ -166,7 +167,7 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.runs.sampling": ["first_records"],
         "grasp_core.runs.watch": ["RunStatus", "run_status"],
         "grasp_core.runs.record_trace": ["RecordTrace", "record_trace"],
-        "grasp_core.runs.retry": ["retry_failures"],
+        "grasp_core.runs.retry": ["retry_dir", "retry_failures"],
         "grasp_core.runs.run_files": ["RunFiles", "find_runs"],
     },
     __all__,

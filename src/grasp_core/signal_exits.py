@@ -12,9 +12,15 @@ such an exit ends the run as its handler asked, and the record is left for ``--r
 from __future__ import annotations
 
 import signal
+import threading
 from types import CodeType, TracebackType
 
-__all__ = ["raised_by_signal_handler"]
+__all__ = [
+    "enter_user_code",
+    "leave_user_code",
+    "raised_by_signal_handler",
+    "user_code_blocks_the_main_thread",
+]
 
 _SIGNALS = tuple(
     getattr(signal, name)
@@ -50,3 +56,30 @@ def _handler_codes() -> set[CodeType]:
         if isinstance(code, CodeType):
             codes.add(code)
     return codes
+
+
+_on_loop = 0
+"""How many plain user functions run on the event loop right now (``run_in: loop|auto``)."""
+_on_loop_thread: int | None = None
+
+
+def enter_user_code() -> None:
+    """A plain user function starts on the event loop's thread (called around it, so a stop
+    signal can interrupt it: see :func:`user_code_blocks_the_main_thread`)."""
+    global _on_loop, _on_loop_thread
+    _on_loop += 1
+    _on_loop_thread = threading.get_ident()
+
+
+def leave_user_code() -> None:
+    """The plain user function :func:`enter_user_code` announced has returned or raised."""
+    global _on_loop
+    _on_loop -= 1
+
+
+def user_code_blocks_the_main_thread() -> bool:
+    """Whether a plain user function runs on the event loop in the main thread now: a stop
+    signal's handler, which runs in that thread, must then interrupt it (raise), because
+    the loop cannot act on a noted signal until the function returns, which a blocked
+    one (``time.sleep(3600)``, a hung socket) may never do."""
+    return _on_loop > 0 and _on_loop_thread == threading.main_thread().ident

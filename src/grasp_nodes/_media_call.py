@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from grasp_core import plugin
 from grasp_core.errors import NodeError, RecordError
 from grasp_core.plugin import MISSING, BuildEnv, NodeConfig, StrictModel, YamlPath, lookup
-from grasp_nodes._model_call import ModelRef
+from grasp_nodes._model_call import ModelRef, refuse_batch
 from grasp_nodes.clients.media import MediaClient, UploadedMedia, media_client
 from grasp_nodes.prompting.parts import MediaSource
 
@@ -72,6 +72,7 @@ class MediaNode(Generic[ConfigT]):
 
     @classmethod
     def build(cls, name: str, config: ConfigT, env: BuildEnv) -> Self:
+        refuse_batch(name, config.model, "media")
         return cls(name, config, MediaIO(name, config.model.name, config.media, env))
 
     @property

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from grasp_core.errors import ConfigError
 from grasp_core.plugin import (
     REPLY_FLAGS,
+    BatchOptions,
     BuildEnv,
     CacheMode,
     ModelParameters,
@@ -40,6 +41,7 @@ __all__ = [
     "model_call_parts",
     "parse_prompt",
     "prompt_reads",
+    "refuse_batch",
     "refuse_media_model",
     "render_prompt",
     "reply_flags",
@@ -66,6 +68,23 @@ class ModelRef(StrictModel):
     (see the media-output how-to); other node types that chat refuse it."""
     input_type: Literal["text", "audio"] | None = None
     """SyGra's spelling, over the model entry's: `audio` makes an `llm` node transcribe."""
+    batch: BatchOptions | None = None
+    """Send this node's calls through the provider's batch API even if the model entry has
+    no `batch:`: `true` (the entry's options when it has some, else the defaults), or the
+    options of an entry's `batch:`. Unset: as the entry says. Chat calls only (llm,
+    multi_llm and agent nodes)."""
+
+    @field_validator("batch", mode="before")
+    @classmethod
+    def _batch_flag(cls, value: object) -> object:
+        if value is True:
+            return {}
+        if value is None or isinstance(value, dict | BatchOptions):
+            return value
+        raise ValueError(
+            "give `true` or a mapping of batch options (a node cannot unbatch its model: "
+            "give it an entry without `batch:`)"
+        )
 
 
 class ReplyChecks(StrictModel):
@@ -144,7 +163,8 @@ def model_call_parts(
     ``model``, ``structured_output`` and ``media`` (llm and agent nodes); the client follows
     the node's ``replies`` choices when it has any."""
     refuse_media_model(name, config.model, env)
-    client = client_for(env, config.model.name, replies, config.model.cache)
+    ref = config.model
+    client = client_for(env, ref.name, replies, ref.cache, batch=ref.batch)
     structured = StructuredOutput.build(
         config.structured_output,
         node=name,
@@ -167,6 +187,16 @@ def refuse_media_model(node: str, ref: ModelRef, env: BuildEnv) -> None:
             f"{output or 'text'!r}, input_type {ref.input_type or spec.input_type!r}); only "
             "`llm` nodes read that spelling: use an llm node, or the image, speech or "
             "transcribe node types"
+        )
+
+
+def refuse_batch(node: str, ref: ModelRef, kind: str) -> None:
+    """Refuse ``model.batch`` on a node whose ``kind`` of call (image, speech...) has no
+    batch API: only chat calls are batched."""
+    if ref.batch is not None:
+        raise ConfigError(
+            f"node {node!r}: model.batch: only chat calls go through batch APIs, and this "
+            f"node makes {kind} calls; remove `batch:` from its `model:`"
         )
 
 

@@ -158,7 +158,7 @@ class MultiLLMNode:
             )
             media = media_context(env, config.media, ref.name)
             refuse_media_model(name, ref, env)
-            client = client_for(env, ref.name, config.reply_policy(), ref.cache)
+            client = client_for(env, ref.name, config.reply_policy(), ref.cache, batch=ref.batch)
             nodes[label] = LLMNode(name, llm_config, client, structured, media=media)
         combine = None
         if config.multi_llm_post_process is not None:

@@ -23,7 +23,13 @@ from typing import Any, Literal, Protocol
 from grasp_core.errors import ConfigError, RecordError
 from grasp_core.plugin import BuildEnv, NodeContext, YamlPath
 from grasp_nodes._media_call import MediaIO, MediaLimits
-from grasp_nodes._model_call import ModelRef, parse_prompt, prompt_reads, render_prompt
+from grasp_nodes._model_call import (
+    ModelRef,
+    parse_prompt,
+    prompt_reads,
+    refuse_batch,
+    render_prompt,
+)
 from grasp_nodes.clients.media import UploadedMedia
 from grasp_nodes.prompting.parts import MediaOptions, media_context
 
@@ -76,6 +82,7 @@ class SygraMediaNode:
     """An llm node whose model makes images or speech, or transcribes (SyGra's spelling)."""
 
     def __init__(self, name: str, config: LLMNodeConfig, kind: MediaKind, env: BuildEnv) -> None:
+        refuse_batch(name, config.model, kind)
         if config.structured_output is not None:
             raise ConfigError(f"node {name!r}: structured_output needs a text model, not {kind}")
         keys = config.output_key_list()

@@ -33,9 +33,11 @@ class StartOptions:
     mock: bool = False
     executor: Literal["local", "ray"] = "local"
     num_shards: int | None = None
+    retry_failures: bool = False
+    """Run only the records the task's last run failed, under ``NAME.retry/``."""
 
     def flags(self) -> list[str]:
-        flags: list[str] = []
+        flags: list[str] = ["--retry-failures"] if self.retry_failures else []
         if self.num_records is not None:
             flags += ["--num-records", str(self.num_records)]
         if self.resume:
@@ -62,6 +64,8 @@ class RunProcess:
         default_factory=lambda: collections.deque(maxlen=_LOG_LINES)
     )
     stopping: bool = False
+    retry: bool = False
+    """A retry of the failed records (``--retry-failures``), not the task's run itself."""
 
     @property
     def running(self) -> bool:
@@ -79,7 +83,8 @@ class RunProcess:
 
 
 class Runner:
-    """The runs this Studio started, one at a time per task file."""
+    """The runs this Studio started, one at a time per task file (its run, or a retry of
+    the records its run failed)."""
 
     def __init__(self) -> None:
         self._runs: dict[Path, RunProcess] = {}
@@ -94,8 +99,9 @@ class Runner:
         with self._lock:
             current = self._runs.get(task)
             if current is not None and current.running:
+                what = "a retry of the failed records" if current.retry else "a run"
                 raise RuntimeError(
-                    f"a run of {task.name} started here is still going; stop it first"
+                    f"{what} of {task.name} started here is still going; stop it first"
                 )
             command = [sys.executable, "-m", "grasp_core", "run", str(task), *options.flags()]
             process = subprocess.Popen(
@@ -108,7 +114,7 @@ class Runner:
                 errors="replace",
                 bufsize=1,
             )
-            run = RunProcess(task, command, process)
+            run = RunProcess(task, command, process, retry=options.retry_failures)
             assert process.stdout is not None
             threading.Thread(
                 target=_follow,

@@ -20,6 +20,7 @@ import anyio.to_thread
 from grasp_core.config.dotted import resolve_dotted
 from grasp_core.config.run_in import LOOP_WARN_SECONDS, Placement, RunIn
 from grasp_core.errors import PluginError
+from grasp_core.signal_exits import enter_user_code, leave_user_code
 
 __all__ = ["INLINE_WARN_SECONDS", "UserCallable", "load_callable"]
 
@@ -80,9 +81,11 @@ class UserCallable:
                 functools.partial(self.fn, *args), abandon_on_cancel=True
             )
         started = time.perf_counter()
+        enter_user_code()  # a stop signal may now interrupt the call (it holds the loop)
         try:
             return self.fn(*args)
         finally:
+            leave_user_code()
             held = time.perf_counter() - started
             if held > placement.notice:
                 placement.held(held)

@@ -38,7 +38,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
 import time
 import zlib
 from pathlib import Path
@@ -47,7 +46,19 @@ from typing import Any
 import anyio.to_thread
 
 from grasp_core.logs import get_logger
-from grasp_core.models.cache_index import SegmentIndex, index_path, key_prefix, write_index
+from grasp_core.models.cache_index import SegmentIndex, key_prefix, write_index
+from grasp_core.models.cache_segments import (
+    HEAD,
+    KEY_CHARS,
+    compact,
+    file_size,
+    list_segments,
+    new_segment_name,
+    read_all,
+    scan_lines,
+    try_lock,
+    write_all,
+)
 
 __all__ = ["DEFAULT_MAX_BYTES", "ResponseCache", "default_cache_dir"]
 
@@ -55,9 +66,6 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 """2 GiB: a few million replies."""
 _MAX_SEGMENTS = 64
 """More segments than this (many small runs) are merged at the next open."""
-_KEY_CHARS = 64
-_HEAD = _KEY_CHARS + 1 + 8 + 1
-"""Key, space, checksum, space: where the payload starts in a line."""
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _DECODE = json.JSONDecoder().decode
@@ -108,11 +116,11 @@ class ResponseCache:
         segment."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            segments = _segments(self.directory)
-            total = sum(_size(p) for p in segments)
+            segments = list_segments(self.directory)
+            total = sum(file_size(p) for p in segments)
             if total > self.max_bytes or len(segments) > _MAX_SEGMENTS:
-                _compact(self.directory, segments, int(self.max_bytes * 0.75))
-                segments = _segments(self.directory)
+                compact(self.directory, segments, int(self.max_bytes * 0.75))
+                segments = list_segments(self.directory)
             layers: list[_Layer] = []
             for path in segments:
                 layer = self._load(path)
@@ -171,11 +179,11 @@ class ResponseCache:
         line = b"%s %08x %s\n" % (key.encode("ascii"), zlib.crc32(payload), payload)
         try:
             fd = self._own if self._own is not None else self._create()
-            _write_all(fd, line)
+            write_all(fd, line)
         except OSError as exc:
             self._disable(exc)
             return
-        self._own_entries[key] = (self._own_number, self._own_size + _HEAD, len(payload))
+        self._own_entries[key] = (self._own_number, self._own_size + HEAD, len(payload))
         self._own_size += len(line)
 
     def close(self) -> None:
@@ -206,20 +214,19 @@ class ResponseCache:
         """The payload at ``where`` when the line there is ``key``'s and intact."""
         number, offset, length = where
         try:
-            line = os.pread(self._fds[number], _HEAD + length, offset - _HEAD)
-            if line[:_KEY_CHARS] != key.encode("ascii") or zlib.crc32(
-                memoryview(line)[_HEAD:]
-            ) != int(line[_KEY_CHARS + 1 : _HEAD - 1], 16):
+            line = os.pread(self._fds[number], HEAD + length, offset - HEAD)
+            if line[:KEY_CHARS] != key.encode("ascii") or zlib.crc32(
+                memoryview(line)[HEAD:]
+            ) != int(line[KEY_CHARS + 1 : HEAD - 1], 16):
                 return None
-            value: dict[str, Any] = _DECODE(line[_HEAD:].decode("utf-8"))
+            value: dict[str, Any] = _DECODE(line[HEAD:].decode("utf-8"))
         except (OSError, ValueError):
             return None
         return value
 
     def _create(self) -> int:
         """This writer's segment, created exclusively and locked while the run lasts."""
-        name = f"seg-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}.log"
-        path = self.directory / name
+        path = self.directory / new_segment_name(time.time_ns())
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fds.append(fd)
@@ -241,10 +248,10 @@ class ResponseCache:
         index = SegmentIndex.load(path, size)
         if index is not None:
             return number, index
-        if size == 0 or not _try_lock(fd):  # empty (being created) or a live writer's
-            return {key: (number, at, length) for key, at, length in _entries(_read_all(fd))}
+        if size == 0 or not try_lock(fd):  # empty (being created) or a live writer's
+            return {key: (number, at, length) for key, at, length in scan_lines(read_all(fd))}
         try:  # no writer will add to it: scan it once more, never again
-            entries = _entries(_read_all(fd))
+            entries = scan_lines(read_all(fd))
             try:
                 write_index(path, entries, os.fstat(fd).st_size)
             except OSError as exc:
@@ -262,131 +269,3 @@ class ResponseCache:
                 "space or pass --cache-dir DIR (or --no-cache)",
                 directory=str(self.directory),
             )
-
-
-def _segments(directory: Path) -> list[Path]:
-    """The segment files, oldest first (their names start with their creation time)."""
-    return sorted(directory.glob("seg-*.log"))
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _try_lock(fd: int) -> bool:
-    """Take ``fd``'s segment's lock if no writer (nor compaction) holds it."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _entries(data: bytes) -> list[tuple[str, int, int]]:
-    """``(key, payload offset, payload length)`` of each whole, intact line of a segment.
-
-    Opening a cache scans every line of it, so this loop is kept lean: checksums over a
-    memoryview (no copy of each payload), the methods looked up once."""
-    found: list[tuple[str, int, int]] = []
-    append, find, crc32 = found.append, data.find, zlib.crc32
-    view = memoryview(data)
-    start = 0
-    end = find(b"\n")
-    while end != -1:
-        if end - start > _HEAD and data[start + _KEY_CHARS] == 0x20:
-            try:
-                crc = int(data[start + _KEY_CHARS + 1 : start + _HEAD - 1], 16)
-            except ValueError:
-                crc = -1
-            if crc32(view[start + _HEAD : end]) == crc:
-                key = data[start : start + _KEY_CHARS].decode("ascii", "replace")
-                append((key, start + _HEAD, end - start - _HEAD))
-        start = end + 1
-        end = find(b"\n", start)
-    return found
-
-
-def _compact(directory: Path, segments: list[Path], budget: int) -> None:
-    """Merge the segments no writer holds into one, keeping the newest entries within
-    ``budget`` bytes; skipped when another run is compacting."""
-    lock_fd = os.open(directory / "compact.lock", os.O_RDWR | os.O_CREAT)
-    try:
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return
-        held: list[tuple[Path, int]] = []
-        try:
-            for path in segments:
-                fd = os.open(path, os.O_RDONLY)
-                if not _try_lock(fd):
-                    os.close(fd)  # a live writer's segment: left as it is
-                    continue
-                held.append((path, fd))
-            if len(held) < 2 and sum(_size(p) for p, _ in held) <= budget:
-                return
-            _merge(directory, held, budget)
-            for orphan in directory.glob("seg-*.idx"):  # left by a crash mid-compaction
-                if not orphan.with_suffix(".log").exists():
-                    orphan.unlink(missing_ok=True)
-        finally:
-            for _, fd in held:
-                os.close(fd)
-    finally:
-        os.close(lock_fd)
-
-
-def _merge(directory: Path, held: list[tuple[Path, int]], budget: int) -> None:
-    kept: dict[bytes, bytes] = {}
-    for _path, fd in reversed(held):  # newest segment first
-        data = _read_all(fd)
-        for key, offset, length in reversed(_entries(data)):
-            raw_key = key.encode("ascii")
-            if raw_key not in kept:
-                kept[raw_key] = data[offset - _HEAD : offset + length + 1]
-    lines: list[bytes] = []
-    used = 0
-    for line in kept.values():
-        if used + len(line) > budget:
-            break
-        lines.append(line)
-        used += len(line)
-    newest = held[-1][0].name.split("-")[1]
-    name = f"seg-{newest}-{os.getpid()}-{secrets.token_hex(4)}.log"
-    aside = directory / f"tmp-{name}"
-    lines.reverse()  # oldest first again
-    with aside.open("wb") as out:
-        out.writelines(lines)
-        out.flush()
-        os.fsync(out.fileno())
-    write_index(directory / name, _line_places(lines), used)
-    os.replace(aside, directory / name)
-    for path, _ in held:
-        path.unlink(missing_ok=True)
-        index_path(path).unlink(missing_ok=True)
-
-
-def _line_places(lines: list[bytes]) -> list[tuple[str, int, int]]:
-    """``(key, payload offset, payload length)`` of whole lines written one after another."""
-    places = []
-    at = 0
-    for line in lines:
-        places.append((line[:_KEY_CHARS].decode("ascii"), at + _HEAD, len(line) - _HEAD - 1))
-        at += len(line)
-    return places

@@ -73,20 +73,17 @@ class ModelCatalog:
             )
         return spec
 
-    def batch_variant(self, name: str, batch: BatchOptions | None) -> str:
-        """The name of an entry like ``name`` with ``batch`` (None: called live), made for
-        a node whose ``model:`` says otherwise than the entry: ``name[batch]`` (or
-        ``name[live]``; ``name[batch 2]`` for a second set of options). Its calls are
-        priced and counted apart from ``name``'s, on the same backend."""
-        base = self.get(name)
-        spec = base.model_copy(update={"batch": batch, "backend": self.backend_of(name)})
+    def batch_variant(self, name: str, batch: BatchOptions) -> str:
+        """The name of an entry like ``name`` batched with ``batch``, made for a node whose
+        ``model:`` batches it otherwise than the entry: ``name[batch]`` (``name[batch 2]``
+        for a second set of options). Its calls are priced and counted apart from
+        ``name``'s, on the same backend."""
+        spec = self.get(name).model_copy(update={"batch": batch, "backend": self.backend_of(name)})
         made = self.variants.setdefault(name, [])
         for variant in made:
             if self.specs[variant] == spec:
                 return variant
-        kind = "batch" if batch is not None else "live"
-        same_kind = sum(1 for v in made if (self.specs[v].batch is None) == (batch is None))
-        variant = f"{name}[{kind}{f' {same_kind + 1}' if same_kind else ''}]"
+        variant = f"{name}[batch{f' {len(made) + 1}' if made else ''}]"
         self.specs[variant] = spec
         made.append(variant)
         if name in self.lines:

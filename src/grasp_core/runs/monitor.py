@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from grasp_core.models.catalog import ModelCatalog
     from grasp_core.protocols import BuildEnv
 
-__all__ = ["RunMonitor", "batch_summary"]
+__all__ = ["RunMonitor", "batch_summary", "merge_batch_summaries"]
 
 _HELD_CHECK_SECONDS = 0.1
 """How often a run stopped by its budget looks for records held by batched models."""
@@ -196,3 +196,19 @@ def batch_summary(env: BuildEnv) -> Callable[[], dict[str, Any]] | None:
     clients (``grasp_nodes.clients.batch``), which ``runs`` cannot import."""
     stats = env.shared.get("grasp_nodes.batch_stats")
     return None if stats is None else cast("Callable[[], dict[str, Any]]", stats.summary)
+
+
+def merge_batch_summaries(summaries: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Several processes' ``batches`` blocks added up (Ray shards'); None when none has one."""
+    merged: dict[str, Any] | None = None
+    for summary in summaries:
+        if not summary:
+            continue
+        merged = merged or {"parked": 0, "held": 0, "batches": {}}
+        merged["parked"] += summary.get("parked", 0)
+        merged["held"] += summary.get("held", 0)
+        for state, count in summary.get("batches", {}).items():
+            merged["batches"][state] = merged["batches"].get(state, 0) + count
+    if merged is not None:
+        merged["batches"] = dict(sorted(merged["batches"].items()))
+    return merged

@@ -5,8 +5,10 @@ its result says it was interrupted, wherever the signal lands.
 A Python signal handler runs between any two bytecodes, even inside the event loop's own
 code, so the handler only notes the signal; a task beside the engine polls the note and asks
 the engine to stop. A signal noted before the engine starts stops it before it admits a
-record. The handlers are Python functions from start to end (the ones from before are put
-back after), so the process is never left with the default action that kills it.
+record. A plain user function running on the loop (``run_in: auto|loop``) is interrupted
+instead: it may never return to let the loop poll. The handlers are Python functions from
+start to end (the ones from before are put back after), so the process is never left with
+the default action that kills it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from grasp_core.logs import get_logger
+from grasp_core.signal_exits import user_code_blocks_the_main_thread
 
 if TYPE_CHECKING:
     from grasp_core.engine import Engine
@@ -58,6 +61,10 @@ class StopSignals:
     def _note(self, signum: int, _frame: FrameType | None) -> None:
         if self.received is None:
             self.received = int(signum)
+        if user_code_blocks_the_main_thread():
+            # the loop cannot poll the note until this call returns: interrupt it, and the
+            # node stops the run as user code's KeyboardInterrupt does (its record is left)
+            raise KeyboardInterrupt
 
     async def stop_engine(self, engine: Engine) -> None:
         """Wait for a signal, then stop ``engine`` (run beside it, cancelled when it ends)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grasp_core.plugin import BuildEnv, CacheMode
+from grasp_core.plugin import BatchOptions, BuildEnv, CacheMode
 from grasp_nodes.clients.base import ModelClient, PolicyClient, RetryingClient
 from grasp_nodes.clients.batch import BatchClient
 from grasp_nodes.clients.fast_lane import FastLaneClient, fast_lane_supports
@@ -30,6 +30,8 @@ def client_for(
     model_name: str,
     replies: ReplyPolicy | None = None,
     cache: CacheMode | None = None,
+    *,
+    batch: BatchOptions | None = None,
 ) -> ModelClient:
     """The run's client for ``model_name`` (checked against the models file now); with
     ``replies`` or ``cache``, a view of it whose calls follow a node's own
@@ -37,9 +39,11 @@ def client_for(
 
     OpenAI-compatible routes take the fast lane; every other route, and any entry with
     ``transport: litellm``, goes through litellm; an entry with ``batch:`` through the
-    provider's batch API (unless the catalog says to call it live: a preview).
+    provider's batch API (unless the catalog says to call it live: a preview). A node's
+    own ``batch`` (its ``model.batch``) on an entry without it, or with other options, calls
+    a variant of the entry (``name[batch]``), priced and counted apart.
     """
-    client = _shared_client(env, model_name)
+    client = _shared_client(env, _entry_name(env, model_name, batch))
     if (replies is None or replies == ReplyPolicy()) and cache is None:
         return client
     return PolicyClient(client, replies or ReplyPolicy(), cache)
@@ -67,6 +71,15 @@ def _shared_client(env: BuildEnv, model_name: str) -> RetryingClient:
         client = litellm_client
     pool.clients[model_name] = client
     return client
+
+
+def _entry_name(env: BuildEnv, name: str, batch: BatchOptions | None) -> str:
+    """The entry a node's calls go to: ``name``, or its variant for the node's ``batch``
+    (the defaults, as ``batch: true`` gives, keep a batched entry's own options)."""
+    current = env.models.get(name).batch
+    if batch is None or batch == current or (current is not None and batch == BatchOptions()):
+        return name
+    return env.models.batch_variant(name, batch)
 
 
 def _cache_endpoint(env: BuildEnv, api_base: str | None) -> str | None:

@@ -1,5 +1,6 @@
-"""A run's failures grouped by node and reason, with their inputs; and running the task
-again on only the failed records (:func:`grasp_core.retry_failures`)."""
+"""A run's failures grouped by node and reason, with their inputs. Running the failed records
+again is a watched run (``grasp run --retry-failures``, started by ``POST /api/runs/start``
+with ``retry_failures``), not work done inside a request."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import grasp_core
-from grasp_studio.api._common import json_body, task_file, text_field, workspace
 from grasp_studio.api.outputs import int_param, json_safe, output_param
 from grasp_studio.openapi import operation
 
@@ -31,27 +31,8 @@ def failures(request: Request) -> Response:
     )
 
 
-async def retry(request: Request) -> Response:
-    """``{"task": "<task file>"}``: run the task again on the records its run failed, and
-    answer with what the retry did and where its output is."""
-    body = await json_body(request)
-    found = task_file(request, text_field(body, "task"))
-    space = workspace(request)
-    options = grasp_core.RunOptions(mock=space.mock, post_process=False)
-    result = await grasp_core.retry_failures(found, options)
-    output = result.output_paths[0] if result.output_paths else None
-    return JSONResponse(
-        {
-            "done": result.done,
-            "failed": result.failed,
-            "output": space.relative(output) if output is not None else None,
-        }
-    )
-
-
 routes: list[BaseRoute] = [
     Route("/api/failures", failures, methods=["GET"]),
-    Route("/api/failures/retry", retry, methods=["POST"]),
 ]
 
 openapi = {
@@ -62,11 +43,5 @@ openapi = {
             "sample": {"type": "integer", "minimum": 0, "maximum": 200},
         },
         required=["output"],
-    ),
-    "POST /api/failures/retry": operation(
-        "Run a task again on only the records its run failed (under NAME.retry/).",
-        body={"task": {"type": "string", "minLength": 1}},
-        body_required=["task"],
-        errors=(400, 404, 413),
     ),
 }

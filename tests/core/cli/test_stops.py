@@ -44,7 +44,7 @@ import time
 
 
 def copy(state):
-    # A plain function runs in a worker thread; the held ones block it past the stop.
+    # Placed in worker threads (run_in: thread); the held ones block one past the stop.
     if os.environ.get("HOLD") and int(state["id"][1:]) >= 30:
         time.sleep(3600)
     return state["id"]
@@ -139,6 +139,10 @@ def test_a_stop_ends_the_process_while_user_code_blocks_a_worker_thread(tmp_path
     run stops, says how to resume, and the process exits 130 (it does not wait an hour for
     the thread at interpreter shutdown)."""
     task = make_task(tmp_path, BLOCKED_THREAD_STEPS)
+    placed_in_threads = task.read_text().replace(
+        "output_keys: copied", "output_keys: copied\n      run_in: thread"
+    )
+    task.write_text(placed_in_threads)
     output = tmp_path / "out.jsonl"
     process = start_held_run(task)
     try:
@@ -150,3 +154,56 @@ def test_a_stop_ends_the_process_while_user_code_blocks_a_worker_thread(tmp_path
     text = stderr.decode()
     assert process.returncode == EXIT_INTERRUPTED, text
     assert f"grasp run {task} --resume" in text
+
+
+BLOCKED_LOOP_STEPS = """
+import os
+import time
+from pathlib import Path
+
+
+def copy(state):
+    # On the event loop (run_in: loop, or auto after fast first calls): the held record
+    # blocks the loop itself, so the run cannot poll a noted signal until it returns.
+    if os.environ.get("HOLD") and state["id"] == "r040":
+        (Path(__file__).parent / "blocking").write_text("x")
+        time.sleep(3600)
+    return state["id"]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run_in", ["loop", "auto"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_interrupts_a_plain_function_that_blocks_the_event_loop(
+    tmp_path: Path, sig: signal.Signals, run_in: str
+) -> None:
+    """A plain function run on the loop that blocks (a sleep, a hung socket) is interrupted
+    by Ctrl-C or SIGTERM: exit 130 with the resume command, and --resume writes every
+    record once."""
+    task = make_task(tmp_path, BLOCKED_LOOP_STEPS)
+    task.write_text(
+        task.read_text().replace(
+            "output_keys: copied", f"output_keys: copied\n      run_in: {run_in}"
+        )
+    )
+    process = start_held_run(task)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "blocking").is_file():
+            assert process.poll() is None, process.communicate()[1].decode()
+            assert time.monotonic() < deadline, "the held record never started"
+            time.sleep(0.01)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    text = stderr.decode()
+    assert process.returncode == EXIT_INTERRUPTED, text
+    assert "Traceback" not in text
+    assert f"grasp run {task} --resume" in text
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--quiet", "--resume"]
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_ids(tmp_path / "out.jsonl") == ALL_IDS

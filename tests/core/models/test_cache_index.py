@@ -49,7 +49,7 @@ def _no_scans(monkeypatch: pytest.MonkeyPatch) -> None:
     def scan(data: bytes) -> list[tuple[str, int, int]]:
         raise AssertionError("a segment was scanned")
 
-    monkeypatch.setattr(cache_module, "_entries", scan)
+    monkeypatch.setattr(cache_module, "scan_lines", scan)
 
 
 def _segments(directory: Path) -> list[Path]:
@@ -232,22 +232,35 @@ def test_concurrent_writers_and_openers_lose_nothing(tmp_path: Path) -> None:
     assert _answers(tmp_path, range(4000)) == (expected, 4000)
 
 
-def test_compaction_indexes_the_merged_segment_and_drops_the_old_indexes(
+def test_compaction_indexes_the_merged_segment_and_sweeps_what_crashes_left(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The segment compaction writes has its index; the merged segments' indexes go, and
-    so does an index whose segment is gone (a crash between the two deletions)."""
+    so do an index whose segment is gone, a half-written index of a gone segment and an
+    unfinished compaction's segment; a live writer's segment and files stay."""
     for run in range(4):
         _write(tmp_path, range(run * 100, run * 100 + 100))
-    orphan = tmp_path / "seg-00000000000000000001-1-deadbeef.idx"
-    orphan.write_bytes(b"left behind")
+    live = ResponseCache(tmp_path).open()
+    live.put(_key(1000), _reply(1000))
+    (live_segment,) = set(_segments(tmp_path)) - set(_segments(tmp_path)[:4])
+    live_tmp = tmp_path / f"tmp-{index_path(live_segment).name}-1-00000000"
+    gone = "seg-00000000000000000001-1-deadbeef"
+    left = [tmp_path / f"{gone}.idx", tmp_path / f"tmp-{gone}.idx-1-00000000"]
+    left.append(tmp_path / f"tmp-{gone}.log")
+    for path in [*left, live_tmp]:
+        path.write_bytes(b"left behind")
     total = sum(p.stat().st_size for p in _segments(tmp_path))
     ResponseCache(tmp_path, max_bytes=total // 2).open().close()
-    (merged,) = _segments(tmp_path)
+    merged, still = _segments(tmp_path)
+    assert still == live_segment
+    assert not any(path.exists() for path in left)
+    assert live_tmp.exists()
     assert sorted(p.name for p in tmp_path.glob("seg-*.idx")) == [index_path(merged).name]
+    live.close()
     with monkeypatch.context() as patch:
         _no_scans(patch)
-        answers, stored = _answers(tmp_path, range(400))
-    assert answers[399] == _reply(399)
-    assert answers[0] is None
-    assert answers == [None] * (400 - stored) + [_reply(i) for i in range(400 - stored, 400)]
+        answers, stored = _answers(tmp_path, range(1001))
+    assert answers[1000] == _reply(1000)
+    kept = stored - 1
+    assert 0 < kept < 400
+    assert answers[:400] == [None] * (400 - kept) + [_reply(i) for i in range(400 - kept, 400)]

@@ -44,6 +44,12 @@ def add_command(commands: Commands) -> None:
     run.add_argument("--mock-url", help="route every model to an already running mock server")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run")
     run.add_argument(
+        "--retry-failures",
+        action="store_true",
+        help="run only the records the last run failed, again, under NAME.retry/ beside its "
+        "output (the run's own files stay as they are; an earlier retry is replaced)",
+    )
+    run.add_argument(
         "--force",
         action="store_true",
         help="with --resume: resume even though the task file changed",
@@ -171,7 +177,10 @@ def run_command(args: argparse.Namespace) -> int:
         num_shards=args.num_shards,
         ray_address=args.ray_address,
     )
-    result = run_task(args.task, options)
+    if args.retry_failures:
+        result = _retry_failures(args, options)
+    else:
+        result = run_task(args.task, options)
     if not args.quiet:
         _print_summary(result)
     if result.stopped_by_budget:
@@ -190,6 +199,30 @@ def run_command(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED_RECORDS
 
 
+_NOT_WITH_RETRY = ("resume", "num_records", "start_index")
+"""Flags ``--retry-failures`` refuses: it runs the failed records, all of them, from the
+start (an earlier retry is replaced, never continued)."""
+
+
+def _retry_failures(args: argparse.Namespace, options: Any) -> Any:
+    """``grasp_core.retry_failures`` with the run's options, on this machine."""
+    import anyio
+
+    from grasp_core.errors import ConfigError
+    from grasp_core.runs.retry import retry_failures
+
+    given = [name for name in _NOT_WITH_RETRY if getattr(args, name) not in (None, False)]
+    if args.executor != "local":
+        given.append("executor")
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise ConfigError(
+            f"--retry-failures runs every failed record again, on this machine, from the "
+            f"start; drop {flags}"
+        )
+    return anyio.run(retry_failures, args.task, options)
+
+
 def interrupted_message(args: argparse.Namespace) -> str:
     """What ``grasp`` prints when Ctrl-C or SIGTERM lands outside the run itself (while it
     starts, or once it is over): what was committed is kept either way, and ``--resume``
@@ -200,6 +233,8 @@ def interrupted_message(args: argparse.Namespace) -> str:
 def _resume_hint(args: argparse.Namespace) -> str:
     """The command that continues the run: the flags it was given (the same models or mock,
     output folder, row format, executor...) with ``--resume``, not ``--overwrite``."""
+    if args.retry_failures:  # a retry starts over: the same command runs it again
+        return f"Retry again with:\n  {command_line(args, add_command, without=_NOT_AGAIN)}"
     again = command_line(args, add_command, first=["--resume"], without=_NOT_AGAIN)
     return f"Continue with:\n  {again}"
 
@@ -207,7 +242,8 @@ def _resume_hint(args: argparse.Namespace) -> str:
 def _higher_cap(args: argparse.Namespace) -> str:
     """The command that continues a run stopped by its budget, with a cap left to raise."""
     without = {*_NOT_AGAIN, "--max-cost", "--max-tokens"}
-    again = command_line(args, add_command, first=["--resume"], without=without)
+    first = [] if args.retry_failures else ["--resume"]  # a retry starts over
+    again = command_line(args, add_command, first=first, without=without)
     return f"{again} --max-cost USD (or --max-tokens N)"
 
 

@@ -77,15 +77,9 @@ def run_on_ray(
                 "executor: Ray shards finish on their own and are merged shard by shard. Drop "
                 "it, or run without --executor ray"
             )
-        batched = sorted(m for m in models if catalog.get(m).batch is not None)
-        if batched:
-            raise ConfigError(
-                f"batch mode (`batch:` on {', '.join(map(repr, batched))} in the models file) "
-                "needs the local executor (it is not supported across Ray shards yet). Run "
-                "without --executor ray, or drop `batch:` from those entries"
-            )
         metrics = RunMetrics()
         local = DriverRun(parts, metrics, monitor_for(loaded, options, parts.layout, metrics))
+        _refuse_batched_budget(catalog, models, local)
         layout = ShardLayout.beside(parts.layout.journal_path)
         _refuse_foreign_output(local, layout, options)
         resumed = options.resume and not options.overwrite and layout.plan_path.is_file()
@@ -135,6 +129,19 @@ def _stopped(jobs: _Jobs, local: DriverRun, layout: ShardLayout, seconds: float)
 def _graph_models(task: Task, catalog: ModelCatalog, options: RunOptions) -> list[str]:
     """Every model the graph calls (compiling also checks the task, with the run's flags)."""
     return graph_models(anyio.run(check_task, task, catalog, options))
+
+
+def _refuse_batched_budget(catalog: ModelCatalog, models: list[str], local: DriverRun) -> None:
+    """Batch mode runs in each shard (its own batches and ledger), but a budget cap under
+    Ray counts the shards' spending as answers come back, not when a batch is submitted
+    (which a local run reserves): so the two together need the local executor."""
+    batched = [m for m in catalog.named(models) if catalog.get(m).batch is not None]
+    if batched and local.monitor.cap.active:
+        raise ConfigError(
+            f"a budget cap with batch mode (`batch:` on {', '.join(map(repr, batched))}) "
+            "needs the local executor: Ray shards count a batch's cost only when its "
+            "answers come back. Run without --executor ray, or without the cap"
+        )
 
 
 def _backends_of(models: list[str], catalog: ModelCatalog) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ from grasp_core.executors.ray.merge import concatenate, gather_media, merge_into
 from grasp_core.observe.metrics import RunMetrics
 from grasp_core.runs import RunResult, TaskParts, write_summary
 from grasp_core.runs.curation import post_process_run_sync
-from grasp_core.runs.monitor import RunMonitor
+from grasp_core.runs.monitor import RunMonitor, merge_batch_summaries
 from grasp_core.runs.provenance import RunProvenance
 
 __all__ = ["DriverRun", "ShardOutcome", "finish_run", "interrupted_run"]
@@ -75,6 +75,7 @@ def finish_run(
             reasons[reason] = reasons.get(reason, 0) + n
     interrupted = any(s.interrupted for s in shards)
     stopped_by_budget = bool(budget["stopped_by_budget"]) and interrupted  # as a local run
+    batches = merge_batch_summaries(s.metrics.get("batches") for s in shards)
     result = RunResult.build(
         local.parts.layout,
         done=sum(s.done for s in shards),
@@ -93,6 +94,7 @@ def finish_run(
                 str(i): {"done": s.done, "failed": s.failed, "seconds": round(s.seconds, 3)}
                 for i, s in finished
             },
+            **({"batches": batches} if batches is not None else {}),
             "budget": budget,
             "pricing": local.monitor.pricing_summary(),
         },

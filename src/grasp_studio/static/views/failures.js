@@ -1,5 +1,6 @@
 // A run's failures grouped by node and reason, each with the records that failed so and
-// their inputs; and a button that runs the task again on only the failed records.
+// their inputs; and a button that starts a run of only the failed records (a retry, watched
+// in the run view).
 
 import { getJSON, postJSON, withQuery } from "../api.js";
 import { el, href } from "../dom.js";
@@ -41,18 +42,14 @@ function retryPanel(task, total) {
   button.addEventListener("click", async () => {
     button.disabled = true;
     status.className = "hint";
-    status.textContent = "Running the failed records again…";
+    status.textContent = "Starting the retry…";
     try {
-      const result = await postJSON("/api/failures/retry", { task });
-      status.className = result.failed ? "error" : "ok";
-      status.replaceChildren(
-        `Retry finished: ${result.done} done, ${result.failed} failed. `,
-        result.output ? el("a", { href: href("output", { task, output: result.output }) }, "Open the retry's output") : "",
-      );
+      // a run of its own (grasp run --retry-failures), watched and stopped in the run view
+      await postJSON("/api/runs/start", { path: task, retry_failures: true });
+      location.hash = href("run", { task, retry: "true" });
     } catch (error) {
       status.className = "error";
       status.textContent = error.message;
-    } finally {
       button.disabled = false;
     }
   });
@@ -60,7 +57,13 @@ function retryPanel(task, total) {
     "div",
     { class: "panel" },
     button,
-    el("p", { class: "hint" }, task ? "The retry is a run of its own, written beside this run's output (NAME.retry/); this run's files are not changed." : "Open this view from a task to re-run its failures."),
+    el(
+      "p",
+      { class: "hint" },
+      task
+        ? ["The retry is a run of its own (", el("code", {}, "grasp run --retry-failures"), "), written beside this run's output (NAME.retry/) and watched like any run; this run's files are not changed. ", el("a", { href: href("run", { task, retry: "true" }) }, "Watch the last retry")]
+        : "Open this view from a task to re-run its failures.",
+    ),
     status,
   );
 }

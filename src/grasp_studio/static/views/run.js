@@ -2,10 +2,12 @@
 // done, failed and in flight, rate, ETA, per model and node calls, retries, 429s, truncated
 // replies, latency percentiles, tokens, cost), stop it as Ctrl-C does, resume it. A run
 // started with `grasp run` in a terminal is watched the same way: the counters come from the
-// files every run keeps.
+// files every run keeps. With `retry=true`, the view is the retry of the records the task's
+// run failed (`grasp run --retry-failures`, under NAME.retry/): started, watched and stopped
+// the same way; it always starts over, on this machine.
 
 import { events, getJSON, postJSON, withQuery } from "../api.js";
-import { el } from "../dom.js";
+import { el, href } from "../dom.js";
 
 const number = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
 
@@ -42,7 +44,7 @@ function table(label, head, rows) {
 }
 
 /** Draw the counters and tables for one status. */
-function draw(parts, status) {
+function draw(parts, status, task) {
   const progress = status.progress || {};
   const metrics = status.metrics || {};
   const summary = status.summary || {};
@@ -99,11 +101,14 @@ function draw(parts, status) {
   parts.resume.disabled = running || !["stopped", "died"].includes(status.state);
   parts.overwrite.disabled = running || status.state === "none";
   parts.stop.disabled = !(running && process && process.running);
+  const ended = ["finished", "stopped"].includes(status.state);
+  parts.outputLink.replaceChildren(ended && status.output ? el("a", { id: "run-output", href: href("output", { task, output: status.output }) }, "Open the output") : "");
 }
 
 export async function render(root, params) {
   const path = params.task;
-  root.append(el("h1", {}, "Run"));
+  const retry = ["true", "1"].includes(params.retry);
+  root.append(el("h1", {}, retry ? "Retry of the failed records" : "Run"));
   if (!path) {
     root.append(el("p", {}, "Pick a task on the ", el("a", { href: "#/home" }, "workspace"), " page."));
     return;
@@ -121,7 +126,12 @@ export async function render(root, params) {
     models: el("div", { id: "per-model" }),
     nodes: el("div", { id: "per-node" }),
     log: el("pre", { id: "run-log", "aria-label": "Output of grasp run" }),
+    outputLink: el("p", { id: "run-output-link" }),
   };
+  if (retry) {
+    // a retry runs every failed record again, here, from the start
+    for (const input of [records, executor, shards]) input.disabled = true;
+  }
   async function send(url, extra = {}) {
     const body = {
       path,
@@ -129,10 +139,11 @@ export async function render(root, params) {
       executor: executor.value,
       mock: useMock.checked,
     };
+    if (retry) body.retry_failures = true;
     if (records.value) body.num_records = Number(records.value);
     if (executor.value === "ray" && shards.value) body.num_shards = Number(shards.value);
     try {
-      draw(parts, await postJSON(url, body));
+      draw(parts, await postJSON(url, body), path);
       message.textContent = "";
     } catch (error) {
       message.replaceChildren(el("span", { class: "error", role: "alert" }, error.message));
@@ -146,8 +157,14 @@ export async function render(root, params) {
     if (window.confirm("Delete this run's output and journal, and start over?")) send("/api/runs/start", { overwrite: true });
   };
   parts.overwrite = el("button", { type: "button", id: "run-overwrite", class: "secondary", onclick: startOver }, "Start over");
+  if (retry) {
+    parts.resume.hidden = true;
+    parts.overwrite.hidden = true;
+  }
+  const which = retry ? { path, retry: "true" } : { path };
   root.append(
     el("p", { class: "hint" }, path),
+    retry ? el("p", { class: "hint" }, "Only the records the task's run failed, run again under NAME.retry/ beside its output (", el("code", {}, "grasp run --retry-failures"), "); the run's own files are not changed.") : "",
     el(
       "div",
       { class: "panel" },
@@ -167,6 +184,7 @@ export async function render(root, params) {
     ),
     message,
     el("p", {}, "State: ", parts.state),
+    parts.outputLink,
     parts.bar,
     parts.counters,
     el("h2", {}, "Per model"),
@@ -176,10 +194,10 @@ export async function render(root, params) {
     el("h2", {}, "Output of the run"),
     parts.log,
   );
-  draw(parts, await getJSON(withQuery("/api/runs/status", { path })));
-  return events(withQuery("/api/runs/events", { path }), (status, type) => {
+  draw(parts, await getJSON(withQuery("/api/runs/status", which)), path);
+  return events(withQuery("/api/runs/events", which), (status, type) => {
     if (type === "progress") {
-      draw(parts, status);
+      draw(parts, status, path);
     } else if (type === "problem") {
       message.replaceChildren(el("span", { class: "error", role: "alert" }, status.error));
     }

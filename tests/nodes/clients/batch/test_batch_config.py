@@ -73,16 +73,3 @@ def test_a_batched_entry_is_priced_at_the_batch_prices() -> None:
     assert batched is not None
     assert batched.input_per_token == pytest.approx(live.input_per_token / 2)
     assert batched.output_per_token == pytest.approx(live.output_per_token / 2)
-
-
-def test_batch_mode_under_the_ray_executor_is_refused_before_any_call(tmp_path: Path) -> None:
-    """A Ray run of a task with a batched model stops with one line naming the model and
-    what to do, before any shard starts or any request is sent."""
-    pytest.importorskip("ray")
-    task = batch_task(tmp_path, "http://127.0.0.1:9", records=1)
-    with pytest.raises(ConfigError) as caught:
-        run_task(task, RunOptions(overwrite=True, cache=False, executor="ray"))
-    message = str(caught.value)
-    assert "\n" not in message
-    assert message.startswith("batch mode (`batch:` on 'batched' in the models file) needs")
-    assert not (tmp_path / "out.jsonl").exists()
