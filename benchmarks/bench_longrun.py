@@ -24,14 +24,14 @@ from _mock_process import mock_process  # type: ignore[import-not-found]
 HERE = Path(__file__).parent
 
 CHILD = """
-import json, os, sys, tempfile, threading, time, urllib.request
+import json, os, resource, sys, tempfile, threading, time, urllib.request
 from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from bench_engine import prepare
 from grasp_core import RunOptions, run_task
 
 url, records, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-samples = []  # (seconds since start, requests the mock has answered)
+samples = []  # (seconds since start, requests the mock has answered, process CPU seconds)
 done = threading.Event()
 
 def requests():
@@ -45,9 +45,13 @@ def peak_mb():
     hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0]
     return int(hwm.split()[1]) / 1024
 
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
 def sample():
     while not done.wait(0.1):
-        samples.append((time.perf_counter() - started, requests() - base))
+        samples.append((time.perf_counter() - started, requests() - base, cpu()))
 
 with tempfile.TemporaryDirectory() as tmp:
     task = prepare(Path(tmp), records, concurrency)
@@ -58,7 +62,7 @@ with tempfile.TemporaryDirectory() as tmp:
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    samples.append((wall, requests() - base))
+    samples.append((wall, requests() - base, cpu()))
     journal = sum(p.stat().st_size for p in Path(tmp).rglob("*.journal.jsonl"))
     run_peak = peak_mb()
     resumed_at = time.perf_counter()
@@ -84,24 +88,25 @@ def run(url: str, records: int, concurrency: int) -> dict[str, object]:
     return out
 
 
-def when(samples: list[list[float]], calls: float) -> float:
-    """The time the mock had answered ``calls`` requests (linear between samples)."""
-    previous = (0.0, 0.0)
-    for at, count in samples:
-        if count >= calls:
-            span = count - previous[1]
+def when(samples: list[list[float]], calls: float, column: int = 0) -> float:
+    """The time (``column`` 0) or the process CPU seconds (2) when the mock had answered
+    ``calls`` requests, linear between samples."""
+    previous = (0.0, 0.0, samples[0][2])
+    for sample in samples:
+        if sample[1] >= calls:
+            span = sample[1] - previous[1]
             share = (calls - previous[1]) / span if span else 1.0
-            return previous[0] + share * (at - previous[0])
-        previous = (at, count)
-    return samples[-1][0]
+            return previous[column] + share * (sample[column] - previous[column])
+        previous = (sample[0], sample[1], sample[2])
+    return samples[-1][column]
 
 
-def tenths(samples: list[list[float]], total: int) -> tuple[float, float]:
-    """Calls per second over the first and over the last tenth of the calls (from the first
-    answered call: start-up is the run's fixed cost, not its rate)."""
+def tenths(samples: list[list[float]], total: int, column: int = 0) -> tuple[float, float]:
+    """Seconds (``column`` 0) or CPU seconds (2) per call over the first and the last tenth
+    of the calls (from the first answered call: start-up is the run's fixed cost)."""
     tenth = total / 10
-    first = tenth / (when(samples, tenth) - when(samples, 1))
-    last = tenth / (when(samples, total) - when(samples, total - tenth))
+    first = (when(samples, tenth, column) - when(samples, 1, column)) / tenth
+    last = (when(samples, total, column) - when(samples, total - tenth, column)) / tenth
     return first, last
 
 
@@ -118,7 +123,8 @@ def main() -> None:
     samples = big["samples"]
     assert isinstance(samples, list)
     total = args.records * calls
-    first, last = tenths(samples, total)
+    first, last = (1 / seconds for seconds in tenths(samples, total))
+    cpu_first, cpu_last = tenths(samples, total, column=2)
     assert big["done"] == args.records, big
     assert big["resumed_done"] == 0, big
     print(
@@ -129,6 +135,11 @@ def main() -> None:
     print("|---|---|---|")
     print(f"| calls/s, first tenth of the calls | {first:,.0f} | |")
     print(f"| calls/s, last tenth | {last:,.0f} ({last / first:.2f} × the first) | ≥ 0.9 × |")
+    print(
+        f"| CPU per call, first tenth → last tenth | {cpu_first * 1e6:.0f} µs → "
+        f"{cpu_last * 1e6:.0f} µs ({cpu_last / cpu_first:.2f} ×) | ≈ 1 × (holds on a busy "
+        "machine) |"
+    )
     ratio = float(big["peak_mb"]) / float(small["peak_mb"])  # type: ignore[arg-type]
     print(
         f"| peak RSS | {big['peak_mb']:.0f} MB ({ratio:.2f} × the {args.records // 10:,}-record "

@@ -35,7 +35,8 @@ class LambdaNodeConfig(NodeConfig):
     """The older spelling of `run_in: loop`."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Settings for a function that takes two arguments: it is called as `f(params,
-    state)`, `params` holding these keys and the node's own (`lambda`, `output_keys`...)."""
+    state)`, `params` holding these keys, the node's own (`lambda`, `output_keys`...) and
+    `params` itself (as SyGra's `lambda_node_dict["params"]`)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -82,7 +83,7 @@ class LambdaNode:
             where=f"node {name!r}",
         )
         settings = config.model_dump(by_alias=True, exclude={"params"}, exclude_none=True)
-        return cls(name, fn, keys, {**settings, **config.params})
+        return cls(name, fn, keys, {**settings, **config.params, "params": dict(config.params)})
 
     @property
     def output_keys(self) -> tuple[str, ...]:

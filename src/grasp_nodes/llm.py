@@ -30,6 +30,7 @@ from grasp_nodes.prompting.parts import (
     without_media,
 )
 from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
+from grasp_nodes.sygra_input import appended_messages
 from grasp_nodes.sygra_media import SygraMediaNode, media_kind
 
 __all__ = ["LLMNode", "LLMNodeConfig", "ModelRef"]
@@ -64,6 +65,9 @@ class LLMNodeConfig(ReplyChecks, NodeConfig):
     tool_choice: str | dict[str, Any] | None = None
     """With `tools`: `auto`, `required`, `none`, or `{type: function, function: {name:
     ...}}` to force one tool."""
+    append_messages: str | None = None
+    """A state key whose chat messages (`{role, content}`, or strings sent as user
+    messages) are sent after the prompt; nothing when the key is missing or empty."""
 
     @model_validator(mode="before")
     @classmethod
@@ -150,8 +154,9 @@ class LLMNode:
         return prompt_reads(self._messages)
 
     async def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
-        """The messages sent for this record (history first in multiturn graphs)."""
-        return await render_prompt(
+        """The messages sent for this record (history first in multiturn graphs, then the
+        prompt, then the messages under ``append_messages``)."""
+        rendered = await render_prompt(
             self._messages,
             state,
             ctx,
@@ -159,6 +164,7 @@ class LLMNode:
             role_map=self.config.history_role_map,
             media=self.media,
         )
+        return [*rendered, *appended_messages(state, self.config.append_messages, node=self.name)]
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
         """Call the model; the reply goes to the output key and, after the prompt's own
@@ -179,7 +185,8 @@ class LLMNode:
         else:
             result = await self.client.chat(messages, self._parameters, max_retries=max_retries)
             update = {self._key: result.text}
-        turns = messages[-len(self._messages) :]
+        appended = appended_messages(state, self.config.append_messages, node=self.name)
+        turns = messages[-(len(self._messages) + len(appended)) :]
         sent = without_media([m for m in turns if m["role"] != "system"])
         reply: dict[str, Any] = {"role": self.config.output_role, "content": result.text}
         if self._tools:

@@ -72,7 +72,7 @@ def test_structured_output_per_model_in_multi_llm() -> None:
     ("keys", "message"),
     [
         ({"model": {"name": "m", "provider": "openai"}}, "route of the models-file entry"),
-        ({"input_key": "history"}, "copy that key into `messages`"),
+        ({"input_key": "a", "append_messages": "b"}, "keep `append_messages`"),
         ({"chat_history": False}, "choose with graph_config.chat_conversation"),
         ({"output_key": "a", "output_keys": "b"}, "keep `output_keys`"),
     ],
@@ -80,8 +80,8 @@ def test_structured_output_per_model_in_multi_llm() -> None:
 def test_sygra_keys_without_a_grasp_meaning_name_the_equivalent(
     keys: dict[str, Any], message: str
 ) -> None:
-    """`model.provider`, another `input_key`, `chat_history: false` and both output keys are
-    refused with what to write instead."""
+    """`model.provider`, `input_key` beside another `append_messages`, `chat_history: false`
+    and both output keys are refused with what to write instead."""
     with pytest.raises(ValidationError, match=message):
         llm(None, **{"model": {"name": "m"}, **keys})
 

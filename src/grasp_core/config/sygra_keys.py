@@ -3,7 +3,8 @@
 The dialect is accepted, not advertised (docs/how-to/coming-from-sygra.md has the mapping).
 Node types reach these through ``grasp_core.plugin``; ``grasp convert sygra`` applies the same
 functions to rewrite a task file in GraSP's spelling, so the mapping is written once:
-each function takes a node's raw config and returns it in GraSP's spelling, or raises a
+each function takes a node's raw config (``task_keys``: the whole task file) and returns it
+in GraSP's spelling, or raises a
 ``ValueError`` whose message names GraSP's equivalent (pydantic turns it into one line with
 the file, line and YAML path). A key close to one of GraSP's own names is never moved, so a
 typo still meets the did-you-mean of the strict models. ``subgraph_keys`` maps SyGra's
@@ -26,6 +27,7 @@ __all__ = [
     "model_keys",
     "node_keys",
     "subgraph_keys",
+    "task_keys",
 ]
 
 _MODEL_FIELDS = ("name", "parameters", "cache", "output_type", "input_type")
@@ -35,6 +37,18 @@ def in_sygra_file(info: ValidationInfo) -> bool:
     """Whether the config being validated comes from SyGra's task file (`graph_config.yaml`):
     only there do unknown keys take SyGra's meaning (rather than being refused)."""
     return bool(info.context and info.context.get("dialect") == "sygra")
+
+
+def task_keys(data: Any) -> Any:
+    """SyGra's task-level spellings in its own file: ``data_config.resumable`` is dropped
+    (GraSP's journal makes every run resumable: ``grasp run --resume``, or ``--overwrite``
+    to start afresh). ``data`` itself is left as it is."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("data_config"), Mapping):
+        return data
+    if "resumable" not in data["data_config"]:
+        return data
+    data_config = {k: v for k, v in data["data_config"].items() if k != "resumable"}
+    return {**data, "data_config": data_config}
 
 
 def model_keys(model: Any, *, sygra: bool) -> tuple[Any, Any]:
@@ -76,7 +90,7 @@ def model_keys(model: Any, *, sygra: bool) -> tuple[Any, Any]:
 def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
     """SyGra's node-level spellings for nodes that call models (llm, agent, multi_llm):
     ``structured_output`` inside the model block, loose model parameters, ``output_key``,
-    ``input_key: messages`` and ``chat_history``."""
+    ``input_key`` and ``chat_history``."""
     if not isinstance(data, Mapping):
         return data
     node = dict(data)
@@ -103,13 +117,7 @@ def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
             raise ValueError("output_key and output_keys are both set; keep `output_keys`")
         node["output_keys"] = node.pop("output_key")
     if "input_key" in node:
-        key = node.pop("input_key")
-        if key not in (None, "messages"):
-            raise ValueError(
-                f"input_key {key!r}: GraSP nodes read the chat history from the record's "
-                "`messages`; copy that key into `messages` with a pre_process hook, or "
-                "remove input_key"
-            )
+        _input_key(node, node.pop("input_key"))
     if sygra and "inject_system_messages" in node:
         node["inject_by_iteration"] = _turn_messages(node.pop("inject_system_messages"))
     if "chat_history" in node and _yes(node.pop("chat_history")) is False:
@@ -119,6 +127,27 @@ def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
             "remove chat_history and choose with graph_config.chat_conversation"
         )
     return node
+
+
+def _input_key(node: dict[str, Any], key: Any) -> None:
+    """SyGra's ``input_key``: the state key whose messages follow the prompt. ``messages``
+    (its default) is GraSP's chat history already; another key on an llm node is GraSP's
+    ``append_messages`` (sent after the prompt, nothing when the key is missing)."""
+    if key in (None, "messages"):
+        return
+    if node.get("node_type", "llm") != "llm":
+        raise ValueError(
+            f"input_key {key!r}: only llm nodes send a key's messages after the prompt "
+            "(`append_messages`); this node reads the chat history from the record's "
+            "`messages`: copy that key into `messages` with a pre_process hook, or remove "
+            "input_key"
+        )
+    if node.get("append_messages") not in (None, key):
+        raise ValueError(
+            f"input_key {key!r} and append_messages {node['append_messages']!r} are both "
+            "set; keep `append_messages`"
+        )
+    node["append_messages"] = key
 
 
 def _turn_messages(value: Any) -> Any:

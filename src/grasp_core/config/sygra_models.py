@@ -9,9 +9,10 @@ stays in the environment: the entry names the variable (``api_key_env``), never 
 Two kinds of problem are told apart. What cannot mean the same thing in GraSP (a Triton
 payload, a completions-API model with a local chat template, a model post-processor) is
 refused when the file loads, in one line naming the entry and GraSP's way. What depends only
-on the environment (an unset URL, several ``|``-separated URLs) is kept per entry and
-reported when the model is used for real, so ``--mock`` runs and ``grasp graph`` still work
-on a machine without SyGra's variables.
+on the environment (an unset URL, several ``|``-separated URLs) or on SyGra's in-house proxy
+clients (``claude_proxy``, ``gemini_proxy``, whose request shapes only that proxy knows) is
+kept per entry and reported when the model is used for real, so ``--mock`` runs and ``grasp
+graph`` still work on a machine without SyGra's variables or proxy.
 """
 
 from __future__ import annotations
@@ -46,9 +47,31 @@ _ROUTES = {
     "tgi": "hosted_vllm",
     "ollama": "ollama_chat",
     "mistralai": "mistral",
+    "vertex_ai": "vertex_ai",
+    "bedrock": "bedrock",
 }
 """SyGra's ``model_type`` → litellm provider prefix. TGI's Messages API is OpenAI-compatible
-(``/v1/chat/completions``), so it shares vLLM's route."""
+(``/v1/chat/completions``), so it shares vLLM's route. Vertex AI and Bedrock need no URL or
+token: litellm reads their credentials from its own variables (``VERTEXAI_PROJECT``,
+``VERTEXAI_LOCATION``, ``GOOGLE_APPLICATION_CREDENTIALS``; ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION_NAME``)."""
+
+_PROXY_TYPES = {"claude_proxy", "gemini_proxy"}
+"""SyGra's in-house proxy clients: their entries load (``--mock`` serves them), and a real
+call is refused in one line (see :data:`_PROXY_REASON`)."""
+
+_PROXY_REASON = (
+    "model_type {type!r} is SyGra's in-house proxy client, whose requests only that proxy "
+    "understands; write the entry in GraSP's spelling with the proxy's OpenAI-compatible "
+    "route (`model: openai/<name>`, `api_base`), or run with --mock"
+)
+
+_PROXY_KEYS = {"client_type", "backend", "additional_params"}
+"""Keys of a proxy entry that only SyGra's proxy client reads (ignored: the entry is served
+by the mock only)."""
+
+_PROXY_PARAMETERS = {"maxTokens": "max_tokens", "maxOutputTokens": "max_tokens"}
+"""The proxies' camelCase parameter names → the chat API's."""
 
 _NEEDS_URL = {"azure_openai", "azure", "vllm", "tgi", "mistralai"}
 """Model types with no default endpoint (``openai`` defaults to OpenAI's, ``ollama`` to
@@ -64,14 +87,6 @@ _V1_SUFFIX = {"vllm", "tgi"}
 _REFUSED_TYPES = {
     "triton": "Triton's payload_cfg.json request shapes have no GraSP equivalent; serve the "
     "model with an OpenAI-compatible frontend (Triton's, or vLLM) and use model_type: vllm",
-    "vertex_ai": "give a GraSP entry `model: vertex_ai/<model>` and set VERTEXAI_PROJECT, "
-    "VERTEXAI_LOCATION and GOOGLE_APPLICATION_CREDENTIALS (litellm's variables)",
-    "bedrock": "give a GraSP entry `model: bedrock/<model>` and set AWS_ACCESS_KEY_ID, "
-    "AWS_SECRET_ACCESS_KEY and AWS_REGION_NAME (litellm's variables)",
-    "claude_proxy": "SyGra's in-house proxy clients have no GraSP equivalent; give a GraSP "
-    "entry with the proxy's OpenAI-compatible route (`model: openai/<name>`, `api_base`)",
-    "gemini_proxy": "SyGra's in-house proxy clients have no GraSP equivalent; give a GraSP "
-    "entry with the proxy's OpenAI-compatible route (`model: openai/<name>`, `api_base`)",
 }
 
 _REFUSED_KEYS = {
@@ -200,10 +215,12 @@ def _translate(
 ) -> dict[str, Any]:
     model_type = str(entry["model_type"])
     prefix = f"{where('model_type')}: SyGra model {name!r}"
+    if model_type in _PROXY_TYPES:
+        return _proxy_entry(name, entry, model_type, where, unusable)
     if model_type in _REFUSED_TYPES:
         raise ConfigError(f"{prefix} has model_type {model_type!r}: {_REFUSED_TYPES[model_type]}")
     if model_type not in _ROUTES:
-        known = ", ".join(sorted(_ROUTES))
+        known = ", ".join(sorted({*_ROUTES, *_PROXY_TYPES}))
         raise ConfigError(
             f"{prefix} has model_type {model_type!r}, which GraSP does not know; use one of "
             f"{known}, or write the entry in GraSP's spelling (`model: provider/name`)"
@@ -233,8 +250,27 @@ def _translate(
     return spec
 
 
-def _check_keys(name: str, entry: Mapping[str, Any], where: _Where) -> None:
+def _proxy_entry(
+    name: str, entry: Mapping[str, Any], model_type: str, where: _Where, unusable: dict[str, str]
+) -> dict[str, Any]:
+    """A SyGra proxy entry as an ``openai/<name>`` route that only ``--mock`` serves: a real
+    use is refused in one line (the proxy's request shape is not the chat API's)."""
+    _check_keys(name, entry, where, ignored=_PROXY_KEYS)
+    raw = entry.get("parameters") or {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where('parameters')}: SyGra model {name!r}: give a mapping")
+    params = {_PROXY_PARAMETERS.get(str(k), str(k)): v for k, v in raw.items()}
+    unusable[name] = _PROXY_REASON.format(type=model_type)
+    served = next((str(entry[k]) for k in _NAME_KEYS if entry.get(k) is not None), name)
+    return {"model": f"openai/{served}", "parameters": params}
+
+
+def _check_keys(
+    name: str, entry: Mapping[str, Any], where: _Where, ignored: set[str] | None = None
+) -> None:
     for key in entry:
+        if ignored is not None and key in ignored:
+            continue
         if key in _REFUSED_KEYS and not (key in _FALSE_IS_FINE and not entry[key]):
             raise ConfigError(f"{where(key)}: SyGra model {name!r}: {_REFUSED_KEYS[key]}")
         if key not in _KNOWN_KEYS:
@@ -317,6 +353,11 @@ def convert_models_file(
         except ConfigError as exc:
             problems.append(f"{exc}; entry {name!r} left out of models.yaml")
             del tree[name]
+            continue
+        if entry.get("model_type") in _PROXY_TYPES:
+            reason = _PROXY_REASON.format(type=entry["model_type"])
+            where = document.where((name, "model_type"))
+            problems.append(f"{where}: SyGra model {name!r}: {reason}; kept in models.yaml")
     for name in sorted(embedders - set(tree or {})):
         tree[name] = {"model": f"local/{name}"}
         notes.append(

@@ -13,6 +13,7 @@ from typing import Any
 from grasp_core.config import TaskConfig, validate_block
 from grasp_core.config.locate import located
 from grasp_core.config.postprocess import resolve_steps, step_specs
+from grasp_core.config.sygra_keys import task_keys
 from grasp_core.config.yaml_source import YamlDocument, load_yaml, parse_yaml
 from grasp_core.errors import ConfigError
 
@@ -63,6 +64,8 @@ class Task:
     @classmethod
     def _from_document(cls, document: YamlDocument, *, task_dir: Path, name: str) -> Task:
         data = document.data if document.data is not None else {}
+        if in_sygra_file(document):
+            data = task_keys(data)
         config = validate_block(TaskConfig, data, path=(), document=document)
         _check_steps(config, task_dir, document)
         if in_sygra_file(document):

@@ -9,8 +9,9 @@ It binds loopback only and answers:
 - ``POST /v1/embeddings`` (and Azure's ``/openai/deployments/{deployment}/embeddings``):
   deterministic unit vectors in which near-duplicate texts lie close (see ``_embeddings``),
 - ``POST /v1/images/generations``, ``/v1/images/edits`` (multipart), ``/v1/audio/speech`` and
-  ``/v1/audio/transcriptions``: real, deterministic PNGs and WAVs derived from the request,
-  speech that transcription reads back exactly (see ``_media_out``),
+  ``/v1/audio/transcriptions`` (and Azure's, under ``/openai/deployments/{deployment}/``):
+  real, deterministic PNGs and WAVs derived from the request, speech that transcription reads
+  back exactly (see ``_media_out``),
 - ``GET /v1/models``, ``GET /health``, ``GET /_mock/stats`` and ``POST /_mock/reset``.
 
 The reply echoes the last user message (``reply_mode="lorem"``: 20-60 pseudo-words seeded by

@@ -22,6 +22,9 @@ bytes end to end:
   reply spoken (:func:`spoken_reply`): ``message.audio`` holds a :func:`speech_wav` of the
   reply in base64 with the reply as its ``transcript``, and ``content`` is null, as OpenAI
   answers; ``audio.format`` ``wav`` only (others answer 400), not streamed.
+- Azure's spellings of the four routes, ``/openai/deployments/{deployment}/images/generations``
+  (and ``images/edits``, ``audio/speech``, ``audio/transcriptions``), answer the same, with
+  the deployment as the model, as Azure does (see :func:`media_path`).
 
 Markers in the prompt (or the speech input) inject faults and latency as in chat;
 ``[[mock:content_policy]]`` answers OpenAI's content-policy 400
@@ -38,7 +41,7 @@ import math
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from grasp_core.mock_server._dialects import error_response, json_response
 from grasp_core.mock_server._http import Request, Response
@@ -48,9 +51,11 @@ from grasp_core.mock_server._replies import RequestError, strip_markers
 
 __all__ = [
     "MEDIA_PATHS",
+    "MediaPath",
     "MediaRequest",
     "MediaRoute",
     "decode_speech",
+    "media_path",
     "media_response",
     "png_bytes",
     "read_media_request",
@@ -69,6 +74,7 @@ MEDIA_PATHS: Final[dict[str, MediaRoute]] = {
     "/v1/audio/transcriptions": "transcribe",
     "/audio/transcriptions": "transcribe",
 }
+_AZURE_MEDIA_PATH: Final = re.compile(r"/openai/deployments/([^/]+)(/(?:images|audio)/\w+)")
 CONTENT_POLICY: Final = "[[mock:content_policy]]"
 MAX_SIDE: Final = 1024
 MAX_IMAGES: Final = 10
@@ -76,6 +82,23 @@ SAMPLE_RATE: Final = 16_000
 _TEXT_CHUNK: Final = b"gtxt"
 _SECONDS_PER_CHAR: Final = 0.04
 _SIZE: Final = re.compile(r"(\d{1,5})x(\d{1,5})")
+
+
+class MediaPath(NamedTuple):
+    """Which media route a request path names, and Azure's deployment when it names one."""
+
+    route: MediaRoute
+    deployment: str | None = None
+
+
+def media_path(path: str) -> MediaPath | None:
+    """The media route of ``path`` (OpenAI's ``/v1/images/generations`` or Azure's
+    ``/openai/deployments/NAME/images/generations``...), or None for another path."""
+    azure = _AZURE_MEDIA_PATH.fullmatch(path)
+    route = MEDIA_PATHS.get(azure.group(2) if azure is not None else path)
+    if route is None:
+        return None
+    return MediaPath(route, azure.group(1) if azure is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +134,10 @@ class MediaRequest:
         ]
 
 
-def read_media_request(route: MediaRoute, request: Request) -> MediaRequest:
-    """Parse a media request; :class:`RequestError` (a 400) says what is wrong."""
+def read_media_request(where: MediaPath, request: Request) -> MediaRequest:
+    """Parse a media request; :class:`RequestError` (a 400) says what is wrong. Azure's
+    deployment, when the path names one, is the model."""
+    route = where.route
     if route in ("generate", "speech"):
         fields = _json_fields(request.body)
         files: list[FormPart] = []
@@ -120,7 +145,7 @@ def read_media_request(route: MediaRoute, request: Request) -> MediaRequest:
         parts = parse_form(request.headers.get("content-type", ""), request.body)
         fields = {part.name: part.text() for part in parts if part.filename is None}
         files = [part for part in parts if part.filename is not None]
-    model = fields.get("model")
+    model = where.deployment or fields.get("model")
     if not isinstance(model, str) or not model:
         raise RequestError("'model' is required")
     if route == "transcribe":

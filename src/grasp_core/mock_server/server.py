@@ -270,8 +270,8 @@ class MockServer:
             return await self._embeddings_call(request, deployment)
         if path.startswith(BATCH_PREFIXES):
             return await self._batches.handle(request, self._model_call)
-        if path in media.MEDIA_PATHS and method == "POST":
-            return await self._media_call(request, media.MEDIA_PATHS[path])
+        if (media_path := media.media_path(path)) is not None and method == "POST":
+            return await self._media_call(request, media_path)
         if method == "GET" and path in ("/v1/models", "/models"):
             model = {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "grasp"}
             return json_response({"object": "list", "data": [model]})
@@ -351,7 +351,7 @@ class MockServer:
         )
         return ended if ended is not None else embeddings_response(asked, fault)
 
-    async def _media_call(self, request: Request, route: media.MediaRoute) -> Response | Drop:
+    async def _media_call(self, request: Request, route: media.MediaPath) -> Response | Drop:
         try:
             asked = media.read_media_request(route, request)
             directive = parse_markers(asked.texts)

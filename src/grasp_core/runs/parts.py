@@ -93,20 +93,29 @@ class TaskParts:
 
     def compile(self, env: BuildEnv) -> tuple[CompiledGraph, OutputShaper, RecordValidator | None]:
         """The graph, the output shaper and the validator; every config check but I/O."""
+        return self.graph(env), self.shaper(), self.validator()
+
+    def graph(self, env: BuildEnv) -> CompiledGraph:
+        """The compiled graph (with the quality tasks the options add)."""
+        graph_config = graph_with_quality(self.task.config, self.task.document)
+        return compile_graph(graph_config, env, document=self.task.document)
+
+    def shaper(self) -> OutputShaper:
+        """What turns a finished state into the output record (``output_config``)."""
         config = self.task.config
-        graph_config = graph_with_quality(config, self.task.document)
-        graph = compile_graph(graph_config, env, document=self.task.document)
         with self.located(("output_config",)):
-            shaper = OutputShaper(
+            return OutputShaper(
                 output_with_quality(config.output_config),
                 task_data=self.task.data,
                 task_dir=self.task.task_dir,
                 id_column=config.data_config.id_column,
             )
-        schema = config.schema_config
+
+    def validator(self) -> RecordValidator | None:
+        """The output records' validator (``schema_config``), if the task has one."""
+        schema = self.task.config.schema_config
         with self.located(("schema_config",)):
-            validator = RecordValidator(schema, self.task.task_dir) if schema else None
-        return graph, shaper, validator
+            return RecordValidator(schema, self.task.task_dir) if schema else None
 
     def row_mapper(self) -> RowMapper | None:
         """The run's row format (``--format``, ``--oasst``, ``output_config``), if any."""

@@ -40,14 +40,7 @@ from grasp_nodes.clients.replies import (
 )
 from grasp_nodes.clients.retry import call_with_retries
 
-__all__ = [
-    "KEYLESS_API_KEYS",
-    "ChatResult",
-    "ModelClient",
-    "PolicyClient",
-    "RetryingClient",
-    "prompt_token_estimate",
-]
+__all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "PolicyClient", "RetryingClient"]
 
 KEYLESS_API_KEYS = {"openai": "EMPTY", "azure": "EMPTY", "hosted_vllm": "fake-api-key"}
 """The key litellm sends when none is configured (local servers without auth); both

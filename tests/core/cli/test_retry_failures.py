@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.core.cli.test_cli import grasp, read_jsonl
 from tests.conftest import write_task
+from tests.core.cli.test_cli import grasp, read_jsonl
 
 TASK = """\
 data_config:

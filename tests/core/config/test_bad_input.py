@@ -545,6 +545,10 @@ def _kind(value: Any) -> str:
     return type(value).__name__ if not isinstance(value, bool) else "bool"
 
 
+def _is_list_of_names(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+
+
 @settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -555,6 +559,9 @@ def test_a_wrong_type_is_named_at_its_key_or_an_enclosing_one(
     """A known key given a value of another type is accepted, or reported at file:line: path
     of that key, of an item in it (a list of the wrong items), or of a block that holds it."""
     assume(_kind(value) != _kind(get(BASE, at)))
+    # a list of names is output_keys' other valid type: the task then fails (if at all)
+    # where a later node reads a key the list dropped, not at this key
+    assume(not (at[-1] == "output_keys" and _is_list_of_names(value)))
     doc = copy.deepcopy(BASE)
     get(doc, at[:-1])[at[-1]] = value
     emitter = Emitter()

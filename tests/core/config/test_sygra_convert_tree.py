@@ -330,3 +330,57 @@ def test_sygras_recipes_are_written_as_grasps(tmp_path: Path) -> None:
     assert main(["run", str(task), "--mock", "--overwrite"]) == 0
     (row,) = _rows(task / "output" / "refine.jsonl")
     assert len(row["reflection_trajectory"]) == 1
+
+
+INPUT_KEY_TASK = """\
+data_config:
+  source: {type: disk, file_path: tickets.jsonl}
+graph_config:
+  nodes:
+    triage:
+      node_type: llm
+      input_key: followups  # SyGra appends these messages after the prompt
+      output_keys: verdict
+      prompt:
+        - user: "Ticket: {ticket}"
+      model: {name: claude_large}
+  edges:
+    - {from: START, to: triage}
+    - {from: triage, to: END}
+"""
+
+PROXY_MODELS = """\
+claude_large:
+  model_type: claude_proxy
+  client_type: http
+  parameters: {maxTokens: 100}
+"""
+
+
+def test_input_key_and_a_proxy_model_convert_and_run_with_mock(tmp_path: Path) -> None:
+    """`input_key` becomes `append_messages` (comment kept); a `claude_proxy` entry stays in
+    models.yaml and is listed in the report; the converted task runs with --mock."""
+    root = tmp_path / "sygra"
+    _write(
+        root,
+        {
+            "tasks/examples/triage/graph_config.yaml": INPUT_KEY_TASK,
+            "tasks/examples/triage/tickets.jsonl": '{"id": "t1", "ticket": "vpn", '
+            '"followups": ["since monday"]}\n',
+            "models.yaml": PROXY_MODELS,
+        },
+    )
+    dest = tmp_path / "out"
+    args = ["convert", "sygra", str(root / "tasks"), str(dest), "--models"]
+    assert main([*args, str(root / "models.yaml")]) == 1  # the proxy entry is listed
+    report = (dest / "CONVERT_REPORT.md").read_text(encoding="utf-8")
+    assert "SyGra model 'claude_large': model_type 'claude_proxy' is SyGra's in-house" in report
+    assert "or run with --mock; kept in models.yaml" in report
+    task = dest / "examples" / "triage"
+    text = (task / "task.yaml").read_text(encoding="utf-8")
+    assert "append_messages: followups # SyGra appends these messages after the prompt" in text
+    assert "input_key" not in text
+    assert "claude_large:" in (task / "models.yaml").read_text(encoding="utf-8")
+    assert main(["run", str(task), "--mock", "--overwrite"]) == 0
+    (row,) = _rows(task / "output" / "triage.jsonl")
+    assert row["verdict"] == "since monday"

@@ -201,3 +201,31 @@ def test_a_missing_key_fails_the_record_unless_the_file_is_sygras(tmp_path: Path
     forced = _output_run(tmp_path / "forced", "graph_config.yaml", ", required: true")
     assert forced.failed == 1
     assert Task.load(tmp_path / "sygra").config.output_config is not None
+
+
+RESUMABLE_TASK = """
+data_config:
+  resumable: true
+  source: {type: disk, file_path: data.jsonl}
+  sink: {type: jsonl, file_path: out.jsonl}
+graph_config:
+  nodes:
+    ask: {node_type: llm, prompt: [{user: "{q}"}], model: {name: m}}
+  edges: [{from: START, to: ask}, {from: ask, to: END}]
+"""
+
+
+def test_resumable_in_sygras_file_is_read_and_resume_works(tmp_path: Path, mock_url: str) -> None:
+    """`data_config.resumable` in SyGra's own file (read directly, not converted) loads and
+    the run resumes from its journal; in GraSP's file it is an unknown key, one line."""
+    files = {"data.jsonl": '{"id": "a", "q": "one"}\n{"id": "b", "q": "two"}\n'}
+    write_task(tmp_path / "sygra", "", {"graph_config.yaml": RESUMABLE_TASK, **files})
+    (tmp_path / "sygra" / "task.yaml").unlink()
+    first = run_task(tmp_path / "sygra", RunOptions(mock=mock_url))
+    assert (first.done, first.failed) == (2, 0)
+    again = run_task(tmp_path / "sygra", RunOptions(mock=mock_url, resume=True))
+    assert (again.done, again.previously_done) == (0, 2)
+    assert len((tmp_path / "sygra" / "out.jsonl").read_text().splitlines()) == 2
+    grasp = write_task(tmp_path / "grasp", RESUMABLE_TASK, files)
+    with pytest.raises(ConfigError, match=r"task\.yaml:3: data_config\.resumable: unknown key"):
+        Task.load(grasp)

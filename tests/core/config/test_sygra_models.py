@@ -3,12 +3,14 @@ SYGRA_<NAME>_URL / _TOKEN, and what GraSP cannot honour is one line naming the e
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import textwrap
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from grasp_core import RunOptions, run_task
 from grasp_core.errors import ConfigError
@@ -163,7 +165,6 @@ def test_several_urls_are_refused_with_the_grasp_way(
         ("{model_type: vllm, url: 'http://x'}", r"m\.url: .*SYGRA_<NAME>_URL"),
         ("{model_type: openai, auth_token: sk-1}", r"m\.auth_token: .*never go in"),
         ("{model_type: vllm, ssl_verify: false}", r"m\.ssl_verify: .*verifies certificates"),
-        ("{model_type: bedrock, model: x}", r"m\.model_type: .*bedrock/<model>"),
         ("{model_type: mystery}", r"m\.model_type: .*'mystery'.*one of azure, azure_openai"),
         ("{model_type: vllm, colour: red}", r"m\.colour: .*key 'colour'"),
         (
@@ -222,3 +223,135 @@ def test_a_sygra_models_file_runs_a_task_against_its_url(
     assert sorted(row["id"] for row in rows) == ["a", "b"]
     models = {entry["model"] for entry in mock_server.requests()}
     assert models == {"writer-8b"}
+
+
+def test_vertex_and_bedrock_entries_become_litellm_routes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`vertex_ai` and `bedrock` entries load as litellm's routes with their parameters,
+    needing no SYGRA_<NAME>_URL or _TOKEN (litellm reads the provider's own variables)."""
+    _clear_sygra_env(monkeypatch)
+    catalog = _load(
+        tmp_path,
+        """\
+        gemini_pro: {model_type: vertex_ai, model: gemini-2.5-pro, parameters: {temperature: 0.5}}
+        claude_bedrock: {model_type: bedrock, model: us.anthropic.claude-x-v1:0}
+        """,
+    )
+    gemini, bedrock = catalog.get("gemini_pro"), catalog.get("claude_bedrock")
+    assert (gemini.model, gemini.api_base, gemini.api_key_env) == (
+        "vertex_ai/gemini-2.5-pro",
+        None,
+        None,
+    )
+    assert gemini.parameters == {"temperature": 0.5}
+    assert (bedrock.model, bedrock.api_base) == ("bedrock/us.anthropic.claude-x-v1:0", None)
+    assert catalog.api_key("gemini_pro") is None
+
+
+PROXY_MODELS = """\
+claude_large:
+  model_type: claude_proxy
+  client_type: http
+  backend: proxy
+  additional_params: {thinking: {type: disabled}}
+  parameters: {maxTokens: 2500, temperature: 0}
+"""
+
+
+def test_a_proxy_entry_loads_and_a_real_use_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SyGra's `claude_proxy` entry does not stop the file loading: a real use is one line
+    naming the entry, its line and GraSP's way; --mock serves it with the chat API's names."""
+    _clear_sygra_env(monkeypatch)
+    catalog = _load(tmp_path, PROXY_MODELS)
+    assert catalog.get("claude_large").parameters == {"max_tokens": 2500, "temperature": 0}
+    with pytest.raises(ConfigError) as info:
+        catalog.api_key("claude_large")
+    message = str(info.value)
+    assert "model 'claude_large' (" in message
+    assert "models.yaml:1)" in message
+    assert "'claude_proxy' is SyGra's in-house proxy client" in message
+    assert "`model: openai/<name>`, `api_base`" in message
+    assert "\n" not in message
+    mocked = catalog.with_mock("http://127.0.0.1:1").get("claude_large")
+    assert (mocked.model, mocked.api_base) == ("openai/claude_large", "http://127.0.0.1:1/v1")
+
+
+def test_a_task_naming_a_proxy_model_runs_with_mock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SyGra task whose node names a `claude_proxy` model runs under --mock (the entry goes
+    to the mock server) and writes the mock's replies."""
+    _clear_sygra_env(monkeypatch)
+    task = write_task(
+        tmp_path,
+        """
+        data_config:
+          source: {type: disk, file_path: in.jsonl}
+          sink: {type: jsonl, file_path: out.jsonl}
+        graph_config:
+          nodes:
+            ask: {node_type: llm, prompt: [{user: "{q}"}], model: {name: claude_large}}
+          edges: [{from: START, to: ask}, {from: ask, to: END}]
+        output_config:
+          output_map:
+            id: {from: id}
+            answer: {from: ask}
+        """,
+        {"in.jsonl": '{"id": "a", "q": "say hi"}\n'},
+    )
+    (tmp_path / "models.yaml").write_text(PROXY_MODELS, encoding="utf-8")
+    result = run_task(task, RunOptions(models=tmp_path / "models.yaml", mock=True))
+    assert (result.done, result.failed) == (1, 0)
+    (row,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert row == {"id": "a", "answer": "say hi"}
+
+
+def test_an_azure_image_entry_calls_azures_image_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mock_server: MockServer
+) -> None:
+    """SyGra's `azure_openai` entry with `output_type: image` generates through Azure's
+    `/openai/deployments/<model>/images/generations` at SYGRA_<NAME>_URL, and the node writes
+    the image the server made."""
+    _clear_sygra_env(monkeypatch)
+    monkeypatch.setenv("SYGRA_PAINTER_URL", mock_server.url)
+    monkeypatch.setenv("SYGRA_PAINTER_TOKEN", "az-key")
+    mock_server.reset()
+    task = write_task(
+        tmp_path,
+        """
+        data_config:
+          source: {type: disk, file_path: in.jsonl}
+          sink: {type: jsonl, file_path: out/out.jsonl}
+        graph_config:
+          nodes:
+            draw: {node_type: llm, output_key: picture, prompt: [{user: "{q}"}],
+                   model: {name: painter}}
+          edges: [{from: START, to: draw}, {from: draw, to: END}]
+        output_config:
+          output_map:
+            id: {from: id}
+            picture: {from: picture}
+        """,
+        {"in.jsonl": '{"id": "a", "q": "a red kite"}\n'},
+    )
+    (tmp_path / "models.yaml").write_text(
+        "painter:\n  model_type: azure_openai\n  model: image-deploy\n  output_type: image\n"
+        "  api_version: 2025-04-01-preview\n  parameters: {size: 32x32}\n",
+        encoding="utf-8",
+    )
+    result = run_task(task, RunOptions(models=tmp_path / "models.yaml"))
+    assert (result.done, result.failed) == (1, 0)
+    (call,) = mock_server.requests()
+    assert (call["path"], call["model"]) == (
+        "/openai/deployments/image-deploy/images/generations",
+        "image-deploy",
+    )
+    (row,) = [
+        json.loads(line) for line in (tmp_path / "out" / "out.jsonl").read_text().splitlines()
+    ]
+    png = (tmp_path / "out" / row["picture"]["path"]).read_bytes()
+    with Image.open(io.BytesIO(png)) as image:
+        assert (image.format, image.size) == ("PNG", (32, 32))

@@ -177,10 +177,8 @@ def run_command(args: argparse.Namespace) -> int:
         num_shards=args.num_shards,
         ray_address=args.ray_address,
     )
-    if args.retry_failures:
-        result = _retry_failures(args, options)
-    else:
-        result = run_task(args.task, options)
+    retry = args.retry_failures
+    result = _retry_failures(args, options) if retry else run_task(args.task, options)
     if not args.quiet:
         _print_summary(result)
     if result.stopped_by_budget:

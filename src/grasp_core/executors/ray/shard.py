@@ -76,8 +76,11 @@ def run_shard(
     """Run one shard to the end in this process (a Ray task body; plain, not async: the
     engine runs its own event loop). Resumes from the shard's journal when it has one.
 
-    The run's budget cap is the board's to keep (over every shard), so the shard has none."""
-    started = (spec.folder / "output.journal.jsonl").is_file()
+    The run's budget cap is the board's to keep (over every shard), so the shard has none.
+    A shard whose batch ledger exists has started too (batches submitted, and paid for,
+    before its first record was journaled): resuming keeps the ledger."""
+    ledger = spec.folder / "output.batches" / "ledger.jsonl"
+    started = (spec.folder / "output.journal.jsonl").is_file() or ledger.is_file()
     shard_options = dataclasses.replace(
         options,
         max_cost=None,
