@@ -49,7 +49,7 @@ with tempfile.TemporaryDirectory() as tmp:
     options = RunOptions(output_dir=Path(tmp), window=256, batch_size=256)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile(time.process_time) if profile else None
     started = time.perf_counter()
     if profiler is not None:
         profiler.enable()

@@ -12,7 +12,9 @@ from grasp_core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from grasp_core.api import run, run_task, run_task_async
+    from grasp_core.config.dotted import CODE_ROOT_ENV
     from grasp_core.config.task_file import Task
+    from grasp_core.config.yaml_source import bounded_yaml
     from grasp_core.errors import (
         ClusterConnectionError,
         CompileError,
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
         SourceError,
     )
     from grasp_core.graph.builder import END, START, Graph
+    from grasp_core.logs import mask_secrets
     from grasp_core.models.catalog import ModelCatalog, ModelSpec
     from grasp_core.protocols import (
         BuildEnv,
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
     from grasp_core.runs.watch import RunStatus, run_status
 
 __all__ = [
+    "CODE_ROOT_ENV",
     "END",
     "START",
     "BuildEnv",
@@ -98,12 +102,14 @@ __all__ = [
     "TransformEnv",
     "annotate",
     "annotations_beside",
+    "bounded_yaml",
     "check_task",
     "compare_runs",
     "failure_groups",
     "find_runs",
     "first_records",
     "formats",
+    "mask_secrets",
     "nodes",
     "preview",
     "read_annotations",
@@ -126,7 +132,9 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "grasp_core.api": ["run", "run_task", "run_task_async"],
+        "grasp_core.config.dotted": ["CODE_ROOT_ENV"],
         "grasp_core.config.task_file": ["Task"],
+        "grasp_core.config.yaml_source": ["bounded_yaml"],
         "grasp_core.errors": [
             "ClusterConnectionError",
             "CompileError",
@@ -144,6 +152,7 @@ __getattr__, __dir__ = lazy_exports(
             "SourceError",
         ],
         "grasp_core.graph.builder": ["END", "START", "Graph"],
+        "grasp_core.logs": ["mask_secrets"],
         "grasp_core.models.catalog": ["ModelCatalog", "ModelSpec"],
         "grasp_core.protocols": [
             "BuildEnv",

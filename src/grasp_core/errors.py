@@ -26,6 +26,7 @@ __all__ = [
     "ShardFailedError",
     "SinkError",
     "SourceError",
+    "StopRunError",
 ]
 
 
@@ -51,6 +52,12 @@ class MissingDependencyError(GraspError, ImportError):
 
 class ResumeError(GraspError, RuntimeError):
     """A run cannot be resumed (changed task, unreadable journal, existing output)."""
+
+
+class StopRunError(GraspError, RuntimeError):
+    """A plugin found that the run cannot go on (a provider refusing to let a paid batch be
+    collected): the run stops with this one line, and the records in flight stay
+    unfinished, for ``--resume`` to pick up once the cause is fixed."""
 
 
 class ShardFailedError(GraspError, RuntimeError):

@@ -17,7 +17,14 @@ from typing import Any, Literal
 
 import structlog
 
-__all__ = ["configure_logging", "default_logging", "get_logger", "redact", "register_secret"]
+__all__ = [
+    "configure_logging",
+    "default_logging",
+    "get_logger",
+    "mask_secrets",
+    "redact",
+    "register_secret",
+]
 
 MASK = "<redacted>"
 _MIN_SECRET_LENGTH = 8
@@ -34,6 +41,10 @@ _CREDENTIAL_SHAPES = (
     # the password of a URL's user info: https://user:<redacted>@host
     re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s/?#@:]*:)[^\s/?#@]+(?=@)"),
 )
+_SECRET_KEY = re.compile(r"(?i)(?:api[-_]?key|authori[sz]ation|password|passwd|secret|token)$")
+"""A mapping key whose value is a credential (a header under `parameters.extra_headers`,
+a password option): the value is masked whatever its shape. `api_key_env`, `token_env`
+and `api_key_file` name where a key is, not the key, and are kept."""
 _secrets: tuple[str, ...] = ()
 """Known secrets, longest first (a key containing another is masked whole)."""
 
@@ -55,6 +66,23 @@ def redact(text: str) -> str:
     for shape in _CREDENTIAL_SHAPES:
         text = shape.sub(lambda match: match.group(1) + MASK, text)
     return text
+
+
+def mask_secrets(value: Any) -> Any:
+    """``value`` (plain data: mappings, lists, scalars) with every text :func:`redact`-ed
+    and the value of every credential-named key (``api_key``, ``Authorization``,
+    ``password``, ``token``...) masked whatever its shape: what may be shown or stored of
+    a task or a models file."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {
+            key: MASK if _SECRET_KEY.search(str(key)) and inner else mask_secrets(inner)
+            for key, inner in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_secrets(inner) for inner in value]
+    return value
 
 
 def _redacted(value: Any) -> Any:

@@ -135,6 +135,7 @@ __all__ = [
     "get_logger",
     "in_sygra_file",
     "lambda_keys",
+    "lazy_exports",
     "load_callable",
     "load_yaml",
     "lookup",

@@ -1,26 +1,7 @@
 """Reading and writing records: disk and Hugging Face sources, and the JSONL, JSON, CSV,
 Parquet and Hugging Face sinks."""
 
-from grasp_io.sinks import (
-    CsvSink,
-    CsvSinkConfig,
-    HfSink,
-    HfSinkConfig,
-    JsonArraySink,
-    JsonArraySinkConfig,
-    JsonlSink,
-    JsonlSinkConfig,
-    ParquetSink,
-    ParquetSinkConfig,
-)
-from grasp_io.sources import (
-    DiskFormat,
-    DiskSource,
-    DiskSourceConfig,
-    HfSource,
-    HfSourceConfig,
-    infer_format,
-)
+from grasp_core.plugin import lazy_exports
 
 __all__ = [
     "CsvSink",
@@ -40,3 +21,32 @@ __all__ = [
     "ParquetSinkConfig",
     "infer_format",
 ]
+
+# Imported on first use: a run loads its source, sink and media encoder through entry
+# points, each of which imports this package first.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "grasp_io.sinks": [
+            "CsvSink",
+            "CsvSinkConfig",
+            "HfSink",
+            "HfSinkConfig",
+            "JsonArraySink",
+            "JsonArraySinkConfig",
+            "JsonlSink",
+            "JsonlSinkConfig",
+            "ParquetSink",
+            "ParquetSinkConfig",
+        ],
+        "grasp_io.sources": [
+            "DiskFormat",
+            "DiskSource",
+            "DiskSourceConfig",
+            "HfSource",
+            "HfSourceConfig",
+            "infer_format",
+        ],
+    },
+    __all__,
+)

@@ -153,9 +153,11 @@ class LLMNode:
         """The prompt's ``{var}`` keys, checked before the run's first call."""
         return prompt_reads(self._messages)
 
-    async def render(self, state: Mapping[str, Any], ctx: NodeContext) -> list[dict[str, Any]]:
+    async def render(
+        self, state: Mapping[str, Any], ctx: NodeContext, appended: list[Any] | None = None
+    ) -> list[dict[str, Any]]:
         """The messages sent for this record (history first in multiturn graphs, then the
-        prompt, then the messages under ``append_messages``)."""
+        prompt, then the messages under ``append_messages``, unless given as ``appended``)."""
         rendered = await render_prompt(
             self._messages,
             state,
@@ -164,13 +166,18 @@ class LLMNode:
             role_map=self.config.history_role_map,
             media=self.media,
         )
-        return [*rendered, *appended_messages(state, self.config.append_messages, node=self.name)]
+        if appended is None:
+            appended = appended_messages(state, self.config.append_messages, node=self.name)
+        if appended:
+            rendered.extend(appended)
+        return rendered
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
         """Call the model; the reply goes to the output key and, after the prompt's own
         non-system turns, to ``messages`` (so the record keeps a readable transcript); a
         reply kept although cut off or empty is flagged under ``reply_flags``."""
-        messages = await self.render(state, ctx)
+        appended = appended_messages(state, self.config.append_messages, node=self.name)
+        messages = await self.render(state, ctx, appended)
         retry = self.config.retry
         max_retries = retry.max_retries if retry is not None else None
         if self.structured is not None and self._placement is not None:
@@ -185,7 +192,6 @@ class LLMNode:
         else:
             result = await self.client.chat(messages, self._parameters, max_retries=max_retries)
             update = {self._key: result.text}
-        appended = appended_messages(state, self.config.append_messages, node=self.name)
         turns = messages[-(len(self._messages) + len(appended)) :]
         sent = without_media([m for m in turns if m["role"] != "system"])
         reply: dict[str, Any] = {"role": self.config.output_role, "content": result.text}

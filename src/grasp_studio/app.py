@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from grasp_core.errors import GraspError
 from grasp_studio import openapi
 from grasp_studio.api import ROUTE_MODULES
+from grasp_studio.limits import StreamLimit
 from grasp_studio.runner import Runner
 from grasp_studio.security import SecurityMiddleware
 from grasp_studio.workspace import Workspace
@@ -67,6 +68,7 @@ def create_app(
         middleware=[
             Middleware(_SecurityHeaders),
             Middleware(SecurityMiddleware, token=token, hosts=hosts),
+            Middleware(StreamLimit),
         ],
         exception_handlers={
             HTTPException: _http_error,

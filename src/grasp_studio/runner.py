@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -93,9 +94,12 @@ class Runner:
     def get(self, task: Path) -> RunProcess | None:
         return self._runs.get(task)
 
-    def start(self, task: Path, options: StartOptions) -> RunProcess:
-        """Start ``grasp run TASK`` with ``options``; a run of this task still going is a
-        ``RuntimeError`` (the caller says so)."""
+    def start(
+        self, task: Path, options: StartOptions, *, env: Mapping[str, str] | None = None
+    ) -> RunProcess:
+        """Start ``grasp run TASK`` with ``options`` (in ``env``: the Studio confines the
+        run's code to its workspace); a run of this task still going is a ``RuntimeError``
+        (the caller says so)."""
         with self._lock:
             current = self._runs.get(task)
             if current is not None and current.running:
@@ -107,6 +111,7 @@ class Runner:
             process = subprocess.Popen(
                 command,
                 cwd=task.parent,
+                env=None if env is None else dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

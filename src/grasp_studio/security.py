@@ -1,13 +1,17 @@
 """The Studio's door: every request — the page, its assets, the API and the event streams —
-needs the token, and no request from another site gets through.
+carries the token in its path, and no request from another site gets through.
 
-- The token comes in the URL once (``/?token=...``, as ``grasp studio`` prints it); the
-  answer is a redirect to the same address without it, setting an ``HttpOnly``,
-  ``SameSite=Strict`` cookie that carries it from then on. A ``token`` query parameter is
-  also accepted on any request (scripts, ``curl``).
+- The Studio lives under ``/<token>/`` (a capability URL, as ``grasp studio`` prints it):
+  every asset, API and event-stream address is relative to it, so the token is never kept
+  in a cookie. Cookies are scoped by host, not port, so a cookie would reach every other
+  web server on 127.0.0.1; a path goes only where it is sent (and ``Referrer-Policy:
+  no-referrer`` keeps it out of the ``Referer`` of links). Anything outside the prefix is a
+  401.
 - A request whose ``Origin`` is not the address it was sent to (its ``Host``) is refused
   (403), whatever it carries, and so is one the browser marks ``Sec-Fetch-Site:
   cross-site``.
+- A state-changing request (anything but GET and HEAD) must be ``application/json``: a
+  page elsewhere can send a form or ``text/plain`` without asking, never JSON (415).
 - A ``Host`` header that is not this server's (DNS rebinding: a site whose name resolves
   to 127.0.0.1) is refused (403) unless the Studio was bound to that host on purpose.
 
@@ -20,34 +24,32 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable
-from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ANY_HOST", "LOOPBACK_HOSTS", "SecurityMiddleware", "cookie_name"]
+__all__ = ["ANY_HOST", "LOOPBACK_HOSTS", "SecurityMiddleware"]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 ANY_HOST = "*"
 """In ``hosts``: any ``Host`` header (a Studio bound to every interface, 0.0.0.0)."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_TOKEN_PARAM = "token"
-
-
-def cookie_name(port: int | None) -> str:
-    """The cookie holding the token: one per port, so two Studios on one machine do not
-    overwrite each other's (cookies are shared across the ports of a host)."""
-    return f"grasp_studio_{port}" if port else "grasp_studio"
+_SAFE_METHODS = ("GET", "HEAD")
+_NEEDS_TOKEN = (
+    "this Studio needs its token: open the URL `grasp studio` printed (http://HOST:PORT/<token>/)"
+)
 
 
 class SecurityMiddleware:
-    """Token, Origin and Host checks in front of ``app``."""
+    """Token, Origin and Host checks in front of ``app``, which is served under
+    ``/<token>/`` (the app sees the path after the prefix)."""
 
     def __init__(self, app: ASGIApp, *, token: str, hosts: Iterable[str] = ()) -> None:
-        if not token:
-            raise ValueError("the Studio needs a non-empty token")
+        if not token or "/" in token:
+            raise ValueError("the Studio needs a non-empty token without '/'")
         self.app = app
         self.token = token
+        self.prefix = f"/{token}"
         self.hosts = frozenset(LOOPBACK_HOSTS | set(hosts))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,36 +57,25 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        port = _port(scope)
-        refusal = self._refusal(headers)
+        refusal = self._refusal(scope, headers)
         if refusal is not None:
             await _respond(scope, send, refusal[0], refusal[1])
             return
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)
-        given = dict(query).get(_TOKEN_PARAM)
-        cookie = _cookie(headers.get("cookie", ""), cookie_name(port))
-        if given is not None and self._valid(given):
-            kept = [(k, v) for k, v in query if k != _TOKEN_PARAM]
-            if scope["type"] == "http" and scope["method"] == "GET" and _is_page(scope):
-                await self._redirect_without_token(scope, send, kept, port)
-                return
-            await self.app(scope, receive, send)
+        path: str = scope["path"]
+        given, _, rest = path[1:].partition("/")
+        if not self._valid(given):
+            await _respond(scope, send, 401, _NEEDS_TOKEN)
             return
-        if cookie is not None and self._valid(cookie):
-            await self.app(scope, receive, send)
+        if not rest and not path.endswith("/"):  # /<token>: the page is at /<token>/
+            await _redirect(send, self.prefix + "/")
             return
-        await _respond(
-            scope,
-            send,
-            401,
-            "this Studio needs its token: open the URL `grasp studio` printed (it ends in "
-            "?token=...)",
-        )
+        inner = "/" + rest
+        await self.app({**scope, "path": inner, "raw_path": inner.encode()}, receive, send)
 
     def _valid(self, candidate: str) -> bool:
         return secrets.compare_digest(candidate.encode(), self.token.encode())
 
-    def _refusal(self, headers: dict[str, str]) -> tuple[int, str] | None:
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         """Why the request is refused before its token is looked at, if it is."""
         host = _host_name(headers.get("host", ""))
         if host not in self.hosts and ANY_HOST not in self.hosts:
@@ -94,28 +85,11 @@ class SecurityMiddleware:
             return 403, f"cross-site request refused (Origin {origin!r})"
         if headers.get("sec-fetch-site") == "cross-site":
             return 403, "cross-site request refused"
+        if scope["type"] == "http" and scope["method"] not in _SAFE_METHODS:
+            kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if kind != "application/json":
+                return 415, "send the request body as JSON (Content-Type: application/json)"
         return None
-
-    async def _redirect_without_token(
-        self, scope: Scope, send: Send, kept: list[tuple[str, str]], port: int | None
-    ) -> None:
-        target = scope.get("root_path", "") + scope["path"]
-        if kept:
-            target += "?" + urlencode(kept)
-        cookie = f"{cookie_name(port)}={self.token}; HttpOnly; SameSite=Strict; Path=/"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 303,
-                "headers": [
-                    (b"location", target.encode("latin-1")),
-                    (b"set-cookie", cookie.encode("latin-1")),
-                    (b"cache-control", b"no-store"),
-                    (b"content-length", b"0"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b""})
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -123,11 +97,6 @@ def _headers(scope: Scope) -> dict[str, str]:
         name.decode("latin-1").lower(): value.decode("latin-1")
         for name, value in scope.get("headers", [])
     }
-
-
-def _port(scope: Scope) -> int | None:
-    server = scope.get("server")
-    return int(server[1]) if server and server[1] is not None else None
 
 
 def _same_origin(origin: str, host: str) -> bool:
@@ -156,20 +125,19 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def _cookie(header: str, name: str) -> str | None:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except Exception:  # a malformed Cookie header: as if none was sent
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel is not None else None
-
-
-def _is_page(scope: Scope) -> bool:
-    """A request a person opens in the address bar (not the API, not an asset)."""
-    path: str = scope["path"]
-    return not path.startswith(("/api/", "/static/"))
+async def _redirect(send: Send, target: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 308,
+            "headers": [
+                (b"location", target.encode("latin-1")),
+                (b"cache-control", b"no-store"),
+                (b"content-length", b"0"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _respond(scope: Scope, send: Send, status: int, message: str) -> None:
@@ -177,7 +145,7 @@ async def _respond(scope: Scope, send: Send, status: int, message: str) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})
         return
-    if scope["path"].startswith("/api/"):
+    if "/api/" in scope["path"]:
         body = json.dumps({"error": message}).encode()
         kind = b"application/json"
     else:

@@ -77,13 +77,15 @@ class StudioServer:
 
     @property
     def url(self) -> str:
-        """The address to open: it carries the token (the page then keeps it in a cookie)."""
-        return f"{self.base_url}/?token={self.token}"
+        """The address to open: the Studio lives under ``/<token>/`` (see
+        :mod:`grasp_studio.security`)."""
+        return f"{self.base_url}/{self.token}/"
 
     def bind(self) -> None:
         """Build the app and take the port (so :attr:`url` is known before serving)."""
         bare = self.host.strip("[]")
-        hosts = () if self.loopback else (ANY_HOST if bare in ("0.0.0.0", "::") else bare,)
+        # the bound host is always an accepted Host (127.0.0.2 as much as a LAN address)
+        hosts = (ANY_HOST if bare in ("0.0.0.0", "::") else bare.lower(),)
         app = create_app(self.workspace, self.token, mock=self.mock, hosts=hosts)
         self._sock = bind(self.host, self.port)
         config = uvicorn.Config(

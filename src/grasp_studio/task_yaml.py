@@ -14,6 +14,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+import grasp_core
+from grasp_core.errors import ConfigError
+
 __all__ = [
     "TaskYamlError",
     "add_edge",
@@ -36,7 +39,7 @@ class TaskYamlError(ValueError):
 
 
 def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
+    yaml = grasp_core.bounded_yaml()  # alias bombs and runaway nesting are refused
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold a long prompt line the user wrote on one line
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -54,6 +57,8 @@ def load_text(text: str, source: str = "task.yaml") -> CommentedMap:
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise TaskYamlError(f"{where}: not valid YAML ({problem})") from None
+    except ConfigError as exc:  # too many aliased values, or nested too deep: "LINE: ..."
+        raise TaskYamlError(f"{source}:{exc}") from None
     if data is None:
         data = CommentedMap()
     if not isinstance(data, CommentedMap):

@@ -18,6 +18,17 @@ _MAX_DEPTH = 4
 """How deep :meth:`Workspace.task_files` looks for task files."""
 
 
+_SHOWN_LENGTH = 120
+"""How much of a path an error message repeats."""
+
+
+def _shown(relative: str) -> str:
+    """``relative`` as an error message shows it: quoted, cut short when it is long."""
+    if len(relative) <= _SHOWN_LENGTH:
+        return repr(relative)
+    return f"{relative[:_SHOWN_LENGTH]!r}... ({len(relative)} characters)"
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A folder of tasks and their runs."""
@@ -32,16 +43,31 @@ class Workspace:
     def resolve(self, relative: str) -> Path:
         """``relative`` (a path inside the workspace, ``/``-separated) as an absolute path
         whose real location is inside the workspace; anything else is a 404 (a 400 for a
-        path that is not text a file system takes)."""
+        path that is not text a file system takes: a NUL byte, a name too long, a folder
+        that cannot be entered)."""
+        shown = _shown(relative)
         if not relative or "\x00" in relative or "\\" in relative:
-            raise HTTPException(400, f"{relative!r} is not a path inside the workspace")
+            raise HTTPException(400, f"{shown} is not a path inside the workspace")
         candidate = Path(relative)
         if candidate.is_absolute() or ".." in candidate.parts:
-            raise HTTPException(404, f"{relative!r} is outside the workspace")
-        real = (self.root / candidate).resolve()
+            raise HTTPException(404, f"{shown} is outside the workspace")
+        try:
+            real = (self.root / candidate).resolve()
+            real.exists()  # raises what a file system refuses (ENAMETOOLONG, EACCES...)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (3.11)
+            reason = getattr(exc, "strerror", None) or "a symlink loop"
+            raise HTTPException(400, f"{shown} cannot be used as a path ({reason})") from None
         if real != self.root and not real.is_relative_to(self.root):
-            raise HTTPException(404, f"{relative!r} is outside the workspace")
+            raise HTTPException(404, f"{shown} is outside the workspace")
         return real
+
+    def contains(self, path: Path) -> bool:
+        """Whether ``path``'s real location (symlinks followed) is inside the workspace."""
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError):
+            return False
+        return real == self.root or real.is_relative_to(self.root)
 
     def relative(self, path: Path) -> str:
         """``path`` (inside the workspace) as the ``/``-separated name the API uses."""

@@ -12,6 +12,7 @@ import pytest
 
 from grasp_core import RunOptions, run_task
 from grasp_core.mock_server import MockServer
+from grasp_nodes.agent.node import AgentNodeConfig
 from grasp_nodes.llm import LLMNodeConfig
 from tests.conftest import write_task
 
@@ -118,9 +119,13 @@ def test_input_key_messages_follow_the_prompt(tmp_path: Path, server: MockServer
 
 def test_input_key_is_append_messages_and_messages_stays_the_history() -> None:
     """`input_key: X` reads as `append_messages: X` on an llm node; `input_key: messages`
-    (SyGra's default) is GraSP's history and sets nothing."""
+    (SyGra's default) is GraSP's history and sets nothing; on an agent another key is
+    refused, naming the way."""
     base: dict[str, Any] = {"prompt": [{"user": "hi"}], "model": {"name": "m"}}
     assert LLMNodeConfig.model_validate({**base, "input_key": "extra"}).append_messages == "extra"
     assert LLMNodeConfig.model_validate({**base, "input_key": "messages"}).append_messages is None
     with pytest.raises(ValueError, match="keep `append_messages`"):
         LLMNodeConfig.model_validate({**base, "input_key": "a", "append_messages": "b"})
+    agent = {**base, "node_type": "agent", "input_key": "extra"}
+    with pytest.raises(ValueError, match="only llm nodes send a key's messages after the prompt"):
+        AgentNodeConfig.model_validate(agent)

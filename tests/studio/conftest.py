@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from grasp_studio.security import cookie_name
 from grasp_studio.server import StudioServer
 from tests.conftest import REPO_ROOT
 
@@ -75,7 +74,8 @@ graph_config:
 
 @dataclass
 class Studio:
-    """A running Studio: ``url`` carries the token; ``client`` is an HTTP client holding it."""
+    """A running Studio: ``base`` is its origin, ``app`` its tokened prefix
+    (``base/<token>``), ``url`` the page to open; ``client`` is an HTTP client under ``app``."""
 
     server: StudioServer
     workspace: Path
@@ -89,6 +89,11 @@ class Studio:
         return self.server.token
 
     @property
+    def app(self) -> str:
+        """The Studio's prefix: every page, asset and API address is under it."""
+        return f"{self.base}/{self.token}"
+
+    @property
     def url(self) -> str:
         return self.server.url
 
@@ -97,9 +102,8 @@ class Studio:
         return int(self.base.rsplit(":", 1)[1])
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        """A client holding the token's cookie, as a browser does once signed in."""
-        cookies = {cookie_name(self.port): self.token}
-        return httpx.Client(base_url=self.base, cookies=cookies, **kwargs)
+        """A client whose paths (``/api/...``) are under the tokened prefix, as the page's."""
+        return httpx.Client(base_url=self.app, **kwargs)
 
 
 def make_workspace(root: Path) -> Path:
@@ -153,8 +157,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, studio_server: Studio) -> Iterator[Any]:
-    """A page signed in to ``studio_server`` (its tokened URL opened once); any request
-    leaving loopback is refused and fails the test."""
+    """A page opened at ``studio_server``'s tokened URL; any request leaving the Studio (its
+    origin) is refused and fails the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     outside: list[str] = []
 

@@ -136,5 +136,5 @@ def goto(page: Any, studio: Studio, view: str, **params: str) -> None:
     """Open ``#/view?params`` and wait until the view has drawn."""
     from urllib.parse import urlencode
 
-    page.goto(f"{studio.base}/#/{view}?{urlencode(params)}")
+    page.goto(f"{studio.url}#/{view}?{urlencode(params)}")
     page.wait_for_selector(f"main[data-view='{view}']:not([aria-busy])")

@@ -27,7 +27,7 @@ def test_run_200_records_stop_half_way_and_resume(page: Any, studio_server: Stud
     """Start: the counters reach 100 done while the rest wait; Stop: the run ends
     interrupted with those 100 committed; Resume (gate open): 200 done, none failed, each
     record written once; the view passes axe at each step."""
-    page.goto(f"{studio_server.base}/#/run?task=gated/task.yaml")
+    page.goto(f"{studio_server.url}#/run?task=gated/task.yaml")
     page.wait_for_selector("#run-state[data-state='none']")
     assert axe_violations(page) == []
 

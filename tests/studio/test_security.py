@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from grasp_studio.security import cookie_name
 from grasp_studio.workspace import Workspace
 from tests.studio.conftest import Studio
 
@@ -27,13 +26,15 @@ PROTECTED = [
 
 @pytest.mark.parametrize("path", PROTECTED)
 def test_every_request_without_the_token_is_refused(studio_server: Studio, path: str) -> None:
-    """No token, or a wrong one (in the URL or the cookie): 401, and nothing of the Studio."""
-    port = studio_server.port
+    """Outside the tokened prefix (no token, a wrong one, the token as a parameter or a
+    cookie, a prefix of it): 401, and nothing of the Studio."""
+    token = studio_server.token
     attempts = [
         httpx.get(studio_server.base + path),
-        httpx.get(studio_server.base + path, params={"token": "wrong"}),
-        httpx.get(studio_server.base + path, cookies={cookie_name(port): "wrong"}),
-        httpx.get(studio_server.base + path, cookies={"grasp_studio": studio_server.token}),
+        httpx.get(studio_server.base + "/wrong" + path),
+        httpx.get(studio_server.base + f"/{token[:-1]}" + path),
+        httpx.get(studio_server.base + path, params={"token": token}),
+        httpx.get(studio_server.base + path, cookies={f"grasp_studio_{studio_server.port}": token}),
     ]
     for response in attempts:
         assert response.status_code == 401
@@ -41,23 +42,28 @@ def test_every_request_without_the_token_is_refused(studio_server: Studio, path:
         assert "GraSP Studio</title>" not in response.text
 
 
-def test_the_tokened_url_sets_a_strict_http_only_cookie_and_drops_the_token(
+def test_the_studio_lives_under_its_tokened_prefix_and_sets_no_cookie(
     studio_server: Studio,
 ) -> None:
-    """Opening the printed URL redirects to the same page without the token, setting an
-    HttpOnly, SameSite=Strict cookie that then opens everything."""
-    first = httpx.get(studio_server.url, follow_redirects=False)
-    assert first.status_code == 303
-    assert first.headers["location"] == "/"
-    cookie = first.headers["set-cookie"]
-    assert cookie.startswith(f"{cookie_name(studio_server.port)}={studio_server.token};")
-    assert "HttpOnly" in cookie
-    assert "SameSite=Strict" in cookie
+    """The printed URL is ``/<token>/``; the page, its assets and the API answer under it
+    (``/<token>`` redirects there); no answer sets a cookie, and none leaves the prefix
+    through a redirect (``//evil.example/`` is a 401, not a way out)."""
+    assert studio_server.url == f"{studio_server.app}/"
+    page = httpx.get(studio_server.url)
+    assert page.status_code == 200
+    assert 'src="static/app.js"' in page.text  # relative: resolved under the prefix
+    bare = httpx.get(studio_server.app, follow_redirects=False)
+    assert bare.status_code == 308
+    assert bare.headers["location"] == f"/{studio_server.token}/"
     with studio_server.client() as client:
-        for path in PROTECTED[:-1]:
-            assert client.get(path).status_code == 200, path
-    api = httpx.get(studio_server.base + "/api/tasks", params={"token": studio_server.token})
-    assert api.status_code == 200  # scripts may pass the token as a parameter
+        for path in [*PROTECTED[:-1], "/static/api.js"]:
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            assert "set-cookie" not in answer.headers
+            assert answer.headers["referrer-policy"] == "no-referrer"
+    escape = httpx.get(studio_server.base + "//evil.example/", follow_redirects=False)
+    assert escape.status_code == 401
+    assert "location" not in escape.headers
 
 
 @pytest.mark.parametrize(
@@ -106,12 +112,12 @@ def test_a_studio_bound_to_every_interface_takes_any_host_but_still_its_token() 
 
     door = SecurityMiddleware(inner, token="t0ken", hosts=[ANY_HOST])
 
-    def status(query: bytes, **headers: str) -> int:
+    def status(path: str, **headers: str) -> int:
         scope = {
             "type": "http",
             "method": "GET",
-            "path": "/api/tasks",
-            "query_string": query,
+            "path": path,
+            "query_string": b"",
             "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
             "server": ("0.0.0.0", 8765),
         }
@@ -127,11 +133,11 @@ def test_a_studio_bound_to_every_interface_takes_any_host_but_still_its_token() 
         return int(sent[0]["status"])
 
     host = "studio.lan:8765"
-    assert status(b"", host=host) == 401
-    assert status(b"token=t0ken", host=host) == 200
-    assert status(b"token=t0ken", host=host, origin="http://studio.lan:8765") == 200
-    assert status(b"token=t0ken", host=host, origin="http://evil.example:8765") == 403
-    assert status(b"token=t0ken", host=host, origin="http://studio.lan:9999") == 403
+    assert status("/api/tasks", host=host) == 401
+    assert status("/t0ken/api/tasks", host=host) == 200
+    assert status("/t0ken/api/tasks", host=host, origin="http://studio.lan:8765") == 200
+    assert status("/t0ken/api/tasks", host=host, origin="http://evil.example:8765") == 403
+    assert status("/t0ken/api/tasks", host=host, origin="http://studio.lan:9999") == 403
 
 
 @pytest.mark.parametrize(
@@ -246,12 +252,13 @@ def test_grasp_studio_prints_a_tokened_loopback_url_that_answers(tmp_path: Path)
         lines = [proc.stdout.readline(), proc.stdout.readline()]
         url = lines[1].strip()
         assert url.startswith("http://127.0.0.1:"), lines
-        assert "?token=" in url
-        page = httpx.get(url, follow_redirects=True)
+        assert url.endswith("/")
+        assert len(url.rstrip("/").rsplit("/", 1)[1]) >= 32
+        page = httpx.get(url)
         ready = time.perf_counter() - started
         assert page.status_code == 200
         assert "GraSP Studio" in page.text
-        assert httpx.get(url.split("?")[0]).status_code == 401
+        assert httpx.get(url.rstrip("/").rsplit("/", 1)[0] + "/").status_code == 401
         print(f"grasp studio: first answer {ready:.2f} s after the command started")
     finally:
         proc.send_signal(signal.SIGINT)

@@ -53,7 +53,9 @@ def test_bad_picks_are_one_line(studio_server: Studio) -> None:
             client.post("/api/try", json={"path": path, "records": [str(i) for i in range(21)]}),
             client.post("/api/try", json={"path": path, "sample": "two"}),
             client.post("/api/try", json={"path": path, "records": [1]}),
-            client.post("/api/try", content=b"not json"),
+            client.post(
+                "/api/try", content=b"not json", headers={"content-type": "application/json"}
+            ),
         ]
     for answer in answers:
         assert answer.status_code == 400, answer.text

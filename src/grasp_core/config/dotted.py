@@ -5,19 +5,34 @@ put at the front of ``sys.path`` (for the life of the process) so a task's own m
 import each other normally. A module cached from *another task's folder* under the same
 name is reloaded from this one; modules from the standard library or site-packages are
 never evicted, so a task file named like one of them cannot replace it process-wide.
+
+With ``GRASP_CODE_ROOT`` set (GraSP Studio sets it for the tries and runs it starts), a
+dotted path may name only code in a module under that folder, in GraSP's own packages or in
+a plugin registered by entry point (``grasp.*`` groups): a task edited in a browser cannot
+call ``subprocess.run`` or ``os.system``. The module is looked up before it is imported, and
+the object found is checked too (a registered module's ``subprocess`` attribute is still
+``subprocess``).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 import sys
+from functools import cache
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from grasp_core.errors import PluginError
 
-__all__ = ["resolve_dotted"]
+__all__ = ["CODE_ROOT_ENV", "resolve_dotted"]
+
+CODE_ROOT_ENV = "GRASP_CODE_ROOT"
+"""The variable confining dotted paths to one folder's modules and registered plugins."""
+_GRASP_PACKAGES = frozenset({"grasp_core", "grasp_nodes", "grasp_io"})
 
 _FROM_TASK_FOLDER: dict[str, Path] = {}
 """Top-level module name → the task folder it was imported from."""
@@ -33,6 +48,9 @@ def resolve_dotted(
     if base_dir is not None:
         _prefer_folder(base_dir.resolve())
     parts = path.split(".")
+    root = os.environ.get(CODE_ROOT_ENV)
+    if root:
+        _check_allowed(path, parts[0], Path(root), what)
     errors: list[str] = []
     for cut in range(len(parts) if whole_module else len(parts) - 1, 0, -1):
         module_name = ".".join(parts[:cut])
@@ -58,6 +76,8 @@ def resolve_dotted(
                     f"cannot find {what} {path!r}: {module_name!r} has no attribute {attr!r}"
                 )
             target = getattr(target, attr)
+        if root:
+            _check_object(path, target, Path(root), what)
         return target
     where = f"the task folder {str(base_dir)!r} or " if base_dir is not None else ""
     raise PluginError(
@@ -93,3 +113,58 @@ def _import_from(module_name: str, base_dir: Path | None) -> ModuleType:
 def _local_candidate(module_name: str, base_dir: Path) -> bool:
     relative = Path(*module_name.split("."))
     return (base_dir / relative).is_dir() or (base_dir / relative).with_suffix(".py").is_file()
+
+
+def _check_allowed(path: str, top: str, root: Path, what: str) -> None:
+    """Refuse ``path`` unless its top-level module is GraSP's, a registered plugin's, or a
+    file under ``root`` (found without importing anything)."""
+    if top in _trusted_packages():
+        return
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    places = [spec.origin] if spec is not None and spec.origin else []
+    if spec is not None and spec.submodule_search_locations:
+        places += list(spec.submodule_search_locations)
+    if places and all(_inside(place, root) for place in places):
+        return
+    raise _refusal(path, top, root, what)
+
+
+def _check_object(path: str, target: Any, root: Path, what: str) -> None:
+    """Refuse what ``path`` reached through an allowed module when it is another module's
+    (``grasp_nodes.x.subprocess.run`` is ``subprocess.run``)."""
+    module_name = target.__name__ if isinstance(target, ModuleType) else None
+    module_name = module_name or getattr(target, "__module__", None)
+    if not isinstance(module_name, str):
+        return  # a plain value (a dict, a number): no code of its own
+    top = module_name.split(".")[0]
+    if top in _trusted_packages():
+        return
+    module_file = getattr(sys.modules.get(module_name), "__file__", None)
+    if module_file is not None and _inside(module_file, root):
+        return
+    raise _refusal(path, top, root, what)
+
+
+def _refusal(path: str, top: str, root: Path, what: str) -> PluginError:
+    return PluginError(
+        f"{what} {path!r} is not allowed here: {top!r} is neither a module of the workspace "
+        f"({root}) nor a registered GraSP plugin; tasks run from GraSP Studio call only those "
+        "(move the code into a module beside the task)"
+    )
+
+
+def _inside(place: str, root: Path) -> bool:
+    return Path(place).resolve().is_relative_to(root.resolve())
+
+
+@cache
+def _trusted_packages() -> frozenset[str]:
+    """GraSP's packages and the top-level packages of plugins registered by entry point."""
+    groups = [group for group in entry_points().groups if group.startswith("grasp.")]
+    plugins = {
+        ep.value.split(":")[0].split(".")[0] for group in groups for ep in entry_points(group=group)
+    }
+    return _GRASP_PACKAGES | plugins

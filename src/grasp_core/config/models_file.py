@@ -87,20 +87,20 @@ class BatchOptions(StrictModel):
     """How a batched model's requests are gathered into provider batches (`batch: true`
     takes every default)."""
 
-    max_requests: int = Field(default=10_000, ge=1)
+    max_requests: int = Field(default=10_000, ge=1, strict=True)
     """Most requests in one batch (OpenAI allows 50,000); records parked for this model
     take memory (about 20 KB each), and the run keeps about twice this many admitted."""
-    max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024, strict=True)
     """Most bytes of JSONL in one batch file (OpenAI's limit is 200 MB)."""
-    max_wait: float = Field(default=60.0, ge=0)
+    max_wait: float = Field(default=60.0, ge=0, allow_inf_nan=False)
     """Seconds the first request of a batch waits for others before a partial batch is
     submitted."""
-    poll_interval: float | None = Field(default=None, gt=0)
+    poll_interval: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     """Seconds between polls of a batch; unset: about a second at first, backing off
     toward a minute."""
     completion_window: str = Field(default="24h", pattern=r"^[1-9][0-9]*h$")
     """The provider's deadline for a batch (`24h` on OpenAI and Azure)."""
-    max_resubmits: int = Field(default=2, ge=0)
+    max_resubmits: int = Field(default=2, ge=0, strict=True)
     """Times a request is submitted again after its batch failed or expired, or after it
     failed inside a completed batch; then its record fails with the reason."""
 

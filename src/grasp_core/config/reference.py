@@ -141,7 +141,9 @@ def _toc_label(heading: str) -> str:
     their parents, so ``agent › structured_output.schema`` reads there as ``schema``, whole
     and distinct from its siblings (the full path would be cut to the same few words)."""
     last = re.split(r" › |\.|: ", heading)[-1]
-    return "models.yaml" if heading.startswith("models.yaml") else last
+    if heading == "models.yaml: <name>":
+        return "models.yaml entry"
+    return f"models.yaml {last}" if heading.startswith("models.yaml") else last
 
 
 def _nested_models(annotation: Any) -> Iterator[type[BaseModel]]:

@@ -6,13 +6,17 @@ instead): its ``model_type`` picks the litellm route, its URL and token come fro
 name upper-cased with spaces as underscores), and its ``parameters`` carry over. The token
 stays in the environment: the entry names the variable (``api_key_env``), never the key.
 
-Two kinds of problem are told apart. What cannot mean the same thing in GraSP (a Triton
-payload, a completions-API model with a local chat template, a model post-processor) is
-refused when the file loads, in one line naming the entry and GraSP's way. What depends only
-on the environment (an unset URL, several ``|``-separated URLs) or on SyGra's in-house proxy
-clients (``claude_proxy``, ``gemini_proxy``, whose request shapes only that proxy knows) is
-kept per entry and reported when the model is used for real, so ``--mock`` runs and ``grasp
-graph`` still work on a machine without SyGra's variables or proxy.
+A key or token written in the file is refused when the file loads. Every other problem is
+kept per entry, in one line naming the entry and GraSP's way, and reported when the model is
+used for real (a run builds its clients before the first record; ``grasp validate`` without
+``--mock`` checks them too): what cannot mean the same thing in GraSP (a Triton payload, a
+completions-API model with a local chat template, a model post-processor), what depends on
+the environment (an unset URL, several ``|``-separated URLs) and SyGra's in-house proxy
+clients (``claude_proxy``, ``gemini_proxy``, whose request shapes only that proxy knows). So
+SyGra's shared ``models.yaml`` loads whole, a task that does not use a refused entry runs,
+and ``--mock`` runs and ``grasp graph`` work on a machine without SyGra's variables or proxy.
+``grasp convert sygra`` is stricter (``strict=True``): it leaves refused entries out of the
+``models.yaml`` it writes and lists each one.
 """
 
 from __future__ import annotations
@@ -111,6 +115,9 @@ _REFUSED_KEYS = {
     "api_key": "keys never go in the models file; set SYGRA_<NAME>_TOKEN",
 }
 
+_SECRET_KEYS = frozenset({"auth_token", "api_key"})
+"""Refused keys that fail the whole file when it loads (a secret written in it)."""
+
 _FALSE_IS_FINE = {"completions_api", "modify_tokenizer"}
 """Refused keys that may be written as ``false`` (SyGra's default)."""
 
@@ -158,7 +165,7 @@ class SygraTranslation:
     entries: dict[str, Any] = field(default_factory=dict)
     """Every entry of the file: SyGra's translated, GraSP's as they were."""
     unusable: dict[str, str] = field(default_factory=dict)
-    """Model name → why it cannot be called on this machine (reported on first real use)."""
+    """Model name → why it cannot be called as configured (reported on first real use)."""
 
 
 def is_sygra_entry(entry: Any) -> bool:
@@ -188,8 +195,12 @@ def translate_sygra_models(
     source: str,
     document: YamlDocument | None = None,
     environ: Mapping[str, str] | None = None,
+    strict: bool = False,
 ) -> SygraTranslation:
-    """Translate every SyGra-shaped entry of ``data``; GraSP entries pass through."""
+    """Translate every SyGra-shaped entry of ``data``; GraSP entries pass through. An entry
+    GraSP cannot honour raises :class:`ConfigError` with ``strict``; otherwise it becomes an
+    ``openai/<name>`` route (which ``--mock`` serves) whose real use is refused with the same
+    line. A secret written in the file always raises."""
     env = os.environ if environ is None else environ
     result = SygraTranslation()
     for raw_name, entry in data.items():
@@ -202,8 +213,24 @@ def translate_sygra_models(
             path = (_name,) if key is None else (_name, key)
             return document.where(path) if document is not None else f"{source}: {_name}"
 
-        result.entries[name] = _translate(name, entry, where, env, result.unusable)
+        secret = sorted(_SECRET_KEYS & set(entry))
+        if secret:
+            raise ConfigError(
+                f"{where(secret[0])}: SyGra model {name!r}: {_REFUSED_KEYS[secret[0]]}"
+            )
+        try:
+            result.entries[name] = _translate(name, entry, where, env, result.unusable)
+        except ConfigError as exc:
+            if strict:
+                raise
+            result.entries[name] = {"model": f"openai/{_served(name, entry)}"}
+            result.unusable[name] = str(exc)
     return result
+
+
+def _served(name: str, entry: Mapping[str, Any]) -> str:
+    """The served model (or Azure deployment) an entry names, else the entry's name."""
+    return next((str(entry[k]) for k in _NAME_KEYS if entry.get(k) is not None), name)
 
 
 def _translate(
@@ -226,8 +253,7 @@ def _translate(
             f"{known}, or write the entry in GraSP's spelling (`model: provider/name`)"
         )
     _check_keys(name, entry, where)
-    served = next((str(entry[k]) for k in _NAME_KEYS if entry.get(k) is not None), name)
-    spec: dict[str, Any] = {"model": f"{_ROUTES[model_type]}/{served}"}
+    spec: dict[str, Any] = {"model": f"{_ROUTES[model_type]}/{_served(name, entry)}"}
     spec.update({k: entry[k] for k in _CARRIED_KEYS if k in entry})
     spec["parameters"] = _parameters(name, entry, model_type, where)
     url_var, url = _env_lookup(name, "URL", env)
@@ -261,8 +287,7 @@ def _proxy_entry(
         raise ConfigError(f"{where('parameters')}: SyGra model {name!r}: give a mapping")
     params = {_PROXY_PARAMETERS.get(str(k), str(k)): v for k, v in raw.items()}
     unusable[name] = _PROXY_REASON.format(type=model_type)
-    served = next((str(entry[k]) for k in _NAME_KEYS if entry.get(k) is not None), name)
-    return {"model": f"openai/{served}", "parameters": params}
+    return {"model": f"openai/{_served(name, entry)}", "parameters": params}
 
 
 def _check_keys(
@@ -349,7 +374,9 @@ def convert_models_file(
         if not is_sygra_entry(entry):
             continue
         try:
-            translate_sygra_models({name: entry}, source=str(models), document=document, environ={})
+            translate_sygra_models(
+                {name: entry}, source=str(models), document=document, environ={}, strict=True
+            )
         except ConfigError as exc:
             problems.append(f"{exc}; entry {name!r} left out of models.yaml")
             del tree[name]

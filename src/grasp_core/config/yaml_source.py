@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grasp_core.errors import ConfigError
 
-__all__ = ["YamlDocument", "YamlPath", "format_yaml_path", "load_yaml", "parse_yaml"]
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
+__all__ = [
+    "YamlDocument",
+    "YamlPath",
+    "bounded_yaml",
+    "format_yaml_path",
+    "load_yaml",
+    "parse_yaml",
+]
 
 _CORE_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null")
@@ -65,16 +75,25 @@ def load_yaml(path: Path) -> YamlDocument:
     return parse_yaml(text, source=str(path))
 
 
-def parse_yaml(text: str, *, source: str = "<string>") -> YamlDocument:
-    """Parse YAML text, keeping the line of every mapping key and sequence item."""
+def bounded_yaml() -> YAML:
+    """ruamel's round-trip YAML whose loading refuses alias bombs and runaway nesting
+    (``ConfigError("LINE: ...")``, see ``_yaml_bounds``): for every reader of YAML a user
+    may not have written (GraSP Studio's editor too)."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-    from ruamel.yaml.reader import ReaderError
 
     from grasp_core.config._yaml_bounds import BoundedComposer
 
     yaml = YAML(typ="rt")
-    yaml.Composer = BoundedComposer  # aliases and nesting are bounded: see _yaml_bounds
+    yaml.Composer = BoundedComposer
+    return yaml
+
+
+def parse_yaml(text: str, *, source: str = "<string>") -> YamlDocument:
+    """Parse YAML text, keeping the line of every mapping key and sequence item."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
+
+    yaml = bounded_yaml()  # aliases and nesting are bounded: see _yaml_bounds
     try:
         raw = yaml.load(text)
     except MarkedYAMLError as exc:

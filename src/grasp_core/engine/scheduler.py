@@ -26,7 +26,7 @@ from grasp_core.engine.output import OutputShaper
 from grasp_core.engine.reorder import ReorderBuffer
 from grasp_core.engine.validation import RecordValidator
 from grasp_core.engine.writer import EngineCounts, RecordResult, RecordWriter
-from grasp_core.errors import GraspError, RecordError
+from grasp_core.errors import GraspError, RecordError, StopRunError
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.graph.node_call import stop_for_interrupt
 from grasp_core.graph.walker import walk_record
@@ -229,6 +229,8 @@ class Engine:
             return result
         except SystemExit as exc:  # user code's own sys.exit failed its record already
             await stop_for_interrupt(exc, record_id=record_id, node=None)
+        except StopRunError:
+            raise  # not this record's failure: the run stops, the record is left for --resume
         except RecordError as exc:
             kind = type(exc).__name__
             extra = {"attempts": exc.attempts} if hasattr(exc, "attempts") else {}

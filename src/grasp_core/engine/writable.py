@@ -33,22 +33,27 @@ def find_unwritable(
     only with ``int64`` (Arrow-based formats store integers as int64). ASCII text and
     ordinary integers cost one check each.
     """
-    if isinstance(value, str):
-        return _not_unicode(value, f"field {path!r}" if path else "the value", surrogates)
-    if isinstance(value, int):
-        too_long = _too_long(value, path)
-        if too_long is None and int64 and value not in _INT64:
-            where = f"field {path!r}" if path else "the value"
-            return f"{where} holds an integer outside the 64-bit range ({len(str(value))} digits)"
-        return too_long
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict and not path and _all_plain(value, surrogates, int64):
+        return None  # the common case, checked without recursion or paths
+    if kind is not dict and kind is not list:  # the common containers skip the ABC checks
+        if isinstance(value, str):
+            return _not_unicode(value, f"field {path!r}" if path else "the value", surrogates)
+        if isinstance(value, int):
+            too_long = _too_long(value, path)
+            if too_long is None and int64 and value not in _INT64:
+                where = f"field {path!r}" if path else "the value"
+                digits = len(str(value))
+                return f"{where} holds an integer outside the 64-bit range ({digits} digits)"
+            return too_long
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
         for key, item in value.items():
             if isinstance(key, str) and not key.isascii():
                 where = f"a key under {path!r}" if path else "a key"
                 found = _not_unicode(key, where, surrogates)
                 if found is not None:
                     return found
-            if _plain(item):
+            if (type(item) is str and item.isascii()) or _plain(item):
                 continue
             inner = f"{path}.{key}" if path else str(key)
             found = find_unwritable(item, surrogates=surrogates, int64=int64, path=inner)
@@ -63,6 +68,35 @@ def find_unwritable(
             if found is not None:
                 return found
     return None
+
+
+def _all_plain(record: dict[Any, Any], surrogates: bool, int64: bool) -> bool:
+    """True when every key and value under ``record`` is writable and of a plain type (text,
+    numbers, None, dicts, lists): then :func:`find_unwritable` has nothing to report. False
+    sends the record through the full walk, which finds the value and names its path."""
+    stack: list[Any] = [record]
+    while stack:
+        container = stack.pop()
+        if type(container) is dict:
+            for key in container:
+                if type(key) is not str or not (key.isascii() or not surrogates):
+                    return False
+            items: Any = container.values()
+        else:
+            items = container
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                if surrogates and not item.isascii():
+                    return False
+            elif kind is int:
+                if not -_INT64_BOUND <= item < _INT64_BOUND:
+                    return False
+            elif kind is dict or kind is list:
+                stack.append(item)
+            elif kind is not float and kind is not bool and item is not None:
+                return False
+    return True
 
 
 def _plain(value: Any) -> bool:

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from grasp_core.errors import ConfigError
 from grasp_core.mock_server._dialects import Dialect, error_response, json_response
-from grasp_core.mock_server._http import Drop, Request, Response
+from grasp_core.mock_server._http import DROP, Drop, Request, Response
 from grasp_core.mock_server._multipart import parse_form
 from grasp_core.mock_server._replies import RequestError
 from grasp_core.mock_server._request_log import RequestLog
@@ -43,15 +43,21 @@ class BatchPlan:
     """How the mock's batches end: after ``delay`` seconds, the first ``fail`` batches
     created end ``failed``, the next ``expire`` end ``expired``, the rest ``completed``;
     the first ``failed_requests`` requests answered inside completed batches fail (HTTP
-    500 lines in the error file)."""
+    500 lines in the error file); the first ``lost_creates`` batches are made, but the
+    connection is dropped before the answer (a create whose answer a client never saw);
+    the first ``refused_polls`` retrievals of a batch are refused with 401 (a key revoked
+    while batches run)."""
 
     delay: float = 0.0
     fail: int = 0
     expire: int = 0
     failed_requests: int = 0
+    lost_creates: int = 0
+    refused_polls: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("delay", "fail", "expire", "failed_requests"):
+        names = ("delay", "fail", "expire", "failed_requests", "lost_creates", "refused_polls")
+        for name in names:
             if getattr(self, name) < 0:
                 raise ConfigError(f"batch plan: {name} must be >= 0, got {getattr(self, name)!r}")
 
@@ -73,17 +79,20 @@ class BatchService:
         self._batches: dict[str, _Batch] = {}
         self._ended = 0
         self._failed_lines = 0
+        self._refused = 0
 
-    async def handle(self, request: Request, answer: Answer) -> Response:
+    async def handle(self, request: Request, answer: Answer) -> Response | Drop:
         """Serve one request under :data:`BATCH_PREFIXES`."""
         path = request.path.removeprefix("/openai").removeprefix("/v1")
         parts = [p for p in path.split("/") if p]
         try:
             return await self._route(request, parts, answer)
+        except _NotFoundError as exc:  # OpenAI's answer for an unknown file or batch id
+            return error_response("openai", 404, str(exc))
         except RequestError as exc:
             return error_response("openai", 400, str(exc))
 
-    async def _route(self, request: Request, parts: list[str], answer: Answer) -> Response:
+    async def _route(self, request: Request, parts: list[str], answer: Answer) -> Response | Drop:
         method = request.method
         if parts == ["files"] and method == "POST":
             return self._upload(request)
@@ -93,10 +102,16 @@ class BatchService:
                 return Response(200, data, content_type="application/jsonl")
             return json_response(meta)
         if parts == ["batches"] and method == "POST":
-            return self._create(request)
+            created = self._create(request)
+            if len(self._batches) <= self._plan.lost_creates:
+                return DROP
+            return created
         if parts == ["batches"] and method == "GET":
             return self._list(request.query)
         if parts[:1] == ["batches"] and len(parts) == 2 and method == "GET":
+            if self._refused < self._plan.refused_polls:
+                self._refused += 1
+                return error_response("openai", 401, "mock refusal (BatchPlan.refused_polls)")
             return json_response(await self._retrieve(parts[1], answer))
         if parts[:1] == ["batches"] and len(parts) == 3 and parts[2] == "cancel":
             batch = self._batch(parts[1])
@@ -128,12 +143,12 @@ class BatchService:
 
     def _file(self, file_id: str) -> tuple[dict[str, Any], bytes]:
         if file_id not in self._files:
-            raise RequestError(f"no such file: {file_id!r}")
+            raise _NotFoundError(f"no such file: {file_id!r}")
         return self._files[file_id]
 
     def _batch(self, batch_id: str) -> _Batch:
         if batch_id not in self._batches:
-            raise RequestError(f"no such batch: {batch_id!r}")
+            raise _NotFoundError(f"no such batch: {batch_id!r}")
         return self._batches[batch_id]
 
     def _create(self, request: Request) -> Response:
@@ -236,6 +251,10 @@ class BatchService:
             ended["error_file_id"] = self._store(_jsonl(failed), "batch_output", "errors")["id"]
         counts = {"total": len(batch.lines), "completed": len(done), "failed": len(failed)}
         ended.update(status="completed", completed_at=int(time.time()), request_counts=counts)
+
+
+class _NotFoundError(RequestError):
+    """An id the server does not know (404)."""
 
 
 def _read_lines(data: bytes, endpoint: str) -> list[dict[str, Any]]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from grasp_core.engine.storage import write_atomically
-from grasp_core.logs import MASK, redact, register_secret
+from grasp_core.logs import mask_secrets, register_secret
 from grasp_core.runs.parts import TaskParts
 from grasp_core.runs.result import RunResult
 
@@ -36,10 +35,6 @@ _PACKAGE = "grasp-sdg"
 _SOURCE_KEYS = ("type", "repo_id", "config_name", "split", "revision", "file_path", "file_format")
 """What identifies a source's data (its other options shape how it is read)."""
 _TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY")
-_SECRET_KEY = re.compile(r"(?i)(?:api[-_]?key|authori[sz]ation|password|passwd|secret|token)$")
-"""A mapping key whose value is a credential (a header under `parameters.extra_headers`,
-a password option): the value is masked whatever its shape. `api_key_env`, `token_env`
-and `api_key_file` name where a key is, not the key, and are kept."""
 
 
 def grasp_version() -> str:
@@ -89,7 +84,7 @@ class RunProvenance:
                 for key in ("model_calls", "prompt_tokens", "completion_tokens", "cost_usd")
             },
         }
-        masked: dict[str, Any] = _masked(facts)
+        masked: dict[str, Any] = mask_secrets(facts)
         return masked
 
     def describe(self, sinks: Iterable[Any], metrics: Mapping[str, Any]) -> None:
@@ -116,7 +111,7 @@ class RunProvenance:
             profile = _profile(curated)
             if profile is not None:
                 facts["profile"] = profile
-        write_atomically(self.path, json.dumps(_masked(facts), indent=2, ensure_ascii=False))
+        write_atomically(self.path, json.dumps(mask_secrets(facts), indent=2, ensure_ascii=False))
         return self.path
 
 
@@ -192,16 +187,3 @@ def _profile(curated: Mapping[str, Any]) -> Any:
             except (OSError, ValueError):
                 return None
     return None
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {
-            key: MASK if _SECRET_KEY.search(str(key)) and inner else _masked(inner)
-            for key, inner in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_masked(inner) for inner in value]
-    return value

@@ -6,12 +6,7 @@ Every sink is exactly-once under resume: writes return commit tokens, and
 ``restore(committed)`` returns the output to what those tokens describe.
 """
 
-from grasp_io.sinks.csv import CsvSink, CsvSinkConfig
-from grasp_io.sinks.hf import HfSink, HfSinkConfig
-from grasp_io.sinks.json import JsonArraySink, JsonArraySinkConfig
-from grasp_io.sinks.jsonl import JsonlSink, JsonlSinkConfig
-from grasp_io.sinks.parquet import ParquetSink, ParquetSinkConfig
-from grasp_io.sinks.servicenow import ServiceNowSink, ServiceNowSinkConfig
+from grasp_core.plugin import lazy_exports
 
 __all__ = [
     "CsvSink",
@@ -27,3 +22,18 @@ __all__ = [
     "ServiceNowSink",
     "ServiceNowSinkConfig",
 ]
+
+# Imported on first use: the entry points name one sink each (``grasp_io.sinks:JsonlSink``),
+# and a run writing JSON Lines should not import the HTTP client of the ServiceNow sink.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "grasp_io.sinks.csv": ["CsvSink", "CsvSinkConfig"],
+        "grasp_io.sinks.hf": ["HfSink", "HfSinkConfig"],
+        "grasp_io.sinks.json": ["JsonArraySink", "JsonArraySinkConfig"],
+        "grasp_io.sinks.jsonl": ["JsonlSink", "JsonlSinkConfig"],
+        "grasp_io.sinks.parquet": ["ParquetSink", "ParquetSinkConfig"],
+        "grasp_io.sinks.servicenow": ["ServiceNowSink", "ServiceNowSinkConfig"],
+    },
+    __all__,
+)

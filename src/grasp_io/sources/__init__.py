@@ -2,10 +2,9 @@
 registered type: ``disk`` (JSON Lines, JSON, CSV, Parquet), ``hf``, ``oasst`` and
 ``servicenow``; private modules hold the per-format readers and the id helpers they share."""
 
-from grasp_io.sources.disk import DiskFormat, DiskSource, DiskSourceConfig, infer_format
-from grasp_io.sources.hf import HfSource, HfSourceConfig
-from grasp_io.sources.oasst import OasstSource, OasstSourceConfig
-from grasp_io.sources.servicenow import ServiceNowSource, ServiceNowSourceConfig
+from typing import Any
+
+from grasp_core.plugin import lazy_exports
 
 __all__ = [
     "DiskFormat",
@@ -21,5 +20,21 @@ __all__ = [
     "open_disk_source",
 ]
 
-open_disk_source = DiskSource
-"""The ``disk`` entry point's target (an alias of :class:`DiskSource`)."""
+# Imported on first use: the entry points name one source each, and a run reading a file
+# should not import the Hugging Face or ServiceNow clients.
+_exported, __dir__ = lazy_exports(
+    __name__,
+    {
+        "grasp_io.sources.disk": ["DiskFormat", "DiskSource", "DiskSourceConfig", "infer_format"],
+        "grasp_io.sources.hf": ["HfSource", "HfSourceConfig"],
+        "grasp_io.sources.oasst": ["OasstSource", "OasstSourceConfig"],
+        "grasp_io.sources.servicenow": ["ServiceNowSource", "ServiceNowSourceConfig"],
+    },
+    __all__,
+)
+
+
+def __getattr__(name: str) -> Any:
+    """A name of ``__all__``, imported on first use; ``open_disk_source``, the ``disk``
+    entry point's target, is :class:`DiskSource`."""
+    return _exported("DiskSource" if name == "open_disk_source" else name)

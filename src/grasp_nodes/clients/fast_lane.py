@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import anyio
 import sniffio
 
@@ -22,6 +21,9 @@ from grasp_core.plugin import ModelSpec, redact
 from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClient
 from grasp_nodes.clients.errors import error_for_status
 from grasp_nodes.clients.litellm_client import LiteLLMClient
+
+if TYPE_CHECKING:  # imported at the first call (a rerun from the cache never needs it)
+    import aiohttp
 
 __all__ = [
     "FAST_LANE_PROVIDERS",
@@ -70,6 +72,8 @@ class FastLaneClient(RetryingClient):
         return parse_completion(raw, self.name)
 
     def _open_session(self) -> Any:
+        import aiohttp
+
         connector = aiohttp.TCPConnector(limit=self.spec.max_concurrency, keepalive_timeout=30)
         self._session = aiohttp.ClientSession(connector=connector)
         return self._session
@@ -92,6 +96,8 @@ async def post_request(
     """POST ``body`` (JSON text, or a multipart form) and read the whole response: its
     status, headers and bytes. A request that takes over ``seconds``, or cannot connect,
     raises a retryable error."""
+    import aiohttp  # in sys.modules once the session exists
+
     try:
         with anyio.fail_after(seconds):
             async with session.post(url, data=body, headers=headers) as resp:

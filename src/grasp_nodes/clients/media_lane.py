@@ -22,9 +22,7 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Mapping
-from typing import Any, Final
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Final
 
 from grasp_core.errors import RetryableModelError
 from grasp_core.plugin import ModelSpec
@@ -35,6 +33,9 @@ from grasp_nodes.clients.fast_lane import (
     fast_lane_supports,
     post_request,
 )
+
+if TYPE_CHECKING:  # imported when the first media request is sent
+    import aiohttp
 
 __all__ = ["LANE_OPERATIONS", "MediaLane", "media_lane_supports"]
 
@@ -106,6 +107,8 @@ class MediaLane:
             raise RetryableModelError(f"model {self.name!r}: the response is not JSON") from exc
 
     def _open_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         connector = aiohttp.TCPConnector(limit=self.spec.max_concurrency, keepalive_timeout=30)
         self._session = aiohttp.ClientSession(connector=connector)
         return self._session
@@ -119,6 +122,8 @@ class MediaLane:
 
 def _form(model_id: str, request: Mapping[str, Any]) -> aiohttp.FormData | None:
     """The multipart body litellm sends: ``model``, the parameters, then the files."""
+    import aiohttp
+
     form = aiohttp.FormData(quote_fields=False)
     form.add_field("model", model_id)
     files: list[tuple[str, Any]] = []

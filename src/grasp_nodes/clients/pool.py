@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from grasp_core.plugin import BatchOptions, BuildEnv, CacheMode
 from grasp_nodes.clients.base import ModelClient, PolicyClient, RetryingClient
-from grasp_nodes.clients.batch import BatchClient
 from grasp_nodes.clients.fast_lane import FastLaneClient, fast_lane_supports
 from grasp_nodes.clients.litellm_client import LiteLLMClient
 from grasp_nodes.clients.replies import ReplyPolicy
@@ -64,6 +63,8 @@ def _shared_client(env: BuildEnv, model_name: str) -> RetryingClient:
     }
     litellm_client = LiteLLMClient(model_name, spec, **common)  # type: ignore[arg-type]
     if spec.batch is not None and not env.models.call_live:
+        from grasp_nodes.clients.batch import BatchClient  # httpx: only for batched entries
+
         client = BatchClient.build(env, model_name, spec, **common)
     elif fast_lane_supports(spec):
         client = FastLaneClient(model_name, spec, fallback=litellm_client, **common)

@@ -161,8 +161,8 @@ class PromptContent:
             if media is None or not text.variables:
                 return text.render(state, record_id=record_id, node=node)
             pieces = text.lookups(state, record_id=record_id, node=node)
-            if not any(media.source.is_media(value) for _, value in pieces):
-                return text.render(state, record_id=record_id, node=node)
+            if not any(_maybe_media(value, media) for _, value in pieces):
+                return text.join(pieces)
             return await _pieces_to_parts(pieces, media, record_id, node, self.where)
         parts: list[dict[str, Any]] = []
         for part in self._parts:
@@ -182,6 +182,15 @@ class PromptContent:
                     )
                 parts.extend(await _media_parts(part, state, media, record_id, node))
         return _merge_text(parts)
+
+
+_TEXT_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _maybe_media(value: Any, media: MediaContext) -> bool:
+    """``media.source.is_media(value)``, skipping text and numbers (never media in a text
+    placeholder) and the text after the last field without the call."""
+    return type(value) not in _TEXT_TYPES and value is not NO_FIELD and media.source.is_media(value)
 
 
 def _compile_part(raw: Any, where: str) -> Template | _MediaPart:

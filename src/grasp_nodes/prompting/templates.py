@@ -61,8 +61,13 @@ class Template:
     def render(self, state: Mapping[str, Any], *, record_id: str, node: str) -> str:
         if not self.variables:
             return self._literal
+        return self.join(self.lookups(state, record_id=record_id, node=node))
+
+    @staticmethod
+    def join(pieces: list[tuple[str, Any]]) -> str:
+        """The text of :meth:`lookups`' pieces (values as ``str``), as :meth:`render` gives."""
         out: list[str] = []
-        for literal, value in self.lookups(state, record_id=record_id, node=node):
+        for literal, value in pieces:
             out.append(literal)
             if value is not NO_FIELD:
                 out.append(value if isinstance(value, str) else str(value))

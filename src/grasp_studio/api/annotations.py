@@ -19,6 +19,7 @@ from grasp_studio.openapi import operation
 __all__ = ["routes"]
 
 _FIELDS = ("verdict", "rating", "edit", "note")
+_MAX_ID = 512
 
 
 def _output(request: Request, relative: object) -> grasp_core.RunFiles:
@@ -42,6 +43,8 @@ async def save_annotation(request: Request) -> Response:
     record_id = body.get("id")
     if not isinstance(record_id, str | int) or isinstance(record_id, bool) or record_id == "":
         raise HTTPException(400, 'name the record: {"id": "<its id>"}')
+    if len(str(record_id)) > _MAX_ID:
+        raise HTTPException(400, f"a record id is at most {_MAX_ID} characters")
     current = grasp_core.read_annotations(files.annotations).get(str(record_id), {})
     merged = {key: body[key] if key in body else current.get(key) for key in _FIELDS}
     saved = grasp_core.annotate(files.annotations, str(record_id), **merged)
@@ -62,7 +65,7 @@ openapi = {
         "Review a record: the fields given replace its current review (null clears one).",
         body={
             **_OUTPUT,
-            "id": {"type": "string", "minLength": 1},
+            "id": {"type": "string", "minLength": 1, "maxLength": _MAX_ID},
             "verdict": {"enum": ["accept", "reject", None]},
             "rating": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
             "note": {"type": ["string", "null"]},

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 import grasp_core
 from grasp_studio.api._common import task_file, workspace
 from grasp_studio.openapi import operation
+from grasp_studio.workspace import Workspace
 
 __all__ = [
     "int_param",
@@ -41,6 +42,8 @@ _MEDIA_PREFIXES = ("image/", "audio/", "video/")
 _INLINE_BYTES = 2 << 20
 """Largest image held in a cell (a Parquet or ``hf`` image column) sent as a data URL."""
 _MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
+_BESIDE = ("journal", "failures", "summary", "metrics", "annotations")
+"""The files beside an output the Studio reads or appends to (see ``grasp_core.RunFiles``)."""
 
 
 def int_param(
@@ -71,10 +74,16 @@ def output_param(request: Request, name: str = "output") -> Path:
 def output_path(request: Request, relative: str) -> Path:
     """The run output at ``relative`` in the workspace: an existing JSONL, JSON, CSV or
     Parquet file, or a dataset folder (a 400 for any other file: a task or models file is
-    no output, and is never read as one)."""
-    path = workspace(request).resolve(relative)
-    if not path.exists():
+    no output, and is never read as one). Files in hidden folders (``.secrets/``) are no
+    outputs, and neither is one whose journal, summary or annotations file beside it leads
+    out of the workspace (a symlink): both are a 404."""
+    space = workspace(request)
+    path = space.resolve(relative)
+    if not path.exists() or _hidden(space, path):
         raise HTTPException(404, f"{relative!r} does not exist in the workspace")
+    escaping = _escaping_file(space, grasp_core.RunFiles.of(path))
+    if escaping is not None:
+        raise HTTPException(404, f"{escaping.name} beside {relative!r} is outside the workspace")
     if grasp_core.RunFiles.of(path).output_format is None:
         raise HTTPException(
             400,
@@ -82,6 +91,21 @@ def output_path(request: Request, relative: str) -> Path:
             "an hf dataset folder",
         )
     return path
+
+
+def _hidden(space: Workspace, path: Path) -> bool:
+    """Whether ``path`` (inside the workspace) is in a hidden folder or is hidden itself."""
+    return any(part.startswith(".") for part in path.relative_to(space.root).parts)
+
+
+def _escaping_file(space: Workspace, files: grasp_core.RunFiles) -> Path | None:
+    """The first file beside the output whose real location (a symlink followed) is outside
+    the workspace, if any: it is then never read, shown or appended to."""
+    for name in _BESIDE:
+        beside: Path = getattr(files, name)
+        if (beside.is_symlink() or beside.exists()) and not space.contains(beside):
+            return beside
+    return None
 
 
 def task_runs(request: Request, task: str | None) -> list[dict[str, Any]]:
@@ -95,6 +119,10 @@ def task_runs(request: Request, task: str | None) -> list[dict[str, Any]]:
         main = _main_output(found_task)
     found = []
     for run in grasp_core.find_runs(folder):
+        if not space.contains(run.output) or _hidden(space, run.output.resolve()):
+            continue
+        if _escaping_file(space, run) is not None:
+            continue  # listed nowhere, opened nowhere (see output_path)
         summary = run.summary_data() or {}
         found.append(
             {

@@ -10,6 +10,7 @@ exactly as one started here."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import grasp_core
 from grasp_studio.api._common import json_body, task_file, text_field, workspace
 from grasp_studio.openapi import operation
 from grasp_studio.runner import Runner, StartOptions
+from grasp_studio.task_guard import check_task, child_env
 
 __all__ = ["routes"]
 
@@ -143,9 +145,14 @@ async def start(request: Request) -> JSONResponse:
     """Start ``grasp run`` on the task (``path``) with the options in the body."""
     body = await json_body(request)
     path = task_file(request, text_field(body, "path"))
-    options = _options(body, workspace(request).mock)
+    ws = workspace(request)
+    options = _options(body, ws.mock)
+    try:  # the files it names stay inside the workspace; its code is confined in the child
+        await anyio.to_thread.run_sync(check_task, ws, path)
+    except grasp_core.GraspError as exc:
+        raise HTTPException(400, str(exc).splitlines()[0]) from None
     try:
-        runner(request).start(path, options)
+        runner(request).start(path, options, env=child_env(ws, os.environ))
     except RuntimeError as exc:
         raise HTTPException(409, str(exc)) from None
     return JSONResponse(await _status(request, path, options.retry_failures), status_code=202)

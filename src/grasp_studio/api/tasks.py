@@ -6,9 +6,10 @@ its comments and key order."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +74,10 @@ def _tasks(ws: Workspace) -> list[dict[str, Any]]:
     return tasks
 
 
-def _view(request: Request, path: Path, text: str) -> dict[str, Any]:
-    """What the flow view draws for the task file at ``path`` holding ``text``."""
-    ws = workspace(request)
+def _view(ws: Workspace, path: Path, text: str) -> dict[str, Any]:
+    """What the flow view draws for the task file at ``path`` holding ``text``. Parsing and
+    layout run in a worker thread (callers use :func:`_in_thread`): a large task never
+    holds up the Studio's other requests."""
     relative = ws.relative(path)
     try:
         data = task_yaml.load_text(text, path.name)
@@ -114,10 +116,17 @@ def _task_text(path: Path) -> str:
     return text
 
 
+async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a worker thread: YAML parsing, layout and file writes never
+    run on the event loop."""
+    return await anyio.to_thread.run_sync(functools.partial(function, *args))
+
+
 async def get_task(request: Request) -> JSONResponse:
     """One task: ``path`` in the workspace."""
     path = task_file(request, request.query_params.get("path"))
-    return JSONResponse(_view(request, path, _task_text(path)))
+    ws = workspace(request)
+    return JSONResponse(await _in_thread(lambda: _view(ws, path, _task_text(path))))
 
 
 async def save_yaml(request: Request) -> JSONResponse:
@@ -125,16 +134,20 @@ async def save_yaml(request: Request) -> JSONResponse:
     broken by the Studio; what does not validate is still saved and shown as problems)."""
     body = await json_body(request)
     path = task_file(request, text_field(body, "path"))
-    _task_text(path)
     text = body.get("yaml")
     if not isinstance(text, str):
         raise HTTPException(400, "`yaml` must be the task file's text")
+    return JSONResponse(await _in_thread(_save_yaml, workspace(request), path, text))
+
+
+def _save_yaml(ws: Workspace, path: Path, text: str) -> dict[str, Any]:
+    _task_text(path)
     try:
         task_yaml.load_text(text, path.name)
     except task_yaml.TaskYamlError as exc:
         raise HTTPException(400, str(exc)) from None
     write_text(path, text)
-    return JSONResponse(_view(request, path, text))
+    return _view(ws, path, text)
 
 
 async def edit_task(request: Request) -> JSONResponse:
@@ -146,6 +159,10 @@ async def edit_task(request: Request) -> JSONResponse:
     op = body.get("op")
     if op not in _EDITS:
         raise HTTPException(400, f"`op` must be one of {', '.join(_EDITS)}, got {op!r}")
+    return JSONResponse(await _in_thread(_edit_task, workspace(request), path, op, body))
+
+
+def _edit_task(ws: Workspace, path: Path, op: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
         data = task_yaml.load_text(_task_text(path), path.name)
         _apply(data, op, body)
@@ -153,7 +170,7 @@ async def edit_task(request: Request) -> JSONResponse:
         raise HTTPException(400, str(exc)) from None
     text = task_yaml.dump(data)
     write_text(path, text)
-    return JSONResponse(_view(request, path, text))
+    return _view(ws, path, text)
 
 
 def _apply(data: Any, op: str, body: dict[str, Any]) -> None:
@@ -204,16 +221,23 @@ async def node_schema(request: Request) -> JSONResponse:
 
 async def task_models(request: Request) -> JSONResponse:
     """The models file beside the task (``models.yaml``): each entry's route, endpoint and
-    limits, and whether its key is available — never the key."""
+    limits, and whether its key is available — never the key (credential-named parameters
+    and headers, and a password in ``api_base``, are masked as in a run's provenance). A
+    models file that leads out of the workspace (a symlink) is a 404."""
     path = task_file(request, request.query_params.get("path"))
-    models_file = path.parent / "models.yaml"
-    if not models_file.is_file():
-        return JSONResponse({"file": None, "models": []})
     ws = workspace(request)
-    catalog = grasp_core.ModelCatalog.load(ws.resolve(ws.relative(models_file)))
+    folder = ws.relative(path.parent)
+    relative = "models.yaml" if folder == "." else f"{folder}/models.yaml"
+    if not (path.parent / "models.yaml").is_file():
+        return JSONResponse({"file": None, "models": []})
+    models_file = ws.resolve(relative)
+    catalog = await anyio.to_thread.run_sync(grasp_core.ModelCatalog.load, models_file)
     models = []
     for name, spec in sorted(catalog.specs.items()):
-        shown = {key: plain(getattr(spec, key, None)) for key in _SHOWN_MODEL_FIELDS}
+        shown = {
+            key: grasp_core.mask_secrets(plain(getattr(spec, key, None)))
+            for key in _SHOWN_MODEL_FIELDS
+        }
         env = getattr(spec, "api_key_env", None)
         shown["key"] = (
             {"from": "environment", "variable": env, "set": bool(os.environ.get(env))}
@@ -221,7 +245,7 @@ async def task_models(request: Request) -> JSONResponse:
             else {"from": "file" if getattr(spec, "api_key_file", None) else "default"}
         )
         models.append({"name": name, **shown})
-    return JSONResponse({"file": ws.relative(models_file), "models": models})
+    return JSONResponse({"file": relative, "models": models})
 
 
 routes: list[BaseRoute] = [

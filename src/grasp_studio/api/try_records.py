@@ -1,10 +1,12 @@
 """Trying a task on a few records before paying for a run: the records to pick from, and
-``grasp_core.preview`` over the picked ones (per node: the prompt as sent, the raw reply, the
-state change, tokens, latency and cost; and the estimate of the whole run)."""
+``grasp preview`` over the picked ones (per node: the prompt as sent, the raw reply, the
+state change, tokens, latency and cost; and the estimate of the whole run).
+
+Both run in a child process (:mod:`grasp_studio.child`), after the task's files were
+checked to be inside the workspace (:mod:`grasp_studio.task_guard`)."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import anyio.to_thread
@@ -13,9 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-import grasp_core
-from grasp_studio.api._common import json_body, plain, task_file, text_field, workspace
+from grasp_studio.api._common import json_body, task_file, text_field, workspace
+from grasp_studio.child import run_child
 from grasp_studio.openapi import operation
+from grasp_studio.task_guard import check_task
 
 __all__ = ["routes"]
 
@@ -31,13 +34,12 @@ async def source_records(request: Request) -> JSONResponse:
         limit = min(_LIST_LIMIT, max(1, int(request.query_params.get("limit", "20"))))
     except ValueError:
         raise HTTPException(400, "`limit` must be a whole number") from None
-    items = await anyio.to_thread.run_sync(
-        functools.partial(grasp_core.first_records, path, limit=limit)
+    ws = workspace(request)
+    await anyio.to_thread.run_sync(check_task, ws, path)
+    listed = await run_child(
+        request, ws, ["grasp_studio.child_tasks", "records", str(path), str(limit)], path.parent
     )
-    records = [{"id": item.record_id, "data": plain(item.data)} for item in items]
-    task = await anyio.to_thread.run_sync(grasp_core.Task.load, path)
-    data_less = task.config.data_config.source is None
-    return JSONResponse({"records": records, "data_less": data_less})
+    return JSONResponse(listed)
 
 
 async def try_records(request: Request) -> JSONResponse:
@@ -47,21 +49,25 @@ async def try_records(request: Request) -> JSONResponse:
     body = await json_body(request)
     ws = workspace(request)
     path = task_file(request, text_field(body, "path"))
-    options: dict[str, Any] = {"mock": ws.mock or bool(body.get("mock"))}
+    args = ["grasp_core", "preview", str(path), "--json"]
+    if ws.mock or bool(body.get("mock")):
+        args.append("--mock")
     ids = body.get("records")
     if ids:
         if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
             raise HTTPException(400, "`records` must be a list of record ids")
         if len(ids) > _MAX_PICK:
             raise HTTPException(400, f"try at most {_MAX_PICK} records at once")
-        options["records"] = list(dict.fromkeys(ids))
+        if any("," in i for i in ids):
+            raise HTTPException(400, "a record id with a comma cannot be picked; try by `sample`")
+        args += ["--records", ",".join(dict.fromkeys(ids))]
     else:
         sample = body.get("sample", 2)
         if not isinstance(sample, int) or isinstance(sample, bool) or not 1 <= sample <= _MAX_PICK:
             raise HTTPException(400, f"`sample` must be a whole number from 1 to {_MAX_PICK}")
-        options["sample"] = sample
-    shown = await anyio.to_thread.run_sync(functools.partial(grasp_core.preview, path, **options))
-    result = plain(shown.to_dict())
+        args += ["-n", str(sample)]
+    await anyio.to_thread.run_sync(check_task, ws, path)
+    result: dict[str, Any] = await run_child(request, ws, args, path.parent)
     result["task"] = ws.relative(path)
     return JSONResponse(result)
 

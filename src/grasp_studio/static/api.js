@@ -1,5 +1,14 @@
-// The Studio's HTTP API from the browser. The token travels in an HttpOnly cookie set when
-// the tokened URL was opened, so no request here carries it.
+// The Studio's HTTP API from the browser. The Studio lives under /<token>/ (a capability
+// URL: no cookie carries the token), so every address is built from this module's own:
+// views name API paths as "/api/...", and `appUrl` puts them under the Studio's prefix.
+
+/** The Studio's root, `/<token>/` (this file is `/<token>/static/api.js`). */
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** `path` ("/api/...") under the Studio's prefix; any other address is left as it is. */
+export function appUrl(path) {
+  return path.startsWith("/api/") ? ROOT + path.slice(1) : path;
+}
 
 /** An API answer that was not 2xx: `message` is the server's one-line `error`. */
 export class ApiError extends Error {
@@ -26,13 +35,13 @@ async function answer(response) {
 
 /** GET `path` (under /api/) and return its JSON. */
 export async function getJSON(path) {
-  return answer(await fetch(path, { headers: { accept: "application/json" } }));
+  return answer(await fetch(appUrl(path), { headers: { accept: "application/json" } }));
 }
 
 /** POST `body` as JSON to `path` and return the JSON answer. */
 export async function postJSON(path, body) {
   return answer(
-    await fetch(path, {
+    await fetch(appUrl(path), {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify(body ?? {}),
@@ -43,7 +52,7 @@ export async function postJSON(path, body) {
 /** Follow the server-sent events at `path`: `onMsg(data, type)` for each message (its data
  * parsed as JSON). Returns a function that closes the stream. */
 export function events(path, onMsg) {
-  const source = new EventSource(path);
+  const source = new EventSource(appUrl(path));
   const handle = (event) => {
     let data = event.data;
     try {
@@ -58,8 +67,10 @@ export function events(path, onMsg) {
   return () => source.close();
 }
 
-/** `path` with `params` as its query string (empty values left out). */
+/** `path` with `params` as its query string (empty values left out), under the Studio's
+ * prefix (so it also serves as an `src` or `href`). */
 export function withQuery(path, params) {
+  path = appUrl(path);
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") query.set(key, String(value));

@@ -163,7 +163,6 @@ def test_several_urls_are_refused_with_the_grasp_way(
         ("{model_type: vllm, modify_tokenizer: true}", r"m\.modify_tokenizer: .*--chat-template"),
         ("{model_type: ollama, post_process: a.B}", r"m\.post_process: .*node's `post_process`"),
         ("{model_type: vllm, url: 'http://x'}", r"m\.url: .*SYGRA_<NAME>_URL"),
-        ("{model_type: openai, auth_token: sk-1}", r"m\.auth_token: .*never go in"),
         ("{model_type: vllm, ssl_verify: false}", r"m\.ssl_verify: .*verifies certificates"),
         ("{model_type: mystery}", r"m\.model_type: .*'mystery'.*one of azure, azure_openai"),
         ("{model_type: vllm, colour: red}", r"m\.colour: .*key 'colour'"),
@@ -176,10 +175,21 @@ def test_several_urls_are_refused_with_the_grasp_way(
 def test_what_grasp_cannot_honour_is_one_line_naming_the_entry(
     tmp_path: Path, entry: str, message: str
 ) -> None:
-    """Unsupported SyGra settings fail the load with file:line, the entry and GraSP's way."""
+    """Unsupported SyGra settings do not stop the file loading (SyGra's shared models.yaml
+    holds entries a task never uses): using the entry for real is one line with file:line,
+    the entry and GraSP's way, and --mock serves it."""
+    catalog = _load(tmp_path, f"m: {entry}\nok: {{model_type: openai, model: gpt-4o}}\n")
+    assert catalog.get("ok").model == "openai/gpt-4o"
     with pytest.raises(ConfigError, match=r"models.yaml:1: " + message) as info:
-        _load(tmp_path, f"m: {entry}\n")
+        catalog.api_key("m")
     assert "\n" not in str(info.value)
+    assert catalog.with_mock("http://127.0.0.1:1").get("m").api_base == "http://127.0.0.1:1/v1"
+
+
+def test_a_key_written_in_the_file_fails_the_load(tmp_path: Path) -> None:
+    """A token in SyGra's models file is refused when the file loads, naming the variable."""
+    with pytest.raises(ConfigError, match=r"models.yaml:1: m\.auth_token: .*never go in"):
+        _load(tmp_path, "m: {model_type: openai, auth_token: sk-1}\n")
 
 
 def test_false_spellings_of_refused_flags_are_fine_and_vllm_gets_template_kwargs(

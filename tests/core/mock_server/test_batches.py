@@ -151,3 +151,27 @@ def test_a_negative_batch_flag_is_one_line() -> None:
     assert done.stderr.strip().splitlines() == [
         "grasp: error: batch plan: fail must be >= 0, got -1"
     ]
+
+
+def test_unknown_batch_and_file_ids_are_404(served: tuple[MockServer, httpx.Client]) -> None:
+    """As OpenAI answers them: an id the server does not know is 404 (not 400), so a client
+    can tell a batch that is gone from a request it got wrong."""
+    _, client = served
+    assert client.get("/batches/batch_nope").status_code == 404
+    assert client.post("/batches/batch_nope/cancel").status_code == 404
+    assert client.get("/files/file-nope/content").status_code == 404
+    assert "no such batch" in client.get("/batches/batch_nope").json()["error"]["message"]
+
+
+@pytest.mark.parametrize("served", [BatchPlan(lost_creates=1)], indirect=True)
+def test_a_lost_create_makes_the_batch_but_drops_the_answer(
+    served: tuple[MockServer, httpx.Client],
+) -> None:
+    """The first create's connection is dropped after the batch is made: the list shows it;
+    the next create is answered."""
+    _, client = served
+    with pytest.raises(httpx.HTTPError):
+        _submit(client, [_line("a", "hi")])
+    listed = client.get("/batches").json()["data"]
+    assert [b["id"] for b in listed] == ["batch_mock1"]
+    assert _submit(client, [_line("b", "hi")])["id"] == "batch_mock2"

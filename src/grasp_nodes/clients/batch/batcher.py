@@ -6,13 +6,16 @@ parked call finds no one driving becomes the driver and does the model's batch w
 (submitting a full or overdue batch, polling the batches in flight, resolving answers)
 until its own answer arrives; then the next parked call takes over. So the work lives
 exactly as long as someone waits for it, inside the run's own task tree, and a cancelled
-driver hands over at once. Ledger-critical steps (upload, create, end) are shielded from
-cancellation, so a stop never leaves a submission half recorded.
+driver hands over at once. Only the ledger's writes are shielded from cancellation (a stop
+never leaves an event half written); HTTP calls and their retries are not, so a stop is
+prompt. A driver cancelled while creating a batch leaves the file "unsettled": the next
+driver looks its batch up before creating one, as a resume would.
 
-Polling starts at about a second and backs off (x1.5) toward a minute, unless
-``poll_interval`` is set. A batch that fails or expires, and a request that fails inside a
-completed batch with a transient status, go back into the queue until they were submitted
-``1 + max_resubmits`` times; then the call fails with the last reason.
+A batch that fails, expires or is gone (404s in a row), and a request that fails inside
+a completed batch with a transient status, go back into the queue until they were submitted
+``1 + max_resubmits`` times; then the call fails with the last reason. A batch that cannot
+be collected (polls refused, or failing again and again) stops the run: it is paid, so its
+records stay unfinished for ``--resume`` (:class:`StopRunError`).
 
 Each batch reserves its requests' estimated cost in the run's metrics when it is
 submitted (and in the ledger, for a resume), released when it ends; once the budget is
@@ -28,26 +31,26 @@ import time
 
 import anyio
 
-from grasp_core.errors import ModelCallError, RetryableModelError
+from grasp_core.errors import ModelCallError, RetryableModelError, StopRunError
 from grasp_core.plugin import BatchOptions, RunMetrics, current_identity, get_logger
-from grasp_nodes.clients.batch.ledger import TERMINAL, BatchLedger, EndedBatch
-from grasp_nodes.clients.batch.requests import BatchAnswer, read_answers
+from grasp_nodes.clients.batch.answers import AnswerFiles, why_unanswered
+from grasp_nodes.clients.batch.ledger import TERMINAL, BatchLedger
+from grasp_nodes.clients.batch.requests import BatchAnswer
+from grasp_nodes.clients.batch.settling import Settler
 from grasp_nodes.clients.batch.stats import BatchStats
 from grasp_nodes.clients.batch.submitter import BatchSubmitter
-from grasp_nodes.clients.batch.waiters import Poll, Reservation, Waiter, why_failed
+from grasp_nodes.clients.batch.waiters import FIRST_POLL, Poll, Reservation, Waiter, why_failed
 
 __all__ = ["Batcher"]
 
 _log = get_logger(__name__)
 
 _NOTHING = Reservation()
-_FIRST_POLL, _MAX_POLL, _GROWTH = 1.0, 60.0, 1.5
 _POLL_FAILURES = 5
-"""Failed polls in a row after which the batch's records fail (the batch stays open in the
-ledger: a resume polls it again)."""
-_FINAL_4XX = frozenset(range(400, 500)) - {408, 409, 425, 429}
-"""Statuses a request answered inside a batch fails with for good (resubmitting it would
-be refused the same way)."""
+"""Failed polls (or downloads, or lookups) in a row after which the run stops."""
+_GONE_AFTER = 4
+"""Polls in a row answered 404 after which a batch counts as gone (a provider may not know
+a batch for a moment right after creating it); its requests are then submitted again."""
 
 
 class Batcher:
@@ -75,8 +78,10 @@ class Batcher:
         self._pending_since = 0.0
         self._members: dict[str, set[str]] = {}
         self._polls: dict[str, Poll] = {}
-        self._ready: list[tuple[str, Waiter]] = []
-        self._answers: dict[str, dict[str, BatchAnswer]] = {}
+        self._unsettled: dict[str, list[Waiter]] = {}
+        """Files uploaded and recorded whose batch is not recorded yet."""
+        self.settler = Settler(name, options, submitter, ledger)
+        self._answers = AnswerFiles(submitter)
         self._driving = False
         self._recovered = False
         self._changed: anyio.Event | None = None
@@ -117,14 +122,14 @@ class Batcher:
         self.stats.parked += 1
         book = self.ledger.model(self.name)
         batch = book.batch_of(custom_id)
-        if batch is None:
+        if batch is None and book.latest_file.get(custom_id) in self._unsettled:
+            self._notify()  # its file's batch is being made: it joins that one
+        elif batch is None:
             self._queue(waiter)
-        elif batch in book.ended:
-            self._ready.append((batch, waiter))
-            self._notify()
-        else:
+        else:  # polled, or (ended) its answers downloaded, by the driver
             self._members.setdefault(batch, set()).add(custom_id)
             self._track(batch)
+            self._notify()
         return waiter
 
     def _withdraw(self, waiter: Waiter) -> None:
@@ -136,13 +141,14 @@ class Batcher:
             self._unqueue(waiter)
 
     def _queue(self, waiter: Waiter) -> None:
-        if not self._pending:
+        starts = not self._pending
+        if starts:
             self._pending_since = time.monotonic()
         self._pending[waiter.custom_id] = waiter
         self._pending_bytes += len(waiter.line)
         self.stats.queued[waiter.record] += 1
-        if self._flush_due(time.monotonic()):
-            self._notify()
+        if starts or self._flush_due(time.monotonic()):
+            self._notify()  # a new batch starts: the driver's sleep must end by max_wait
 
     def _unqueue(self, waiter: Waiter) -> None:
         del self._pending[waiter.custom_id]
@@ -177,24 +183,22 @@ class Batcher:
                 await self._event().wait()
 
     async def _step(self) -> None:
-        while self._ready:
-            batch, waiter = self._ready.pop()
-            if not waiter.done:
-                await self._resolve(batch, [waiter])
+        for file_id in list(self._unsettled):
+            await self._settle(file_id)
         if self._pending and self._flush_due(time.monotonic()) and not self._stopped:
-            with anyio.CancelScope(shield=True):
-                await self._flush()
+            await self._flush()
         for batch, poll in list(self._polls.items()):
             if poll.next_at <= time.monotonic():
-                with anyio.CancelScope(shield=True):
-                    await self._poll(batch, poll)
+                await self._poll(batch, poll)
 
     def _idle_seconds(self) -> float:
         due = [poll.next_at for poll in self._polls.values()]
+        if self._unsettled:
+            due.append(time.monotonic() + FIRST_POLL)
         flushing = bool(self._pending) and not self._stopped
         if flushing:
             due.append(self._pending_since + self.options.max_wait)
-        if self._ready or (flushing and self._flush_due(time.monotonic())):
+        if flushing and self._flush_due(time.monotonic()):
             return 0.0
         return max(0.0, min(due) - time.monotonic()) if due else math.inf
 
@@ -233,93 +237,121 @@ class Batcher:
         ids = [w.custom_id for w in taken]
         try:
             file_id = await self.submitter.upload(b"".join(w.line for w in taken))
-            await self.ledger.write(self.name, {"event": "uploaded", "file": file_id, "ids": ids})
-            try:
-                batch = await self.submitter.create(file_id, options.completion_window)
-            except ModelCallError as exc:
-                await self._abandon(file_id, str(exc))
-                raise
         except ModelCallError as exc:
             for waiter in taken:
                 self._finish(waiter, None, f"batch not submitted: {exc}")
             return
-        batch_id = str(batch["id"])
+        except BaseException:  # cancelled: nothing recorded, nothing to pay
+            for waiter in taken:
+                self._queue(waiter)
+            raise
+        await self.ledger.write(self.name, {"event": "uploaded", "file": file_id, "ids": ids})
+        self._unsettled[file_id] = taken  # until its batch is recorded
+        await self._settle(file_id)
+
+    async def _settle(self, file_id: str) -> None:
+        """Make (or find) and record the batch of the uploaded ``file_id``; a refusal fails
+        its requests, an outcome still unknown leaves it for the next step."""
+        outcome = await self.settler.settle(file_id)
+        if outcome is None:
+            return
+        taken = self._unsettled.pop(file_id)
+        if isinstance(outcome, str):
+            for waiter in taken:
+                self._finish(waiter, None, f"batch not submitted: {outcome}")
+            return
+        batch_id = str(outcome["id"])
         cost = math.fsum(w.reservation.cost_usd for w in taken)
         reserved = [cost, sum(w.reservation.tokens for w in taken)]
         created = {"event": "created", "file": file_id, "batch": batch_id, "reserved": reserved}
         await self.ledger.write(self.name, created)
-        self.stats.saw(batch_id, str(batch.get("status") or "validating"))
-        self._members[batch_id] = set(ids)
+        self.stats.saw(batch_id, str(outcome.get("status") or "validating"))
+        self._members[batch_id] = {w.custom_id for w in taken}
         self._track(batch_id)
-        _log.info("batch submitted", model=self.name, batch=batch_id, requests=len(ids))
-
-    async def _abandon(self, file_id: str, reason: str) -> None:
-        """Record that no batch was made of ``file_id`` (so a resume does not make one)."""
-        pseudo = f"none:{file_id}"
-        await self.ledger.write(self.name, {"event": "created", "file": file_id, "batch": pseudo})
-        ended = {"event": "ended", "batch": pseudo, "status": "failed", "reason": reason}
-        await self.ledger.write(self.name, ended)
+        _log.info("batch submitted", model=self.name, batch=batch_id, requests=len(taken))
 
     async def _poll(self, batch: str, poll: Poll) -> None:
-        try:
-            info = await self.submitter.retrieve(batch)
-        except ModelCallError as exc:
-            if exc.status != 404:
-                self._poll_failed(batch, poll, exc)
+        """Poll ``batch``; once it has ended (now, or in the ledger), answer its members.
+        It is tracked until they are answered: a failed download is tried again later."""
+        if batch not in self.ledger.model(self.name).ended:
+            try:
+                info = await self.submitter.retrieve(batch)
+            except ModelCallError as exc:
+                if self._try_again(batch, poll, exc):
+                    return
+                reason = f"the provider no longer knows it ({exc})"
+                info = {"status": "failed", "errors": {"data": [{"message": reason}]}}
+            poll.failures = poll.missing = 0
+            status = str(info.get("status"))
+            self.stats.saw(batch, status)
+            if status not in TERMINAL:
+                poll.back_off(self.options.poll_interval)
                 return
-            info = {"status": "failed", "errors": {"data": [{"message": str(exc)}]}}
-        poll.failures = 0
-        status = str(info.get("status"))
-        self.stats.saw(batch, status)
-        if status not in TERMINAL:
-            self._back_off(poll)
-            return
-        event = {
-            "event": "ended",
-            "batch": batch,
-            "status": status,
-            "output": info.get("output_file_id"),
-            "errors": info.get("error_file_id"),
-            "reason": why_failed(info),
-        }
-        await self.ledger.write(self.name, event)
+            event = {
+                "event": "ended",
+                "batch": batch,
+                "status": status,
+                "output": info.get("output_file_id"),
+                "errors": info.get("error_file_id"),
+                "reason": why_failed(info),
+            }
+            await self.ledger.write(self.name, event)
+            self.metrics.reserved.release(batch)  # its answers count as they are handed out
+            poll.fresh = True
+        members = self._members.get(batch, set())
+        try:
+            await self._resolve(batch, [self._waiting[c] for c in members if c in self._waiting])
+        except ModelCallError as exc:
+            if self._try_again(batch, poll, exc):
+                return
+            _log.warning("batch output gone", model=self.name, batch=batch, error=str(exc))
+            self._answers.gone(batch)  # nothing left to collect: its requests go again
+            await self._resolve(batch, [self._waiting[c] for c in members if c in self._waiting])
         del self._polls[batch]
-        self.metrics.reserved.release(batch)  # its answers are counted as they are handed out
-        members = self._members.pop(batch, set())
-        await self._resolve(batch, [self._waiting[c] for c in members if c in self._waiting])
-        self._answers.pop(batch, None)  # a request asked later downloads it again
+        self._members.pop(batch, None)
+        if poll.fresh:  # ended in this run: its requests are all answered now
+            self._answers.drop(batch)
+            done = [c for c in members if (w := self._waiting.get(c)) is not None and w.done]
+            self.ledger.model(self.name).forget(done)
+
+    def _try_again(self, batch: str, poll: Poll, exc: ModelCallError) -> bool:
+        """After a failed poll or download: True when it is tried again later; False when
+        the batch (or its output) counts as gone, after 404s in a row (nothing to collect:
+        its requests are submitted again, within ``max_resubmits``)."""
+        if exc.status != 404:
+            self._poll_failed(batch, poll, exc)
+            return True
+        poll.missing += 1
+        if poll.missing < _GONE_AFTER:
+            poll.back_off(
+                self.options.poll_interval
+            )  # a provider may not know a new batch for a moment
+            return True
+        return False
 
     def _poll_failed(self, batch: str, poll: Poll, exc: ModelCallError) -> None:
-        """A poll failed after its retries: try again later, unless the server refuses (a
-        key or access error) or keeps failing; then the batch's parked records fail,
-        while the ledger keeps the batch open for a resume to pick up."""
+        """A poll or download failed after its retries: try again later, unless the server
+        refuses (a key or access error) or keeps failing; then the run stops, its records
+        unfinished and the batch open in the ledger (paid: failing its records would lose
+        it), so ``--resume`` collects it once the cause is fixed."""
         poll.failures += 1
         _log.warning("batch poll failed", model=self.name, batch=batch, error=str(exc))
         if isinstance(exc, RetryableModelError) and poll.failures < _POLL_FAILURES:
-            self._back_off(poll)
+            poll.back_off(self.options.poll_interval)
             return
-        del self._polls[batch]
-        reason = f"cannot poll batch {batch} ({exc}); it stays in the ledger: --resume polls it"
-        for custom_id in self._members.pop(batch, set()):
-            waiter = self._waiting.get(custom_id)
-            if waiter is not None:
-                self._finish(waiter, None, reason)
-
-    def _back_off(self, poll: Poll) -> None:
-        poll.next_at = time.monotonic() + poll.interval
-        if self.options.poll_interval is None:
-            poll.interval = min(_MAX_POLL, poll.interval * _GROWTH)
-
-    def _first_interval(self) -> float:
-        return self.options.poll_interval or _FIRST_POLL
+        raise StopRunError(
+            f"model {self.name!r}: cannot collect batch {batch} ({exc}); fix the cause, then "
+            "run again with --resume: it collects the batch"
+        ) from exc
 
     def _track(self, batch: str) -> None:
         """Poll the open ``batch``, and hold its reservation (the ledger's) in the budget."""
         if batch in self._polls:
             return
-        self._polls[batch] = Poll(time.monotonic(), self._first_interval())
-        reserved = self.ledger.model(self.name).reserved.get(batch)
-        if reserved is not None:
+        self._polls[batch] = Poll.first(self.options.poll_interval)
+        book = self.ledger.model(self.name)
+        reserved = book.reserved.get(batch)
+        if reserved is not None and batch not in book.ended:
             self.metrics.reserved.reserve(batch, *reserved)
             self.metrics.notify()
 
@@ -328,29 +360,14 @@ class Batcher:
         if not waiters:
             return
         ended = self.ledger.model(self.name).ended[batch]
-        answers = await self._answers_of(batch, ended)
+        answers = await self._answers.of(batch, ended)
         for waiter in waiters:
             answer = answers.get(waiter.custom_id)
             if answer is not None and answer.body is not None:
                 self._finish(waiter, answer, None)
-            elif answer is not None:
-                reason = f"request failed in batch {batch}: HTTP {answer.status}: {answer.error}"
-                self._retry_or_fail(waiter, reason, final=answer.status in _FINAL_4XX)
             else:
-                why = f": {ended.reason}" if ended.reason else ""
-                self._retry_or_fail(waiter, f"batch {batch} {ended.status}{why}")
-
-    async def _answers_of(self, batch: str, ended: EndedBatch) -> dict[str, BatchAnswer]:
-        """The answers in ``batch``'s output and error files (downloaded once)."""
-        answers = self._answers.get(batch)
-        if answers is None:
-            answers = {}
-            for file_id in (ended.error_file, ended.output_file):
-                if file_id:
-                    with anyio.CancelScope(shield=True):
-                        answers.update(read_answers(await self.submitter.content(file_id)))
-            self._answers[batch] = answers
-        return answers
+                reason, final = why_unanswered(batch, ended, answer)
+                self._retry_or_fail(waiter, reason, final=final)
 
     async def _recover(self) -> None:
         """Once, on the first call: pick up what the ledger says an earlier run left in
@@ -358,28 +375,14 @@ class Batcher:
         it (found by its input file), else one made now; open batches are polled again."""
         if self._recovered:
             return
-        book = self.ledger.model(self.name)
-        if not book.unbatched_files():  # nothing to ask the provider: no lock, no wait
-            for batch in book.open_batches():
-                self._track(batch)
-            self._recovered = True
-            return
         if self._recovery is None:
             self._recovery = anyio.Lock()
         async with self._recovery:
-            if self._recovered:
-                return
-            book = self.ledger.model(self.name)
-            with anyio.CancelScope(shield=True):
-                for file_id in book.unbatched_files():
-                    found = await self.submitter.find(file_id)
-                    if found is None:
-                        found = await self.submitter.create(file_id, self.options.completion_window)
-                    event = {"event": "created", "file": file_id, "batch": str(found["id"])}
-                    await self.ledger.write(self.name, event)
-            for batch in book.open_batches():
-                self._track(batch)
-            self._recovered = True
+            if not self._recovered:
+                await self.settler.recover()
+                for batch in self.ledger.model(self.name).open_batches():
+                    self._track(batch)
+                self._recovered = True
 
     # --- wake-ups --------------------------------------------------------------------------
 

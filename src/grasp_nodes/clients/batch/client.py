@@ -11,6 +11,9 @@ batched model widens to twice its ``max_requests`` (see ``BackendPool``).
 
 from __future__ import annotations
 
+import hashlib
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, cast
 
 from grasp_core.errors import ConfigError
@@ -23,12 +26,31 @@ from grasp_nodes.clients.batch.stats import BatchStats
 from grasp_nodes.clients.batch.submitter import BatchSubmitter, batch_url
 from grasp_nodes.clients.batch.waiters import Reservation
 from grasp_nodes.clients.fast_lane import FAST_LANE_PROVIDERS, parse_completion
+from grasp_nodes.clients.replies import ReplyPolicy
 
 __all__ = ["BATCH_STATS_KEY", "BatchClient", "batch_stats"]
 
 BATCH_STATS_KEY = "grasp_nodes.batch_stats"
 """Where the run's :class:`BatchStats` sit in ``BuildEnv.shared``."""
 _LEDGER_KEY = "grasp_nodes.batch_ledger"
+
+
+@dataclass(slots=True)
+class _CallIds:
+    """The custom ids of one call: fixed before its retries, so an attempt retried after a
+    transient failure (a download that failed) joins the same batch request instead of
+    paying for a new one; a reply asked again (cut off or empty) is a new request."""
+
+    first: str
+    asked_again: int = 0
+
+    def current(self) -> str:
+        if not self.asked_again:
+            return self.first
+        return hashlib.sha256(f"{self.first}:again:{self.asked_again}".encode()).hexdigest()
+
+
+_CALL_IDS: ContextVar[_CallIds | None] = ContextVar("grasp_batch_call_ids", default=None)
 
 
 class BatchClient(RetryingClient):
@@ -63,14 +85,33 @@ class BatchClient(RetryingClient):
         batcher = Batcher(name, options, submitter, ledger, batch_stats(env))
         return cls(name, spec, batcher=batcher, **common)
 
-    async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
+    async def _call(
+        self,
+        wired: list[dict[str, Any]],
+        params: dict[str, Any],
+        policy: ReplyPolicy,
+        max_retries: int | None,
+    ) -> ChatResult:
+        token = _CALL_IDS.set(_CallIds(self._custom_id(wired, params)))
+        try:
+            return await super()._call(wired, params, policy, max_retries)
+        finally:
+            _CALL_IDS.reset(token)
+
+    def _custom_id(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> str:
         # its own endpoint name: the cache's keys count their occurrences apart
-        endpoint = f"batch:{self.cache_endpoint}"
-        custom_id = custom_id_for(self.spec, endpoint, messages, params)
+        return custom_id_for(self.spec, f"batch:{self.cache_endpoint}", messages, params)
+
+    async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
+        ids = _CALL_IDS.get()
+        custom_id = ids.current() if ids is not None else self._custom_id(messages, params)
         body = {"model": self._model_id, "messages": messages, **params}
         line = batch_line(custom_id, self._url, body)
         raw = await self.batcher.submit(custom_id, line, self._reservation(messages, params))
-        return parse_completion(raw, self.name)
+        result = parse_completion(raw, self.name)
+        if ids is not None and result.defect is not None:
+            ids.asked_again += 1  # should it be asked again, that is a new request
+        return result
 
     def _reservation(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Reservation:
         """What the request reserves of the budget while in a batch: its prompt, and

@@ -11,7 +11,8 @@ batch (polled again, or its output downloaded again) instead of being paid for t
 crash between an upload and its ``uploaded`` line leaves an orphan file, which costs
 nothing; the gap between creating a batch and its ``created`` line is closed by looking
 the batch up by its input file (:meth:`Batcher` does it on resume). A torn last line (a
-crash mid-write) is skipped.
+crash mid-write) is skipped, and cut off before the next event is appended (written after
+it, that event would share its line and be skipped too).
 """
 
 from __future__ import annotations
@@ -67,6 +68,16 @@ class ModelLedger:
         """Batches created and not yet ended."""
         return [b for b in self.batch_of_file.values() if b not in self.ended]
 
+    def forget(self, ids: list[str]) -> None:
+        """Drop ``ids`` from memory: their requests were answered (or failed for good) by
+        this run, which never asks them again. The file on disk keeps them for a resume;
+        so memory holds the requests of open batches, not every request of the run."""
+        for custom_id in ids:
+            file_id = self.latest_file.pop(custom_id, None)
+            self.submissions.pop(custom_id, None)
+            if file_id is not None and file_id in self.batch_of_file:
+                self.files[file_id] = []  # its ids stay on disk; the key says it is batched
+
     def apply(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "uploaded":
@@ -106,12 +117,14 @@ class BatchLedger:
         """Append ``event`` for ``model`` and sync it to disk, then apply it."""
         book = self.model(model)  # read the file first, so this event is applied once
         line = json.dumps({**event, "model": model}, separators=(",", ":")) + "\n"
-        await anyio.to_thread.run_sync(self._append, line)
-        book.apply(event)
+        with anyio.CancelScope(shield=True):  # a stop never leaves an event half recorded
+            await anyio.to_thread.run_sync(self._append, line)
+            book.apply(event)
 
     def _append(self, line: str) -> None:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _cut_torn_tail(self.path)
             self._file = self.path.open("a", encoding="utf-8")
         self._file.write(line)
         self._file.flush()
@@ -121,6 +134,28 @@ class BatchLedger:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Truncate ``path`` after its last newline: drop a line a crash tore mid-write."""
+    try:
+        with path.open("r+b") as file:
+            size = file.seek(0, os.SEEK_END)
+            keep = size
+            while keep > 0:
+                start = max(0, keep - 65536)
+                file.seek(start)
+                chunk = file.read(keep - start)
+                cut = chunk.rfind(b"\n")
+                if cut >= 0:
+                    keep = start + cut + 1
+                    break
+                keep = start
+            if keep < size:
+                file.truncate(keep)
+                os.fsync(file.fileno())
+    except FileNotFoundError:
+        return
 
 
 def _read(path: Path) -> list[dict[str, Any]]:

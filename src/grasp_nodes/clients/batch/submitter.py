@@ -18,15 +18,16 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import httpx
 
-from grasp_core.errors import RetryableModelError
+from grasp_core.errors import ModelCallError, RetryableModelError
 from grasp_core.plugin import ModelSpec, redact
 from grasp_nodes.clients.base import KEYLESS_API_KEYS
 from grasp_nodes.clients.errors import error_for_status
-from grasp_nodes.clients.retry import call_with_retries
+from grasp_nodes.clients.retry import backoff_seconds, call_with_retries
 
-__all__ = ["BatchSubmitter", "batch_url"]
+__all__ = ["BatchSubmitter", "UnknownOutcomeError", "batch_url"]
 
 _OPENAI_BASE = "https://api.openai.com/v1"
 _AZURE_VERSION = "2024-10-21"
@@ -35,6 +36,12 @@ _AZURE_VERSION = "2024-10-21"
 def batch_url(spec: ModelSpec) -> str:
     """The ``url`` each line of ``spec``'s batch files names (and the batch's endpoint)."""
     return "/chat/completions" if spec.provider == "azure" else "/v1/chat/completions"
+
+
+class UnknownOutcomeError(RetryableModelError):
+    """A create's answer was lost and the lookup that would tell whether the batch was made
+    failed too: the file's batch may exist (and be paid for), so nothing may create another
+    from it until a lookup answers."""
 
 
 class BatchSubmitter:
@@ -62,9 +69,31 @@ class BatchSubmitter:
         return str(reply["id"])
 
     async def create(self, file_id: str, window: str) -> dict[str, Any]:
-        """Create a batch from an uploaded file."""
+        """Create a batch from an uploaded file, at most once. A create whose answer is lost
+        (a timeout, a dropped connection, a 5xx) may have made the batch all the same, so
+        before each new try the batch made of ``file_id`` is looked up (:meth:`find`);
+        when that lookup fails too, :class:`UnknownOutcomeError` is raised."""
         body = {"input_file_id": file_id, "endpoint": batch_url(self.spec)}
-        return await self._json("POST", "batches", json={**body, "completion_window": window})
+        body["completion_window"] = window
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                return await self._json("POST", "batches", retries=0, json=body)
+            except RetryableModelError as exc:
+                try:
+                    found = await self.find(file_id)
+                except ModelCallError as lookup:
+                    message = (
+                        f"model {self.name!r}: the answer to creating a batch of {file_id} "
+                        f"was lost ({exc}) and looking it up failed ({lookup})"
+                    )
+                    raise UnknownOutcomeError(message, status=exc.status) from lookup
+                if found is not None:
+                    return found
+                if tries > self.spec.max_retries:
+                    raise
+                await anyio.sleep(backoff_seconds(exc, tries))
 
     async def retrieve(self, batch_id: str) -> dict[str, Any]:
         return await self._json("GET", f"batches/{batch_id}")
@@ -89,8 +118,10 @@ class BatchSubmitter:
         """The bytes of an output or error file."""
         return await self._send("GET", f"files/{file_id}/content")
 
-    async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        raw = await self._send(method, path, **kwargs)
+    async def _json(
+        self, method: str, path: str, *, retries: int | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        raw = await self._send(method, path, retries=retries, **kwargs)
         try:
             reply = json.loads(raw)
         except ValueError as exc:
@@ -99,7 +130,9 @@ class BatchSubmitter:
             raise RetryableModelError(f"model {self.name!r}: {path} answered {reply!r}")
         return reply
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> bytes:
+    async def _send(
+        self, method: str, path: str, *, retries: int | None = None, **kwargs: Any
+    ) -> bytes:
         params = {**self._params, **kwargs.pop("params", {})}
 
         async def attempt() -> bytes:
@@ -123,7 +156,8 @@ class BatchSubmitter:
                 )
             return resp.content
 
-        result, _ = await call_with_retries(attempt, max_retries=self.spec.max_retries)
+        tries = self.spec.max_retries if retries is None else retries
+        result, _ = await call_with_retries(attempt, max_retries=tries)
         return result
 
     def _open(self) -> httpx.AsyncClient:

@@ -6,7 +6,7 @@ import { el } from "../dom.js";
 
 /** Load `views/<name>.css` once. */
 export function useStyle(name) {
-  const href = `/static/views/${name}.css`;
+  const href = new URL(`${name}.css`, import.meta.url).pathname;
   if (!document.querySelector(`link[href="${href}"]`)) {
     document.head.append(el("link", { rel: "stylesheet", href }));
   }

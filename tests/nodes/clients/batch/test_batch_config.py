@@ -23,6 +23,12 @@ from tests.nodes.clients.batch.conftest import batch_task
         ("batch: {max_wait: -1}", "m.batch.max_wait: "),
         ("batch: {completion_window: 1d}", "m.batch.completion_window: "),
         ("batch: often", "m.batch: give `true`, `false` or a mapping of batch options"),
+        ("batch: {poll_interval: .inf}", "m.batch.poll_interval: input should be a finite number"),
+        ("batch: {max_wait: .inf}", "m.batch.max_wait: input should be a finite number"),
+        ("batch: {max_wait: .nan}", "m.batch.max_wait: input should be a finite number"),
+        ("batch: {max_requests: true}", "m.batch.max_requests: input should be a valid integer"),
+        ("batch: {max_resubmits: false}", "m.batch.max_resubmits: input should be a valid int"),
+        ("batch: {max_bytes: 2048.0}", "m.batch.max_bytes: input should be a valid integer"),
     ],
 )
 def test_bad_batch_options_are_one_line_naming_the_key(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from grasp_core import RunOptions, run_task
+from grasp_core.errors import StopRunError
 from grasp_core.mock_server import BatchPlan, MockServer
 from tests.nodes.clients.batch.conftest import (
     BATCH,
@@ -140,3 +141,22 @@ def test_two_batched_nodes_run_under_trio(tmp_path: Path, server: MockServer) ->
     assert live_calls(server) == []
     rows = _rows(tmp_path / "out.jsonl")
     assert all(str(row["draft"]) in str(row["final"]) for row in rows)
+
+
+@pytest.mark.parametrize("plan", [BatchPlan(refused_polls=1)])
+def test_a_refused_poll_stops_the_run_and_resume_collects_the_batch(
+    tmp_path: Path, server: MockServer
+) -> None:
+    """A 401 on a poll stops the run with one line naming the batch and ``--resume`` (no
+    record fails: failed records are never resumed); the resume polls the same batch and
+    writes every record, nothing submitted twice."""
+    task = batch_task(tmp_path, server.url, records=4, batch=FULL_BATCHES)
+    with pytest.raises(StopRunError, match=r"cannot collect batch batch_mock1 .*--resume"):
+        run_task(task, RunOptions(overwrite=True, cache=False))
+    failures = tmp_path / "out.failures.jsonl"
+    assert not failures.exists() or failures.read_text() == ""
+    result = run_task(task, RunOptions(resume=True, cache=False))
+    assert result.done == 4
+    assert sorted(r["id"] for r in _rows(tmp_path / "out.jsonl")) == ["r0", "r1", "r2", "r3"]
+    ids = submitted(server)
+    assert len(ids) == len(set(ids)) == 4
