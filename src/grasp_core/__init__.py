@@ -12,7 +12,8 @@ from grasp_core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from grasp_core.api import run, run_task, run_task_async
-    from grasp_core.config.dotted import CODE_ROOT_ENV
+    from grasp_core.config.data_root import DATA_ROOT_ENV, confine_data_path
+    from grasp_core.config.dotted import CODE_ROOT_ENV, task_code_refused
     from grasp_core.config.task_file import Task
     from grasp_core.config.yaml_source import bounded_yaml
     from grasp_core.errors import (
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CODE_ROOT_ENV",
+    "DATA_ROOT_ENV",
     "END",
     "START",
     "BuildEnv",
@@ -105,6 +107,7 @@ __all__ = [
     "bounded_yaml",
     "check_task",
     "compare_runs",
+    "confine_data_path",
     "failure_groups",
     "find_runs",
     "first_records",
@@ -124,6 +127,7 @@ __all__ = [
     "run_task_async",
     "sinks",
     "sources",
+    "task_code_refused",
     "task_problems",
     "transforms",
 ]
@@ -132,7 +136,8 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "grasp_core.api": ["run", "run_task", "run_task_async"],
-        "grasp_core.config.dotted": ["CODE_ROOT_ENV"],
+        "grasp_core.config.data_root": ["DATA_ROOT_ENV", "confine_data_path"],
+        "grasp_core.config.dotted": ["CODE_ROOT_ENV", "task_code_refused"],
         "grasp_core.config.task_file": ["Task"],
         "grasp_core.config.yaml_source": ["bounded_yaml"],
         "grasp_core.errors": [

@@ -60,6 +60,16 @@ class StopRunError(GraspError, RuntimeError):
     unfinished, for ``--resume`` to pick up once the cause is fixed."""
 
 
+def stop_in(exc: BaseException) -> StopRunError | None:
+    """The :class:`StopRunError` that ``exc`` is, or holds (raised in a task group)."""
+    while isinstance(exc, BaseExceptionGroup):
+        found = exc.subgroup(StopRunError)
+        if found is None:
+            return None
+        exc = found.exceptions[0]
+    return exc if isinstance(exc, StopRunError) else None
+
+
 class ShardFailedError(GraspError, RuntimeError):
     """With the Ray executor, shards failed for good; the message names each with its journal."""
 

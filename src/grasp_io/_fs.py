@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+import grasp_core
 from grasp_core.errors import ConfigError
 
 __all__ = ["coerce_config", "discard", "fsync_dir", "resolve_path"]
@@ -17,8 +18,11 @@ _Model = TypeVar("_Model", bound=BaseModel)
 
 
 def resolve_path(file_path: str, base_dir: Path) -> Path:
-    """Return ``file_path`` as an absolute path; relative paths resolve against ``base_dir``."""
-    return (base_dir / Path(file_path).expanduser()).absolute()
+    """Return ``file_path`` as an absolute path; relative paths resolve against ``base_dir``.
+    With ``GRASP_DATA_ROOT`` set (GraSP Studio's tries and runs), its real location inside
+    that folder, or a ``ConfigError``."""
+    path = (base_dir / Path(file_path).expanduser()).absolute()
+    return grasp_core.confine_data_path(path, "data file")
 
 
 def discard(temporary: Path) -> None:

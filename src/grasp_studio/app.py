@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import grasp_core
 from grasp_core.errors import GraspError
 from grasp_studio import openapi
 from grasp_studio.api import ROUTE_MODULES
@@ -66,6 +67,7 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(_NoTaskCode),
             Middleware(_SecurityHeaders),
             Middleware(SecurityMiddleware, token=token, hosts=hosts),
             Middleware(StreamLimit),
@@ -76,6 +78,9 @@ def create_app(
             Exception: _server_error,
         },
     )
+    # `/api/tasks/` is a 404, not a redirect: Starlette would redirect to `/api/tasks`,
+    # outside the token's prefix (the app sees paths without it)
+    app.router.redirect_slashes = False
     app.state.workspace = Workspace(workspace, mock=mock)
     app.state.runner = runner
     return app
@@ -109,6 +114,19 @@ async def _grasp_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     return _error(request, 500, f"internal error ({type(exc).__name__}); see the server's log")
+
+
+class _NoTaskCode:
+    """Every request is handled where no dotted path is imported: loading a task here (its
+    run's status, a check of its files) leaves its post-process steps unresolved, so nothing
+    a task names runs in the Studio's process (its child processes resolve them, confined)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with grasp_core.task_code_refused():
+            await self.app(scope, receive, send)
 
 
 class _SecurityHeaders:

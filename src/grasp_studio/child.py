@@ -5,13 +5,17 @@ A task's code (its lambdas, transforms, subgraphs) runs in a ``python -m grasp_c
 (the tab closed, the request cancelled) stops its child at once, and what the task imports
 (a ``pyarrow.py`` beside it) never enters the Studio's ``sys.path`` or modules. The child's
 dotted paths are confined to the workspace and registered plugins (see
-:mod:`grasp_studio.task_guard`). At most :data:`MAX_CHILDREN` run at once; one more is a 429.
+:mod:`grasp_studio.task_guard`). The child leads its own process group, killed whole when the
+try ends, times out or is cancelled: nothing its code started outlives it. At most
+:data:`MAX_CHILDREN` run at once; one more is a 429.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -89,16 +93,17 @@ async def _run(ws: Workspace, args: list[str], cwd: Path) -> Any:
                 assert process.stderr is not None
                 group.start_soon(_drain, process.stdout, out)
                 group.start_soon(_drain, process.stderr, err)
-            code = await process.wait()
+                code = await process.wait()
+                _kill_group(process.pid)  # what it left running would hold its output open
     except TimeoutError:  # fail_after: the child is killed below
         raise HTTPException(
             504,
             f"the try did not finish within {TIMEOUT:g} s and was stopped; look for a step "
             "that never returns, or try fewer records",
         ) from None
-    finally:
+    finally:  # the child leads its own process group: what its code started goes with it
+        _kill_group(process.pid)
         if process.returncode is None:
-            process.kill()
             with anyio.CancelScope(shield=True):
                 await process.wait()
     if len(out) > _MAX_OUTPUT:
@@ -111,6 +116,11 @@ async def _run(ws: Workspace, args: list[str], cwd: Path) -> Any:
         return json.loads(out)
     except ValueError:
         raise HTTPException(502, "the try printed no result; see the server's log") from None
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 async def _drain(stream: ByteReceiveStream, into: bytearray) -> None:

@@ -4,12 +4,17 @@ A child process, not a task in the Studio's event loop, because then a stop is e
 terminal's Ctrl-C (SIGINT: what finished is committed, the run exits 130 and ``--resume``
 continues it), a Ray driver runs as it does from the command line, a run's crash or memory
 never takes the UI down, and a run the Studio started is watched the same way as one started
-in a terminal: through the files it writes (``grasp_core.run_status``)."""
+in a terminal: through the files it writes (``grasp_core.run_status``).
+
+Each run is the leader of its own process group: a stop signals the whole group, and once
+the run has ended (it is reaped then, never left a zombie) whatever its code started and left
+behind is killed with the group."""
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -118,6 +123,7 @@ class Runner:
                 text=True,
                 errors="replace",
                 bufsize=1,
+                start_new_session=True,  # its own process group: stopped as one
             )
             run = RunProcess(task, command, process, retry=options.retry_failures)
             assert process.stdout is not None
@@ -126,6 +132,9 @@ class Runner:
                 args=(process.stdout, run.lines),
                 name="grasp run output",
                 daemon=True,
+            ).start()
+            threading.Thread(
+                target=_reap, args=(process,), name="grasp run reaper", daemon=True
             ).start()
             self._runs[task] = run
             return run
@@ -136,8 +145,7 @@ class Runner:
         if run is None or not run.running:
             return None
         run.stopping = True
-        with contextlib.suppress(ProcessLookupError):
-            run.process.send_signal(signal.SIGINT)
+        _signal_group(run.process, signal.SIGINT)
         return run
 
     def stop_all(self, timeout: float = 20.0) -> None:
@@ -148,7 +156,8 @@ class Runner:
             try:
                 run.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                run.process.kill()
+                _signal_group(run.process, signal.SIGKILL)
+                run.process.wait()
 
 
 def _follow(stream: IO[str], lines: collections.deque[str]) -> None:
@@ -156,3 +165,17 @@ def _follow(stream: IO[str], lines: collections.deque[str]) -> None:
     with stream:
         for line in stream:
             lines.append(line.rstrip("\n"))
+
+
+def _reap(process: subprocess.Popen[str]) -> None:
+    """Wait for the run to end (no zombie is left), then kill what its code started and
+    left running in its process group (a process may hold its output open: the reaper
+    does not wait for the output's end)."""
+    process.wait()
+    _signal_group(process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
+    """``signum`` to every process of the run's group (the run and what its code started)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)

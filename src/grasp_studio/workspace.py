@@ -9,9 +9,9 @@ from pathlib import Path
 
 from starlette.exceptions import HTTPException
 
-__all__ = ["Workspace"]
+__all__ = ["TASK_FILES", "Workspace"]
 
-_TASK_FILES = ("task.yaml", "graph_config.yaml")
+TASK_FILES = ("task.yaml", "graph_config.yaml")
 """What a folder's task file is called (as ``grasp run FOLDER`` looks for it)."""
 _SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".grasp"}
 _MAX_DEPTH = 4
@@ -98,5 +98,5 @@ class Workspace:
                 continue
             if entry.is_dir():
                 self._walk(entry, depth + 1, found)
-            elif entry.name in _TASK_FILES:
+            elif entry.name in TASK_FILES:
                 found.append(entry)

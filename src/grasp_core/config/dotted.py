@@ -11,15 +11,23 @@ dotted path may name only code in a module under that folder, in GraSP's own pac
 a plugin registered by entry point (``grasp.*`` groups): a task edited in a browser cannot
 call ``subprocess.run`` or ``os.system``. The module is looked up before it is imported, and
 the object found is checked too (a registered module's ``subprocess`` attribute is still
-``subprocess``).
+``subprocess``; ``sys.stdout.write`` is a method of an object no such module defines).
+
+Inside :func:`task_code_refused` (GraSP Studio's own request handling) nothing is imported at
+all: a dotted path is a ``PluginError``, and loading a task leaves its post-process steps
+unresolved; the Studio's child processes resolve them, confined.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
+import types
+from collections.abc import Iterator
+from contextvars import ContextVar
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,7 +36,7 @@ from typing import Any
 
 from grasp_core.errors import PluginError
 
-__all__ = ["CODE_ROOT_ENV", "resolve_dotted"]
+__all__ = ["CODE_ROOT_ENV", "resolve_dotted", "task_code_refused", "task_code_refused_here"]
 
 CODE_ROOT_ENV = "GRASP_CODE_ROOT"
 """The variable confining dotted paths to one folder's modules and registered plugins."""
@@ -36,6 +44,23 @@ _GRASP_PACKAGES = frozenset({"grasp_core", "grasp_nodes", "grasp_io"})
 
 _FROM_TASK_FOLDER: dict[str, Path] = {}
 """Top-level module name → the task folder it was imported from."""
+_REFUSED: ContextVar[bool] = ContextVar("grasp_task_code_refused", default=False)
+
+
+@contextlib.contextmanager
+def task_code_refused() -> Iterator[None]:
+    """Within this block (and the threads and tasks it starts), no dotted path is imported:
+    for a process that reads tasks it did not write and must not run their code."""
+    token = _REFUSED.set(True)
+    try:
+        yield
+    finally:
+        _REFUSED.reset(token)
+
+
+def task_code_refused_here() -> bool:
+    """Whether the caller runs inside :func:`task_code_refused`."""
+    return _REFUSED.get()
 
 
 def resolve_dotted(
@@ -45,6 +70,8 @@ def resolve_dotted(
     ``whole_module``, ``path`` may name a module itself (SyGra names tool modules so)."""
     if not path or any(not part.isidentifier() for part in path.split(".")):
         raise PluginError(f"{path!r} is not a dotted path (expected `package.module.name`)")
+    if _REFUSED.get():
+        raise PluginError(f"{what} {path!r} is not imported here: this process runs no task code")
     if base_dir is not None:
         _prefer_folder(base_dir.resolve())
     parts = path.split(".")
@@ -71,13 +98,15 @@ def resolve_dotted(
             ) from exc
         target: Any = module
         for attr in parts[cut:]:
+            if root and attr.startswith("__"):
+                raise _refusal(path, attr, Path(root), what)
             if not hasattr(target, attr):
                 raise PluginError(
                     f"cannot find {what} {path!r}: {module_name!r} has no attribute {attr!r}"
                 )
             target = getattr(target, attr)
-        if root:
-            _check_object(path, target, Path(root), what)
+            if root:  # every step: `steps.os.environ` goes through a module of no one allowed
+                _check_object(path, target, Path(root), what)
         return target
     where = f"the task folder {str(base_dir)!r} or " if base_dir is not None else ""
     raise PluginError(
@@ -133,19 +162,50 @@ def _check_allowed(path: str, top: str, root: Path, what: str) -> None:
 
 
 def _check_object(path: str, target: Any, root: Path, what: str) -> None:
-    """Refuse what ``path`` reached through an allowed module when it is another module's
-    (``grasp_nodes.x.subprocess.run`` is ``subprocess.run``)."""
-    module_name = target.__name__ if isinstance(target, ModuleType) else None
-    module_name = module_name or getattr(target, "__module__", None)
+    """Refuse what ``path`` reached through an allowed module unless it is a module, class or
+    function of an allowed module, a method of such a function bound to an allowed object,
+    or a plain value (``grasp_nodes.x.subprocess.run`` is ``subprocess.run``;
+    ``sys.stdout.write`` a built-in method of an object no allowed module defines)."""
+    if not _allowed_object(target, root):
+        raise _refusal(path, _owner(target).split(".")[0], root, what)
+
+
+def _owner(target: Any) -> str:
+    """The module ``target`` belongs to, as a refusal names it."""
+    if isinstance(target, ModuleType):
+        return target.__name__
+    owner = getattr(target, "__self__", None)
+    if isinstance(owner, ModuleType):
+        return owner.__name__
+    module = getattr(target, "__module__", None)
+    return module if isinstance(module, str) else type(owner or target).__module__
+
+
+def _allowed_object(target: Any, root: Path) -> bool:
+    if isinstance(target, ModuleType):
+        return _allowed_module(target.__name__, root)
+    if isinstance(target, type | types.FunctionType):
+        return _allowed_module(target.__module__, root)
+    if isinstance(target, types.MethodType):
+        owner = target.__self__
+        return _allowed_object(target.__func__, root) and _allowed_object(
+            owner if isinstance(owner, type) else type(owner), root
+        )
+    if isinstance(target, types.BuiltinFunctionType):  # a C function: its module's, or refused
+        owner = target.__self__
+        return isinstance(owner, ModuleType) and _allowed_module(owner.__name__, root)
+    if callable(target):  # a callable instance, a descriptor, a method wrapper
+        return _allowed_module(type(target).__module__, root)
+    return True  # a plain value (a dict, a number): no code of its own
+
+
+def _allowed_module(module_name: object, root: Path) -> bool:
     if not isinstance(module_name, str):
-        return  # a plain value (a dict, a number): no code of its own
-    top = module_name.split(".")[0]
-    if top in _trusted_packages():
-        return
+        return False
+    if module_name.split(".")[0] in _trusted_packages():
+        return True
     module_file = getattr(sys.modules.get(module_name), "__file__", None)
-    if module_file is not None and _inside(module_file, root):
-        return
-    raise _refusal(path, top, root, what)
+    return isinstance(module_file, str) and _inside(module_file, root)
 
 
 def _refusal(path: str, top: str, root: Path, what: str) -> PluginError:
@@ -157,7 +217,9 @@ def _refusal(path: str, top: str, root: Path, what: str) -> PluginError:
 
 
 def _inside(place: str, root: Path) -> bool:
-    return Path(place).resolve().is_relative_to(root.resolve())
+    """Whether the file ``place`` is under ``root`` (``built-in`` or ``frozen``, the origin of
+    a module with no file, is nowhere)."""
+    return Path(place).is_absolute() and Path(place).resolve().is_relative_to(root.resolve())
 
 
 @cache

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from grasp_core.config import TaskConfig, validate_block
+from grasp_core.config.dotted import task_code_refused_here
 from grasp_core.config.locate import located
 from grasp_core.config.postprocess import resolve_steps, step_specs
 from grasp_core.config.sygra_keys import task_keys
@@ -148,7 +149,8 @@ def _check_steps(config: TaskConfig, task_dir: Path, document: YamlDocument | No
     spends anything on the records it would curate."""
     with located(document, ("graph_post_process",)):
         specs = step_specs(config.post_process, config.graph_post_process)
-    resolve_steps(specs, base_dir=task_dir, document=document)
+    if not task_code_refused_here():  # GraSP Studio: its child processes check them
+        resolve_steps(specs, base_dir=task_dir, document=document)
 
 
 def _stable_name(value: Any) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from grasp_core.errors import NodeError, RecordError, StopRunError
+from grasp_core.errors import NodeError, RecordError, stop_in
 from grasp_core.graph.chat_messages import with_message_objects
 from grasp_core.graph.compiled import END, START, CompiledGraph, EdgeKey
 from grasp_core.graph.node_call import call_node, stop_for_interrupt
@@ -167,12 +167,9 @@ class _Walk:
             self._fail(exc)
         except KeyboardInterrupt as exc:  # raised by a condition: a stop, as on Ctrl-C
             await stop_for_interrupt(exc, record_id=self.record_id, node=name)
-        except StopRunError:
-            raise  # the run stops; the record is left unfinished, for --resume
         except (Exception, SystemExit) as exc:  # sys.exit in a condition fails its record
-            stop = exc.subgroup(StopRunError) if isinstance(exc, BaseExceptionGroup) else None
-            if stop is not None:  # raised in a node's own task group (multi_llm)
-                raise stop.exceptions[0] from exc
+            if (stop := stop_in(exc)) is not None:  # the record stays unfinished, for --resume
+                raise stop from stop.__cause__
             if isinstance(exc, SystemExit) and raised_by_signal_handler(exc):
                 # a stop (Ray's SIGTERM), not the condition's doing
                 await stop_for_interrupt(exc, record_id=self.record_id, node=name)

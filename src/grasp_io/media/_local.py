@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import grasp_core
 from grasp_core.errors import RecordError
 from grasp_io.media._media import Media
 from grasp_io.media._sniff import sniff
@@ -57,6 +58,8 @@ def read_path(text: str, base_dir: Path, *, max_bytes: int) -> Media:
     if not path.is_absolute():
         path = base_dir / path
     what = f"media file {str(path)!r}"
+    # with GRASP_DATA_ROOT set (GraSP Studio), the real file inside it is opened, or none
+    path = grasp_core.confine_data_path(path, "media file", error=RecordError)
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files).
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))

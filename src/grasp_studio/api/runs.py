@@ -150,7 +150,7 @@ async def start(request: Request) -> JSONResponse:
     try:  # the files it names stay inside the workspace; its code is confined in the child
         await anyio.to_thread.run_sync(check_task, ws, path)
     except grasp_core.GraspError as exc:
-        raise HTTPException(400, str(exc).splitlines()[0]) from None
+        raise HTTPException(400, ws.hide_root(" ".join(str(exc).split()))) from None
     try:
         runner(request).start(path, options, env=child_env(ws, os.environ))
     except RuntimeError as exc:

@@ -45,3 +45,90 @@ def test_without_the_variable_nothing_is_confined(
     """``grasp run`` from a terminal: any importable callable, as always."""
     monkeypatch.delenv(CODE_ROOT_ENV)
     assert resolve_dotted("json.loads", folder)("[1]") == [1]
+
+
+MODULE_WITH_IMPORTS = """
+import os
+import sys
+from os import system as shell
+
+TABLE = {"a": 1}
+
+
+class Box:
+    @classmethod
+    def make(cls, x):
+        return [x]
+
+
+def double(x):
+    return 2 * x
+"""
+
+
+@pytest.fixture
+def importing(folder: Path) -> Path:
+    """The task folder with ``wide_steps``, a module that imports ``os`` and ``sys``."""
+    (folder / "wide_steps.py").write_text(MODULE_WITH_IMPORTS)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "sys.stdout.write",
+        "sys.modules.clear",
+        "os.__all__.remove",
+        "builtins.__dict__.update",
+        "builtins.eval",
+        "wide_steps.os",
+        "wide_steps.os.system",
+        "wide_steps.shell",
+        "wide_steps.sys.stdout.write",
+        "wide_steps.TABLE.update",
+        "wide_steps.__builtins__",
+        "wide_steps.double.__globals__",
+    ],
+)
+def test_built_in_methods_and_modules_reached_by_attribute_are_refused(
+    importing: Path, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A built-in method (``sys.stdout.write``: no ``__module__`` of its own), a built-in
+    or frozen module (``sys``, ``builtins``: no file, so never "inside" the task folder the
+    process runs in), or anything reached through a module nobody allowed: refused."""
+    monkeypatch.chdir(importing)  # the child of a try runs in the task's folder
+    with pytest.raises(PluginError, match="is not allowed here"):
+        resolve_dotted(path, importing, what="lambda")
+
+
+def test_the_roots_classes_methods_and_values_still_resolve(folder: Path) -> None:
+    """What a workspace module defines: a class's bound classmethod, a plain value."""
+    (folder / "kept_steps.py").write_text(MODULE_WITH_IMPORTS)
+    assert resolve_dotted("kept_steps.Box.make", folder)(3) == [3]
+    assert resolve_dotted("kept_steps.TABLE", folder) == {"a": 1}
+
+
+def test_no_task_code_is_imported_where_it_is_refused(folder: Path) -> None:
+    """Inside ``task_code_refused`` (GraSP Studio's requests) a dotted path is a PluginError
+    before anything is imported or put on ``sys.path``, and a task loads with its
+    post-process steps unresolved."""
+    import sys
+
+    from grasp_core import Task, task_code_refused
+
+    (folder / "refused_steps.py").write_text("raise RuntimeError('ran at import')\n")
+    (folder / "task.yaml").write_text(
+        "graph_config:\n  nodes:\n    n: {node_type: lambda, lambda: refused_steps.f}\n"
+        "  edges: [{from: START, to: n}, {from: n, to: END}]\n"
+        "post_process:\n  - refused_steps.Step\n"
+    )
+    path_before = list(sys.path)
+    with task_code_refused():
+        with pytest.raises(PluginError, match="runs no task code"):
+            resolve_dotted("refused_steps.f", folder)
+        task = Task.load(folder / "task.yaml")
+    assert task.config.post_process is not None
+    assert "refused_steps" not in sys.modules
+    assert sys.path == path_before
+    with pytest.raises(PluginError, match="ran at import"):  # outside it, resolved as always
+        Task.load(folder / "task.yaml")

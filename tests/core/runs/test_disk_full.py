@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -161,7 +162,17 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     try:
         yield mount
     finally:
-        subprocess.run(["umount", str(mount)], check=True)
+        _unmount(mount)
+
+
+def _unmount(mount: Path) -> None:
+    """Unmount ``mount``; a process of the machine still leaving it (busy) is waited for a
+    while, then the mount is detached lazily (it goes once the last user leaves)."""
+    for _ in range(50):
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.2)
+    subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 def fill(disk: Path, *, leave: int) -> Path:

@@ -300,13 +300,13 @@ class Batcher:
             poll.fresh = True
         members = self._members.get(batch, set())
         try:
-            await self._resolve(batch, [self._waiting[c] for c in members if c in self._waiting])
+            await self._resolve(batch, members)
         except ModelCallError as exc:
             if self._try_again(batch, poll, exc):
                 return
             _log.warning("batch output gone", model=self.name, batch=batch, error=str(exc))
             self._answers.gone(batch)  # nothing left to collect: its requests go again
-            await self._resolve(batch, [self._waiting[c] for c in members if c in self._waiting])
+            await self._resolve(batch, members)
         del self._polls[batch]
         self._members.pop(batch, None)
         if poll.fresh:  # ended in this run: its requests are all answered now
@@ -355,19 +355,21 @@ class Batcher:
             self.metrics.reserved.reserve(batch, *reserved)
             self.metrics.notify()
 
-    async def _resolve(self, batch: str, waiters: list[Waiter]) -> None:
-        """Answer ``waiters`` from their ended ``batch``: its output, else resubmission."""
-        if not waiters:
-            return
+    async def _resolve(self, batch: str, members: set[str]) -> None:
+        """Answer the parked ``members`` of the ended ``batch``: its output, else
+        resubmission; also those that joined while its output was downloaded."""
         ended = self.ledger.model(self.name).ended[batch]
-        answers = await self._answers.of(batch, ended)
-        for waiter in waiters:
-            answer = answers.get(waiter.custom_id)
-            if answer is not None and answer.body is not None:
-                self._finish(waiter, answer, None)
-            else:
-                reason, final = why_unanswered(batch, ended, answer)
-                self._retry_or_fail(waiter, reason, final=final)
+        handled: set[str] = set()
+        while any(c in self._waiting for c in members - handled):
+            answers = await self._answers.of(batch, ended)  # no wait once downloaded
+            for waiter in [self._waiting[c] for c in members - handled if c in self._waiting]:
+                handled.add(waiter.custom_id)
+                answer = answers.get(waiter.custom_id)
+                if answer is not None and answer.body is not None:
+                    self._finish(waiter, answer, None)
+                else:
+                    reason, final = why_unanswered(batch, ended, answer)
+                    self._retry_or_fail(waiter, reason, final=final)
 
     async def _recover(self) -> None:
         """Once, on the first call: pick up what the ledger says an earlier run left in

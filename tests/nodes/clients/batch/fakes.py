@@ -40,6 +40,9 @@ class FakeProvider:
         self.create_hangs = False
         self.create_error: ModelCallError | None = None
         self.entered_create = anyio.Event()
+        self.download_gate: anyio.Event | None = None
+        """Downloads wait for it when set."""
+        self.downloading = anyio.Event()
 
     async def upload(self, data: bytes) -> str:
         self.ids = [json.loads(line)["custom_id"] for line in data.splitlines()]
@@ -66,6 +69,9 @@ class FakeProvider:
         return {"id": batch_id, "status": "completed", "output_file_id": f"out-{batch_id}"}
 
     async def content(self, file_id: str) -> bytes:
+        self.downloading.set()
+        if self.download_gate is not None:
+            await self.download_gate.wait()
         if self.download_errors:
             raise self.download_errors.pop(0)
         ids = self.files[self.batches[file_id.removeprefix("out-")]]

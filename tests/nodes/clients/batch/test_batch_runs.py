@@ -160,3 +160,34 @@ def test_a_refused_poll_stops_the_run_and_resume_collects_the_batch(
     assert sorted(r["id"] for r in _rows(tmp_path / "out.jsonl")) == ["r0", "r1", "r2", "r3"]
     ids = submitted(server)
     assert len(ids) == len(set(ids)) == 4
+
+
+MULTI_TASK = """
+data_config:
+  source: {type: disk, file_path: data.jsonl}
+  sink: {type: jsonl, file_path: out.jsonl}
+graph_config:
+  nodes:
+    both:
+      node_type: multi_llm
+      prompt: [{user: "write about {topic}"}]
+      models:
+        a: {name: batched}
+        b: {name: live}
+  edges:
+    - {from: START, to: both}
+    - {from: both, to: END}
+"""
+
+
+@pytest.mark.parametrize("plan", [BatchPlan(refused_polls=1)])
+def test_a_stop_inside_a_multi_llm_node_stops_the_run(tmp_path: Path, server: MockServer) -> None:
+    """The stop raised inside ``multi_llm``'s own task group still stops the run (it is not
+    turned into a failed record)."""
+    batch_task(tmp_path, server.url, records=4, batch=FULL_BATCHES)
+    task = tmp_path / "task.yaml"
+    task.write_text(MULTI_TASK)
+    with pytest.raises(StopRunError, match="cannot collect batch batch_mock1"):
+        run_task(task, RunOptions(overwrite=True, cache=False))
+    failures = tmp_path / "out.failures.jsonl"
+    assert not failures.exists() or failures.read_text() == ""

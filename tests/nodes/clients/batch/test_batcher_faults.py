@@ -98,10 +98,11 @@ async def test_a_batch_the_provider_no_longer_knows_is_submitted_again(tmp_path:
 
 async def test_a_request_starting_a_batch_wakes_the_sleeping_driver(tmp_path: Path) -> None:
     """While the driver sleeps until a poll an hour away, a request parked later is
-    submitted after its ``max_wait`` (0 here), not at that poll."""
+    submitted after its ``max_wait`` (a hundredth of a second here: not due yet when it
+    parks, so only a wake-up at ``max_wait`` submits it), not at that poll."""
     provider = FakeProvider()
     provider.running = True
-    batcher = make_batcher(tmp_path, provider, poll_interval=3600, max_wait=0)
+    batcher = make_batcher(tmp_path, provider, poll_interval=3600, max_wait=0.01, max_requests=2)
     async with anyio.create_task_group() as group:
         group.start_soon(batcher.submit, "a", line_of("a"))
         await _until(lambda: provider.polls == 1)
@@ -172,3 +173,35 @@ async def test_a_batch_whose_output_is_gone_is_submitted_again(tmp_path: Path) -
     with anyio.fail_after(10):
         assert json.loads(await batcher.submit("cid", line_of("cid"))) == REPLY
     assert list(provider.batches) == ["batch-1", "batch-2"]
+
+
+async def test_a_request_joining_an_ended_batch_during_its_download_is_answered(
+    tmp_path: Path,
+) -> None:
+    """On a resume, a request of a batch that ended meanwhile parks while another request
+    of it is downloading the output: both are answered from that one download."""
+    first = FakeProvider()
+    earlier = make_batcher(tmp_path, first, max_requests=2, max_wait=3600)
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            for custom_id in ("a", "b"):
+                group.start_soon(earlier.submit, custom_id, line_of(custom_id))
+    earlier.ledger.close()
+    provider = FakeProvider()
+    provider.files, provider.batches = first.files, first.batches
+    provider.download_gate = anyio.Event()
+    resumed = make_batcher(tmp_path, provider, max_requests=2, max_wait=3600)
+    answers: dict[str, object] = {}
+
+    async def ask(custom_id: str) -> None:
+        answers[custom_id] = json.loads(await resumed.submit(custom_id, line_of(custom_id)))
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask, "a")
+            await provider.downloading.wait()
+            group.start_soon(ask, "b")
+            await anyio.wait_all_tasks_blocked()
+            provider.download_gate.set()
+    assert answers == {"a": REPLY, "b": REPLY}
+    assert list(provider.batches) == ["batch-1"]
