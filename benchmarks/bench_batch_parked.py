@@ -35,6 +35,7 @@ import anyio
 from _mock_process import mock_process  # type: ignore[import-not-found]
 from grasp_core.config.models_file import BatchOptions, ModelSpec
 from grasp_core.mock_server import MockServer
+from grasp_core.observe.metrics import RunMetrics
 from grasp_nodes.clients.batch.batcher import Batcher
 from grasp_nodes.clients.batch.ledger import BatchLedger
 from grasp_nodes.clients.batch.requests import batch_line
@@ -51,7 +52,7 @@ def rss_bytes() -> int:
 async def park(parked: int, prompt_chars: int, folder: Path) -> dict[str, float]:
     options = BatchOptions(max_requests=parked + 1, max_bytes=2**40, max_wait=10**6)
     spec = ModelSpec(model="openai/b", api_base="http://127.0.0.1:9/v1", batch=options)
-    stats = BatchStats()
+    stats = BatchStats(RunMetrics())
     batcher = Batcher(
         "b", options, BatchSubmitter("b", spec, None), BatchLedger(folder / "l.jsonl"), stats
     )
