@@ -67,10 +67,12 @@ def double(x):
 
 
 @pytest.fixture
-def importing(folder: Path) -> Path:
-    """The task folder with ``wide_steps``, a module that imports ``os`` and ``sys``."""
-    (folder / "wide_steps.py").write_text(MODULE_WITH_IMPORTS)
-    return folder
+def importing(folder: Path) -> str:
+    """A module that imports ``os`` and ``sys`` in the task folder; its name, unique to the
+    test (a module of that name from another test's folder would be refused anyway)."""
+    name = f"wide_{folder.parent.name}"
+    (folder / f"{name}.py").write_text(MODULE_WITH_IMPORTS)
+    return name
 
 
 @pytest.mark.parametrize(
@@ -81,24 +83,25 @@ def importing(folder: Path) -> Path:
         "os.__all__.remove",
         "builtins.__dict__.update",
         "builtins.eval",
-        "wide_steps.os",
-        "wide_steps.os.system",
-        "wide_steps.shell",
-        "wide_steps.sys.stdout.write",
-        "wide_steps.TABLE.update",
-        "wide_steps.__builtins__",
-        "wide_steps.double.__globals__",
+        "M.os",
+        "M.os.system",
+        "M.shell",
+        "M.sys.stdout.write",
+        "M.TABLE.update",
+        "M.__builtins__",
+        "M.double.__globals__",
     ],
 )
 def test_built_in_methods_and_modules_reached_by_attribute_are_refused(
-    importing: Path, path: str, monkeypatch: pytest.MonkeyPatch
+    folder: Path, importing: str, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A built-in method (``sys.stdout.write``: no ``__module__`` of its own), a built-in
     or frozen module (``sys``, ``builtins``: no file, so never "inside" the task folder the
     process runs in), or anything reached through a module nobody allowed: refused."""
-    monkeypatch.chdir(importing)  # the child of a try runs in the task's folder
+    monkeypatch.chdir(folder)  # the child of a try runs in the task's folder
+    assert resolve_dotted(f"{importing}.double", folder)(2) == 4  # the module itself is fine
     with pytest.raises(PluginError, match="is not allowed here"):
-        resolve_dotted(path, importing, what="lambda")
+        resolve_dotted(path.replace("M.", f"{importing}."), folder, what="lambda")
 
 
 def test_the_roots_classes_methods_and_values_still_resolve(folder: Path) -> None:
