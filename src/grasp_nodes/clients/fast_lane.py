@@ -46,20 +46,44 @@ def fast_lane_supports(spec: ModelSpec) -> bool:
     return spec.api_base is not None or spec.provider in _DEFAULT_BASES
 
 
+class LaneSession:
+    """The aiohttp session of one models-file entry: opened at its first request (aiohttp is
+    imported then), its connection pool sized to the entry's concurrency."""
+
+    def __init__(self, max_concurrency: int) -> None:
+        self._limit = max_concurrency
+        self._session: Any = None
+
+    def get(self) -> Any:
+        """The session, opened now if it is not yet."""
+        if self._session is None:
+            import aiohttp
+
+            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    async def aclose(self) -> None:
+        """Release the connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
 class FastLaneClient(RetryingClient):
     """One aiohttp session per model entry, its pool sized to the backend's concurrency."""
 
     def __init__(self, *args: Any, fallback: LiteLLMClient, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fallback = fallback
-        self._session: Any = None
+        self._session = LaneSession(self.spec.max_concurrency)
         self._url, self._headers = _endpoint(self.spec, self._api_key)
         self._model_id = self.spec.model.split("/", 1)[1]
 
     async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
         if sniffio.current_async_library() != "asyncio":
             return await self._fallback._attempt(messages, params)
-        session = self._session or self._open_session()
+        session = self._session.get()
         body = json.dumps(
             {"model": self._model_id, "messages": messages, **params}, separators=(",", ":")
         )
@@ -71,17 +95,8 @@ class FastLaneClient(RetryingClient):
             raise error_for_status(status, _error_message(raw), model=self.name, headers=headers)
         return parse_completion(raw, self.name)
 
-    def _open_session(self) -> Any:
-        import aiohttp
-
-        connector = aiohttp.TCPConnector(limit=self.spec.max_concurrency, keepalive_timeout=30)
-        self._session = aiohttp.ClientSession(connector=connector)
-        return self._session
-
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.aclose()
 
 
 async def post_request(

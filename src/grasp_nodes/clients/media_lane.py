@@ -28,6 +28,7 @@ from grasp_core.errors import RetryableModelError
 from grasp_core.plugin import ModelSpec
 from grasp_nodes.clients.errors import error_for_status
 from grasp_nodes.clients.fast_lane import (
+    LaneSession,
     _endpoint,
     _error_message,
     fast_lane_supports,
@@ -65,7 +66,7 @@ class MediaLane:
         self.name = name
         self._api_key = api_key
         self._model_id = spec.model.split("/", 1)[1]
-        self._session: aiohttp.ClientSession | None = None
+        self._session = LaneSession(spec.max_concurrency)
 
     async def send(self, operation: str, request: Mapping[str, Any]) -> Any | None:
         """``operation``'s answer to ``request`` (litellm's keyword arguments, files as
@@ -85,7 +86,7 @@ class MediaLane:
                 return None
             del headers["Content-Type"]  # aiohttp writes it, with the boundary
             body = form
-        session = self._session or self._open_session()
+        session = self._session.get()
         status, answer_headers, raw = await post_request(
             session, url, body, headers, model=self.name, seconds=self.spec.timeout
         )
@@ -106,18 +107,9 @@ class MediaLane:
         except ValueError as exc:
             raise RetryableModelError(f"model {self.name!r}: the response is not JSON") from exc
 
-    def _open_session(self) -> aiohttp.ClientSession:
-        import aiohttp
-
-        connector = aiohttp.TCPConnector(limit=self.spec.max_concurrency, keepalive_timeout=30)
-        self._session = aiohttp.ClientSession(connector=connector)
-        return self._session
-
     async def aclose(self) -> None:
         """Release the connections."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.aclose()
 
 
 def _form(model_id: str, request: Mapping[str, Any]) -> aiohttp.FormData | None:
