@@ -30,7 +30,7 @@ import sniffio
 from grasp_core.errors import ModelCallError, RetryableModelError
 from grasp_core.plugin import Backend, BuildEnv, ModelSpec, RunMetrics
 from grasp_nodes.clients.entry import EntryClient
-from grasp_nodes.clients.litellm_client import call_litellm, import_litellm, litellm_arguments
+from grasp_nodes.clients.litellm_client import call_litellm, litellm_arguments, load_litellm
 from grasp_nodes.clients.media_lane import MediaLane, media_lane_supports
 from grasp_nodes.clients.retry import call_with_retries
 
@@ -89,7 +89,6 @@ def media_client(env: BuildEnv, model_name: str) -> MediaClient:
     clients: _MediaClients = env.shared.setdefault(_SHARED_KEY, _MediaClients())
     client = clients.get(model_name)
     if client is None:
-        import_litellm()  # once, at build time, so no record waits for it
         client = clients[model_name] = MediaClient(
             model_name,
             env.models.get(model_name),
@@ -215,6 +214,8 @@ class MediaClient(EntryClient):
     ) -> Any:
         """One logical call of litellm's ``operation`` with its retries, counted in the
         metrics with what its answer cost (``cost_of``; a failed call costs nothing)."""
+        if self._lane is None or sniffio.current_async_library() != "asyncio":
+            await load_litellm()  # before the slot: the import's seconds are no request's
         started = time.perf_counter()
         wire: list[float] = []
         attempt = functools.partial(self._attempt, operation, files, params, wire)
