@@ -55,6 +55,15 @@ class TaskProblem:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "node": self.node}
 
+    def __str__(self) -> str:
+        """The problem as ``grasp validate`` prints it: ``file:line: path: message``."""
+        text = self.message if self.path is None else f"{self.path}: {self.message}"
+        if self.file is None:
+            return text
+        return (
+            f"{self.file}:{self.line}: {text}" if self.line is not None else f"{self.file}: {text}"
+        )
+
 
 def problems_of(error: GraspError) -> list[TaskProblem]:
     """``error``'s message split into problems (one per ``file:line: path: message`` line;

@@ -91,7 +91,8 @@ def test_validate_reports_a_bad_task_in_one_line(
     tmp_path: Path, good: str, bad: str, needle: str
 ) -> None:
     """A bad task gives one `grasp: error:` line naming file:line, exit 2, no traceback."""
-    task = write_task(tmp_path, FAILING_TASK.replace(good, bad), {"steps.py": STEPS})
+    files = {"steps.py": STEPS, "data.jsonl": '{"n": 2}\n'}  # one problem, not two
+    task = write_task(tmp_path, FAILING_TASK.replace(good, bad), files)
     line = next(i for i, text in enumerate(task.read_text().splitlines(), 1) if needle in text)
     done = grasp("validate", "task.yaml", cwd=tmp_path)
     assert done.returncode == 2

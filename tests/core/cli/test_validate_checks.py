@@ -84,3 +84,33 @@ def test_a_parameter_of_the_wrong_type_fails_validate(task: Path) -> None:
         f"grasp: error: {task}:8: graph_config.nodes.ask.model.parameters.temperature: "
         "input should be a valid number (got 'hot')\n"
     )
+
+
+def test_validate_lists_every_problem_a_line_each(tmp_path: Path) -> None:
+    """Two independent mistakes (a node key and the sink's type) are both reported, each on
+    its own `file:line: path: message` line, not only the first."""
+    task = write_task(
+        tmp_path,
+        """\
+data_config:
+  num_records: 1
+  sink: {type: jsonll, file_path: out.jsonl}
+graph_config:
+  nodes:
+    ask:
+      node_type: llm
+      prompt: [{user: hello}]
+      model: {name: used}
+      bogus_key: 1
+  edges:
+    - {from: START, to: ask}
+    - {from: ask, to: END}
+""",
+    )
+    code, out, err = grasp("validate", str(task), "--mock")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 2, err
+    assert lines[0].startswith("grasp: error: ")
+    assert any(":10: graph_config.nodes.ask.bogus_key: unknown key 'bogus_key'" in x for x in lines)
+    assert any(":3: data_config.sink.type: unknown sink type 'jsonll'" in x for x in lines)
