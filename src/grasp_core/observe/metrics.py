@@ -13,13 +13,12 @@ shows both, apart. Costs are kept at full precision; only printed tables round t
 from __future__ import annotations
 
 import math
-from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from grasp_core.observe.latency import latency_summary, percentile, queue_summary
+from grasp_core.observe.latency import Seconds, latency_summary, percentile, queue_summary
 from grasp_core.observe.reserved import ReservedSpending
 
 if TYPE_CHECKING:
@@ -61,9 +60,9 @@ class ModelStats:
     """Replies cut off at ``max_tokens`` (kept, retried or failed)."""
     empty: int = 0
     """Replies with no text and no tool calls (kept, retried or failed)."""
-    latencies: array[float] = field(default_factory=lambda: array("d"))
+    latencies: Seconds = field(default_factory=Seconds)
     """Seconds on the wire, one per request sent (every attempt)."""
-    queued: array[float] = field(default_factory=lambda: array("d"))
+    queued: Seconds = field(default_factory=Seconds)
     """Seconds each call waited around its requests (breaker, budgets, slot, backoff)."""
     cache_hits: int = 0
     """Calls answered from the response cache (not among ``calls``: nothing was sent)."""
@@ -108,8 +107,8 @@ class ModelStats:
             self.errors[kind] = self.errors.get(kind, 0) + count
         self.truncated += other.truncated
         self.empty += other.empty
-        self.latencies.extend(other.latencies)
-        self.queued.extend(other.queued)
+        self.latencies.merge(other.latencies)
+        self.queued.merge(other.queued)
         self.cache_hits += other.cache_hits
         self.cache_misses += other.cache_misses
         self.saved_prompt_tokens += other.saved_prompt_tokens
@@ -174,8 +173,8 @@ class NodeStats:
             "empty_replies": sum(s.empty for s in calls),
             "prompt_tokens": sum(s.prompt_tokens for s in calls),
             "completion_tokens": sum(s.completion_tokens for s in calls),
-            "latency_s": latency_summary(v for s in calls for v in s.latencies),
-            "queue_s": queue_summary(v for s in calls for v in s.queued),
+            "latency_s": latency_summary(_merged(s.latencies for s in calls)),
+            "queue_s": queue_summary(_merged(s.queued for s in calls)),
             "cost_usd": math.fsum(c for c in costs if c is not None)
             if costs and None not in costs
             else None,
@@ -371,6 +370,14 @@ class RunMetrics:
             },
             "nodes": {name: s.summary(self.prices) for name, s in sorted(self.nodes.items())},
         }
+
+
+def _merged(stores: Iterable[Seconds]) -> Seconds:
+    """One store holding the values of ``stores`` (a node's calls to several models)."""
+    merged = Seconds()
+    for store in stores:
+        merged.merge(store)
+    return merged
 
 
 def _cache_totals(models: dict[str, ModelStats], prices: dict[str, Price | None]) -> dict[str, Any]:
