@@ -116,19 +116,33 @@ class Journal:
         if not self.path.is_file():
             return state
         self._cut_torn_tail()
+        # Two passes: the ends of records first, then node runs of the unfinished records
+        # only. Most node runs belong to finished records, whose lines are never parsed.
         with self.path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    event = _parse(raw[:-1])  # every line ends with its newline now
-                except json.JSONDecodeError as exc:
-                    raise ResumeError(
-                        f"{self.path}:{number}: the journal line is not JSON ({exc.msg}); the "
-                        "journal was edited or corrupted; start over without --resume"
-                    ) from None
-                _apply(state, event)
+                if not raw.startswith(_NODE_DONE_HEAD) and raw.strip():
+                    _apply(state, self._parsed(raw, number))
+        ended = state.done | state.failed
+        with self.path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if raw.startswith(_NODE_DONE_HEAD):
+                    quote = raw.find(b'"', len(_NODE_DONE_HEAD))
+                    head = raw[len(_NODE_DONE_HEAD) : quote]
+                    if b"\\" not in head and head.decode("utf-8", "replace") in ended:
+                        continue
+                    event = self._parsed(raw, number)
+                    if event.get("r") not in ended:
+                        _apply(state, event)
         return state
+
+    def _parsed(self, raw: bytes, number: int) -> Any:
+        try:
+            return _parse(raw[:-1])  # every line ends with its newline now
+        except json.JSONDecodeError as exc:
+            raise ResumeError(
+                f"{self.path}:{number}: the journal line is not JSON ({exc.msg}); the "
+                "journal was edited or corrupted; start over without --resume"
+            ) from None
 
     def _cut_torn_tail(self) -> None:
         """Cut what follows the last newline (a line a crash tore): read from the end."""
@@ -295,6 +309,11 @@ def _parse(raw: bytes) -> Any:
     except (ValueError, StopIteration):  # not ASCII, or not JSON: json.loads says how
         pass
     return json.loads(raw)
+
+
+_NODE_DONE_HEAD = b'{"e":"node_done","r":"'
+"""How the journal starts a node run's line. Lines that start otherwise (an edited node
+run's too) are parsed whole in the first pass, in order, as before the two passes."""
 
 
 def _apply(state: JournalState, event: dict[str, Any]) -> None:
