@@ -9,7 +9,15 @@ the import of the node types and their HTTP clients counts. ``--before`` alterna
 runs with runs importing another copy of the source (``git archive HEAD src | tar -x -C
 /tmp/before``), so both see the same load.
 
+Children write and reuse compiled bytecode (in a folder of their own, after one untimed
+warm-up run), as an installed package does, even where ``PYTHONDONTWRITEBYTECODE`` is set:
+without it every module would be compiled again in every run. ``--phases`` prints where the
+10-record run's time goes instead (imports, loading, compiling, opening, the records,
+finalising), timed around ``TaskRun``'s steps in fresh interpreters: wall milliseconds, and
+the process's CPU milliseconds, which a loaded machine disturbs less.
+
     python benchmarks/bench_coldstart.py [--records 1000] [--repeat 3] [--before OTHER/src]
+    python benchmarks/bench_coldstart.py --phases [--repeat 5] [--before OTHER/src]
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -44,23 +53,107 @@ print(json.dumps({
 """
 
 
-def run_cold(task: Path, url: str, src: str | None) -> dict[str, float]:
-    """One run of ``task`` in a fresh interpreter (imports from ``src`` when given)."""
+PHASES = """
+import time
+clock = time.perf_counter
+started, cpu_started = clock(), time.process_time()
+import functools, inspect, json, sys
+from pathlib import Path
+import grasp_core.api as api
+import grasp_core.runs.local as local
+spent = {"import grasp_core.api": (clock() - started, time.process_time() - cpu_started)}
+
+def timed(owner, name, label):
+    function = getattr(owner, name)
+    def add(wall, cpu):
+        before = spent.get(label, (0.0, 0.0))
+        spent[label] = (before[0] + wall, before[1] + cpu)
+    if inspect.iscoroutinefunction(function):
+        async def wrapper(*args, **kwargs):
+            wall, cpu = clock(), time.process_time()
+            try:
+                return await function(*args, **kwargs)
+            finally:
+                add(clock() - wall, time.process_time() - cpu)
+    else:
+        def wrapper(*args, **kwargs):
+            wall, cpu = clock(), time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                add(clock() - wall, time.process_time() - cpu)
+    setattr(owner, name, functools.wraps(function)(wrapper))
+
+for owner, name, label in [
+    (api, "load_task", "load and validate the task"),
+    (api, "catalog_for", "models file"),
+    (local.TaskParts, "compile", "compile (node types, clients)"),
+    (local, "check_before_calls", "preflight (first records' columns)"),
+    (local.RunMonitor, "prepare", "prices (litellm's table)"),
+    (local.TaskRun, "_items", "open the source"),
+    (local.TaskParts, "sinks", "open the sinks"),
+    (local.TaskRun, "_prepare", "prepare journal and sinks"),
+    (local.TaskRun, "_run_engine", "the records (first call: aiohttp)"),
+    (local, "_finalize", "finalize the sinks"),
+    (local, "write_summary", "summary and metrics.json"),
+    (local.RunProvenance, "write", "provenance"),
+    (local, "close_shared", "close the clients"),
+]:
+    timed(owner, name, label)
+from grasp_core import RunOptions, run_task
+run_task(Path(sys.argv[1]), RunOptions(mock=sys.argv[2], cache=False, overwrite=True))
+whole = (clock() - started, time.process_time() - cpu_started)
+spent["the whole process, from its first line"] = whole
+print(json.dumps(spent))
+"""
+
+
+def _child_env(src: str | None, pycache: str) -> dict[str, str]:
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = pycache
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    return env
+
+
+def run_cold(
+    task: Path, url: str, src: str | None, pycache: str, code: str = CHILD
+) -> dict[str, Any]:
+    """One run of ``task`` in a fresh interpreter (imports from ``src`` when given)."""
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(task), url],
+        [sys.executable, "-c", code, str(task), url],
         capture_output=True,
         text=True,
         check=False,
         cwd=task.parent,
-        env=env,
+        env=_child_env(src, pycache),
     )
     if done.returncode:
         raise RuntimeError(f"the run failed:\n{done.stderr[-2000:]}")
-    out: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return out
+
+
+def phases(task: Path, url: str, sources: list[str | None], repeat: int, pycache: str) -> None:
+    """Print the median wall and CPU milliseconds of each step of ``repeat`` cold runs."""
+    runs: dict[str | None, list[dict[str, list[float]]]] = {src: [] for src in sources}
+    for src in sources:
+        run_cold(task, url, src, pycache, PHASES)  # compiles the bytecode
+    for _ in range(repeat):
+        for src in sources:
+            runs[src].append(run_cold(task, url, src, pycache, PHASES))
+    labels = list(runs[sources[-1]][0])
+    names = ["before", "this tree"] if len(sources) == 2 else ["this tree"]
+    print(f"| 10 records, zero latency: median of {repeat}, ms wall / CPU | " + " | ".join(names))
+    print("|---|" + "---|" * len(sources))
+    for label in labels:
+        cells = []
+        for src in sources:
+            wall = statistics.median(run.get(label, [0.0, 0.0])[0] for run in runs[src])
+            cpu = statistics.median(run.get(label, [0.0, 0.0])[1] for run in runs[src])
+            cells.append(f"{1000 * wall:.0f} / {1000 * cpu:.0f}")
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -72,27 +165,34 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians count")
     parser.add_argument("--before", metavar="SRC", help="alternate with this copy of src/")
+    parser.add_argument("--phases", action="store_true", help="where a 10-record run's time goes")
     args = parser.parse_args()
     sources = [None] if args.before is None else [args.before, None]
-    small: dict[str | None, list[dict[str, float]]] = {src: [] for src in sources}
-    large: dict[str | None, list[dict[str, float]]] = {src: [] for src in sources}
+    small: dict[str | None, list[dict[str, Any]]] = {src: [] for src in sources}
+    large: dict[str | None, list[dict[str, Any]]] = {src: [] for src in sources}
     with tempfile.TemporaryDirectory() as tmp:
+        pycache = str(Path(tmp) / "pycache")
         (Path(tmp) / "small").mkdir()
         (Path(tmp) / "large").mkdir()
         task_small = prepare(Path(tmp) / "small", 10, 64)
         task_large = prepare(Path(tmp) / "large", args.records, 64)
         with mock_process("0") as url:
+            if args.phases:
+                phases(task_small, url, sources, args.repeat, pycache)
+                return
+            for src in sources:
+                run_cold(task_small, url, src, pycache)  # compiles the bytecode
             for _ in range(args.repeat):
                 for src in sources:
-                    small[src].append(run_cold(task_small, url, src))
+                    small[src].append(run_cold(task_small, url, src, pycache))
         with mock_process("lognormal:0.05:0.5") as url:
             for _ in range(args.repeat):
                 for src in sources:
-                    large[src].append(run_cold(task_large, url, src))
+                    large[src].append(run_cold(task_large, url, src, pycache))
     best = floor(args.records, 64, 0.05, sigma=0.5, calls=2)["floor"]
 
-    def median(runs: list[dict[str, float]], what: str) -> float:
-        return statistics.median(run[what] for run in runs)
+    def median(runs: list[dict[str, Any]], what: str) -> float:
+        return float(statistics.median(run[what] for run in runs))
 
     header = " | ".join("before" if src else "this tree" for src in sources)
     print(f"| fresh interpreter, median of {args.repeat} | {header} |")

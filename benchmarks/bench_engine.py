@@ -7,7 +7,12 @@ scheduler on the same latency distribution, simulated: ``bench_floor.py``), besi
 sequential loop (measured on a sample of records and scaled up, stated as such), and the run's
 fixed cost (start-up, opening, finalising: a warm run of a few records at zero latency).
 
-    python benchmarks/bench_engine.py [--records 1000] [--concurrency 64]
+    python benchmarks/bench_engine.py [--records 1000] [--concurrency 64] [--median 0.5]
+                                      [--windows 2,1,4]
+
+``--windows`` runs the fast lane once per admission window, given in multiples of the
+concurrency (GraSP's default is 2): the window choice measured for real, beside the
+simulated policies of ``bench_floor.py``.
 """
 
 from __future__ import annotations
@@ -117,6 +122,9 @@ def main() -> None:
     parser.add_argument("--sequential-sample", type=int, default=10)
     parser.add_argument("--transports", default="auto,litellm", help="comma-separated")
     parser.add_argument("--no-fixed", action="store_true", help="skip the fixed-cost runs")
+    parser.add_argument(
+        "--windows", default="", help="admission windows to run, × concurrency (e.g. 1,2,4)"
+    )
     args = parser.parse_args()
 
     calls = 2
@@ -124,20 +132,24 @@ def main() -> None:
     ideal = args.records * calls * mean_latency / args.concurrency
     best = floor(args.records, args.concurrency, args.median, sigma=args.sigma, calls=calls)
     runs: dict[str, tuple[float, float, dict[str, float]]] = {}
+    windows = [float(w) for w in args.windows.split(",") if w]
+    configs = [(t, None) for t in args.transports.split(",")] + [("auto", w) for w in windows]
     with mock_process(f"lognormal:{args.median}:{args.sigma}") as url:
-        for transport in args.transports.split(","):
+        for transport, window in configs:
             with tempfile.TemporaryDirectory() as tmp:
                 task = prepare(Path(tmp), args.records, args.concurrency, transport)
                 cpu_before = resource.getrusage(resource.RUSAGE_SELF)
                 started = time.perf_counter()
-                result = run_task(task, RunOptions(mock=url, cache=False))
+                slots = None if window is None else max(1, round(window * args.concurrency))
+                result = run_task(task, RunOptions(mock=url, cache=False, window=slots))
                 wall = time.perf_counter() - started
                 cpu_after = resource.getrusage(resource.RUSAGE_SELF)
                 assert result.done == args.records, result
                 cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
                     cpu_after.ru_stime - cpu_before.ru_stime
                 )
-                runs[transport] = (wall, cpu, result.metrics["models"]["gen"]["latency_s"])
+                name = transport if window is None else f"auto, window {window:g} × concurrency"
+                runs[name] = (wall, cpu, result.metrics["models"]["gen"]["latency_s"])
         sample = anyio.run(sequential_sample, url, args.sequential_sample)
     sequential = sample * args.records / args.sequential_sample
     fixed = None if args.no_fixed else fixed_cost()  # after the runs: theirs start cold
@@ -154,8 +166,9 @@ def main() -> None:
         ("floor (best non-clairvoyant policy, simulated)", best["floor"]),
     ]
     names = {"auto": "fast lane", "litellm": "litellm transport"}
-    for transport, (wall, _cpu, _lat) in runs.items():
-        rows.append((f"grasp engine, {names.get(transport, transport)} (run_task, cold)", wall))
+    for index, (transport, (wall, _cpu, _lat)) in enumerate(runs.items()):
+        warmth = "warm" if index else "cold"  # the first run imports the node types, clients
+        rows.append((f"grasp, {names.get(transport, transport)} ({warmth})", wall))
     rows.append((f"sequential loop (scaled from {args.sequential_sample} records)", sequential))
     for label, seconds in rows:
         print(

@@ -3,9 +3,12 @@
 Each measurement runs in a child process (a fresh interpreter, so runs do not share warm
 caches or memory) and reports records/s and the child's CPU seconds per record
 (``resource.getrusage``), the figure that holds on a loaded machine. Steps are written as plain
-``def`` (placed by ``run_in``) or as ``async def``.
+``def`` (placed by ``run_in``) or as ``async def``. ``--before`` alternates the runs with runs
+importing another copy of the source (``git archive HEAD src | tar -x -C /tmp/before``), so a
+change is measured against the code before it under the same load.
 
     python benchmarks/bench_overhead.py [--records 50000] [--modes async,auto,thread]
+                                        [--before /tmp/before/src]
     python benchmarks/bench_overhead.py --profile auto   (cProfile of one run: top entries,
                                                           saved as $TMPDIR/grasp_overhead.prof)
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,8 +73,14 @@ print(json.dumps({"done": result.done, "wall": wall, "cpu": cpu, "journal": jour
 """
 
 
-def measure(mode: str, records: int, *, profile: bool = False) -> dict[str, float]:
-    """One run of ``mode`` (``async``, or a ``run_in`` value) in a child process."""
+def measure(
+    mode: str, records: int, *, profile: bool = False, src: str | None = None
+) -> dict[str, float]:
+    """One run of ``mode`` (``async``, or a ``run_in`` value) in a child process; with
+    ``src``, the packages are imported from that folder (another copy of ``src/``)."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, "-c", CHILD, mode, str(records), "1" if profile else "0"],
         stdout=subprocess.PIPE,
@@ -78,6 +88,7 @@ def measure(mode: str, records: int, *, profile: bool = False) -> dict[str, floa
         text=True,
         check=True,
         cwd=HERE,
+        env=env,
     )
     out: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return out
@@ -89,26 +100,32 @@ def main() -> None:
     parser.add_argument("--modes", default="async,auto,loop,thread", help="comma-separated")
     parser.add_argument("--repeat", type=int, default=3, help="runs per mode; the best counts")
     parser.add_argument("--profile", metavar="MODE", help="print a cProfile of one run")
+    parser.add_argument("--before", metavar="SRC", help="alternate with this copy of src/")
     args = parser.parse_args()
     if args.profile:
         measure(args.profile, args.records, profile=True)
         return
+    sources = [None] if args.before is None else [args.before, None]
     print(
         f"\n{args.records:,} records × 3 Python steps, journal on, window 256 "
         f"(best of {args.repeat} runs)\n"
     )
-    print("| steps | records/s (wall) | CPU µs / record | journal bytes / record |")
-    print("|---|---|---|---|")
+    print("| steps | code | records/s (wall) | CPU µs / record | journal bytes / record |")
+    print("|---|---|---|---|---|")
     for mode in args.modes.split(","):
-        runs = [measure(mode, args.records) for _ in range(args.repeat)]
-        assert all(run["done"] == args.records for run in runs), runs
-        out = min(runs, key=lambda run: run["cpu"])
-        out["wall"] = min(run["wall"] for run in runs)
+        runs: dict[str | None, list[dict[str, float]]] = {src: [] for src in sources}
+        for _ in range(args.repeat):
+            for src in sources:
+                runs[src].append(measure(mode, args.records, src=src))
         label = "async def" if mode == "async" else f"def, run_in: {mode}"
-        print(
-            f"| {label} | {out['done'] / out['wall']:,.0f} | "
-            f"{1e6 * out['cpu'] / out['done']:.1f} | {out['journal'] / out['done']:.0f} |"
-        )
+        for src in sources:
+            assert all(run["done"] == args.records for run in runs[src]), runs[src]
+            out = min(runs[src], key=lambda run: run["cpu"])
+            wall = min(run["wall"] for run in runs[src])
+            print(
+                f"| {label} | {'before' if src else 'this tree'} | {out['done'] / wall:,.0f} | "
+                f"{1e6 * out['cpu'] / out['done']:.1f} | {out['journal'] / out['done']:.0f} |"
+            )
 
 
 if __name__ == "__main__":

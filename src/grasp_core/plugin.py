@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from grasp_core.config.models_file import BatchOptions, CacheMode, ModelSpec, ReplyAction
     from grasp_core.config.parameters import ModelParameters
     from grasp_core.config.quality import DataQualityConfig
-    from grasp_core.config.sygra_keys import in_sygra_file, lambda_keys, node_keys, subgraph_keys
+    from grasp_core.config.sygra_keys import (
+        in_sygra_file,
+        lambda_keys,
+        node_keys,
+        subgraph_keys,
+        web_agent_keys,
+    )
     from grasp_core.config.task_file import folder_task_file
     from grasp_core.config.yaml_source import YamlPath, load_yaml
     from grasp_core.engine.output import MISSING, lookup
@@ -40,7 +46,7 @@ if TYPE_CHECKING:
     from grasp_core.logs import get_logger, redact, register_secret
     from grasp_core.models.backends import Backend
     from grasp_core.models.cache import ResponseCache
-    from grasp_core.models.cache_key import current_identity, request_key
+    from grasp_core.models.cache_key import RequestKeys, current_identity, request_key
     from grasp_core.models.tokens import TOKEN_ENCODING, count_tokens
     from grasp_core.observe.calls import report_model_call
     from grasp_core.observe.metrics import RunMetrics
@@ -104,6 +110,7 @@ __all__ = [
     "RecordFormat",
     "Removed",
     "ReplyAction",
+    "RequestKeys",
     "ResponseCache",
     "RunMetrics",
     "Sink",
@@ -155,6 +162,7 @@ __all__ = [
     "subgraph_keys",
     "transforms",
     "validate_block",
+    "web_agent_keys",
     "with_message_objects",
 ]
 
@@ -170,6 +178,7 @@ __getattr__, __dir__ = lazy_exports(
             "lambda_keys",
             "node_keys",
             "subgraph_keys",
+            "web_agent_keys",
         ],
         "grasp_core.config.task_file": ["folder_task_file"],
         "grasp_core.config.yaml_source": ["YamlPath", "load_yaml"],
@@ -189,7 +198,7 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.graph.state_keys": ["check_state_reads", "free_reads"],
         "grasp_core.models.backends": ["Backend"],
         "grasp_core.models.cache": ["ResponseCache"],
-        "grasp_core.models.cache_key": ["current_identity", "request_key"],
+        "grasp_core.models.cache_key": ["RequestKeys", "current_identity", "request_key"],
         "grasp_core.models.tokens": ["TOKEN_ENCODING", "count_tokens"],
         "grasp_core.config.models_file": ["BatchOptions", "CacheMode", "ModelSpec", "ReplyAction"],
         "grasp_core.config.parameters": ["ModelParameters"],

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, EntryPoints, entry_points
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from grasp_core.errors import PluginError
 
@@ -80,7 +80,7 @@ class Registry:
         """The plugin class for ``name``; an unknown name lists the known ones."""
         if name in self._loaded:
             return self._loaded[name]
-        for ep in entry_points(group=self.group, name=name):
+        for ep in _declared(self.group, name):
             try:
                 plugin = ep.load()
             except ImportError as exc:
@@ -97,6 +97,31 @@ class Registry:
             f"unknown {self.kind} {name!r}{hint}; known: {', '.join(known) or 'none'}. "
             f"Third-party {self.kind}s register under the entry-point group {self.group!r}"
         )
+
+
+class _Scan(Protocol):
+    """What ``entry_points()`` returns: ``SelectableGroups`` on Python 3.11, ``EntryPoints``
+    from 3.12."""
+
+    def select(self, *, group: str, name: str) -> EntryPoints: ...
+
+
+_scanned: _Scan | None = None
+"""Every installed entry point, as last scanned: a scan reads every installed package's
+metadata (about 5 ms with 150 packages), and a run looks up four or more plugins."""
+
+
+def _declared(group: str, name: str) -> list[EntryPoint]:
+    """The entry points declaring ``name`` in ``group``. Installed packages are scanned once;
+    a name the last scan did not find is looked for in a new one (a package installed since
+    is found, as it was when every lookup scanned)."""
+    global _scanned
+    if _scanned is not None:
+        found = list(_scanned.select(group=group, name=name))
+        if found:
+            return found
+    _scanned = entry_points()
+    return list(_scanned.select(group=group, name=name))
 
 
 nodes = Registry(NODE_GROUP, "node type")

@@ -139,8 +139,12 @@ async def render_prompt(
             else m
             for m in messages
         ]
+    record_id = ctx.record_id
     for role, content in prompt:
-        rendered = await content.render(state, record_id=ctx.record_id, node=node, media=media)
+        rendered: str | list[dict[str, Any]] | None
+        rendered = content.render_text(state, record_id=record_id, node=node, media=media)
+        if rendered is None:  # media to encode
+            rendered = await content.render(state, record_id=record_id, node=node, media=media)
         messages.append({"role": role, "content": rendered})
     return messages
 

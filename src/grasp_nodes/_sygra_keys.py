@@ -3,6 +3,12 @@
 
 from __future__ import annotations
 
-from grasp_core.plugin import in_sygra_file, lambda_keys, node_keys, subgraph_keys
+from grasp_core.plugin import (
+    in_sygra_file,
+    lambda_keys,
+    node_keys,
+    subgraph_keys,
+    web_agent_keys,
+)
 
-__all__ = ["in_sygra_file", "lambda_keys", "node_keys", "subgraph_keys"]
+__all__ = ["in_sygra_file", "lambda_keys", "node_keys", "subgraph_keys", "web_agent_keys"]

@@ -146,8 +146,34 @@ class DataTransform:
 
 
 class BaseTaskExecutor:
-    """SyGra's task executor base, so that modules importing it load; GraSP never calls a
-    subclass (``grasp convert sygra`` lists each one, to move into the task file)."""
+    """SyGra's task executor base. GraSP calls a subclass's record hooks where ``grasp
+    convert sygra`` names them in the task file: ``init_dataset()`` as a ``python`` source
+    (the class made with no arguments), ``input_record_generator(record)`` as a transform
+    (:meth:`transform`) and ``output_record_generator(state)`` as ``output_config.generator``
+    (:meth:`generate`: None drops the record). It never calls ``execute`` or ``init_graph``;
+    the converter lists a subclass that overrides them."""
+
+    def __init__(
+        self, args: Any = None, graph_config_dict: Mapping[str, Any] | None = None
+    ) -> None:
+        self.args = args
+        self.config: dict[str, Any] = dict(graph_config_dict or {})
+
+    def input_record_generator(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The record as the graph receives it (SyGra's default: unchanged)."""
+        return record
+
+    def output_record_generator(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """The output record of a finished state (SyGra's default: the state)."""
+        return state
+
+    def transform(self, data: list[dict[str, Any]], params: Mapping[str, Any]) -> list[Any]:
+        """SyGra's transform contract over :meth:`input_record_generator`."""
+        return [self.input_record_generator(record) for record in data]
+
+    def generate(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """GraSP's output generator contract over :meth:`output_record_generator`."""
+        return self.output_record_generator(state)
 
 
 DefaultTaskExecutor = BaseTaskExecutor

@@ -10,8 +10,9 @@ transcribe. The model's ``parameters`` are sent as they are (``size``, ``quality
 
 Audio out of a chat model (gpt-4o-audio: ``output_type: audio`` on a route that is not a
 text-to-speech one, or ``modalities`` with ``audio`` in the model's ``parameters``) sends the
-rendered messages as a chat call asking for text and audio; the reply's text and its audio
-are both kept: one output key holds ``{text, audio}``, two keys get the text and the audio.
+rendered messages as a chat call asking for text and audio; two output keys get the text
+and the audio. One key holds the audio when the model says ``output_type: audio`` (SyGra's
+meaning: the node's output is the audio file), else ``{text, audio}``.
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ class SygraMediaNode:
         self.name = name
         self.config = config
         self.kind = kind
+        self._audio_only = (
+            config.model.output_type or env.models.get(config.model.name).output_type
+        ) == "audio"
+        """One output key holds the audio alone (SyGra's ``output_type: audio``)."""
         self.model_names = (config.model.name,)
         limits = MediaLimits(
             max_bytes=config.media.max_bytes, fetch_timeout=config.media.fetch_timeout
@@ -133,6 +138,8 @@ class SygraMediaNode:
             [stored_audio] = await self.io.save_all([audio_bytes], record_id=ctx.record_id)
             if len(self._keys) == 2:
                 return {self._keys[0]: reply, self._keys[1]: stored_audio}
+            if self._audio_only:
+                return {self._key: stored_audio}
             return {self._key: {"text": reply, "audio": stored_audio}}
         if self.kind == "transcribe":
             if len(audio) != 1:

@@ -1,6 +1,8 @@
 """Node types and the I/O plugins load what they use, when they use it: importing the llm node
 type pulls in no HTTP client, the package roots hand out every name they list on first use,
-and a rerun answered wholly from the response cache never imports an HTTP client."""
+a rerun answered wholly from the response cache never imports an HTTP client, and a run
+imports neither httpx (remote media) nor the post-process stage it does not use, nor reads
+its config models' docstrings through pydantic's slow reader."""
 
 from __future__ import annotations
 
@@ -147,3 +149,43 @@ def test_a_rerun_from_the_cache_imports_no_http_client_and_writes_the_same_bytes
     assert loaded == []
     assert mock_server.requests() == []
     assert (folder / "out.jsonl").read_bytes() == written
+
+
+def test_a_run_imports_only_what_it_uses_and_builds_config_models_on_first_use(
+    tmp_path: Path, mock_server: MockServer
+) -> None:
+    """A run of the llm task in a fresh interpreter writes every record, yet imports no
+    httpx (the media fetcher imports it at its first download) and not
+    ``grasp_core.postprocess`` (the task has no steps); pydantic's own docstring reader is
+    never called (config models read theirs once per file), and a config model the task
+    does not use is never built."""
+    rows = "".join(json.dumps({"id": f"r{i}", "topic": f"topic {i}"}) + "\n" for i in range(5))
+    folder = tmp_path / "task"
+    task = write_task(folder, TASK, {"data.jsonl": rows, "models.yaml": "m: {model: openai/m}\n"})
+    code = f"""
+        import json, sys
+        from pathlib import Path
+        import pydantic._internal._fields as fields
+        read = []
+        original = fields.extract_docstrings_from_cls
+        fields.extract_docstrings_from_cls = lambda *a, **k: read.append(a) or original(*a, **k)
+        from grasp_core import RunOptions, run_task
+        result = run_task(Path({str(task)!r}), RunOptions(mock={mock_server.url!r}, cache=False))
+        from grasp_core.config.quality import DataQualityConfig
+        loaded = sorted(m for m in ("httpx", "grasp_core.postprocess") if m in sys.modules)
+        print(json.dumps([result.done, loaded, len(read), DataQualityConfig.__pydantic_complete__]))
+    """
+    done, loaded, pydantic_reads, built = json.loads(_child(code, cwd=folder))
+    assert done == 5
+    assert loaded == []
+    assert pydantic_reads == 0
+    assert built is False
+    lines = (folder / "out.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [f"r{i}" for i in range(5)]
+
+
+def test_importing_the_media_resolver_imports_no_http_client() -> None:
+    """``grasp_io.media`` (the ``grasp.media`` entry point every llm node loads) imports
+    no httpx until a remote download starts."""
+    code = "import grasp_io.media\n" + _loaded(HTTP_CLIENTS)
+    assert json.loads(_child(code)) == []

@@ -5,7 +5,8 @@ Every file under the source folder is copied; each ``graph_config.yaml`` becomes
 node keys go through the same functions that read SyGra's spelling at run time
 (:mod:`grasp_core.config.sygra_keys`), dotted paths written from SyGra's repository root
 (``tasks.examples.x.task_executor.Cls``) become paths from the converted task's folder, and
-Python modules get :func:`~grasp_core.config.sygra_python.rewrite_imports`. A SyGra
+Python modules get :func:`~grasp_core.config.sygra_python.rewrite_imports`; a task's
+``TaskExecutor`` becomes task-file keys (:mod:`~grasp_core.config.sygra_executor`). A SyGra
 ``models.yaml`` is checked with :mod:`grasp_core.config.sygra_models`. What cannot be
 converted is listed file by file in :class:`Conversion`; a task with a problem in its task
 file gets no ``task.yaml`` (never a silently different task).
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grasp_core.config.sygra_keys import lambda_keys, node_keys, subgraph_keys
+from grasp_core.config.sygra_executor import convert_executor
+from grasp_core.config.sygra_keys import lambda_keys, node_keys, subgraph_keys, web_agent_keys
 from grasp_core.config.sygra_models import convert_models_file
 from grasp_core.config.sygra_paths import SHARED, PathRebaser, TreeModules, find_in_tree
 from grasp_core.config.sygra_python import compat_path, rewrite_imports
@@ -184,6 +186,9 @@ class _TaskConverter:
         yaml.width = 4096
         yaml.indent(mapping=2, sequence=4, offset=2)  # SyGra's files indent list items
         tree = yaml.load(text)
+        notes, problems = convert_executor(self.task_file.parent, tree, self.name)
+        self.paths.notes += notes
+        self.problems += problems
         self.runnable = isinstance(tree, dict) and "data_config" in tree
         nodes = (tree.get("graph_config") or {}).get("nodes") if isinstance(tree, dict) else None
         for node_name, node in (nodes or {}).items():
@@ -211,6 +216,8 @@ class _TaskConverter:
         try:
             if node_type in _MODEL_NODES:
                 plain = node_keys(_plain(node), sygra=True, models_key=_MODEL_NODES[node_type])
+            elif node_type == "web_agent":
+                plain = web_agent_keys(_plain(node), sygra=True)
             elif node_type == "subgraph":
                 self._subgraph(node, where(path))
                 return

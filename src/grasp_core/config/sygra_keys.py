@@ -28,6 +28,7 @@ __all__ = [
     "node_keys",
     "subgraph_keys",
     "task_keys",
+    "web_agent_keys",
 ]
 
 _MODEL_FIELDS = ("name", "parameters", "cache", "output_type", "input_type")
@@ -230,6 +231,30 @@ wins). SyGra's evol_instruct reads ``text`` and writes ``evolved_text``."""
 _RECIPE_NODES = {"evol_instruct": {"evol_text_node": ("depth", "breadth")}}
 """Inner nodes of SyGra's recipe → GraSP's recipe nodes a ``node_config_map`` entry applies to
 (recipes not listed keep SyGra's node names)."""
+
+
+def web_agent_keys(data: Any, *, sygra: bool) -> Any:
+    """SyGra's ``web_agent`` node: ``model`` is a bare model name and ``temperature`` sits
+    beside it; GraSP writes ``model: {name: ..., parameters: {temperature: ...}}``."""
+    if not sygra or not isinstance(data, Mapping):
+        return data
+    node = dict(data)
+    model = node.get("model")
+    if isinstance(model, str):
+        model = {"name": model}
+    if "temperature" in node and isinstance(model, Mapping):
+        parameters = model.get("parameters") or {}
+        if isinstance(parameters, Mapping) and "temperature" in parameters:
+            raise ValueError(
+                "temperature set both on the node and in `model.parameters`; keep one, "
+                "under `model.parameters`"
+            )
+        if isinstance(parameters, Mapping):
+            temperature = node.pop("temperature")
+            model = {**model, "parameters": {**parameters, "temperature": temperature}}
+    if model is not None:
+        node["model"] = model
+    return node
 
 
 def subgraph_keys(data: Any) -> Any:

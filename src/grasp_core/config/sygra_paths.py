@@ -51,11 +51,20 @@ class PathRebaser:
                 if not isinstance(value, str) or "://" in value:
                     continue
                 moved = self.rebase(value, is_sink=is_sink)
+                if moved is None and not is_sink:
+                    moved = self._made_later(value)
                 if moved is not None:
                     block["file_path"] = moved
+                    absent = not is_sink and not (self.task_dir / moved).is_file()
                     self.notes.append(
                         f"{name}: data_config.{key}.file_path {value!r} is now {moved!r} "
                         "(from the task's folder)"
+                        + (
+                            ": the file is not in the source tree; make it there before "
+                            "the run (a script of the task may write it)"
+                            if absent
+                            else ""
+                        )
                     )
 
     def rebase(self, value: str, *, is_sink: bool = False) -> str | None:
@@ -72,6 +81,19 @@ class PathRebaser:
         beside = self.task_dir / path.name
         if not is_sink and path.name and beside.is_file():
             return path.name  # SyGra's path names a folder that is not there; the file is
+        return None
+
+    def _made_later(self, value: str) -> str | None:
+        """A source file that is missing but named from SyGra's root inside the task's own
+        folder (``tasks/examples/x/input.jsonl``, written by a script of the task before
+        the run; or an absolute path on the author's machine ending so): the same name from
+        the task's folder. Else None."""
+        path = Path(value)
+        for found in self._candidates(path):
+            folder = found.parent
+            if folder.is_dir() and folder.resolve().is_relative_to(self.task_dir):
+                moved = os.path.relpath(folder.resolve() / path.name, self.task_dir)
+                return None if Path(moved) == path else Path(moved).as_posix()
         return None
 
     def media_in(self, data_file: Path, converted: Path, name: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from grasp_core.config import GraphProperties
 from grasp_core.config.callables import UserCallable
@@ -72,3 +73,29 @@ class CompiledGraph:
 
     def is_back_edge(self, key: EdgeKey) -> bool:
         return key in self.back_edges
+
+    @cached_property
+    def conditional(self) -> frozenset[str]:
+        """The nodes (and START) with a conditional edge out."""
+        return frozenset(edge.source for edge in self.edges if edge.condition is not None)
+
+    @cached_property
+    def chain(self) -> tuple[str, ...] | None:
+        """Every node in the order a record runs them, when the graph is a chain (START,
+        then each node with one way in and one way out, no condition, no loop); else None.
+        The walker runs a chain as a plain loop."""
+        if self.back_edges or self.conditional:
+            return None
+        order: list[str] = []
+        name = START
+        while True:
+            out = self.out_edges.get(name, ())
+            if len(out) != 1 or out[0].to is None:
+                return None
+            name = out[0].to
+            if name == END:
+                break
+            if len(self.forward_in.get(name, ())) != 1 or name in order:
+                return None
+            order.append(name)
+        return tuple(order) if len(order) == len(self.nodes) else None

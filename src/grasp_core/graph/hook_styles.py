@@ -10,7 +10,10 @@ without the state (``apply(response)``). Both styles work unchanged:
   keys whose values differ from the state's (returning the whole state stores nothing
   twice; a grown ``messages`` list contributes only its new messages);
 - the node's result is a dict that also answers ``.message`` (``content``, ``role``,
-  ``tool_calls``), and a one-argument post-processor gets only that.
+  ``tool_calls``), and a one-argument post-processor gets only that;
+- a pre-processor that rewrites earlier ``messages`` (swapping their roles for a critic)
+  changes what its node sees, and nothing is stored: SyGra's node builds its prompt from the
+  pre-processed state but stores only its own reply (:data:`VIEW_ONLY`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ from grasp_core.errors import NodeError
 from grasp_core.graph.chat_messages import with_message_objects
 from grasp_core.graph.state import APPEND_KEYS
 
-__all__ = ["NodeResult", "ReplyMessage", "post_process_hook", "pre_process_hook"]
+__all__ = ["VIEW_ONLY", "NodeResult", "ReplyMessage", "post_process_hook", "pre_process_hook"]
+
+VIEW_ONLY = "__view_only__"
+"""Key of a pre-processor's changes holding values only its node sees (rewritten earlier
+``messages``); the node call takes it out before anything is stored."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,8 @@ def changed_keys(value: Any, before: Mapping[str, Any], *, node: str, hook: str)
     """``value`` when it is not a whole state; else its keys that differ from ``before``.
 
     A ``messages`` list that replaces earlier messages (rather than adding to them) cannot be
-    stored: messages are only ever appended."""
+    stored: messages are only ever appended. From a pre-processor it is what the node sees
+    (under :data:`VIEW_ONLY`), as in SyGra."""
     if not _whole_state(value, before):
         return value
     delta: dict[str, Any] = {}
@@ -139,6 +147,9 @@ def changed_keys(value: Any, before: Mapping[str, Any], *, node: str, hook: str)
             continue
         if key in APPEND_KEYS and key in before:
             old = list(before[key] or [])
+            if hook == "pre_process" and isinstance(new, list) and new[: len(old)] != old:
+                delta.setdefault(VIEW_ONLY, {})[key] = new
+                continue
             if not isinstance(new, list) or new[: len(old)] != old:
                 raise NodeError(
                     f"node {node!r}: the {hook} hook rewrote earlier `{key}`; they can only "

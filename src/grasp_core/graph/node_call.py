@@ -23,6 +23,7 @@ import anyio
 
 from grasp_core.errors import NodeError
 from grasp_core.graph.compiled import CompiledNode
+from grasp_core.graph.hook_styles import VIEW_ONLY
 from grasp_core.graph.state import jsonable_delta
 from grasp_core.logs import get_logger
 from grasp_core.models.cache_key import enter_node_run
@@ -122,7 +123,9 @@ async def call_node(
         with deadline if deadline is not None else _NO_SCOPE:
             if compiled.pre_process is not None:
                 delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
+                seen_only = delta.pop(VIEW_ONLY, None) or {}  # the node sees it; not stored
                 view.update(delta)
+                view.update(seen_only)
             stage = "node"
             output: Mapping[str, Any] = await compiled.node.run(
                 MappingProxyType(view) if view is state else view, ctx

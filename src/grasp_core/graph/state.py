@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_jsonable_python
@@ -34,14 +34,33 @@ def json_safe(data: Mapping[str, Any], *, keep_bytes: bool = False) -> dict[str,
     """
     if all(map(_SCALAR_TYPES.__contains__, map(type, data.values()))):
         return dict(data)
-    if keep_bytes and _holds_bytes(data):
+    if keep_bytes and not _plain_json(data.values()) and _holds_bytes(data):
         return {str(key): _keeping_bytes(value) for key, value in data.items()}
-    result = to_jsonable_python(dict(data))
+    # pydantic builds a new dict (and new lists and dicts inside): no copy first
+    result = to_jsonable_python(data if type(data) is dict else dict(data))
     assert isinstance(result, dict)
     return result
 
 
 _BINARY = (bytes, bytearray, memoryview)
+
+
+def _plain_json(values: Iterable[Any]) -> bool:
+    """True when ``values`` hold only plain dicts, lists and scalars (so no bytes): the
+    common output record, checked in one loop without recursion (``_holds_bytes`` would
+    find nothing in it, at about twice the cost)."""
+    stack: list[Iterable[Any]] = [values]
+    scalars = _SCALAR_TYPES
+    while stack:
+        for item in stack.pop():
+            kind = type(item)
+            if kind is dict:
+                stack.append(item.values())
+            elif kind is list:
+                stack.append(item)
+            elif kind not in scalars:
+                return False
+    return True
 
 
 def _holds_bytes(value: Any) -> bool:

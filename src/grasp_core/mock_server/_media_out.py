@@ -12,7 +12,8 @@ bytes end to end:
 - ``POST /v1/audio/speech`` (JSON) answers a 16 kHz mono 16-bit WAV: one tone per
   character of ``input`` lasting ``0.04 / speed`` seconds, and the text itself in a
   ``gtxt`` RIFF chunk after the samples (readers skip unknown chunks). ``response_format``
-  ``wav`` or ``pcm`` (the bare samples); other formats need an encoder and answer 400.
+  ``wav``, ``pcm`` (the bare samples) or ``mp3`` (OpenAI's default: silent MPEG frames of
+  the same length with the text in an ID3 tag, :mod:`._mp3`); others answer 400.
 - ``POST /v1/audio/transcriptions`` (multipart ``file``) reads the ``gtxt`` chunk back, so
   speech → transcription round-trips exactly; other audio is transcribed as a fixed
   sentence naming the upload's size and sha256 prefix. ``response_format`` ``json``
@@ -21,7 +22,7 @@ bytes end to end:
 - A chat request whose ``modalities`` hold ``audio`` (gpt-4o-audio) is answered with the
   reply spoken (:func:`spoken_reply`): ``message.audio`` holds a :func:`speech_wav` of the
   reply in base64 with the reply as its ``transcript``, and ``content`` is null, as OpenAI
-  answers; ``audio.format`` ``wav`` only (others answer 400), not streamed.
+  answers; ``audio.format`` ``wav`` or ``mp3`` (others answer 400), not streamed.
 - Azure's spellings of the four routes, ``/openai/deployments/{deployment}/images/generations``
   (and ``images/edits``, ``audio/speech``, ``audio/transcriptions``), answer the same, with
   the deployment as the model, as Azure does (see :func:`media_path`).
@@ -45,6 +46,7 @@ from typing import Any, Final, Literal, NamedTuple
 
 from grasp_core.mock_server._dialects import error_response, json_response
 from grasp_core.mock_server._http import Request, Response
+from grasp_core.mock_server._mp3 import mp3_duration, mp3_text, speech_mp3
 from grasp_core.mock_server._multipart import FormPart, parse_form
 from grasp_core.mock_server._png import grid_png, png_bytes
 from grasp_core.mock_server._replies import RequestError, strip_markers
@@ -194,6 +196,9 @@ def media_response(request: MediaRequest, fault: str | None = None) -> Response:
         return Response(200, b'{"created": 0, "data": [{"b64_json": "iVBOR')
     empty = fault in ("empty", "blank")
     if request.route == "speech":
+        if request.response_format == "mp3":
+            mp3 = _speech_mp3(strip_markers(request.text), request.speed)
+            return Response(200, b"" if empty else mp3, "audio/mpeg")
         wav = speech_wav(strip_markers(request.text), request.speed)
         if request.response_format == "pcm":
             return Response(200, b"" if empty else _samples_of(wav), "audio/pcm")
@@ -224,8 +229,8 @@ def spoken_reply(body: bytes, response: Response) -> Response:
         return response
     audio = payload.get("audio")
     wanted = audio.get("format", "wav") if isinstance(audio, dict) else "wav"
-    if wanted != "wav":
-        message = f"the mock server speaks wav only, not audio.format {wanted!r}"
+    if wanted not in ("wav", "mp3"):
+        message = f"the mock server speaks wav or mp3, not audio.format {wanted!r}"
         return error_response("openai", 400, message, code="unsupported_value")
     if response.status != 200 or response.chunks is not None:
         return response
@@ -234,10 +239,10 @@ def spoken_reply(body: bytes, response: Response) -> Response:
         reply = choice.get("message") or {}
         text = reply.get("content")
         if isinstance(text, str):
-            wav = speech_wav(text)
+            spoken = _speech_mp3(text) if wanted == "mp3" else speech_wav(text)
             reply["audio"] = {
-                "id": "audio_mock" + hashlib.sha256(wav).hexdigest()[:16],
-                "data": base64.b64encode(wav).decode("ascii"),
+                "id": "audio_mock" + hashlib.sha256(spoken).hexdigest()[:16],
+                "data": base64.b64encode(spoken).decode("ascii"),
                 "expires_at": 0,
                 "transcript": text,
             }
@@ -288,6 +293,11 @@ def speech_wav(text: str, speed: float = 1.0) -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
 
 
+def _speech_mp3(text: str, speed: float = 1.0) -> bytes:
+    """:func:`speech_wav`'s text and length as MP3 (silent frames, the text in a tag)."""
+    return speech_mp3(text, len(text) * _SECONDS_PER_CHAR / speed)
+
+
 @functools.lru_cache(maxsize=256)
 def _tone(note: int, samples: int) -> bytes:
     """``samples`` 16-bit samples of the sine wave of ``note`` (one of 64 pitches)."""
@@ -296,10 +306,11 @@ def _tone(note: int, samples: int) -> bytes:
 
 
 def decode_speech(data: bytes) -> str | None:
-    """The text a :func:`speech_wav` file carries, or None for any other bytes."""
+    """The text a :func:`speech_wav` (or the mock's MP3) file carries, or None for any
+    other bytes."""
     chunks = _riff_chunks(data)
     text = chunks.get(_TEXT_CHUNK)
-    return text.decode("utf-8", "replace") if text is not None else None
+    return text.decode("utf-8", "replace") if text is not None else mp3_text(data)
 
 
 def _riff_chunks(data: bytes) -> dict[bytes, bytes]:
@@ -322,7 +333,7 @@ def _duration(data: bytes) -> float:
     chunks = _riff_chunks(data)
     fmt = chunks.get(b"fmt ", b"")
     if len(fmt) < 16 or b"data" not in chunks:
-        return 0.0
+        return mp3_duration(data)
     bytes_per_second = struct.unpack("<I", fmt[8:12])[0]
     return round(len(chunks[b"data"]) / bytes_per_second, 3) if bytes_per_second else 0.0
 
@@ -359,11 +370,10 @@ def _format(fields: dict[str, Any], default: str) -> str:
     value = fields.get("response_format", default)
     allowed = {
         "json": ("json", "text", "verbose_json"),
-        "mp3": ("wav", "pcm"),
+        "mp3": ("mp3", "wav", "pcm"),
     }[default]
     if value not in allowed:
-        hint = (
-            "; the mock makes wav and pcm only (no encoder for others)" if default == "mp3" else ""
-        )
+        hint = "; the mock makes mp3, wav and pcm only (no encoder for others)"
+        hint = hint if default == "mp3" else ""
         raise RequestError(f"'response_format' must be one of {allowed}, got {value!r}{hint}")
     return str(value)

@@ -4,8 +4,9 @@ A request asks for JSON natively (OpenAI/Azure ``response_format`` of type ``jso
 ``json_object``, the latter with an optional ``schema`` as llama.cpp's server takes it; Ollama
 ``format``: a schema or ``"json"``) or in its prompt: a JSON schema between ``<json-schema>``
 and ``</json-schema>`` in any message (GraSP's prompt-mode instruction uses these
-delimiters). Either way the reply is a JSON value generated from the schema, seeded by the
-request, so the same request always gets the same reply. With ``raw_newlines`` (llama.cpp's
+delimiters), or by showing a JSON template (``_examples`` gives the rule). Either way the
+reply is a JSON value generated from the schema, seeded by the request, so the same request
+always gets the same reply. With ``raw_newlines`` (llama.cpp's
 grammar-constrained output) its strings hold bare newline characters, which strict JSON
 parsers refuse.
 
@@ -32,6 +33,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+
+from grasp_core.mock_server._examples import example_schema
 
 __all__ = [
     "STRUCTURED_MARKERS",
@@ -73,7 +76,8 @@ class JsonRequest:
     schema: dict[str, Any] | None
     kind: str = "prompt"
     """How it was asked: ``json_schema``, ``json_object`` (``response_format`` types),
-    ``format`` (Ollama) or ``prompt`` (a ``<json-schema>`` block)."""
+    ``format`` (Ollama), ``prompt`` (a ``<json-schema>`` block) or ``example`` (a JSON
+    template the prompt shows)."""
 
 
 def requested_json(payload: dict[str, Any], *, ollama: bool) -> JsonRequest | None:
@@ -113,12 +117,18 @@ def requested_json(payload: dict[str, Any], *, ollama: bool) -> JsonRequest | No
     )
 
 
-def wanted_json(native: JsonRequest | None, texts: Sequence[str]) -> JsonRequest | None:
-    """The JSON the request asks for: natively, else by a schema block in its prompt."""
+def wanted_json(
+    native: JsonRequest | None, texts: Sequence[str], messages: Sequence[Any] = ()
+) -> JsonRequest | None:
+    """The JSON the request asks for: natively, else by a schema block in its prompt, else
+    by a JSON template its instructions show (``_examples``)."""
     if native is not None:
         return native
     schema = _prompt_schema(texts)
-    return JsonRequest(schema) if schema is not None else None
+    if schema is not None:
+        return JsonRequest(schema)
+    shown = example_schema(messages, texts)
+    return JsonRequest(shown, "example") if shown is not None else None
 
 
 def structured_reply(

@@ -293,7 +293,7 @@ class MockServer:
             chat = read_chat_request(request.body, dialect, deployment)
             texts = message_texts(chat.messages)
             directive = parse_markers(texts)
-            wanted = wanted_json(chat.json, texts)
+            wanted = wanted_json(chat.json, texts, chat.messages)
         except (RequestError, SchemaRequestError) as exc:
             self._log.record(request.path, None, None, 400, None, None)
             return error_response(dialect, 400, str(exc))

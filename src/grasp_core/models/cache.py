@@ -40,6 +40,7 @@ import json
 import os
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +69,24 @@ _MAX_SEGMENTS = 64
 """More segments than this (many small runs) are merged at the next open."""
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_DECODE = json.JSONDecoder().decode
+_DECODER = json.JSONDecoder()
 """Both built once (``json.dumps`` with options builds an encoder per call), and the decoder
 given text (``json.loads`` of bytes first sniffs their encoding)."""
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def _decode(text: str) -> Any:
+    """``json.loads(text)``: a payload this module wrote (one compact object) is read by the
+    decoder's scanner directly, without ``decode``'s whitespace matching around it; anything
+    else goes through ``decode``, which accepts or refuses it as ``json.loads`` does."""
+    try:
+        value, end = _SCAN(text, 0)
+        if end == len(text):
+            return value
+    except StopIteration:
+        pass
+    return _DECODER.decode(text)
+
 
 _log = get_logger(__name__)
 
@@ -219,7 +235,7 @@ class ResponseCache:
                 memoryview(line)[HEAD:]
             ) != int(line[KEY_CHARS + 1 : HEAD - 1], 16):
                 return None
-            value: dict[str, Any] = _DECODE(line[HEAD:].decode("utf-8"))
+            value: dict[str, Any] = _decode(line[HEAD:].decode("utf-8"))
         except (OSError, ValueError):
             return None
         return value

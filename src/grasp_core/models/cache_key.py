@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -28,7 +28,14 @@ from typing import Any
 
 from grasp_core.config.models_file import CacheMode
 
-__all__ = ["CacheMode", "CallIdentity", "current_identity", "enter_node_run", "request_key"]
+__all__ = [
+    "CacheMode",
+    "CallIdentity",
+    "RequestKeys",
+    "current_identity",
+    "enter_node_run",
+    "request_key",
+]
 
 _KEY_VERSION = 1
 """Bumped when what goes into a key changes, so old entries are simply never found."""
@@ -63,11 +70,27 @@ def current_identity() -> CallIdentity | None:
     return _IDENTITY.get()
 
 
-_ENCODE = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr
-).encode
-"""Built once: a rerun computes a key for every call, and ``json.dumps`` with options
-builds a new encoder each time."""
+def _key_encoder() -> Callable[[Any], str]:
+    """``json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    default=repr).encode``, the same text, with its C encoder built once: that method builds
+    one on every call, which costs more than encoding a request's few messages. Requests
+    are JSON data (rendered prompts, the state's messages, parameters from config), so the
+    check for circular references is left out (the C encoder then holds no state, and is
+    safe from any thread)."""
+    base = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - an interpreter without the C accelerator
+        return base.encode
+    chunks = make(None, repr, encode_basestring, None, ":", ",", True, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+_ENCODE = _key_encoder()
+"""Built once: a rerun computes a key for every call."""
 
 
 def _canonical(value: Any) -> bytes:
@@ -84,6 +107,43 @@ def _identity_json(digest: str, identity: CallIdentity, index: int) -> bytes:
     return f'["{digest}",{who}]'.encode()
 
 
+class RequestKeys:
+    """The cache keys of requests to one endpoint: the key's constant part (route and
+    endpoint) encoded once per client, so a call encodes only its messages and parameters.
+    The JSON is the same bytes as encoding the whole request at once (a list's items joined
+    by commas), so the keys are the same too."""
+
+    __slots__ = ("_head",)
+
+    def __init__(self, *, route: str, api_base: str | None, api_version: str | None) -> None:
+        head = _canonical([_KEY_VERSION, route, api_base, api_version])
+        self._head = head[:-1]  # without the closing bracket: the request goes on
+
+    def key(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any],
+        mode: CacheMode,
+    ) -> str | None:
+        """See :func:`request_key`."""
+        if mode == "off":
+            return None
+        identity = _IDENTITY.get()
+        if mode == "record" and identity is None:
+            return None
+        rest = _canonical(
+            [
+                messages if type(messages) is list else list(messages),
+                params if type(params) is dict else dict(params),
+            ]
+        )
+        digest = hashlib.sha256(self._head + b"," + rest[1:]).hexdigest()
+        if mode == "content" or identity is None:
+            return digest
+        index = identity.occurrence(digest)
+        return hashlib.sha256(_identity_json(digest, identity, index)).hexdigest()
+
+
 def request_key(
     *,
     route: str,
@@ -94,16 +154,9 @@ def request_key(
     mode: CacheMode,
 ) -> str | None:
     """The cache key of one chat request (64 hex digits), or None when it is not cached
-    (``off``, or ``record`` mode outside a node run). In ``record`` mode each call counts
-    as one occurrence of its request in the node run, so call it once per call."""
-    if mode == "off":
-        return None
-    identity = _IDENTITY.get()
-    if mode == "record" and identity is None:
-        return None
-    request = [_KEY_VERSION, route, api_base, api_version, list(messages), dict(params)]
-    digest = hashlib.sha256(_canonical(request)).hexdigest()
-    if mode == "content" or identity is None:
-        return digest
-    index = identity.occurrence(digest)
-    return hashlib.sha256(_identity_json(digest, identity, index)).hexdigest()
+    (``off``, or ``record`` mode outside a node run): the sha256 of the canonical JSON of
+    ``[1, route, api_base, api_version, messages, params]``, then, in ``record`` mode, of
+    that digest with the call's identity. Each call counts as one occurrence of its request
+    in the node run, so call it once per call."""
+    keys = RequestKeys(route=route, api_base=api_base, api_version=api_version)
+    return keys.key(messages, params, mode)

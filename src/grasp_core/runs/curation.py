@@ -6,6 +6,9 @@ are written again with a ``post_process`` entry. A post-process starts from scra
 time and never changes the generation's output, so ``grasp run --resume`` on a finished run
 (or ``grasp curate`` on its output) runs the steps again, for instance with other settings:
 they are not part of the task's fingerprint.
+
+``grasp_core.postprocess`` is imported when a run has steps to run, not with this module:
+most runs have none, and every run imports this module.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import anyio.to_thread
 
 from grasp_core.errors import GraspError, OutputWriteError, PostProcessError
 from grasp_core.logs import get_logger
-from grasp_core.postprocess import CurationTarget, curate, read_output, task_steps
 from grasp_core.runs.monitor import RunMonitor
 from grasp_core.runs.parts import TaskParts
 from grasp_core.runs.result import RunResult
@@ -78,6 +80,8 @@ def _curate(
     from_loop: bool = False,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    from grasp_core.postprocess import CurationTarget, curate, read_output, task_steps
+
     layout, task = parts.layout, parts.task
     block, _path = next(iter(layout.sink_blocks.values()))
     output_format = layout.output_format

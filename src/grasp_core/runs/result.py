@@ -1,5 +1,6 @@
 """``RunResult``: what a run did — counts, files written, metrics — and how to read its
-output back (records, async records, a ``datasets.Dataset``)."""
+output back (records, async records, a ``datasets.Dataset``). The reader of outputs
+(``grasp_core.postprocess.output``) is imported when records are read, not by every run."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from grasp_core.errors import SinkError
-from grasp_core.postprocess.output import read_output
 from grasp_core.runs import result_data
 from grasp_core.runs.layout import RunLayout
 
@@ -145,6 +145,8 @@ class RunResult:
     def records(self) -> Iterator[dict[str, Any]]:
         """The (first sink's) output records, read lazily through the disk source, or the
         hf source for an ``hf`` sink's dataset folder."""
+        from grasp_core.postprocess.output import read_output
+
         for item in read_output(self._first_sink_paths(), self.output_format):
             if item.error is not None:
                 raise SinkError(f"cannot read back the output: {item.error}")

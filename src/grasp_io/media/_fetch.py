@@ -6,6 +6,8 @@ a least-recently-used cache bounded by total bytes. Each download streams and st
 soon as it passes the size limit, and has a deadline for the whole transfer.
 
 httpx, not aiohttp: it runs under both asyncio and trio (through anyio), as the engine does.
+It is imported by the first download, not with this module: every run with an ``llm`` node
+loads the media resolver, and few of them fetch anything.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
-import httpx
 
 from grasp_core.errors import RecordError
 from grasp_io.media._local import check_size
 from grasp_io.media._media import Media
 from grasp_io.media._sniff import sniff
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "DEFAULT_CACHE_BYTES",
@@ -162,6 +167,8 @@ class RemoteFetcher:
             download.done.set()
 
     async def _download(self, url: str, limits: FetchLimits, what: str) -> Media:
+        import httpx
+
         self.downloads += 1
         client = self._client or self._open()
         body = bytearray()
@@ -203,6 +210,8 @@ class RemoteFetcher:
             self._cached_bytes -= len(evicted.data)
 
     def _open(self) -> httpx.AsyncClient:
+        import httpx
+
         self._client = httpx.AsyncClient(
             follow_redirects=True,
             max_redirects=_MAX_REDIRECTS,

@@ -1,6 +1,7 @@
 """Sources that read records for a run (entry point group ``grasp.sources``), one module per
-registered type: ``disk`` (JSON Lines, JSON, CSV, Parquet), ``hf``, ``oasst`` and
-``servicenow``; private modules hold the per-format readers and the id helpers they share."""
+registered type: ``disk`` (JSON Lines, JSON, CSV, Parquet), ``hf``, ``oasst``,
+``servicenow`` and ``python`` (records a function of the task's code returns); private
+modules hold the per-format readers and the id helpers they share."""
 
 from typing import Any
 
@@ -14,6 +15,8 @@ __all__ = [
     "HfSourceConfig",
     "OasstSource",
     "OasstSourceConfig",
+    "PythonSource",
+    "PythonSourceConfig",
     "ServiceNowSource",
     "ServiceNowSourceConfig",
     "infer_format",
@@ -28,6 +31,7 @@ _exported, __dir__ = lazy_exports(
         "grasp_io.sources.disk": ["DiskFormat", "DiskSource", "DiskSourceConfig", "infer_format"],
         "grasp_io.sources.hf": ["HfSource", "HfSourceConfig"],
         "grasp_io.sources.oasst": ["OasstSource", "OasstSourceConfig"],
+        "grasp_io.sources.python": ["PythonSource", "PythonSourceConfig"],
         "grasp_io.sources.servicenow": ["ServiceNowSource", "ServiceNowSourceConfig"],
     },
     __all__,

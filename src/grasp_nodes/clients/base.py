@@ -23,11 +23,11 @@ from grasp_core.plugin import (
     Backend,
     CacheMode,
     ModelSpec,
+    RequestKeys,
     ResponseCache,
     RunMetrics,
     get_logger,
     report_model_call,
-    request_key,
 )
 from grasp_nodes.clients.entry import EntryClient
 from grasp_nodes.clients.rejected import explain_rejection
@@ -48,6 +48,9 @@ transports send it, so their requests stay identical."""
 
 
 _log = get_logger(__name__)
+
+_ENTRY_POLICY = ReplyPolicy()
+"""No choices of a node's own: the model entry's."""
 
 _MEDIA_PART_TOKENS = 800
 """A media part's guess: providers bill an image at ~85-1,500 tokens and audio by length;
@@ -155,8 +158,15 @@ class ChatResult:
     @classmethod
     def restored(cls, stored: Mapping[str, Any], model: str) -> ChatResult | None:
         """A cached reply as ``model``'s result (None for an entry of another shape)."""
-        try:
-            return cls(model=model, **{name: stored[name] for name in _STORED})
+        try:  # positional: a rerun restores every reply, and keywords cost more
+            return cls(
+                stored["text"],
+                model,
+                stored["prompt_tokens"],
+                stored["completion_tokens"],
+                stored["finish_reason"],
+                stored["tool_calls"],
+            )
         except (KeyError, TypeError):
             return None
 
@@ -201,6 +211,10 @@ class RetryingClient(EntryClient):
         self.cache = cache
         self.cache_endpoint = cache_endpoint if cache_endpoint is not None else spec.api_base
         """The endpoint the cache key names (the mock's changing URL is one name)."""
+        self._keys = RequestKeys(
+            route=spec.model, api_base=self.cache_endpoint, api_version=spec.api_version
+        )
+        """The cache key's part that is the same for every call of this client."""
         self._rejection_logged = False
 
     async def chat(
@@ -219,34 +233,24 @@ class RetryingClient(EntryClient):
         (failed calls, and replies failed or retried for being cut off or empty, never)."""
         started = time.perf_counter()
         params = request_parameters(self.spec.parameters, parameters)
-        policy = replies or ReplyPolicy()
+        policy = replies or _ENTRY_POLICY
         wired = [wire_message(m) for m in messages]
-        key = self._cache_key(wired, params, cache or self.spec.cache)
-        if key is not None and self.cache is not None:
-            cached = self._cached(self.cache, key, policy)
-            if cached is not None:
-                report_model_call(self.name, wired, params, cached, started=started, cached=True)
-                return cached
+        store = self.cache
+        key = None
+        if store is not None:
+            key = self._keys.key(wired, params, cache or self.spec.cache)
+            if key is not None:
+                cached = self._cached(store, key, policy)
+                if cached is not None:
+                    report_model_call(
+                        self.name, wired, params, cached, started=started, cached=True
+                    )
+                    return cached
         result = await self._call(wired, params, policy, max_retries)
         report_model_call(self.name, wired, params, result, started=started)
-        if key is not None and self.cache is not None:
-            self.cache.put(key, result.stored())
+        if key is not None and store is not None:
+            store.put(key, result.stored())
         return result
-
-    def _cache_key(
-        self, messages: list[dict[str, Any]], params: dict[str, Any], mode: CacheMode
-    ) -> str | None:
-        if self.cache is None:
-            return None
-        spec = self.spec
-        return request_key(
-            route=spec.model,
-            api_base=self.cache_endpoint,
-            api_version=spec.api_version,
-            messages=messages,
-            params=params,
-            mode=mode,
-        )
 
     def _cached(self, cache: ResponseCache, key: str, policy: ReplyPolicy) -> ChatResult | None:
         """The stored reply for ``key``, unless this call's policy would not keep it (a

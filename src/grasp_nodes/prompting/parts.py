@@ -147,6 +147,26 @@ class PromptContent:
         """True when the content declares image or audio parts."""
         return any(isinstance(part, _MediaPart) for part in self._parts)
 
+    def render_text(
+        self,
+        state: Mapping[str, Any],
+        *,
+        record_id: str,
+        node: str,
+        media: MediaContext | None,
+    ) -> str | None:
+        """:meth:`render`'s text for a text message whose fields hold no media, without
+        awaiting anything (most messages); None when :meth:`render` must be awaited."""
+        text = self._text
+        if text is None:
+            return None
+        if media is None or not text.variables:
+            return text.render(state, record_id=record_id, node=node)
+        pieces = text.lookups(state, record_id=record_id, node=node)
+        if any(_maybe_media(value, media) for _, value in pieces):
+            return None
+        return text.join(pieces)
+
     async def render(
         self,
         state: Mapping[str, Any],

@@ -265,8 +265,9 @@ class TaskExecutor(DefaultTaskExecutor):
 
 def test_resumable_executors_and_task_folder_files(tmp_path: Path) -> None:
     """`data_config.resumable` is left out with a note (every GraSP run resumes); a
-    DefaultTaskExecutor subclass imports and is reported (GraSP never calls it); a
-    processor writing into another task's folder by its dotted name finds that folder."""
+    DefaultTaskExecutor subclass imports, and its init_dataset is the task's source (one
+    record, as in SyGra); a processor writing into another task's folder by its dotted name
+    finds that folder."""
     root = tmp_path / "sygra"
     _write(
         root,
@@ -278,16 +279,16 @@ def test_resumable_executors_and_task_folder_files(tmp_path: Path) -> None:
     )
     dest = tmp_path / "out"
     code, report = _convert(root, dest)
-    assert code == 1  # the executor class is listed, the task is still converted
+    assert code == 0, report
     assert "data_config.resumable left out" in report
-    assert "class TaskExecutor extends SyGra's DefaultTaskExecutor" in report
+    assert "TaskExecutor.init_dataset is now data_config.source" in report
     task = dest / "examples" / "scenarios"
     module = (task / "task_executor.py").read_text(encoding="utf-8")
     assert "from grasp_nodes.sygra_compat import DefaultTaskExecutor\n" in module
     assert "resumable" not in (task / "task.yaml").read_text(encoding="utf-8")
     assert main(["run", str(task), "--mock", "--overwrite", "--num-records", "2"]) == 0
     seeds = dest / "examples" / "consumer" / "seeds.json"
-    assert json.loads(seeds.read_text(encoding="utf-8")) == ["refund", "refund"]
+    assert json.loads(seeds.read_text(encoding="utf-8")) == ["refund"]
 
 
 RECIPE_TASK = """\

@@ -18,7 +18,12 @@ from grasp_core.config.graph import GraphConfig
 from grasp_core.config.task_file import Task, folder_task_file
 from grasp_core.engine.row_formats import select_format
 from grasp_core.errors import ConfigError, NodeError
-from grasp_core.graph.hook_styles import NodeResult, post_process_hook, pre_process_hook
+from grasp_core.graph.hook_styles import (
+    VIEW_ONLY,
+    NodeResult,
+    post_process_hook,
+    pre_process_hook,
+)
 from tests.conftest import write_task
 
 
@@ -70,16 +75,24 @@ def test_a_hook_returning_the_whole_state_stores_only_what_it_changed() -> None:
     assert len(state["messages"]) == 1
 
 
-def test_a_hook_rewriting_earlier_messages_is_refused_with_history_role_map() -> None:
-    """Messages are append-only: a hook that relabels them is told about history_role_map."""
+def test_earlier_messages_a_pre_processor_rewrites_are_only_seen_by_its_node() -> None:
+    """Messages are append-only: a SyGra pre-processor relabelling them changes what its node
+    sees (VIEW_ONLY), as in SyGra; a post-processor doing so is told about history_role_map."""
 
     def flip(state: dict[str, Any]) -> dict[str, Any]:
         state["messages"] = [{"role": "assistant", "content": "hi"}]
         return state
 
     hook = pre_process_hook(load_callable(flip, None, what="hook", inline=True), "ask")
+    update = _run(hook({"messages": [{"role": "user", "content": "hi"}]}))
+    assert update == {VIEW_ONLY: {"messages": [{"role": "assistant", "content": "hi"}]}}
+
+    def flip_after(result: Any, state: dict[str, Any]) -> dict[str, Any]:
+        return flip(state)
+
+    after = post_process_hook(load_callable(flip_after, None, what="hook", inline=True), "ask")
     with pytest.raises(NodeError, match="history_role_map"):
-        _run(hook({"messages": [{"role": "user", "content": "hi"}]}))
+        _run(after({"reply": "x"}, {"messages": [{"role": "user", "content": "hi"}]}))
 
 
 def test_a_post_processor_reads_the_reply_as_a_message_object() -> None:

@@ -46,6 +46,6 @@ def test_text_only_chat_is_unchanged_and_other_formats_are_refused(
     plain = _chat(mock_server, modalities=["text"]).json()["choices"][0]["message"]
     assert "audio" not in plain
     assert isinstance(plain["content"], str)
-    refused = _chat(mock_server, modalities=["text", "audio"], audio={"format": "mp3"})
+    refused = _chat(mock_server, modalities=["text", "audio"], audio={"format": "flac"})
     assert refused.status_code == 400
-    assert "'mp3'" in refused.text
+    assert "'flac'" in refused.text

@@ -124,8 +124,9 @@ def test_speech_speed_and_pcm(client: httpx.Client) -> None:
 
 
 def test_speech_in_a_format_the_mock_cannot_encode_is_a_400(client: httpx.Client) -> None:
-    """mp3 (OpenAI's default) needs an encoder: the 400 says to ask for wav."""
-    response = client.post(SPEECH, json={"model": "tts-1", "input": "hi", "voice": "alloy"})
+    """flac needs an encoder: the 400 says to ask for wav."""
+    body = {"model": "tts-1", "input": "hi", "voice": "alloy", "response_format": "flac"}
+    response = client.post(SPEECH, json=body)
     assert response.status_code == 400
     assert "wav" in response.json()["error"]["message"]
 
