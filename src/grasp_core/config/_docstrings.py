@@ -19,6 +19,7 @@ import linecache
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["attribute_docstrings"]
 
@@ -32,7 +33,7 @@ def attribute_docstrings(cls: type) -> dict[str, str]:
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_globals.get("__name__") == cls.__module__:
-            tree = _tree(frame.f_code.co_filename)
+            tree = _tree(frame.f_code.co_filename, frame.f_globals)
             node = None if tree is None else _class_at(tree, cls.__name__, frame.f_lineno)
             if node is not None:
                 return _docstrings(node.body)
@@ -40,12 +41,13 @@ def attribute_docstrings(cls: type) -> dict[str, str]:
     return {}
 
 
-def _tree(filename: str) -> ast.Module | None:
-    """The syntax tree of ``filename`` (a notebook cell's too: ``linecache`` holds them)."""
+def _tree(filename: str, namespace: dict[str, Any]) -> ast.Module | None:
+    """The syntax tree of ``filename``: a file, or what ``linecache`` holds (a notebook
+    cell) or gets from the module's loader (a module in a zip file)."""
     try:
         stat = os.stat(filename)
     except OSError:  # not a file: parsed each time, since linecache may learn it later
-        return _parse(filename)
+        return _parse(filename, namespace)
     return _parsed_file(filename, stat.st_mtime_ns, stat.st_size)
 
 
@@ -57,8 +59,8 @@ def _parsed_file(filename: str, _mtime_ns: int, _size: int) -> ast.Module | None
     return _parse(filename)
 
 
-def _parse(filename: str) -> ast.Module | None:
-    source = "".join(linecache.getlines(filename))
+def _parse(filename: str, namespace: dict[str, Any] | None = None) -> ast.Module | None:
+    source = "".join(linecache.getlines(filename, namespace))
     if not source:
         return None
     try:

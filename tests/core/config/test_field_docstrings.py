@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,25 @@ def test_a_rewritten_source_file_is_read_again(tmp_path: Path) -> None:
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("rewritten_model", None)
+
+
+def test_a_model_in_a_zip_file_is_described(tmp_path: Path) -> None:
+    """A module imported from a zip file (no file to stat) is read through its loader."""
+    archive = tmp_path / "models.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(
+            "zipped_model.py",
+            "from grasp_core.config import StrictModel\n\n"
+            'class Z(StrictModel):\n    z: int = 0\n    """from the zip"""\n',
+        )
+    sys.path.insert(0, str(archive))
+    try:
+        import zipped_model  # type: ignore[import-not-found]
+
+        assert zipped_model.Z.model_fields["z"].description == "from the zip"
+    finally:
+        sys.path.remove(str(archive))
+        sys.modules.pop("zipped_model", None)
 
 
 _DUMP = """
