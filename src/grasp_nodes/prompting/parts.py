@@ -163,8 +163,9 @@ class PromptContent:
         if media is None or not text.variables:
             return text.render(state, record_id=record_id, node=node)
         pieces = text.lookups(state, record_id=record_id, node=node)
-        if any(_maybe_media(value, media) for _, value in pieces):
-            return None
+        for _, value in pieces:
+            if type(value) not in _TEXT_TYPES and _maybe_media(value, media):
+                return None
         return text.join(pieces)
 
     async def render(

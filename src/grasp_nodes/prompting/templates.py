@@ -83,7 +83,7 @@ class Template:
             if field is None:
                 out.append((literal, NO_FIELD))
                 continue
-            value = lookup(state, field)
+            value = state[field] if field in state else lookup(state, field)
             if value is MISSING:
                 raise NodeError(
                     f"record {record_id!r}, node {node!r}: prompt variable {{{field}}} is not "
