@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         subgraph_keys,
         web_agent_keys,
     )
+    from grasp_core.config.sygra_lambda import callable_writes, missing_keys_message
     from grasp_core.config.task_file import folder_task_file
     from grasp_core.config.yaml_source import YamlPath, load_yaml
     from grasp_core.engine.output import MISSING, lookup
@@ -130,6 +131,7 @@ __all__ = [
     "TransformType",
     "UserCallable",
     "YamlPath",
+    "callable_writes",
     "check_state_reads",
     "compile_graph",
     "count_tokens",
@@ -147,6 +149,7 @@ __all__ = [
     "load_yaml",
     "lookup",
     "media",
+    "missing_keys_message",
     "node_keys",
     "nodes",
     "parse_type",
@@ -173,6 +176,7 @@ __getattr__, __dir__ = lazy_exports(
         "grasp_core.config.callables": ["UserCallable", "load_callable"],
         "grasp_core.config.dotted": ["resolve_dotted"],
         "grasp_core.config.quality": ["DataQualityConfig"],
+        "grasp_core.config.sygra_lambda": ["callable_writes", "missing_keys_message"],
         "grasp_core.config.sygra_keys": [
             "in_sygra_file",
             "lambda_keys",

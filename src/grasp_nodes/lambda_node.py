@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
 from grasp_core.errors import ConfigError, NodeError
 from grasp_core.plugin import (
@@ -13,7 +13,9 @@ from grasp_core.plugin import (
     NodeConfig,
     NodeContext,
     UserCallable,
+    callable_writes,
     load_callable,
+    missing_keys_message,
     with_message_objects,
 )
 from grasp_nodes._sygra_keys import in_sygra_file, lambda_keys
@@ -44,6 +46,14 @@ class LambdaNodeConfig(NodeConfig):
         known = frozenset(field.alias or name for name, field in cls.model_fields.items())
         return lambda_keys(data, known, sygra=in_sygra_file(info))
 
+    _sygra_file: bool = PrivateAttr(default=False)
+    """Read from SyGra's task file: without `output_keys`, the keys come from the code."""
+
+    @model_validator(mode="after")
+    def _dialect(self, info: ValidationInfo) -> LambdaNodeConfig:
+        self._sygra_file = in_sygra_file(info)
+        return self
+
     @model_validator(mode="after")
     def _inline_means_loop(self) -> LambdaNodeConfig:
         if self.inline and "run_in" in self.model_fields_set and self.run_in != "loop":
@@ -73,7 +83,7 @@ class LambdaNode:
     @classmethod
     def build(cls, name: str, config: LambdaNodeConfig, env: BuildEnv) -> LambdaNode:
         keys = config.output_key_list()
-        if not keys:
+        if not keys and not config._sygra_file:
             raise ConfigError(f"lambda node {name!r} needs output_keys (the keys it returns)")
         fn = load_callable(
             config.lambda_,
@@ -82,6 +92,10 @@ class LambdaNode:
             run_in=_run_in(config),
             where=f"node {name!r}",
         )
+        if not keys:  # SyGra's lambda returns the whole state: read its keys from the code
+            keys = callable_writes(fn.fn) or []
+            if not keys:
+                raise ConfigError(missing_keys_message(name, str(config.lambda_)))
         settings = config.model_dump(by_alias=True, exclude={"params"}, exclude_none=True)
         return cls(name, fn, keys, {**settings, **config.params, "params": dict(config.params)})
 

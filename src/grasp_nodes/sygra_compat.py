@@ -12,7 +12,9 @@ LangGraph's ``END`` are given here too, so converted hooks run without LangChain
 GraSP's ``{"role", "content"}`` dict that also reads as LangChain's (``.content``, ``.type``).
 So are SyGra's eval metric registries (from :mod:`grasp_nodes.sygra_eval`), its
 ``GraphPostProcessor`` base, its built-in ``SimpleResponse`` schema and its JSON helpers
-(``utils.extract_and_load_json``, ``utils.load_json``).
+(``utils.extract_and_load_json``, ``utils.load_json``), and a ``GPT2TokenizerFast`` that
+counts tokens with ``cl100k_base`` for hooks that load ``Xenova/gpt-4`` from transformers
+(:mod:`grasp_nodes.sygra_tokenizer`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from grasp_nodes.sygra_eval import (
     aggregator_metric,
     unit_metric,
 )
+from grasp_nodes.sygra_tokenizer import GPT2TokenizerFast
 
 __all__ = [
     "END",
@@ -64,6 +67,7 @@ __all__ = [
     "EdgeCondition",
     "ExactMatchMetric",
     "F1ScoreMetric",
+    "GPT2TokenizerFast",
     "GraphPostProcessor",
     "GraspMessage",
     "GraspState",

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from grasp_core.config.sygra_executor import convert_executor
+from grasp_core.config.sygra_history import history_findings
 from grasp_core.config.sygra_keys import lambda_keys, node_keys, subgraph_keys, web_agent_keys
+from grasp_core.config.sygra_lambda import missing_keys_message, spec_writes
 from grasp_core.config.sygra_models import convert_models_file
 from grasp_core.config.sygra_paths import SHARED, PathRebaser, TreeModules, find_in_tree
 from grasp_core.config.sygra_python import compat_path, rewrite_imports
@@ -108,6 +110,7 @@ def convert_sygra_tree(
             name=rel.as_posix(),
             local=local,
             tree_module=TreeModules(src, owner, python_copies) if owner else None,
+            notes=result.notes,
         )
         (dest / rel).write_text(text, encoding="utf-8")
         result.problems += problems
@@ -189,6 +192,10 @@ class _TaskConverter:
         notes, problems = convert_executor(self.task_file.parent, tree, self.name)
         self.paths.notes += notes
         self.problems += problems
+        notes, problems = history_findings(tree, self.name)
+        self.paths.notes += notes
+        for problem in problems:
+            self._fail(self.name, problem)
         self.runnable = isinstance(tree, dict) and "data_config" in tree
         nodes = (tree.get("graph_config") or {}).get("nodes") if isinstance(tree, dict) else None
         for node_name, node in (nodes or {}).items():
@@ -226,12 +233,25 @@ class _TaskConverter:
                 if known is None:
                     return
                 plain = lambda_keys(_plain(node), known, sygra=True)
+                if not plain.get("output_keys"):
+                    plain["output_keys"] = self._lambda_writes(name, str(plain.get("lambda")))
             else:
                 return
         except ValueError as exc:
             self._fail(where(path), str(exc))
             return
         _reconcile(node, plain)
+
+    def _lambda_writes(self, name: str, spec: str) -> list[str]:
+        """The keys SyGra's lambda ``spec`` sets (:mod:`~grasp_core.config.sygra_lambda`)."""
+        keys = spec_writes(spec, lambda parts: self._locate(parts, ".py"), _PACKAGES)
+        if not keys:
+            raise ValueError(missing_keys_message(name, spec))
+        self.paths.notes.append(
+            f"{self.name}: lambda node {name!r} has no output_keys; they are the keys its "
+            f"code sets: {', '.join(keys)}"
+        )
+        return keys
 
     def _paths(self, value: Any) -> None:
         """Rewrite every string naming a module of the source tree from SyGra's root."""

@@ -29,6 +29,7 @@ __all__ = [
     "subgraph_keys",
     "task_keys",
     "web_agent_keys",
+    "yes_flag",
 ]
 
 _MODEL_FIELDS = ("name", "parameters", "cache", "output_type", "input_type")
@@ -121,7 +122,7 @@ def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
         _input_key(node, node.pop("input_key"))
     if sygra and "inject_system_messages" in node:
         node["inject_by_iteration"] = _turn_messages(node.pop("inject_system_messages"))
-    if "chat_history" in node and _yes(node.pop("chat_history")) is False:
+    if "chat_history" in node and yes_flag(node.pop("chat_history")) is False:
         raise ValueError(
             "chat_history: false: GraSP sends the history to every model-calling node "
             "of a `chat_conversation: multiturn` graph and to none of a singleturn one; "
@@ -204,7 +205,7 @@ def lambda_keys(data: Any, known: frozenset[str], *, sygra: bool) -> Any:
     return node
 
 
-def _yes(value: Any) -> bool | None:
+def yes_flag(value: Any) -> bool | None:
     """SyGra writes flags as booleans or as ``"yes"``/``"no"``."""
     if isinstance(value, str):
         return value.strip().lower() in ("yes", "true", "1")

@@ -58,9 +58,15 @@ _FOREIGN: dict[str, frozenset[str]] = {
     ),
     "langchain_core.tools": frozenset({"tool"}),
     "langgraph.graph": frozenset({"END"}),
+    "transformers": frozenset({"GPT2TokenizerFast"}),
 }
 """LangChain and LangGraph names SyGra's hooks use, which ``sygra_compat`` also gives (GraSP
-does not need LangChain); other imports from these packages are left as they are."""
+does not need LangChain); other imports from these packages are left as they are. So is
+transformers' ``GPT2TokenizerFast``, which SyGra's hooks load as ``Xenova/gpt-4`` only to count
+tokens: the compatibility one counts with ``cl100k_base`` offline and refuses other names."""
+
+_NOTED = {"transformers": "a cl100k_base token counter"}
+"""Foreign modules whose rewrite changes what runs, noted in the report."""
 
 _ROOTS = ("sygra", "grasp")
 _EXECUTORS = ("BaseTaskExecutor", "DefaultTaskExecutor")
@@ -76,12 +82,14 @@ def rewrite_imports(
     name: str,
     local: frozenset[str] = frozenset(),
     tree_module: Callable[[str], str | None] | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[str, list[str]]:
     """``source`` with SyGra's base-class imports pointing at the compatibility module, and
     one line per import left alone (``name``: the file, for those lines). ``local``: the
     modules beside the file, which a bare ``core`` or ``utils`` import means instead.
     ``tree_module``: a module of the converted tree imported from SyGra's root
-    (``tasks.eval.utils``) → the path to import it by in GraSP (None: not one)."""
+    (``tasks.eval.utils``) → the path to import it by in GraSP (None: not one). ``notes``
+    gets a line for each rewrite that changes what runs (see ``_NOTED``)."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -117,6 +125,12 @@ def rewrite_imports(
                     problems.append(_unmapped(name, node.lineno, f"from {node.module} import ..."))
                 continue
             _replace(lines, node, COMPAT_MODULE)
+            if node.module in _NOTED and notes is not None:
+                notes.append(
+                    f"{name}:{node.lineno}: `from {node.module} import "
+                    f"{', '.join(sorted(wanted))}` now imports {_NOTED[node.module]} from "
+                    f"{COMPAT_MODULE} (it refuses a tokenizer that is not cl100k_base)"
+                )
     return "".join(lines), sorted(problems)
 
 

@@ -33,7 +33,7 @@ def _run(coro: Any) -> Any:
 
 class SelfLess:
     def apply(state):  # type: ignore[no-untyped-def]  # noqa: N805 - SyGra's style
-        return "yes" if state["x"] else "no"
+        return "yes" if state["x"] else "no"  # type: ignore[index]
 
 
 class Static:
@@ -67,7 +67,11 @@ def test_a_hook_returning_the_whole_state_stores_only_what_it_changed() -> None:
         state["messages"].append({"role": "user", "content": "more"})
         return state
 
-    state = {"n": 1, "keep": "same", "messages": [{"role": "user", "content": "hi"}]}
+    state: dict[str, Any] = {
+        "n": 1,
+        "keep": "same",
+        "messages": [{"role": "user", "content": "hi"}],
+    }
     hook = pre_process_hook(load_callable(mutate, None, what="hook", inline=True), "node")
     update = _run(hook(state))
     assert update == {"n": 2, "messages": [{"role": "user", "content": "more"}]}

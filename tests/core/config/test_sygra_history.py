@@ -1,0 +1,98 @@
+"""SyGra sends every llm node the record's `messages` after its prompt, where llm nodes
+without `output_keys` add their replies; GraSP sends them only in a multiturn graph. The
+converter lists the model nodes sent less than in SyGra, and refuses `chat_history: true` in
+a singleturn graph (SyGra's `__chat_history__` transcript, which GraSP does not have)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml  # type: ignore[import-untyped]  # no stubs installed
+
+from grasp_core.cli.app import main
+from grasp_core.config.sygra_history import history_findings
+
+CRITIC_LOOP = """\
+data_config:
+  source: {type: disk, file_path: tasks/examples/critic/items.jsonl}
+graph_config:
+  nodes:
+    answer:
+      node_type: llm
+      prompt:
+        - user: "{question}"
+      model: {name: writer}
+    critique:
+      node_type: llm
+      output_role: user
+      prompt:
+        - system: Critique the answer.
+      model: {name: writer}
+    summary:
+      node_type: llm
+      output_keys: summary
+      prompt:
+        - user: "Summarise {question}"
+      model: {name: writer}
+  edges:
+    - {from: START, to: summary}
+    - {from: summary, to: answer}
+    - {from: answer, to: critique}
+    - from: critique
+      condition: tasks.examples.critic.task_executor.Again
+      path_map: {END: END, answer: answer}
+"""
+
+
+def _tree(root: Path, config: str) -> Path:
+    folder = root / "tasks" / "examples" / "critic"
+    folder.mkdir(parents=True)
+    (folder / "graph_config.yaml").write_text(config, encoding="utf-8")
+    (folder / "items.jsonl").write_text('{"question": "2+2?"}\n', encoding="utf-8")
+    (folder / "task_executor.py").write_text(
+        "class Again:\n    def apply(state):\n        return '__end__'\n", encoding="utf-8"
+    )
+    return root / "tasks"
+
+
+def test_nodes_sent_less_than_in_sygra_are_listed_in_the_report(tmp_path: Path) -> None:
+    """The critic loop converts, and the report names the nodes that store their replies
+    in `messages` (no output_keys) and the model nodes run after them; `summary`, which
+    runs before, is not named."""
+    dest = tmp_path / "out"
+    assert main(["convert", "sygra", str(_tree(tmp_path / "sygra", CRITIC_LOOP)), str(dest)]) == 0
+    report = (dest / "CONVERT_REPORT.md").read_text(encoding="utf-8")
+    assert (
+        "answer, critique (no output_keys, no post_process) add their replies there; GraSP "
+        "sends them only in a `chat_conversation: multiturn` graph"
+    ) in report
+    assert "so answer, critique are sent less than in SyGra" in report
+    assert (dest / "examples" / "critic" / "task.yaml").is_file()
+
+
+def test_a_multiturn_graph_or_a_graph_without_such_nodes_has_no_finding() -> None:
+    """A multiturn graph sends the messages; a graph whose llm nodes all have output_keys
+    (or a post_process) has nothing in `messages` to send."""
+    tree = yaml.safe_load(CRITIC_LOOP)
+    tree["graph_config"]["graph_properties"] = {"chat_conversation": "multiturn"}
+    assert history_findings(tree, "t") == ([], [])
+    tree = yaml.safe_load(CRITIC_LOOP)
+    for node in tree["graph_config"]["nodes"].values():
+        node["output_keys"] = "x"
+    assert history_findings(tree, "t") == ([], [])
+    tree = yaml.safe_load(CRITIC_LOOP)  # a post_process decides what SyGra stores
+    for node in tree["graph_config"]["nodes"].values():
+        node["post_process"] = "task_executor.Keep"
+    assert history_findings(tree, "t") == ([], [])
+
+
+def test_chat_history_in_a_singleturn_graph_is_refused(tmp_path: Path) -> None:
+    """SyGra replaces such a node's prompt by a transcript of `__chat_history__`: the
+    report names the node's YAML path and GraSP's way, and no task.yaml is written."""
+    config = CRITIC_LOOP.replace("      output_role: user\n", "      chat_history: true\n")
+    dest = tmp_path / "out"
+    assert main(["convert", "sygra", str(_tree(tmp_path / "sygra", config)), str(dest)]) == 1
+    report = (dest / "CONVERT_REPORT.md").read_text(encoding="utf-8")
+    assert "graph_config.nodes.critique.chat_history: in a singleturn graph" in report
+    assert "`graph_properties.chat_conversation: multiturn`" in report
+    assert not (dest / "examples" / "critic" / "task.yaml").exists()
