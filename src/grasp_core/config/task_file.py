@@ -14,11 +14,15 @@ from grasp_core.config import TaskConfig, validate_block
 from grasp_core.config.dotted import task_code_refused_here
 from grasp_core.config.locate import located
 from grasp_core.config.postprocess import resolve_steps, step_specs
+from grasp_core.config.sygra_history import history_findings
 from grasp_core.config.sygra_keys import task_keys
 from grasp_core.config.yaml_source import YamlDocument, load_yaml, parse_yaml
 from grasp_core.errors import ConfigError
+from grasp_core.logs import get_logger
 
 __all__ = ["TASK_FILE_NAMES", "Task", "folder_task_file", "in_sygra_file", "task_file"]
+
+_log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class Task:
         data = document.data if document.data is not None else {}
         if in_sygra_file(document):
             data = task_keys(data)
+            _sygra_history(data, document)
         config = validate_block(TaskConfig, data, path=(), document=document)
         _check_steps(config, task_dir, document)
         if in_sygra_file(document):
@@ -84,6 +89,18 @@ class Task:
         content = {key: value for key, value in self.data.items() if key not in _NOT_HASHED}
         canonical = json.dumps(content, sort_keys=True, default=_stable_name, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _sygra_history(data: Any, document: YamlDocument) -> None:
+    """Where SyGra's chat history means something GraSP does not do (see
+    :mod:`~grasp_core.config.sygra_history`): refused in one line, or a warning when a node
+    is sent less than in SyGra, as ``grasp convert sygra`` reports them."""
+    notes, problems = history_findings(data, Path(document.source).name)
+    if problems:
+        path, _, message = problems[0].partition(": ")
+        raise ConfigError(f"{document.where(tuple(path.split('.')))}: {message}")
+    for note in notes:
+        _log.warning(note)
 
 
 TASK_FILE_NAMES = ("task.yaml", "graph_config.yaml")

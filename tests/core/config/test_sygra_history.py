@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml  # type: ignore[import-untyped]  # no stubs installed
 
 from grasp_core.cli.app import main
@@ -96,3 +97,27 @@ def test_chat_history_in_a_singleturn_graph_is_refused(tmp_path: Path) -> None:
     assert "graph_config.nodes.critique.chat_history: in a singleturn graph" in report
     assert "`graph_properties.chat_conversation: multiturn`" in report
     assert not (dest / "examples" / "critic" / "task.yaml").exists()
+
+
+def test_a_sygra_file_run_directly_refuses_and_warns_as_the_converter_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`grasp validate graph_config.yaml`: `chat_history: true` in a singleturn graph is one
+    line naming the file, the line and the YAML path; the critic loop validates with a
+    warning naming the nodes sent less than in SyGra, never silently."""
+    here = CRITIC_LOOP.replace("tasks/examples/critic/items.jsonl", "items.jsonl").replace(
+        "tasks.examples.critic.task_executor", "task_executor"
+    )  # paths as a folder run directly reads them
+    refused = here.replace("      output_role: user\n", "      chat_history: true\n")
+    folder = _tree(tmp_path / "a", refused) / "examples" / "critic"
+    assert main(["validate", str(folder / "graph_config.yaml"), "--mock"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    line = refused.splitlines().index("      chat_history: true") + 1
+    assert len(err) == 1, err
+    assert f"graph_config.yaml:{line}: graph_config.nodes.critique.chat_history: " in err[0]
+
+    folder = _tree(tmp_path / "b", here) / "examples" / "critic"
+    code = main(["validate", str(folder / "graph_config.yaml"), "--mock"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "so answer, critique are sent less than in SyGra" in captured.err + captured.out
