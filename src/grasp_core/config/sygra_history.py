@@ -40,13 +40,15 @@ def history_findings(tree: Any, name: str) -> tuple[list[str], list[str]]:
         for n, c in nodes.items()
         if isinstance(c, Mapping) and c.get("node_type") in _MODEL_NODES
     }
+    # SyGra sends the transcript once `__chat_history__` holds something: to a node with
+    # chat_history that runs after one (itself again, in a loop)
+    keeping = sorted(n for n in model_nodes if yes_flag(nodes[n].get("chat_history")))
     problems = [
         f"graph_config.nodes.{n}.chat_history: in a singleturn graph SyGra sends this "
         "node a transcript of `__chat_history__` (filled by the nodes with chat_history) in "
         "place of its prompt; GraSP has neither: set `graph_properties.chat_conversation: "
         "multiturn` (GraSP sends the record's messages before each prompt) or remove it"
-        for n in sorted(model_nodes)
-        if yes_flag(nodes[n].get("chat_history"))
+        for n in sorted(set(keeping) & _reached(graph.get("edges"), keeping))
     ]
     storing = sorted(
         n

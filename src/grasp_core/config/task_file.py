@@ -93,12 +93,13 @@ class Task:
 
 def _sygra_history(data: Any, document: YamlDocument) -> None:
     """Where SyGra's chat history means something GraSP does not do (see
-    :mod:`~grasp_core.config.sygra_history`): refused in one line, or a warning when a node
-    is sent less than in SyGra, as ``grasp convert sygra`` reports them."""
+    :mod:`~grasp_core.config.sygra_history`), a warning naming the file, line and node: what
+    ``grasp convert sygra`` refuses or notes. Not refused here: whether a loop ever reaches
+    a node again (SyGra's transcript) depends on the records, and the file runs as written."""
     notes, problems = history_findings(data, Path(document.source).name)
-    if problems:
-        path, _, message = problems[0].partition(": ")
-        raise ConfigError(f"{document.where(tuple(path.split('.')))}: {message}")
+    for problem in problems:
+        path, _, message = problem.partition(": ")
+        _log.warning(f"{document.where(tuple(path.split('.')))}: {message}")
     for note in notes:
         _log.warning(note)
 

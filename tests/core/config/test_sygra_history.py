@@ -99,25 +99,36 @@ def test_chat_history_in_a_singleturn_graph_is_refused(tmp_path: Path) -> None:
     assert not (dest / "examples" / "critic" / "task.yaml").exists()
 
 
-def test_a_sygra_file_run_directly_refuses_and_warns_as_the_converter_does(
+def test_a_sygra_file_run_directly_warns_where_the_converter_refuses_or_notes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`grasp validate graph_config.yaml`: `chat_history: true` in a singleturn graph is one
-    line naming the file, the line and the YAML path; the critic loop validates with a
-    warning naming the nodes sent less than in SyGra, never silently."""
+    """`grasp validate graph_config.yaml` never passes silently over what the converter
+    refuses (`chat_history: true` on a node a loop reaches again, in a singleturn graph) or
+    notes (nodes sent less than in SyGra): a warning names the file, the line and the node."""
     here = CRITIC_LOOP.replace("tasks/examples/critic/items.jsonl", "items.jsonl").replace(
         "tasks.examples.critic.task_executor", "task_executor"
     )  # paths as a folder run directly reads them
     refused = here.replace("      output_role: user\n", "      chat_history: true\n")
     folder = _tree(tmp_path / "a", refused) / "examples" / "critic"
-    assert main(["validate", str(folder / "graph_config.yaml"), "--mock"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    assert main(["validate", str(folder / "graph_config.yaml"), "--mock"]) == 0
+    captured = capsys.readouterr()
     line = refused.splitlines().index("      chat_history: true") + 1
-    assert len(err) == 1, err
-    assert f"graph_config.yaml:{line}: graph_config.nodes.critique.chat_history: " in err[0]
+    said = captured.err + captured.out
+    assert f"graph_config.yaml:{line}: graph_config.nodes.critique.chat_history: " in said
 
     folder = _tree(tmp_path / "b", here) / "examples" / "critic"
     code = main(["validate", str(folder / "graph_config.yaml"), "--mock"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "so answer, critique are sent less than in SyGra" in captured.err + captured.out
+
+
+def test_chat_history_on_a_node_no_loop_reaches_again_is_not_a_problem() -> None:
+    """SyGra sends the transcript only once `__chat_history__` holds something: a node with
+    chat_history that nothing with chat_history runs before is sent its prompt as usual."""
+    tree = yaml.safe_load(CRITIC_LOOP)
+    tree["graph_config"]["nodes"]["summary"]["chat_history"] = True  # runs first, once
+    assert history_findings(tree, "t")[1] == []
+    tree["graph_config"]["nodes"]["critique"]["chat_history"] = True  # in the loop
+    problems = history_findings(tree, "t")[1]
+    assert [p.split(":")[0] for p in problems] == ["graph_config.nodes.critique.chat_history"]
