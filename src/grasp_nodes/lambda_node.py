@@ -109,6 +109,8 @@ class LambdaNode:
             value = await self.fn(dict(self._params), working)
         else:
             value = await self.fn(working)
+        if type(value) in _NOT_MAPPINGS and len(self._keys) == 1:  # the common case, cheaply
+            return {self._keys[0]: value}
         if value is working or _whole_state(value, state):
             # SyGra's style: the function changed the state it got and returned all of it
             return {key: value[key] for key in self._keys if key in value}
@@ -129,6 +131,11 @@ class LambdaNode:
             f"{type(value).__name__}, but a node with several output_keys must return a dict",
             node=self.name,
         )
+
+
+_NOT_MAPPINGS = frozenset({str, int, float, bool, type(None), list, tuple, bytes})
+"""Exact types a function returns that are not mappings: with one output key, the value
+itself is the update (what the checks below conclude, without their ``Mapping`` tests)."""
 
 
 def _whole_state(value: Any, state: Mapping[str, Any]) -> bool:

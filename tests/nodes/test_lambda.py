@@ -338,3 +338,24 @@ def test_keyboard_interrupt_in_a_lambda_exits_130_with_the_resume_command(
     assert f"grasp run {task} --resume" in err
     assert "stopped early" in err  # the run stopped itself, as on Ctrl-C
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["'text'", "3", "2.5", "True", "None", "[1, 'a']", "(1, 2)"])
+async def test_the_fast_path_for_plain_values_gives_the_general_paths_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """A function returning a str, number, bool, None, list or tuple under one output key
+    skips the mapping checks; its records are those of the general path (fast path off)."""
+    from grasp_nodes import lambda_node
+
+    (tmp_path / "values.py").write_text(f"def value(state):\n    return {value}\n")
+    outputs = []
+    for fast in (lambda_node._NOT_MAPPINGS, frozenset()):
+        monkeypatch.setattr(lambda_node, "_NOT_MAPPINGS", fast)
+        folder = tmp_path / f"run{len(outputs)}"
+        folder.mkdir()
+        (folder / "values.py").write_text((tmp_path / "values.py").read_text())
+        result = await run(folder, {"lambda": "values.value", "output_keys": "k"})
+        outputs.append(by_id(result))
+    assert outputs[0] == outputs[1]
+    assert outputs[0]["r0"]["k"] == json.loads(json.dumps(eval(value)))
