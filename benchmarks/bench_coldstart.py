@@ -11,10 +11,12 @@ runs with runs importing another copy of the source (``git archive HEAD src | ta
 
 Children write and reuse compiled bytecode (in a folder of their own, after one untimed
 warm-up run), as an installed package does, even where ``PYTHONDONTWRITEBYTECODE`` is set:
-without it every module would be compiled again in every run. ``--phases`` prints where the
-10-record run's time goes instead (imports, loading, compiling, opening, the records,
-finalising), timed around ``TaskRun``'s steps in fresh interpreters: wall milliseconds, and
-the process's CPU milliseconds, which a loaded machine disturbs less.
+without it every module would be compiled again in every run. The warm-up run also fills
+the caches a second run of an installed GraSP reads (config models' field docstrings beside
+the bytecode, litellm's prices under a cache folder of the benchmark's own). ``--phases``
+prints where the 10-record run's time goes instead (imports, loading, compiling, opening,
+the records, finalising), timed around ``TaskRun``'s steps in fresh interpreters: wall
+milliseconds, and the process's CPU milliseconds, which a loaded machine disturbs less.
 
     python benchmarks/bench_coldstart.py [--records 1000] [--repeat 3] [--before OTHER/src]
     python benchmarks/bench_coldstart.py --phases [--repeat 5] [--before OTHER/src]
@@ -112,6 +114,7 @@ def _child_env(src: str | None, pycache: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = pycache
+    env["XDG_CACHE_HOME"] = str(Path(pycache).parent / "xdg-cache")  # prices: not the user's
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     return env

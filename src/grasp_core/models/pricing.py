@@ -1,10 +1,10 @@
 """What a model's tokens cost: a price from the models file, else litellm's price table.
 
-litellm ships its price table as a JSON file (`model_prices_and_context_window_backup.json`,
-the map ``LITELLM_LOCAL_MODEL_COST_MAP=True`` makes litellm use). Importing litellm costs
-about two seconds, so the table is read straight from that file (about 30 ms, once per
-process), and only when a model has no ``cost:`` override. Nothing is fetched from the
-network.
+litellm ships its price table as a JSON file (the map ``LITELLM_LOCAL_MODEL_COST_MAP=True``
+makes litellm use). Importing litellm costs about two seconds, so the entries a route needs
+are read straight from that file, or from a per-user cache of them
+(:mod:`grasp_core.models.price_table`), and only when a model has no ``cost:`` override.
+Nothing is fetched from the network.
 
 Media models are priced per image (by quality and size: litellm's ``high/1024-x-1024/gpt-image-1``
 entries), per character spoken (``tts-1``) or per second of audio spoken or transcribed
@@ -13,21 +13,16 @@ entries), per character spoken (``tts-1``) or per second of audio spoken or tran
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from grasp_core.models.catalog import ModelCatalog, ModelSpec
+from grasp_core.models.price_table import entries_for
 
-__all__ = ["Price", "format_dollars", "litellm_price_table", "price_of", "prices_for"]
-
-_TABLE_FILE = "model_prices_and_context_window_backup.json"
+__all__ = ["Price", "format_dollars", "price_of", "prices_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,25 +76,17 @@ def format_dollars(amount: float) -> str:
     return f"${amount:.4f}" if amount >= 0.01 or amount == 0 else f"${amount:.6f}"
 
 
-@functools.cache
-def litellm_price_table() -> dict[str, Any]:
-    """litellm's bundled price table (``{}`` when litellm is not installed)."""
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        return {}
-    path = Path(next(iter(spec.submodule_search_locations))) / _TABLE_FILE
-    try:
-        table: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return table
-
-
 def price_of(spec: ModelSpec) -> Price | None:
     """The price of ``spec``: its ``cost:`` override, else litellm's entry for its route
     (``openai/gpt-4o-mini`` is found as ``gpt-4o-mini`` when that entry's provider is
     ``openai``) with its per-image entries, else ``None`` (unknown). A batched entry
     (``batch:``) takes the entry's batch prices when it lists them."""
+    route = spec.price_as or spec.model
+    return _price(spec, {} if spec.cost is not None else entries_for([route])[route])
+
+
+def _price(spec: ModelSpec, table: Mapping[str, Any]) -> Price | None:
+    """:func:`price_of`, with litellm's entries for the route (``route_entries``)."""
     if spec.cost is not None:
         cost = spec.cost
         per_image = cost.per_image
@@ -111,7 +98,6 @@ def price_of(spec: ModelSpec) -> Price | None:
             per_character=cost.per_character or 0.0,
             per_second=cost.per_second or 0.0,
         )
-    table = litellm_price_table()
     route = spec.price_as or spec.model
     entry, bare = table.get(route), route.split("/", 1)[-1]
     if entry is None and "/" in route:
@@ -184,4 +170,7 @@ _SIZED = re.compile(r"(?:[a-z]+/)?\d+-x-\d+")
 
 def prices_for(catalog: ModelCatalog, names: Iterable[str]) -> dict[str, Price | None]:
     """The price of each named model (``None`` where neither source knows it)."""
-    return {name: price_of(catalog.get(name)) for name in names}
+    specs = {name: catalog.get(name) for name in names}
+    routes = {name: spec.price_as or spec.model for name, spec in specs.items()}
+    found = entries_for(routes[name] for name, spec in specs.items() if spec.cost is None)
+    return {name: _price(spec, found.get(routes[name], {})) for name, spec in specs.items()}
