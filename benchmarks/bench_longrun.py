@@ -71,7 +71,8 @@ with tempfile.TemporaryDirectory() as tmp:
     resume_cpu = cpu() - resumed_cpu
 print(json.dumps({
     "done": result.done, "wall": wall, "samples": samples, "journal": journal,
-    "resume": resume, "resume_cpu": resume_cpu, "resumed_done": resumed.done, "resumed_earlier": resumed.previously_done,
+    "resume": resume, "resume_cpu": resume_cpu,
+    "resumed_done": resumed.done, "resumed_earlier": resumed.previously_done,
     "peak_mb": run_peak, "resume_peak_mb": peak_mb(),
 }))
 """
