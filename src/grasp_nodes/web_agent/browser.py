@@ -11,7 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -19,6 +19,8 @@ from grasp_core.errors import ConfigError, RecordError
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+    from grasp_nodes.web_agent.stopper import Stopper
 
 __all__ = [
     "BROWSER_ENV",
@@ -140,11 +142,27 @@ class BrowserOptions:
         return kwargs
 
 
+def _browser_pid(browser: Any) -> int | None:
+    """The browser process's id, from Chromium's DevTools protocol; None if it won't say."""
+    from playwright.sync_api import Error
+
+    try:
+        session = browser.new_browser_cdp_session()
+        info = session.send("SystemInfo.getProcessInfo")
+        session.detach()
+    except Error:
+        return None
+    pids = [p.get("id") for p in info.get("processInfo", []) if p.get("type") == "browser"]
+    return pids[0] if pids and isinstance(pids[0], int) else None
+
+
 @contextmanager
-def open_page(options: BrowserOptions, *, record_id: str, node: str) -> Iterator[Page]:
+def open_page(
+    options: BrowserOptions, stopper: Stopper, *, record_id: str, node: str
+) -> Iterator[Page]:
     """A fresh browser (its own profile: no cookies shared between records) with one page;
-    closed when the block ends, however it ends. A browser that cannot start fails the
-    record with Playwright's first line."""
+    closed when the block ends, however it ends, and killed by ``stopper`` meanwhile. A
+    browser that cannot start fails the record with Playwright's first line."""
     from playwright.sync_api import Error, sync_playwright
 
     with sync_playwright() as playwright:
@@ -157,6 +175,7 @@ def open_page(options: BrowserOptions, *, record_id: str, node: str) -> Iterator
                 node=node,
             ) from exc
         try:
+            stopper.arm(_browser_pid(browser))
             width, height = options.viewport
             context = browser.new_context(viewport={"width": width, "height": height})
             page = context.new_page()
@@ -164,7 +183,9 @@ def open_page(options: BrowserOptions, *, record_id: str, node: str) -> Iterator
             page.set_default_navigation_timeout(options.navigation_timeout_ms)
             yield page
         finally:
-            browser.close()
+            with suppress(Error):  # a browser killed by the stopper, or that crashed
+                browser.close()
+            stopper.disarm()
 
 
 def first_line(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import anyio
 import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 
 from grasp_core.errors import RecordError
@@ -25,7 +26,15 @@ from grasp_nodes.web_agent.browser import (
     require_playwright,
 )
 from grasp_nodes.web_agent.config import WebAgentConfig
-from grasp_nodes.web_agent.page import Observation, PageActionError, act, check_url, observe
+from grasp_nodes.web_agent.page import (
+    Observation,
+    PageActionError,
+    UrlGuard,
+    act,
+    check_url,
+    observe,
+)
+from grasp_nodes.web_agent.stopper import Stopper, stop_when_cancelled
 from grasp_nodes.web_agent.trajectory import GoalCheck, Trajectory
 
 __all__ = ["WebAgentNode"]
@@ -68,6 +77,8 @@ class WebAgentNode:
             "tools": action_tools(chat=config.enable_chat),
         }
         self._browsers = anyio.CapacityLimiter(config.max_browsers)
+        self._patience = config.navigation_timeout + config.action_timeout
+        """Seconds one observation or action may take (a load, then the page's answers)."""
 
     @classmethod
     def build(cls, name: str, config: WebAgentConfig, env: BuildEnv) -> WebAgentNode:
@@ -106,11 +117,25 @@ class WebAgentNode:
         return {self.config.goal_key: ("goal_key",), self.config.url_key: ("url_key",)}
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
-        """One browser session for this record, in a worker thread of its own."""
+        """One browser session for this record, in a worker thread of its own; a
+        cancellation (a node timeout, a stop) stops it, whatever it is waiting for."""
         goal, url = self._task(state, ctx)
-        trajectory = await anyio.to_thread.run_sync(
-            self._session, goal, url, ctx, limiter=self._browsers
-        )
+        stopper = Stopper()
+        error: Exception | None = None
+        async with anyio.create_task_group() as watch:
+            watch.start_soon(stop_when_cancelled, stopper)
+            try:
+                trajectory = await anyio.to_thread.run_sync(
+                    self._session, goal, url, ctx, stopper, limiter=self._browsers
+                )
+            except Exception as exc:  # kept out of the task group's exception group
+                error = exc
+            stopper.finish()
+            watch.cancel_scope.cancel()
+        if stopper.stopped:  # the record was cancelled: that, not how the session ended
+            await anyio.lowlevel.checkpoint()
+        if error is not None:
+            raise error
         result_key, trajectory_key = self._keys
         return {result_key: trajectory.result(), trajectory_key: trajectory.steps}
 
@@ -132,31 +157,47 @@ class WebAgentNode:
             ) from None
         return goal, str(url)
 
-    def _session(self, goal: str, url: str, ctx: NodeContext) -> Trajectory:
+    def _session(self, goal: str, url: str, ctx: NodeContext, stopper: Stopper) -> Trajectory:
         """The whole run, in the worker thread: the browser is closed however it ends
         (an answer, an error, or the record's cancellation)."""
         from playwright.sync_api import Error
 
         trajectory = Trajectory(self.config.max_steps)
-        with open_page(self.browser, record_id=ctx.record_id, node=self.name) as page:
+        where = f"record {ctx.record_id!r}, node {self.name!r}"
+        with open_page(self.browser, stopper, record_id=ctx.record_id, node=self.name) as page:
+            guard = UrlGuard(url)
+            guard.install(page)
             try:
                 page.goto(url)
             except Error as exc:
                 raise RecordError(
-                    f"record {ctx.record_id!r}, node {self.name!r}: the start page {url!r} "
-                    f"did not load: {first_line(exc)}",
+                    f"{where}: the start page {url!r} did not load: {first_line(exc)}",
                     node=self.name,
                 ) from exc
-            self._steps(page, goal, url, trajectory)
-            trajectory.final_url = redact(page.url)
+            try:
+                self._steps(page, goal, guard, stopper, trajectory)
+                trajectory.final_url = redact(page.url)
+            except Error as exc:  # the page or browser crashed, or was killed by the stopper
+                why = first_line(exc)
+                if stopper.expired is not None:
+                    why = (
+                        f"the page did not answer in {stopper.expired:g}s (a script that never "
+                        "yields?), so its browser was stopped"
+                    )
+                raise RecordError(f"{where}: the browser failed: {why}", node=self.name) from exc
         return trajectory
 
-    def _steps(self, page: Any, goal: str, url: str, trajectory: Trajectory) -> None:
+    def _steps(
+        self, page: Any, goal: str, guard: UrlGuard, stopper: Stopper, trajectory: Trajectory
+    ) -> None:
         """Observe, ask, act, until the run ends."""
         for step in range(1, self.config.max_steps + 1):
             anyio.from_thread.check_cancelled()
-            seen = self._observe(page, screenshot=self.config.use_screenshot)
-            reply = anyio.from_thread.run(self._ask, self._messages(goal, seen, trajectory))
+            with stopper.deadline(self._patience):
+                seen = self._observe(page, screenshot=self.config.use_screenshot)
+            reply = anyio.from_thread.run(
+                self._ask, stopper, self._messages(goal, seen, trajectory)
+            )
             entry = trajectory.start(step, seen, reply.text)
             try:
                 action = read_action(reply.text, reply.tool_calls, chat=self.config.enable_chat)
@@ -168,12 +209,13 @@ class WebAgentNode:
                 return
             if action is not None:
                 try:
-                    act(page, action, seen, start_url=url)
+                    with stopper.deadline(self._patience):
+                        act(page, action, seen, guard)
                     trajectory.done(entry, action)
                 except PageActionError as exc:
                     trajectory.failed(entry, str(exc), action)
             if self._evaluates(step):
-                check = self._evaluate(goal, page, trajectory)
+                check = self._evaluate(goal, page, stopper, trajectory)
                 if trajectory.checked(entry, check, self.config.eval_min_confidence):
                     return
 
@@ -188,9 +230,21 @@ class WebAgentNode:
             som=config.use_som,
         )
 
-    async def _ask(self, messages: list[dict[str, Any]], parameters: Any = None) -> Any:
+    async def _ask(
+        self, stopper: Stopper, messages: list[dict[str, Any]], parameters: Any = None
+    ) -> Any:
+        """One model call, cancelled if the session is stopped (the worker thread's scope
+        is shielded: the record's cancellation does not reach it)."""
         retries = self.config.retry.max_retries if self.config.retry is not None else None
-        return await self.client.chat(messages, parameters or self._parameters, max_retries=retries)
+        with anyio.CancelScope() as scope:
+            stopper.on_stop(scope.cancel)
+            try:
+                return await self.client.chat(
+                    messages, parameters or self._parameters, max_retries=retries
+                )
+            finally:
+                stopper.on_stop(None)
+        raise RecordError(f"node {self.name!r}: stopped during a model call", node=self.name)
 
     def _messages(
         self, goal: str, seen: Observation, trajectory: Trajectory
@@ -211,16 +265,19 @@ class WebAgentNode:
             and (step - config.eval_start_step) % config.eval_frequency == 0
         )
 
-    def _evaluate(self, goal: str, page: Any, trajectory: Trajectory) -> GoalCheck:
+    def _evaluate(
+        self, goal: str, page: Any, stopper: Stopper, trajectory: Trajectory
+    ) -> GoalCheck:
         """Ask the model whether the goal is reached, from the page as it is now."""
-        seen = self._observe(page, screenshot=self.config.eval_use_vision)
+        with stopper.deadline(self._patience):
+            seen = self._observe(page, screenshot=self.config.eval_use_vision)
         question = GoalCheck.question(goal, trajectory.history(), seen.describe())
         messages = [
             {"role": "system", "content": GoalCheck.SYSTEM},
             _user(question, seen.screenshot),
         ]
         parameters = {**self.config.model.parameters, **GoalCheck.parameters()}
-        reply = anyio.from_thread.run(self._ask, messages, parameters)
+        reply = anyio.from_thread.run(self._ask, stopper, messages, parameters)
         return GoalCheck.read(reply.text, reply.tool_calls)
 
 

@@ -17,7 +17,7 @@ from grasp_nodes.web_agent.browser import first_line
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-__all__ = ["Observation", "PageActionError", "act", "observe"]
+__all__ = ["Observation", "PageActionError", "UrlGuard", "act", "check_url", "observe"]
 
 MARK: Final = "data-grasp-mark"
 """The attribute numbering an interactive element for this observation."""
@@ -158,11 +158,57 @@ def observe(
     )
 
 
-def act(page: Page, action: Action, seen: Observation, *, start_url: str) -> None:
+class UrlGuard:
+    """Refuses, in the browser, every request for a URL :func:`check_url` refuses: a click,
+    a form, a redirect, a script or a frame would otherwise open what ``goto`` may not (a
+    local page linking to ``../../secret.txt``). Playwright routes ``file:`` requests too."""
+
+    def __init__(self, start_url: str) -> None:
+        self.start_url = start_url
+        self.refused: str | None = None
+        """Why the page's last refused navigation was refused, until :meth:`check`."""
+
+    def install(self, page: Page) -> None:
+        """Route every request of ``page``'s browser context through the guard, when the
+        start page is local: Chromium itself keeps a web page from ``file:`` URLs, and a
+        route holds each request until the worker thread next calls Playwright."""
+        if urlsplit(self.start_url).scheme.lower() == "file":
+            page.context.route(self._refuses, self._abort)
+
+    def _reason(self, url: str) -> str | None:
+        try:
+            check_url(url, start_url=self.start_url)
+        except PageActionError as exc:
+            return str(exc)
+        return None
+
+    def _refuses(self, url: str) -> bool:
+        return self._reason(url) is not None
+
+    def _abort(self, route: Any) -> None:
+        request = route.request
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self.refused = self._reason(request.url)
+        route.abort("blockedbyclient")
+
+    def check(self, page: Page) -> None:
+        """Raise :class:`PageActionError` if the page tried to leave for a refused URL
+        since the last check, after going back from the error page that left it on."""
+        reason, self.refused = self.refused, None
+        if reason is None:
+            return
+        if page.url.startswith("chrome-error:"):
+            page.go_back()
+        raise PageActionError(reason)
+
+
+def act(page: Page, action: Action, seen: Observation, guard: UrlGuard) -> None:
     """Take ``action`` on ``page``; raise :class:`PageActionError` with the reason when it
-    cannot be taken. ``done`` and ``fail`` do nothing here: they end the run."""
+    cannot be taken (or it led to a URL the guard refused). ``done`` and ``fail`` do
+    nothing here: they end the run."""
     from playwright.sync_api import Error
 
+    guard.refused = None
     try:
         if action.name in ("click", "type"):
             element = _element(page, action, seen)
@@ -180,11 +226,14 @@ def act(page: Page, action: Action, seen: Observation, *, start_url: str) -> Non
             page.mouse.wheel(0, sign * height * 0.8)
         elif action.name == "goto":
             url = str(action.arguments["url"])
-            check_url(url, start_url=start_url)
+            check_url(url, start_url=guard.start_url)
             page.goto(url)
         elif action.name == "back" and page.go_back() is None:
             raise PageActionError("there is no earlier page to go back to")
+        guard.check(page)
     except Error as exc:
+        if guard.refused is not None:  # the page failed because it tried to leave
+            guard.check(page)
         raise PageActionError(first_line(exc)) from exc
 
 
@@ -215,7 +264,8 @@ def check_url(url: str, *, start_url: str) -> None:
         return
     start = urlsplit(start_url)
     if scheme == "file" and start.scheme.lower() == "file":
-        folder = Path(url2pathname(start.path)).resolve().parent
+        start_path = Path(url2pathname(start.path)).resolve()
+        folder = start_path if start.path.endswith("/") else start_path.parent  # a listing
         if Path(url2pathname(parts.path)).resolve().is_relative_to(folder):
             return
         raise PageActionError(

@@ -12,7 +12,7 @@ import http.server
 import json
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from grasp_core import RunOptions, RunResult, Task, run_task_async
 from grasp_core.mock_server import MockServer
@@ -51,14 +51,21 @@ def _route(path: str, query: dict[str, str]) -> str | None:
     if path == "/say":  # a page whose marker the test chooses: /say?m=<marker text>
         marker = html.escape(query.get("m", ""))
         return page("Say", f'<a href="/plain">Next</a> <input name="q"><p>{marker}</p>')
+    if path == "/busy":  # clicked, its script never yields: the page never answers again
+        button = '<button onclick="setTimeout(() => { while (true) {} })">Wait</button>'
+        return page("Busy", f"<p>{call('click', {'element': 1})}</p>{button}")
     if path == "/plain":
         return page("Plain", '<p>Nothing to do here.</p><a href="/">Home</a>')
     return None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    served: ClassVar[list[str]] = []
+    """The paths served, in order (a test waits for its browser to reach a page)."""
+
     def do_GET(self) -> None:
         parts = urllib.parse.urlsplit(self.path)
+        self.served.append(self.path)
         query = dict(urllib.parse.parse_qsl(parts.query))
         body = _route(parts.path, query)
         data = (body or "not found").encode()
@@ -109,3 +116,16 @@ def by_id(result: RunResult) -> dict[str, dict[str, Any]]:
 def failures(result: RunResult) -> list[dict[str, Any]]:
     lines = result.failures_path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines]
+
+
+def browsers_with(flag: str) -> list[str]:
+    """Processes whose command line holds ``flag``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if flag in text:
+            found.append(text)
+    return found

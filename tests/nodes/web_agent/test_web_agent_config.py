@@ -194,3 +194,12 @@ def test_file_urls_stay_inside_the_start_pages_folder(tmp_path: Path) -> None:
         check_url(start, start_url="http://127.0.0.1/")
     with pytest.raises(PageActionError, match="only http"):
         check_url("javascript:alert(1)", start_url=start)
+
+
+def test_a_folder_start_page_keeps_the_agent_in_that_folder(tmp_path: Path) -> None:
+    """A start URL naming a folder (its listing) allows that folder's files, not those of
+    the folder around it."""
+    start = (tmp_path / "site").as_uri() + "/"
+    check_url((tmp_path / "site" / "a.html").as_uri(), start_url=start)
+    with pytest.raises(PageActionError, match="must be inside the start page's folder"):
+        check_url((tmp_path / "secret.txt").as_uri(), start_url=start)

@@ -10,7 +10,7 @@ import pytest
 
 from grasp_core.mock_server import MockServer
 from grasp_core.plugin import register_secret
-from tests.nodes.web_agent.pages import by_id, failures, run_web, say
+from tests.nodes.web_agent.pages import browsers_with, by_id, failures, run_web, say
 
 pytestmark = pytest.mark.anyio
 
@@ -194,19 +194,6 @@ async def test_a_record_whose_start_page_does_not_load_fails_with_the_reason(
     assert all("\n" not in reason for reason in reasons.values())
 
 
-def _browsers_with(flag: str) -> list[str]:
-    """Processes whose command line holds ``flag``."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if flag in text:
-            found.append(text)
-    return found
-
-
 async def test_the_browser_is_closed_when_the_record_is_cancelled(
     tmp_path: Path, mock_server: MockServer, site: str, browser: str
 ) -> None:
@@ -217,7 +204,7 @@ async def test_the_browser_is_closed_when_the_record_is_cancelled(
     result = await run_web(tmp_path, mock_server, rows, timeout=3, browser_args=[flag])
     assert result.failed == 1
     assert "timeout" in failures(result)[0]["reason"]
-    assert _browsers_with(flag) == []
+    assert browsers_with(flag) == []
 
 
 async def test_a_shown_window_without_a_display_runs_headless(
