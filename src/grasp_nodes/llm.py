@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
@@ -68,11 +69,19 @@ class LLMNodeConfig(ReplyChecks, NodeConfig):
     append_messages: str | None = None
     """A state key whose chat messages (`{role, content}`, or strings sent as user
     messages) are sent after the prompt; nothing when the key is missing or empty."""
+    store_messages: Literal["turns", "reply", "none"] = "turns"
+    """What the node adds to the record's `messages`: `turns` (the prompt's non-system
+    turns, the messages under `append_messages`, then the reply), `reply` (only the reply)
+    or `none` (nothing: the reply is only under the output key)."""
+    send_history: bool = True
+    """In a `chat_conversation: multiturn` graph, send the record's `messages` before the
+    prompt; `false` sends no history there (`append_messages: messages` sends it after the
+    prompt instead, as SyGra does)."""
 
     @model_validator(mode="before")
     @classmethod
     def _sygra_spelling(cls, data: Any, info: ValidationInfo) -> Any:
-        return node_keys(data, sygra=in_sygra_file(info))
+        return node_keys(data, sygra=in_sygra_file(info), llm=True)
 
     @field_validator("prompt")
     @classmethod
@@ -158,6 +167,8 @@ class LLMNode:
     ) -> list[dict[str, Any]]:
         """The messages sent for this record (history first in multiturn graphs, then the
         prompt, then the messages under ``append_messages``, unless given as ``appended``)."""
+        if ctx.multiturn and not self.config.send_history:
+            ctx = dataclasses.replace(ctx, multiturn=False)
         rendered = await render_prompt(
             self._messages,
             state,
@@ -173,9 +184,10 @@ class LLMNode:
         return rendered
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
-        """Call the model; the reply goes to the output key and, after the prompt's own
-        non-system turns, to ``messages`` (so the record keeps a readable transcript); a
-        reply kept although cut off or empty is flagged under ``reply_flags``."""
+        """Call the model; the reply goes to the output key and, as ``store_messages``
+        says, to ``messages`` (by default after the prompt's own non-system turns, so the
+        record keeps a readable transcript); a reply kept although cut off or empty is
+        flagged under ``reply_flags``."""
         appended = appended_messages(state, self.config.append_messages, node=self.name)
         messages = await self.render(state, ctx, appended)
         retry = self.config.retry
@@ -202,4 +214,6 @@ class LLMNode:
             if calls:
                 reply["tool_calls"] = calls
         flags = reply_flags(result, node=self.name, model=self.config.model.name)
-        return {**update, **flags, "messages": [*sent, reply]}
+        store = self.config.store_messages
+        stored = [*sent, reply] if store == "turns" else [reply] if store == "reply" else []
+        return {**update, **flags, "messages": stored}

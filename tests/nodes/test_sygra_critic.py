@@ -66,9 +66,10 @@ class Roles(BaseOutputGenerator):
 
 
 def test_a_critic_sees_the_roles_swapped_and_the_state_keeps_them(tmp_path: Path) -> None:
-    """The review call's history has user and assistant swapped; the stored messages keep
-    the roles the nodes wrote (solve's prompt and reply: user, assistant; review: user),
-    twice round the loop."""
+    """The review call is its prompt followed by the conversation with user and assistant
+    swapped (SyGra sends `messages` after the prompt, in a multiturn graph too, and never
+    before it); the stored messages keep the roles the nodes wrote: only the replies (solve:
+    assistant; review: user), twice round the loop."""
     files = {
         "graph_config.yaml": GRAPH_CONFIG,
         "task_executor.py": TASK_EXECUTOR,
@@ -81,13 +82,13 @@ def test_a_critic_sees_the_roles_swapped_and_the_state_keeps_them(tmp_path: Path
         result = run_task(tmp_path, RunOptions(mock=url))
     assert (result.done, result.failed) == (1, 0)
     (row,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert row == {"id": "t1", "roles": ["user", "assistant", "user"] * 2}
+    assert row == {"id": "t1", "roles": ["assistant", "user"] * 2}
     reviews = [
-        [message["role"] for message in entry["body"]["messages"][:-1]]
+        [message["role"] for message in entry["body"]["messages"]]
         for entry in server.requests()
-        if entry.get("body") and entry["body"]["messages"][-1]["content"] == "Review the solution."
+        if entry.get("body") and entry["body"]["messages"][0]["content"] == "Review the solution."
     ]
     assert reviews == [
-        ["assistant", "user"],
-        ["assistant", "user", "assistant", "assistant", "user"],
+        ["system", "user"],
+        ["system", "user", "assistant", "user"],
     ]

@@ -222,7 +222,10 @@ class _TaskConverter:
         node_type = str(node.get("node_type"))
         try:
             if node_type in _MODEL_NODES:
-                plain = node_keys(_plain(node), sygra=True, models_key=_MODEL_NODES[node_type])
+                models_key = _MODEL_NODES[node_type]
+                plain = node_keys(
+                    _plain(node), sygra=True, models_key=models_key, llm=node_type == "llm"
+                )
             elif node_type == "web_agent":
                 plain = web_agent_keys(_plain(node), sygra=True)
             elif node_type == "subgraph":

@@ -1,15 +1,17 @@
 """Where SyGra's chat history differs from GraSP's, found in a SyGra task file for
 ``grasp convert sygra``'s report.
 
-SyGra's llm node sends its prompt followed by the record's ``messages`` (LangChain's
+SyGra's model nodes send their prompt followed by the record's ``messages`` (LangChain's
 ``MessagesPlaceholder``), in every graph; an llm node without ``output_keys`` or
-``post_process`` adds its reply there (only its reply). GraSP sends ``messages`` only in a
-``chat_conversation: multiturn`` graph, before the prompt, and stores each node's prompt
-turns with its reply. So in a singleturn graph a model node that runs after such an llm node
-is sent less than in SyGra: the report says which (docs/how-to/coming-from-sygra.md, "Chat
-history"). ``chat_history: true`` in a singleturn graph is refused: SyGra then replaces the
-node's prompt by a transcript of ``__chat_history__`` (which its nodes fill), and GraSP has
-neither.
+``post_process`` adds its reply there (only its reply). GraSP's llm nodes do the same in a
+SyGra file and in the task a conversion writes (``append_messages: messages``,
+``send_history: false``, ``store_messages``: see :func:`~grasp_core.config.sygra_keys.node_keys`);
+its agent and ``multi_llm`` nodes are sent ``messages`` only in a ``chat_conversation:
+multiturn`` graph. So in a singleturn graph an agent or ``multi_llm`` node that runs after
+such an llm node is sent less than in SyGra: the report says which
+(docs/how-to/coming-from-sygra.md, "Chat history"). ``chat_history: true`` in a singleturn
+graph is refused: SyGra then replaces the node's prompt by a transcript of
+``__chat_history__`` (which its nodes fill), and GraSP has neither.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ _MODEL_NODES = ("llm", "agent", "multi_llm")
 
 
 def history_findings(tree: Any, name: str) -> tuple[list[str], list[str]]:
-    """Notes (a model node sent less than in SyGra) and problems (``chat_history: true`` in a
-    singleturn graph, each naming its YAML path) for the SyGra task file ``tree`` named
-    ``name``."""
+    """Notes (an agent or ``multi_llm`` node sent less than in SyGra) and problems
+    (``chat_history: true`` in a singleturn graph, each naming its YAML path) for the SyGra
+    task file ``tree`` named ``name``."""
     graph = tree.get("graph_config") if isinstance(tree, Mapping) else None
     if not isinstance(graph, Mapping) or not isinstance(graph.get("nodes"), Mapping):
         return [], []
@@ -56,16 +58,18 @@ def history_findings(tree: Any, name: str) -> tuple[list[str], list[str]]:
         if nodes[n].get("node_type") == "llm"
         and not any(nodes[n].get(key) for key in ("output_keys", "output_key", "post_process"))
     )
-    after = sorted(_reached(graph.get("edges"), storing) & model_nodes)
+    history_less = {n for n in model_nodes if nodes[n].get("node_type") != "llm"}
+    after = sorted(_reached(graph.get("edges"), storing) & history_less)
     if not storing or not after:
         return [], problems
     note = (
-        f"{name}: SyGra sends an llm node the record's `messages` after its prompt, and "
+        f"{name}: SyGra sends a model node the record's `messages` after its prompt, and "
         f"{', '.join(storing)} (no output_keys, no post_process) "
-        f"{'add their replies' if len(storing) > 1 else 'adds its reply'} there; GraSP sends them "
-        "only in a `chat_conversation: multiturn` graph (before the prompt, with each node's "
-        f"prompt turns), so {', '.join(after)} are sent less than in SyGra: check their "
-        "prompts, or make the graph multiturn"
+        f"{'add their replies' if len(storing) > 1 else 'adds its reply'} there; GraSP sends "
+        "them to agent and multi_llm nodes only in a `chat_conversation: multiturn` graph "
+        f"(before the prompt), so {', '.join(after)} "
+        f"{'are' if len(after) > 1 else 'is'} sent less than in SyGra: check "
+        f"{'their prompts' if len(after) > 1 else 'its prompt'}, or make the graph multiturn"
     )
     return [note], problems
 

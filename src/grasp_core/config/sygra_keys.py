@@ -89,10 +89,12 @@ def model_keys(model: Any, *, sygra: bool) -> tuple[Any, Any]:
     return block, structured
 
 
-def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
+def node_keys(data: Any, *, sygra: bool, models_key: str = "model", llm: bool = False) -> Any:
     """SyGra's node-level spellings for nodes that call models (llm, agent, multi_llm):
     ``structured_output`` inside the model block, loose model parameters, ``output_key``,
-    ``input_key`` and ``chat_history``."""
+    ``input_key`` and ``chat_history``. With ``sygra`` and ``llm`` (the config is an llm
+    node's), the node sends and stores ``messages`` as SyGra's does (``append_messages``,
+    ``send_history``, ``store_messages``)."""
     if not isinstance(data, Mapping):
         return data
     node = dict(data)
@@ -120,6 +122,8 @@ def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
         node["output_keys"] = node.pop("output_key")
     if "input_key" in node:
         _input_key(node, node.pop("input_key"))
+    if sygra and llm:
+        _llm_messages(node)
     if sygra and "inject_system_messages" in node:
         node["inject_by_iteration"] = _turn_messages(node.pop("inject_system_messages"))
     if "chat_history" in node and yes_flag(node.pop("chat_history")) is False:
@@ -133,8 +137,9 @@ def node_keys(data: Any, *, sygra: bool, models_key: str = "model") -> Any:
 
 def _input_key(node: dict[str, Any], key: Any) -> None:
     """SyGra's ``input_key``: the state key whose messages follow the prompt. ``messages``
-    (its default) is GraSP's chat history already; another key on an llm node is GraSP's
-    ``append_messages`` (sent after the prompt, nothing when the key is missing)."""
+    is its default (in SyGra's file an llm node gets ``append_messages: messages`` anyway);
+    another key on an llm node is GraSP's ``append_messages`` (sent after the prompt,
+    nothing when the key is missing)."""
     if key in (None, "messages"):
         return
     if node.get("node_type", "llm") != "llm":
@@ -150,6 +155,17 @@ def _input_key(node: dict[str, Any], key: Any) -> None:
             "set; keep `append_messages`"
         )
     node["append_messages"] = key
+
+
+def _llm_messages(node: dict[str, Any]) -> None:
+    """SyGra's llm node sends its prompt followed by ``state[input_key]`` (``messages`` by
+    default) in every graph, never the history before the prompt; its default
+    post-processor adds only the reply to ``messages``, or with ``output_keys`` nothing
+    (the reply is under the key). A custom ``post_process`` decides what is stored from the
+    result, whose message is the reply either way. Keys the node sets itself are kept."""
+    node.setdefault("append_messages", "messages")
+    node.setdefault("send_history", False)
+    node.setdefault("store_messages", "none" if node.get("output_keys") else "reply")
 
 
 def _turn_messages(value: Any) -> Any:

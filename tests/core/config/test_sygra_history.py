@@ -1,7 +1,8 @@
-"""SyGra sends every llm node the record's `messages` after its prompt, where llm nodes
-without `output_keys` add their replies; GraSP sends them only in a multiturn graph. The
-converter lists the model nodes sent less than in SyGra, and refuses `chat_history: true` in
-a singleturn graph (SyGra's `__chat_history__` transcript, which GraSP does not have)."""
+"""SyGra sends every model node the record's `messages` after its prompt, where llm nodes
+without `output_keys` add their replies; GraSP's llm nodes do the same in SyGra's file and
+after conversion, its agents are sent them only in a multiturn graph. The converter lists
+the agents sent less than in SyGra, and refuses `chat_history: true` in a singleturn graph
+(SyGra's `__chat_history__` transcript, which GraSP does not have)."""
 
 from __future__ import annotations
 
@@ -56,19 +57,28 @@ def _tree(root: Path, config: str) -> Path:
     return root / "tasks"
 
 
-def test_nodes_sent_less_than_in_sygra_are_listed_in_the_report(tmp_path: Path) -> None:
-    """The critic loop converts, and the report names the nodes that store their replies
-    in `messages` (no output_keys) and the model nodes run after them; `summary`, which
-    runs before, is not named."""
+AGENT_CRITIC = CRITIC_LOOP.replace(
+    "    critique:\n      node_type: llm\n      output_role: user\n",
+    "    critique:\n      node_type: agent\n",
+)
+"""The loop with an agent as the critic: GraSP sends an agent no history in a singleturn
+graph."""
+
+
+def test_agents_sent_less_than_in_sygra_are_listed_in_the_report(tmp_path: Path) -> None:
+    """The critic loop converts, and the report names the llm nodes that store their replies
+    in `messages` (no output_keys) and the agents run after them; llm nodes, sent
+    `messages` after their prompt as in SyGra, are not named."""
     dest = tmp_path / "out"
-    assert main(["convert", "sygra", str(_tree(tmp_path / "sygra", CRITIC_LOOP)), str(dest)]) == 0
+    assert main(["convert", "sygra", str(_tree(tmp_path / "sygra", AGENT_CRITIC)), str(dest)]) == 0
     report = (dest / "CONVERT_REPORT.md").read_text(encoding="utf-8")
     assert (
-        "answer, critique (no output_keys, no post_process) add their replies there; GraSP "
-        "sends them only in a `chat_conversation: multiturn` graph"
+        "answer (no output_keys, no post_process) adds its reply there; GraSP sends them to "
+        "agent and multi_llm nodes only in a `chat_conversation: multiturn` graph"
     ) in report
-    assert "so answer, critique are sent less than in SyGra" in report
+    assert "so critique is sent less than in SyGra" in report
     assert (dest / "examples" / "critic" / "task.yaml").is_file()
+    assert history_findings(yaml.safe_load(CRITIC_LOOP), "t") == ([], [])
 
 
 def test_a_multiturn_graph_or_a_graph_without_such_nodes_has_no_finding() -> None:
@@ -104,7 +114,7 @@ def test_a_sygra_file_run_directly_warns_where_the_converter_refuses_or_notes(
 ) -> None:
     """`grasp validate graph_config.yaml` never passes silently over what the converter
     refuses (`chat_history: true` on a node a loop reaches again, in a singleturn graph) or
-    notes (nodes sent less than in SyGra): a warning names the file, the line and the node."""
+    notes (agents sent less than in SyGra): a warning names the file, the line and the node."""
     here = CRITIC_LOOP.replace("tasks/examples/critic/items.jsonl", "items.jsonl").replace(
         "tasks.examples.critic.task_executor", "task_executor"
     )  # paths as a folder run directly reads them
@@ -116,11 +126,14 @@ def test_a_sygra_file_run_directly_warns_where_the_converter_refuses_or_notes(
     said = captured.err + captured.out
     assert f"graph_config.yaml:{line}: graph_config.nodes.critique.chat_history: " in said
 
-    folder = _tree(tmp_path / "b", here) / "examples" / "critic"
+    agent = AGENT_CRITIC.replace("tasks/examples/critic/items.jsonl", "items.jsonl").replace(
+        "tasks.examples.critic.task_executor", "task_executor"
+    )
+    folder = _tree(tmp_path / "b", agent) / "examples" / "critic"
     code = main(["validate", str(folder / "graph_config.yaml"), "--mock"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "so answer, critique are sent less than in SyGra" in captured.err + captured.out
+    assert "so critique is sent less than in SyGra" in captured.err + captured.out
 
 
 def test_chat_history_on_a_node_no_loop_reaches_again_is_not_a_problem() -> None:
