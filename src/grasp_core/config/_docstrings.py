@@ -32,7 +32,7 @@ from typing import Any
 
 from grasp_core._cache_files import replace_quietly
 
-__all__ = ["attribute_docstrings"]
+__all__ = ["attribute_docstrings", "body_docstrings"]
 
 _Classes = list[tuple[str, int, int, dict[str, str]]]
 """Every class of a file, in ``ast.walk`` order: its name, the line of its header (its first
@@ -124,7 +124,7 @@ def _summary(tree: ast.Module | None) -> _Classes:
     if tree is None:
         return []
     return [
-        (node.name, _first_line(node), node.body[0].lineno, _docstrings(node.body))
+        (node.name, _first_line(node), node.body[0].lineno, body_docstrings(node.body))
         for node in ast.walk(tree)
         if isinstance(node, ast.ClassDef)
     ]
@@ -135,7 +135,7 @@ def _first_line(node: ast.ClassDef) -> int:
     return min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
 
 
-def _docstrings(body: list[ast.stmt]) -> dict[str, str]:
+def body_docstrings(body: list[ast.stmt]) -> dict[str, str]:
     """``name → docstring`` for every ``name: type`` directly followed by a string, in
     source order (a name documented twice keeps the later one)."""
     found: dict[str, str] = {}

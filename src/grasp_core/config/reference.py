@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import itertools
 import re
 import textwrap
 import typing
@@ -21,6 +20,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from grasp_core import registry
+from grasp_core.config._docstrings import body_docstrings
 from grasp_core.config.graph import NodeConfig
 from grasp_core.config.models_file import CacheSettings, ModelSpec
 from grasp_core.config.task import TaskConfig
@@ -221,16 +221,7 @@ def _attribute_docs(model: type[BaseModel]) -> dict[str, str]:
         body = ast.parse(source).body[0]
         if not isinstance(body, ast.ClassDef):
             continue
-        statements = body.body
-        for current, following in itertools.pairwise(statements):
-            if (
-                isinstance(current, ast.AnnAssign)
-                and isinstance(current.target, ast.Name)
-                and isinstance(following, ast.Expr)
-                and isinstance(following.value, ast.Constant)
-                and isinstance(following.value.value, str)
-            ):
-                found[current.target.id] = inspect.cleandoc(following.value.value)
+        found.update(body_docstrings(body.body))
     return found
 
 
