@@ -150,6 +150,7 @@ def test_the_converted_task_sends_and_stores_the_same(tmp_path: Path) -> None:
         ({"output_keys": "verdict"}, "none"),
         ({"output_key": "verdict"}, "none"),
         ({"post_process": "task_executor.Keep"}, "reply"),
+        ({"output_keys": ["a", "b"], "post_process": "task_executor.Keep"}, "reply"),
         ({"store_messages": "turns", "send_history": True}, "turns"),
     ],
 )
@@ -164,3 +165,57 @@ def test_sygra_file_defaults_and_grasps_own_defaults(extra: dict[str, Any], stor
     assert sygra.store_messages == stored
     own = LLMNodeConfig.model_validate(base)
     assert (own.append_messages, own.send_history, own.store_messages) == (None, True, "turns")
+
+
+STRUCTURED = """\
+data_config:
+  source: {type: disk, file_path: items.jsonl}
+  sink: {type: jsonl, file_path: out.jsonl}
+graph_config:
+  nodes:
+    classify:
+      node_type: llm
+      prompt:
+        - user: "Classify {question}"
+      output_keys: [category, detail]
+      post_process: task_executor.FromJson
+      model:
+        name: writer
+        structured_output:
+          schema:
+            fields:
+              category: {type: str}
+              detail: {type: str}
+  edges:
+    - {from: START, to: classify}
+    - {from: classify, to: END}
+output_config:
+  output_map:
+    id: {from: id}
+    category: {from: category}
+    detail: {from: detail}
+    messages: {from: messages, required: false}
+"""
+
+FROM_JSON = """\
+import json
+
+
+class FromJson:
+    def apply(self, response, state):
+        reply = json.loads(response.message.content)  # the reply's JSON text, as in SyGra
+        state.update({"category": "c:" + reply["category"], "detail": reply["detail"]})
+        return state
+"""
+
+
+def test_a_post_processor_with_output_keys_reads_the_reply(tmp_path: Path) -> None:
+    """With output_keys and a post_process (SyGra's structured_output task), the hook reads
+    the reply's JSON text as `response.message.content`, and what it returns is stored:
+    its keys, and no message (it returned the state's `messages` unchanged)."""
+    folder = _folder(tmp_path, STRUCTURED)
+    (folder / "task_executor.py").write_text(FROM_JSON, encoding="utf-8")
+    row, _sent = _run(folder / "graph_config.yaml")
+    assert row["category"].startswith("c:")
+    assert isinstance(row["detail"], str)
+    assert row.get("messages") in (None, [])

@@ -162,10 +162,13 @@ def _llm_messages(node: dict[str, Any]) -> None:
     default) in every graph, never the history before the prompt; its default
     post-processor adds only the reply to ``messages``, or with ``output_keys`` nothing
     (the reply is under the key). A custom ``post_process`` decides what is stored from the
-    result, whose message is the reply either way. Keys the node sets itself are kept."""
+    result, and reads the reply as the result's last message (``response.message``): so
+    with one, the reply stays in the result for it (``reply``), and what the hook returns is
+    what is stored. Keys the node sets itself are kept."""
     node.setdefault("append_messages", "messages")
     node.setdefault("send_history", False)
-    node.setdefault("store_messages", "none" if node.get("output_keys") else "reply")
+    keyed = node.get("output_keys") and not node.get("post_process")
+    node.setdefault("store_messages", "none" if keyed else "reply")
 
 
 def _turn_messages(value: Any) -> Any:
