@@ -11,6 +11,7 @@ from pydantic_core import PydanticSerializationError
 
 from grasp_core.config import OutputConfig
 from grasp_core.config.dotted import resolve_dotted
+from grasp_core.engine.writable import writable_everywhere
 from grasp_core.errors import ConfigError, NodeError, RecordError
 from grasp_core.graph.state import REPLY_FLAGS, json_safe
 from grasp_core.signal_exits import raised_by_signal_handler
@@ -95,10 +96,17 @@ class OutputShaper:
         """The JSON-safe output record, or ``None`` when the generator drops it. An
         ``output_map`` record also carries the state's ``reply_flags`` when there are any
         (a ``generate()`` builds its record itself)."""
+        return self.shape_checked(record_id, state)[0]
+
+    def shape_checked(
+        self, record_id: str, state: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """:meth:`shape`'s record, and whether it passed :func:`writable_everywhere` (one
+        walk that also tells it holds no bytes, so it is copied without looking for them)."""
         if self._generate is not None:
             produced = self._generate(state)
             if produced is None:
-                return None
+                return None, False
             record = dict(produced)
         elif self._fields:
             with_id = state if self.id_column in state else {**state, self.id_column: record_id}
@@ -108,8 +116,10 @@ class OutputShaper:
                 record[REPLY_FLAGS] = state[REPLY_FLAGS]
         else:
             record = {self.id_column: record_id, **state} if self.id_column not in state else state
+        plain = writable_everywhere(record)
         try:
-            return json_safe(record, keep_bytes=True)
+            # plain values hold no bytes: keep_bytes would only walk them again to see that
+            return json_safe(record, keep_bytes=not plain), plain
         except (PydanticSerializationError, ValueError, UnicodeError) as exc:
             raise RecordError(
                 f"record {record_id!r}: output is not JSON-serialisable ({exc})"

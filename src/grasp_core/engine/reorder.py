@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
 
-from grasp_core.engine.writer import RecordResult
+from grasp_core.engine.writer import RecordResult, ResultSender
 
 __all__ = ["ReorderBuffer"]
 
@@ -28,9 +27,7 @@ class ReorderBuffer:
     """Hands results to ``send`` in admission order; calls ``release`` once per result sent
     (the admission slot it held)."""
 
-    def __init__(
-        self, send: MemoryObjectSendStream[RecordResult], release: Callable[[], None]
-    ) -> None:
+    def __init__(self, send: ResultSender, release: Callable[[], None]) -> None:
         self._send = send
         self._release = release
         self._held: dict[int, RecordResult] = {}

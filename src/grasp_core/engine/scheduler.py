@@ -3,7 +3,7 @@
 Records are admitted into a bounded window as others finish (no batch barrier): up to
 ``window`` record workers each take the next item from the feed (:mod:`grasp_core.engine.feed`),
 walk the graph for it, shape, validate and map it to rows, pass the result on and take the
-next one; a task per worker, not per record. Results go through a bounded stream to the one
+next one; a task per worker, not per record. Results go through a bounded hand-off to the one
 writer (:mod:`grasp_core.engine.writer`), so a record is "done" only once its output is
 durably in the sink. Results reach the writer as records finish, or, with ``ordered``, in
 source order through a reorder buffer bounded by the same window
@@ -17,7 +17,6 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectSendStream
 from pydantic_core import to_jsonable_python
 
 from grasp_core.engine.feed import RecordFeed
@@ -25,7 +24,8 @@ from grasp_core.engine.journal import Journal
 from grasp_core.engine.output import OutputShaper
 from grasp_core.engine.reorder import ReorderBuffer
 from grasp_core.engine.validation import RecordValidator
-from grasp_core.engine.writer import EngineCounts, RecordResult, RecordWriter
+from grasp_core.engine.writable import checked_writable, forget_checked
+from grasp_core.engine.writer import EngineCounts, RecordResult, RecordWriter, ResultHandoff
 from grasp_core.errors import GraspError, RecordError, StopRunError
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.graph.node_call import stop_for_interrupt
@@ -122,11 +122,11 @@ class Engine:
             raise
 
     async def _run(self, items: Iterator[SourceItem]) -> EngineCounts:
-        send, receive = anyio.create_memory_object_stream[RecordResult](self.window)
+        send = ResultHandoff(self.window)
         async with anyio.create_task_group() as outer:
-            outer.start_soon(self.writer.run, receive)
-            # the writer syncs once more when its stream closes
-            async with send:
+            outer.start_soon(self.writer.run, send)
+            # the writer syncs once more when the handoff closes
+            try:
                 feed = RecordFeed(items, self.finished, self._skipped)
                 # in source order a slot is held until the reorder buffer sends the result on
                 slots = anyio.Semaphore(self.window) if self.ordered else None
@@ -137,6 +137,8 @@ class Engine:
                         records.cancel_scope.cancel()
                     self._workers = 1
                     records.start_soon(self._worker, feed, send, slots, reorder, records)
+            finally:
+                send.close()
         return self.counts
 
     def _skipped(self) -> None:
@@ -145,7 +147,7 @@ class Engine:
     async def _worker(
         self,
         feed: RecordFeed,
-        send: MemoryObjectSendStream[RecordResult],
+        send: ResultHandoff,
         slots: anyio.Semaphore | None,
         reorder: ReorderBuffer | None,
         records: TaskGroup,
@@ -203,7 +205,7 @@ class Engine:
                 seed=self.seed,
                 flush=self.journal.flush,
             )
-            output = self.shaper.shape(record_id, state)
+            output, plain = self.shaper.shape_checked(record_id, state)
             if output is not None and self.validator is not None:
                 violations = self.validator.violations(output)
                 if violations:
@@ -222,7 +224,9 @@ class Engine:
             if output is not None and self.row_mapper is not None:
                 rows = self.row_mapper(record_id, output)
             result = RecordResult(record_id, output=output, rows=rows)
-            refused = self._refused(result.written())
+            # checked unchanged: no user code (a validator, a row format) ran since the walk
+            unchanged = self.validator is None and self.row_mapper is None
+            refused = self._refused(result.written(), output if plain and unchanged else None)
             if refused is not None:
                 reason = f"record {record_id!r}: {refused}"
                 return RecordResult(record_id, failure=_failure(item, None, "SinkError", reason))
@@ -246,13 +250,21 @@ class Engine:
                 ),
             )
 
-    def _refused(self, rows: list[dict[str, Any]]) -> str | None:
-        """Why a sink cannot write one of ``rows`` (the first reason), or None."""
-        for row in rows:
-            for cannot_write in self._cannot_write:
-                reason = cannot_write(row)
-                if reason is not None:
-                    return reason
+    def _refused(self, rows: list[dict[str, Any]], checked: dict[str, Any] | None) -> str | None:
+        """Why a sink cannot write one of ``rows`` (the first reason), or None. ``checked``
+        passed ``writable_everywhere``: checks built on ``find_unwritable`` pass it unwalked."""
+        if not self._cannot_write:
+            return None
+        token = checked_writable(checked) if checked is not None else None
+        try:
+            for row in rows:
+                for cannot_write in self._cannot_write:
+                    reason = cannot_write(row)
+                    if reason is not None:
+                        return reason
+        finally:
+            if token is not None:
+                forget_checked(token)
         return None
 
 

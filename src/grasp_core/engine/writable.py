@@ -6,19 +6,45 @@ datasets) cannot hold it. An integer past :func:`sys.get_int_max_str_digits` dig
 be written as decimal text at all. Sinks use :func:`find_unwritable` in their optional
 ``cannot_write(record)``, which the engine asks before a record is written: a record a sink
 cannot write fails on its own, instead of failing the whole write (and the run).
+
+The engine walks each output record once (:func:`writable_everywhere`) and, while it asks the
+sinks, marks a record that passed (:func:`checked_writable`): :func:`find_unwritable` then
+answers None for that very object at once, instead of walking it again per sink.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar, Token
 from typing import Any
 
-__all__ = ["find_unwritable"]
+__all__ = ["checked_writable", "find_unwritable", "forget_checked", "writable_everywhere"]
 
 
 _INT64 = range(-(2**63), 2**63)
 _INT64_BOUND = 2**63
+
+_CHECKED: ContextVar[object] = ContextVar("grasp_checked_writable", default=None)
+"""The record :func:`checked_writable` marked in this task (None: none)."""
+
+
+def writable_everywhere(record: Any) -> bool:
+    """True when ``record`` is a dict that :func:`find_unwritable` passes whatever its
+    options: plain JSON types only (text keys), text that is valid Unicode, integers
+    within 64 bits. False says nothing: the record may still be writable."""
+    return type(record) is dict and _all_plain(record, True, True)
+
+
+def checked_writable(record: dict[str, Any]) -> Token[object]:
+    """Mark ``record``, which :func:`writable_everywhere` passed and nothing changes until
+    :func:`forget_checked`, so :func:`find_unwritable` answers None for it without a walk."""
+    return _CHECKED.set(record)
+
+
+def forget_checked(token: Token[object]) -> None:
+    """End the mark :func:`checked_writable` made."""
+    _CHECKED.reset(token)
 
 
 def find_unwritable(
@@ -34,7 +60,11 @@ def find_unwritable(
     ordinary integers cost one check each.
     """
     kind = type(value)
-    if kind is dict and not path and _all_plain(value, surrogates, int64):
+    if (
+        kind is dict
+        and not path
+        and (value is _CHECKED.get() or _all_plain(value, surrogates, int64))
+    ):
         return None  # the common case, checked without recursion or paths
     if kind is not dict and kind is not list:  # the common containers skip the ABC checks
         if isinstance(value, str):
@@ -79,7 +109,7 @@ def _all_plain(record: dict[Any, Any], surrogates: bool, int64: bool) -> bool:
         container = stack.pop()
         if type(container) is dict:
             for key in container:
-                if type(key) is not str or not (key.isascii() or not surrogates):
+                if type(key) is not str or (surrogates and not key.isascii() and not _unicode(key)):
                     return False
             items: Any = container.values()
         else:
@@ -87,7 +117,7 @@ def _all_plain(record: dict[Any, Any], surrogates: bool, int64: bool) -> bool:
         for item in items:
             kind = type(item)
             if kind is str:
-                if surrogates and not item.isascii():
+                if surrogates and not item.isascii() and not _unicode(item):
                     return False
             elif kind is int:
                 if not -_INT64_BOUND <= item < _INT64_BOUND:
@@ -96,6 +126,15 @@ def _all_plain(record: dict[Any, Any], surrogates: bool, int64: bool) -> bool:
                 stack.append(item)
             elif kind is not float and kind is not bool and item is not None:
                 return False
+    return True
+
+
+def _unicode(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True
 
 

@@ -12,19 +12,28 @@ to disk only at the next commit or the end.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
-from anyio.streams.memory import MemoryObjectReceiveStream
 
 from grasp_core.engine.journal import Journal
 from grasp_core.logs import get_logger
 from grasp_core.protocols import CommitToken, Sink
 
-__all__ = ["FAILURES_SINK", "OUTPUT_SINK", "EngineCounts", "RecordResult", "RecordWriter"]
+__all__ = [
+    "FAILURES_SINK",
+    "OUTPUT_SINK",
+    "EngineCounts",
+    "RecordResult",
+    "RecordWriter",
+    "ResultHandoff",
+    "ResultReceiver",
+    "ResultSender",
+]
 
 OUTPUT_SINK = "output"
 """The journal's name for a task's only sink (several sinks go by their ``alias``)."""
@@ -61,6 +70,98 @@ class RecordResult:
         return [self.output] if self.output is not None else []
 
 
+class ResultSender(Protocol):
+    """Where finished records go (a :class:`ResultHandoff`, or an anyio memory stream)."""
+
+    def send_nowait(self, item: RecordResult, /) -> None: ...
+    async def send(self, item: RecordResult, /) -> None: ...
+
+
+class ResultReceiver(Protocol):
+    """Where the writer takes them from (a :class:`ResultHandoff`, or an anyio memory
+    stream; ``EndOfStream`` once the sending side is closed and everything is taken)."""
+
+    def receive_nowait(self) -> RecordResult: ...
+    async def receive(self) -> RecordResult: ...
+
+
+class ResultHandoff:
+    """The bounded buffer between the record workers and the writer: ``send_nowait`` /
+    ``send`` and ``receive_nowait`` / ``receive`` behave as an anyio memory object stream's
+    (FIFO, at most ``size`` results held, senders that find it full wait their turn, and a
+    waiting sender's result moves into the buffer as soon as the writer takes one).
+
+    Why not the stream itself: workers outrun the writer while it is in its thread, so most
+    sends find the buffer full, and the stream's ``send`` then takes a checkpoint before
+    waiting, two event-loop steps; here a full buffer costs one (the wait), and a send with
+    room, none."""
+
+    def __init__(self, size: int) -> None:
+        self._buffer: deque[RecordResult] = deque()
+        self._size = max(1, size)
+        self._senders: deque[tuple[anyio.Event, RecordResult]] = deque()
+        """Waiting senders, oldest first, each with the event that says its result moved."""
+        self._receiver: anyio.Event | None = None
+        self._closed = False
+
+    def close(self) -> None:
+        """No more results: the receiver gets ``EndOfStream`` once it has taken them all."""
+        self._closed = True
+        self._wake_receiver()
+
+    def send_nowait(self, item: RecordResult, /) -> None:
+        """Add ``item``, or raise ``anyio.WouldBlock`` when the buffer is full."""
+        if self._closed:
+            raise anyio.ClosedResourceError
+        if self._senders or len(self._buffer) >= self._size:
+            raise anyio.WouldBlock
+        self._buffer.append(item)
+        self._wake_receiver()
+
+    async def send(self, item: RecordResult, /) -> None:
+        """Add ``item``, waiting (one event-loop step) while the buffer is full."""
+        try:
+            self.send_nowait(item)
+            return
+        except anyio.WouldBlock:
+            pass
+        entry = (anyio.Event(), item)
+        self._senders.append(entry)
+        try:
+            await entry[0].wait()
+        except BaseException:
+            if not entry[0].is_set():  # cancelled before the writer took it
+                self._senders.remove(entry)
+            raise
+
+    def receive_nowait(self) -> RecordResult:
+        """The oldest result; ``anyio.WouldBlock`` when there is none yet, ``EndOfStream``
+        when there will be none."""
+        if not self._buffer:
+            raise anyio.EndOfStream if self._closed else anyio.WouldBlock
+        item = self._buffer.popleft()
+        if self._senders:
+            event, waiting = self._senders.popleft()
+            self._buffer.append(waiting)
+            event.set()
+        return item
+
+    async def receive(self) -> RecordResult:
+        """The oldest result, waiting for one."""
+        while True:
+            try:
+                return self.receive_nowait()
+            except anyio.WouldBlock:
+                pass
+            self._receiver = anyio.Event()
+            await self._receiver.wait()
+
+    def _wake_receiver(self) -> None:
+        if self._receiver is not None:
+            self._receiver.set()
+            self._receiver = None
+
+
 class RecordWriter:
     """Commits batches of results in the order they arrive; counts what it committed."""
 
@@ -85,24 +186,31 @@ class RecordWriter:
         self._unsynced = 0
         self._last_sync = time.monotonic()
 
-    async def run(self, receive: MemoryObjectReceiveStream[RecordResult]) -> None:
+    async def run(self, receive: ResultReceiver) -> None:
         """Commit everything sent on ``receive`` until it closes, then sync once more.
 
         Commits are shielded: a cancelled run never leaves a batch half-written."""
-        async with receive:
-            async for first in receive:
-                batch = [first]
-                while len(batch) < self.batch_size:
-                    try:
-                        batch.append(receive.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
-                with anyio.CancelScope(shield=True):
-                    await self.commit(batch)
-                    self._unsynced += len(batch)
-                    elapsed = time.monotonic() - self._last_sync
-                    if self._unsynced >= self.sync_every or elapsed >= self.sync_seconds:
-                        await self._sync()
+        while True:
+            try:
+                batch = [receive.receive_nowait()]
+            except anyio.WouldBlock:
+                try:
+                    batch = [await receive.receive()]
+                except anyio.EndOfStream:
+                    break
+            except anyio.EndOfStream:
+                break
+            while len(batch) < self.batch_size:
+                try:
+                    batch.append(receive.receive_nowait())
+                except (anyio.WouldBlock, anyio.EndOfStream):
+                    break
+            with anyio.CancelScope(shield=True):
+                await self.commit(batch)
+                self._unsynced += len(batch)
+                elapsed = time.monotonic() - self._last_sync
+                if self._unsynced >= self.sync_every or elapsed >= self.sync_seconds:
+                    await self._sync()
         with anyio.CancelScope(shield=True):
             if self._unsynced:
                 await self._sync()
