@@ -108,7 +108,8 @@ graph_config:
 """,
     )
     code, out, err = grasp("validate", str(task), "--mock")
-    assert code == 2 and out == ""
+    assert code == 2
+    assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 2, err
     assert lines[0].startswith("grasp: error: ")
