@@ -66,8 +66,7 @@ graph_config:
   nodes:
     ask:
       node_type: llm
-      output_key: reply
-      prompt:
+      prompt:  # no output_key: SyGra adds the reply to `messages`, where CountTurns reads it
         - user: "{topic}"
       model: {name: writer}
     count:
