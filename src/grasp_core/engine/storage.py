@@ -9,11 +9,11 @@ whole or not at all (no ``.tmp`` left behind).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 from pathlib import Path
 
+from grasp_core._cache_files import replace_whole
 from grasp_core.errors import GraspError, OutputWriteError, SinkError
 
 __all__ = ["as_output_error", "cannot_write", "write_atomically"]
@@ -47,15 +47,12 @@ def as_output_error(exc: Exception, folder: Path) -> tuple[OutputWriteError, OSE
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a ``.tmp`` beside it, renamed over ``path`` only once
-    it is complete; on failure the ``.tmp`` is removed and :class:`OutputWriteError` raised."""
-    temporary = path.with_name(f"{path.name}.tmp")
+    """Write ``text`` to ``path`` through a temporary file beside it, renamed over ``path``
+    only once it is complete; on failure nothing is left behind and
+    :class:`OutputWriteError` is raised."""
     try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
+        replace_whole(path, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):  # read-only: nothing was created there either
-            temporary.unlink(missing_ok=True)
         raise cannot_write(path, exc) from exc
 
 
