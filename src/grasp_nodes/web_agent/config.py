@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from grasp_core.plugin import NodeConfig
 from grasp_nodes._model_call import ModelRef
 from grasp_nodes._sygra_keys import in_sygra_file, web_agent_keys
+from grasp_nodes.web_agent.hosts import check_host_pattern
 
 __all__ = ["WebAgentConfig"]
 
@@ -72,6 +73,15 @@ class WebAgentConfig(NodeConfig):
     (`/usr/bin/chromium`, `chromium-browser`, `google-chrome`), then Playwright's own."""
     browser_args: list[str] = Field(default_factory=list)
     """Extra Chromium command-line flags, after GraSP's own."""
+    allowed_hosts: list[str] | None = None
+    """The only hosts the agent may open (`example.com`; `*.example.com` for its
+    subdomains), the start page's included. Unset: any host, except that a loopback,
+    private-network or link-local address (`localhost`, `10.x`, `192.168.x`, the cloud
+    metadata address `169.254.169.254`...) other than the start page's own host is refused
+    unless `allow_private_hosts` is set."""
+    allow_private_hosts: bool = False
+    """Let the agent (a link, a redirect, a script, or the model's `goto`) open loopback,
+    private-network and link-local addresses besides the start page's host."""
     max_browsers: int = Field(default=2, ge=1, le=64)
     """Browsers this node runs at once (one per record being processed); more records
     wait. Each Chromium takes some 100-300 MB."""
@@ -80,6 +90,11 @@ class WebAgentConfig(NodeConfig):
     @classmethod
     def _sygra_spelling(cls, data: Any, info: ValidationInfo) -> Any:
         return web_agent_keys(data, sygra=in_sygra_file(info))
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [check_host_pattern(host) for host in value]
 
     @model_validator(mode="after")
     def _check(self) -> WebAgentConfig:

@@ -26,6 +26,7 @@ from grasp_nodes.web_agent.browser import (
     require_playwright,
 )
 from grasp_nodes.web_agent.config import WebAgentConfig
+from grasp_nodes.web_agent.hosts import HostPolicy
 from grasp_nodes.web_agent.page import (
     Observation,
     PageActionError,
@@ -148,14 +149,21 @@ class WebAgentNode:
                 node=self.name,
             )
         try:
-            check_url(str(url), start_url=str(url))
-        except PageActionError:
+            check_url(str(url), self._hosts(str(url)))
+        except PageActionError as exc:
+            if str(url).lower().startswith(("http://", "https://")):  # a host refused
+                raise RecordError(f"{where}: the start page: {exc}", node=self.name) from None
             raise RecordError(
                 f"{where}: {self.config.url_key!r} must be an http(s) or file URL to start "
                 f"from, got {url!r}",
                 node=self.name,
             ) from None
         return goal, str(url)
+
+    def _hosts(self, start_url: str) -> HostPolicy:
+        """The hosts this record's session may open (see :mod:`.hosts`)."""
+        allowed = self.config.allowed_hosts or ()
+        return HostPolicy(start_url, allowed, self.config.allow_private_hosts)
 
     def _session(self, goal: str, url: str, ctx: NodeContext, stopper: Stopper) -> Trajectory:
         """The whole run, in the worker thread: the browser is closed however it ends
@@ -165,7 +173,7 @@ class WebAgentNode:
         trajectory = Trajectory(self.config.max_steps)
         where = f"record {ctx.record_id!r}, node {self.name!r}"
         with open_page(self.browser, stopper, record_id=ctx.record_id, node=self.name) as page:
-            guard = UrlGuard(url)
+            guard = UrlGuard(self._hosts(url))
             guard.install(page)
             try:
                 page.goto(url)

@@ -13,6 +13,7 @@ from urllib.request import url2pathname
 
 from grasp_nodes.web_agent.actions import Action
 from grasp_nodes.web_agent.browser import first_line
+from grasp_nodes.web_agent.hosts import HostPolicy
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -161,23 +162,26 @@ def observe(
 class UrlGuard:
     """Refuses, in the browser, every request for a URL :func:`check_url` refuses: a click,
     a form, a redirect, a script or a frame would otherwise open what ``goto`` may not (a
-    local page linking to ``../../secret.txt``). Playwright routes ``file:`` requests too."""
+    local page linking to ``../../secret.txt``, a page sending the browser to a service on
+    this machine). Playwright routes ``file:`` requests too."""
 
-    def __init__(self, start_url: str) -> None:
-        self.start_url = start_url
+    def __init__(self, hosts: HostPolicy) -> None:
+        self.hosts = hosts
         self.refused: str | None = None
         """Why the page's last refused navigation was refused, until :meth:`check`."""
 
     def install(self, page: Page) -> None:
-        """Route every request of ``page``'s browser context through the guard, when the
-        start page is local: Chromium itself keeps a web page from ``file:`` URLs, and a
+        """Route every request of ``page``'s browser context through the guard, when some
+        URL may be refused: Chromium itself keeps a web page from ``file:`` URLs, and a
         route holds each request until the worker thread next calls Playwright."""
-        if urlsplit(self.start_url).scheme.lower() == "file":
+        hosts = self.hosts
+        local = urlsplit(hosts.start_url).scheme.lower() == "file"
+        if local or hosts.allowed or not hosts.allow_private:
             page.context.route(self._refuses, self._abort)
 
     def _reason(self, url: str) -> str | None:
         try:
-            check_url(url, start_url=self.start_url)
+            check_url(url, self.hosts)
         except PageActionError as exc:
             return str(exc)
         return None
@@ -226,7 +230,7 @@ def act(page: Page, action: Action, seen: Observation, guard: UrlGuard) -> None:
             page.mouse.wheel(0, sign * height * 0.8)
         elif action.name == "goto":
             url = str(action.arguments["url"])
-            check_url(url, start_url=guard.start_url)
+            check_url(url, guard.hosts)
             page.goto(url)
         elif action.name == "back" and page.go_back() is None:
             raise PageActionError("there is no earlier page to go back to")
@@ -254,15 +258,18 @@ def _settle(page: Page) -> None:
         page.wait_for_load_state("domcontentloaded")
 
 
-def check_url(url: str, *, start_url: str) -> None:
-    """Refuse a URL the agent may not open: http(s) always; a ``file:`` URL only when the
-    record's start page is a local file too (a stand-in site) and only inside its folder, so
-    a model cannot read the machine's other files."""
+def check_url(url: str, hosts: HostPolicy) -> None:
+    """Refuse a URL the agent may not open: an http(s) URL whose host ``hosts`` refuses; a
+    ``file:`` URL unless the record's start page is a local file too (a stand-in site) and
+    the URL is inside its folder, so a model cannot read the machine's other files."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
+        refusal = hosts.refusal(url)
+        if refusal is not None:
+            raise PageActionError(refusal)
         return
-    start = urlsplit(start_url)
+    start = urlsplit(hosts.start_url)
     if scheme == "file" and start.scheme.lower() == "file":
         start_path = Path(url2pathname(start.path)).resolve()
         folder = start_path if start.path.endswith("/") else start_path.parent  # a listing

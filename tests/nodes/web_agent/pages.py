@@ -54,6 +54,9 @@ def _route(path: str, query: dict[str, str]) -> str | None:
     if path == "/busy":  # clicked, its script never yields: the page never answers again
         button = '<button onclick="setTimeout(() => { while (true) {} })">Wait</button>'
         return page("Busy", f"<p>{call('click', {'element': 1})}</p>{button}")
+    if path == "/jump":  # its script sends the browser on to /jump?to=<url>
+        target = json.dumps(query.get("to", "/plain")).replace("<", "\\u003c")
+        return page("Jump", f"<script>location.href = {target}</script>")
     if path == "/plain":
         return page("Plain", '<p>Nothing to do here.</p><a href="/">Home</a>')
     return None

@@ -16,6 +16,7 @@ from grasp_core.cli.app import main
 from grasp_core.mock_server import MockServer
 from grasp_nodes.web_agent import WebAgentConfig
 from grasp_nodes.web_agent import browser as browser_module
+from grasp_nodes.web_agent.hosts import HostPolicy
 from grasp_nodes.web_agent.page import PageActionError, check_url
 from tests.nodes.web_agent.pages import MODELS, web_task
 
@@ -184,22 +185,22 @@ def test_file_urls_stay_inside_the_start_pages_folder(tmp_path: Path) -> None:
     """`goto` takes http(s) anywhere, and a file: URL only inside the folder of a file:
     start page, so a model cannot read the machine's other files."""
     start = (tmp_path / "site" / "index.html").as_uri()
-    check_url("https://example.org/a", start_url=start)
-    check_url((tmp_path / "site" / "docs" / "b.html").as_uri(), start_url=start)
+    check_url("https://93.184.215.14/a", HostPolicy(start))
+    check_url((tmp_path / "site" / "docs" / "b.html").as_uri(), HostPolicy(start))
     with pytest.raises(PageActionError, match="must be inside the start page's folder"):
-        check_url((tmp_path / "secret.txt").as_uri(), start_url=start)
+        check_url((tmp_path / "secret.txt").as_uri(), HostPolicy(start))
     with pytest.raises(PageActionError, match="must be inside the start page's folder"):
-        check_url(start.replace("site/index.html", "site/../secret.txt"), start_url=start)
+        check_url(start.replace("site/index.html", "site/../secret.txt"), HostPolicy(start))
     with pytest.raises(PageActionError, match="only http"):
-        check_url(start, start_url="http://127.0.0.1/")
+        check_url(start, HostPolicy("http://127.0.0.1/"))
     with pytest.raises(PageActionError, match="only http"):
-        check_url("javascript:alert(1)", start_url=start)
+        check_url("javascript:alert(1)", HostPolicy(start))
 
 
 def test_a_folder_start_page_keeps_the_agent_in_that_folder(tmp_path: Path) -> None:
     """A start URL naming a folder (its listing) allows that folder's files, not those of
     the folder around it."""
     start = (tmp_path / "site").as_uri() + "/"
-    check_url((tmp_path / "site" / "a.html").as_uri(), start_url=start)
+    check_url((tmp_path / "site" / "a.html").as_uri(), HostPolicy(start))
     with pytest.raises(PageActionError, match="must be inside the start page's folder"):
-        check_url((tmp_path / "secret.txt").as_uri(), start_url=start)
+        check_url((tmp_path / "secret.txt").as_uri(), HostPolicy(start))
