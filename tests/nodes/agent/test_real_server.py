@@ -14,7 +14,7 @@ import pytest
 from grasp_core import ConfigError, RunOptions, run_task_async
 from grasp_core.mock_server import MockServer
 from grasp_nodes.agent.tools import tool_from_callable
-from tests.nodes.agent.test_agent import agent_task, by_id, failures, tool_messages
+from tests.nodes.agent.helpers import agent_task, by_id, failures, tool_messages
 
 pytestmark = pytest.mark.anyio
 

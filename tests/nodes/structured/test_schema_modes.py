@@ -17,7 +17,7 @@ from grasp_core.models.catalog import ModelCatalog
 from grasp_nodes.structured import StructuredOutput, StructuredOutputConfig
 from grasp_nodes.structured._forms import choose_form
 from tests.conftest import write_task
-from tests.nodes.structured.test_structured_output import SCORE_FIELDS, TASK, bodies, outputs
+from tests.nodes.structured.helpers import SCORE_FIELDS, TASK, bodies, outputs
 
 
 @pytest.fixture(scope="module")
