@@ -109,6 +109,18 @@ def test_every_module_is_small(path: Path) -> None:
     assert lines <= MAX_MODULE_LINES, f"{path.relative_to(SRC)} has {lines} lines"
 
 
+def test_every_test_module_is_small() -> None:
+    """Test modules keep to one subject too: the same limit, shared helpers in their own
+    modules."""
+    tests = SRC.parent / "tests"
+    long = {
+        str(path.relative_to(tests)): lines
+        for path in sorted(tests.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
 def _packages() -> list[str]:
     found = list(PACKAGES)
     for root in PACKAGES:
