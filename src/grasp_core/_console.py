@@ -19,6 +19,8 @@ import signal
 import sys
 from types import FrameType
 
+from grasp_core import _collector
+
 __all__ = ["run"]
 
 _INTERRUPTED_EARLY = 130
@@ -37,6 +39,7 @@ def run() -> None:
     """Run the ``grasp`` command line and exit with its code."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _early_stop)
+    _collector.pause()  # until the run's engine starts: see grasp_core._collector
     try:
         from grasp_core.cli import main
         from grasp_core.cli.options import EXIT_INTERRUPTED

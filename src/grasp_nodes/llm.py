@@ -21,7 +21,7 @@ from grasp_nodes._model_call import (
     reply_flags,
 )
 from grasp_nodes._sygra_keys import in_sygra_file, node_keys
-from grasp_nodes.agent.node import normalize_tool_call
+from grasp_nodes.agent.tool_calls import normalize_tool_call
 from grasp_nodes.agent.tool_specs import expand_tool_specs
 from grasp_nodes.agent.tools import load_tools
 from grasp_nodes.clients import ModelClient

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from grasp_core.errors import ConfigError, RecordError
 from grasp_core.plugin import BuildEnv, NodeContext, YamlPath
-from grasp_nodes._media_call import MediaIO, MediaLimits
 from grasp_nodes._model_call import (
     ModelRef,
     parse_prompt,
@@ -31,8 +30,10 @@ from grasp_nodes._model_call import (
     refuse_batch,
     render_prompt,
 )
-from grasp_nodes.clients.media import UploadedMedia
 from grasp_nodes.prompting.parts import MediaOptions, media_context
+
+if TYPE_CHECKING:
+    from grasp_nodes.clients.media import UploadedMedia
 
 __all__ = ["SygraMediaNode", "media_kind"]
 
@@ -100,6 +101,9 @@ class SygraMediaNode:
         ) == "audio"
         """One output key holds the audio alone (SyGra's ``output_type: audio``)."""
         self.model_names = (config.model.name,)
+        # imported here, at build (never mid-run): every llm task imports this module
+        from grasp_nodes._media_call import MediaIO, MediaLimits
+
         limits = MediaLimits(
             max_bytes=config.media.max_bytes, fetch_timeout=config.media.fetch_timeout
         )
@@ -183,6 +187,8 @@ def _split(
 
 
 def _from_data_url(url: str) -> UploadedMedia:
+    from grasp_nodes.clients.media import UploadedMedia  # imported at build, by MediaIO
+
     header, _, payload = url.partition(",")
     mime = header.removeprefix("data:").split(";", 1)[0]
     return UploadedMedia(base64.b64decode(payload), mime)

@@ -12,6 +12,7 @@ import functools
 import sys
 from types import ModuleType
 
+from grasp_core import _collector
 from grasp_core.cli import signals
 from grasp_core.cli.commands import (
     convert,
@@ -40,6 +41,11 @@ COMMANDS: dict[str, ModuleType] = {
     "mock-server": mock_server,
 }
 """Command name → its module, in the order ``grasp --help`` lists them."""
+
+_SERVERS = frozenset({"mock-server"})
+"""Built-in commands that serve until stopped. They, and the commands other packages add
+(``grasp studio``), get the garbage collector back before they start; the others keep it
+paused until a run's engine starts, else to their end (see :mod:`grasp_core._collector`)."""
 
 
 class _VersionAction(argparse.Action):
@@ -163,6 +169,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     configure_logging(
         fmt=args.log_format, level="debug" if args.debug else "warning", records=not quiet
     )
+    if args.command in _SERVERS or args.command not in COMMANDS:
+        _collector.resume()
     try:
         code: int = _commands()[args.command].run_command(args)
         return code

@@ -13,6 +13,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
+from grasp_core import _collector
 from grasp_core.config.task_file import Task
 from grasp_core.engine import FAILURES_SINK, Engine, EngineCounts, raise_grasp_error
 from grasp_core.engine.journal import Journal, JournalState
@@ -234,6 +235,7 @@ class TaskRun:
             _log.info("the spending of the failed run was not recorded", error=str(exc))
 
     async def _run_engine(self, engine: Engine, items: Iterator[SourceItem]) -> EngineCounts:
+        _collector.resume()  # start-up is over (see grasp_core._collector)
         beside = self.monitor.side_tasks()
         if self.options.handle_signals:
             beside.append(functools.partial(self.signals.stop_engine, engine))

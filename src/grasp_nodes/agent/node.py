@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -23,6 +22,7 @@ from grasp_nodes._model_call import (
     reply_flags,
 )
 from grasp_nodes._sygra_keys import in_sygra_file, node_keys
+from grasp_nodes.agent.tool_calls import normalize_tool_call
 from grasp_nodes.agent.tool_specs import expand_tool_specs
 from grasp_nodes.agent.tools import Tool, load_tools, run_tool
 from grasp_nodes.clients import ModelClient
@@ -272,32 +272,6 @@ class AgentNode:
             {"role": "tool", "tool_call_id": call["id"], "content": content}
             for call, content in zip(calls, contents, strict=True)
         ]
-
-
-def normalize_tool_call(
-    call: Mapping[str, Any], turn: int, index: int, used_ids: set[str]
-) -> dict[str, Any]:
-    """A tool call in OpenAI's shape whatever the transport returned (arguments as text).
-
-    A missing or repeated id (some servers reuse them) gets a fresh one, so every tool
-    message answers exactly one call."""
-    function = call.get("function") or {}
-    arguments = function.get("arguments")
-    if arguments is None:
-        arguments = "{}"
-    elif not isinstance(arguments, str):
-        arguments = json.dumps(arguments)
-    call_id = str(call.get("id") or "")
-    if not call_id or call_id in used_ids:
-        call_id = f"call_{turn}_{index}"
-        while call_id in used_ids:
-            call_id += "_"
-    used_ids.add(call_id)
-    return {
-        "id": call_id,
-        "type": "function",
-        "function": {"name": str(function.get("name") or ""), "arguments": arguments},
-    }
 
 
 def _with_system_text(conversation: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from importlib.metadata import EntryPoint
+from importlib.metadata import EntryPoint, EntryPoints
 
 import pytest
 
@@ -34,9 +34,7 @@ def added(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         EntryPoint("broken", "no_such_package_for_grasp.cli", registry.COMMAND_GROUP),
         EntryPoint("run", here, registry.COMMAND_GROUP),  # may not replace `grasp run`
     ]
-    monkeypatch.setattr(
-        registry, "entry_points", lambda group: points if group == registry.COMMAND_GROUP else []
-    )
+    monkeypatch.setattr(registry, "_scanned", EntryPoints(points))
     app._commands.cache_clear()
     yield
     app._commands.cache_clear()
