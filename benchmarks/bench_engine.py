@@ -13,6 +13,13 @@ fixed cost (start-up, opening, finalising: a warm run of a few records at zero l
 ``--windows`` runs the fast lane once per admission window, given in multiples of the
 concurrency (GraSP's default is 2): the window choice measured for real, beside the
 simulated policies of ``bench_floor.py``.
+
+Each run meets a mock of its own, started with the same ``--seed``: the mock draws latencies
+in the order requests reach it, so every row meets the same latencies, and ``× mock floor``
+compares it with the floor of exactly those (``bench_floor.mock_floor``; ``× floor`` is
+against the mean over seeds, which one run's draw can miss by ±10% at concurrency 256). The
+first row is the cold run: with ``--fresh-process`` it is a new interpreter, timed from its
+first line (imports included), as ``grasp run`` is; without it, this process's first run.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import json
 import math
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +40,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import anyio
 
 from _mock_process import mock_process  # type: ignore[import-not-found]
-from bench_floor import floor  # type: ignore[import-not-found]
+from bench_floor import floor, mock_floor  # type: ignore[import-not-found]
 from grasp_core import RunOptions, run_task
 
 TASK = """
@@ -110,7 +119,49 @@ def fixed_cost(records: int = 10, runs: int = 3) -> float:
                 assert result.done == records, result
             if attempt:
                 walls.append(wall)
-    return min(walls)
+    return min(walls, default=0.0)
+
+
+CHILD = """
+import time
+started = time.perf_counter()
+import json, resource, sys
+from pathlib import Path
+from grasp_core import RunOptions, run_task
+
+window = int(sys.argv[3]) if len(sys.argv) > 3 else None
+result = run_task(Path(sys.argv[1]), RunOptions(mock=sys.argv[2], cache=False, window=window))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({
+    "done": result.done,
+    "wall": time.perf_counter() - started,
+    "cpu": usage.ru_utime + usage.ru_stime,
+    "latency": result.metrics["models"]["gen"]["latency_s"],
+}))
+"""
+
+
+def fresh_run(task: Path, url: str, slots: int | None) -> tuple[float, float, dict[str, float]]:
+    """A run in a new interpreter: wall and CPU seconds from its first line, and latencies."""
+    argv = [sys.executable, "-c", CHILD, str(task), url] + ([str(slots)] if slots else [])
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=task.parent)
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["done"] == len(task.parent.joinpath("data.jsonl").read_text().splitlines()), out
+    return out["wall"], out["cpu"], out["latency"]
+
+
+def in_process_run(
+    task: Path, url: str, slots: int | None
+) -> tuple[float, float, dict[str, float]]:
+    """A run in this process: wall and CPU seconds, and the client's latencies."""
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    result = run_task(task, RunOptions(mock=url, cache=False, window=slots))
+    wall = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    assert result.done == len(task.parent.joinpath("data.jsonl").read_text().splitlines())
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    return wall, cpu, result.metrics["models"]["gen"]["latency_s"]
 
 
 def main() -> None:
@@ -125,31 +176,34 @@ def main() -> None:
     parser.add_argument(
         "--windows", default="", help="admission windows to run, × concurrency (e.g. 1,2,4)"
     )
+    parser.add_argument("--seed", type=int, default=0, help="the mock's seed (every run's)")
+    parser.add_argument(
+        "--fresh-process", action="store_true", help="the cold run in a new interpreter"
+    )
     args = parser.parse_args()
 
     calls = 2
     mean_latency = args.median * math.exp(args.sigma**2 / 2)
     ideal = args.records * calls * mean_latency / args.concurrency
     best = floor(args.records, args.concurrency, args.median, sigma=args.sigma, calls=calls)
+    served = mock_floor(
+        args.records, args.concurrency, args.median, sigma=args.sigma, calls=calls, seed=args.seed
+    )
     runs: dict[str, tuple[float, float, dict[str, float]]] = {}
     windows = [float(w) for w in args.windows.split(",") if w]
     configs = [(t, None) for t in args.transports.split(",")] + [("auto", w) for w in windows]
-    with mock_process(f"lognormal:{args.median}:{args.sigma}") as url:
-        for transport, window in configs:
-            with tempfile.TemporaryDirectory() as tmp:
-                task = prepare(Path(tmp), args.records, args.concurrency, transport)
-                cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-                started = time.perf_counter()
-                slots = None if window is None else max(1, round(window * args.concurrency))
-                result = run_task(task, RunOptions(mock=url, cache=False, window=slots))
-                wall = time.perf_counter() - started
-                cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-                assert result.done == args.records, result
-                cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
-                    cpu_after.ru_stime - cpu_before.ru_stime
-                )
-                name = transport if window is None else f"auto, window {window:g} × concurrency"
-                runs[name] = (wall, cpu, result.metrics["models"]["gen"]["latency_s"])
+    latency = f"lognormal:{args.median}:{args.sigma}"
+    if args.fresh_process:
+        fixed_cost(runs=0)  # this process's runs are warm ones: warm it up first
+    for index, (transport, window) in enumerate(configs):
+        seeded = mock_process(latency, "--seed", str(args.seed))
+        with seeded as url, tempfile.TemporaryDirectory() as tmp:
+            task = prepare(Path(tmp), args.records, args.concurrency, transport)
+            slots = None if window is None else max(1, round(window * args.concurrency))
+            once = fresh_run if index == 0 and args.fresh_process else in_process_run
+            name = transport if window is None else f"auto, window {window:g} × concurrency"
+            runs[name] = once(task, url, slots)
+    with mock_process(latency, "--seed", str(args.seed)) as url:
         sample = anyio.run(sequential_sample, url, args.sequential_sample)
     sequential = sample * args.records / args.sequential_sample
     fixed = None if args.no_fixed else fixed_cost()  # after the runs: theirs start cold
@@ -159,29 +213,35 @@ def main() -> None:
         f"median {args.median}s sigma {args.sigma} (mean {mean_latency:.3f}s), "
         f"concurrency {args.concurrency}\n"
     )
-    print(f"| {'measure':<50} | {'seconds':>8} | {'× ideal':>8} | {'× floor':>8} |")
-    print(f"|{'-' * 52}|{'-' * 10}|{'-' * 10}|{'-' * 10}|")
+    print(
+        f"| {'measure':<54} | {'seconds':>8} | {'× ideal':>8} | {'× floor':>8} "
+        f"| {'× mock floor':>12} |"
+    )
+    print(f"|{'-' * 56}|{'-' * 10}|{'-' * 10}|{'-' * 10}|{'-' * 14}|")
     rows = [
         ("ideal (records × calls × mean latency / concurrency)", ideal),
         ("floor (best non-clairvoyant policy, simulated)", best["floor"]),
+        (f"mock floor (the floor of the mock's draws, seed {args.seed})", served),
     ]
     names = {"auto": "fast lane", "litellm": "litellm transport"}
     for index, (transport, (wall, _cpu, _lat)) in enumerate(runs.items()):
-        warmth = "warm" if index else "cold"  # the first run imports the node types, clients
+        fresh = " in a fresh process" if args.fresh_process else ""
+        warmth = "warm" if index else f"cold{fresh}"  # the first run imports the node types
         rows.append((f"grasp, {names.get(transport, transport)} ({warmth})", wall))
     rows.append((f"sequential loop (scaled from {args.sequential_sample} records)", sequential))
     for label, seconds in rows:
         print(
-            f"| {label:<50} | {seconds:>8.2f} | {seconds / ideal:>8.2f} "
-            f"| {seconds / best['floor']:>8.2f} |"
+            f"| {label:<54} | {seconds:>8.2f} | {seconds / ideal:>8.2f} "
+            f"| {seconds / best['floor']:>8.2f} | {seconds / served:>12.2f} |"
         )
     print()
     if fixed is not None:
         print(f"fixed cost (a warm run of 10 records at zero latency): {fixed:.3f}s")
-    for transport, (wall, cpu, lat) in runs.items():
+    for index, (transport, (wall, cpu, lat)) in enumerate(runs.items()):
+        imports = " (its imports included)" if index == 0 and args.fresh_process else ""
         print(
             f"{names.get(transport, transport)}: {1000 * cpu / (args.records * calls):.2f} ms "
-            f"CPU per call, client latency p50 {lat['p50']}s p95 {lat['p95']}s, "
+            f"CPU per call{imports}, client latency p50 {lat['p50']}s p95 {lat['p95']}s, "
             f"{sequential / wall:.0f}× faster than the sequential loop"
         )
 

@@ -183,10 +183,15 @@ def encode_head(response: Response, *, keep_alive: bool) -> bytes:
 
 
 class HttpProtocol(asyncio.Protocol):
-    """One client connection: parse requests, run ``handler`` on each, answer in order."""
+    """One client connection: parse requests, run ``handler`` on each, answer in order;
+    with ``keep_alive`` seconds, closed once idle that long (as real servers do)."""
 
-    def __init__(self, handler: Handler, connections: set[HttpProtocol]) -> None:
+    def __init__(
+        self, handler: Handler, connections: set[HttpProtocol], keep_alive: float | None = None
+    ) -> None:
         self._handler = handler
+        self._keep_alive = keep_alive
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._connections = connections
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
@@ -202,9 +207,12 @@ class HttpProtocol(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._connections.add(self)
+        self._idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         self._connections.discard(self)
         self._pending.clear()
         if self._task is not None:
@@ -214,6 +222,8 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         self._buffer += data
         try:
             self._parse_requests()
@@ -271,7 +281,15 @@ class HttpProtocol(asyncio.Protocol):
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         head.sent_continue = True
 
+    def _idle(self) -> None:
+        """Close the connection if it stays idle for ``keep_alive`` seconds."""
+        if self._keep_alive is not None and self._transport is not None and not self._buffer:
+            close = self._transport.close
+            self._idle_timer = asyncio.get_running_loop().call_later(self._keep_alive, close)
+
     def _start_next(self) -> None:
+        if self._task is None and not self._pending and not self._closing:
+            self._idle()
         if self._task is not None or not self._pending or self._closing:
             return
         request = self._pending.popleft()
@@ -344,8 +362,9 @@ def loopback_address(host: str) -> str:
 class HttpServer:
     """A listening socket on the running loop and the connections it accepted."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, keep_alive: float | None = None) -> None:
         self._handler = handler
+        self._keep_alive = keep_alive
         self._connections: set[HttpProtocol] = set()
         self._server: asyncio.Server | None = None
 
@@ -355,7 +374,7 @@ class HttpServer:
         loop = asyncio.get_running_loop()
         try:
             self._server = await loop.create_server(
-                lambda: HttpProtocol(self._handler, self._connections),
+                lambda: HttpProtocol(self._handler, self._connections, self._keep_alive),
                 host,
                 port,
                 reuse_address=True,

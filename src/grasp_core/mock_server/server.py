@@ -84,6 +84,7 @@ class MockServer:
         hang_seconds: float = 30.0,
         retry_after: float = 0.05,
         max_seconds: float = 3600.0,
+        keep_alive: float | None = None,
         request_log_path: str | Path | None = None,
         log_bodies: bool = False,
         like: str = "openai",
@@ -94,8 +95,8 @@ class MockServer:
         batches: BatchPlan | None = None,
     ) -> None:
         """``log_bodies`` adds each request's target, headers and JSON body to its log entry
-        (for transport-equivalence tests; off by default to keep the server fast).
-
+        (for transport-equivalence tests; off by default to keep the server fast);
+        ``keep_alive`` closes connections idle that many seconds, as real servers do.
         ``like="llamacpp"`` copies llama.cpp's server where it differs from OpenAI; the four
         flags after it switch those behaviours on one at a time (see ``_quirks``);
         ``batches`` sets how the Batch API's batches end (see ``_batches``)."""
@@ -124,10 +125,8 @@ class MockServer:
         self._port: int | None = None
         self._latency = latency
         self._reply_mode: ReplyMode = reply_mode
-        self._seed = seed
-        self._hang_seconds = hang_seconds
-        self._retry_after = retry_after
-        self._max_seconds = max_seconds
+        self._seed, self._hang_seconds, self._keep_alive = seed, hang_seconds, keep_alive
+        self._retry_after, self._max_seconds = retry_after, max_seconds
         self._log = RequestLog(
             Path(request_log_path) if request_log_path is not None else None,
             log_bodies=log_bodies,
@@ -239,7 +238,7 @@ class MockServer:
         # Set before binding so that a stop() racing with start-up is not lost.
         self._loop, self._stop_event = asyncio.get_running_loop(), asyncio.Event()
         stop = self._stop_event
-        http_server = HttpServer(self._handle)
+        http_server = HttpServer(self._handle, self._keep_alive)
         try:
             self._port = await http_server.start(self._host, self._requested_port)
             self._log.open()

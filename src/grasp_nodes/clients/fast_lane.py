@@ -1,10 +1,13 @@
-"""The fast lane: chat completions for OpenAI-compatible routes over one aiohttp session.
+"""The fast lane: chat completions for OpenAI-compatible routes, without litellm.
 
 litellm spends ~5 ms of CPU per call (cost tables, logging); a raw aiohttp request costs
 ~0.3 ms. For routes that speak the OpenAI chat API unchanged (``openai/``, ``hosted_vllm/``,
 ``azure/``) this transport sends the same URL, headers and body that litellm
 would, parses the same fields, and maps errors through the same function, so retries and
-results are identical. aiohttp is asyncio-only: under trio calls go through litellm.
+results are identical. An ``https://`` endpoint is called over one aiohttp session, an
+``http://`` one (a local server) over :class:`~grasp_nodes.clients.plain_http.PlainHttpPool`,
+which skips aiohttp's import and most of its per-request CPU. Both are asyncio-only: under
+trio calls go through litellm.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from grasp_core.plugin import ModelSpec, redact
 from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClient
 from grasp_nodes.clients.errors import error_for_status
 from grasp_nodes.clients.litellm_client import LiteLLMClient
+from grasp_nodes.clients.plain_http import PlainHttpPool
 
 if TYPE_CHECKING:  # imported at the first call (a rerun from the cache never needs it)
     import aiohttp
@@ -71,32 +75,45 @@ class LaneSession:
 
 
 class FastLaneClient(RetryingClient):
-    """One aiohttp session per model entry, its pool sized to the backend's concurrency."""
+    """One connection pool per model entry (aiohttp's for ``https://``, a plain one for
+    ``http://``), sized to the backend's concurrency."""
 
     def __init__(self, *args: Any, fallback: LiteLLMClient, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fallback = fallback
         self._session = LaneSession(self.spec.max_concurrency)
         self._url, self._headers = _endpoint(self.spec, self._api_key)
+        self._plain = None
+        if self._url.startswith("http://"):
+            self._plain = PlainHttpPool(self._url, self._headers, limit=self.spec.max_concurrency)
         self._model_id = self.spec.model.split("/", 1)[1]
 
     async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
         if sniffio.current_async_library() != "asyncio":
             return await self._fallback._attempt(messages, params)
-        session = self._session.get()
         body = json.dumps(
             {"model": self._model_id, "messages": messages, **params}, separators=(",", ":")
         )
         async with self._slot(messages, params):
-            status, headers, raw = await post_request(
-                session, self._url, body, self._headers, model=self.name, seconds=self.spec.timeout
-            )
+            status, headers, raw = await self._post(body)
         if status >= 400:
             raise error_for_status(status, _error_message(raw), model=self.name, headers=headers)
         return parse_completion(raw, self.name)
 
+    async def _post(self, body: str) -> tuple[int, Mapping[str, str], bytes]:
+        seconds = self.spec.timeout
+        if self._plain is None:
+            session = self._session.get()
+            return await post_request(
+                session, self._url, body, self._headers, model=self.name, seconds=seconds
+            )
+        reply = await self._plain.post(body.encode(), model=self.name, seconds=seconds)
+        return reply.status, reply.headers, reply.body
+
     async def aclose(self) -> None:
         await self._session.aclose()
+        if self._plain is not None:
+            await self._plain.aclose()
 
 
 async def post_request(
