@@ -7,6 +7,12 @@ caches or memory) and reports records/s and the child's CPU seconds per record
 importing another copy of the source (``git archive HEAD src | tar -x -C /tmp/before``), so a
 change is measured against the code before it under the same load.
 
+Beside them, in its own child process, runs a reference: the same steps over the same records,
+writing the same output lines (checked), in a plain asyncio loop with the same number of
+records in flight and no journal (:data:`REFERENCE`). Each row gives its rates as a ratio of
+the loop's, measured in the same rounds: this machine's speed drifts over hours, which moves
+absolute rates but hardly these ratios.
+
     python benchmarks/bench_overhead.py [--records 50000] [--modes async,auto,thread]
                                         [--before /tmp/before/src]
     python benchmarks/bench_overhead.py --profile auto   (cProfile of one run: top entries,
@@ -21,11 +27,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
+WINDOW = 256
+"""Records in flight (the engine's window and batch size, the loop's bound)."""
 
 CHILD = """
-import cProfile, json, pstats, resource, sys, tempfile, time
+import cProfile, hashlib, json, pstats, resource, sys, tempfile, time
 from pathlib import Path
 from grasp_core import END, START, Graph, RunOptions, run_task
 
@@ -50,7 +59,7 @@ graph.add_edge(previous, END)
 with tempfile.TemporaryDirectory() as tmp:
     data = {"num_records": records, "sink": {"type": "jsonl", "file_path": "out.jsonl"}}
     task = graph.to_task(data_config=data, task_dir=tmp)
-    options = RunOptions(output_dir=Path(tmp), window=256, batch_size=256)
+    options = RunOptions(output_dir=Path(tmp), window=256, batch_size=256)  # WINDOW
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
     profiler = cProfile.Profile(time.process_time) if profile else None
@@ -64,25 +73,93 @@ with tempfile.TemporaryDirectory() as tmp:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
     journal = sum(p.stat().st_size for p in Path(tmp).rglob("*journal*") if p.is_file())
+    lines = (Path(tmp) / "out.jsonl").read_bytes().splitlines()
+digest = hashlib.sha256(b"\\n".join(sorted(lines))).hexdigest()
 if profiler is not None:
     profiler.dump_stats(Path(tempfile.gettempdir()) / "grasp_overhead.prof")
     stats = pstats.Stats(profiler, stream=sys.stderr)
     stats.sort_stats("tottime").print_stats(35)
     stats.sort_stats("cumulative").print_stats(90)
-print(json.dumps({"done": result.done, "wall": wall, "cpu": cpu, "journal": journal}))
+print(json.dumps({"done": result.done, "wall": wall, "cpu": cpu, "journal": journal,
+                  "output": digest}))
 """
 
 
-def measure(
-    mode: str, records: int, *, profile: bool = False, src: str | None = None
-) -> dict[str, float]:
-    """One run of ``mode`` (``async``, or a ``run_in`` value) in a child process; with
-    ``src``, the packages are imported from that folder (another copy of ``src/``)."""
+REFERENCE = """
+import asyncio, hashlib, json, resource, sys, tempfile, time
+from pathlib import Path
+
+records, window, batch_size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+
+async def ainc(s): return s.get("x", 0) + 1
+async def adbl(s): return s["x"] * 2
+async def afmt(s): return f"{s['x']}:{s['y']}"
+steps = [(ainc, "x"), (adbl, "y"), (afmt, "z")]
+
+async def main(out):
+    slots = asyncio.Semaphore(window)  # at most `window` records in flight
+    lines = []
+
+    async def one(n):
+        try:
+            state = {"id": str(n)}
+            for step, key in steps:
+                state[key] = await step(state)
+            lines.append(json.dumps(state, separators=(",", ":")) + "\\n")
+            if len(lines) >= batch_size:
+                out.writelines(lines)
+                lines.clear()
+        finally:
+            slots.release()
+
+    tasks = set()
+    for n in range(records):
+        await slots.acquire()
+        task = asyncio.create_task(one(n))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    out.writelines(lines)
+
+with tempfile.TemporaryDirectory() as tmp:
+    path = Path(tmp) / "out.jsonl"
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
+    started = time.perf_counter()
+    with path.open("w", encoding="utf-8") as out:
+        asyncio.run(main(out))
+    wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    lines = path.read_bytes().splitlines()
+digest = hashlib.sha256(b"\\n".join(sorted(lines))).hexdigest()
+print(json.dumps({"done": len(lines), "wall": wall, "cpu": cpu, "journal": 0, "output": digest}))
+"""
+"""The reference: the same 3 steps a record over the same records, writing the same JSONL
+lines, in a plain asyncio loop with ``window`` records in flight (no journal, no validation,
+no sink protocol). Measured in its own child process beside GraSP's runs, it is the bar the
+rates are read against: on a machine whose speed drifts, ratios within one run hold where
+absolute rates do not."""
+
+
+Run = dict[str, Any]
+"""One child's figures: ``done``, ``wall`` and ``cpu`` seconds, ``journal`` bytes and
+``output``, a digest of its output lines (sorted: records finish in any order)."""
+
+
+def measure(mode: str, records: int, *, profile: bool = False, src: str | None = None) -> Run:
+    """One run of ``mode`` (``async``, a ``run_in`` value, or ``reference`` for the plain
+    asyncio loop) in a child process; with ``src``, the packages are imported from that
+    folder (another copy of ``src/``)."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    if mode == "reference":
+        argv = ["-c", REFERENCE, str(records), str(WINDOW), str(WINDOW)]
+    else:
+        argv = ["-c", CHILD, mode, str(records), "1" if profile else "0"]
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(records), "1" if profile else "0"],
+        [sys.executable, *argv],
         stdout=subprocess.PIPE,
         stderr=None if profile else subprocess.PIPE,
         text=True,
@@ -90,8 +167,14 @@ def measure(
         cwd=HERE,
         env=env,
     )
-    out: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    out: Run = json.loads(done.stdout.strip().splitlines()[-1])
     return out
+
+
+def _best(runs: list[Run]) -> tuple[float, float]:
+    """The best rate of ``runs``: records per wall second, and per CPU second."""
+    done = runs[0]["done"]
+    return done / min(r["wall"] for r in runs), done / min(r["cpu"] for r in runs)
 
 
 def main() -> None:
@@ -107,25 +190,38 @@ def main() -> None:
         return
     sources = [None] if args.before is None else [args.before, None]
     print(
-        f"\n{args.records:,} records × 3 Python steps, journal on, window 256 "
-        f"(best of {args.repeat} runs)\n"
+        f"\n{args.records:,} records × 3 Python steps, journal on, window {WINDOW} "
+        f"(best of {args.repeat} runs; × loop: the rate over the plain asyncio loop's, "
+        "measured between them)\n"
     )
-    print("| steps | code | records/s (wall) | CPU µs / record | journal bytes / record |")
-    print("|---|---|---|---|---|")
+    print(
+        "| steps | code | records/s (wall) | × loop (wall) | CPU µs / record | × loop (CPU) "
+        "| journal bytes / record |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    reference: list[Run] = []
     for mode in args.modes.split(","):
-        runs: dict[str | None, list[dict[str, float]]] = {src: [] for src in sources}
+        runs: dict[str | None, list[Run]] = {src: [] for src in sources}
         for _ in range(args.repeat):
+            reference.append(measure("reference", args.records))
             for src in sources:
                 runs[src].append(measure(mode, args.records, src=src))
         label = "async def" if mode == "async" else f"def, run_in: {mode}"
+        loop_wall, loop_cpu = _best(reference[-args.repeat :])
         for src in sources:
             assert all(run["done"] == args.records for run in runs[src]), runs[src]
-            out = min(runs[src], key=lambda run: run["cpu"])
-            wall = min(run["wall"] for run in runs[src])
-            print(
-                f"| {label} | {'before' if src else 'this tree'} | {out['done'] / wall:,.0f} | "
-                f"{1e6 * out['cpu'] / out['done']:.1f} | {out['journal'] / out['done']:.0f} |"
+            assert all(run["output"] == reference[0]["output"] for run in runs[src]), (
+                "the output differs from the reference loop's"
             )
+            wall, cpu = _best(runs[src])
+            journal = runs[src][0]["journal"] / args.records
+            print(
+                f"| {label} | {'before' if src else 'this tree'} | {wall:,.0f} | "
+                f"{wall / loop_wall:.2f} | {1e6 / cpu:.1f} | {cpu / loop_cpu:.2f} | "
+                f"{journal:.0f} |"
+            )
+    wall, cpu = _best(reference)
+    print(f"| plain asyncio loop (reference) | – | {wall:,.0f} | 1 | {1e6 / cpu:.1f} | 1 | – |")
 
 
 if __name__ == "__main__":

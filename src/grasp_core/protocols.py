@@ -40,6 +40,7 @@ __all__ = [
     "Transform",
     "TransformEnv",
     "TransformType",
+    "new_node_context",
 ]
 
 CommitToken = dict[str, Any]
@@ -252,9 +253,54 @@ class NodeContext:
         return f"{self.seed}:{self.record_id}:{self.node}:{self.iteration}"
 
 
+def _context_maker() -> Callable[..., NodeContext]:
+    """:class:`NodeContext`'s constructor without its per-field cost, for the walk, which
+    makes one per node run: the frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` and parses keywords, about twice the time of setting the slots
+    directly. Fields in declaration order (unpacking fails at import if one is added)."""
+    new = object.__new__
+    record_id, node, iteration, multiturn, window, seed, run_graph = (
+        getattr(NodeContext, name).__set__ for name in NodeContext.__dataclass_fields__
+    )
+
+    def make(
+        record_id_: str,
+        node_: str,
+        iteration_: int,
+        multiturn_: bool,
+        window_: int | None,
+        seed_: int,
+        run_graph_: Callable[[Any, dict[str, Any], str], Awaitable[dict[str, Any]]] | None,
+    ) -> NodeContext:
+        ctx: NodeContext = new(NodeContext)
+        record_id(ctx, record_id_)
+        node(ctx, node_)
+        iteration(ctx, iteration_)
+        multiturn(ctx, multiturn_)
+        window(ctx, window_)
+        seed(ctx, seed_)
+        run_graph(ctx, run_graph_)
+        return ctx
+
+    return make
+
+
+new_node_context = _context_maker()
+"""``NodeContext(record_id, node, iteration, multiturn, chat_history_window, seed,
+run_graph)``, every field given by position: the same object, made in about half the time."""
+
+
 @runtime_checkable
 class Node(Protocol):
-    """A built node: reads the record state and returns the keys it updates."""
+    """A built node: reads the record state and returns the keys it updates.
+
+    The engine stores a JSON-safe copy of each update (the journal and a resume must see
+    what the state saw). A node whose every update is already that sets the optional
+    class attribute ``fresh_updates = True``: ``run`` returns a new ``dict`` of JSON data
+    only (``str``, ``int``, ``float``, ``bool``, ``None``, and new lists and dicts of them)
+    that nothing else holds or changes later. The engine then stores it as it is, without
+    the copy, unless the node has a ``pre_process`` or ``post_process`` hook.
+    """
 
     name: str
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
@@ -104,11 +105,19 @@ class LambdaNode:
         return self._keys
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
-        working = with_message_objects(dict(state))  # SyGra's lambdas read message objects
-        if self._params is not None:
-            value = await self.fn(dict(self._params), working)
+        # a copy (a read-only view's own copy() is ~4x quicker than dict() of it); SyGra's
+        # lambdas read message objects
+        working = with_message_objects(
+            state.copy() if type(state) is MappingProxyType else dict(state)
+        )
+        args = (working,) if self._params is None else (dict(self._params), working)
+        fn = self.fn
+        if fn.is_async:
+            value = await fn.fn(*args)  # what ``await fn(...)`` does, a coroutine fewer
+        elif fn.placement.on_loop:
+            value = fn.call_on_loop(*args)
         else:
-            value = await self.fn(working)
+            value = await fn(*args)
         if type(value) in _NOT_MAPPINGS and len(self._keys) == 1:  # the common case, cheaply
             return {self._keys[0]: value}
         if value is working or _whole_state(value, state):

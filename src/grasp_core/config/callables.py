@@ -73,13 +73,18 @@ class UserCallable:
     async def __call__(self, *args: Any) -> Any:
         if self.is_async:
             return await self.fn(*args)
-        placement = self.placement
-        if not placement.on_loop:
+        if not self.placement.on_loop:
             # abandoned on cancel (a node timeout, a stop): a thread cannot be killed, but the
             # record need not wait for it
             return await anyio.to_thread.run_sync(
                 functools.partial(self.fn, *args), abandon_on_cancel=True
             )
+        return self.call_on_loop(*args)
+
+    def call_on_loop(self, *args: Any) -> Any:
+        """Call the plain function here, on the event loop, as ``await self(*args)`` does
+        while ``placement.on_loop``; a caller that checks that itself saves a coroutine."""
+        placement = self.placement
         started = time.perf_counter()
         enter_user_code()  # a stop signal may now interrupt the call (it holds the loop)
         try:

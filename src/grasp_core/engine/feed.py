@@ -2,8 +2,9 @@
 
 Items are read in batches of :data:`READ_BATCH` in a worker thread (a source is blocking
 code); items an earlier run finished are counted as skipped as they come up, and never handed
-out. Workers take items one at a time with :meth:`RecordFeed.take`, which needs no thread,
-task or lock while a batch lasts: one worker refills it while the others wait for it.
+out. Workers take items one at a time with :meth:`RecordFeed.take_nowait` while a batch lasts
+(no thread, task, lock or event-loop step), then with :meth:`RecordFeed.take`: one worker
+refills the batch while the others wait for it.
 """
 
 from __future__ import annotations
@@ -46,18 +47,27 @@ class RecordFeed:
         """Hand out nothing more (the run stops): :meth:`take` returns None from now on."""
         self._closed = True
 
+    def take_nowait(self) -> tuple[SourceItem, int] | None:
+        """:meth:`take` from the batch read so far, without awaiting: None when the batch
+        is used up or the feed closed (then :meth:`take` says which, and reads more)."""
+        batch = self._batch
+        while batch and not self._closed:
+            item = batch.popleft()
+            if self._finished(item.record_id, item.error is not None):
+                self._on_skipped()
+                continue
+            position = self.position
+            self.position += 1
+            return item, position
+        return None
+
     async def take(self) -> tuple[SourceItem, int] | None:
         """The next unfinished item and its position; None once the source is done."""
         batch = self._batch
         while not self._closed:
-            while batch:
-                item = batch.popleft()
-                if self._finished(item.record_id, item.error is not None):
-                    self._on_skipped()
-                    continue
-                position = self.position
-                self.position += 1
-                return item, position
+            taken = self.take_nowait()
+            if taken is not None:
+                return taken
             if self._exhausted:
                 return None
             async with self._refill:

@@ -162,7 +162,7 @@ class Engine:
                     slots.acquire_nowait()
                 except anyio.WouldBlock:
                     await slots.acquire()
-            taken = await feed.take()
+            taken = feed.take_nowait() or await feed.take()
             if taken is None or self._stop_requested:
                 if slots is not None:
                     slots.release()

@@ -54,9 +54,12 @@ class EngineCounts:
     failure_reasons: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordResult:
-    """One record's outcome: its output (None when filtered), or why it failed."""
+    """One record's outcome: its output (None when filtered), or why it failed.
+
+    Not changed once made; not frozen either, since a frozen dataclass costs about a
+    microsecond more to make, and every record makes one."""
 
     record_id: str
     output: dict[str, Any] | None = None

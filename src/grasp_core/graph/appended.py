@@ -35,11 +35,12 @@ class AppendedKeys:
         """Check the record's appended keys are lists (raise ``RecordError``) and keep them
         as the base every appended chunk goes after; ``nodes`` in ``graph_config`` order."""
         base: dict[str, list[Any]] = {}
+        get = state.get
         for key in APPEND_KEYS:
-            value = state.get(key)
+            value = get(key)
             if value is None:
-                base[key] = []
-            elif isinstance(value, list):
+                continue  # an empty base: most records have no appended keys
+            if isinstance(value, list):
                 base[key] = list(value)
             else:
                 raise RecordError(
@@ -72,7 +73,7 @@ class AppendedKeys:
                 chunks.append(chunk)
             else:
                 bisect.insort(chunks, chunk, key=_rank)
-            merged = list(self._base[key])
+            merged = list(self._base.get(key, ()))
             for _, items in chunks:
                 merged.extend(items)
             state[key] = merged

@@ -24,15 +24,19 @@ async def walk_chain(walk: RecordWalk, chain: tuple[str, ...]) -> dict[str, Any]
     raise the ``RecordError`` that fails it."""
     apply = walk.appended.apply
     memo = walk.memo  # empty but on a resume
+    limit = walk.limit
     failure: RecordError | None = None
     name = ""
     try:
         for step, name in enumerate(chain, 1):
-            run = (step, name, walk.begin(name))
+            # each node runs once, so its iteration is 0, and the walk's count is the step
+            if step > limit:
+                raise walk.past_limit(name)
+            run = (step, name, 0)
             if memo and walk.replay(run) is not None:
                 continue
             started = time.perf_counter()
-            delta = await walk.call(name, run[2])
+            delta = await walk.call(name, 0)
             apply(delta, run)
             walk.finish(run, delta, {}, started)
     except (Exception, KeyboardInterrupt, SystemExit) as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from grasp_core.config import GraphProperties
@@ -48,6 +48,17 @@ class CompiledNode:
     post_process: UserCallable | None = None
     idle: bool = False
     timeout: float | None = None
+    direct: bool = field(init=False)
+    """No hook and no timeout: a run is the node's own coroutine, awaited as it is."""
+    fresh: bool = field(init=False)
+    """The node's updates need no JSON-safe copy: it says its updates are fresh JSON data
+    (``fresh_updates``, see :class:`~grasp_core.protocols.Node`) and no hook adds to them."""
+
+    def __post_init__(self) -> None:
+        hooked = self.pre_process is not None or self.post_process is not None
+        object.__setattr__(self, "direct", not hooked and not self.timeout)
+        fresh = not hooked and getattr(self.node, "fresh_updates", False) is True
+        object.__setattr__(self, "fresh", fresh)
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,14 @@ class CompiledGraph:
 
     def is_back_edge(self, key: EdgeKey) -> bool:
         return key in self.back_edges
+
+    @cached_property
+    def walk_settings(self) -> tuple[bool, int, int]:
+        """``(multiturn, chat_history_window_size, recursion_limit)``: the properties every
+        record's walk reads, read from them once."""
+        props = self.properties
+        multiturn = props.chat_conversation == "multiturn"
+        return multiturn, props.chat_history_window_size, props.recursion_limit
 
     @cached_property
     def conditional(self) -> frozenset[str]:

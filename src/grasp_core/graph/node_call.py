@@ -105,67 +105,90 @@ async def call_node(
 
     With ``snapshot`` the node sees a copy of the state (parallel branches, or a
     ``pre_process`` hook whose keys the node must see); otherwise a read-only view of it.
+    A node without hooks or timeout (the common case) is awaited directly; the update is
+    copied as JSON-safe data unless the node says it already is (``compiled.fresh``).
     """
     name = compiled.name
-    record_id = ctx.record_id
     stats = metrics.running(name)
-    enter_node_run(record_id, ctx.node, ctx.iteration)  # the response cache's call identity
-    view: dict[str, Any] = dict(state) if snapshot else state
-    delta: dict[str, Any] = {}
+    enter_node_run(ctx.record_id, ctx.node, ctx.iteration)  # the response cache's call identity
+    stage: list[str] | None = None  # where a staged run is; a direct run is in the node
     started = time.perf_counter()
-    stage = "pre_process"
-    deadline = (
-        anyio.CancelScope(deadline=anyio.current_time() + compiled.timeout)
-        if compiled.timeout
-        else None
-    )
     try:
-        with deadline if deadline is not None else _NO_SCOPE:
-            if compiled.pre_process is not None:
-                delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
-                seen_only = delta.pop(VIEW_ONLY, None) or {}  # the node sees it; not stored
-                view.update(delta)
-                view.update(seen_only)
-            stage = "node"
-            output: Mapping[str, Any] = await compiled.node.run(
-                MappingProxyType(view) if view is state else view, ctx
+        if compiled.direct:
+            output = await compiled.node.run(
+                dict(state) if snapshot else MappingProxyType(state), ctx
             )
-            if compiled.post_process is not None:
-                stage = "post_process"
-                output = _mapping(
-                    await compiled.post_process(output, MappingProxyType(view)),
-                    name,
-                    "post_process",
-                )
-        if deadline is not None and deadline.cancelled_caught:
-            raise NodeError(
-                f"record {record_id!r}, node {name!r}: took longer than its timeout "
-                f"of {compiled.timeout:g}s; raise the node's `timeout` or make it faster",
-                node=name,
-            )
+        else:
+            stage = ["pre_process"]
+            output = await _staged(compiled, state, ctx, snapshot, stage)
     except SystemExit as exc:
         if raised_by_signal_handler(exc):  # a stop (Ray's SIGTERM), not the node's doing
-            await stop_for_interrupt(exc, record_id=record_id, node=name)
+            await stop_for_interrupt(exc, record_id=ctx.record_id, node=name)
         stats.failures += 1
         code = "" if exc.code is None else repr(exc.code)
         raise NodeError(
-            f"record {record_id!r}, node {name!r}: {_whose(compiled, stage)} called "
-            f"sys.exit({code}); a node fails its record by raising an exception, and cannot "
-            "end the run",
+            f"record {ctx.record_id!r}, node {name!r}: "
+            f"{_whose(compiled, stage[0] if stage else 'node')} called sys.exit({code}); a node "
+            "fails its record by raising an exception, and cannot end the run",
             node=name,
         ) from exc
     except KeyboardInterrupt as exc:
-        await stop_for_interrupt(exc, record_id=record_id, node=name)
+        await stop_for_interrupt(exc, record_id=ctx.record_id, node=name)
     except Exception:
         stats.failures += 1
         raise
     finally:
         stats.seconds += time.perf_counter() - started
     stats.runs += 1
+    if compiled.fresh and type(output) is dict:
+        return output  # the node's own new JSON data: nothing to copy
+    return jsonable_delta(output, node=name, record_id=ctx.record_id)  # a copy: nothing shared
+
+
+async def _staged(
+    compiled: CompiledNode,
+    state: dict[str, Any],
+    ctx: NodeContext,
+    snapshot: bool,
+    stage: list[str],
+) -> Mapping[str, Any]:
+    """A run with hooks or a timeout: ``pre_process``, the node, ``post_process`` under the
+    node's ``timeout``; ``stage[0]`` says which one runs (for the messages of a failure)."""
+    name = compiled.name
+    view: dict[str, Any] = dict(state) if snapshot else state
+    delta: dict[str, Any] = {}
+    deadline = (
+        anyio.CancelScope(deadline=anyio.current_time() + compiled.timeout)
+        if compiled.timeout
+        else None
+    )
+    with deadline if deadline is not None else _NO_SCOPE:
+        if compiled.pre_process is not None:
+            delta.update(_mapping(await compiled.pre_process(view), name, "pre_process"))
+            seen_only = delta.pop(VIEW_ONLY, None) or {}  # the node sees it; not stored
+            view.update(delta)
+            view.update(seen_only)
+        stage[0] = "node"
+        output: Mapping[str, Any] = await compiled.node.run(
+            MappingProxyType(view) if view is state else view, ctx
+        )
+        if compiled.post_process is not None:
+            stage[0] = "post_process"
+            output = _mapping(
+                await compiled.post_process(output, MappingProxyType(view)),
+                name,
+                "post_process",
+            )
+    if deadline is not None and deadline.cancelled_caught:
+        raise NodeError(
+            f"record {ctx.record_id!r}, node {name!r}: took longer than its timeout "
+            f"of {compiled.timeout:g}s; raise the node's `timeout` or make it faster",
+            node=name,
+        )
     if delta:
         delta.update(output)
-        output = delta
-    return jsonable_delta(output, node=name, record_id=record_id)  # a copy: nothing shared
+        return delta
+    return output
 
 
 def _whose(compiled: CompiledNode, stage: str) -> str:

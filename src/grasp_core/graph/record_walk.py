@@ -22,7 +22,7 @@ from grasp_core.graph.chat_messages import with_message_objects
 from grasp_core.graph.compiled import CompiledGraph
 from grasp_core.graph.node_call import call_node, stop_for_interrupt
 from grasp_core.observe.metrics import RunMetrics
-from grasp_core.protocols import NodeContext
+from grasp_core.protocols import new_node_context
 from grasp_core.signal_exits import raised_by_signal_handler
 
 __all__ = ["MemoEntry", "OnNodeDone", "RecordWalk", "WalkInner", "record_failure"]
@@ -69,10 +69,13 @@ class RecordWalk:
         "memo",
         "metrics",
         "multiturn",
+        "nodes",
         "on_node_done",
         "prefix",
         "record_id",
+        "run_inner",
         "seed",
+        "sequential",
         "state",
         "steps",
         "window",
@@ -93,6 +96,7 @@ class RecordWalk:
         inner: WalkInner,
     ) -> None:
         self.graph = graph
+        self.nodes = graph.nodes
         self.record_id = record_id
         self.state = state
         self.appended = AppendedKeys(state, graph.nodes, record_id)
@@ -104,12 +108,12 @@ class RecordWalk:
         self.prefix = prefix
         """Qualified path of this walk inside subgraphs (``outer@1.``), for node contexts."""
         self.inner = inner
+        self.run_inner = self._run_inner
+        """Runs a subgraph for this record (the node contexts' ``run_graph``)."""
+        self.sequential = graph.sequential
         self.iterations: dict[str, int] = {}
         self.steps = 0
-        props = graph.properties
-        self.multiturn = props.chat_conversation == "multiturn"
-        self.window = props.chat_history_window_size
-        self.limit = props.recursion_limit
+        self.multiturn, self.window, self.limit = graph.walk_settings
 
     def begin(self, name: str) -> int:
         """Count a run of ``name`` and return its iteration; past ``recursion_limit`` runs,
@@ -118,13 +122,17 @@ class RecordWalk:
         self.iterations[name] = iteration + 1
         self.steps += 1
         if self.steps > self.limit:
-            raise RecordError(
-                f"record {self.record_id!r} exceeded recursion_limit={self.limit} node runs "
-                f"at node {name!r}; check the loop's condition or raise "
-                "graph_config.recursion_limit",
-                node=name,
-            )
+            raise self.past_limit(name)
         return iteration
+
+    def past_limit(self, name: str) -> RecordError:
+        """The error of a record about to run ``name`` past ``recursion_limit`` node runs."""
+        return RecordError(
+            f"record {self.record_id!r} exceeded recursion_limit={self.limit} node runs "
+            f"at node {name!r}; check the loop's condition or raise "
+            "graph_config.recursion_limit",
+            node=name,
+        )
 
     def replay(self, run: NodeRun) -> dict[str, str] | None:
         """Apply the journaled run ``(step, node, iteration)`` and return its routes, or
@@ -139,20 +147,20 @@ class RecordWalk:
     def call(self, name: str, iteration: int) -> Awaitable[dict[str, Any]]:
         """Run node ``name`` on the state; the awaitable gives its JSON-safe update (the
         node run's own coroutine: no layer of the walk's around it)."""
-        compiled = self.graph.nodes[name]
+        compiled = self.nodes[name]
         if compiled.idle:
             return _nothing()
-        ctx = NodeContext(
-            record_id=self.record_id,
-            node=self.prefix + name,
-            iteration=iteration,
-            multiturn=self.multiturn,
-            chat_history_window=self.window,
-            seed=self.seed,
-            run_graph=self._run_inner,
+        ctx = new_node_context(
+            self.record_id,
+            self.prefix + name,
+            iteration,
+            self.multiturn,
+            self.window,
+            self.seed,
+            self.run_inner,
         )
         # parallel branches need a snapshot; one node at a time can read the state itself
-        snapshot = not self.graph.sequential or compiled.pre_process is not None
+        snapshot = not self.sequential or compiled.pre_process is not None
         return call_node(compiled, self.state, ctx, metrics=self.metrics, snapshot=snapshot)
 
     def finish(

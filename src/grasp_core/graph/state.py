@@ -32,7 +32,11 @@ def json_safe(data: Mapping[str, Any], *, keep_bytes: bool = False) -> dict[str,
     them). Raises pydantic's serialization error, ``ValueError`` or ``UnicodeError`` when a
     value cannot be represented; callers turn that into their own error.
     """
-    if all(map(_SCALAR_TYPES.__contains__, map(type, data.values()))):
+    scalars = _SCALAR_TYPES
+    for value in data.values():  # a loop: cheaper than all(map(...)) at any usual size
+        if type(value) not in scalars:
+            break
+    else:
         return dict(data)
     if keep_bytes and not _plain_json(data.values()) and _holds_bytes(data):
         return {str(key): _keeping_bytes(value) for key, value in data.items()}

@@ -11,7 +11,7 @@ Appended keys (``messages``) keep a fixed order whichever parallel branch finish
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -27,7 +27,7 @@ from grasp_core.observe.metrics import RunMetrics
 __all__ = ["MemoEntry", "OnNodeDone", "walk_record"]
 
 
-async def walk_record(
+def walk_record(
     graph: CompiledGraph,
     record_id: str,
     state: dict[str, Any],
@@ -38,8 +38,9 @@ async def walk_record(
     seed: int = 0,
     flush: Callable[[], None] | None = None,
     prefix: str = "",
-) -> dict[str, Any]:
-    """Run the graph for one record and return its final state; raise ``RecordError``.
+) -> Awaitable[dict[str, Any]]:
+    """Run the graph for one record; the awaitable gives its final state or raises
+    ``RecordError``. (It is the walk's own coroutine: no layer around it.)
 
     ``flush`` is called after a node run that took long enough to be worth never redoing
     (a model call), so its journal line reaches the OS at once.
@@ -58,8 +59,8 @@ async def walk_record(
     )
     chain = graph.chain
     if chain is not None:
-        return await walk_chain(walk, chain)
-    return await _GraphWalk(walk).run()
+        return walk_chain(walk, chain)
+    return _GraphWalk(walk).run()
 
 
 class _GraphWalk:

@@ -219,7 +219,10 @@ class RunMetrics:
         """The stats of node ``name``, which the walker is about to run in the current task:
         model calls made from this task (and tasks it starts) are counted under it."""
         _CALLING_NODE.set(name)
-        return self.node(name)
+        stats = self.nodes.get(name)  # self.node(name), a call fewer: once per node run
+        if stats is None:
+            stats = self.nodes[name] = NodeStats()
+        return stats
 
     def node(self, name: str) -> NodeStats:
         """The stats of node ``name``."""
