@@ -44,6 +44,7 @@ __all__ = [
     "refuse_batch",
     "refuse_media_model",
     "render_prompt",
+    "render_text_prompt",
     "reply_flags",
 ]
 
@@ -145,6 +146,29 @@ async def render_prompt(
         rendered = content.render_text(state, record_id=record_id, node=node, media=media)
         if rendered is None:  # media to encode
             rendered = await content.render(state, record_id=record_id, node=node, media=media)
+        messages.append({"role": role, "content": rendered})
+    return messages
+
+
+def render_text_prompt(
+    prompt: list[tuple[str, PromptContent]],
+    state: Mapping[str, Any],
+    ctx: NodeContext,
+    *,
+    node: str,
+    media: MediaContext | None,
+) -> list[dict[str, Any]] | None:
+    """:func:`render_prompt`'s messages without awaiting, when no history is sent and no
+    field or part holds media (most prompts); None when :func:`render_prompt` must be
+    awaited."""
+    if ctx.multiturn:
+        return None
+    record_id = ctx.record_id
+    messages: list[dict[str, Any]] = []
+    for role, content in prompt:
+        rendered = content.render_text(state, record_id=record_id, node=node, media=media)
+        if rendered is None:
+            return None
         messages.append({"role": role, "content": rendered})
     return messages
 

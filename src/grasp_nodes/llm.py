@@ -18,6 +18,7 @@ from grasp_nodes._model_call import (
     parse_prompt,
     prompt_reads,
     render_prompt,
+    render_text_prompt,
     reply_flags,
 )
 from grasp_nodes._sygra_keys import in_sygra_file, node_keys
@@ -130,6 +131,8 @@ class LLMNode:
         self._messages = parse_prompt(config.prompt, where=f"graph_config.nodes.{name}.prompt")
         self._parameters: Mapping[str, Any] = config.model.parameters
         self._tools: tuple[dict[str, Any], ...] = ()
+        retry = config.retry
+        self._max_retries = retry.max_retries if retry is not None else None
 
     def use_tools(self, tools: list[dict[str, Any]], choice: str | dict[str, Any] | None) -> None:
         """Describe ``tools`` (OpenAI ``tools`` entries) to the model on every call."""
@@ -152,6 +155,15 @@ class LLMNode:
             tools = load_tools(expand_tool_specs(config.tools, env.task_dir), env.task_dir)
             node.use_tools([tool.schema() for tool in tools], config.tool_choice)
         return node
+
+    @property
+    def fresh_updates(self) -> bool:
+        """Whether the engine may store this node's updates as they are (see
+        :class:`~grasp_core.plugin.Node`): each is a new dict holding the reply's text, new
+        flag entries and new copies of the messages sent (``without_media``), all JSON.
+        Not with structured output (typed values), ``tools`` (one list of tool calls under
+        two keys) or ``append_messages`` (messages taken from the state)."""
+        return self.structured is None and not self._tools and self.config.append_messages is None
 
     @property
     def output_keys(self) -> tuple[str, ...]:
@@ -189,9 +201,12 @@ class LLMNode:
         record keeps a readable transcript); a reply kept although cut off or empty is
         flagged under ``reply_flags``."""
         appended = appended_messages(state, self.config.append_messages, node=self.name)
-        messages = await self.render(state, ctx, appended)
-        retry = self.config.retry
-        max_retries = retry.max_retries if retry is not None else None
+        messages = render_text_prompt(self._messages, state, ctx, node=self.name, media=self.media)
+        if messages is None:
+            messages = await self.render(state, ctx, appended)
+        elif appended:
+            messages.extend(appended)
+        max_retries = self._max_retries
         if self.structured is not None and self._placement is not None:
             value, result = await self.structured.ask(
                 self.client,

@@ -172,18 +172,15 @@ class ResponseCache:
         for layer in self._layers:
             if isinstance(layer, dict):
                 where = layer.get(key)
-                value = None if where is None else self._read(where, key)
-            else:
-                if prefix < 0:
-                    prefix = key_prefix(key)
-                number, index = layer
-                value = None
-                for offset, length in index.find(prefix):
-                    value = self._read((number, offset, length), key)
-                    if value is not None:
-                        break
-            if value is not None:
-                return value
+                if where is not None and (value := self._read(where, key)) is not None:
+                    return value
+                continue
+            if prefix < 0:
+                prefix = key_prefix(key)
+            number, index = layer
+            for offset, length in index.find(prefix):
+                if (value := self._read((number, offset, length), key)) is not None:
+                    return value
         return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
@@ -222,20 +219,25 @@ class ResponseCache:
         self._own = None
 
     async def aclose(self) -> None:
-        """:meth:`close` in a worker thread (it may write an index), for the run's shared
-        objects."""
-        await anyio.to_thread.run_sync(self.close)
+        """:meth:`close`, for the run's shared objects: in a worker thread when this run
+        wrote a segment (its index is written, its file flushed); a run that only read
+        (every call a hit) unmaps and closes read-only files, which does not block."""
+        if self._own is not None:
+            await anyio.to_thread.run_sync(self.close)
+        else:
+            self.close()
 
     def _read(self, where: _Place, key: str) -> dict[str, Any] | None:
         """The payload at ``where`` when the line there is ``key``'s and intact."""
         number, offset, length = where
         try:
             line = os.pread(self._fds[number], HEAD + length, offset - HEAD)
-            if line[:KEY_CHARS] != key.encode("ascii") or zlib.crc32(
-                memoryview(line)[HEAD:]
-            ) != int(line[KEY_CHARS + 1 : HEAD - 1], 16):
+            payload = line[HEAD:]
+            if line[:KEY_CHARS] != key.encode() or zlib.crc32(payload) != int(
+                line[KEY_CHARS + 1 : HEAD - 1], 16
+            ):
                 return None
-            value: dict[str, Any] = _decode(line[HEAD:].decode("utf-8"))
+            value: dict[str, Any] = _decode(str(payload, "utf-8"))
         except (OSError, ValueError):
             return None
         return value

@@ -107,6 +107,24 @@ def _identity_json(digest: str, identity: CallIdentity, index: int) -> bytes:
     return f'["{digest}",{who}]'.encode()
 
 
+def _messages_json(messages: Sequence[Mapping[str, Any]]) -> str:
+    """``_ENCODE(list(messages))``, with the common message (a dict of exactly a text
+    ``content`` and a ``role``) spelt out, keys in sorted order: the same text, without the
+    general encoder's sorting of every message's items."""
+    parts = []
+    for message in messages:
+        if type(message) is dict and len(message) == 2:
+            content = message.get("content")
+            role = message.get("role")
+            if type(content) is str and type(role) is str:
+                parts.append(
+                    f'{{"content":{encode_basestring(content)},"role":{encode_basestring(role)}}}'
+                )
+                continue
+        parts.append(_ENCODE(message))
+    return f"[{','.join(parts)}]"
+
+
 class RequestKeys:
     """The cache keys of requests to one endpoint: the key's constant part (route and
     endpoint) encoded once per client, so a call encodes only its messages and parameters.
@@ -116,7 +134,7 @@ class RequestKeys:
     __slots__ = ("_head",)
 
     def __init__(self, *, route: str, api_base: str | None, api_version: str | None) -> None:
-        head = _canonical([_KEY_VERSION, route, api_base, api_version])
+        head = _ENCODE([_KEY_VERSION, route, api_base, api_version])
         self._head = head[:-1]  # without the closing bracket: the request goes on
 
     def key(
@@ -131,13 +149,9 @@ class RequestKeys:
         identity = _IDENTITY.get()
         if mode == "record" and identity is None:
             return None
-        rest = _canonical(
-            [
-                messages if type(messages) is list else list(messages),
-                params if type(params) is dict else dict(params),
-            ]
-        )
-        digest = hashlib.sha256(self._head + b"," + rest[1:]).hexdigest()
+        encoded = _ENCODE(params if type(params) is dict else dict(params)) if params else "{}"
+        request = f"{self._head},{_messages_json(messages)},{encoded}]"
+        digest = hashlib.sha256(request.encode("utf-8")).hexdigest()
         if mode == "content" or identity is None:
             return digest
         index = identity.occurrence(digest)

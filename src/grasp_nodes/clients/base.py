@@ -39,6 +39,12 @@ from grasp_nodes.clients.replies import (
     reply_defect,
 )
 from grasp_nodes.clients.retry import call_with_retries
+from grasp_nodes.clients.wire import (
+    as_sent,
+    prompt_token_estimate,
+    request_parameters,
+    wire_message,
+)
 
 __all__ = ["KEYLESS_API_KEYS", "ChatResult", "ModelClient", "PolicyClient", "RetryingClient"]
 
@@ -52,60 +58,12 @@ _log = get_logger(__name__)
 _ENTRY_POLICY = ReplyPolicy()
 """No choices of a node's own: the model entry's."""
 
-_MEDIA_PART_TOKENS = 800
-"""A media part's guess: providers bill an image at ~85-1,500 tokens and audio by length;
-its base64 characters say nothing about it."""
-
 
 def _estimate_tokens(messages: list[dict[str, Any]], params: Mapping[str, Any]) -> int:
     """A request's token cost before the reply: its prompt's estimate, plus the completion's
     cap (256 when none is set); corrected by the reply's usage."""
     cap = params.get("max_tokens") or params.get("max_completion_tokens") or 256
     return prompt_token_estimate(messages) + int(cap)
-
-
-def prompt_token_estimate(messages: list[dict[str, Any]]) -> int:
-    """A prompt's tokens before the reply: ~4 characters a token, and a fixed guess per
-    image or audio part."""
-    chars = 0
-    media = 0
-    for message in messages:
-        content = message.get("content") or ""
-        if isinstance(content, list):
-            for part in content:
-                text = part.get("text") if isinstance(part, Mapping) else None
-                if isinstance(text, str):
-                    chars += len(text)
-                else:
-                    media += 1
-        else:
-            chars += len(str(content))
-    return chars // 4 + 1 + media * _MEDIA_PART_TOKENS
-
-
-def wire_message(message: Mapping[str, Any]) -> dict[str, Any]:
-    """``message`` as every server takes it: an assistant turn that carries ``tool_calls``
-    with no text gets ``content: ""``, since some servers (llama.cpp's) answer HTTP 500 to
-    ``content: null`` or to no ``content`` at all, and OpenAI accepts ``""``."""
-    wired = dict(message)
-    if wired.get("tool_calls") and wired.get("content") is None:
-        wired["content"] = ""
-    return wired
-
-
-def request_parameters(
-    defaults: Mapping[str, Any], parameters: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The models file's parameters, then the node's; ``tool_choice: "auto"`` when tools are
-    offered and neither says otherwise (some servers ignore ``tools`` without it), and no
-    ``tool_choice`` at all when one of them sets it to null."""
-    params = {**defaults, **parameters}
-    if "tool_choice" in params:
-        if params["tool_choice"] is None:
-            del params["tool_choice"]
-    elif params.get("tools"):
-        params["tool_choice"] = "auto"
-    return params
 
 
 class _CallLog:
@@ -234,18 +192,17 @@ class RetryingClient(EntryClient):
         started = time.perf_counter()
         params = request_parameters(self.spec.parameters, parameters)
         policy = replies or _ENTRY_POLICY
-        wired = [wire_message(m) for m in messages]
         store = self.cache
         key = None
         if store is not None:
-            key = self._keys.key(wired, params, cache or self.spec.cache)
+            sent = as_sent(messages)
+            key = self._keys.key(sent, params, cache or self.spec.cache)
             if key is not None:
                 cached = self._cached(store, key, policy)
                 if cached is not None:
-                    report_model_call(
-                        self.name, wired, params, cached, started=started, cached=True
-                    )
+                    report_model_call(self.name, sent, params, cached, started=started, cached=True)
                     return cached
+        wired = [wire_message(m) for m in messages]  # copies: a transport may change them
         result = await self._call(wired, params, policy, max_retries)
         report_model_call(self.name, wired, params, result, started=started)
         if key is not None and store is not None:

@@ -22,7 +22,7 @@ from pydantic import Field
 from grasp_core import plugin
 from grasp_core.errors import ConfigError, NodeError, RecordError
 from grasp_core.plugin import MISSING, BuildEnv, StrictModel, lookup
-from grasp_nodes.prompting.templates import NO_FIELD, Template
+from grasp_nodes.prompting.templates import NO_FIELD, TEXT_TYPES, Template
 
 __all__ = [
     "EncodedMedia",
@@ -160,11 +160,14 @@ class PromptContent:
         text = self._text
         if text is None:
             return None
+        plain = text.render_plain(state)
+        if plain is not None:
+            return plain
         if media is None or not text.variables:
             return text.render(state, record_id=record_id, node=node)
         pieces = text.lookups(state, record_id=record_id, node=node)
         for _, value in pieces:
-            if type(value) not in _TEXT_TYPES and _maybe_media(value, media):
+            if type(value) not in TEXT_TYPES and _maybe_media(value, media):
                 return None
         return text.join(pieces)
 
@@ -205,13 +208,10 @@ class PromptContent:
         return _merge_text(parts)
 
 
-_TEXT_TYPES = frozenset({str, int, float, bool, type(None)})
-
-
 def _maybe_media(value: Any, media: MediaContext) -> bool:
     """``media.source.is_media(value)``, skipping text and numbers (never media in a text
     placeholder) and the text after the last field without the call."""
-    return type(value) not in _TEXT_TYPES and value is not NO_FIELD and media.source.is_media(value)
+    return type(value) not in TEXT_TYPES and value is not NO_FIELD and media.source.is_media(value)
 
 
 def _compile_part(raw: Any, where: str) -> Template | _MediaPart:
@@ -345,7 +345,8 @@ _PLACEHOLDER_TYPES = {"image_url": "image", "audio_url": "audio", "input_audio":
 def without_media(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """``messages`` for the record's state and journal: each media part becomes a
     ``{"type": "image"}`` or ``{"type": "audio"}`` placeholder (the Hugging Face chat
-    convention), so encoded media is never stored."""
+    convention), so encoded media is never stored. The messages, their part lists and their
+    parts are copies (the request keeps its own)."""
     out: list[dict[str, Any]] = []
     for message in messages:
         content = message.get("content")
@@ -353,8 +354,12 @@ def without_media(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
             message = {
                 **message,
                 "content": [
-                    {"type": _PLACEHOLDER_TYPES[part["type"]]}
-                    if isinstance(part, Mapping) and part.get("type") in _PLACEHOLDER_TYPES
+                    (
+                        {"type": _PLACEHOLDER_TYPES[part["type"]]}
+                        if part.get("type") in _PLACEHOLDER_TYPES
+                        else dict(part)
+                    )
+                    if isinstance(part, Mapping)
                     else part
                     for part in content
                 ],

@@ -9,9 +9,12 @@ from typing import Any
 from grasp_core.errors import ConfigError, NodeError
 from grasp_core.plugin import MISSING, lookup
 
-__all__ = ["NO_FIELD", "Template"]
+__all__ = ["NO_FIELD", "TEXT_TYPES", "Template"]
 
 _formatter = string.Formatter()
+
+TEXT_TYPES = frozenset({str, int, float, bool, type(None)})
+"""Values a field renders as their ``str``, never media."""
 
 NO_FIELD: Any = object()
 """In :meth:`Template.lookups`, the value paired with text that no field follows."""
@@ -50,6 +53,16 @@ class Template:
             ) from None
         self.variables = tuple(f for _, f in self._parts if f is not None)
         self._literal = "".join(literal for literal, _ in self._parts)
+        self._keys: tuple[str, ...] | None = None
+        """The fields when none is dotted: each is then one key of the state."""
+        self._format = ""
+        """The text with ``%s`` for each field (``%`` doubled), for :meth:`render_plain`."""
+        if all("." not in field for field in self.variables):
+            self._keys = self.variables
+            self._format = "".join(
+                literal.replace("%", "%%") + ("%s" if field is not None else "")
+                for literal, field in self._parts
+            )
 
     @property
     def single_field(self) -> str | None:
@@ -61,7 +74,26 @@ class Template:
     def render(self, state: Mapping[str, Any], *, record_id: str, node: str) -> str:
         if not self.variables:
             return self._literal
+        text = self.render_plain(state)
+        if text is not None:
+            return text
         return self.join(self.lookups(state, record_id=record_id, node=node))
+
+    def render_plain(self, state: Mapping[str, Any]) -> str | None:
+        """:meth:`render`'s text when every field is a key of ``state`` holding text, a
+        number, a bool or None (most prompts: nothing there can be media), in one ``%``
+        format; None otherwise (a dotted field, a missing key, another value)."""
+        keys = self._keys
+        if keys is None:
+            return None
+        try:
+            values = tuple([state[key] for key in keys])
+        except KeyError:
+            return None
+        for value in values:
+            if type(value) not in TEXT_TYPES:
+                return None
+        return self._format % values
 
     @staticmethod
     def join(pieces: list[tuple[str, Any]]) -> str:

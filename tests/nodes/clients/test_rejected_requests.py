@@ -14,8 +14,8 @@ from structlog.testing import capture_logs
 from grasp_core import ModelCatalog, RunOptions, RunResult, run_task
 from grasp_core.errors import ModelCallError, RejectedRequestError, RetryableModelError
 from grasp_core.mock_server import MockServer
-from grasp_nodes.clients.base import request_parameters, wire_message
 from grasp_nodes.clients.errors import error_for_status, rejects_request
+from grasp_nodes.clients.wire import request_parameters, wire_message
 from tests.conftest import write_task
 
 TASK = """

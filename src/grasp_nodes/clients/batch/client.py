@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from grasp_core.errors import ConfigError
 from grasp_core.plugin import BuildEnv, ModelSpec
-from grasp_nodes.clients.base import ChatResult, RetryingClient, prompt_token_estimate
+from grasp_nodes.clients.base import ChatResult, RetryingClient
 from grasp_nodes.clients.batch.batcher import Batcher
 from grasp_nodes.clients.batch.ledger import BatchLedger
 from grasp_nodes.clients.batch.requests import batch_line, custom_id_for
@@ -27,6 +27,7 @@ from grasp_nodes.clients.batch.submitter import BatchSubmitter, batch_url
 from grasp_nodes.clients.batch.waiters import Reservation
 from grasp_nodes.clients.fast_lane import FAST_LANE_PROVIDERS, parse_completion
 from grasp_nodes.clients.replies import ReplyPolicy
+from grasp_nodes.clients.wire import prompt_token_estimate
 
 __all__ = ["BATCH_STATS_KEY", "BatchClient", "batch_stats"]
 
