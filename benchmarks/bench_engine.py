@@ -19,12 +19,17 @@ in the order requests reach it, so every row meets the same latencies, and ``× 
 compares it with the floor of exactly those (``bench_floor.mock_floor``; ``× floor`` is
 against the mean over seeds, which one run's draw can miss by ±10% at concurrency 256). The
 first row is the cold run: with ``--fresh-process`` it is a new interpreter, timed from its
-first line (imports included), as ``grasp run`` is; without it, this process's first run.
+first line (imports included), as ``grasp run`` is; without it, this process's first run. The
+new interpreter reuses compiled bytecode from a folder of the benchmark's own (compiled by an
+untimed run first), as an installed GraSP has it, even where ``PYTHONDONTWRITEBYTECODE`` is
+set (this repository's development environment): otherwise it would compile every module of
+GraSP again, about 0.2 s that no installed copy pays (``bench_coldstart.py --no-bytecode``).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -40,6 +45,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import anyio
 
 from _mock_process import mock_process  # type: ignore[import-not-found]
+from bench_coldstart import Children  # type: ignore[import-not-found]
 from bench_floor import floor, mock_floor  # type: ignore[import-not-found]
 from grasp_core import RunOptions, run_task
 
@@ -141,13 +147,25 @@ print(json.dumps({
 """
 
 
-def fresh_run(task: Path, url: str, slots: int | None) -> tuple[float, float, dict[str, float]]:
-    """A run in a new interpreter: wall and CPU seconds from its first line, and latencies."""
+def fresh_run(
+    task: Path, url: str, slots: int | None, children: Children
+) -> tuple[float, float, dict[str, float]]:
+    """A run in a new interpreter: wall and CPU seconds from its first line, and latencies.
+    It reads its modules' bytecode from ``children``'s folder (see :func:`compile_fresh`)."""
     argv = [sys.executable, "-c", CHILD, str(task), url] + ([str(slots)] if slots else [])
-    done = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=task.parent)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=True, cwd=task.parent, env=children.env(None)
+    )
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["done"] == len(task.parent.joinpath("data.jsonl").read_text().splitlines()), out
     return out["wall"], out["cpu"], out["latency"]
+
+
+def compile_fresh(children: Children) -> None:
+    """One untimed run of a few records in a new interpreter: it writes the bytecode (and the
+    field docstrings' and prices' caches) the timed fresh run reads, as installing does."""
+    with mock_process("0") as url, tempfile.TemporaryDirectory() as tmp:
+        fresh_run(prepare(Path(tmp), 10, 64), url, None, children)
 
 
 def in_process_run(
@@ -193,14 +211,21 @@ def main() -> None:
     windows = [float(w) for w in args.windows.split(",") if w]
     configs = [(t, None) for t in args.transports.split(",")] + [("auto", w) for w in windows]
     latency = f"lognormal:{args.median}:{args.sigma}"
+    bytecode = tempfile.TemporaryDirectory()  # the fresh run's, as installing compiles it
+    children = Children(str(Path(bytecode.name) / "pycache"))
     if args.fresh_process:
         fixed_cost(runs=0)  # this process's runs are warm ones: warm it up first
+        compile_fresh(children)
     for index, (transport, window) in enumerate(configs):
         seeded = mock_process(latency, "--seed", str(args.seed))
         with seeded as url, tempfile.TemporaryDirectory() as tmp:
             task = prepare(Path(tmp), args.records, args.concurrency, transport)
             slots = None if window is None else max(1, round(window * args.concurrency))
-            once = fresh_run if index == 0 and args.fresh_process else in_process_run
+            once = (
+                functools.partial(fresh_run, children=children)
+                if index == 0 and args.fresh_process
+                else in_process_run
+            )
             name = transport if window is None else f"auto, window {window:g} × concurrency"
             runs[name] = once(task, url, slots)
     with mock_process(latency, "--seed", str(args.seed)) as url:

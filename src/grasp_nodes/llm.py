@@ -24,7 +24,6 @@ from grasp_nodes._model_call import (
 from grasp_nodes._sygra_keys import in_sygra_file, node_keys
 from grasp_nodes.agent.tool_calls import normalize_tool_call
 from grasp_nodes.agent.tool_specs import expand_tool_specs
-from grasp_nodes.agent.tools import load_tools
 from grasp_nodes.clients import ModelClient
 from grasp_nodes.prompting.parts import (
     MediaContext,
@@ -151,7 +150,9 @@ class LLMNode:
             return SygraMediaNode(name, config, kind, env)
         client, structured, media = model_call_parts(name, config, env, config.reply_policy())
         node = cls(name, config, client, structured, media=media)
-        if config.tools:
+        if config.tools:  # the tools' module (pydantic schemas from signatures) only then
+            from grasp_nodes.agent.tools import load_tools
+
             tools = load_tools(expand_tool_specs(config.tools, env.task_dir), env.task_dir)
             node.use_tools([tool.schema() for tool in tools], config.tool_choice)
         return node

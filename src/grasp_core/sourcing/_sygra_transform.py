@@ -24,9 +24,10 @@ __all__ = ["sygra_transform_type"]
 
 
 class _AnyParams(BaseModel):
-    """SyGra's ``params``: whatever the transform reads, handed to it as a dict."""
+    """SyGra's ``params``: whatever the transform reads, handed to it as a dict (its validator
+    is built by the first SyGra transform, not by every run importing this module)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 def sygra_transform_type(target: Any) -> TransformType | None:

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from grasp_core.errors import ConfigError, SourceError
 from grasp_core.plugin import SourceItem
 from grasp_io._fs import coerce_config, resolve_path
-from grasp_io.sources._csv import iter_csv
 from grasp_io.sources._ids import IdDigests, id_digest
 from grasp_io.sources._json import iter_json
 from grasp_io.sources._jsonl import count_jsonl, iter_jsonl
@@ -210,6 +209,8 @@ class DiskSource:
         if self.file_format == "jsonl":
             reader: _Reader = iter_jsonl
         elif self.file_format == "csv":
+            from grasp_io.sources._csv import iter_csv  # a JSON source's run never needs it
+
             reader = iter_csv
         elif self.file_format == "json":
             reader = iter_json

@@ -1,0 +1,106 @@
+"""A run's start-up pays only for what the task uses: a plain llm run over a JSON Lines file
+imports no retry machinery (until a call fails), no agent tools, no CSV reader, builds no
+validator for SyGra's transforms, and reads the installed packages' entry points once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from grasp_core.mock_server import MockServer
+from tests.conftest import write_task
+
+TASK = """
+data_config:
+  source: {type: disk, file_path: data.jsonl}
+  sink: {type: jsonl, file_path: out.jsonl}
+graph_config:
+  nodes:
+    first:
+      node_type: llm
+      output_keys: draft
+      prompt: [{user: "write about {topic}"}]
+      model: {name: m}
+    second:
+      node_type: llm
+      output_keys: final
+      prompt: [{user: "improve: {draft}"}]
+      model: {name: m}
+  edges:
+    - {from: START, to: first}
+    - {from: first, to: second}
+    - {from: second, to: END}
+"""
+
+UNUSED = ("tenacity", "grasp_nodes.agent.tools", "grasp_io.sources._csv")
+
+RUN = """
+import json, sys
+from pathlib import Path
+
+from grasp_core import RunOptions, run_task
+
+result = run_task(Path(sys.argv[1]), RunOptions(mock=sys.argv[2], cache=False))
+from grasp_core.sourcing._sygra_transform import _AnyParams
+
+loaded = [name for name in {unused!r} if name in sys.modules]
+retries = result.metrics["models"]["m"]["retries"]
+print(json.dumps([result.done, loaded, _AnyParams.__pydantic_complete__, retries]))
+"""
+
+
+def _task(folder: Path, records: int = 5, marker: str = "") -> Path:
+    """The task over ``records`` records; ``marker`` is added to each record's topic."""
+    rows = "".join(
+        json.dumps({"id": f"r{i}", "topic": f"t{i}{marker}"}) + "\n" for i in range(records)
+    )
+    return write_task(folder, TASK, {"data.jsonl": rows, "models.yaml": "m: {model: openai/m}\n"})
+
+
+def _run_fresh(task: Path, url: str) -> list[object]:
+    """Run ``task`` in a new interpreter; what :data:`RUN` prints."""
+    code = textwrap.dedent(RUN.format(unused=UNUSED))
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(task), url],
+        capture_output=True,
+        text=True,
+        cwd=task.parent,
+        env=dict(os.environ),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out: list[object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def test_a_plain_run_imports_only_what_its_task_uses(
+    tmp_path: Path, mock_server: MockServer
+) -> None:
+    """A 2-call llm run over JSON Lines, in a fresh interpreter, writes every record without
+    importing tenacity, the agent's tools or the CSV reader, and without building the
+    validator of SyGra's transform parameters."""
+    task = _task(tmp_path / "task")
+    done, loaded, built, _retries = _run_fresh(task, mock_server.url)
+    assert done == 5
+    assert loaded == []
+    assert built is False
+    lines = (tmp_path / "task" / "out.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [f"r{i}" for i in range(5)]
+
+
+def test_a_failed_call_is_still_retried_after_a_plain_start(
+    tmp_path: Path, mock_server: MockServer
+) -> None:
+    """tenacity, imported only when a call fails, still runs the retries: with each record's
+    first request answered 503, every record is written and the retries are counted."""
+    mock_server.reset()  # the mock counts each exact request's faults from its last reset
+    task = _task(tmp_path / "task", records=2, marker=" [[mock:503:2]]")
+    done, loaded, _built, retries = _run_fresh(task, mock_server.url)
+    assert done == 2
+    assert loaded == ["tenacity"]  # the first retry imported it
+    assert retries == 4
