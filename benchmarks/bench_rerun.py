@@ -7,8 +7,9 @@ holds on a loaded machine) for a first 10-record rerun (imports included: the co
 a second one (a warm run's start-up) and the whole rerun, so the per-record work is the
 difference of the last two. ``--before`` alternates the runs with runs importing another
 copy of the source (``git archive HEAD src | tar -x -C /tmp/before``), so a change is
-measured against the code before it under the same load. ``--profile`` prints a cProfile
-(in CPU time) of one rerun instead.
+measured against the code before it under the same load, and the CPU ratio of each
+back-to-back pair is printed too (their median holds when the machine's speed drifts).
+``--profile`` prints a cProfile (in CPU time) of one rerun instead.
 
     python benchmarks/bench_rerun.py [--records 1000] [--repeat 5] [--before OTHER/src]
     python benchmarks/bench_rerun.py --profile   (top entries; saved as $TMPDIR/grasp_rerun.prof)
@@ -127,6 +128,20 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(cell(best[src]) for src in sources) + " |")
     walls = " | ".join(f"{args.records / min(r['wall'] for r in runs[s]):,.0f}" for s in sources)
     print(f"| records/s (wall, best) | {walls} |")
+    if args.before is not None:
+        _print_paired(runs[args.before], runs[None])
+
+
+def _print_paired(before: list[dict[str, float]], after: list[dict[str, float]]) -> None:
+    """This tree's CPU over the other copy's, run by run (each pair ran back to back, under
+    the same load): the figure that holds when the machine's speed drifts between rounds."""
+    for label, field in (("whole rerun", "whole"), ("start-up", "start_up")):
+        ratios = sorted(a[field] / b[field] for a, b in zip(after, before, strict=True))
+        median = ratios[len(ratios) // 2]
+        print(
+            f"paired CPU ratio, {label} (this tree / before): median {median:.3f}, "
+            f"range {ratios[0]:.3f}-{ratios[-1]:.3f} over {len(ratios)} pairs"
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,8 +89,46 @@ def bounded_yaml() -> YAML:
     return yaml
 
 
+_PARSED: dict[tuple[str, str], YamlDocument] = {}
+"""Documents parsed in this process, by their exact text and source (see ``parse_yaml``)."""
+_PARSED_MAX = 32
+_PARSED_MAX_TEXT = 1 << 20
+_PARSED_LOCK = threading.Lock()
+
+
 def parse_yaml(text: str, *, source: str = "<string>") -> YamlDocument:
-    """Parse YAML text, keeping the line of every mapping key and sequence item."""
+    """Parse YAML text, keeping the line of every mapping key and sequence item.
+
+    A process that runs the same task again (a warm rerun, GraSP Studio) reads the same text:
+    ruamel's round-trip parse is about 2 ms a file, so the document is remembered by its exact
+    text and source (any edit is a different text, parsed afresh) and each caller gets its own
+    copy of the data. Text that fails to parse is never remembered."""
+    key = (text, source)
+    known = _PARSED.get(key)
+    if known is not None:
+        return YamlDocument(data=_copy_plain(known.data), source=source, lines=dict(known.lines))
+    document = _parse_yaml(text, source)
+    if len(text) <= _PARSED_MAX_TEXT:
+        kept = YamlDocument(
+            data=_copy_plain(document.data), source=source, lines=dict(document.lines)
+        )
+        with _PARSED_LOCK:  # readers in worker threads (a run's hops, GraSP Studio)
+            while len(_PARSED) >= _PARSED_MAX:
+                del _PARSED[next(iter(_PARSED))]
+            _PARSED[key] = kept
+    return document
+
+
+def _copy_plain(data: Any) -> Any:
+    """A copy of parsed data's dicts and lists (its scalars are immutable)."""
+    if type(data) is dict:
+        return {key: _copy_plain(value) for key, value in data.items()}
+    if type(data) is list:
+        return [_copy_plain(value) for value in data]
+    return data
+
+
+def _parse_yaml(text: str, source: str) -> YamlDocument:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 

@@ -117,12 +117,7 @@ class TaskRun:
             row_mapper = parts.row_mapper()
             await check_before_calls(parts, graph)
             resumed = options.resume and not options.overwrite and journal.exists()
-            await anyio.to_thread.run_sync(
-                functools.partial(
-                    self.monitor.prepare, parts.catalog, graph_models(graph), resumed=resumed
-                )
-            )
-            reused = await anyio.to_thread.run_sync(self._reused, graph)
+            reused = await anyio.to_thread.run_sync(self._before_start, graph, resumed)
             source, items = self._items(seed)
             sinks = parts.sinks()
             failures = parts.failures_sink()
@@ -206,6 +201,11 @@ class TaskRun:
             _close_quietly([*(s.close for s in (*sinks.values(), failures)), journal.close])
             raise
         return counts, outputs
+
+    def _before_start(self, graph: CompiledGraph, resumed: bool) -> Memo:
+        """The monitor's files prepared, then the reused node runs read: one thread hop."""
+        self.monitor.prepare(self.parts.catalog, graph_models(graph), resumed=resumed)
+        return self._reused(graph)
 
     def _reused(self, graph: CompiledGraph) -> Memo:
         """The node runs ``--reuse-from``/``--reuse-nodes`` keep from an earlier run (read
@@ -356,11 +356,14 @@ def default_window(graph: CompiledGraph, env: BuildEnv) -> int:
 
 
 async def _finalize(sinks: dict[str, Sink], failures: Sink) -> dict[str, list[Path]]:
-    outputs: dict[str, list[Path]] = {}
-    for name, sink in sinks.items():
-        outputs[name] = await anyio.to_thread.run_sync(sink.finalize)
-    await anyio.to_thread.run_sync(failures.finalize)
-    return outputs
+    """Finalize every sink, then the failures sink, in one thread hop."""
+
+    def finalize_all() -> dict[str, list[Path]]:
+        outputs = {name: sink.finalize() for name, sink in sinks.items()}
+        failures.finalize()
+        return outputs
+
+    return await anyio.to_thread.run_sync(finalize_all)
 
 
 async def close_shared(env: BuildEnv) -> None:

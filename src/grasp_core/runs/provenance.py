@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,12 @@ _SOURCE_KEYS = ("type", "repo_id", "config_name", "split", "revision", "file_pat
 _TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY")
 
 
+@cache
 def grasp_version() -> str:
-    """The installed GraSP version (``unknown`` when run from an uninstalled tree)."""
+    """The installed GraSP version (``unknown`` when run from an uninstalled tree).
+
+    Read once a process (the metadata lookup scans ``sys.path``, about 1 ms): the code that
+    runs is the code imported at start, whatever is installed over it later."""
     try:
         return version(_PACKAGE)
     except PackageNotFoundError:

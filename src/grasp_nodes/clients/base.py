@@ -92,9 +92,13 @@ _CALL_LOG: ContextVar[_CallLog | None] = ContextVar("grasp_call_log", default=No
 """The call in progress in this task, where :meth:`RetryingClient._slot` logs wire time."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChatResult:
-    """One chat completion, whatever transport produced it."""
+    """One chat completion, whatever transport produced it.
+
+    Not changed once made (``dataclasses.replace`` makes a changed copy); not frozen either,
+    since a frozen dataclass costs about a microsecond more to make, and every call makes
+    one (a rerun from the cache, two a record)."""
 
     text: str
     model: str
