@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -144,7 +145,14 @@ absolute rates do not."""
 
 Run = dict[str, Any]
 """One child's figures: ``done``, ``wall`` and ``cpu`` seconds, ``journal`` bytes and
-``output``, a digest of its output lines (sorted: records finish in any order)."""
+``output``, a digest of its output lines (sorted: records finish in any order); ``moved``,
+how many steps ``run_in: auto`` moved to worker threads."""
+
+MOVED = "it runs in worker threads for the rest of the run"
+"""What ``run_in: auto`` warns when it moves a function to threads. A cheap step is moved
+when one call seems to hold the loop over 50 ms: on a loaded machine, the process descheduled
+during that call. Such a run pays a thread hand-off per call of that step from then on, so
+the table says how many runs it happened in."""
 
 
 def measure(mode: str, records: int, *, profile: bool = False, src: str | None = None) -> Run:
@@ -168,6 +176,7 @@ def measure(mode: str, records: int, *, profile: bool = False, src: str | None =
         env=env,
     )
     out: Run = json.loads(done.stdout.strip().splitlines()[-1])
+    out["moved"] = (done.stderr or "").count(MOVED)
     return out
 
 
@@ -196,10 +205,11 @@ def main() -> None:
     )
     print(
         "| steps | code | records/s (wall) | × loop (wall) | CPU µs / record | × loop (CPU) "
-        "| journal bytes / record |"
+        "| journal bytes / record | runs with a step moved to threads |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     reference: list[Run] = []
+    paired: list[tuple[str, tuple[float, float, float]]] = []
     for mode in args.modes.split(","):
         runs: dict[str | None, list[Run]] = {src: [] for src in sources}
         for _ in range(args.repeat):
@@ -215,13 +225,28 @@ def main() -> None:
             )
             wall, cpu = _best(runs[src])
             journal = runs[src][0]["journal"] / args.records
+            moved = sum(1 for run in runs[src] if run["moved"])
             print(
                 f"| {label} | {'before' if src else 'this tree'} | {wall:,.0f} | "
                 f"{wall / loop_wall:.2f} | {1e6 / cpu:.1f} | {cpu / loop_cpu:.2f} | "
-                f"{journal:.0f} |"
+                f"{journal:.0f} | {moved} |"
             )
+        if args.before is not None:
+            paired.append((label, _paired(runs[args.before], runs[None])))
     wall, cpu = _best(reference)
-    print(f"| plain asyncio loop (reference) | – | {wall:,.0f} | 1 | {1e6 / cpu:.1f} | 1 | – |")
+    print(f"| plain asyncio loop (reference) | – | {wall:,.0f} | 1 | {1e6 / cpu:.1f} | 1 | – | – |")
+    for label, (median, low, high) in paired:
+        print(
+            f"\n{label}: CPU per record, this tree / before, of the back-to-back pairs: "
+            f"median {median:.3f} (range {low:.3f}–{high:.3f})"
+        )
+
+
+def _paired(before: list[Run], after: list[Run]) -> tuple[float, float, float]:
+    """The CPU ratios (after / before) of runs made back to back, which met about the same
+    load: their median, lowest and highest."""
+    ratios = sorted(a["cpu"] / b["cpu"] for b, a in zip(before, after, strict=True))
+    return statistics.median(ratios), ratios[0], ratios[-1]
 
 
 if __name__ == "__main__":

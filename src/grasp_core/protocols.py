@@ -253,39 +253,42 @@ class NodeContext:
         return f"{self.seed}:{self.record_id}:{self.node}:{self.iteration}"
 
 
-def _context_maker() -> Callable[..., NodeContext]:
-    """:class:`NodeContext`'s constructor without its per-field cost, for the walk, which
-    makes one per node run: the frozen dataclass's ``__init__`` sets each field through
-    ``object.__setattr__`` and parses keywords, about twice the time of setting the slots
-    directly. Fields in declaration order (unpacking fails at import if one is added)."""
-    new = object.__new__
-    record_id, node, iteration, multiturn, window, seed, run_graph = (
-        getattr(NodeContext, name).__set__ for name in NodeContext.__dataclass_fields__
-    )
+class _NewContext:
+    """Makes a :class:`NodeContext` at about half the cost of its constructor, for the walk,
+    which makes one per node run: the frozen dataclass's ``__init__`` parses keywords and
+    sets each field through ``object.__setattr__``. This class has the same slots, sets them
+    as any class does, then makes the object a ``NodeContext`` (``__class__`` may change
+    between classes of the same slots): from then on it is the frozen dataclass's own, equal
+    to and hashing as the one its constructor makes."""
 
-    def make(
-        record_id_: str,
-        node_: str,
-        iteration_: int,
-        multiturn_: bool,
-        window_: int | None,
-        seed_: int,
-        run_graph_: Callable[[Any, dict[str, Any], str], Awaitable[dict[str, Any]]] | None,
-    ) -> NodeContext:
-        ctx: NodeContext = new(NodeContext)
-        record_id(ctx, record_id_)
-        node(ctx, node_)
-        iteration(ctx, iteration_)
-        multiturn(ctx, multiturn_)
-        window(ctx, window_)
-        seed(ctx, seed_)
-        run_graph(ctx, run_graph_)
-        return ctx
+    __slots__ = NodeContext.__slots__
 
-    return make
+    def __init__(
+        self,
+        record_id: str,
+        node: str,
+        iteration: int,
+        multiturn: bool,
+        chat_history_window: int | None,
+        seed: int,
+        run_graph: Callable[[Any, dict[str, Any], str], Awaitable[dict[str, Any]]] | None,
+    ) -> None:
+        self.record_id = record_id
+        self.node = node
+        self.iteration = iteration
+        self.multiturn = multiturn
+        self.chat_history_window = chat_history_window
+        self.seed = seed
+        self.run_graph = run_graph
+        self.__class__ = NodeContext  # type: ignore[assignment]
 
 
-new_node_context = _context_maker()
+_init = _NewContext.__init__.__code__
+if _init.co_varnames[1 : _init.co_argcount] != tuple(NodeContext.__dataclass_fields__):
+    # pragma: no cover - a field added to NodeContext must be set there too
+    raise TypeError("NodeContext's fields changed: set each of them in _NewContext")
+
+new_node_context: Callable[..., NodeContext] = _NewContext  # type: ignore[assignment]
 """``NodeContext(record_id, node, iteration, multiturn, chat_history_window, seed,
 run_graph)``, every field given by position: the same object, made in about half the time."""
 

@@ -12,12 +12,10 @@ such an exit ends the run as its handler asked, and the record is left for ``--r
 from __future__ import annotations
 
 import signal
-import threading
-from types import CodeType, TracebackType
+from types import CodeType, FrameType, TracebackType
 
 __all__ = [
-    "enter_user_code",
-    "leave_user_code",
+    "calls_user_code",
     "raised_by_signal_handler",
     "user_code_blocks_the_main_thread",
 ]
@@ -58,28 +56,27 @@ def _handler_codes() -> set[CodeType]:
     return codes
 
 
-_on_loop = 0
-"""How many plain user functions run on the event loop right now (``run_in: loop|auto``)."""
-_on_loop_thread: int | None = None
+_USER_CODE_CALLERS: set[CodeType] = set()
+"""Code of the functions that call plain user functions on the event loop (``run_in:
+loop|auto``): :func:`user_code_blocks_the_main_thread` looks for them on the stack."""
 
 
-def enter_user_code() -> None:
-    """A plain user function starts on the event loop's thread (called around it, so a stop
-    signal can interrupt it: see :func:`user_code_blocks_the_main_thread`)."""
-    global _on_loop, _on_loop_thread
-    _on_loop += 1
-    _on_loop_thread = threading.get_ident()
+def calls_user_code(code: CodeType) -> None:
+    """Mark ``code`` as a function that calls a plain user function on the event loop: a
+    stop signal landing inside the function it calls interrupts it. Found on the stack when
+    a signal comes, so a call costs nothing more (it used to count calls in and out)."""
+    _USER_CODE_CALLERS.add(code)
 
 
-def leave_user_code() -> None:
-    """The plain user function :func:`enter_user_code` announced has returned or raised."""
-    global _on_loop
-    _on_loop -= 1
-
-
-def user_code_blocks_the_main_thread() -> bool:
-    """Whether a plain user function runs on the event loop in the main thread now: a stop
-    signal's handler, which runs in that thread, must then interrupt it (raise), because
-    the loop cannot act on a noted signal until the function returns, which a blocked
-    one (``time.sleep(3600)``, a hung socket) may never do."""
-    return _on_loop > 0 and _on_loop_thread == threading.main_thread().ident
+def user_code_blocks_the_main_thread(frame: FrameType | None) -> bool:
+    """Whether ``frame``, where a signal interrupted the main thread, is inside a plain user
+    function running on the event loop: a stop signal's handler, which runs in that thread,
+    must then interrupt it (raise), because the loop cannot act on a noted signal until the
+    function returns, which a blocked one (``time.sleep(3600)``, a hung socket) may never
+    do. A signal landing in the caller itself (before or after the call) is only noted."""
+    caller = frame.f_back if frame is not None else None
+    while caller is not None:
+        if caller.f_code in _USER_CODE_CALLERS:
+            return True
+        caller = caller.f_back
+    return False

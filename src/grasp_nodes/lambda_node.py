@@ -105,11 +105,10 @@ class LambdaNode:
         return self._keys
 
     async def run(self, state: Mapping[str, Any], ctx: NodeContext) -> Mapping[str, Any]:
-        # a copy (a read-only view's own copy() is ~4x quicker than dict() of it); SyGra's
-        # lambdas read message objects
-        working = with_message_objects(
-            state.copy() if type(state) is MappingProxyType else dict(state)
-        )
+        # a copy (a read-only view's own copy() is ~4x quicker than dict() of it)
+        working = state.copy() if type(state) is MappingProxyType else dict(state)
+        if "messages" in working:  # SyGra's lambdas read message objects
+            working = with_message_objects(working)
         args = (working,) if self._params is None else (dict(self._params), working)
         fn = self.fn
         if fn.is_async:

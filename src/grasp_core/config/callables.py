@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
 from collections.abc import Callable
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import anyio.to_thread
@@ -20,7 +20,7 @@ import anyio.to_thread
 from grasp_core.config.dotted import resolve_dotted
 from grasp_core.config.run_in import LOOP_WARN_SECONDS, Placement, RunIn
 from grasp_core.errors import PluginError
-from grasp_core.signal_exits import enter_user_code, leave_user_code
+from grasp_core.signal_exits import calls_user_code
 
 __all__ = ["INLINE_WARN_SECONDS", "UserCallable", "load_callable"]
 
@@ -83,17 +83,20 @@ class UserCallable:
 
     def call_on_loop(self, *args: Any) -> Any:
         """Call the plain function here, on the event loop, as ``await self(*args)`` does
-        while ``placement.on_loop``; a caller that checks that itself saves a coroutine."""
-        placement = self.placement
-        started = time.perf_counter()
-        enter_user_code()  # a stop signal may now interrupt the call (it holds the loop)
+        while ``placement.on_loop``; a caller that checks that itself saves a coroutine.
+
+        A stop signal landing inside the function interrupts it (it holds the loop): the
+        handler finds this method on the stack (:func:`calls_user_code`)."""
+        started = perf_counter()
         try:
             return self.fn(*args)
         finally:
-            leave_user_code()
-            held = time.perf_counter() - started
-            if held > placement.notice:
-                placement.held(held)
+            held = perf_counter() - started
+            if held > self.placement.notice:
+                self.placement.held(held)
+
+
+calls_user_code(UserCallable.call_on_loop.__code__)
 
 
 def load_callable(

@@ -15,6 +15,7 @@ from typing import Any
 
 from grasp_core.errors import RecordError
 from grasp_core.graph.record_walk import RecordWalk, record_failure
+from grasp_core.graph.state import APPEND_KEYS
 
 __all__ = ["walk_chain"]
 
@@ -23,6 +24,7 @@ async def walk_chain(walk: RecordWalk, chain: tuple[str, ...]) -> dict[str, Any]
     """Run the nodes of ``chain`` in turn on ``walk``'s record; return its final state or
     raise the ``RecordError`` that fails it."""
     apply = walk.appended.apply
+    state = walk.state
     memo = walk.memo  # empty but on a resume
     limit = walk.limit
     failure: RecordError | None = None
@@ -37,7 +39,10 @@ async def walk_chain(walk: RecordWalk, chain: tuple[str, ...]) -> dict[str, Any]
                 continue
             started = time.perf_counter()
             delta = await walk.call(name, 0)
-            apply(delta, run)
+            if APPEND_KEYS.isdisjoint(delta):
+                state.update(delta)  # what apply does with keys that are not appended
+            else:
+                apply(delta, run)
             walk.finish(run, delta, {}, started)
     except (Exception, KeyboardInterrupt, SystemExit) as exc:
         failure = await record_failure(exc, walk.record_id, name)

@@ -58,10 +58,10 @@ class StopSignals:
             for sig, handler in previous.items():
                 signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
-    def _note(self, signum: int, _frame: FrameType | None) -> None:
+    def _note(self, signum: int, frame: FrameType | None) -> None:
         if self.received is None:
             self.received = int(signum)
-        if user_code_blocks_the_main_thread():
+        if user_code_blocks_the_main_thread(frame):
             # the loop cannot poll the note until this call returns: interrupt it, and the
             # node stops the run as user code's KeyboardInterrupt does (its record is left)
             raise KeyboardInterrupt

@@ -148,6 +148,7 @@ def test_the_walks_node_context_is_the_dataclasss_own() -> None:
     for values in cases:
         made = new_node_context(*values)
         expected = NodeContext(**dict(zip(names, values, strict=True)))
+        assert type(made) is NodeContext
         assert made == expected
         assert hash(made) == hash(expected)
         assert repr(made) == repr(expected)
