@@ -88,15 +88,16 @@ def warnings(logs: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_a_blocking_function_moves_to_threads_with_one_warning(tmp_path: Path) -> None:
-    """Under `run_in: auto`, a plain function whose call holds the loop over 50 ms runs in
-    worker threads from its next call on; one warning names its node."""
+    """Under `run_in: auto`, a plain function whose calls hold the loop over 50 ms runs in
+    worker threads from its third call on (a second such call is no accident of a busy
+    machine); one warning names its node."""
     with capture_logs() as logs:
         result = await run_lambda(tmp_path, {"lambda": "steps.blocks"}, 4)
     records = by_id(result)
     assert {rid: r["square"] for rid, r in records.items()} == {"r0": 0, "r1": 1, "r2": 4, "r3": 9}
-    assert sorted(r["on_loop"] for r in records.values()) == [False, False, False, True]
+    assert sorted(r["on_loop"] for r in records.values()) == [False, False, True, True]
     (warning,) = warnings(logs)
-    assert warning.startswith("node 'step': steps.blocks: one call held the event loop")
+    assert warning.startswith("node 'step': steps.blocks: two calls held the event loop")
     assert "runs in worker threads for the rest of the run" in warning
 
 
@@ -110,7 +111,7 @@ async def test_slow_first_calls_move_a_function_by_their_median(tmp_path: Path) 
     assert sorted(r["square"] for r in outputs) == [n**2 for n in range(records)]
     (warning,) = warnings(logs)
     assert "runs in worker threads for the rest of the run" in warning
-    if "one call held" not in warning:  # unless a stalled machine stretched one call
+    if "its first" in warning:  # unless a stalled machine stretched two calls
         assert f"its first {PROBE_CALLS} calls held the event loop" in warning
         assert sum(r["on_loop"] for r in outputs) == PROBE_CALLS
 
@@ -134,14 +135,14 @@ async def test_run_in_loop_keeps_a_blocking_function_on_the_loop(tmp_path: Path)
     assert squares["loop"] == squares["auto"] == squares["thread"] == {"r0": 0, "r1": 1, "r2": 4}
     assert placed == {
         "loop": [True, True, True],
-        "auto": [False, False, True],
+        "auto": [False, True, True],
         "thread": [False, False, False],
     }
 
 
 async def test_a_blocking_condition_moves_to_threads(tmp_path: Path) -> None:
-    """Edge conditions are placed the same way: the first call of a blocking one runs on the
-    loop, later ones in threads, and each record takes the route its condition returned."""
+    """Edge conditions are placed the same way: the first two calls of a blocking one run on
+    the loop, later ones in threads, and each record takes the route its condition returned."""
     mark = {"node_type": "lambda", "lambda": "steps.mark", "run_in": "loop"}
     graph = {
         "nodes": {
@@ -159,9 +160,9 @@ async def test_a_blocking_condition_moves_to_threads(tmp_path: Path) -> None:
         ],
     }
     with capture_logs() as logs:
-        result = await run_graph(tmp_path, graph, 3)
+        result = await run_graph(tmp_path, graph, 4)
     routes = sorted("loop" if "loop" in r else "thread" for r in result.records())
-    assert routes == ["loop", "thread", "thread"]
+    assert routes == ["loop", "loop", "thread", "thread"]
     (warning,) = warnings(logs)
     assert warning.startswith("the condition of graph_config.edges[0]: steps.blocking_route:")
 
