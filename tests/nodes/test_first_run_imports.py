@@ -1,6 +1,6 @@
 """A run's start-up pays only for what the task uses: a plain llm run over a JSON Lines file
-imports no retry machinery (until a call fails), no agent tools, no CSV reader, builds no
-validator for SyGra's transforms, and reads the installed packages' entry points once."""
+imports no retry machinery (until a call fails), no agent tools and no CSV reader, and builds
+no validator for SyGra's transforms."""
 
 from __future__ import annotations
 
@@ -13,28 +13,7 @@ from pathlib import Path
 
 from grasp_core.mock_server import MockServer
 from tests.conftest import write_task
-
-TASK = """
-data_config:
-  source: {type: disk, file_path: data.jsonl}
-  sink: {type: jsonl, file_path: out.jsonl}
-graph_config:
-  nodes:
-    first:
-      node_type: llm
-      output_keys: draft
-      prompt: [{user: "write about {topic}"}]
-      model: {name: m}
-    second:
-      node_type: llm
-      output_keys: final
-      prompt: [{user: "improve: {draft}"}]
-      model: {name: m}
-  edges:
-    - {from: START, to: first}
-    - {from: first, to: second}
-    - {from: second, to: END}
-"""
+from tests.nodes.test_lazy_imports import TASK  # the same 2-call llm chain
 
 UNUSED = ("tenacity", "grasp_nodes.agent.tools", "grasp_io.sources._csv")
 
