@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from grasp_core._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from grasp_core._json_text import compact_encoder
     from grasp_core.config import GraphConfig, NodeConfig, StrictModel, validate_block
     from grasp_core.config.callables import UserCallable, load_callable
     from grasp_core.config.dotted import resolve_dotted
@@ -133,6 +134,7 @@ __all__ = [
     "YamlPath",
     "callable_writes",
     "check_state_reads",
+    "compact_encoder",
     "compile_graph",
     "count_tokens",
     "current_identity",
@@ -172,6 +174,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "grasp_core._json_text": ["compact_encoder"],
         "grasp_core.config": ["GraphConfig", "NodeConfig", "StrictModel", "validate_block"],
         "grasp_core.config.callables": ["UserCallable", "load_callable"],
         "grasp_core.config.dotted": ["resolve_dotted"],

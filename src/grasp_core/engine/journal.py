@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grasp_core._json_text import compact_encoder
 from grasp_core.engine.storage import cannot_write
 from grasp_core.errors import OutputWriteError, ResumeError
 from grasp_core.protocols import CommitToken
@@ -38,26 +39,9 @@ _quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
 """A string as ``_encode`` writes it (ASCII escapes), without the encoder's call overhead."""
 
 
-def _line_encoder() -> Callable[[Any], str]:
-    """Compact ASCII JSON, as ``json.JSONEncoder(separators=(",", ":")).encode`` writes it.
-
-    That method builds a C encoder on every call, which costs more than encoding a small
-    event; this builds it once. Journal events hold JSON-safe data (deltas pass through
-    ``jsonable_delta``), so the check for circular references is left out."""
-    base = json.JSONEncoder(separators=(",", ":"))
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - an interpreter without the C accelerator
-        return base.encode
-    chunks = make(None, base.default, _quote, None, ":", ",", False, False, True)
-
-    def encode(value: Any) -> str:
-        return "".join(chunks(value, 0))
-
-    return encode
-
-
-_encode = _line_encoder()
-"""One encoder for every line."""
+_encode = compact_encoder()
+"""Compact ASCII JSON, as ``json.JSONEncoder(separators=(",", ":")).encode`` writes it,
+its C encoder built once: one for every line."""
 
 
 @dataclass

@@ -6,8 +6,11 @@ file and their bytes never interleave. Each entry is one line::
 
     <key: 64 hex> <crc32 of payload: 8 hex> <payload: JSON of the reply>\\n
 
-A writer keeps its own entries in memory (key → offset, length); when it closes its segment
-it writes the segment's index file beside it (:mod:`.cache_index`): the keys' places, sorted,
+A writer keeps its own entries in memory (key → offset, length), and its new lines in a buffer
+of up to 64 KiB, written to its segment in one ``write`` when full, when its oldest line is a
+second old at the next store, and at close: a reply stored costs no system call, and a lookup
+in the same run finds a line still in the buffer there. When it closes its segment it writes
+the segment's index file beside it (:mod:`.cache_index`): the keys' places, sorted,
 read in place through a memory map. Opening the cache maps the index of every segment that
 has one, so it costs the same whatever the cache holds; only a segment without a usable index
 (its writer is still running, or was killed; or the index is stale or torn) is read through
@@ -18,8 +21,11 @@ so an index can only make a lookup miss, never answer with another request's rep
 
 A line without its newline (a writer killed mid-write, or one still writing) or whose
 checksum fails is skipped, so a crash leaves the cache readable and a reader never sees a
-torn entry. Entries written by other runs become visible at the next open. Payloads hold
-replies only (text, tool calls, token counts), never a request's headers or API key.
+torn entry; a writer killed loses the replies still in its buffer (at most 64 KiB, all stored
+within a second of its latest), which a later run asks for again. Entries written by other
+runs become visible at the next open (and a live writer's only once written from its buffer).
+Payloads hold replies only (text, tool calls, token counts), never a request's headers or API
+key.
 
 Size: when the segments together exceed ``max_bytes`` (or there are too many of them), the
 opening run compacts the segments no live writer holds (each writer keeps an exclusive
@@ -46,6 +52,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from grasp_core._json_text import compact_encoder
 from grasp_core.logs import get_logger
 from grasp_core.models.cache_index import SegmentIndex, key_prefix, write_index
 from grasp_core.models.cache_segments import (
@@ -68,7 +75,12 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 _MAX_SEGMENTS = 64
 """More segments than this (many small runs) are merged at the next open."""
 
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_FLUSH_BYTES = 1 << 16
+"""A writer's buffer is written to its segment once it holds this much."""
+_FLUSH_SECONDS = 1.0
+"""... or when its oldest line has waited this long (checked at each store)."""
+
+_ENCODE = compact_encoder(ensure_ascii=False)
 _DECODER = json.JSONDecoder()
 """Both built once (``json.dumps`` with options builds an encoder per call), and the decoder
 given text (``json.loads`` of bytes first sniffs their encoding)."""
@@ -86,6 +98,20 @@ def _decode(text: str) -> Any:
     except StopIteration:
         pass
     return _DECODER.decode(text)
+
+
+def _payload(line: bytes, key: str) -> dict[str, Any] | None:
+    """The reply a whole line holds, when the line is ``key``'s and its checksum holds."""
+    payload = line[HEAD:]
+    try:
+        if line[:KEY_CHARS] != key.encode() or zlib.crc32(payload) != int(
+            line[KEY_CHARS + 1 : HEAD - 1], 16
+        ):
+            return None
+        value: dict[str, Any] = _decode(str(payload, "utf-8"))
+    except ValueError:
+        return None
+    return value
 
 
 _log = get_logger(__name__)
@@ -118,7 +144,13 @@ class ResponseCache:
         self.refresh = refresh
         self._layers: list[_Layer] = []
         """Newest first; runs of scanned segments share one dict (later lines win)."""
-        self._own_entries: dict[str, _Place] = {}
+        self._own_entries: dict[str, int] = {}
+        """This writer's entries: key → payload offset << 32 | payload length (plain ints,
+        which the garbage collector never tracks, where a tuple per reply would be)."""
+        self._pending = bytearray()
+        """Lines stored but not yet written: the segment's bytes from ``_written`` on."""
+        self._pending_since = 0.0
+        self._written = 0
         self._fds: list[int] = []
         self._own: int | None = None
         self._own_path: Path | None = None
@@ -165,9 +197,9 @@ class ResponseCache:
         """The reply filed under ``key``, or None (always None with ``refresh``)."""
         if self.refresh:
             return None
-        where = self._own_entries.get(key)
-        if where is not None:
-            return self._read(where, key)
+        own = self._own_entries.get(key)
+        if own is not None:
+            return self._read_own(own, key)
         prefix = -1
         for layer in self._layers:
             if isinstance(layer, dict):
@@ -184,28 +216,62 @@ class ResponseCache:
         return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        """File ``value`` (JSON-safe) under ``key``: one append to this writer's segment.
-        A write that fails (a full disk) turns writing off for the run, with one warning."""
+        """File ``value`` (JSON-safe) under ``key``: one line appended to this writer's
+        segment (through its buffer). A write that fails (a full disk) turns writing off for
+        the run, with one warning."""
+        self.put_json(key, _ENCODE(value))
+
+    def put_json(self, key: str, text: str) -> None:
+        """:meth:`put` of a value already encoded: ``text`` is its compact JSON."""
         if self._broken:
             return
-        payload = _ENCODE(value).encode("utf-8")
-        line = b"%s %08x %s\n" % (key.encode("ascii"), zlib.crc32(payload), payload)
+        if self._own is None:
+            try:
+                self._create()
+            except OSError as exc:
+                self._disable(exc)
+                return
         try:
-            fd = self._own if self._own is not None else self._create()
-            write_all(fd, line)
+            payload = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (from a "\\ud800" escape) in a string:
+            payload = text.encode("utf-8", "backslashreplace")  # the same JSON escape again
+        line = b"%s %08x %s\n" % (key.encode("ascii"), zlib.crc32(payload), payload)
+        self._own_entries[key] = (self._own_size + HEAD) << 32 | len(payload)
+        self._own_size += len(line)
+        pending = self._pending
+        now = time.monotonic()
+        if not pending:
+            self._pending_since = now
+        pending += line
+        if len(pending) >= _FLUSH_BYTES or now - self._pending_since >= _FLUSH_SECONDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write the buffer to this writer's segment. When that fails, writing stops for the
+        run; the buffer stays, so this run still finds the replies in it."""
+        if not self._pending or self._broken or self._own is None:
+            return
+        try:
+            write_all(self._own, self._pending)
         except OSError as exc:
             self._disable(exc)
             return
-        self._own_entries[key] = (self._own_number, self._own_size + HEAD, len(payload))
-        self._own_size += len(line)
+        self._written += len(self._pending)
+        self._pending.clear()
 
     def close(self) -> None:
-        """Write this writer's segment index, then release the files (and the lock on the
-        segment, held until its index is in place)."""
-        if self._own is not None and self._own_path is not None and self._own_entries:
-            rows = ((key, at, length) for key, (_, at, length) in self._own_entries.items())
+        """Write what is buffered, then this writer's segment index, then release the files
+        (and the lock on the segment, held until its index is in place)."""
+        self._flush()
+        own, path = self._own, self._own_path
+        # after a failed write (a torn line, perhaps) the next open scans the segment instead
+        if own is not None and path is not None and self._own_entries and not self._broken:
+            rows = (
+                (key, packed >> 32, packed & 0xFFFFFFFF)
+                for key, packed in self._own_entries.items()
+            )
             try:
-                write_index(self._own_path, rows, os.fstat(self._own).st_size)
+                write_index(path, rows, os.fstat(own).st_size)
             except OSError as exc:  # the next open scans the segment instead
                 _log.debug("a cache segment's index was not written", error=str(exc))
         for layer in self._layers:
@@ -216,6 +282,7 @@ class ResponseCache:
             os.close(fd)
         self._fds.clear()
         self._own_entries.clear()
+        self._pending.clear()
         self._own = None
 
     async def aclose(self) -> None:
@@ -232,15 +299,17 @@ class ResponseCache:
         number, offset, length = where
         try:
             line = os.pread(self._fds[number], HEAD + length, offset - HEAD)
-            payload = line[HEAD:]
-            if line[:KEY_CHARS] != key.encode() or zlib.crc32(payload) != int(
-                line[KEY_CHARS + 1 : HEAD - 1], 16
-            ):
-                return None
-            value: dict[str, Any] = _decode(str(payload, "utf-8"))
-        except (OSError, ValueError):
+        except OSError:
             return None
-        return value
+        return _payload(line, key)
+
+    def _read_own(self, packed: int, key: str) -> dict[str, Any] | None:
+        """The payload of one of this writer's lines: from the buffer while it is there."""
+        offset, length = packed >> 32, packed & 0xFFFFFFFF
+        start = offset - HEAD - self._written
+        if start < 0:
+            return self._read((self._own_number, offset, length), key)
+        return _payload(bytes(self._pending[start : start + HEAD + length]), key)
 
     def _create(self) -> int:
         """This writer's segment, created exclusively and locked while the run lasts."""

@@ -19,13 +19,13 @@ run have no identity and are cached only in ``content`` mode.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
 
+from grasp_core._json_text import compact_encoder
 from grasp_core.config.models_file import CacheMode
 
 __all__ = [
@@ -70,26 +70,7 @@ def current_identity() -> CallIdentity | None:
     return _IDENTITY.get()
 
 
-def _key_encoder() -> Callable[[Any], str]:
-    """``json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    default=repr).encode``, the same text, with its C encoder built once: that method builds
-    one on every call, which costs more than encoding a request's few messages. Requests
-    are JSON data (rendered prompts, the state's messages, parameters from config), so the
-    check for circular references is left out (the C encoder then holds no state, and is
-    safe from any thread)."""
-    base = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - an interpreter without the C accelerator
-        return base.encode
-    chunks = make(None, repr, encode_basestring, None, ":", ",", True, False, True)
-
-    def encode(value: Any) -> str:
-        return "".join(chunks(value, 0))
-
-    return encode
-
-
-_ENCODE = _key_encoder()
+_ENCODE = compact_encoder(ensure_ascii=False, sort_keys=True, default=repr)
 """Built once: a rerun computes a key for every call."""
 
 

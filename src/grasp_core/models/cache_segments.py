@@ -71,7 +71,7 @@ def read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | bytearray) -> None:
     """Write all of ``data`` (``os.write`` may write less than it is given)."""
     view = memoryview(data)
     while view:

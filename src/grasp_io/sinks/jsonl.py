@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import json.encoder
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from grasp_core.errors import SinkError
-from grasp_core.plugin import CommitToken
+from grasp_core.plugin import CommitToken, compact_encoder
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._media_columns import json_default
 from grasp_io.sinks._appender import AppendFile
@@ -66,32 +65,14 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _fast_encoder() -> Callable[[Any], str] | None:
-    """``_encode_utf8``'s text, with its C encoder built once (``JSONEncoder.encode`` builds
-    one on every call, more than encoding a small record costs) and without the check for
-    circular references, which :func:`_encode_record` leaves to ``_encode_utf8`` (a record
-    that nests itself overflows the stack instead). None without the C accelerator."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - an interpreter without the C accelerator
-        return None
-    basestring = json.encoder.encode_basestring  # ensure_ascii=False's
-    chunks = make(None, json_default, basestring, None, ":", ",", False, False, False)
-
-    def encode(value: Any) -> str:
-        return "".join(chunks(value, 0))
-
-    return encode
-
-
-_encode_fast = _fast_encoder() or _encode_utf8
+_encode_fast = compact_encoder(ensure_ascii=False, allow_nan=False, default=json_default)
+"""``_encode_utf8``'s text, with its C encoder built once (``JSONEncoder.encode`` builds one
+on every call, more than encoding a small record costs)."""
 
 
 def _encode_record(record: dict[str, Any]) -> bytes:
     try:
-        try:
-            text = _encode_fast(record)
-        except RecursionError:  # a record nesting itself: the full encoder names it
-            text = _encode_utf8(record)
+        text = _encode_fast(record)
     except ValueError as exc:
         if "Out of range float" not in str(exc):
             raise

@@ -20,7 +20,7 @@ import anyio
 import sniffio
 
 from grasp_core.errors import ModelCallError, RetryableModelError
-from grasp_core.plugin import ModelSpec, redact
+from grasp_core.plugin import ModelSpec, compact_encoder, redact
 from grasp_nodes.clients.base import KEYLESS_API_KEYS, ChatResult, RetryingClient
 from grasp_nodes.clients.errors import error_for_status
 from grasp_nodes.clients.litellm_client import LiteLLMClient
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported at the first call (a rerun from the cache never ne
 __all__ = [
     "FAST_LANE_PROVIDERS",
     "FastLaneClient",
+    "encode_body",
     "fast_lane_supports",
     "parse_completion",
     "post_request",
@@ -41,6 +42,10 @@ FAST_LANE_PROVIDERS = frozenset({"openai", "hosted_vllm", "azure"})
 """Routes whose request body litellm sends unchanged. Mistral is not among them: litellm
 renames parameters for it (``seed`` → ``random_seed``...), so it stays on litellm."""
 _DEFAULT_BASES = {"openai": "https://api.openai.com/v1"}
+
+encode_body = compact_encoder()
+"""A request's JSON body, compact (``json.dumps(body, separators=(",", ":"))``), with its
+encoder built once: every call encodes one."""
 
 
 def fast_lane_supports(spec: ModelSpec) -> bool:
@@ -91,9 +96,7 @@ class FastLaneClient(RetryingClient):
     async def _attempt(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatResult:
         if sniffio.current_async_library() != "asyncio":
             return await self._fallback._attempt(messages, params)
-        body = json.dumps(
-            {"model": self._model_id, "messages": messages, **params}, separators=(",", ":")
-        )
+        body = encode_body({"model": self._model_id, "messages": messages, **params})
         async with self._slot(messages, params):
             status, headers, raw = await self._post(body)
         if status >= 400:

@@ -31,6 +31,7 @@ from grasp_nodes.clients.fast_lane import (
     LaneSession,
     _endpoint,
     _error_message,
+    encode_body,
     fast_lane_supports,
     post_request,
 )
@@ -77,7 +78,7 @@ class MediaLane:
         url, headers = _endpoint(self.spec, self._api_key, LANE_OPERATIONS[operation])
         body: str | aiohttp.FormData
         if operation in _JSON_OPERATIONS:
-            body = json.dumps({"model": self._model_id, **request}, separators=(",", ":"))
+            body = encode_body({"model": self._model_id, **request})
         else:
             if operation == "transcription" and "gpt-4o" not in self._model_id:
                 request = {"response_format": "verbose_json", **request}

@@ -24,8 +24,8 @@ def _key(i: int) -> str:
     return hashlib.sha256(f"request {i}".encode()).hexdigest()
 
 
-def _reply(i: int, run: int = 0) -> dict[str, Any]:
-    return {"text": f"reply {i} of run {run}", "n": i}
+def _reply(i: int, run: int = 0, padding: int = 0) -> dict[str, Any]:
+    return {"text": f"reply {i} of run {run}" + "." * padding, "n": i}
 
 
 def _write(directory: Path, keys: range, run: int = 0) -> None:
@@ -97,7 +97,7 @@ def test_a_killed_writers_segment_is_scanned_once_then_indexed(
         while True:
             key = hashlib.sha256(f"request {i}".encode()).hexdigest()
             cache.put(key, {"text": "y" * 2000, "n": i})
-            if i == 300:
+            if i == 340:  # past 300 written: a writer buffers up to 64 KiB (32 replies)
                 print("ready", flush=True)
             i += 1
         """
@@ -127,14 +127,21 @@ def test_a_killed_writers_segment_is_scanned_once_then_indexed(
 
 
 def test_a_live_writers_segment_is_read_but_not_indexed(tmp_path: Path) -> None:
-    """An open while another run writes sees its entries so far and leaves its segment
-    unindexed; the writer indexes it, whole, when it closes."""
+    """An open while another run writes sees its entries written so far (not those still
+    in the writer's 64 KiB buffer) and leaves its segment unindexed; the writer indexes it,
+    whole, when it closes."""
     live = ResponseCache(tmp_path).open()
     for i in range(50):
-        live.put(_key(i), _reply(i))
+        live.put(_key(i), _reply(i, padding=2000))
     (segment,) = _segments(tmp_path)
+    written = segment.read_bytes().count(b"\n")
+    assert 0 < written < 50
     reader = ResponseCache(tmp_path).open()
-    assert reader.get(_key(49)) == _reply(49)
+    assert [reader.get(_key(i)) for i in range(written)] == [
+        _reply(i, padding=2000) for i in range(written)
+    ]
+    assert reader.get(_key(written)) is None
+    assert live.get(_key(49)) == _reply(49, padding=2000)  # from the buffer
     reader.close()
     assert not index_path(segment).exists()
     live.put(_key(50), _reply(50))
@@ -143,7 +150,8 @@ def test_a_live_writers_segment_is_read_but_not_indexed(tmp_path: Path) -> None:
     assert index is not None
     assert len(index.prefixes) == 51
     index.close()
-    assert _answers(tmp_path, range(51))[0] == [_reply(i) for i in range(51)]
+    expected = [_reply(i, padding=2000) for i in range(50)] + [_reply(50)]
+    assert _answers(tmp_path, range(51))[0] == expected
 
 
 def test_a_stale_index_is_ignored_and_replaced(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ it was."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -43,3 +44,20 @@ def test_a_changed_copy_leaves_the_original() -> None:
     again = replace(result, attempts=3)
     assert (result.attempts, again.attempts) == (1, 3)
     assert again.text == result.text
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        *RESULTS,
+        ChatResult('quotes " and \\ and\nlines, é ü 日本', "m", 3, 4, "stop"),
+        ChatResult("odd \ud800 surrogate", "m"),
+        ChatResult("float counts", "m", 1.0, 2.5, None),  # type: ignore[arg-type]
+        ChatResult("odd reason", "m", 1, 2, 7),  # type: ignore[arg-type]
+    ],
+)
+def test_stored_json_is_the_stored_reply_encoded(result: ChatResult) -> None:
+    """The spelt-out encoding the cache writes is exactly the encoder's text of ``stored()``
+    (compact, non-ASCII kept), whatever the reply holds."""
+    expected = json.dumps(result.stored(), ensure_ascii=False, separators=(",", ":"))
+    assert result.stored_json() == expected
