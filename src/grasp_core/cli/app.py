@@ -58,15 +58,20 @@ class _VersionAction(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
         from importlib.metadata import PackageNotFoundError, version
 
+        from grasp_core.registry import DISTRIBUTION
+
         try:
-            installed = version("grasp-sdg")
+            installed = version(DISTRIBUTION)
         except PackageNotFoundError:
             installed = "unknown (not installed)"
         print(f"grasp {installed}")
         parser.exit()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: with every command, or only the built-in ones when ``argv``
+    names one (``grasp run``: the commands other packages add are not looked up, which
+    scans every installed package's entry points)."""
     parser = argparse.ArgumentParser(
         prog="grasp",
         description="Generate synthetic datasets from a graph of LLM calls and Python steps.",
@@ -85,9 +90,33 @@ def _parser() -> argparse.ArgumentParser:
         metavar="COMMAND",
         help="one of these (grasp COMMAND --help shows its options)",
     )
-    for module in _commands().values():
+    for module in _commands_for(argv).values():
         module.add_command(commands)
     return parser
+
+
+_GLOBAL_VALUES = frozenset({"--log-format"})
+"""Options before the command that take the next word as their value."""
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The word naming the command: the first one that is neither an option nor a global
+    option's value (None when there is none, as in ``grasp --help``)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in _GLOBAL_VALUES:
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _commands_for(argv: list[str] | None) -> dict[str, ModuleType]:
+    """:data:`COMMANDS` when ``argv`` names one of them, else every command."""
+    named = None if argv is None else _command_word(argv)
+    return COMMANDS if named in COMMANDS else _commands()
 
 
 @functools.cache
@@ -100,6 +129,11 @@ def _commands() -> dict[str, ModuleType]:
     for problem in problems:
         print(f"grasp: warning: {problem}", file=sys.stderr)
     return {**COMMANDS, **added}
+
+
+def _command(name: str) -> ModuleType:
+    """The module of command ``name`` (a built-in one without looking up the others)."""
+    return COMMANDS.get(name) or _commands()[name]
 
 
 _OPTIONAL_VALUES = {"--oasst": ("auto", {"sft", "dpo", "auto"}), "--quality": ("heuristics", None)}
@@ -139,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     code: int | None = None
     try:
-        args = _parser().parse_args(_bare_optional_values(sys.argv[1:] if argv is None else argv))
+        words = _bare_optional_values(sys.argv[1:] if argv is None else argv)
+        args = _parser(words).parse_args(words)
         signals.unblock()  # after parsing, so that a signal held until now names the command
         code = _dispatch(args)
     except KeyboardInterrupt:
@@ -155,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 def _interrupted_message(args: argparse.Namespace | None) -> str:
     """The command's own ``interrupted_message(args)`` (``grasp run``: how to resume), else
     a plain line (also when the signal came before the arguments were parsed)."""
-    module = _commands().get(args.command) if args is not None else None
+    module = _command(args.command) if args is not None else None
     message = getattr(module, "interrupted_message", None)
     return str(message(args)) if message is not None else "grasp: interrupted"
 
@@ -172,7 +207,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command in _SERVERS or args.command not in COMMANDS:
         _collector.resume()
     try:
-        code: int = _commands()[args.command].run_command(args)
+        code: int = _command(args.command).run_command(args)
         return code
     except GraspError as exc:
         if args.debug:

@@ -1,5 +1,6 @@
-"""``grasp run`` reads the installed packages' entry points once: the scan that finds the
-commands other packages add is the one the run's plugin lookups reuse."""
+"""``grasp run`` scans no installed package's entry points: it does not look up the commands
+other packages add (it names a built-in command), and its plugins are GraSP's own; a command
+another package adds is still found, with one scan."""
 
 from __future__ import annotations
 
@@ -38,11 +39,32 @@ def scans(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     app._commands.cache_clear()
 
 
-def test_grasp_run_scans_the_entry_points_once(scans: list[dict[str, Any]], tmp_path: Path) -> None:
-    """Finding ``grasp studio``, then the run's node type, source and sink: one scan."""
+def test_grasp_run_scans_no_entry_points(scans: list[dict[str, Any]], tmp_path: Path) -> None:
+    """A run of built-in plugins scans nothing (global options before the command too);
+    finding ``grasp studio`` afterwards scans once."""
     rows = "".join(json.dumps({"id": f"r{i}"}) + "\n" for i in range(2))
     task = write_task(tmp_path, copy_task_yaml(), {"data.jsonl": rows, "steps.py": STEP})
-    assert main(["run", str(task), "--quiet"]) == 0
+    assert main(["--log-format", "json", "run", str(task), "--quiet"]) == 0
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 2
+    assert scans == []
     assert "studio" in app._commands()
     assert scans == [{}]
+
+
+@pytest.mark.parametrize(
+    ("argv", "word"),
+    [
+        (["run", "task.yaml"], "run"),
+        (["--debug", "--log-format", "json", "validate", "run"], "validate"),
+        (["--log-format=console", "studio", "--port", "0"], "studio"),
+        (["--help"], None),
+    ],
+)
+def test_the_command_is_the_first_word_not_an_option_or_its_value(
+    argv: list[str], word: str | None
+) -> None:
+    """The word naming the command skips options and the value of ``--log-format``; only a
+    built-in command word spares the lookup of the commands other packages add."""
+    assert app._command_word(argv) == word
+    expected = app.COMMANDS if word in app.COMMANDS else app._commands()
+    assert app._commands_for(argv) is expected
