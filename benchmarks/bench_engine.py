@@ -19,11 +19,12 @@ in the order requests reach it, so every row meets the same latencies, and ``× 
 compares it with the floor of exactly those (``bench_floor.mock_floor``; ``× floor`` is
 against the mean over seeds, which one run's draw can miss by ±10% at concurrency 256). The
 first row is the cold run: with ``--fresh-process`` it is a new interpreter, timed from its
-first line (imports included), as ``grasp run`` is; without it, this process's first run. The
-new interpreter reuses compiled bytecode from a folder of the benchmark's own (compiled by an
-untimed run first), as an installed GraSP has it, even where ``PYTHONDONTWRITEBYTECODE`` is
-set (this repository's development environment): otherwise it would compile every module of
-GraSP again, about 0.2 s that no installed copy pays (``bench_coldstart.py --no-bytecode``).
+first line (imports included), as ``grasp run`` is; without it, this process's first run
+(which imports the node types, their clients, the sources and sinks). Both read compiled
+bytecode from a folder of the benchmark's own (compiled by an untimed run first), as an
+installed GraSP has it, even where ``PYTHONDONTWRITEBYTECODE`` is set (this repository's
+development environment): otherwise they would compile GraSP's modules again, about 0.15-0.2 s
+that no installed copy pays (``bench_coldstart.py --no-bytecode``).
 """
 
 from __future__ import annotations
@@ -168,6 +169,17 @@ def compile_fresh(children: Children) -> None:
         fresh_run(prepare(Path(tmp), 10, 64), url, None, children)
 
 
+def read_installed_bytecode(children: Children) -> None:
+    """Make this process import GraSP's modules as an installed copy does: from bytecode
+    (and with the field docstrings' cache), compiled by one untimed run in a new interpreter
+    (:func:`compile_fresh`) into ``children``'s folder, which this process then reads
+    (``sys.pycache_prefix``). Without it, where ``PYTHONDONTWRITEBYTECODE`` is set (this
+    repository's development environment), a first run in this process would compile every
+    module it imports from its source, about 0.15 s that no installed copy pays."""
+    compile_fresh(children)
+    sys.pycache_prefix = children.pycache
+
+
 def in_process_run(
     task: Path, url: str, slots: int | None
 ) -> tuple[float, float, dict[str, float]]:
@@ -213,9 +225,9 @@ def main() -> None:
     latency = f"lognormal:{args.median}:{args.sigma}"
     bytecode = tempfile.TemporaryDirectory()  # the fresh run's, as installing compiles it
     children = Children(str(Path(bytecode.name) / "pycache"))
+    read_installed_bytecode(children)
     if args.fresh_process:
         fixed_cost(runs=0)  # this process's runs are warm ones: warm it up first
-        compile_fresh(children)
     for index, (transport, window) in enumerate(configs):
         seeded = mock_process(latency, "--seed", str(args.seed))
         with seeded as url, tempfile.TemporaryDirectory() as tmp:

@@ -6,7 +6,8 @@ latencies), through the fast lane's plain-http client. On one clock (``time.mono
 same across processes) it records, for each record's first call: when it was handed to the
 transport, when its connection was opened, when its bytes were written, when the mock read
 them and answered, and when the reply was read back. It prints the quantiles of each step for
-the first wave (``--concurrency`` calls) and where each run's wall went.
+the first wave (``--concurrency`` calls) and where each run's wall went. The cold run reads
+GraSP's modules from compiled bytecode, as an installed copy does (see ``bench_engine.py``).
 
     python benchmarks/bench_first_wave.py [--median 0.5] [--concurrency 256] [--records 1000]
 """
@@ -187,10 +188,13 @@ def main() -> None:
         return
     client: Events = []
     trace_client(client)
-    from bench_engine import prepare  # type: ignore[import-not-found]
+    from bench_coldstart import Children  # type: ignore[import-not-found]
+    from bench_engine import prepare, read_installed_bytecode  # type: ignore[import-not-found]
     from bench_floor import mock_floor  # type: ignore[import-not-found]
     from grasp_core import RunOptions, run_task
 
+    bytecode = tempfile.TemporaryDirectory()  # the cold run imports as an installed copy does
+    read_installed_bytecode(Children(str(Path(bytecode.name) / "pycache")))
     latency = f"lognormal:{args.median}:{args.sigma}"
     served = mock_floor(
         args.records, args.concurrency, args.median, sigma=args.sigma, seed=args.seed

@@ -79,9 +79,17 @@ class Seconds:
             self.append(value)
 
     def merge(self, other: Seconds) -> None:
-        """Add ``other``'s values to these."""
-        if other._values is not None:
-            self.extend(other._values)
+        """Add ``other``'s values to these (a summary merges every node's stores, each time
+        the progress file is written: exact stores are joined in one ``extend``)."""
+        values = other._values
+        if values is not None:
+            if self._values is not None and len(self._values) + len(values) <= EXACT_LIMIT:
+                self._values.extend(values)
+                if values:
+                    self._largest = max(self._largest, max(values))
+                self._sum = sum(values, self._sum)  # the same additions, in the same order
+                return
+            self.extend(values)
             return
         assert other._sketch is not None
         if self._values is not None:
