@@ -24,7 +24,7 @@ HTTP_CLIENTS = ("aiohttp", "httpx")
 TASK = """
 data_config:
   source: {type: disk, file_path: data.jsonl}
-  sink: {type: jsonl, file_path: out.jsonl}
+  sink: {type: jsonl, file_path: out.jsonl, ordered: true}
 graph_config:
   nodes:
     first:

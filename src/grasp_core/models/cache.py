@@ -79,6 +79,8 @@ _FLUSH_BYTES = 1 << 16
 """A writer's buffer is written to its segment once it holds this much."""
 _FLUSH_SECONDS = 1.0
 """... or when its oldest line has waited this long (checked at each store)."""
+_clock = time.monotonic
+"""The buffer's clock (a test sets its own)."""
 
 _ENCODE = compact_encoder(ensure_ascii=False)
 _DECODER = json.JSONDecoder()
@@ -239,7 +241,7 @@ class ResponseCache:
         self._own_entries[key] = (self._own_size + HEAD) << 32 | len(payload)
         self._own_size += len(line)
         pending = self._pending
-        now = time.monotonic()
+        now = _clock()
         if not pending:
             self._pending_since = now
         pending += line

@@ -48,7 +48,7 @@ def test_a_reply_stored_a_second_after_the_oldest_waiting_writes_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1000.0]
-    monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(cache_module, "_clock", lambda: now[0])
     cache = ResponseCache(tmp_path).open()
     cache.put(KEY.format(1), {"text": "one"})
     now[0] += 0.5

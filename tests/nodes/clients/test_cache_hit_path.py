@@ -17,7 +17,7 @@ from tests.conftest import write_task
 TASK = """
 data_config:
   source: {type: disk, file_path: data.jsonl}
-  sink: {type: jsonl, file_path: out.jsonl}
+  sink: {type: jsonl, file_path: out.jsonl, ordered: true}  # the same bytes each run
 graph_config:
   nodes:
     answer:

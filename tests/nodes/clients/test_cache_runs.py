@@ -19,7 +19,7 @@ from tests.core.cli.test_cli import grasp
 CHAIN = """
 data_config:
   source: {{type: disk, file_path: data.jsonl}}
-  sink: {{type: jsonl, file_path: out.jsonl}}
+  sink: {{type: jsonl, file_path: out.jsonl, ordered: true}}
 graph_config:
   nodes:
     first:
