@@ -8,11 +8,12 @@ costs a run that misses everything. Every figure is a ratio or a rate measured i
 - lookup: ``client.chat`` answered from the cache vs sent over the fast lane to a zero-latency
   mock server in another process → microseconds of this process per call, and the ratio.
 - all-miss: the CPU a missed lookup and its store add to a fast-lane call; and the same run
-  with the cache on (an empty folder each time) and off, alternated, median wall times →
-  overhead in %, at zero latency (CPU-bound: the worst case, where the cache's CPU is all
-  of its cost) and at a median latency of 50 ms (a run as runs are, waiting on the model).
-  Wall times of seconds-long runs swing more than 5% on a loaded machine: read the CPU
-  figure first.
+  with the cache on (an empty folder each time), off, and off again, alternated → median
+  wall times, and the overhead in % as the median and range of the ratios of neighbouring
+  runs, at zero latency (CPU-bound: the worst case, where the cache's CPU is all of its
+  cost) and at a median latency of 50 ms (a run as runs are, waiting on the model). The
+  off / off-again pairs state the noise: one pair of seconds-long runs swings more than 5%
+  on this machine, so a figure inside that range says nothing.
 - open: a folder of 200,000 replies (about 500 bytes each, in 4 segments) opened with each
   segment's index (mapped), and without (each segment read and scanned, as before indexes; the
   benchmark holds the segments' locks, as live writers would, so the open does not index
@@ -26,7 +27,9 @@ costs a run that misses everything. Every figure is a ratio or a rate measured i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fcntl
+import gc
 import hashlib
 import os
 import statistics
@@ -115,19 +118,52 @@ LATENCY_BOUND = "lognormal:0.05:0.5"
 """The mock's latency for the all-miss run as runs are (median 50 ms, concurrency 64)."""
 
 
-def all_miss_overhead(url: str, records: int, repeats: int) -> tuple[float, float]:
-    """Median wall seconds of a run with an empty cache, and with the cache off."""
-    walls: dict[bool, list[float]] = {True: [], False: []}
+@dataclasses.dataclass(frozen=True)
+class Overhead:
+    """Alternated runs with an empty cache (on), with the cache off, and off again (the A/A
+    pair, whose spread is the noise a single pair of runs carries on this machine)."""
+
+    on: float
+    """Median wall seconds, cache on."""
+    off: float
+    """Median wall seconds, cache off."""
+    paired: tuple[float, float, float]
+    """on / off of each pair of neighbouring runs: median, least, most."""
+    noise: tuple[float, float, float]
+    """off / off again, the same way."""
+
+
+def _spread(ratios: list[float]) -> tuple[float, float, float]:
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def _percent(spread: tuple[float, float, float]) -> str:
+    """A spread of ratios as the change in %: the median, then the range."""
+    median, low, high = ((ratio - 1) * 100 for ratio in spread)
+    return f"{median:+.1f} % ({low:+.0f} to {high:+.0f})"
+
+
+def all_miss_overhead(url: str, records: int, repeats: int) -> Overhead:
+    """Wall seconds of runs with an empty cache, with the cache off, and off again,
+    alternated (the collector emptied before each, so none inherits another's garbage)."""
+    walls: dict[str, list[float]] = {"on": [], "off": [], "again": []}
     for _ in range(repeats):
-        for cache in (True, False):
+        for name in walls:
             with tempfile.TemporaryDirectory() as tmp:
                 task = prepare(Path(tmp), records, 64)
-                options = RunOptions(mock=url, cache=cache, cache_dir=Path(tmp) / "cache")
+                options = RunOptions(mock=url, cache=name == "on", cache_dir=Path(tmp) / "cache")
+                gc.collect()
                 started = time.perf_counter()
                 result = run_task(task, options)
-                walls[cache].append(time.perf_counter() - started)
+                walls[name].append(time.perf_counter() - started)
             assert result.done == records
-    return statistics.median(walls[True]), statistics.median(walls[False])
+    on, off, again = walls["on"], walls["off"], walls["again"]
+    return Overhead(
+        on=statistics.median(on),
+        off=statistics.median(off),
+        paired=_spread([a / b for a, b in zip(on, off, strict=True)]),
+        noise=_spread([a / b for a, b in zip(again, off, strict=True)]),
+    )
 
 
 def _open_cpu(directory: Path) -> float:
@@ -179,9 +215,9 @@ def main() -> None:
     with mock_process("0") as url:
         cold, warm, warm_cpu, start_up = rerun_rate(url, args.records)
         miss, hit, call = lookup_vs_call(url, args.calls)
-        on, off = all_miss_overhead(url, args.records, args.repeats)
+        zero = all_miss_overhead(url, args.records, args.repeats)
     with mock_process(LATENCY_BOUND) as url:  # a run as runs are: waiting on the model
-        on_50, off_50 = all_miss_overhead(url, args.records, args.repeats)
+        bound = all_miss_overhead(url, args.records, args.repeats)
     rows = [
         (f"first run, {args.records} records × 2 llm calls (all miss)", f"{cold:,.0f} rec/s"),
         ("rerun answered from the cache (all hit)", f"{warm:,.0f} rec/s"),
@@ -201,22 +237,24 @@ def main() -> None:
         ("lookup / fast-lane call", f"{hit / call:.2f}×"),
         ("client.chat missing the cache (call + key + store)", f"{miss * 1e6:,.0f} µs CPU"),
         ("CPU a miss adds to a fast-lane call", f"{(miss / call - 1) * 100:+.1f} %"),
-        ("all-miss run, zero latency, cache on (median wall)", f"{on:.3f} s"),
-        ("same run, cache off (median wall)", f"{off:.3f} s"),
-        ("cache overhead, all miss, zero latency (CPU-bound)", f"{(on / off - 1) * 100:+.1f} %"),
-        ("all-miss run, 50 ms latency, cache on (median wall)", f"{on_50:.3f} s"),
-        ("same run, cache off (median wall)", f"{off_50:.3f} s"),
-        ("cache overhead, all miss, 50 ms latency", f"{(on_50 / off_50 - 1) * 100:+.1f} %"),
+        ("all-miss run, zero latency, cache on (median wall)", f"{zero.on:.3f} s"),
+        ("same run, cache off (median wall)", f"{zero.off:.3f} s"),
+        ("cache overhead, all miss, zero latency: paired (range)", _percent(zero.paired)),
+        ("  noise: cache off / off, paired (range)", _percent(zero.noise)),
+        ("all-miss run, 50 ms latency, cache on (median wall)", f"{bound.on:.3f} s"),
+        ("same run, cache off (median wall)", f"{bound.off:.3f} s"),
+        ("cache overhead, all miss, 50 ms latency: paired (range)", _percent(bound.paired)),
+        ("  noise: cache off / off, paired (range)", _percent(bound.noise)),
         (f"open, {args.open_replies:,} replies, scanned (no index)", f"{scanned:.3f} s CPU"),
         ("open, same folder, indexed", f"{indexed:.4f} s CPU"),
         ("open: scanned / indexed", f"{scanned / indexed:,.0f}×"),
         ("first open without indexes (scans, writes them)", f"{indexing:.3f} s CPU"),
     ]
     width = max(len(label) for label, _ in rows)
-    print(f"| {'measure':<{width}} | {'value':>14} |")
-    print(f"|{'-' * (width + 2)}|{'-' * 16}|")
+    print(f"| {'measure':<{width}} | {'value':>22} |")
+    print(f"|{'-' * (width + 2)}|{'-' * 24}|")
     for label, value in rows:
-        print(f"| {label:<{width}} | {value:>14} |")
+        print(f"| {label:<{width}} | {value:>22} |")
 
 
 if __name__ == "__main__":
