@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from grasp_core._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from grasp_core._chunked import decode_chunked
     from grasp_core._json_text import compact_encoder
     from grasp_core.config import GraphConfig, NodeConfig, StrictModel, validate_block
     from grasp_core.config.callables import UserCallable, load_callable
@@ -138,6 +139,7 @@ __all__ = [
     "compile_graph",
     "count_tokens",
     "current_identity",
+    "decode_chunked",
     "embedders",
     "find_unwritable",
     "folder_task_file",
@@ -174,6 +176,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "grasp_core._chunked": ["decode_chunked"],
         "grasp_core._json_text": ["compact_encoder"],
         "grasp_core.config": ["GraphConfig", "NodeConfig", "StrictModel", "validate_block"],
         "grasp_core.config.callables": ["UserCallable", "load_callable"],

@@ -6,15 +6,11 @@ installed package's entry points."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 from grasp_core.mock_server import MockServer
 from tests.conftest import write_task
-from tests.nodes.test_lazy_imports import TASK  # the same 2-call llm chain
+from tests.nodes.test_lazy_imports import TASK, _child  # the same 2-call llm chain
 
 UNUSED = ("tenacity", "grasp_nodes.agent.tools", "grasp_io.sources._csv")
 
@@ -45,18 +41,7 @@ def _task(folder: Path, records: int = 5, marker: str = "") -> Path:
 
 def _run_fresh(task: Path, url: str) -> list[object]:
     """Run ``task`` in a new interpreter; what :data:`RUN` prints."""
-    code = textwrap.dedent(RUN.format(unused=UNUSED))
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(task), url],
-        capture_output=True,
-        text=True,
-        cwd=task.parent,
-        env=dict(os.environ),
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    out: list[object] = json.loads(done.stdout.strip().splitlines()[-1])
+    out: list[object] = json.loads(_child(RUN.format(unused=UNUSED), task.parent, str(task), url))
     return out
 
 

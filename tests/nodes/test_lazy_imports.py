@@ -44,10 +44,11 @@ graph_config:
 """
 
 
-def _child(code: str, cwd: Path = REPO_ROOT) -> str:
-    """Run ``code`` in a fresh interpreter; return its last line of output."""
+def _child(code: str, cwd: Path = REPO_ROOT, *args: str) -> str:
+    """Run ``code`` in a fresh interpreter (``args`` its ``sys.argv[1:]``); return its last
+    line of output."""
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), *args],
         capture_output=True,
         text=True,
         cwd=cwd,

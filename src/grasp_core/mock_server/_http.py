@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from grasp_core._chunked import ChunkedBodyTooLargeError, MalformedChunkError, decode_chunked
 from grasp_core.errors import ConfigError
 
 __all__ = [
@@ -125,34 +126,12 @@ def _parse_head(buffer: bytearray, end: int) -> _Head:
 
 def _parse_chunked(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
     """Decode a chunked body starting at ``start``; None if it is not complete yet."""
-    body = bytearray()
-    pos = start
-    while True:
-        line_end = buffer.find(b"\r\n", pos)
-        if line_end < 0:
-            return None
-        size_text = bytes(buffer[pos:line_end]).split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise _BadRequestError(400, f"malformed chunk size {size_text!r}") from None
-        pos = line_end + 2
-        if size == 0:
-            break
-        if len(body) + size > MAX_BODY_BYTES:
-            raise _BadRequestError(413, "chunked request body is too large")
-        if len(buffer) < pos + size + 2:
-            return None
-        body += buffer[pos : pos + size]
-        pos += size + 2
-    # Skip trailer lines up to the blank line that ends the message.
-    while True:
-        line_end = buffer.find(b"\r\n", pos)
-        if line_end < 0:
-            return None
-        if line_end == pos:
-            return bytes(body), pos + 2
-        pos = line_end + 2
+    try:
+        return decode_chunked(buffer, start, limit=MAX_BODY_BYTES)
+    except MalformedChunkError as exc:
+        raise _BadRequestError(400, str(exc)) from None
+    except ChunkedBodyTooLargeError:
+        raise _BadRequestError(413, "chunked request body is too large") from None
 
 
 def _make_request(head: _Head, body: bytes) -> Request:

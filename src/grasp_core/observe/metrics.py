@@ -306,21 +306,18 @@ class RunMetrics:
     ) -> None:
         """Count one call the response cache answered (``hit``, with the tokens its reply
         cost when first fetched) or did not."""
-        stats = self.model(model)
-        node = self._node_model(model)
+        for stats in (self.model(model), self._node_model(model)):
+            if stats is None:
+                continue
+            if not hit:
+                stats.cache_misses += 1
+                continue
+            stats.cache_hits += 1
+            stats.saved_prompt_tokens += prompt_tokens
+            stats.saved_completion_tokens += completion_tokens
         if not hit:
-            stats.cache_misses += 1
-            if node is not None:
-                node.cache_misses += 1
             self.cache_misses += 1
             return
-        stats.cache_hits += 1
-        stats.saved_prompt_tokens += prompt_tokens
-        stats.saved_completion_tokens += completion_tokens
-        if node is not None:
-            node.cache_hits += 1
-            node.saved_prompt_tokens += prompt_tokens
-            node.saved_completion_tokens += completion_tokens
         self.cache_hits += 1
         price = self.prices.get(model)
         if price is not None:

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from grasp_core.errors import ConfigError, RetryableModelError
+from grasp_core.plugin import decode_chunked
 
 __all__ = ["PlainHttpPool", "Reply", "ResponseError"]
 
@@ -131,31 +132,11 @@ def _coding(headers: dict[str, str]) -> str:
 
 def _chunked(buffer: bytearray, start: int) -> bytes | None:
     """A chunked body from ``start``; None until its last chunk and trailers are in."""
-    body = bytearray()
-    pos = start
-    while True:
-        line_end = buffer.find(b"\r\n", pos)
-        if line_end < 0:
-            return None
-        size_text = bytes(buffer[pos:line_end]).split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise ResponseError(f"malformed chunk size {size_text[:40]!r}") from None
-        pos = line_end + 2
-        if size == 0:
-            break
-        if len(buffer) < pos + size + 2:
-            return None
-        body += buffer[pos : pos + size]
-        pos += size + 2
-    while True:  # trailer lines, up to the blank line that ends the message
-        line_end = buffer.find(b"\r\n", pos)
-        if line_end < 0:
-            return None
-        if line_end == pos:
-            return bytes(body)
-        pos = line_end + 2
+    try:
+        decoded = decode_chunked(buffer, start)
+    except ValueError as exc:
+        raise ResponseError(str(exc)) from None
+    return None if decoded is None else decoded[0]
 
 
 def _decoded(body: bytes, headers: dict[str, str]) -> bytes:
