@@ -10,10 +10,11 @@ costs a run that misses everything. Every figure is a ratio or a rate measured i
 - all-miss: the CPU a missed lookup and its store add to a fast-lane call; and the same run
   with the cache on (an empty folder each time), off, and off again, alternated → median
   wall times, and the overhead in % as the median and range of the ratios of neighbouring
-  runs, at zero latency (CPU-bound: the worst case, where the cache's CPU is all of its
-  cost) and at a median latency of 50 ms (a run as runs are, waiting on the model). The
-  off / off-again pairs state the noise: one pair of seconds-long runs swings more than 5%
-  on this machine, so a figure inside that range says nothing.
+  runs (wall, and this process's CPU), at zero latency (CPU-bound: the worst case, where
+  the cache's CPU is all of its cost) and at a median latency of 50 ms (a run as runs are,
+  waiting on the model). Every run meets a mock of its own started with the same seed, so
+  each waits on the same latencies and the pairs differ only by the cache. The off /
+  off-again pairs state the noise, so a figure inside that range says nothing.
 - open: a folder of 200,000 replies (about 500 bytes each, in 4 segments) opened with each
   segment's index (mapped), and without (each segment read and scanned, as before indexes; the
   benchmark holds the segments' locks, as live writers would, so the open does not index
@@ -131,6 +132,9 @@ class Overhead:
     """on / off of each pair of neighbouring runs: median, least, most."""
     noise: tuple[float, float, float]
     """off / off again, the same way."""
+    cpu_paired: tuple[float, float, float]
+    """The same pairs' ratios of this process's CPU seconds (the mock's are its own)."""
+    cpu_noise: tuple[float, float, float]
 
 
 def _spread(ratios: list[float]) -> tuple[float, float, float]:
@@ -143,19 +147,24 @@ def _percent(spread: tuple[float, float, float]) -> str:
     return f"{median:+.1f} % ({low:+.0f} to {high:+.0f})"
 
 
-def all_miss_overhead(url: str, records: int, repeats: int) -> Overhead:
-    """Wall seconds of runs with an empty cache, with the cache off, and off again,
-    alternated (the collector emptied before each, so none inherits another's garbage)."""
+def all_miss_overhead(latency: str, records: int, repeats: int) -> Overhead:
+    """Wall and CPU seconds of runs with an empty cache, with the cache off, and off again,
+    alternated. Each run meets a mock of its own started with the same seed, so every run
+    waits on the same latencies; the collector is emptied before each, so none inherits
+    another's garbage."""
     walls: dict[str, list[float]] = {"on": [], "off": [], "again": []}
+    cpus: dict[str, list[float]] = {"on": [], "off": [], "again": []}
     for _ in range(repeats):
         for name in walls:
-            with tempfile.TemporaryDirectory() as tmp:
+            seeded = mock_process(latency, "--seed", "0")
+            with seeded as url, tempfile.TemporaryDirectory() as tmp:
                 task = prepare(Path(tmp), records, 64)
                 options = RunOptions(mock=url, cache=name == "on", cache_dir=Path(tmp) / "cache")
                 gc.collect()
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 result = run_task(task, options)
                 walls[name].append(time.perf_counter() - started)
+                cpus[name].append(time.process_time() - cpu)
             assert result.done == records
     on, off, again = walls["on"], walls["off"], walls["again"]
     return Overhead(
@@ -163,6 +172,8 @@ def all_miss_overhead(url: str, records: int, repeats: int) -> Overhead:
         off=statistics.median(off),
         paired=_spread([a / b for a, b in zip(on, off, strict=True)]),
         noise=_spread([a / b for a, b in zip(again, off, strict=True)]),
+        cpu_paired=_spread([a / b for a, b in zip(cpus["on"], cpus["off"], strict=True)]),
+        cpu_noise=_spread([a / b for a, b in zip(cpus["again"], cpus["off"], strict=True)]),
     )
 
 
@@ -215,9 +226,8 @@ def main() -> None:
     with mock_process("0") as url:
         cold, warm, warm_cpu, start_up = rerun_rate(url, args.records)
         miss, hit, call = lookup_vs_call(url, args.calls)
-        zero = all_miss_overhead(url, args.records, args.repeats)
-    with mock_process(LATENCY_BOUND) as url:  # a run as runs are: waiting on the model
-        bound = all_miss_overhead(url, args.records, args.repeats)
+    zero = all_miss_overhead("0", args.records, args.repeats)
+    bound = all_miss_overhead(LATENCY_BOUND, args.records, args.repeats)  # runs as they are
     rows = [
         (f"first run, {args.records} records × 2 llm calls (all miss)", f"{cold:,.0f} rec/s"),
         ("rerun answered from the cache (all hit)", f"{warm:,.0f} rec/s"),
@@ -241,10 +251,14 @@ def main() -> None:
         ("same run, cache off (median wall)", f"{zero.off:.3f} s"),
         ("cache overhead, all miss, zero latency: paired (range)", _percent(zero.paired)),
         ("  noise: cache off / off, paired (range)", _percent(zero.noise)),
+        ("  the same pairs' CPU (range)", _percent(zero.cpu_paired)),
+        ("  noise: the off / off pairs' CPU (range)", _percent(zero.cpu_noise)),
         ("all-miss run, 50 ms latency, cache on (median wall)", f"{bound.on:.3f} s"),
         ("same run, cache off (median wall)", f"{bound.off:.3f} s"),
         ("cache overhead, all miss, 50 ms latency: paired (range)", _percent(bound.paired)),
         ("  noise: cache off / off, paired (range)", _percent(bound.noise)),
+        ("  the same pairs' CPU (range)", _percent(bound.cpu_paired)),
+        ("  noise: the off / off pairs' CPU (range)", _percent(bound.cpu_noise)),
         (f"open, {args.open_replies:,} replies, scanned (no index)", f"{scanned:.3f} s CPU"),
         ("open, same folder, indexed", f"{indexed:.4f} s CPU"),
         ("open: scanned / indexed", f"{scanned / indexed:,.0f}×"),
