@@ -20,6 +20,7 @@ import http
 import ipaddress
 import json
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -56,6 +57,9 @@ class Request:
     """Header names are lowercased; for a repeated header the last value wins."""
     body: bytes
     keep_alive: bool
+    received: float | None = None
+    """When the request was read whole (``time.monotonic``): a drawn latency counts from
+    then, so the mock's own parsing and logging are part of it, as a server's are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,8 @@ def _parse_chunked(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
 def _make_request(head: _Head, body: bytes) -> Request:
     split = urlsplit(head.target)
     query = dict(parse_qsl(split.query, keep_blank_values=True))
-    return Request(head.method, unquote(split.path), query, head.headers, body, head.keep_alive)
+    path = unquote(split.path)
+    return Request(head.method, path, query, head.headers, body, head.keep_alive, time.monotonic())
 
 
 def _status_line(status: int) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import time
 
+import anyio
 import httpx
 import pytest
 
 from grasp_core.mock_server import FAULT_KINDS, Latency, MockServer
+from grasp_core.mock_server._http import Request, Response
 from tests.core.mock_server.helpers import CHAT, chat, content_of, user
 
 
@@ -108,6 +110,27 @@ def test_latency_model_and_marker_delay_answers() -> None:
         started = time.perf_counter()
         chat(c, "normal")
         assert time.perf_counter() - started >= 2.0
+
+
+@pytest.mark.anyio
+async def test_latency_counts_from_when_the_request_arrived() -> None:
+    """A drawn latency is the time from the request's arrival to its answer: the time spent
+    since it arrived (the mock's own parsing and logging, or a wait) is part of it, so a
+    request that arrived a latency ago is answered at once, and one that just arrived waits."""
+    server = MockServer(latency=Latency.fixed(60.0))
+    body = json.dumps({"model": "mock-model", "messages": user("hi")}).encode()
+
+    def arrived(seconds_ago: float) -> Request:
+        headers = {"content-type": "application/json"}
+        return Request("POST", CHAT, {}, headers, body, True, time.monotonic() - seconds_ago)
+
+    with anyio.fail_after(30):  # half the latency: only a request not kept waiting is back
+        answer = await server._handle(arrived(61.0))
+    assert isinstance(answer, Response)
+    assert answer.status == 200
+    assert json.loads(answer.body)["choices"][0]["message"]["content"] == "hi"
+    with pytest.raises(TimeoutError), anyio.fail_after(0.5):
+        await server._handle(arrived(0.0))
 
 
 def test_latency_parse_accepts_documented_forms() -> None:
