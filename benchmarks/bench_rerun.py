@@ -11,7 +11,14 @@ measured against the code before it under the same load, and the CPU ratio of ea
 back-to-back pair is printed too (their median holds when the machine's speed drifts).
 ``--profile`` prints a cProfile (in CPU time) of one rerun instead.
 
+``--instructions`` also counts the rerun's instructions with valgrind's callgrind (two
+children: one rerunning every record, one rerunning 10; the difference over the records
+between is the per-record figure, the same on any load), and divides the best rerun's CPU
+into them: the instructions a CPU second of this machine ran, which tells a slow hour of
+the machine (a rate below its usual) from a change that costs more instructions.
+
     python benchmarks/bench_rerun.py [--records 1000] [--repeat 5] [--before OTHER/src]
+        [--instructions]
     python benchmarks/bench_rerun.py --profile   (top entries; saved as $TMPDIR/grasp_rerun.prof)
 """
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +45,7 @@ from grasp_core import RunOptions, run_task
 task, cache, url, records, profile = (
     Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 )
+limit = int(sys.argv[6]) if len(sys.argv) > 6 else None
 
 def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -52,11 +61,11 @@ start_up = cpu() - start
 start, wall = cpu(), time.perf_counter()
 if profiler is not None:
     profiler.enable()
-result = run_task(task, RunOptions(mock=url, cache_dir=cache, overwrite=True))
+result = run_task(task, RunOptions(mock=url, cache_dir=cache, overwrite=True, num_records=limit))
 if profiler is not None:
     profiler.disable()
 whole, wall = cpu() - start, time.perf_counter() - wall
-assert small.done == 10 and result.done == records, (small.done, result.done)
+assert small.done == 10 and result.done == (limit or records), (small.done, result.done)
 assert result.metrics["totals"]["model_calls"] == 0, result.metrics["totals"]
 if profiler is not None:
     profiler.dump_stats(Path(tempfile.gettempdir()) / "grasp_rerun.prof")
@@ -88,6 +97,25 @@ def rerun(
     return out
 
 
+def instructions(task: Path, cache: Path, url: str, records: int, limit: int) -> int:
+    """Instructions a child rerunning ``limit`` of the ``records`` executes (its 10-record
+    reruns and start-up included), counted by callgrind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        child = [sys.executable, "-c", CHILD, str(task), str(cache), url, str(records), "0"]
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *child, str(limit)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+            cwd=task.parent,
+        )
+        for line in out.read_text().splitlines():
+            if line.startswith("summary:"):
+                return int(line.split()[1])
+    raise RuntimeError("callgrind wrote no summary")
+
+
 def main() -> None:
     from _mock_process import mock_process  # type: ignore[import-not-found]
     from bench_engine import prepare  # type: ignore[import-not-found]
@@ -98,7 +126,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="reruns; the least CPU counts")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one rerun")
     parser.add_argument("--before", metavar="SRC", help="alternate with this copy of src/")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions with callgrind too"
+    )
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind (apt-get install valgrind)")
     with tempfile.TemporaryDirectory() as tmp, mock_process("0") as url:
         task = prepare(Path(tmp), args.records, 64)
         cache = Path(tmp) / "cache"
@@ -111,6 +144,12 @@ def main() -> None:
         for _ in range(args.repeat):
             for src in sources:
                 runs[src].append(rerun(task, cache, url, args.records, False, src))
+        counted = None
+        if args.instructions:
+            every = instructions(task, cache, url, args.records, args.records)
+            counted = (every - instructions(task, cache, url, args.records, 10)) / (
+                args.records - 10
+            )
     header = " | ".join("before" if src else "this tree" for src in sources)
     print(f"| rerun of {args.records} records (all hit), least CPU of {args.repeat} | {header} |")
     print("|---|" + "---|" * len(sources))
@@ -128,6 +167,11 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(cell(best[src]) for src in sources) + " |")
     walls = " | ".join(f"{args.records / min(r['wall'] for r in runs[s]):,.0f}" for s in sources)
     print(f"| records/s (wall, best) | {walls} |")
+    if counted is not None:
+        mine = best[None]
+        rate = counted / ((mine["whole"] - mine["start_up"]) / (args.records - 10))
+        print(f"| per-record work, instructions (callgrind) | {counted:,.0f} |")
+        print(f"| this machine's rate in the best rerun | {rate / 1e9:.2f} G instructions/CPU s |")
     if args.before is not None:
         _print_paired(runs[args.before], runs[None])
 
