@@ -61,6 +61,10 @@ class Request:
     """When the request was read whole (``time.monotonic``): a drawn latency counts from
     then, so the mock's own parsing and logging are part of it, as a server's are."""
 
+    def waited(self) -> float:
+        """Seconds since the request was read whole (0 when not known)."""
+        return 0.0 if self.received is None else time.monotonic() - self.received
+
 
 @dataclass(frozen=True, slots=True)
 class Response:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import random
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -385,8 +384,7 @@ class MockServer:
         status = None if fault == "drop" else _FAULT_STATUS.get(fault or "", 200)
         # Logged now rather than when answered, so a request its client gave up on still shows.
         self._log.record(request.path, model, key, status, fault, messages, request=request)
-        if request.received is not None:  # the time since the request arrived is spent
-            delay -= time.monotonic() - request.received
+        delay -= request.waited()  # a latency counts from the request's arrival
         if delay > 0:
             await self._log.wait(delay)
         if fault == "drop":
