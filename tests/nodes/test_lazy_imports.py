@@ -156,7 +156,8 @@ def test_a_run_imports_only_what_it_uses_and_builds_config_models_on_first_use(
     tmp_path: Path, mock_server: MockServer
 ) -> None:
     """A run of the llm task in a fresh interpreter writes every record, yet imports no
-    httpx (the media fetcher imports it at its first download) and not
+    httpx (the media fetcher imports it at its first download), not ``grasp_io.media`` (its
+    prompts are text: the media source is made at its first use) and not
     ``grasp_core.postprocess`` (the task has no steps); pydantic's own docstring reader is
     never called (config models read theirs once per file), and a config model the task
     does not use is never built."""
@@ -173,7 +174,8 @@ def test_a_run_imports_only_what_it_uses_and_builds_config_models_on_first_use(
         from grasp_core import RunOptions, run_task
         result = run_task(Path({str(task)!r}), RunOptions(mock={mock_server.url!r}, cache=False))
         from grasp_core.config.quality import DataQualityConfig
-        loaded = sorted(m for m in ("httpx", "grasp_core.postprocess") if m in sys.modules)
+        unused = ("httpx", "grasp_io.media", "grasp_core.postprocess")
+        loaded = sorted(m for m in unused if m in sys.modules)
         print(json.dumps([result.done, loaded, len(read), DataQualityConfig.__pydantic_complete__]))
     """
     done, loaded, pydantic_reads, built = json.loads(_child(code, cwd=folder))
@@ -186,7 +188,7 @@ def test_a_run_imports_only_what_it_uses_and_builds_config_models_on_first_use(
 
 
 def test_importing_the_media_resolver_imports_no_http_client() -> None:
-    """``grasp_io.media`` (the ``grasp.media`` entry point every llm node loads) imports
-    no httpx until a remote download starts."""
+    """``grasp_io.media`` (the ``grasp.media`` entry point an llm node loads at its first
+    media value) imports no httpx until a remote download starts."""
     code = "import grasp_io.media\n" + _loaded(HTTP_CLIENTS)
     assert json.loads(_child(code)) == []

@@ -19,9 +19,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from grasp_core import plugin
 from grasp_core.errors import ConfigError, NodeError, RecordError
 from grasp_core.plugin import MISSING, BuildEnv, StrictModel, lookup
+from grasp_nodes.prompting.media_source import SourceOnFirstUse
 from grasp_nodes.prompting.templates import NO_FIELD, TEXT_TYPES, Template
 
 __all__ = [
@@ -90,8 +90,9 @@ class MediaContext:
 
 
 def media_context(env: BuildEnv, options: MediaOptions, model_name: str) -> MediaContext:
-    """The media context for a node calling ``model_name`` (audio style chosen by route)."""
-    source: MediaSource = plugin.media.get("default")(env)
+    """The media context for a node calling ``model_name`` (audio style chosen by route);
+    its source is made at its first use."""
+    source: MediaSource = SourceOnFirstUse(env)
     audio: AudioPart
     if options.audio_part != "auto":
         audio = options.audio_part
