@@ -368,7 +368,7 @@ async def _finalize(sinks: dict[str, Sink], failures: Sink) -> dict[str, list[Pa
 
 async def close_shared(env: BuildEnv) -> None:
     """Close what nodes share (model clients and their HTTP sessions), whatever happened."""
-    for obj in env.shared.values():
+    for obj in list(env.shared.values()):  # a copy: sources add theirs on first use
         close = getattr(obj, "aclose", None)
         if close is not None:
             with anyio.CancelScope(shield=True):
