@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import Field
 
 from grasp_core.errors import ConfigError, NodeError, RecordError
 from grasp_core.plugin import MISSING, BuildEnv, StrictModel, lookup
-from grasp_nodes.prompting.media_source import SourceOnFirstUse
+from grasp_nodes.prompting.media_source import EncodedMedia, MediaSource, SourceOnFirstUse
 from grasp_nodes.prompting.templates import NO_FIELD, TEXT_TYPES, Template
 
 __all__ = [
@@ -52,32 +52,6 @@ class MediaOptions(StrictModel):
     """Largest media value in bytes, after encoding; downloads stop reading past it."""
     fetch_timeout: float = Field(default=30.0, gt=0)
     """Seconds an `http(s)` download may take in all (connect, headers and body)."""
-
-
-class EncodedMedia(Protocol):
-    """One encoded media value (``grasp_io.media.Media``)."""
-
-    @property
-    def mime(self) -> str: ...
-
-    @property
-    def data(self) -> bytes: ...
-
-    def data_url(self) -> str: ...
-
-    def base64(self) -> str: ...
-
-    def as_wav(self) -> EncodedMedia: ...
-
-
-class MediaSource(Protocol):
-    """Turns record values into media (``grasp_io.media.MediaResolver``)."""
-
-    def is_media(self, value: Any) -> bool: ...
-
-    async def resolve(self, value: Any, *, max_bytes: int, fetch_timeout: float) -> EncodedMedia:
-        """Encode ``value``; raise ``RecordError`` when it cannot be."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
