@@ -1,10 +1,14 @@
-"""The ``grasp`` console script: stop signals handled before anything else is imported.
+"""The ``grasp`` console script: stop signals held back before anything else is imported.
 
 ``main`` installs the CLI's own handlers on its first line, but importing the CLI takes tens
 of milliseconds; a SIGINT or SIGTERM in that window would end the process with no message
 (SIGTERM) or a traceback (SIGINT). This module, imported with nothing but the standard
-library and ``grasp_core``'s light package root, covers that window too: the interpreter's
-own start-up is all that is left.
+library and ``grasp_core``'s light package root, blocks both signals through that window:
+``main`` unblocks them once its handlers are in and the command is parsed (as for a launcher
+that started it with them blocked), so a signal sent meanwhile ends the command with exit
+code 130 and the message that names it. Blocked, not raised: an exception raised inside an
+import may land in an extension module's initialisation, which turns it into another error
+(see :mod:`grasp_core._stop_later`). The interpreter's own start-up is all that is left.
 
 After an interrupted command the process ends with ``os._exit``: user code blocked in a
 worker thread (a lambda stuck on I/O) would otherwise keep the interpreter waiting for it
@@ -17,36 +21,20 @@ import contextlib
 import os
 import signal
 import sys
-from types import FrameType
 
 from grasp_core import _collector
 
 __all__ = ["run"]
 
-_INTERRUPTED_EARLY = 130
-"""``grasp_core.cli.options.EXIT_INTERRUPTED``, for a stop before that module is loaded."""
-
-
-class EarlyStop(KeyboardInterrupt):
-    """A stop signal during start-up (a subclass: see ``grasp_core.cli.signals.StopSignal``)."""
-
-
-def _early_stop(signum: int, _frame: FrameType | None) -> None:
-    raise EarlyStop(signal.Signals(signum).name)
-
 
 def run() -> None:
     """Run the ``grasp`` command line and exit with its code."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _early_stop)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     _collector.pause()  # until the run's engine starts: see grasp_core._collector
-    try:
-        from grasp_core.cli import main
-        from grasp_core.cli.options import EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        print("grasp: interrupted", file=sys.stderr)
-        sys.exit(_INTERRUPTED_EARLY)
-    code = main()
+    from grasp_core.cli import main
+    from grasp_core.cli.options import EXIT_INTERRUPTED
+
+    code = main()  # unblocks the signals (grasp_core.cli.signals.unblock)
     if code == EXIT_INTERRUPTED:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):  # closed, or a reader gone

@@ -4,8 +4,10 @@ Either one raises ``KeyboardInterrupt``, which ``main`` reports in one line with
 (``grasp run`` adds the command that resumes): SIGTERM no longer kills the process silently
 (its default action), and neither prints a traceback. While a run executes, ``grasp run``
 hands the signals to the run, which stops cleanly (``grasp_core.runs.signals``) and puts
-these handlers back at its end. Only imports of the standard library: this module is loaded
-before anything heavy, so a signal during start-up already finds its handler.
+these handlers back at its end. A signal that lands in an import, in pydantic or in asyncio
+making its loop is raised once that code is done (:mod:`grasp_core._stop_later`). Only
+imports of the standard library and that module: this module is loaded before anything
+heavy, so a signal during start-up already finds its handler.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import sys
 import threading
 from types import FrameType
 from typing import Any
+
+from grasp_core._stop_later import sent_again_later
 
 __all__ = ["Handlers", "StopSignal", "ignore", "interrupt", "restore", "unblock"]
 
@@ -85,7 +89,9 @@ class StopSignal(KeyboardInterrupt):
     then exits by SIGINT, ignoring the exit code, even after ``main`` caught it."""
 
 
-def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    if sent_again_later(signum, frame):  # see grasp_core._stop_later
+        return
     raise StopSignal(signal.Signals(signum).name)
 
 
