@@ -30,7 +30,7 @@ __all__ = ["GIVE_UP_S", "RETRY_S", "sent_again_later"]
 
 RETRY_S = 0.01
 """Seconds until a signal held back is sent again."""
-GIVE_UP_S = 5.0
+GIVE_UP_S = 1.0
 """Seconds a signal may be held back in all; past that it is raised where it lands."""
 _STALE_S = 1.0
 """A hold whose last signal is older than this is over (its signal reached another handler)."""
