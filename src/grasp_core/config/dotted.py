@@ -35,6 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from grasp_core.errors import PluginError
+from grasp_core.signal_exits import calls_user_code
 
 __all__ = ["CODE_ROOT_ENV", "resolve_dotted", "task_code_refused", "task_code_refused_here"]
 
@@ -137,6 +138,11 @@ def _import_from(module_name: str, base_dir: Path | None) -> ModuleType:
     if module_file is not None and Path(module_file).resolve().is_relative_to(folder):
         _FROM_TASK_FOLDER[top] = folder
     return module
+
+
+# A task module that blocks while it is imported (a connection that hangs at import) must
+# not leave a run deaf to Ctrl-C: a stop signal landing in it interrupts the import.
+calls_user_code(_import_from.__code__)
 
 
 def _local_candidate(module_name: str, base_dir: Path) -> bool:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from grasp_core._stop_later import sent_again_later
 from grasp_core.logs import get_logger
 from grasp_core.signal_exits import user_code_blocks_the_main_thread
 
@@ -61,9 +62,10 @@ class StopSignals:
     def _note(self, signum: int, frame: FrameType | None) -> None:
         if self.received is None:
             self.received = int(signum)
-        if user_code_blocks_the_main_thread(frame):
+        if user_code_blocks_the_main_thread(frame) and not sent_again_later(signum, frame):
             # the loop cannot poll the note until this call returns: interrupt it, and the
-            # node stops the run as user code's KeyboardInterrupt does (its record is left)
+            # node stops the run as user code's KeyboardInterrupt does (its record is left);
+            # not inside an import or pydantic, which would garble it (grasp_core._stop_later)
             raise KeyboardInterrupt
 
     async def stop_engine(self, engine: Engine) -> None:

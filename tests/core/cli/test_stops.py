@@ -207,3 +207,50 @@ def test_a_stop_interrupts_a_plain_function_that_blocks_the_event_loop(
     resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert output_ids(tmp_path / "out.jsonl") == ALL_IDS
+
+
+BLOCKED_IMPORT_STEPS = """
+import os
+import time
+from pathlib import Path
+
+if os.environ.get("HOLD"):  # a connection that hangs while the module is imported
+    (Path(__file__).parent / "blocking").write_text("x")
+    time.sleep(3600)
+
+
+def copy(state):
+    return state["id"]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_interrupts_a_task_module_that_blocks_while_imported(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """The run imports the task's module as it compiles the graph; one that never finishes
+    importing is interrupted by Ctrl-C or SIGTERM (it used to be noted and never acted on:
+    only SIGKILL ended the process). Exit 130 with the resume command; --resume writes every
+    record once."""
+    task = make_task(tmp_path, BLOCKED_IMPORT_STEPS)
+    process = start_held_run(task)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "blocking").is_file():
+            assert process.poll() is None, process.communicate()[1].decode()
+            assert time.monotonic() < deadline, "the task module was never imported"
+            time.sleep(0.01)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    text = stderr.decode()
+    assert process.returncode == EXIT_INTERRUPTED, text
+    assert "Traceback" not in text
+    assert f"grasp run {task} --resume" in text
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--quiet", "--resume"]
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_ids(tmp_path / "out.jsonl") == ALL_IDS
