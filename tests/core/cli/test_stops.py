@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,44 @@ def start_held_run(task: Path) -> subprocess.Popen[bytes]:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
+def stop_then_resume(
+    task: Path, sig: signal.Signals, wait: Callable[[subprocess.Popen[bytes]], None]
+) -> None:
+    """Start a held run of ``task``, send ``sig`` once ``wait`` returns, and check the stop:
+    exit 130 with the resume command and no traceback; then --resume writes every record
+    once."""
+    process = start_held_run(task)
+    try:
+        wait(process)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    text = stderr.decode()
+    assert process.returncode == EXIT_INTERRUPTED, text
+    assert "Traceback" not in text
+    assert f"grasp run {task} --resume" in text
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--quiet", "--resume"]
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_ids(task.parent / "out.jsonl") == ALL_IDS
+
+
+def until_blocking(folder: Path) -> Callable[[subprocess.Popen[bytes]], None]:
+    """A wait for :func:`stop_then_resume`: until the run's code writes ``blocking`` in
+    ``folder`` (and then blocks)."""
+
+    def wait(process: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + 60
+        while not (folder / "blocking").is_file():
+            assert process.poll() is None, process.communicate()[1].decode()
+            assert time.monotonic() < deadline, "the run never reached the blocking code"
+            time.sleep(0.01)
+
+    return wait
+
+
 def wait_for(moment: str, output: Path, deadline: float) -> None:
     """``spawned``: at once; ``0.05s``, ``0.3s``: after that long; ``committed``: once the
     first record is in the output."""
@@ -113,24 +152,8 @@ def test_a_stop_signal_at_any_point_exits_130_and_resume_writes_each_record_once
     """SIGINT or SIGTERM right after spawning, during start-up or mid-run: exit code 130,
     the command that resumes, no traceback; then --resume writes every record exactly once."""
     task = make_task(tmp_path, HELD_STEPS)
-    output = tmp_path / "out.jsonl"
-    process = start_held_run(task)
-    try:
-        wait_for(moment, output, time.monotonic() + 60)
-        process.send_signal(sig)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    text = stderr.decode()
-    assert process.returncode == EXIT_INTERRUPTED, text
-    assert "Traceback" not in text
-    assert f"grasp run {task} --resume" in text
-
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
-    cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--quiet", "--resume"]
-    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stderr
-    assert output_ids(output) == ALL_IDS
+    deadline = time.monotonic() + 60
+    stop_then_resume(task, sig, lambda _: wait_for(moment, tmp_path / "out.jsonl", deadline))
 
 
 @pytest.mark.slow
@@ -187,26 +210,7 @@ def test_a_stop_interrupts_a_plain_function_that_blocks_the_event_loop(
             "output_keys: copied", f"output_keys: copied\n      run_in: {run_in}"
         )
     )
-    process = start_held_run(task)
-    try:
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "blocking").is_file():
-            assert process.poll() is None, process.communicate()[1].decode()
-            assert time.monotonic() < deadline, "the held record never started"
-            time.sleep(0.01)
-        process.send_signal(sig)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    text = stderr.decode()
-    assert process.returncode == EXIT_INTERRUPTED, text
-    assert "Traceback" not in text
-    assert f"grasp run {task} --resume" in text
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
-    cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--quiet", "--resume"]
-    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stderr
-    assert output_ids(tmp_path / "out.jsonl") == ALL_IDS
+    stop_then_resume(task, sig, until_blocking(tmp_path))
 
 
 BLOCKED_IMPORT_STEPS = """
@@ -234,23 +238,4 @@ def test_a_stop_interrupts_a_task_module_that_blocks_while_imported(
     only SIGKILL ended the process). Exit 130 with the resume command; --resume writes every
     record once."""
     task = make_task(tmp_path, BLOCKED_IMPORT_STEPS)
-    process = start_held_run(task)
-    try:
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "blocking").is_file():
-            assert process.poll() is None, process.communicate()[1].decode()
-            assert time.monotonic() < deadline, "the task module was never imported"
-            time.sleep(0.01)
-        process.send_signal(sig)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    text = stderr.decode()
-    assert process.returncode == EXIT_INTERRUPTED, text
-    assert "Traceback" not in text
-    assert f"grasp run {task} --resume" in text
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
-    cmd = [sys.executable, "-m", "grasp_core", "run", str(task), "--quiet", "--resume"]
-    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stderr
-    assert output_ids(tmp_path / "out.jsonl") == ALL_IDS
+    stop_then_resume(task, sig, until_blocking(tmp_path))
