@@ -43,14 +43,15 @@ _hold: list[float] = []
 """When the current hold of a signal began, and when it last held it back."""
 
 
-def sent_again_later(signum: int, frame: FrameType | None) -> bool:
+def sent_again_later(signum: int, frame: FrameType | None, *, give_up: float | None = None) -> bool:
     """Whether the signal ``signum``, received with ``frame`` running, landed in code that
     would garble an exception and will be sent again shortly (the handler then returns
-    without raising)."""
+    without raising). ``give_up``: seconds it may be held back (default :data:`GIVE_UP_S`)."""
     now = time.monotonic()
+    limit = GIVE_UP_S if give_up is None else give_up
     if _hold and now - _hold[1] > _STALE_S:
         _hold.clear()
-    if not _in_garbling_code(frame) or (_hold and now - _hold[0] > GIVE_UP_S):
+    if not _in_garbling_code(frame) or (_hold and now - _hold[0] > limit):
         _hold.clear()
         return False
     _hold[:] = [_hold[0] if _hold else now, now]

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 __all__ = ["StopSignals"]
 
 _SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
+_IMPORT_GIVE_UP_S = 5.0
+"""Seconds a stop may wait for an import the run makes to finish (``grasp_core._stop_later``):
+a task module slow to import (torch: seconds) finishes and the run stops cleanly; one that
+hangs is interrupted."""
 _POLL_SECONDS = 0.05
 """How often the run looks at the note: the most a stop waits for it."""
 _log = get_logger(__name__)
@@ -62,7 +66,9 @@ class StopSignals:
     def _note(self, signum: int, frame: FrameType | None) -> None:
         if self.received is None:
             self.received = int(signum)
-        if user_code_blocks_the_main_thread(frame) and not sent_again_later(signum, frame):
+        if user_code_blocks_the_main_thread(frame) and not sent_again_later(
+            signum, frame, give_up=_IMPORT_GIVE_UP_S
+        ):
             # the loop cannot poll the note until this call returns: interrupt it, and the
             # node stops the run as user code's KeyboardInterrupt does (its record is left);
             # not inside an import or pydantic, which would garble it (grasp_core._stop_later)
