@@ -1,8 +1,10 @@
 """A stop signal that lands in code that would garble it is sent again a moment later.
 
 The ``grasp`` program's stop handler raises ``KeyboardInterrupt`` wherever the signal lands
-(:mod:`grasp_core.cli.signals`), until a run puts in its own handler, which only notes it.
-Some code turns an exception raised inside it into another error:
+(:mod:`grasp_core.cli.signals`), until a run puts in its own handler, which only notes it,
+except in user code that blocks the event loop, which it interrupts
+(:mod:`grasp_core.runs.signals`). Some code turns an exception raised inside it into another
+error:
 
 - an import, which may be an extension module's initialisation: pydantic-core's imports
   ``datetime`` from its Rust init and, when that import fails, PyO3 panics (exit code 1, a
@@ -15,8 +17,8 @@ Some code turns an exception raised inside it into another error:
 So a signal that lands in one of those is not raised there: the same signal is sent to the
 process again after :data:`RETRY_S`, and the handler in place by then (the same one, the
 run's, or the one that ends the process) receives it once that code is done. Code that holds
-a signal back for longer than :data:`GIVE_UP_S` (a user module that blocks while it is
-imported) gets it where it is: a stop is never lost.
+a signal back for longer than :data:`GIVE_UP_S` (the run allows an import 5 s: a task module
+that hangs while it is imported) gets it where it is: a stop is never lost.
 """
 
 from __future__ import annotations
