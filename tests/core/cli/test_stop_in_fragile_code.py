@@ -157,6 +157,8 @@ def test_a_signal_while_pydantic_validates_comes_after_it() -> None:
 
 
 @pytest.mark.usefixtures("stop_handlers")
-def test_a_signal_elsewhere_is_raised_where_it_lands() -> None:
+def test_a_signal_elsewhere_is_raised_where_it_lands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not held back: held, it would come only after GIVE_UP_S, past the 30 s wait."""
+    monkeypatch.setattr(_stop_later, "GIVE_UP_S", 60.0)
     with pytest.raises(StopSignal, match="SIGTERM"):
         _signal_then_wait(signal.SIGTERM)
