@@ -91,19 +91,35 @@ class ResultReceiver(Protocol):
 class ResultHandoff:
     """The bounded buffer between the record workers and the writer: ``send_nowait`` /
     ``send`` and ``receive_nowait`` / ``receive`` behave as an anyio memory object stream's
-    (FIFO, at most ``size`` results held, senders that find it full wait their turn, and a
-    waiting sender's result moves into the buffer as soon as the writer takes one).
+    (at most ``size`` results held, in the order they went in; a sender that finds it full
+    waits, and its result moves into the buffer when the writer lets it in).
 
     Why not the stream itself: workers outrun the writer while it is in its thread, so most
     sends find the buffer full, and the stream's ``send`` then takes a checkpoint before
     waiting, two event-loop steps; here a full buffer costs one (the wait), and a send with
-    room, none."""
+    room, none.
+
+    Why not the stream's order of waiting senders either: a stream lets one waiting sender
+    in per result taken, so once the workers outrun the writer every record costs its
+    worker a wait and a wake (about a tenth of a record answered from the cache). Here the
+    writer's first take lets one waiting sender in (the *refiller*), and the room the rest
+    of its batch frees is left to that worker, which fills it record after record while the
+    writer is in its thread: one wait per batch instead of one per record. A send that finds
+    room goes in even while others wait (results carry no order between workers; a run in
+    source order sends through one reorder buffer). So that no waiting sender is left
+    behind, every take lets one in once no refiller is running (it has sent since, or waits
+    again) or once the buffer is down to half: results keep flowing while the refiller is
+    in a slow model call, and waiting senders never outlast a buffer that has drained."""
 
     def __init__(self, size: int) -> None:
         self._buffer: deque[RecordResult] = deque()
         self._size = max(1, size)
+        self._low = max(1, self._size // 2)
+        """Below this many results held, each take lets a waiting sender in."""
         self._senders: deque[tuple[anyio.Event, RecordResult]] = deque()
         """Waiting senders, oldest first, each with the event that says its result moved."""
+        self._refilling = False
+        """A waiting sender was let in and has neither sent nor waited since."""
         self._receiver: anyio.Event | None = None
         self._closed = False
 
@@ -116,9 +132,10 @@ class ResultHandoff:
         """Add ``item``, or raise ``anyio.WouldBlock`` when the buffer is full."""
         if self._closed:
             raise anyio.ClosedResourceError
-        if self._senders or len(self._buffer) >= self._size:
+        if len(self._buffer) >= self._size:
             raise anyio.WouldBlock
         self._buffer.append(item)
+        self._refilling = False
         self._wake_receiver()
 
     async def send(self, item: RecordResult, /) -> None:
@@ -128,6 +145,7 @@ class ResultHandoff:
             return
         except anyio.WouldBlock:
             pass
+        self._refilling = False
         entry = (anyio.Event(), item)
         self._senders.append(entry)
         try:
@@ -143,9 +161,10 @@ class ResultHandoff:
         if not self._buffer:
             raise anyio.EndOfStream if self._closed else anyio.WouldBlock
         item = self._buffer.popleft()
-        if self._senders:
+        if self._senders and (not self._refilling or len(self._buffer) < self._low):
             event, waiting = self._senders.popleft()
             self._buffer.append(waiting)
+            self._refilling = True
             event.set()
         return item
 
