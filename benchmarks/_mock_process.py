@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 
 
 @contextlib.contextmanager
 def mock_process(latency: str, *extra: str) -> Iterator[str]:
-    """Run ``grasp mock-server`` on a free port; yield its base URL."""
+    """Run ``grasp mock-server`` on a free port; yield its base URL. What the server writes
+    to stderr is passed on once it stops, but for the line its stop signal prints."""
     cmd = [
         sys.executable,
         "-m",
@@ -24,13 +26,18 @@ def mock_process(latency: str, *extra: str) -> Iterator[str]:
         "1800",
         *extra,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if "http://" not in line:
-            raise RuntimeError(f"mock server did not start: {line!r}")
-        yield line.strip().split()[-1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if "http://" not in line:
+                raise RuntimeError(f"mock server did not start: {line!r}")
+            yield line.strip().split()[-1]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            errors.seek(0)
+            for said in errors:
+                if said.strip() != "grasp: interrupted":
+                    sys.stderr.write(said)
