@@ -23,6 +23,7 @@ from grasp_core.engine.feed import RecordFeed
 from grasp_core.engine.journal import Journal
 from grasp_core.engine.output import OutputShaper
 from grasp_core.engine.reorder import ReorderBuffer
+from grasp_core.engine.slots import AdmissionSlots
 from grasp_core.engine.validation import RecordValidator
 from grasp_core.engine.writable import checked_writable, forget_checked
 from grasp_core.engine.writer import EngineCounts, RecordResult, RecordWriter, ResultHandoff
@@ -129,7 +130,7 @@ class Engine:
             try:
                 feed = RecordFeed(items, self.finished, self._skipped)
                 # in source order a slot is held until the reorder buffer sends the result on
-                slots = anyio.Semaphore(self.window) if self.ordered else None
+                slots = AdmissionSlots(self.window) if self.ordered else None
                 reorder = ReorderBuffer(send, slots.release) if slots is not None else None
                 async with anyio.create_task_group() as records:
                     self._records_scope = records.cancel_scope
@@ -148,7 +149,7 @@ class Engine:
         self,
         feed: RecordFeed,
         send: ResultHandoff,
-        slots: anyio.Semaphore | None,
+        slots: AdmissionSlots | None,
         reorder: ReorderBuffer | None,
         records: TaskGroup,
     ) -> None:

@@ -272,3 +272,49 @@ def test_compaction_indexes_the_merged_segment_and_sweeps_what_crashes_left(
     kept = stored - 1
     assert 0 < kept < 400
     assert answers[:400] == [None] * (400 - kept) + [_reply(i) for i in range(400 - kept, 400)]
+
+
+def test_an_indexed_segment_is_read_through_its_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hit in a finished (indexed) segment makes no system call: its line is read from
+    the segment's read-only map (a ``pread`` would let the writer's thread take the
+    interpreter's lock at every hit). The key and checksum are still checked there."""
+    _write(tmp_path, range(50))
+
+    def no_pread(fd: int, size: int, offset: int) -> bytes:
+        raise AssertionError("a hit in an indexed segment used pread")
+
+    monkeypatch.setattr(cache_module.os, "pread", no_pread)
+    assert _answers(tmp_path, range(50)) == ([_reply(i) for i in range(50)], 50)
+
+
+def test_a_mapped_segment_changed_or_cut_short_under_a_reader_makes_lookups_miss(
+    tmp_path: Path,
+) -> None:
+    """Bytes of a mapped segment changed after the cache opened fail their checksum, and an
+    index place past the end of the segment reads a short line: both lookups miss, neither
+    answers wrongly."""
+    _write(tmp_path, range(3))
+    (segment,) = _segments(tmp_path)
+    data = segment.read_bytes()
+    lines = data.splitlines(keepends=True)
+    head = 64 + 1 + 8 + 1
+    beyond = [
+        (_key(0), len(data) - 2, 40),
+        (_key(1), len(lines[0]) + head, len(lines[1]) - head - 1),
+    ]
+    write_index(
+        segment,
+        [*beyond, (_key(2), len(data) - len(lines[2]) + head, len(lines[2]) - head - 1)],
+        len(data),
+    )
+    cache = ResponseCache(tmp_path).open()
+    try:
+        second = len(lines[0]) + head + 5
+        with segment.open("r+b") as changed:  # one byte of the second reply, in place
+            changed.seek(second)
+            changed.write(b"X" if data[second : second + 1] != b"X" else b"Y")
+        assert [cache.get(_key(i)) for i in range(3)] == [None, None, _reply(2)]
+    finally:
+        cache.close()
