@@ -47,6 +47,7 @@ is all a rerun needs (see ``benchmarks/bench_cache.py``).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import mmap
@@ -351,10 +352,8 @@ class ResponseCache:
         size = os.fstat(fd).st_size
         index = SegmentIndex.load(path, size)
         if index is not None:
-            try:
+            with contextlib.suppress(OSError, ValueError):  # if not mapped: read with pread
                 self._mapped[number] = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
-            except (OSError, ValueError):
-                pass  # read with pread instead
             return number, index
         if size == 0 or not try_lock(fd):  # empty (being created) or a live writer's
             return {key: (number, at, length) for key, at, length in scan_lines(read_all(fd))}
