@@ -73,7 +73,6 @@ class RecordWalk:
         "on_node_done",
         "prefix",
         "record_id",
-        "run_inner",
         "seed",
         "sequential",
         "state",
@@ -108,8 +107,6 @@ class RecordWalk:
         self.prefix = prefix
         """Qualified path of this walk inside subgraphs (``outer@1.``), for node contexts."""
         self.inner = inner
-        self.run_inner = self._run_inner
-        """Runs a subgraph for this record (the node contexts' ``run_graph``)."""
         self.sequential = graph.sequential
         self.iterations: dict[str, int] = {}
         self.steps = 0
@@ -157,8 +154,8 @@ class RecordWalk:
             self.multiturn,
             self.window,
             self.seed,
-            self.run_inner,
-        )
+            self._run_inner,  # made per call: a bound method kept on the walk would make a
+        )  # reference cycle, and every record's walk would wait for the cyclic collector
         # parallel branches need a snapshot; one node at a time can read the state itself
         snapshot = not self.sequential or compiled.pre_process is not None
         return call_node(compiled, self.state, ctx, metrics=self.metrics, snapshot=snapshot)
