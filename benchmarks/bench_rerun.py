@@ -11,6 +11,12 @@ measured against the code before it under the same load, and the CPU ratio of ea
 back-to-back pair is printed too (their median holds when the machine's speed drifts).
 ``--profile`` prints a cProfile (in CPU time) of one rerun instead.
 
+Before the second 10-record rerun and before the whole rerun, the child runs the cyclic
+garbage collector once, untimed. A process's first full collection (of the tens of
+thousands of objects its imports made) costs about 14 ms, once, and falls wherever the
+collector's counts happen to reach its threshold: in the cold start of one tree and in the
+whole rerun of another, which would swing their comparison by 14 µs a record.
+
 ``--instructions`` also counts the rerun's instructions with valgrind's callgrind (two
 children: one rerunning every record, one rerunning 10; the difference over the records
 between is the per-record figure, the same on any load), and divides the best rerun's CPU
@@ -38,7 +44,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 HERE = Path(__file__).parent
 
 CHILD = """
-import cProfile, json, pstats, resource, sys, tempfile, time
+import cProfile, gc, json, pstats, resource, sys, tempfile, time
 from pathlib import Path
 from grasp_core import RunOptions, run_task
 
@@ -55,9 +61,11 @@ profiler = cProfile.Profile(time.process_time) if profile else None
 first = cpu()
 run_task(task, RunOptions(mock=url, cache_dir=cache, overwrite=True, num_records=10))
 cold = cpu() - first
+gc.collect()  # the start-up's garbage, once: see the module's docstring
 start = cpu()
 small = run_task(task, RunOptions(mock=url, cache_dir=cache, overwrite=True, num_records=10))
 start_up = cpu() - start
+gc.collect()
 start, wall = cpu(), time.perf_counter()
 if profiler is not None:
     profiler.enable()
