@@ -20,20 +20,22 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+async def take(slots: AdmissionSlots, got: list[object], name: object) -> None:
+    """A worker that waits for a slot, then notes it has one."""
+    await slots.acquire()
+    got.append(name)
+
+
 async def test_a_worker_that_runs_on_reuses_the_slot_it_freed() -> None:
     """With another worker waiting, a slot released and asked for again before the releaser
     yields goes back to the releaser (anyio's semaphore would hand it to the waiter, and the
     releaser would wait); the waiter, woken once, finds none and waits on."""
     slots = AdmissionSlots(1)
     slots.acquire_nowait()
-    got: list[str] = []
-
-    async def waiter() -> None:
-        await slots.acquire()
-        got.append("waiter")
+    got: list[object] = []
 
     async with anyio.create_task_group() as group:
-        group.start_soon(waiter)
+        group.start_soon(take, slots, got, "waiter")
         await anyio.wait_all_tasks_blocked()
         for _ in range(5):  # five records, back to back
             slots.release()
@@ -55,15 +57,11 @@ async def test_slots_freed_while_their_worker_waits_go_to_waiting_workers() -> N
     slots = AdmissionSlots(3)
     for _ in range(3):
         slots.acquire_nowait()
-    got: list[int] = []
-
-    async def waiter(number: int) -> None:
-        await slots.acquire()
-        got.append(number)
+    got: list[object] = []
 
     async with anyio.create_task_group() as group:
         for number in range(4):
-            group.start_soon(waiter, number)
+            group.start_soon(take, slots, got, number)
             await anyio.wait_all_tasks_blocked()
         for _ in range(3):
             slots.release()
@@ -81,17 +79,13 @@ async def test_a_cancelled_wait_loses_no_slot() -> None:
     line. Either way exactly one worker holds the one slot."""
     slots = AdmissionSlots(1)
     slots.acquire_nowait()
-    got: list[str] = []
-
-    async def waiter(name: str) -> None:
-        await slots.acquire()
-        got.append(name)
+    got: list[object] = []
 
     async with anyio.create_task_group() as group:
         async with anyio.create_task_group() as doomed:
-            doomed.start_soon(waiter, "cancelled")
+            doomed.start_soon(take, slots, got, "cancelled")
             await anyio.wait_all_tasks_blocked()
-            group.start_soon(waiter, "next")
+            group.start_soon(take, slots, got, "next")
             await anyio.wait_all_tasks_blocked()
             slots.release()  # wakes the oldest waiter...
             doomed.cancel_scope.cancel()  # ...which is cancelled before it runs
@@ -104,7 +98,7 @@ async def test_a_cancelled_wait_loses_no_slot() -> None:
             assert got == ["cancelled", "next"]
             assert slots.free == 0
         async with anyio.create_task_group() as waiting:
-            waiting.start_soon(waiter, "gone")
+            waiting.start_soon(take, slots, got, "gone")
             await anyio.wait_all_tasks_blocked()
             waiting.cancel_scope.cancel()  # cancelled while it waits: leaves the line
         slots.release()

@@ -10,6 +10,7 @@ import random
 import anyio
 import anyio.lowlevel
 import pytest
+from anyio.abc import TaskGroup
 
 from grasp_core.engine.writer import RecordResult, ResultHandoff
 
@@ -57,17 +58,24 @@ async def test_a_taken_result_lets_the_oldest_waiting_sender_in() -> None:
         handoff.receive_nowait()
 
 
+async def _full_with_waiting(group: TaskGroup) -> ResultHandoff:
+    """A hand-off of 4 holding results 0 to 3, and senders of "a", "b", "c" waiting on it, in
+    that order."""
+    handoff = ResultHandoff(4)
+    for i in range(4):
+        handoff.send_nowait(result(i))
+    for name in ("a", "b", "c"):
+        group.start_soon(handoff.send, RecordResult(name))
+        await anyio.wait_all_tasks_blocked()
+    return handoff
+
+
 async def test_the_room_a_batch_frees_is_left_to_one_refiller() -> None:
     """Of the results the writer takes in one go from a full buffer, the first lets one
     waiting sender in; the room the others free is left to that sender (a send with room
     goes in although others wait), until the buffer is down to half."""
-    handoff = ResultHandoff(4)
-    for i in range(4):
-        handoff.send_nowait(result(i))
     async with anyio.create_task_group() as group:
-        for name in ("a", "b", "c"):
-            group.start_soon(handoff.send, RecordResult(name))
-            await anyio.wait_all_tasks_blocked()
+        handoff = await _full_with_waiting(group)
         taken = [handoff.receive_nowait().record_id for _ in range(2)]
         assert taken == ["0", "1"]  # "a" went in after the first take, no one after the second
         handoff.send_nowait(result(4))  # the refiller's next result: room, although "b" waits
@@ -84,13 +92,8 @@ async def test_the_room_a_batch_frees_is_left_to_one_refiller() -> None:
 async def test_waiting_senders_get_in_while_the_refiller_sends_nothing() -> None:
     """A refiller that sends nothing (its record is in a slow model call) holds no one up
     for long: once the buffer is down to half, each take lets a waiting sender in."""
-    handoff = ResultHandoff(4)
-    for i in range(4):
-        handoff.send_nowait(result(i))
     async with anyio.create_task_group() as group:
-        for name in ("a", "b", "c"):
-            group.start_soon(handoff.send, RecordResult(name))
-            await anyio.wait_all_tasks_blocked()
+        handoff = await _full_with_waiting(group)
         got = [handoff.receive_nowait().record_id for _ in range(7)]
     assert got == ["0", "1", "2", "3", "a", "b", "c"]
 
