@@ -101,7 +101,7 @@ class ResultHandoff:
 
     Why not the stream's order of waiting senders either: a stream lets one waiting sender
     in per result taken, so once the workers outrun the writer every record costs its
-    worker a wait and a wake (about a tenth of a record answered from the cache). Here the
+    worker a wait and a wake (a fifth of a long rerun's CPU, with the thread hops). Here the
     writer's first take lets one waiting sender in (the *refiller*), and the room the rest
     of its batch frees is left to that worker, which fills it record after record while the
     writer is in its thread: one wait per batch instead of one per record. A send that finds
