@@ -147,6 +147,8 @@ class RecordWalk:
         compiled = self.nodes[name]
         if compiled.idle:
             return _nothing()
+        # the bound method is made per node run: one kept on the walk would be a reference
+        # cycle, and every record's walk would wait for the cyclic collector to free it
         ctx = new_node_context(
             self.record_id,
             self.prefix + name,
@@ -154,8 +156,8 @@ class RecordWalk:
             self.multiturn,
             self.window,
             self.seed,
-            self._run_inner,  # made per call: a bound method kept on the walk would make a
-        )  # reference cycle, and every record's walk would wait for the cyclic collector
+            self._run_inner,
+        )
         # parallel branches need a snapshot; one node at a time can read the state itself
         snapshot = not self.sequential or compiled.pre_process is not None
         return call_node(compiled, self.state, ctx, metrics=self.metrics, snapshot=snapshot)
