@@ -17,7 +17,9 @@ simulated policies of ``bench_floor.py``.
 Each run meets a mock of its own, started with the same ``--seed``: the mock draws latencies
 in the order requests reach it, so every row meets the same latencies, and ``× mock floor``
 compares it with the floor of exactly those (``bench_floor.mock_floor``; ``× floor`` is
-against the mean over seeds, which one run's draw can miss by ±10% at concurrency 256). The
+against the mean over seeds, which one run's draw can miss by ±10% at concurrency 256).
+``--seeds N`` runs each row against N mocks (seeds ``--seed`` onwards) and shows the mean
+wall, against the floor and against the mean floor of the draws met. The
 first row is the cold run: with ``--fresh-process`` it is a new interpreter, timed from its
 first line (imports included), as ``grasp run`` is; without it, this process's first run
 (which imports the node types, their clients, the sources and sinks). Both read compiled
@@ -35,6 +37,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -194,6 +197,32 @@ def in_process_run(
     return wall, cpu, result.metrics["models"]["gen"]["latency_s"]
 
 
+BARE = """
+import time
+started = time.perf_counter()
+import asyncio, anyio, pydantic, ruamel.yaml
+print(time.perf_counter() - started)
+"""
+"""What any asyncio tool validating its config with pydantic imports, GraSP or not."""
+
+
+def bare_imports(children: Children, runs: int = 5) -> float:
+    """Median seconds a fresh interpreter takes to import :data:`BARE`'s libraries, from the
+    same bytecode folder as the fresh run: the part of its cold start no GraSP change cuts."""
+    times = []
+    for _ in range(runs):
+        env = children.env(None)
+        done = subprocess.run(
+            [sys.executable, "-c", BARE], capture_output=True, text=True, check=True, env=env
+        )
+        times.append(float(done.stdout))
+    return statistics.median(times)
+
+
+Run = tuple[float, float, dict[str, float], float]
+"""One run: wall and CPU seconds, the client's latencies, and the floor of the draws it met."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1000)
@@ -206,7 +235,14 @@ def main() -> None:
     parser.add_argument(
         "--windows", default="", help="admission windows to run, × concurrency (e.g. 1,2,4)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="the mock's seed (every run's)")
+    parser.add_argument("--seed", type=int, default=0, help="the mock's first seed")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="runs per row, each against a mock seeded --seed, --seed + 1, ...: the row shows "
+        "their mean (an in-process cold row runs once: only a process's first run is cold)",
+    )
     parser.add_argument(
         "--fresh-process", action="store_true", help="the cold run in a new interpreter"
     )
@@ -216,10 +252,14 @@ def main() -> None:
     mean_latency = args.median * math.exp(args.sigma**2 / 2)
     ideal = args.records * calls * mean_latency / args.concurrency
     best = floor(args.records, args.concurrency, args.median, sigma=args.sigma, calls=calls)
-    served = mock_floor(
-        args.records, args.concurrency, args.median, sigma=args.sigma, calls=calls, seed=args.seed
-    )
-    runs: dict[str, tuple[float, float, dict[str, float]]] = {}
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    served = {
+        seed: mock_floor(
+            args.records, args.concurrency, args.median, sigma=args.sigma, calls=calls, seed=seed
+        )
+        for seed in seeds
+    }
+    runs: dict[str, list[Run]] = {}
     windows = [float(w) for w in args.windows.split(",") if w]
     configs = [(t, None) for t in args.transports.split(",")] + [("auto", w) for w in windows]
     latency = f"lognormal:{args.median}:{args.sigma}"
@@ -229,17 +269,21 @@ def main() -> None:
     if args.fresh_process:
         fixed_cost(runs=0)  # this process's runs are warm ones: warm it up first
     for index, (transport, window) in enumerate(configs):
-        seeded = mock_process(latency, "--seed", str(args.seed))
-        with seeded as url, tempfile.TemporaryDirectory() as tmp:
-            task = prepare(Path(tmp), args.records, args.concurrency, transport)
-            slots = None if window is None else max(1, round(window * args.concurrency))
-            once = (
-                functools.partial(fresh_run, children=children)
-                if index == 0 and args.fresh_process
-                else in_process_run
-            )
-            name = transport if window is None else f"auto, window {window:g} × concurrency"
-            runs[name] = once(task, url, slots)
+        cold_here = index == 0 and not args.fresh_process
+        name = transport if window is None else f"auto, window {window:g} × concurrency"
+        runs[name] = []
+        for seed in seeds[:1] if cold_here else seeds:
+            seeded = mock_process(latency, "--seed", str(seed))
+            with seeded as url, tempfile.TemporaryDirectory() as tmp:
+                task = prepare(Path(tmp), args.records, args.concurrency, transport)
+                slots = None if window is None else max(1, round(window * args.concurrency))
+                once = (
+                    functools.partial(fresh_run, children=children)
+                    if index == 0 and args.fresh_process
+                    else in_process_run
+                )
+                runs[name].append((*once(task, url, slots), served[seed]))
+    bare = bare_imports(children) if args.fresh_process else None
     with mock_process(latency, "--seed", str(args.seed)) as url:
         sample = anyio.run(sequential_sample, url, args.sequential_sample)
     sequential = sample * args.records / args.sequential_sample
@@ -251,35 +295,59 @@ def main() -> None:
         f"concurrency {args.concurrency}\n"
     )
     print(
-        f"| {'measure':<54} | {'seconds':>8} | {'× ideal':>8} | {'× floor':>8} "
+        f"| {'measure':<58} | {'seconds':>8} | {'× ideal':>8} | {'× floor':>8} "
         f"| {'× mock floor':>12} |"
     )
-    print(f"|{'-' * 56}|{'-' * 10}|{'-' * 10}|{'-' * 10}|{'-' * 14}|")
+    print(f"|{'-' * 60}|{'-' * 10}|{'-' * 10}|{'-' * 10}|{'-' * 14}|")
+    mean_served = statistics.fmean(served.values())
+    named = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
     rows = [
-        ("ideal (records × calls × mean latency / concurrency)", ideal),
-        ("floor (best non-clairvoyant policy, simulated)", best["floor"]),
-        (f"mock floor (the floor of the mock's draws, seed {args.seed})", served),
+        ("ideal (records × calls × mean latency / concurrency)", ideal, mean_served),
+        ("floor (best non-clairvoyant policy, simulated)", best["floor"], mean_served),
+        (f"mock floor (the floor of the mock's draws, {named})", mean_served, mean_served),
     ]
     names = {"auto": "fast lane", "litellm": "litellm transport"}
-    for index, (transport, (wall, _cpu, _lat)) in enumerate(runs.items()):
+    for index, (transport, done) in enumerate(runs.items()):
         fresh = " in a fresh process" if args.fresh_process else ""
         warmth = "warm" if index else f"cold{fresh}"  # the first run imports the node types
-        rows.append((f"grasp, {names.get(transport, transport)} ({warmth})", wall))
-    rows.append((f"sequential loop (scaled from {args.sequential_sample} records)", sequential))
-    for label, seconds in rows:
+        met = f", {len(done)} seeds" if len(done) > 1 else f", seed {seeds[0]}"
+        wall = statistics.fmean(run[0] for run in done)
+        floor_met = statistics.fmean(run[3] for run in done)
+        rows.append((f"grasp, {names.get(transport, transport)} ({warmth}{met})", wall, floor_met))
+    rows.append(
+        (
+            f"sequential loop (scaled from {args.sequential_sample} records)",
+            sequential,
+            served[args.seed],
+        )
+    )
+    for label, seconds, met_floor in rows:
         print(
-            f"| {label:<54} | {seconds:>8.2f} | {seconds / ideal:>8.2f} "
-            f"| {seconds / best['floor']:>8.2f} | {seconds / served:>12.2f} |"
+            f"| {label:<58} | {seconds:>8.2f} | {seconds / ideal:>8.2f} "
+            f"| {seconds / best['floor']:>8.2f} | {seconds / met_floor:>12.2f} |"
         )
     print()
+    if len(seeds) > 1:
+        print(
+            "each grasp row: the mean wall of its runs; × mock floor: against the mean floor "
+            "of the draws those runs met"
+        )
+    if bare is not None:
+        print(
+            f"a fresh interpreter importing asyncio, anyio, pydantic and ruamel.yaml alone: "
+            f"{bare:.3f}s (any such tool's cold start; GraSP's whole is in the cold row)"
+        )
     if fixed is not None:
         print(f"fixed cost (a warm run of 10 records at zero latency): {fixed:.3f}s")
-    for index, (transport, (wall, cpu, lat)) in enumerate(runs.items()):
+    for index, (transport, done) in enumerate(runs.items()):
         imports = " (its imports included)" if index == 0 and args.fresh_process else ""
+        cpu = statistics.fmean(run[1] for run in done)
+        wall = statistics.fmean(run[0] for run in done)
+        lat = done[0][2]
         print(
             f"{names.get(transport, transport)}: {1000 * cpu / (args.records * calls):.2f} ms "
-            f"CPU per call{imports}, client latency p50 {lat['p50']}s p95 {lat['p95']}s, "
-            f"{sequential / wall:.0f}× faster than the sequential loop"
+            f"CPU per call{imports}, client latency p50 {lat['p50']}s p95 {lat['p95']}s "
+            f"(seed {seeds[0]}), {sequential / wall:.0f}× faster than the sequential loop"
         )
 
 

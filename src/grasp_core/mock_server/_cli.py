@@ -48,6 +48,7 @@ def serve_cli(
         retry_after=retry_after,
         max_seconds=max_seconds,
         request_log_path=request_log_path,
+        keep_requests=0,  # nothing in this process reads them: memory stays flat
         like=like,
         batches=batches,
         **dict.fromkeys(quirks, True),

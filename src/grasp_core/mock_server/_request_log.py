@@ -1,6 +1,11 @@
 """What the mock server saw: one entry per model call, counts by status, and how many
 requests were being served at once; readable from any thread, and optionally appended to
-a JSON Lines file as they come."""
+a JSON Lines file as they come.
+
+Only the newest :data:`KEEP_REQUESTS` entries stay in memory (a server's ``keep_requests``):
+the mock answers benchmarks of hundreds of thousands of calls, and a log of every call
+(with its messages) grew it past 500 MB and slowed its collector's full passes, which took
+the shared machine's CPU from the client it measures."""
 
 from __future__ import annotations
 
@@ -15,18 +20,23 @@ from typing import IO, Any
 from grasp_core.mock_server._http import Request
 from grasp_core.mock_server._multipart import loggable_form
 
-__all__ = ["RequestLog"]
+__all__ = ["KEEP_REQUESTS", "RequestLog"]
+
+KEEP_REQUESTS = 100_000
+"""Entries :meth:`RequestLog.entries` keeps by default: the newest ones."""
 
 
 class RequestLog:
     """The log and counters behind ``MockServer.requests()`` and ``stats()``."""
 
-    def __init__(self, path: Path | None, *, log_bodies: bool = False) -> None:
+    def __init__(
+        self, path: Path | None, *, log_bodies: bool = False, keep: int = KEEP_REQUESTS
+    ) -> None:
         self._path = path
         self._log_bodies = log_bodies
         # Guards everything below: the loop thread writes, any thread reads.
         self._lock = threading.Lock()
-        self._entries: list[dict[str, Any]] = []
+        self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=keep)
         self._file: IO[str] | None = None
         self._by_status: collections.Counter[str] = collections.Counter()
         self._in_flight = 0
@@ -97,7 +107,7 @@ class RequestLog:
                 self._in_flight -= 1
 
     def entries(self) -> list[dict[str, Any]]:
-        """A copy of the log, oldest first."""
+        """A copy of the log (its newest ``keep`` entries), oldest first."""
         with self._lock:
             return [dict(entry) for entry in self._entries]
 

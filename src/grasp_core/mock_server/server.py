@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -53,7 +54,7 @@ from grasp_core.mock_server._replies import (
     parse_markers,
     request_key,
 )
-from grasp_core.mock_server._request_log import RequestLog
+from grasp_core.mock_server._request_log import KEEP_REQUESTS, RequestLog
 from grasp_core.mock_server._structured import SchemaRequestError, structured_reply, wanted_json
 from grasp_core.mock_server._tool_calls import forced_call
 
@@ -87,6 +88,7 @@ class MockServer:
         keep_alive: float | None = None,
         request_log_path: str | Path | None = None,
         log_bodies: bool = False,
+        keep_requests: int = KEEP_REQUESTS,
         like: str = "openai",
         reject_null_content: bool = False,
         reject_json_schema: bool = False,
@@ -96,6 +98,9 @@ class MockServer:
     ) -> None:
         """``log_bodies`` adds each request's target, headers and JSON body to its log entry
         (for transport-equivalence tests; off by default to keep the server fast);
+        ``keep_requests`` bounds the log :meth:`requests` returns to the newest that many
+        entries (the counters and the ``request_log_path`` file keep every one), so a long
+        run against the mock holds its memory flat, as a real server does.
         ``keep_alive`` closes connections idle that many seconds, as real servers do.
         ``like="llamacpp"`` copies llama.cpp's server where it differs from OpenAI; the four
         flags after it switch those behaviours on one at a time (see ``_quirks``);
@@ -121,6 +126,8 @@ class MockServer:
                 raise ConfigError(f"{name} must be >= 0, got {value!r}")
         if max_seconds <= 0:
             raise ConfigError(f"max_seconds must be > 0, got {max_seconds!r}")
+        if keep_requests < 0:
+            raise ConfigError(f"keep_requests must be >= 0, got {keep_requests!r}")
         self._requested_port = port
         self._port: int | None = None
         self._latency = latency
@@ -130,6 +137,7 @@ class MockServer:
         self._log = RequestLog(
             Path(request_log_path) if request_log_path is not None else None,
             log_bodies=log_bodies,
+            keep=keep_requests,
         )
         self._fault_plan = FaultPlan(rate=fault_rate, kinds=faults, seed=seed)
         self._batches = BatchService(batches, self._log)
@@ -220,8 +228,11 @@ class MockServer:
 
     def stats(self) -> dict[str, Any]:
         """Model-call counters since start or reset: ``requests``, ``by_status`` (``{"200":
-        n, "dropped": n}``), ``in_flight`` and ``max_in_flight`` (latency included)."""
-        return self._log.stats()
+        n, "dropped": n}``), ``in_flight`` and ``max_in_flight`` (latency included); and
+        ``cpu_seconds``, the CPU time of the process serving (never reset). A server in a
+        process of its own does the same work for every call, so a benchmark reads the
+        machine's speed from it over a stretch of calls (``benchmarks/bench_longrun.py``)."""
+        return {**self._log.stats(), "cpu_seconds": time.process_time()}
 
     def reset(self) -> None:
         """Clear the log and counters, reseed, and forget seen requests (count markers re-arm)."""

@@ -26,7 +26,7 @@ def mock_server_for(mock: bool | str) -> Iterator[str | None]:
     elif mock:
         from grasp_core.mock_server import MockServer
 
-        with MockServer().running() as url:
+        with MockServer(keep_requests=0).running() as url:  # no one reads its log here
             yield url
     else:
         yield None

@@ -161,3 +161,29 @@ def test_request_log_file_records_what_another_process_saw(tmp_path: Path) -> No
     assert [(entry["status"], entry["fault"]) for entry in entries] == [(200, None), (503, "503")]
     assert entries[0]["messages"] == user("logged")
     assert len(entries[0]["key"]) == 64
+
+
+def test_the_log_in_memory_keeps_the_newest_entries_and_every_count(tmp_path: Path) -> None:
+    """keep_requests bounds what requests() holds (a long benchmark must not grow the mock);
+    the counters and the log file still see every call, and 0 keeps none in memory."""
+    log_path = tmp_path / "requests.jsonl"
+    kept = MockServer(keep_requests=3, request_log_path=log_path)
+    none_kept = MockServer(keep_requests=0)
+    for server in (kept, none_kept):
+        with server.running() as url, httpx.Client(base_url=url) as client:
+            for i in range(5):
+                chat(client, f"call {i}")
+    assert [entry["messages"] for entry in kept.requests()] == [
+        user(f"call {i}") for i in (2, 3, 4)
+    ]
+    assert kept.stats()["requests"] == 5
+    assert len(log_path.read_text().splitlines()) == 5
+    assert none_kept.requests() == []
+    assert none_kept.stats()["by_status"] == {"200": 5}
+    # the serving process's CPU time: a benchmark's gauge of the machine's speed
+    assert 0 < kept.stats()["cpu_seconds"] <= none_kept.stats()["cpu_seconds"]
+
+
+def test_keep_requests_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="keep_requests must be >= 0"):
+        MockServer(keep_requests=-1)
