@@ -22,3 +22,18 @@ def test_digest_is_stable_and_handles_lone_surrogates() -> None:
     """The same id always gives the same digest, even an id with a lone surrogate."""
     assert id_digest("x\ud83d") == id_digest("x\ud83d")
     assert id_digest("a") != id_digest("b")
+
+
+class _FastGrowing(IdDigests):
+    GROWTH = 2  # the set grows to half the array: merges of every size soon
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=400))
+def test_repeats_are_found_as_the_buffer_grows_with_the_array(digests: list[int]) -> None:
+    """Exact at the ends of the 64-bit range too, across merges of a set that grows."""
+    seen_digests = _FastGrowing(buffer_size=3)
+    seen: set[int] = set()
+    for digest in digests + digests[::3]:
+        assert seen_digests.add(digest) == (digest not in seen)
+        seen.add(digest)
+    assert len(seen_digests) == len(seen)
