@@ -20,8 +20,8 @@ from typing import Any, Final
 import anyio
 from anyio.abc import TaskStatus
 
-from grasp_core.errors import ConfigError
 from grasp_core.mock_server import _media_out as media
+from grasp_core.mock_server._arguments import check_arguments
 from grasp_core.mock_server._batches import BATCH_PREFIXES, BatchPlan, BatchService
 from grasp_core.mock_server._dialects import (
     AZURE_PATH,
@@ -43,7 +43,6 @@ from grasp_core.mock_server._embeddings import (
 from grasp_core.mock_server._http import DROP, Drop, HttpServer, Request, Response, loopback_address
 from grasp_core.mock_server._quirks import Quirks
 from grasp_core.mock_server._replies import (
-    FAULT_KINDS,
     Directive,
     FaultPlan,
     Latency,
@@ -98,10 +97,8 @@ class MockServer:
     ) -> None:
         """``log_bodies`` adds each request's target, headers and JSON body to its log entry
         (for transport-equivalence tests; off by default to keep the server fast);
-        ``keep_requests`` bounds the log :meth:`requests` returns to the newest that many
-        entries (the counters and the ``request_log_path`` file keep every one), so a long
-        run against the mock holds its memory flat, as a real server does.
-        ``keep_alive`` closes connections idle that many seconds, as real servers do.
+        ``keep_requests``: the newest entries :meth:`requests` keeps (counters and log file
+        count all); ``keep_alive`` closes connections idle that many seconds, as servers do.
         ``like="llamacpp"`` copies llama.cpp's server where it differs from OpenAI; the four
         flags after it switch those behaviours on one at a time (see ``_quirks``);
         ``batches`` sets how the Batch API's batches end (see ``_batches``)."""
@@ -113,21 +110,16 @@ class MockServer:
             tools_need_choice=tools_need_choice,
         )
         self._host = loopback_address(host)
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"port must be 0..65535 (0 picks a free port), got {port!r}")
-        if reply_mode not in ("echo", "lorem"):
-            raise ConfigError(f"reply_mode must be 'echo' or 'lorem', got {reply_mode!r}")
-        if not 0.0 <= fault_rate <= 1.0:
-            raise ConfigError(f"fault_rate must be between 0 and 1, got {fault_rate!r}")
-        if any(kind not in FAULT_KINDS for kind in faults) or (fault_rate > 0 and not faults):
-            raise ConfigError(f"faults must be a non-empty subset of {FAULT_KINDS}, got {faults!r}")
-        for name, value in [("hang_seconds", hang_seconds), ("retry_after", retry_after)]:
-            if value < 0:
-                raise ConfigError(f"{name} must be >= 0, got {value!r}")
-        if max_seconds <= 0:
-            raise ConfigError(f"max_seconds must be > 0, got {max_seconds!r}")
-        if keep_requests < 0:
-            raise ConfigError(f"keep_requests must be >= 0, got {keep_requests!r}")
+        check_arguments(
+            port=port,
+            reply_mode=reply_mode,
+            fault_rate=fault_rate,
+            faults=faults,
+            hang_seconds=hang_seconds,
+            retry_after=retry_after,
+            max_seconds=max_seconds,
+            keep_requests=keep_requests,
+        )
         self._requested_port = port
         self._port: int | None = None
         self._latency = latency
@@ -227,11 +219,8 @@ class MockServer:
         return self._log.entries()
 
     def stats(self) -> dict[str, Any]:
-        """Model-call counters since start or reset: ``requests``, ``by_status`` (``{"200":
-        n, "dropped": n}``), ``in_flight`` and ``max_in_flight`` (latency included); and
-        ``cpu_seconds``, the CPU time of the process serving (never reset). A server in a
-        process of its own does the same work for every call, so a benchmark reads the
-        machine's speed from it over a stretch of calls (``benchmarks/bench_longrun.py``)."""
+        """Counters since start or reset: ``requests``, ``by_status`` (``{"200": n, "dropped":
+        n}``), ``in_flight``, ``max_in_flight``; the process's ``cpu_seconds`` (a gauge)."""
         return {**self._log.stats(), "cpu_seconds": time.process_time()}
 
     def reset(self) -> None:
