@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
+from array import array
 
 __all__ = ["IdDigests", "id_digest"]
 
@@ -26,20 +21,19 @@ class IdDigests:
 
     A Python set costs ~65 bytes per entry; the sorted array costs 8 (16 during a merge), so
     memory stays nearly flat when a source streams millions of records. The set holds at
-    least ``buffer_size`` digests and grows with the array (a 64th of it), and the merge runs
-    in numpy (imported at the first merge): each merge costs the array's length, so merging
-    every ``buffer_size`` digests, in Python, made the check quadratic (14 µs an id at two
-    million ids, and growing). Now a digest is moved about 64 times over the whole run, at
-    C speed, and the set adds about a byte per id.
+    least ``buffer_size`` digests and grows with the array (to a 64th of it). A merge finds
+    each new digest's place by bisection and copies the runs of the old array between them
+    whole (memory copies, not Python steps), so its Python work is the set's size and only
+    its copying is the array's; with the set growing with the array, that copying costs a
+    bounded amount per digest. Before, ``heapq.merge`` walked the whole array in Python at
+    every 32,768 digests: the check was quadratic (14 µs an id at two million ids).
     """
 
     GROWTH = 64
     """The set holds up to the array's length over this many digests before a merge."""
 
     def __init__(self, buffer_size: int = 1 << 15) -> None:
-        self._block: npt.NDArray[np.uint64] | None = None
-        self._sorted: Sequence[int] = ()
-        """``_block`` seen as Python ints (a memoryview: bisect reads it at C speed)."""
+        self._sorted = array("Q")
         self._recent: set[int] = set()
         self._buffer_size = buffer_size
 
@@ -56,15 +50,22 @@ class IdDigests:
         return True
 
     def _merge(self) -> None:
-        import numpy as np
-
-        newest = np.array(sorted(self._recent), dtype=np.uint64)
-        block = self._block
-        merged = (
-            newest if block is None else np.insert(block, np.searchsorted(block, newest), newest)
-        )
-        self._block = merged
-        self._sorted = merged.data  # a memoryview: its items are Python ints
+        old, newest = self._sorted, sorted(self._recent)
+        merged = array("Q", [0]) * (len(old) + len(newest))
+        into, out_of = memoryview(merged), memoryview(old)
+        taken = written = 0  # digests of old copied; places of merged filled
+        for digest in newest:
+            place = bisect.bisect_left(old, digest, taken)
+            run = place - taken
+            into[written : written + run] = out_of[taken:place]
+            written += run
+            merged[written] = digest
+            written += 1
+            taken = place
+        into[written:] = out_of[taken:]
+        into.release()
+        out_of.release()
+        self._sorted = merged
         self._recent.clear()
 
     def _contains_sorted(self, digest: int) -> bool:
