@@ -137,7 +137,11 @@ class TransformType(Protocol):
 
 @runtime_checkable
 class Sink(Protocol):
-    """Where finished records go. Every method may block; the engine calls it in a thread.
+    """Where finished records go. Every method may block; the engine calls it in a thread,
+    except the ``write`` of a sink with ``quick_writes = True`` (an attribute, optional):
+    one that only appends to a local file without forcing it to disk. The engine calls that
+    on the event loop, sparing a thread hand-off per batch, for as long as the writes stay
+    quick (``grasp_core.engine.sink_writes``).
 
     Exactly-once writing rests on :meth:`restore`: after a crash the engine hands back the
     tokens the journal committed, and the sink must return to exactly that state (truncate

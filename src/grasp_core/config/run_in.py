@@ -50,13 +50,16 @@ _log = get_logger(__name__)
 class Placement:
     """Where one plain function runs now; told how long each call on the loop took."""
 
-    __slots__ = ("_probe", "_slow", "mode", "name", "notice", "on_loop", "where")
+    __slots__ = ("_probe", "_quiet", "_slow", "mode", "name", "notice", "on_loop", "where")
 
-    def __init__(self, mode: RunIn, *, name: str, where: str = "") -> None:
+    def __init__(self, mode: RunIn, *, name: str, where: str = "", quiet: bool = False) -> None:
         self.mode: RunIn = mode
         self.name = name
         self.where = where
         """What uses the function, for the warning (``node 'clean'``)."""
+        self._quiet = quiet
+        """Say a move to threads at debug level, with no advice: GraSP's own calls (a sink's
+        writes), which the user has nothing to change about."""
         self.on_loop = mode != "thread"
         self._probe: list[float] | None = [] if mode == "auto" else None
         self._slow: float | None = None
@@ -104,6 +107,12 @@ class Placement:
     def _to_threads(self, why: str) -> None:
         self.on_loop = False
         self._probe = None
+        if self._quiet:
+            _log.debug(
+                f"{self._label()}: {why}; it runs in worker threads for the rest of the run",
+                callable=self.name,
+            )
+            return
         _log.warning(
             f"{self._label()}: {why}; it runs in worker threads for the rest of the run "
             "(set run_in: thread to skip the measuring, or make it async)",

@@ -61,6 +61,7 @@ class Engine:
         seed: int = 0,
         sync_every: int = 1000,
         sync_seconds: float = 5.0,
+        sync_min_seconds: float = 0.0,
         ordered: bool = False,
     ) -> None:
         self.graph = graph
@@ -84,6 +85,7 @@ class Engine:
             batch_size=batch_size,
             sync_every=sync_every,
             sync_seconds=sync_seconds,
+            sync_min_seconds=sync_min_seconds,
         )
         self._cannot_write: list[Callable[[dict[str, Any]], str | None]] = [
             check for sink in sinks.values() if (check := getattr(sink, "cannot_write", None))

@@ -1,12 +1,13 @@
 """The writer: the one task that commits finished records to the sinks and the journal.
 
-Results reach it through a bounded stream. It writes a batch to every sink in a worker
-thread, then journals the batch with the sinks' commit tokens, so a record is "done" only
-once its output is durably in every sink. After a commit, once ``sync_every`` records or
-``sync_seconds`` have passed since the last sync (and when the stream closes), it forces
-sinks, then the journal, to disk. The interval is checked at commits, not by a timer: a
-commit followed by a quiet spell is in the OS (a killed process loses nothing) but is forced
-to disk only at the next commit or the end.
+Results reach it through a bounded stream. It writes a batch to every sink (from a worker
+thread, or on the loop when the sink's writes are quick: :mod:`.sink_writes`), then journals
+the batch with the sinks' commit tokens, so a record is "done" only once its output is
+durably in every sink. After a commit, once ``sync_seconds`` have passed since the last sync,
+or ``sync_every`` records and at least ``sync_min_seconds``, and when the stream closes, it
+forces sinks, then the journal, to disk. The interval is checked at commits, not by a timer:
+a commit followed by a quiet spell is in the OS (a killed process loses nothing) but is
+forced to disk only at the next commit or the end.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import anyio
 import anyio.to_thread
 
 from grasp_core.engine.journal import Journal
+from grasp_core.engine.sink_writes import SinkWrites
 from grasp_core.logs import get_logger
 from grasp_core.protocols import CommitToken, Sink
 
@@ -197,14 +199,17 @@ class RecordWriter:
         batch_size: int = 64,
         sync_every: int = 1000,
         sync_seconds: float = 5.0,
+        sync_min_seconds: float = 0.0,
     ) -> None:
         self.sinks = dict(sinks)
         self.failures = failures
+        self._writes: dict[str, SinkWrites] = {}
         self.journal = journal
         self.counts = counts
         self.batch_size = max(1, batch_size)
         self.sync_every = sync_every
         self.sync_seconds = sync_seconds
+        self.sync_min_seconds = sync_min_seconds
         self._unsynced = 0
         self._last_sync = time.monotonic()
 
@@ -231,7 +236,9 @@ class RecordWriter:
                 await self.commit(batch)
                 self._unsynced += len(batch)
                 elapsed = time.monotonic() - self._last_sync
-                if self._unsynced >= self.sync_every or elapsed >= self.sync_seconds:
+                if elapsed >= self.sync_seconds or (
+                    self._unsynced >= self.sync_every and elapsed >= self.sync_min_seconds
+                ):
                     await self._sync()
         with anyio.CancelScope(shield=True):
             if self._unsynced:
@@ -264,12 +271,12 @@ class RecordWriter:
             tokens: dict[str, CommitToken] = {}
             if written:
                 for name, sink in self.sinks.items():
-                    tokens[name] = await anyio.to_thread.run_sync(sink.write, written)
+                    tokens[name] = await self._placed(name, sink)(written)
             self.journal.records_done([r.record_id for r in outputs], tokens)
             self.counts.done += kept
             self.counts.filtered += len(outputs) - kept
         if failures:
-            token = await anyio.to_thread.run_sync(self.failures.write, failures)
+            token = await self._placed(FAILURES_SINK, self.failures)(failures)
             summary = [_journal_failure(f) for f in failures]
             self.journal.records_failed(summary, {FAILURES_SINK: token})
             self.counts.failed += len(failures)
@@ -277,6 +284,13 @@ class RecordWriter:
                 _log.warning("record failed", record_id=f["id"], node=f["node"], reason=f["reason"])
                 key = f"{f['node'] or '-'}: {f['error']}"
                 self.counts.failure_reasons[key] = self.counts.failure_reasons.get(key, 0) + 1
+
+    def _placed(self, name: str, sink: Sink) -> SinkWrites:
+        """Where ``sink``'s writes run, kept across batches (it is measured)."""
+        writes = self._writes.get(name)
+        if writes is None or writes.sink is not sink:
+            writes = self._writes[name] = SinkWrites(name, sink)
+        return writes
 
 
 def _journal_failure(failure: dict[str, Any]) -> dict[str, Any]:

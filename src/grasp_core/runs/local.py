@@ -153,6 +153,7 @@ class TaskRun:
                 seed=seed,
                 sync_every=options.sync_every,
                 sync_seconds=options.sync_seconds,
+                sync_min_seconds=options.sync_min_seconds,
                 ordered=parts.ordered(),
             )
             self.monitor.attach(

@@ -48,6 +48,10 @@ class RunOptions:
     """fsync sinks and journal after this many records..."""
     sync_seconds: float = 5.0
     """...or this many seconds, whichever comes first (and when the run ends)."""
+    sync_min_seconds: float = 1.0
+    """...but after `sync_every` records no sooner than this after the last sync: an fsync
+    costs milliseconds however little it forces, so a run of fast steps would spend a fifth
+    of its CPU on them."""
     seed: int | None = None
     """Seed for random choices (samplers); a resume reuses the journal's seed (default 0)."""
     oasst: bool | Literal["sft", "dpo"] = False

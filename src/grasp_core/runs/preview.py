@@ -351,6 +351,9 @@ class _KeepingJournal(Journal):
 class _MemorySink:
     """A sink that keeps its rows in memory (the preview writes no output file)."""
 
+    quick_writes = True
+    """Its writes are list appends: the engine calls them on the event loop."""
+
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
 

@@ -65,6 +65,9 @@ class CsvSink:
     def __init__(self, path: Path, *, fsync: bool = False) -> None:
         self.path = path
         self._file = AppendFile(path, fsync=fsync)
+        self.quick_writes = not fsync
+        """A write appends to a local file without forcing it to disk: the engine may call
+        it on the event loop (``grasp_core.engine.sink_writes``)."""
         self._columns: list[str] | None = None
         self._lock = threading.Lock()
 

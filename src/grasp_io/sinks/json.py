@@ -57,6 +57,8 @@ class JsonArraySink:
         self.staging_path = path.with_name(f".{path.name}.staging.jsonl")
         self.fsync = fsync
         self._staging = JsonlSink(self.staging_path, fsync=fsync)
+        self.quick_writes = self._staging.quick_writes
+        """As the JSON Lines sink's: writes append to the staging file."""
         self._finalized = False
 
     @classmethod

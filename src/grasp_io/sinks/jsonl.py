@@ -112,6 +112,9 @@ class JsonlSink:
     def __init__(self, path: Path, *, fsync: bool = False) -> None:
         self.path = path
         self._file = AppendFile(path, fsync=fsync)
+        self.quick_writes = not fsync
+        """A write appends to a local file without forcing it to disk: the engine may call
+        it on the event loop (``grasp_core.engine.sink_writes``)."""
 
     @classmethod
     def from_config(cls, config: BaseModel, base_dir: Path) -> JsonlSink:
