@@ -26,20 +26,21 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from _mock_process import mock_process  # type: ignore[import-not-found]
+from bench_engine import prepare  # type: ignore[import-not-found]
 
 HERE = Path(__file__).parent
 
 CHILD = """
-import json, os, resource, sys, tempfile, threading, time, urllib.request
+import json, os, resource, sys, threading, time, urllib.request
 from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-from bench_engine import prepare
 from grasp_core import RunOptions, run_task
 
-url, records, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+url, task = sys.argv[1], Path(sys.argv[2])
 samples = []  # (seconds since start, requests the mock answered, our CPU s, the mock's CPU s)
 done = threading.Event()
 
@@ -75,23 +76,22 @@ def sample():
             (time.perf_counter() - started, answered - base, cpu(), mock_cpu, *work)
         )
 
-with tempfile.TemporaryDirectory() as tmp:
-    task = prepare(Path(tmp), records, concurrency)
-    started = time.perf_counter()
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    result = run_task(task, RunOptions(mock=url, cache=False))
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    answered, mock_cpu = mock()
-    samples.append((wall, answered - base, cpu(), mock_cpu, *work))
-    journal = sum(p.stat().st_size for p in Path(tmp).rglob("*.journal.jsonl"))
-    run_peak = peak_mb()
-    resumed_at, resumed_cpu = time.perf_counter(), cpu()
-    resumed = run_task(task, RunOptions(mock=url, cache=False, resume=True))
-    resume = time.perf_counter() - resumed_at
-    resume_cpu = cpu() - resumed_cpu
+# the task's folder and data were written by the parent: the child's peak is the run's
+started = time.perf_counter()
+sampler = threading.Thread(target=sample, daemon=True)
+sampler.start()
+result = run_task(task, RunOptions(mock=url, cache=False))
+wall = time.perf_counter() - started
+done.set()
+sampler.join()
+answered, mock_cpu = mock()
+samples.append((wall, answered - base, cpu(), mock_cpu, *work))
+journal = sum(p.stat().st_size for p in task.parent.rglob("*.journal.jsonl"))
+run_peak = peak_mb()
+resumed_at, resumed_cpu = time.perf_counter(), cpu()
+resumed = run_task(task, RunOptions(mock=url, cache=False, resume=True))
+resume = time.perf_counter() - resumed_at
+resume_cpu = cpu() - resumed_cpu
 print(json.dumps({
     "done": result.done, "wall": wall, "samples": samples, "journal": journal,
     "resume": resume, "resume_cpu": resume_cpu,
@@ -102,13 +102,17 @@ print(json.dumps({
 
 
 def run(url: str, records: int, concurrency: int) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, url, str(records), str(concurrency)],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-        cwd=HERE,
-    )
+    """One run in a child process. Its data file is written here, not in the child: a
+    file of 200,000 rows built in memory would be the child's peak, not the run's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        task = prepare(Path(tmp), records, concurrency)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, url, str(task)],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+            cwd=HERE,
+        )
     out: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return out
 

@@ -27,6 +27,7 @@ import contextlib
 import ipaddress
 import select
 import socket
+import sys
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ __all__ = ["PlainHttpPool", "Reply", "ResponseError"]
 
 DNS_SECONDS = 10.0
 """How long a host name's address is used before it is looked up again."""
+RECEIVE_BYTES = 65536
+"""The buffer a pool's connections read into; each read is copied out of it at once."""
+_SHARED_RECEIVE = sys.platform != "win32"
+"""Whether a pool's connections may share one receive buffer (see :class:`_Connection`)."""
 
 
 class ResponseError(ConnectionError):
@@ -66,7 +71,7 @@ class _ReplyReader:
         self._head: tuple[int, dict[str, str], bool] | None = None
         self._body_start = 0
 
-    def feed(self, data: bytes, *, eof: bool = False) -> Reply | None:
+    def feed(self, data: bytes | memoryview, *, eof: bool = False) -> Reply | None:
         """The response, once ``data`` completes it (``eof``: the server closed)."""
         self.buffer += data
         if self._head is None and not self._read_head():
@@ -152,12 +157,21 @@ def _decoded(body: bytes, headers: dict[str, str]) -> bytes:
     return body
 
 
-class _Connection(asyncio.Protocol):
-    """One TCP connection: sends a request, reads its response."""
+class _Connection(asyncio.BufferedProtocol):
+    """One TCP connection: sends a request, reads its response.
 
-    def __init__(self) -> None:
+    Reads land in ``receive``, a buffer the pool's connections share. A plain
+    ``asyncio.Protocol`` gets each read as a new ``bytes``, for which asyncio allocates its
+    whole read size (256 KiB) and then shrinks it: one such allocation per response left the
+    C allocator's heap in pieces, and a 200,000-call run's memory grew by ~10 MB. Sharing is
+    safe where the loop calls ``get_buffer`` and ``buffer_updated`` back to back (selector
+    loops, uvloop); Windows' proactor loop holds the buffer while a read is pending, so there
+    each connection has its own."""
+
+    def __init__(self, receive: memoryview) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self._receive = receive
         self._reader = _ReplyReader()
         self._waiter: asyncio.Future[Reply] | None = None
 
@@ -165,8 +179,12 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._receive
+
+    def buffer_updated(self, nbytes: int) -> None:
         waiter = self._waiter
+        data = self._receive[:nbytes]
         if waiter is None or waiter.done():  # bytes nobody asked for: the stream is out of sync
             self.abort()
             return
@@ -258,6 +276,7 @@ class PlainHttpPool:
         """When a host name was last resolved: the answer is kept ``DNS_SECONDS``, as
         aiohttp keeps it, so a days-long run follows a server that moved."""
         self._resolving = anyio.Lock()
+        self._receive = memoryview(bytearray(RECEIVE_BYTES if _SHARED_RECEIVE else 0))
         self.opened = 0
         """Connections opened so far."""
 
@@ -340,7 +359,9 @@ class PlainHttpPool:
         addresses = self._addresses
         for address in addresses:  # as aiohttp does: each address in turn
             try:
-                _, connection = await loop.create_connection(_Connection, address, self._port)
+                _, connection = await loop.create_connection(
+                    self._new_connection, address, self._port
+                )
             except OSError:
                 if address == addresses[-1]:
                     raise
@@ -350,6 +371,10 @@ class PlainHttpPool:
             self.opened += 1
             return connection
         raise AssertionError("unreachable: a lookup gives an address or raises")
+
+    def _new_connection(self) -> _Connection:
+        receive = self._receive if _SHARED_RECEIVE else memoryview(bytearray(RECEIVE_BYTES))
+        return _Connection(receive)
 
     async def _resolve(self, loop: asyncio.AbstractEventLoop) -> list[str]:
         """The addresses to connect to: an IP address as it is, a name's looked up (a name

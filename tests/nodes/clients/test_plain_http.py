@@ -216,6 +216,42 @@ async def test_each_response_framing_is_read_whole(kind: str) -> None:
         await pool.aclose()
 
 
+async def test_large_replies_read_at_once_on_many_connections_stay_apart() -> None:
+    """Connections read into one buffer their pool shares: replies several times its size,
+    arriving on 12 connections at once in pieces, each come back whole and to their own
+    request (the server echoes each request's body many times over)."""
+    repeats = 3 * plain_http.RECEIVE_BYTES // 20 + 1
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            answer = (await reader.readexactly(length)) * repeats
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(answer))
+            for start in range(0, len(answer), 5000):  # in pieces, as a slow server sends
+                writer.write(answer[start : start + 5000])
+                await writer.drain()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/chat/completions"
+    pool = PlainHttpPool(url, HEADERS, limit=12)
+    out: dict[int, bytes] = {}
+
+    async def one(i: int) -> None:
+        out[i] = (await pool.post(b"request %08d;" % i, model="m", seconds=60)).body
+
+    try:
+        for _ in range(2):
+            async with anyio.create_task_group() as tg:
+                for i in range(12):
+                    tg.start_soon(one, i)
+            assert out == {i: b"request %08d;" % i * repeats for i in range(12)}
+            assert len(out[0]) > 2 * plain_http.RECEIVE_BYTES
+    finally:
+        await pool.aclose()
+        server.close()
+
+
 @pytest.mark.parametrize(
     "raw",
     [
