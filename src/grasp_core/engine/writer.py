@@ -96,18 +96,18 @@ class ResultHandoff:
     (at most ``size`` results held, in the order they went in; a sender that finds it full
     waits, and its result moves into the buffer when the writer lets it in).
 
-    Why not the stream itself: workers outrun the writer while it is in its thread, so most
-    sends find the buffer full, and the stream's ``send`` then takes a checkpoint before
-    waiting, two event-loop steps; here a full buffer costs one (the wait), and a send with
-    room, none.
+    Why not the stream itself: workers outrun the writer while it waits on a thread (a
+    sink's write, a sync), so most sends find the buffer full, and the stream's ``send``
+    then takes a checkpoint before waiting, two event-loop steps; here a full buffer costs
+    one (the wait), and a send with room, none.
 
     Why not the stream's order of waiting senders either: a stream lets one waiting sender
     in per result taken, so once the workers outrun the writer every record costs its
     worker a wait and a wake (a fifth of a long rerun's CPU, with the thread hops). Here the
     writer's first take lets one waiting sender in (the *refiller*), and the room the rest
     of its batch frees is left to that worker, which fills it record after record while the
-    writer is in its thread: one wait per batch instead of one per record. A send that finds
-    room goes in even while others wait (results carry no order between workers; a run in
+    writer waits: one wait per batch instead of one per record. A send that finds room goes
+    in even while others wait (results carry no order between workers; a run in
     source order sends through one reorder buffer). So that no waiting sender is left
     behind, every take lets one in once no refiller is running (it has sent since, or waits
     again) or once the buffer is down to half: results keep flowing while the refiller is
