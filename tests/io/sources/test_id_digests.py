@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grasp_io.sources import _ids as ids
 from grasp_io.sources._ids import IdDigests, id_digest
 
 
@@ -37,3 +41,21 @@ def test_repeats_are_found_as_the_buffer_grows_with_the_array(digests: list[int]
         assert seen_digests.add(digest) == (digest not in seen)
         seen.add(digest)
     assert len(seen_digests) == len(seen)
+
+
+@pytest.mark.parametrize("grows_in_place", [True, False], ids=["resized", "copied"])
+def test_merges_across_many_pages_keep_every_digest(
+    grows_in_place: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20,000 digests merged 100 at a time: the array's map grows over many pages, in place
+    (Linux) or copied into a new map (where maps cannot be resized), and every digest is
+    found again, every new one is new."""
+    if not grows_in_place:
+        monkeypatch.setattr(ids, "_resize", lambda _mapped, _size: False)
+    generator = random.Random(7)
+    digests = list({generator.getrandbits(64) for _ in range(20_000)})
+    seen = IdDigests(buffer_size=100)
+    assert all(seen.add(digest) for digest in digests)
+    assert len(seen) == len(digests)
+    assert not any(seen.add(digest) for digest in generator.sample(digests, 2_000))
+    assert all(seen.add(digest) for digest in (2**64 - 1, 0) if digest not in digests)
