@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from grasp_core.errors import SinkError
 from grasp_core.plugin import CommitToken
 from grasp_io._fs import fsync_dir
 
-__all__ = ["AppendFile"]
+__all__ = ["AppendFile", "appends_quickly"]
+
+
+def appends_quickly(sink: object, own_write: Callable[..., Any], *, fsync: bool) -> bool:
+    """A file sink's ``quick_writes``: its writes only append to a local file (no fsync),
+    so the engine may call them on the event loop. Not for a subclass with a ``write`` of
+    its own, which may do anything (set ``quick_writes`` on it to say otherwise)."""
+    return not fsync and getattr(type(sink), "write", None) is own_write
 
 
 class AppendFile:

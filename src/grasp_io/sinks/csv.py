@@ -16,7 +16,7 @@ from grasp_core.errors import SinkError
 from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._media_columns import json_default
-from grasp_io.sinks._appender import AppendFile
+from grasp_io.sinks._appender import AppendFile, appends_quickly
 from grasp_io.sinks._unwritable import cannot_write, unwritable_error
 
 __all__ = ["CsvSink", "CsvSinkConfig"]
@@ -65,9 +65,6 @@ class CsvSink:
     def __init__(self, path: Path, *, fsync: bool = False) -> None:
         self.path = path
         self._file = AppendFile(path, fsync=fsync)
-        self.quick_writes = not fsync
-        """A write appends to a local file without forcing it to disk: the engine may call
-        it on the event loop (``grasp_core.engine.sink_writes``)."""
         self._columns: list[str] | None = None
         self._lock = threading.Lock()
 
@@ -84,6 +81,12 @@ class CsvSink:
     def columns(self) -> list[str] | None:
         """The header, once known."""
         return None if self._columns is None else list(self._columns)
+
+    @property
+    def quick_writes(self) -> bool:
+        """Writes append to a local file without forcing it to disk: the engine may call
+        them on the event loop (``grasp_core.engine.sink_writes``)."""
+        return appends_quickly(self, CsvSink.write, fsync=self._file.fsync)
 
     def restore(self, committed: list[CommitToken]) -> None:
         """Open the file: empty when nothing is committed, else cut back and reread the header."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from grasp_core.errors import SinkError
 from grasp_core.plugin import CommitToken
 from grasp_io._fs import coerce_config, discard, fsync_dir, resolve_path
+from grasp_io.sinks._appender import appends_quickly
 from grasp_io.sinks._unwritable import cannot_write
 from grasp_io.sinks.jsonl import JsonlSink
 
@@ -57,8 +58,6 @@ class JsonArraySink:
         self.staging_path = path.with_name(f".{path.name}.staging.jsonl")
         self.fsync = fsync
         self._staging = JsonlSink(self.staging_path, fsync=fsync)
-        self.quick_writes = self._staging.quick_writes
-        """As the JSON Lines sink's: writes append to the staging file."""
         self._finalized = False
 
     @classmethod
@@ -69,6 +68,11 @@ class JsonArraySink:
 
     def __repr__(self) -> str:
         return f"JsonArraySink({str(self.path)!r})"
+
+    @property
+    def quick_writes(self) -> bool:
+        """As the JSON Lines sink's: writes append to the staging file."""
+        return appends_quickly(self, JsonArraySink.write, fsync=self.fsync)
 
     def restore(self, committed: list[CommitToken]) -> None:
         """Open the staging file: empty it, or cut it back to the last committed token.

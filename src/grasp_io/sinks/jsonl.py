@@ -14,7 +14,7 @@ from grasp_core.errors import SinkError
 from grasp_core.plugin import CommitToken, compact_encoder
 from grasp_io._fs import coerce_config, resolve_path
 from grasp_io._media_columns import json_default
-from grasp_io.sinks._appender import AppendFile
+from grasp_io.sinks._appender import AppendFile, appends_quickly
 from grasp_io.sinks._unwritable import cannot_write
 
 __all__ = ["JsonlSink", "JsonlSinkConfig", "encode_jsonl"]
@@ -112,9 +112,6 @@ class JsonlSink:
     def __init__(self, path: Path, *, fsync: bool = False) -> None:
         self.path = path
         self._file = AppendFile(path, fsync=fsync)
-        self.quick_writes = not fsync
-        """A write appends to a local file without forcing it to disk: the engine may call
-        it on the event loop (``grasp_core.engine.sink_writes``)."""
 
     @classmethod
     def from_config(cls, config: BaseModel, base_dir: Path) -> JsonlSink:
@@ -124,6 +121,12 @@ class JsonlSink:
 
     def __repr__(self) -> str:
         return f"JsonlSink({str(self.path)!r})"
+
+    @property
+    def quick_writes(self) -> bool:
+        """Writes append to a local file without forcing it to disk: the engine may call
+        them on the event loop (``grasp_core.engine.sink_writes``)."""
+        return appends_quickly(self, JsonlSink.write, fsync=self._file.fsync)
 
     def restore(self, committed: list[CommitToken]) -> None:
         """Open the file: empty when nothing is committed, else cut back to the last token."""

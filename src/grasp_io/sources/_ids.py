@@ -84,13 +84,16 @@ class IdDigests:
         old digests copied in (while both are held, 16 bytes a digest)."""
         old, mapped = self._sorted, self._map
         if mapped is not None:
+            count = len(old)
             old.release()  # a map with views cannot be resized
-            if _resize(mapped, length * 8):
+            resized = _resize(mapped, length * 8)
+            old = self._sorted = memoryview(mapped).cast("Q")[:count]  # valid again at once
+            if resized:
                 return memoryview(mapped).cast("Q")
-            old = memoryview(mapped).cast("Q")
-        self._map = _new_map(length * 8)
-        view = memoryview(self._map).cast("Q")
+        fresh = _new_map(length * 8)
+        view = memoryview(fresh).cast("Q")
         view[: len(old)] = old
+        self._map = fresh
         return view
 
     def _contains_sorted(self, digest: int) -> bool:
@@ -102,15 +105,16 @@ def _new_map(size: int) -> mmap.mmap:
     """Anonymous memory of ``size`` bytes, private: a shared one could not grow (its pages
     past the first size are not backed, and touching them kills the process)."""
     private = getattr(mmap, "MAP_PRIVATE", None)
-    if private is None:  # Windows: no flags, and no resizing either
+    if private is None:  # Windows: no flags (a resize there copies the map)
         return mmap.mmap(-1, size)
     return mmap.mmap(-1, size, flags=private)
 
 
 def _resize(mapped: mmap.mmap, size: int) -> bool:
-    """Resize an anonymous map in place; False where the system cannot (no ``mremap``)."""
+    """Resize an anonymous map in place; False where it cannot be: no ``mremap``
+    (``SystemError``), a view of it still held (``BufferError``), no memory (``OSError``)."""
     try:
         mapped.resize(size)
-    except (OSError, SystemError, ValueError):
+    except (OSError, SystemError, ValueError, BufferError):
         return False
     return True

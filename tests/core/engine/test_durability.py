@@ -64,18 +64,22 @@ def reset(fail_after: int | None = None) -> None:
     FlakySink.FAIL_AFTER, FlakySink.writes, FlakySink.syncs = fail_after, 0, 0
 
 
-def test_sinks_and_journal_sync_on_the_policy_and_at_the_end(tmp_path: Path) -> None:
-    """With sync_every=10 a 45-record run in batches of 5 syncs 4 times, plus once at the end."""
-    reset()
-    options = RunOptions(
+def every_ten_records(tmp_path: Path, *, sync_min_seconds: float) -> RunOptions:
+    """Batches of 5, a sync due every 10 records (none by time), at most this often."""
+    return RunOptions(
         output_dir=tmp_path,
         batch_size=5,
         window=5,
         sync_every=10,
         sync_seconds=3600,
-        sync_min_seconds=0,
+        sync_min_seconds=sync_min_seconds,
     )
-    run_task(task(tmp_path, 45), options)
+
+
+def test_sinks_and_journal_sync_on_the_policy_and_at_the_end(tmp_path: Path) -> None:
+    """With sync_every=10 a 45-record run in batches of 5 syncs 4 times, plus once at the end."""
+    reset()
+    run_task(task(tmp_path, 45), every_ten_records(tmp_path, sync_min_seconds=0))
     assert FlakySink.syncs == 5
 
 
@@ -83,10 +87,7 @@ def test_syncs_by_count_wait_for_the_minimum_interval(tmp_path: Path) -> None:
     """``sync_every`` records do not force a sync sooner than ``sync_min_seconds`` after the
     last one: a run far shorter than that syncs once, at the end, with every record kept."""
     reset()
-    options = RunOptions(
-        output_dir=tmp_path, batch_size=5, window=5, sync_every=10, sync_min_seconds=3600
-    )
-    result = run_task(task(tmp_path, 45), options)
+    result = run_task(task(tmp_path, 45), every_ten_records(tmp_path, sync_min_seconds=3600))
     assert FlakySink.syncs == 1
     assert result.done == 45
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 45

@@ -91,3 +91,22 @@ def test_the_file_sinks_write_on_the_loop_unless_they_fsync(
 ) -> None:
     assert sink_type(tmp_path / "out", fsync=False).quick_writes is True
     assert sink_type(tmp_path / "out", fsync=True).quick_writes is False
+
+
+def test_a_subclass_with_its_own_write_is_not_taken_for_quick(tmp_path: Path) -> None:
+    """A plugin subclassing a file sink with a ``write`` of its own (which may block, or
+    need a thread) writes from threads, unless it says its writes are quick."""
+
+    class Uploading(JsonlSink):
+        def write(self, records: list[dict[str, Any]]) -> CommitToken:
+            return super().write(records)
+
+    class SaysQuick(Uploading):
+        quick_writes = True  # type: ignore[assignment]
+
+    class PlainSubclass(JsonlSink):
+        pass
+
+    assert Uploading(tmp_path / "a.jsonl").quick_writes is False
+    assert SaysQuick(tmp_path / "b.jsonl").quick_writes is True
+    assert PlainSubclass(tmp_path / "c.jsonl").quick_writes is True

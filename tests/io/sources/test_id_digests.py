@@ -59,3 +59,17 @@ def test_merges_across_many_pages_keep_every_digest(
     assert len(seen) == len(digests)
     assert not any(seen.add(digest) for digest in generator.sample(digests, 2_000))
     assert all(seen.add(digest) for digest in (2**64 - 1, 0) if digest not in digests)
+
+
+def test_a_view_held_across_a_merge_leaves_the_digests_whole() -> None:
+    """A view of the array kept elsewhere stops the map from being resized in place: the
+    merge copies into a new map instead, and every digest is still found."""
+    seen = IdDigests(buffer_size=50)
+    first = list(range(1, 201))
+    assert all(seen.add(digest) for digest in first)
+    held = seen._sorted[0:1]  # what an outside reader could keep
+    more = list(range(1000, 1300))
+    assert all(seen.add(digest) for digest in more)
+    assert held[0] == 1
+    assert not any(seen.add(digest) for digest in first + more)
+    assert len(seen) == 500
