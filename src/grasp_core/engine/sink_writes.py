@@ -30,10 +30,9 @@ __all__ = ["SinkWrites"]
 class SinkWrites:
     """Calls one sink's ``write`` where it costs least (see the module's docstring)."""
 
-    __slots__ = ("placement", "sink", "write")
+    __slots__ = ("placement", "write")
 
     def __init__(self, name: str, sink: Sink) -> None:
-        self.sink = sink
         self.write = sink.write
         quick = getattr(sink, "quick_writes", False) is True
         self.placement = Placement(

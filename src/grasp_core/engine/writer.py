@@ -203,7 +203,9 @@ class RecordWriter:
     ) -> None:
         self.sinks = dict(sinks)
         self.failures = failures
-        self._writes: dict[str, SinkWrites] = {}
+        self._writes = {name: SinkWrites(name, sink) for name, sink in self.sinks.items()}
+        """Where each sink's writes run (measured across batches)."""
+        self._write_failures = SinkWrites(FAILURES_SINK, failures)
         self.journal = journal
         self.counts = counts
         self.batch_size = max(1, batch_size)
@@ -270,13 +272,13 @@ class RecordWriter:
         if outputs:
             tokens: dict[str, CommitToken] = {}
             if written:
-                for name, sink in self.sinks.items():
-                    tokens[name] = await self._placed(name, sink)(written)
+                for name, write in self._writes.items():
+                    tokens[name] = await write(written)
             self.journal.records_done([r.record_id for r in outputs], tokens)
             self.counts.done += kept
             self.counts.filtered += len(outputs) - kept
         if failures:
-            token = await self._placed(FAILURES_SINK, self.failures)(failures)
+            token = await self._write_failures(failures)
             summary = [_journal_failure(f) for f in failures]
             self.journal.records_failed(summary, {FAILURES_SINK: token})
             self.counts.failed += len(failures)
@@ -284,13 +286,6 @@ class RecordWriter:
                 _log.warning("record failed", record_id=f["id"], node=f["node"], reason=f["reason"])
                 key = f"{f['node'] or '-'}: {f['error']}"
                 self.counts.failure_reasons[key] = self.counts.failure_reasons.get(key, 0) + 1
-
-    def _placed(self, name: str, sink: Sink) -> SinkWrites:
-        """Where ``sink``'s writes run, kept across batches (it is measured)."""
-        writes = self._writes.get(name)
-        if writes is None or writes.sink is not sink:
-            writes = self._writes[name] = SinkWrites(name, sink)
-        return writes
 
 
 def _journal_failure(failure: dict[str, Any]) -> dict[str, Any]:

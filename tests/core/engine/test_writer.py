@@ -164,14 +164,17 @@ async def write_all(writer: RecordWriter, results: list[RecordResult]) -> None:
 
 
 def rig(
-    tmp_path: Path, **options: Any
+    tmp_path: Path, *, plain: bool = False, **options: Any
 ) -> tuple[Log, dict[str, SyncingSink], SyncingSink, LoggingJournal, RecordWriter]:
+    """A writer over sinks "a" and "b" (and, with ``plain``, a sink without sync())."""
     log: Log = []
     sinks = {"a": SyncingSink("a", log), "b": SyncingSink("b", log)}
     failures = SyncingSink(FAILURES_SINK, log)
     journal = LoggingJournal(tmp_path / "journal.jsonl", log)
     journal.open()
     sink_map: dict[str, Sink] = dict(sinks)
+    if plain:
+        sink_map["plain"] = FakeSink("plain", log)
     writer = RecordWriter(
         sinks=sink_map, failures=failures, journal=journal, counts=EngineCounts(), **options
     )
@@ -230,10 +233,8 @@ async def test_sync_forces_sinks_then_journal_on_the_policy_and_at_the_end(
     """Every sync_every records, and once when the stream closes, sinks are synced before the
     journal is forced to disk; a sink without sync() is left alone."""
     log, _sinks, _failures, journal, writer = rig(
-        tmp_path, batch_size=1, sync_every=3, sync_seconds=3600
+        tmp_path, plain=True, batch_size=1, sync_every=3, sync_seconds=3600
     )
-    plain = FakeSink("plain", log)
-    writer.sinks["plain"] = plain
     await write_all(writer, [failure(i) if i == 4 else output(i) for i in range(7)])
     journal.close()
 
